@@ -1,0 +1,43 @@
+"""Shared test fixtures.
+
+Peer programs (Debian ``snmpd``, ``snmpget``, ``mosquitto``) are found with
+:func:`require_program`: a missing one skips the test locally with the reason, and
+fails it when ``CI=true`` (CI installs them; a green CI must not hide a skipped peer).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_program(name: str) -> str:
+    """Return the path of program ``name``; skip (locally) or fail (CI) when missing."""
+    path = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
+    )
+    if path is None:
+        message = f"peer program {name!r} is not installed (apt-get install it, or run make peers)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_udp_port() -> int:
+    """Return a UDP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_tcp_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
