@@ -1,26 +1,73 @@
 """fleettop configuration: YAML -> schema validation -> frozen dataclasses.
 
-(The loader is being written; the dataclasses below are the contract other modules
-build on.)
+The file is checked completely before anything starts, and every problem is reported
+in one pass, each as ``file:line: field: message``:
+
+1. the text is composed with PyYAML's pure-Python ``SafeLoader``, keeping the start
+   mark (line) of every key and value; duplicate keys, unknown tags and non-finite
+   numbers are problems;
+2. ``${ENV_VAR}`` references inside string values are substituted (``$${`` is a
+   literal ``${``); a variable that is not set is a problem naming the variable;
+3. the data is validated against ``console/schemas/config.yaml`` (JSON Schema
+   2020-12, with the ``snmp-oid`` format checked by :func:`normalize_oid`); each
+   schema error is mapped back to the line of the offending key or value;
+4. checks the schema cannot express: duplicate device names, duplicate polling OIDs;
+5. only when there is no problem, the frozen dataclasses below are built.
+
+SNMP field names, meanings and units follow hat-gateway's SNMP manager device schema
+(hat-gateway ``schemas_json/snmp.yaml``, ``$defs/manager``). Credentials become
+:class:`~console.secrets.Secret` and never appear in problems, logs or reprs.
+``docs/configuration.md`` is the operator reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import math
+import os
+import re
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Final, Literal, get_args
+
+import jsonschema
+import yaml
 
 from console.secrets import Secret
 
+__all__ = [
+    "SNMP_VERSIONS",
+    "Config",
+    "ConfigError",
+    "DeviceConfig",
+    "Problem",
+    "SnmpDeviceConfig",
+    "SnmpVersion",
+    "UiConfig",
+    "check_config",
+    "config_schema",
+    "load_config",
+    "normalize_oid",
+    "parse_config",
+]
+
 SnmpVersion = Literal["V1", "V2C"]
+SNMP_VERSIONS: Final[tuple[str, ...]] = get_args(SnmpVersion)
 
 
 @dataclass(frozen=True, slots=True)
 class SnmpDeviceConfig:
     """The ``snmp:`` section of one device; field names follow hat-gateway's SNMP
-    manager device schema. Durations are in seconds."""
+    manager device schema. Durations are in seconds.
+
+    OIDs are normalised dotted-decimal strings without a leading dot (see
+    :func:`normalize_oid`); ``polling_oids`` keeps the configured order.
+    """
 
     remote_host: str
     version: SnmpVersion
@@ -46,7 +93,11 @@ class DeviceConfig:
 
 @dataclass(frozen=True, slots=True)
 class UiConfig:
-    """The ``ui:`` section: theme name and key remapping (binding id -> keys)."""
+    """The ``ui:`` section: theme name and key remapping (binding id -> keys).
+
+    ``keymap`` values are comma-separated Textual key names without spaces
+    (``"ctrl+q,f10"``), the form Textual's ``App.set_keymap`` takes.
+    """
 
     theme: str = "fleettop"
     keymap: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -54,8 +105,862 @@ class UiConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A whole validated configuration. ``source`` is the file it came from, if any."""
+    """A whole validated configuration. ``source`` is the file it came from, if any
+    (``None`` for :func:`parse_config`)."""
 
     devices: tuple[DeviceConfig, ...] = ()
     ui: UiConfig = field(default_factory=UiConfig)
     source: Path | None = None
+
+
+# --------------------------------------------------------------------------- problems
+
+
+_DocPath = tuple[str | int, ...]
+"""A location in the document: mapping keys and sequence indexes from the top."""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _field_name(path: _DocPath) -> str:
+    """``("devices", 0, "snmp", "community")`` -> ``devices[0].snmp.community``; keys
+    other than letters, digits, ``_`` and ``-`` are quoted (``ui.keymap['app.quit']``)."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a configuration file.
+
+    Attributes:
+        file: the file name as given (or the ``source`` of :func:`parse_config`).
+        line: 1-based line of the offending key or value, or ``None`` for problems
+            about the whole file (unreadable, empty).
+        field: dotted path of the offending field, such as
+            ``devices[0].snmp.community``; ``""`` for the whole document.
+        message: what is wrong and, when possible, how to fix it. Never contains a
+            secret value.
+
+    ``str(problem)`` is ``file:line: field: message`` (the line and field parts are
+    left out when absent).
+    """
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class ConfigError(Exception):
+    """The configuration is invalid. ``problems`` lists every problem found (at least
+    one), sorted by line; ``str()`` is one ``file:line: field: message`` per line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+# --------------------------------------------------------------------------- OIDs
+
+_MAX_ARC: Final = 2**32 - 1
+_MAX_ARCS: Final = 128
+
+
+def normalize_oid(text: str) -> str:
+    """Return OID ``text`` in canonical dotted decimal: ``".1.3.06.1"`` -> ``"1.3.6.1"``.
+
+    Rules (X.660 for the first two arcs, RFC 2578 §3.5 and §7.1.3 for SNMP's limits):
+    at least two arcs; each arc a decimal integer 0..4294967295 (leading zeros are
+    dropped); the first arc 0, 1 or 2; under 0 or 1 the second arc 0..39; at most 128
+    arcs. One leading dot, as Net-SNMP prints, is accepted and removed.
+
+    Raises:
+        ValueError: ``text`` is not a valid OID; the message says which rule failed.
+    """
+    body = text[1:] if text.startswith(".") else text
+    if not body:
+        raise ValueError("an OID cannot be empty")
+    arcs = body.split(".")
+    for index, arc in enumerate(arcs, start=1):
+        if not arc:
+            raise ValueError(f"arc {index} is empty (two dots in a row, or a trailing dot)")
+        if not (arc.isascii() and arc.isdigit()):
+            raise ValueError(f"arc {index} ({arc!r}) is not a non-negative integer")
+    if len(arcs) < 2:
+        raise ValueError("an OID needs at least two arcs, like 1.3")
+    if len(arcs) > _MAX_ARCS:
+        raise ValueError(f"an OID has at most {_MAX_ARCS} arcs, this one has {len(arcs)}")
+    numbers = [int(arc) for arc in arcs]
+    if numbers[0] > 2:
+        raise ValueError(f"the first arc must be 0, 1 or 2, not {numbers[0]}")
+    if numbers[0] < 2 and numbers[1] > 39:
+        raise ValueError(f"under first arc {numbers[0]} the second arc must be 0..39")
+    if (big := max(numbers)) > _MAX_ARC:
+        raise ValueError(f"arc {numbers.index(big) + 1} is larger than {_MAX_ARC}")
+    return ".".join(str(number) for number in numbers)
+
+
+def _is_oid(instance: object) -> bool:
+    """``snmp-oid`` format check for jsonschema: non-strings pass (``type`` reports
+    them); raises ``ValueError`` from :func:`normalize_oid` for a bad OID."""
+    return not isinstance(instance, str) or bool(normalize_oid(instance))
+
+
+# --------------------------------------------------------------------------- schema
+
+_SCHEMA_RESOURCE: Final = ("schemas", "config.yaml")
+
+
+@cache
+def config_schema() -> Mapping[str, Any]:
+    """Return the configuration JSON Schema (``console/schemas/config.yaml``, package
+    data), parsed once. Do not mutate it.
+
+    Raises:
+        OSError: the schema file is missing from the installed package.
+    """
+    text = resources.files("console").joinpath(*_SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = yaml.safe_load(text)
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    """The schema validator, with the ``snmp-oid`` format asserted."""
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("snmp-oid", raises=ValueError)(_is_oid)
+    schema = config_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/name``) of the configuration schema."""
+    ref = schema.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return schema
+    target: Any = config_schema()
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return _resolve(target)
+
+
+# --------------------------------------------------------------------------- YAML
+
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+_MAX_NODES: Final = 100_000
+
+
+_ENV_REFERENCE: Final = r"""
+    \$(?:
+        (?P<escaped>\$(?=\{))                   |
+        \{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}  |
+        (?P<named>(?!))                         |
+        (?P<invalid>\{)
+    )
+"""
+
+
+class _EnvTemplate(string.Template):
+    """``${NAME}`` references; ``$${`` is a literal ``${``; a lone ``$`` stays as is."""
+
+    pattern = _ENV_REFERENCE  # type: ignore[assignment]  # Template compiles the string
+
+
+class _TooLarge(Exception):
+    """The document expands (through aliases) to more than ``_MAX_NODES`` nodes."""
+
+
+@dataclass
+class _Found:
+    """A problem before it is given its file name."""
+
+    line: int | None
+    path: _DocPath
+    message: str
+
+
+@dataclass
+class _Document:
+    """Plain data built from the YAML nodes, with where each part came from.
+
+    ``key_lines[path]`` is the line of the key naming ``path``; ``value_lines[path]``
+    the line where its value starts. ``from_env`` holds paths whose value came from an
+    environment variable, and ``secrets`` the credential values seen (``x-secret``
+    fields, substituted variables): neither is ever echoed. ``broken`` paths already
+    have a problem, so schema errors at or below them are not reported twice.
+    """
+
+    data: object = None
+    key_lines: dict[_DocPath, int] = field(default_factory=dict)
+    value_lines: dict[_DocPath, int] = field(default_factory=dict)
+    from_env: set[_DocPath] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    broken: set[_DocPath] = field(default_factory=set)
+    found: list[_Found] = field(default_factory=list)
+
+    def report(self, path: _DocPath, line: int | None, message: str) -> None:
+        """Record a problem at ``path`` and mark the path as already reported."""
+        self.found.append(_Found(line, path, message))
+        self.broken.add(path)
+
+    def line_of(self, path: _DocPath, *, key: bool = False) -> int | None:
+        """Line of the key naming ``path`` (``key=True``, falling back to the value),
+        or of its value."""
+        if key and path in self.key_lines:
+            return self.key_lines[path]
+        return self.value_lines.get(path)
+
+    def hidden(self, path: _DocPath, value: object = None) -> bool:
+        """Whether the value at ``path`` must not be echoed: it came (wholly or partly)
+        from the environment, or it is, or contains, a credential seen elsewhere (a
+        community pasted into the wrong field); credentials shorter than 6 characters
+        only count when equal, so short ones do not hide every name holding a letter."""
+        if any(path[:n] in self.from_env for n in range(len(path) + 1)):
+            return True
+        if not isinstance(value, str):
+            return False
+        return any(
+            value == secret or (len(secret) >= 6 and secret in value) for secret in self.secrets
+        )
+
+
+def _line(mark: yaml.Mark | None) -> int | None:
+    """1-based line of a YAML mark (marks count from 0)."""
+    return None if mark is None else mark.line + 1
+
+
+def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+    """The YAML error's own words, without the source snippet (it may hold a secret):
+    ``invalid YAML: <problem> (<context> at line N)``."""
+    text = f"invalid YAML: {error.problem or error.context or 'cannot parse'}"
+    if error.problem and error.context:
+        where = _line(error.context_mark)
+        text += f" ({error.context} at line {where})" if where else f" ({error.context})"
+    return text
+
+
+class _Builder:
+    """Builds :class:`_Document` data from composed nodes, substituting ``${VAR}``."""
+
+    def __init__(self, loader: yaml.SafeLoader, environ: Mapping[str, str]) -> None:
+        self._loader = loader
+        self._environ = environ
+        self._active: set[int] = set()
+        self._missing: set[tuple[int, str]] = set()  # (line, name) already reported
+        self._count = 0
+        self.doc = _Document()
+
+    def build(self, node: yaml.Node, path: _DocPath) -> object:
+        """Plain data (dict, list, scalar) for ``node`` found at ``path``, recording its
+        lines; YAML-level problems are reported and the value becomes ``None``.
+
+        Raises:
+            _TooLarge: aliases expand the document past ``_MAX_NODES`` nodes.
+        """
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise _TooLarge
+        line = node.start_mark.line + 1
+        self.doc.value_lines[path] = line
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path, line)
+        if id(node) in self._active:
+            self.doc.report(path, line, "an alias refers to its own anchor (recursive data)")
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            return self._mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: _DocPath) -> dict[str, object]:
+        """A dict for a mapping node: duplicate own keys are problems, merge keys
+        (``<<``) are resolved by PyYAML, later keys override merged ones."""
+        first_line: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                key_line = key_node.start_mark.line + 1
+                if key_node.value in first_line:
+                    self.doc.report(
+                        (*path, key_node.value),
+                        key_line,
+                        f"duplicate key {key_node.value!r} (first at line "
+                        f"{first_line[key_node.value]})",
+                    )
+                else:
+                    first_line[key_node.value] = key_line
+        try:
+            self._loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        except yaml.MarkedYAMLError as error:
+            self.doc.report(path, _line(error.problem_mark), _yaml_message(error))
+            return {}
+        result: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.doc.report(
+                    path,
+                    key_node.start_mark.line + 1,
+                    "keys must be plain text, not lists or mappings",
+                )
+                continue
+            key = key_node.value
+            self.doc.key_lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: _DocPath, line: int) -> object:
+        """The scalar as PyYAML's safe constructor reads it (YAML 1.1 types), with
+        ``${VAR}`` substituted in strings; unknown tags and ``.inf``/``.nan`` are
+        problems."""
+        try:
+            value: object = self._loader.construct_object(node)
+        except yaml.MarkedYAMLError as error:
+            self.doc.report(path, _line(error.problem_mark) or line, _yaml_message(error))
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.doc.report(path, line, "must be a finite number (.inf and .nan are not allowed)")
+            return None
+        if node.tag == _STR_TAG and isinstance(value, str) and "$" in value:
+            return self._substitute(value, path, line)
+        return value
+
+    def _substitute(self, value: str, path: _DocPath, line: int) -> str:
+        """``value`` with its ``${NAME}`` references replaced from the environment; a
+        malformed reference or an unset variable is a problem (``value`` is kept)."""
+        template = _EnvTemplate(value)
+        if not template.is_valid():
+            self.doc.report(
+                path,
+                line,
+                "malformed ${...} reference: write ${NAME} (letters, digits and '_'), "
+                "or $${ for a literal '${'",
+            )
+            return value
+        names = template.get_identifiers()
+        missing = [name for name in names if name not in self._environ]
+        for name in missing:
+            if (line, name) in self._missing:  # the same text reached again via an alias
+                self.doc.broken.add(path)
+                continue
+            self._missing.add((line, name))
+            self.doc.report(path, line, f"environment variable {name!r} is not set")
+        if missing:
+            return value
+        if names:
+            self.doc.from_env.add(path)
+            self.doc.secrets.update(self._environ[name] for name in names)
+        return template.substitute(self._environ)
+
+
+# --------------------------------------------------------------------------- messages
+
+_TYPE_NAMES: Final = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "an empty value",
+}
+_ECHO_LIMIT: Final = 60
+
+
+def _kind(value: object) -> str:
+    """What ``value`` is, without showing it: ``"a string"``, ``"a list"``..."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    return f"a {type(value).__name__}"  # YAML timestamps: "a date", "a datetime"
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: scalars as written (strings quoted, cut at 60
+    characters), collections by kind only."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        text = value if len(value) <= _ECHO_LIMIT else value[: _ECHO_LIMIT - 3] + "..."
+        return repr(text)
+    return _kind(value)
+
+
+def _typed(value: object) -> str:
+    """``value`` with its kind, for type errors: ``"the string 'fast'"``; other than
+    text, numbers and booleans, only the kind (``"a list"``, ``"a date"``)."""
+    if not isinstance(value, str | int | float):
+        return _kind(value)
+    kind = _kind(value).split(" ", 1)[1]
+    return f"the {kind} {_shown(value)}"
+
+
+def _schema_of(error: jsonschema.ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema holding the failed keyword, as a mapping."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _listed(error: jsonschema.ValidationError) -> list[Any]:
+    """The failed keyword's value as a list (``type: string`` -> ``["string"]``)."""
+    value = error.validator_value
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value] if isinstance(value, str) else []
+
+
+class _Messages:
+    """Turns jsonschema errors into :class:`_Found` problems (one or more each)."""
+
+    def __init__(self, doc: _Document) -> None:
+        self.doc = doc
+        self._seen: set[tuple[_DocPath, str]] = set()
+
+    def add(self, path: _DocPath, line: int | None, message: str) -> None:
+        """Record a problem once (the same error can come from several subschemas)."""
+        if (path, message) not in self._seen:
+            self._seen.add((path, message))
+            self.doc.found.append(_Found(line, path, message))
+
+    def got(self, error: jsonschema.ValidationError, path: _DocPath, *, typed: bool = False) -> str:
+        """The offending value (with its kind when ``typed``), or only its kind when it
+        is secret or came from the environment."""
+        if _schema_of(error).get("x-secret") is True or self.doc.hidden(path, error.instance):
+            return _kind(error.instance)
+        return _typed(error.instance) if typed else _shown(error.instance)
+
+    def convert(self, error: jsonschema.ValidationError) -> None:
+        """Word one jsonschema error, at the line of the offending key or value;
+        errors at or below an already reported path are dropped."""
+        path: _DocPath = tuple(error.absolute_path)
+        if any(path[:n] in self.doc.broken for n in range(len(path) + 1)):
+            return
+        schema = _schema_of(error)
+        keyword = error.validator
+        line = self.doc.line_of(path)
+        if keyword == "additionalProperties":
+            self._unknown_keys(error, path, schema)
+        elif keyword == "required":
+            self._required(error, path, schema)
+        elif keyword == "type":
+            self.add(path, line, self._type(error, path, schema))
+        elif keyword == "enum":
+            self.add(path, line, self._enum(error, path, schema))
+        elif keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+            self.add(path, line, f"must be {_bounds(schema)}, got {self.got(error, path)}")
+        elif keyword == "minLength":
+            self.add(path, line, "must not be empty")
+        elif keyword == "maxLength":
+            self.add(path, line, f"must be at most {schema.get('maxLength')} characters long")
+        elif keyword == "pattern":
+            expected = schema.get("x-expected", "a different form")
+            self.add(path, line, f"expected {expected}, got {self.got(error, path)}")
+        elif keyword == "format":
+            self.add(path, line, self._format(error, path))
+        elif keyword == "anyOf":
+            self._any_of(path, schema)
+        else:  # a keyword this module does not word: never echo the value
+            self.add(path, line, f"invalid value (fails the schema's {keyword!r} rule)")
+
+    def _unknown_keys(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> None:
+        known: Mapping[str, Any] = schema.get("properties", {})
+        if not isinstance(error.instance, dict):
+            return
+        patterns: Mapping[str, Any] = schema.get("patternProperties", {})
+        for key in error.instance:
+            if key in known or any(re.search(pattern, key) for pattern in patterns):
+                continue
+            message = f"unknown key {key!r}"
+            close = difflib.get_close_matches(key, list(known), n=1)
+            home = [
+                name for name, sub in known.items() if key in _resolve(sub).get("properties", {})
+            ]
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            elif home:
+                message += f"; it belongs in the {home[0]!r} section"
+            elif known:
+                message += f"; expected one of: {', '.join(known)}"
+            self.add((*path, key), self.doc.line_of((*path, key), key=True), message)
+
+    def _required(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> None:
+        if not isinstance(error.instance, dict):
+            return
+        # a conditional requirement (`if`/`then`) says why in the `then` description
+        why = schema.get("description") if "then" in error.schema_path else None
+        for name in _listed(error):
+            if name not in error.instance:
+                message = f"missing required key {name!r}"
+                if why:
+                    message += f" ({why})"
+                self.add((*path, name), self.doc.line_of(path, key=True), message)
+
+    def _any_of(self, path: _DocPath, schema: Mapping[str, Any]) -> None:
+        """An ``anyOf`` of ``required`` branches: one of these keys must be present."""
+        names = [
+            name
+            for branch in schema.get("anyOf", [])
+            if set(branch) == {"required"}
+            for name in branch["required"]
+        ]
+        line = self.doc.line_of(path, key=True)
+        if len(names) == 1:
+            self.add((*path, names[0]), line, f"missing required key {names[0]!r}")
+        elif names:
+            self.add(path, line, f"needs at least one of these keys: {', '.join(names)}")
+        else:
+            self.add(path, line, "does not match any of the allowed forms")
+
+    def _type(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> str:
+        names = _listed(error)
+        expected = schema.get("x-expected") or " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        message = f"expected {expected}, got {self.got(error, path, typed=True)}"
+        if "string" in names and isinstance(error.instance, int | float):
+            message += " (quote it so YAML reads it as text)"
+        return message
+
+    def _enum(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> str:
+        choices = [str(choice) for choice in _listed(error)]
+        message = f"expected one of {', '.join(choices)}, got {self.got(error, path)}"
+        if isinstance(error.instance, str) and not self.doc.hidden(path, error.instance):
+            folded = {choice.casefold(): choice for choice in choices}
+            close = folded.get(error.instance.casefold()) or next(
+                iter(difflib.get_close_matches(error.instance, choices, n=1)), None
+            )
+            if close:
+                message += f"; did you mean {close!r}?"
+        return message
+
+    def _format(self, error: jsonschema.ValidationError, path: _DocPath) -> str:
+        if self.doc.hidden(path, error.instance):
+            return "is not a valid OID"
+        return f"invalid OID {_shown(error.instance)}: {error.cause}"
+
+
+def _bounds(schema: Mapping[str, Any]) -> str:
+    """``"between 1 and 65535"``, ``"greater than 0 and at most 86400 (seconds)"``..."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        text = f"between {low} and {high}"
+    else:
+        parts = []
+        if low is not None:
+            parts.append(f"at least {low}")
+        if schema.get("exclusiveMinimum") is not None:
+            parts.append(f"greater than {schema['exclusiveMinimum']}")
+        if high is not None:
+            parts.append(f"at most {high}")
+        if schema.get("exclusiveMaximum") is not None:
+            parts.append(f"less than {schema['exclusiveMaximum']}")
+        text = " and ".join(parts)
+    unit = schema.get("x-unit")
+    return f"{text} ({unit})" if unit else text
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@cache
+def _secret_keys() -> frozenset[str]:
+    """Names of the schema properties marked ``x-secret: true`` (``community``...)."""
+
+    def walk(node: object) -> Iterable[str]:
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                if isinstance(sub, dict) and sub.get("x-secret") is True:
+                    yield name
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    return frozenset(walk(config_schema()))
+
+
+def _secret_values(data: object) -> Iterable[str]:
+    """Every non-empty string under a secret key anywhere in ``data`` (even in the
+    wrong section), so that no problem message echoes it."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in _secret_keys() and isinstance(value, str) and value:
+                yield value
+            yield from _secret_values(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _secret_values(item)
+
+
+def _cross_checks(doc: _Document) -> None:
+    """Checks across entries that JSON Schema cannot express: device names are unique;
+    no OID is listed twice in a device's ``polling_oids`` (compared normalised)."""
+    data = doc.data
+    devices = data.get("devices") if isinstance(data, dict) else None
+    if not isinstance(devices, list):
+        return
+    names: dict[str, int | None] = {}
+    for index, device in enumerate(devices):
+        if not isinstance(device, dict):
+            continue
+        name, name_path = device.get("name"), ("devices", index, "name")
+        if isinstance(name, str):
+            if name in names:
+                shown = "" if doc.hidden(name_path, name) else f" {name!r}"
+                doc.report(
+                    name_path,
+                    doc.line_of(name_path),
+                    f"duplicate device name{shown} (first defined at line {names[name]})",
+                )
+            else:
+                names[name] = doc.line_of(name_path)
+        snmp = device.get("snmp")
+        oids = snmp.get("polling_oids") if isinstance(snmp, dict) else None
+        if isinstance(oids, list):
+            _duplicate_oids(doc, ("devices", index, "snmp", "polling_oids"), oids)
+
+
+def _duplicate_oids(doc: _Document, path: _DocPath, oids: list[object]) -> None:
+    """Report each OID of list ``oids`` (at ``path``) that repeats an earlier one."""
+    seen: dict[str, int] = {}
+    for index, oid in enumerate(oids):
+        if not isinstance(oid, str):
+            continue
+        try:
+            normal = normalize_oid(oid)
+        except ValueError:
+            continue  # reported by the schema
+        item = (*path, index)
+        if normal in seen:
+            first = (*path, seen[normal])
+            doc.report(
+                item,
+                doc.line_of(item),
+                f"OID {normal} is listed twice (first as {_field_name(first[-2:])}, "
+                f"line {doc.line_of(first)})",
+            )
+        else:
+            seen[normal] = index
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build_snmp(data: Mapping[str, Any]) -> SnmpDeviceConfig:
+    """An :class:`SnmpDeviceConfig` from a validated ``snmp:`` mapping; absent fields
+    take the dataclass defaults."""
+    options: dict[str, Any] = {}
+    for name in ("remote_port", "request_retry_count", "max_varbinds_per_request"):
+        if name in data:
+            options[name] = int(data[name])
+    for name in ("connect_delay", "request_timeout", "request_retry_delay", "polling_delay"):
+        if name in data:
+            options[name] = float(data[name])
+    if "string_hex_oids" in data:
+        options["string_hex_oids"] = frozenset(
+            normalize_oid(oid) for oid in data["string_hex_oids"]
+        )
+    return SnmpDeviceConfig(
+        remote_host=data["remote_host"],
+        version=data["version"],
+        community=Secret(data["community"]),
+        polling_oids=tuple(normalize_oid(oid) for oid in data["polling_oids"]),
+        **options,
+    )
+
+
+def _build_device(data: Mapping[str, Any]) -> DeviceConfig:
+    """A :class:`DeviceConfig` from a validated device mapping."""
+    snmp = data.get("snmp")
+    return DeviceConfig(name=data["name"], snmp=None if snmp is None else _build_snmp(snmp))
+
+
+def _build_ui(data: Mapping[str, Any]) -> UiConfig:
+    """A :class:`UiConfig` from a validated ``ui:`` mapping; keymap values lose the
+    spaces around their commas."""
+    keymap = {
+        binding: ",".join(key.strip() for key in keys.split(","))
+        for binding, keys in data.get("keymap", {}).items()
+    }
+    if "theme" in data:
+        return UiConfig(theme=data["theme"], keymap=MappingProxyType(keymap))
+    return UiConfig(keymap=MappingProxyType(keymap))
+
+
+def _build(data: Mapping[str, Any], source: Path | None) -> Config:
+    """A :class:`Config` from validated top-level data."""
+    return Config(
+        devices=tuple(_build_device(device) for device in data.get("devices", [])),
+        ui=_build_ui(data.get("ui", {})),
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _analyse(
+    text: str, source: str, environ: Mapping[str, str] | None, path: Path | None
+) -> tuple[Config | None, list[Problem]]:
+    """Parse, validate and build; returns the config (``None`` when invalid) and the
+    problems sorted by line."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    loader = yaml.SafeLoader(text)
+    try:
+        doc = _read(loader, env)
+    finally:
+        loader.dispose()
+    if isinstance(doc.data, dict):
+        doc.secrets.update(_secret_values(doc.data))
+        messages = _Messages(doc)
+        for error in _validator().iter_errors(doc.data):
+            messages.convert(error)
+        _cross_checks(doc)
+    order = {path: index for index, path in enumerate(doc.value_lines)}
+
+    def position(found: _Found) -> tuple[int, int]:
+        """Sort key: the line, then document order (the nearest ancestor recorded)."""
+        path = found.path
+        while path and path not in order:
+            path = path[:-1]
+        return found.line or 0, order.get(path, 0)
+
+    problems = [
+        Problem(source, found.line, _field_name(found.path), found.message)
+        for found in sorted(doc.found, key=position)
+    ]
+    if problems or not isinstance(doc.data, dict):
+        return None, problems
+    return _build(doc.data, path), problems
+
+
+def _read(loader: yaml.SafeLoader, environ: Mapping[str, str]) -> _Document:
+    """Compose the single YAML document and build its data (stage 1 and 2)."""
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        doc = _Document()
+        doc.report((), _line(error.problem_mark), _yaml_message(error))
+        return doc
+    if root is None:
+        doc = _Document()
+        doc.report((), None, "the file is empty; expected a mapping with a 'devices' list")
+        return doc
+    builder = _Builder(loader, environ)
+    try:
+        builder.doc.data = builder.build(root, ())
+    except _TooLarge:
+        builder.doc.report((), None, f"the document expands to more than {_MAX_NODES} values")
+    doc = builder.doc
+    if not isinstance(doc.data, dict) and () not in doc.broken:
+        doc.report(
+            (),
+            doc.line_of(()),
+            f"the top level must be a mapping with a 'devices' list, got {_kind(doc.data)}",
+        )
+    return doc
+
+
+def _read_file(path: str | os.PathLike[str]) -> tuple[str | None, Problem | None]:
+    """The file's text (UTF-8, an optional BOM dropped), or the problem reading it."""
+    name = os.fspath(path)
+    try:
+        return Path(path).read_text(encoding="utf-8-sig"), None
+    except UnicodeDecodeError as error:
+        return None, Problem(name, None, "", f"not UTF-8 text (bad byte at offset {error.start})")
+    except OSError as error:
+        return None, Problem(name, None, "", f"cannot read the file: {error.strerror or error}")
+
+
+def parse_config(
+    text: str, *, source: str = "<string>", environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate configuration ``text`` (YAML) and return it as a :class:`Config`.
+
+    Args:
+        text: the YAML document.
+        source: the name problems give as their file (``Config.source`` stays ``None``).
+        environ: variables for ``${NAME}`` substitution; ``os.environ`` when ``None``.
+
+    Raises:
+        ConfigError: the text is not a valid configuration; ``.problems`` lists every
+            problem found.
+    """
+    config, problems = _analyse(text, source, environ, None)
+    if config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def load_config(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read, validate and return the configuration file at ``path`` (UTF-8 YAML).
+
+    ``Config.source`` is ``Path(path)``; problems name the file as ``str(path)``.
+    ``environ`` (default ``os.environ``) supplies ``${NAME}`` substitutions.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a valid configuration;
+            ``.problems`` lists every problem found.
+    """
+    text, problem = _read_file(path)
+    if text is None:
+        raise ConfigError([problem] if problem else [])
+    config, problems = _analyse(text, os.fspath(path), environ, Path(path))
+    if config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def check_config(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """Return every problem of the configuration file at ``path``, sorted by line; an
+    empty list means :func:`load_config` would succeed. Never raises for a bad file
+    (an unreadable one is a problem too). ``environ`` as for :func:`load_config`."""
+    text, problem = _read_file(path)
+    if text is None:
+        return [problem] if problem else []
+    return _analyse(text, os.fspath(path), environ, Path(path))[1]

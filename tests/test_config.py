@@ -1,0 +1,559 @@
+"""Configuration loader and validator (console/config.py, console/schemas/config.yaml).
+
+Good files load into concrete dataclass values; every file in tests/data/configs/bad/
+declares the problems it must produce in ``# expect: LINE: FIELD: MESSAGE`` comment
+lines (``-`` for no line or no field), compared in order against ``check_config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from console.config import (
+    SNMP_VERSIONS,
+    Config,
+    ConfigError,
+    DeviceConfig,
+    Problem,
+    SnmpDeviceConfig,
+    UiConfig,
+    check_config,
+    config_schema,
+    load_config,
+    normalize_oid,
+    parse_config,
+)
+from console.secrets import Secret
+
+DATA = Path(__file__).parent / "data" / "configs"
+GOOD = DATA / "good"
+BAD = DATA / "bad"
+DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
+ENV = {"SNMP_COMMUNITY": "env-community-7Qx"}
+
+DEVICE = """\
+devices:
+  - name: core-sw1
+    snmp:
+      remote_host: 127.0.0.1
+      version: V2C
+      community: {community}
+      polling_oids: [1.3.6.1.2.1.1.3.0]
+{extra}"""
+
+
+def problems_of(text: str, environ: dict[str, str] | None = None) -> list[Problem]:
+    """The problems ``parse_config`` raises for ``text`` (fails if it succeeds)."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="t.yaml", environ={} if environ is None else environ)
+    return caught.value.problems
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def test_minimal_file_takes_every_default() -> None:
+    config = load_config(GOOD / "minimal.yaml", environ={})
+
+    assert config.source == GOOD / "minimal.yaml"
+    assert config.ui == UiConfig(theme="fleettop", keymap={})
+    (device,) = config.devices
+    assert device.name == "edge-rtr"
+    snmp = device.snmp
+    assert snmp is not None
+    assert snmp.remote_host == "edge-rtr.example.net"
+    assert snmp.version == "V1"
+    assert snmp.community.reveal() == "public"
+    assert snmp.polling_oids == ("1.3.6.1.2.1.1.3.0",)
+    assert snmp.remote_port == 161
+    assert snmp.connect_delay == 5.0
+    assert snmp.request_timeout == 2.0
+    assert snmp.request_retry_count == 1
+    assert snmp.request_retry_delay == 0.5
+    assert snmp.polling_delay == 5.0
+    assert snmp.string_hex_oids == frozenset()
+    assert snmp.max_varbinds_per_request == 32
+
+
+def test_issue_example_loads() -> None:
+    config = load_config(GOOD / "issue_example.yaml", environ={})
+
+    assert config.devices == (
+        DeviceConfig(
+            name="core-sw1",
+            snmp=SnmpDeviceConfig(
+                remote_host="127.0.0.1",
+                remote_port=16100,
+                version="V2C",
+                community=Secret("public"),
+                polling_delay=2.0,
+                polling_oids=("1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0"),
+            ),
+        ),
+    )
+    assert config.ui.theme == "fleettop"
+    assert dict(config.ui.keymap) == {"quit": "ctrl+q"}
+
+
+def test_full_file_sets_every_field() -> None:
+    config = load_config(GOOD / "full.yaml", environ=ENV)
+
+    first, second = config.devices
+    assert first.name == "core-sw1"
+    snmp = first.snmp
+    assert snmp is not None
+    assert snmp.remote_host == "::1"
+    assert snmp.remote_port == 16100
+    assert snmp.community.reveal() == "env-community-7Qx"
+    assert (snmp.connect_delay, snmp.request_timeout, snmp.polling_delay) == (10.0, 1.5, 0.25)
+    assert type(snmp.connect_delay) is float
+    assert (snmp.request_retry_count, snmp.request_retry_delay) == (0, 0.0)
+    assert snmp.polling_oids == (
+        "1.3.6.1.2.1.1.5.0",
+        "1.3.6.1.2.1.2.2.1.6.1",
+        "1.3.6.1.2.1.1.3.0",
+    )
+    assert snmp.string_hex_oids == frozenset({"1.3.6.1.2.1.2.2.1.6.1", "1.3.6.1.2.1.2.2.1.6.2"})
+    assert snmp.max_varbinds_per_request == 256
+
+    assert second.name == "lab_ups.2"
+    assert second.snmp is not None
+    assert second.snmp.version == "V1"
+    assert second.snmp.polling_oids == ()
+    assert second.snmp.community.reveal() == "literal ${NOT_A_VARIABLE} and pa$$word"
+
+    assert config.ui.theme == "textual-dark"
+    assert dict(config.ui.keymap) == {"quit": "ctrl+q,f10", "app.help": "?"}
+
+
+def test_anchors_merge_and_override() -> None:
+    config = load_config(GOOD / "anchors.yaml", environ=ENV)
+
+    snmps = [device.snmp for device in config.devices]
+    assert [device.name for device in config.devices] == ["access-1", "access-2"]
+    assert [s.remote_host for s in snmps if s] == ["10.0.0.1", "10.0.0.2"]
+    assert [s.polling_delay for s in snmps if s] == [1.0, 30.0]
+    assert all(s and s.community.reveal() == "env-community-7Qx" for s in snmps)
+
+
+def test_a_fleet_may_be_empty() -> None:
+    config = load_config(GOOD / "no_devices.yaml", environ={})
+    assert config.devices == ()
+    assert config.ui.theme == "fleettop"
+
+
+def test_result_is_frozen_with_tuples() -> None:
+    config = load_config(GOOD / "issue_example.yaml", environ={})
+    assert isinstance(config.devices, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.devices[0].snmp.remote_port = 1  # type: ignore[misc, union-attr]
+    with pytest.raises(TypeError):
+        config.ui.keymap["quit"] = "q"  # type: ignore[index]
+
+
+def test_parse_config_has_no_source_path() -> None:
+    config = parse_config(DEVICE.format(community="c", extra=""), environ={})
+    assert config.source is None
+    assert isinstance(config, Config)
+
+
+# --------------------------------------------------------------------------- bad files
+
+BAD_FILES = sorted(BAD.glob("*.yaml"))
+EXPECT = re.compile(r"^# expect: (?P<line>\d+|-): (?P<field>\S+): (?P<message>.+)$", re.M)
+
+
+def expectations(path: Path) -> list[tuple[int | None, str, str]]:
+    """The ``# expect:`` lines of a bad file as (line, field, message)."""
+    return [
+        (
+            None if m["line"] == "-" else int(m["line"]),
+            "" if m["field"] == "-" else m["field"],
+            m["message"],
+        )
+        for m in EXPECT.finditer(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_bad_corpus_is_there() -> None:
+    assert len(BAD_FILES) >= 15
+
+
+@pytest.mark.parametrize("path", BAD_FILES, ids=lambda path: path.stem)
+def test_bad_file_reports_expected_problems(path: Path) -> None:
+    expected = expectations(path)
+    assert expected, f"{path.name} has no '# expect:' line"
+
+    problems = check_config(path, environ={})
+
+    assert [(p.line, p.field, p.message) for p in problems] == expected
+    assert all(p.file == str(path) for p in problems)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.problems == problems
+
+
+def test_every_mistake_is_reported_at_once() -> None:
+    problems = check_config(BAD / "three_mistakes.yaml", environ={})
+    assert len(problems) == 3
+    assert {p.field.split(".")[-1] for p in problems} == {
+        "remote_port",
+        "polling_oids[1]",
+        "community",
+    }
+
+
+def test_good_files_have_no_problems() -> None:
+    for path in sorted(GOOD.glob("*.yaml")):
+        assert check_config(path, environ=ENV) == [], path.name
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    (problem,) = check_config(missing)
+    assert (problem.file, problem.line, problem.field) == (str(missing), None, "")
+    assert problem.message.startswith("cannot read the file")
+    with pytest.raises(ConfigError):
+        load_config(missing)
+
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"devices: []\nui: {theme: caf\xe9}\n")
+    (problem,) = check_config(latin)
+    assert problem.message == "not UTF-8 text (bad byte at offset 27)"
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def test_problem_str_is_file_line_field_message() -> None:
+    assert str(Problem("a.yaml", 7, "devices[0].snmp.remote_port", "bad")) == (
+        "a.yaml:7: devices[0].snmp.remote_port: bad"
+    )
+    assert str(Problem("a.yaml", None, "", "empty")) == "a.yaml: empty"
+    assert str(Problem("a.yaml", 3, "", "not a mapping")) == "a.yaml:3: not a mapping"
+
+
+def test_config_error_lists_every_problem() -> None:
+    text = DEVICE.format(community="c", extra="ui: {theme: ''}\nsomething: 1\n")
+    text = text.replace("127.0.0.1", "127.0.0.1\n      remote_port: 0")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="t.yaml", environ={})
+    lines = str(caught.value).splitlines()
+    assert lines == [str(problem) for problem in caught.value.problems]
+    assert lines == [
+        "t.yaml:5: devices[0].snmp.remote_port: must be between 1 and 65535, got 0",
+        "t.yaml:9: ui.theme: must not be empty",
+        "t.yaml:10: something: unknown key 'something'; expected one of: devices, ui",
+    ]
+
+
+def test_yaml_typed_values_are_named_by_kind() -> None:
+    text = "devices: []\nui:\n  theme: 2024-01-01\n  keymap: {quit: !!binary aGk=}\n"
+    assert [(p.line, p.field, p.message) for p in problems_of(text)] == [
+        (3, "ui.theme", "expected a string, got a date"),
+        (
+            4,
+            "ui.keymap.quit",
+            "expected comma-separated key names like 'ctrl+q' or 'ctrl+q,f10', got binary data",
+        ),
+    ]
+
+
+def test_key_lines_follow_flow_and_block_styles() -> None:
+    text = "devices:\n  - {name: a, snmp: {remote_host: h, version: V2C,\n    colour: x}}\n"
+    fields = {(p.line, p.field) for p in problems_of(text)}
+    assert (3, "devices[0].snmp.colour") in fields
+    assert (2, "devices[0].snmp.community") in fields
+
+
+def test_aliases_report_an_unset_variable_once() -> None:
+    text = (
+        "x-snmp: &s {version: V2C, community: '${NOPE}', polling_oids: []}\n"
+        "devices:\n"
+        "  - {name: a, snmp: {<<: *s, remote_host: h}}\n"
+        "  - {name: b, snmp: {<<: *s, remote_host: h}}\n"
+    )
+    assert [(p.line, p.message) for p in problems_of(text)] == [
+        (1, "environment variable 'NOPE' is not set")
+    ]
+
+
+def test_recursive_and_exploding_aliases_are_problems() -> None:
+    recursive = problems_of("x-a: &a [*a]\ndevices: []\n")
+    assert [p.message for p in recursive] == ["an alias refers to its own anchor (recursive data)"]
+
+    rows = ["x-0: &l0 [a, a, a, a, a, a, a, a, a, a]"]
+    rows += [f"x-{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 6)]
+    (problem,) = problems_of("\n".join(rows) + "\n")
+    assert problem.message == "the document expands to more than 100000 values"
+
+
+# --------------------------------------------------------------------------- secrets
+
+SECRET = "s3cr3t-community"
+
+
+@pytest.mark.parametrize(
+    ("community", "extra"),
+    [
+        pytest.param(f"[{SECRET}]", "", id="list"),
+        pytest.param(f"{{value: {SECRET}}}", "", id="mapping"),
+        pytest.param(f"!vault {SECRET}", "", id="unknown-tag"),
+        pytest.param(f'"{SECRET}', "", id="unterminated-quote"),
+        pytest.param(f"{SECRET}\n      community: {SECRET}", "", id="duplicate-key"),
+        pytest.param(f"${{X}}{SECRET}${{", "", id="malformed-reference"),
+        pytest.param(SECRET, f"  - {{name: core-sw1, snmp: {SECRET}}}\n", id="elsewhere"),
+    ],
+)
+def test_problems_never_show_the_community(community: str, extra: str) -> None:
+    text = DEVICE.format(community=community, extra="").replace("\nui", "") + extra
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={"X": "x"})
+
+    assert caught.value.problems
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(caught.value.problems)
+
+
+def test_a_numeric_community_is_not_echoed() -> None:
+    (problem,) = problems_of(DEVICE.format(community="73519", extra=""))
+    assert problem.field == "devices[0].snmp.community"
+    assert "73519" not in str(problem)
+
+
+def test_values_from_the_environment_are_not_echoed() -> None:
+    text = DEVICE.format(community="c", extra="").replace(
+        "127.0.0.1", "127.0.0.1\n      remote_port: ${PORT}\n      polling_delay: '${D}'"
+    )
+    problems = problems_of(text, {"PORT": "hunter2-port", "D": "hunter2-delay"})
+    assert [p.field for p in problems] == [
+        "devices[0].snmp.remote_port",
+        "devices[0].snmp.polling_delay",
+    ]
+    assert problems[0].message == "expected an integer, got a string"
+    assert all("hunter2" not in str(p) for p in problems)
+
+
+def test_no_bad_corpus_problem_shows_a_community() -> None:
+    for path in BAD_FILES:
+        text = "\n".join(problem.message for problem in check_config(path, environ={}))
+        assert "s3cr3t-community" not in text, path.name
+        assert "73519" not in text, path.name
+
+
+def test_loaded_config_never_prints_its_community() -> None:
+    config = load_config(GOOD / "full.yaml", environ=ENV)
+    assert ENV["SNMP_COMMUNITY"] not in repr(config)
+    assert ENV["SNMP_COMMUNITY"] not in str(config)
+    assert config.devices[0].snmp is not None
+    assert isinstance(config.devices[0].snmp.community, Secret)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_environment_substitution_inside_strings() -> None:
+    text = DEVICE.format(community="${COMMUNITY}", extra="ui: {theme: 'fleet-${THEME}'}\n")
+    text = text.replace("127.0.0.1", "sw-${SITE}.example.net")
+    config = parse_config(text, environ={"COMMUNITY": "pw", "SITE": "7", "THEME": "dark"})
+
+    snmp = config.devices[0].snmp
+    assert snmp is not None
+    assert snmp.community.reveal() == "pw"
+    assert snmp.remote_host == "sw-7.example.net"
+    assert config.ui.theme == "fleet-dark"
+
+
+def test_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEETTOP_TEST_COMMUNITY", "from-os-environ")
+    config = parse_config(DEVICE.format(community="${FLEETTOP_TEST_COMMUNITY}", extra=""))
+    assert config.devices[0].snmp is not None
+    assert config.devices[0].snmp.community.reveal() == "from-os-environ"
+
+
+@pytest.mark.parametrize(
+    ("written", "loaded"),
+    [
+        ("$${NAME}", "${NAME}"),
+        ("a$b", "a$b"),
+        ("pa$$word", "pa$$word"),
+        ("$$", "$$"),
+        ("${NAME}-$${NAME}", "v-${NAME}"),
+    ],
+)
+def test_dollar_escapes(written: str, loaded: str) -> None:
+    config = parse_config(DEVICE.format(community=f"'{written}'", extra=""), environ={"NAME": "v"})
+    assert config.devices[0].snmp is not None
+    assert config.devices[0].snmp.community.reveal() == loaded
+
+
+def test_missing_variables_are_each_named() -> None:
+    problems = problems_of(DEVICE.format(community="${USER_A}:${USER_B}", extra=""), {})
+    assert [(p.line, p.message) for p in problems] == [
+        (6, "environment variable 'USER_A' is not set"),
+        (6, "environment variable 'USER_B' is not set"),
+    ]
+
+
+# --------------------------------------------------------------------------- OIDs
+
+
+@pytest.mark.parametrize(
+    ("text", "normal"),
+    [
+        ("1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.5.0"),
+        (".1.3.6.1", "1.3.6.1"),
+        ("0.0", "0.0"),
+        ("2.999.1", "2.999.1"),
+        ("1.39", "1.39"),
+        ("1.3.0006", "1.3.6"),
+        ("1.3.4294967295", "1.3.4294967295"),
+    ],
+)
+def test_valid_oids_are_normalised(text: str, normal: str) -> None:
+    assert normalize_oid(text) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "an OID cannot be empty"),
+        (".", "an OID cannot be empty"),
+        ("1", "an OID needs at least two arcs, like 1.3"),
+        ("1.3.x", "arc 3 ('x') is not a non-negative integer"),
+        ("1.-3", "arc 2 ('-3') is not a non-negative integer"),
+        ("1.3.٣", "arc 3 ('٣') is not a non-negative integer"),
+        ("1. 3", "arc 2 (' 3') is not a non-negative integer"),
+        ("1.3.", "arc 3 is empty (two dots in a row, or a trailing dot)"),
+        ("..1.3", "arc 1 is empty (two dots in a row, or a trailing dot)"),
+        ("3.1", "the first arc must be 0, 1 or 2, not 3"),
+        ("0.40", "under first arc 0 the second arc must be 0..39"),
+        ("1.3.4294967296", "arc 3 is larger than 4294967295"),
+        (".".join(["1"] * 129), "an OID has at most 128 arcs, this one has 129"),
+    ],
+)
+def test_invalid_oids_say_why(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        normalize_oid(text)
+
+
+def test_oid_rules_agree_with_the_snmp_codec() -> None:
+    from console.snmp import codec
+
+    samples = ["1.3.6.1", ".1.3.06.1", "1", "3.1", "1.40", "0.39.7", "1..3", "1.3.", "", "2.5"]
+    samples += ["1.3.4294967295", "1.3.4294967296", "1.3.x", ".".join(["1"] * 129)]
+    for text in samples:
+        try:
+            ours: str | None = normalize_oid(text)
+        except ValueError:
+            ours = None
+        try:
+            theirs: str | None = codec.normalize_oid(text)
+        except ValueError:
+            theirs = None
+        assert ours == theirs, text
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def walk_properties(schema: Any, where: str = "") -> list[tuple[str, str, dict[str, Any], bool]]:
+    """Every ``properties`` entry of the schema: (where, name, subschema, required)."""
+    found = []
+    if isinstance(schema, dict):
+        required = set(schema.get("required", []))
+        for name, sub in schema.get("properties", {}).items():
+            found.append((where, name, sub, name in required))
+        for key, value in schema.items():
+            found += walk_properties(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for item in schema:
+            found += walk_properties(item, where)
+    return found
+
+
+def test_schema_ships_as_package_data() -> None:
+    text = resources.files("console").joinpath("schemas", "config.yaml").read_text("utf-8")
+    assert yaml.safe_load(text) == config_schema()
+
+
+def test_schema_is_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(dict(config_schema()))
+
+
+def test_every_property_is_described_and_optional_ones_have_defaults() -> None:
+    protocol_sections = {"snmp"}  # a device needs one of these (anyOf), so no default
+    properties = walk_properties(config_schema())
+    assert len(properties) >= 18
+    for where, name, sub, required in properties:
+        if where.endswith("/if"):
+            continue  # the `if` of a conditional, not a field
+        assert sub.get("description"), f"{where}/{name} has no description"
+        if not required and name not in protocol_sections | {"community"}:
+            assert "default" in sub, f"{where}/{name} has no default"
+
+
+def test_schema_defaults_are_the_dataclass_defaults() -> None:
+    schema = config_schema()
+    snmp = schema["$defs"]["snmp"]["properties"]
+    defaults = {f.name: f.default for f in dataclasses.fields(SnmpDeviceConfig)}
+    for name, sub in snmp.items():
+        if "default" in sub:
+            expected = defaults[name]
+            value = sub["default"]
+            assert (frozenset(value) if isinstance(value, list) else value) == expected, name
+    ui = schema["$defs"]["ui"]["properties"]
+    assert UiConfig(theme=ui["theme"]["default"], keymap=ui["keymap"]["default"]) == UiConfig()
+    assert schema["properties"]["devices"]["default"] == list(Config().devices)
+
+
+def test_schema_versions_match_the_type() -> None:
+    assert tuple(config_schema()["$defs"]["snmp_version"]["enum"]) == SNMP_VERSIONS
+
+
+def test_schema_fields_match_the_dataclass_fields() -> None:
+    snmp = set(config_schema()["$defs"]["snmp"]["properties"])
+    assert snmp == {f.name for f in dataclasses.fields(SnmpDeviceConfig)}
+    device = set(config_schema()["$defs"]["device"]["properties"])
+    assert device == {f.name for f in dataclasses.fields(DeviceConfig)}
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def test_docs_describe_every_field() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for where, name, _, _ in walk_properties(config_schema()):
+        if not where.endswith("/if"):
+            assert f"`{name}`" in docs, name
+
+
+def test_docs_examples_are_valid() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
+    complete = [block for block in blocks if re.match(r"(#.*\n)*(devices|ui|x-[\w-]+):", block)]
+    assert len(complete) >= 3
+    for block in complete:
+        parse_config(block, source="docs", environ={"SNMP_COMMUNITY": "c", "CORE_COMMUNITY": "c"})
+
+
+# --------------------------------------------------------------------------- hygiene
+
+
+def test_config_module_does_not_import_textual() -> None:
+    code = "import sys, console.config; print('textual' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
