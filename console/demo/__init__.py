@@ -1,0 +1,29 @@
+"""The embedded demo: simulated SNMP devices for ``fleettop demo``.
+
+``DemoFleet`` starts three in-process pysnmp agents on free loopback UDP ports - a
+core switch, an access point that goes silent periodically, and a UPS - and builds
+the :class:`~console.config.Config` that polls them. Modules:
+
+* :mod:`console.demo.signals` - clock-driven counters, gauges and on/off windows;
+* :mod:`console.demo.models` - the devices' managed objects, as data;
+* :mod:`console.demo.agent` - one pysnmp command responder per device;
+* :mod:`console.demo.fleet` - the fleet and its configuration.
+"""
+
+from console.demo.fleet import (
+    OUTAGE_DEVICE,
+    READ_COMMUNITY,
+    WRITE_COMMUNITY,
+    AgentInfo,
+    DemoFleet,
+    demo_config,
+)
+
+__all__ = [
+    "OUTAGE_DEVICE",
+    "READ_COMMUNITY",
+    "WRITE_COMMUNITY",
+    "AgentInfo",
+    "DemoFleet",
+    "demo_config",
+]

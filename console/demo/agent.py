@@ -1,0 +1,329 @@
+"""An in-process SNMP agent (pysnmp command responder) serving a :class:`DeviceModel`.
+
+The agent runs in the current asyncio loop - the same loop as the Textual app and
+the SNMP manager - on its own UDP socket. Each agent has its own pysnmp engine and its
+own MIB tree (a ``MibBuilder`` holding only the model's objects, registered under a
+private SNMP context that both communities map to). Values are computed when a
+request arrives, from the time since the agent started.
+
+Access (SNMPv1 and SNMPv2c): the read community may GET/GETNEXT/GETBULK everything
+under ``1.3.6.1``; the write community may also SET the model's writable objects.
+A SET with the read community fails with ``notWritable``. pysnmp 7.1.30 grants write
+to a VACM group whose write view is empty, so the read-only group gets a dummy write
+view (``0.0``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
+from pysnmp.entity import config as snmp_config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdrsp, context
+from pysnmp.proto import rfc1902
+from pysnmp.smi import builder, instrum
+from pysnmp.smi import error as smi_error
+
+from console.demo.models import DeviceModel, ObjectSpec, SnmpValue, ValueType
+from console.secrets import Secret
+
+__all__ = ["SnmpAgent"]
+
+mlog = logging.getLogger(__name__)
+
+#: The SNMP context holding the model's MIB tree; both communities map to it.
+_CONTEXT = b"fleettop-demo"
+_READ_SECURITY_NAME = "demo-read"
+_WRITE_SECURITY_NAME = "demo-write"
+_WHOLE_TREE = (1, 3, 6, 1)
+_DUMMY_WRITE_VIEW = (0, 0)  # see the module docstring: pysnmp 7.1.30 VACM bug
+_SECURITY_MODELS = (1, 2)  # SNMPv1, SNMPv2c
+_TIMER_RESOLUTION = 1.0  # seconds between pysnmp housekeeping ticks
+
+_SYNTAX: dict[ValueType, Any] = {
+    "INTEGER": rfc1902.Integer32,
+    "UNSIGNED": rfc1902.Gauge32,
+    "COUNTER": rfc1902.Counter32,
+    "BIG_COUNTER": rfc1902.Counter64,
+    "TIME_TICKS": rfc1902.TimeTicks,
+    "STRING": rfc1902.OctetString,
+    "OBJECT_ID": rfc1902.ObjectIdentifier,
+}
+
+
+class _GatedUdpTransport(udp.UdpAsyncioTransport):  # type: ignore[misc]
+    """pysnmp's asyncio UDP transport that drops datagrams while ``accept()`` is false
+    (a simulated outage) and reports when its socket has closed."""
+
+    def __init__(self, accept: Callable[[], bool]) -> None:
+        super().__init__()
+        self._accept = accept
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, datagram: bytes, address: Any) -> None:
+        if self._accept():
+            super().datagram_received(datagram, address)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+def _instance_classes(mib_builder: Any) -> tuple[Any, Any]:
+    """Return (computed, writable) subclasses of ``mib_builder``'s MibScalarInstance.
+
+    pysnmp executes MIB modules per builder, so the base class must come from the
+    builder that indexes the instances.
+    """
+    (base,) = mib_builder.import_symbols("SNMPv2-SMI", "MibScalarInstance")
+
+    class ComputedInstance(base):  # type: ignore[misc, valid-type]
+        """A read-only instance whose value comes from ``read()`` at request time."""
+
+        def __init__(
+            self, type_name: Any, inst_id: Any, syntax: Any, read: Callable[[], SnmpValue]
+        ) -> None:
+            super().__init__(type_name, inst_id, syntax)
+            self._read = read
+
+        def getValue(self, name: Any, **ctx: Any) -> Any:
+            try:
+                return self.syntax.clone(self._read())
+            except Exception as exc:
+                mlog.warning("demo value for %s failed: %r", name, exc)
+                raise smi_error.GenError(name=name, idx=ctx.get("idx")) from exc
+
+    class WritableInstance(base):  # type: ignore[misc, valid-type]
+        """A stored instance that refuses SET values of another SMI type."""
+
+        def writeTest(self, varBind: Any, **ctx: Any) -> None:
+            name, value = varBind
+            if name == self.name and value.getTagSet() != self.syntax.getTagSet():
+                raise smi_error.WrongTypeError(name=name, idx=ctx.get("idx"))
+            super().writeTest(varBind, **ctx)
+
+    return ComputedInstance, WritableInstance
+
+
+def _encode(spec: ObjectSpec, value: SnmpValue) -> SnmpValue:
+    if isinstance(value, str) and spec.type == "STRING":
+        return value.encode()
+    return value
+
+
+def _build_mib(model: DeviceModel, elapsed: Callable[[], float]) -> Any:
+    """Return a MibInstrumController serving ``model``'s objects.
+
+    Scalars become ``MibScalar`` + instance ``.0``; columns become ``MibTable`` /
+    ``MibTableRow`` / ``MibTableColumn`` + one instance per row, so GETNEXT and GETBULK
+    walk them in lexicographic order.
+    """
+    mib_builder = builder.MibBuilder()
+    mib_builder.load_modules("SNMPv2-SMI", "SNMPv2-TC")
+    scalar_cls, table_cls, row_cls, column_cls = mib_builder.import_symbols(
+        "SNMPv2-SMI", "MibScalar", "MibTable", "MibTableRow", "MibTableColumn"
+    )
+    (display_string,) = mib_builder.import_symbols("SNMPv2-TC", "DisplayString")
+    computed_cls, writable_cls = _instance_classes(mib_builder)
+
+    nodes: dict[tuple[int, ...], Any] = {}
+    instances: list[Any] = []
+    for spec in model.objects:
+        syntax_cls = display_string if spec.writable and spec.type == "STRING" else None
+        syntax_cls = syntax_cls or _SYNTAX[spec.type]
+        access = "read-write" if spec.writable else "read-only"
+        if spec.column:
+            row = spec.node[:-1]
+            nodes.setdefault(row[:-1], table_cls(row[:-1]))
+            nodes.setdefault(row, row_cls(row))
+            nodes.setdefault(spec.node, column_cls(spec.node, syntax_cls()).setMaxAccess(access))
+        else:
+            nodes.setdefault(spec.node, scalar_cls(spec.node, syntax_cls()).setMaxAccess(access))
+        initial = syntax_cls(_encode(spec, spec.source(0.0)))
+        if spec.writable:
+            instances.append(writable_cls(spec.node, spec.index, initial))
+        else:
+
+            def read(spec: ObjectSpec = spec) -> SnmpValue:
+                return _encode(spec, spec.source(elapsed()))
+
+            instances.append(computed_cls(spec.node, spec.index, initial, read))
+
+    symbols = {f"n{index}": node for index, node in enumerate(nodes.values())}
+    symbols.update({f"i{index}": inst for index, inst in enumerate(instances)})
+    mib_builder.export_symbols("FLEETTOP-DEMO-" + model.name.upper(), **symbols)
+    return instrum.MibInstrumController(mib_builder)
+
+
+class SnmpAgent:
+    """An SNMPv1/v2c agent for one :class:`DeviceModel` on a UDP port of ``host``.
+
+    Args:
+        model: the objects to serve.
+        host: the IPv4 address to bind.
+        port: the UDP port; 0 picks a free one (read :attr:`port` after start).
+        read_community: may read everything.
+        write_community: may also SET the model's writable objects.
+        silent: given the seconds since start, True while the agent must not answer
+            (requests are dropped, the socket stays bound); ``None``: always answer.
+        clock: the monotonic clock, in seconds.
+
+    Usage::
+
+        agent = SnmpAgent(model)
+        await agent.start()   # inside the running loop
+        agent.port            # the bound UDP port
+        await agent.aclose()
+    """
+
+    def __init__(
+        self,
+        model: DeviceModel,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        read_community: Secret,
+        write_community: Secret,
+        silent: Callable[[float], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.model = model
+        self.host = host
+        self._requested_port = port
+        self._read_community = read_community
+        self._write_community = write_community
+        self._silent = silent
+        self._clock = clock
+        self._started_at: float | None = None
+        self._port: int | None = None
+        self._engine: Any = None
+        self._transport: _GatedUdpTransport | None = None
+        self._responders: list[Any] = []
+        self._closing: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        """The device name (the model's)."""
+        return self.model.name
+
+    @property
+    def port(self) -> int:
+        """The bound UDP port.
+
+        Raises:
+            RuntimeError: before :meth:`start`.
+        """
+        if self._port is None:
+            raise RuntimeError(f"demo agent {self.name!r} has not started")
+        return self._port
+
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start` (0 before)."""
+        return 0.0 if self._started_at is None else self._clock() - self._started_at
+
+    @property
+    def running(self) -> bool:
+        """True while the agent is started, not closed and answering (not in an outage)."""
+        if self._transport is None or self._closing is not None:
+            return False
+        return self._silent is None or not self._silent(self.elapsed())
+
+    async def start(self) -> None:
+        """Bind the UDP socket and start answering in the running loop.
+
+        Raises:
+            RuntimeError: already started, or closed.
+            OSError: the address cannot be bound.
+        """
+        if self._engine is not None or self._closing is not None:
+            raise RuntimeError(f"demo agent {self.name!r} was already started")
+        self._started_at = self._clock()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, self._requested_port))
+            self._port = int(sock.getsockname()[1])
+            self._engine = engine = SnmpEngine()
+            engine.register_transport_dispatcher(AsyncioDispatcher(timeout=_TIMER_RESOLUTION))
+            transport = _GatedUdpTransport(lambda: self.running)
+            # Equivalent to transport.open_server_mode(sock=sock), but awaited, so a
+            # failure surfaces here instead of in an unobserved future.
+            loop = asyncio.get_running_loop()
+            await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+            self._transport = transport
+            snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
+            self._configure_access(engine)
+            snmp_context = context.SnmpContext(engine)
+            snmp_context.register_context_name(_CONTEXT, _build_mib(self.model, self.elapsed))
+            self._responders = [
+                responder(engine, snmp_context)
+                for responder in (
+                    cmdrsp.GetCommandResponder,
+                    cmdrsp.NextCommandResponder,
+                    cmdrsp.BulkCommandResponder,
+                    cmdrsp.SetCommandResponder,
+                )
+            ]
+        except BaseException:
+            if self._transport is None:
+                sock.close()
+            await self.aclose()
+            raise
+        mlog.info("demo agent %s answering on udp %s:%d", self.name, self.host, self._port)
+
+    def _configure_access(self, engine: Any) -> None:
+        communities = (
+            (_READ_SECURITY_NAME, self._read_community, _DUMMY_WRITE_VIEW),
+            (_WRITE_SECURITY_NAME, self._write_community, _WHOLE_TREE),
+        )
+        for security_name, community, write_view in communities:
+            snmp_config.add_v1_system(
+                engine, security_name, community.reveal(), contextName=_CONTEXT
+            )
+            for security_model in _SECURITY_MODELS:
+                snmp_config.add_vacm_user(
+                    engine,
+                    security_model,
+                    security_name,
+                    "noAuthNoPriv",
+                    readSubTree=_WHOLE_TREE,
+                    writeSubTree=write_view,
+                    contextName=_CONTEXT,
+                )
+
+    async def aclose(self) -> None:
+        """Stop answering, close the socket and release the engine's timer task.
+
+        Idempotent; completes even if the caller is cancelled meanwhile.
+        """
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close_transport()
+            # Datagrams already queued to the engine are handled before this resolves.
+            await transport.lost
+        engine, self._engine = self._engine, None
+        if engine is None:
+            return
+        for responder in self._responders:
+            responder.close(engine)
+        self._responders = []
+        dispatcher = engine.transport_dispatcher
+        timer = dispatcher.loopingcall if dispatcher is not None else None
+        if dispatcher is not None:
+            engine.close_dispatcher()
+        if timer is not None:
+            await asyncio.wait([timer])
+        mlog.info("demo agent %s stopped", self.name)

@@ -1,0 +1,245 @@
+"""The embedded demo fleet behind ``fleettop demo``: three simulated SNMP devices on
+loopback and the configuration that watches them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final
+
+import yaml
+
+from console.config import Config, parse_config
+from console.demo.agent import SnmpAgent
+from console.demo.models import DeviceModel, demo_models
+from console.demo.signals import Window
+from console.secrets import Secret
+
+__all__ = [
+    "OUTAGE_DEVICE",
+    "READ_COMMUNITY",
+    "WRITE_COMMUNITY",
+    "AgentInfo",
+    "DemoFleet",
+    "demo_config",
+    "device_document",
+]
+
+mlog = logging.getLogger(__name__)
+
+#: The community the demo configuration polls with (read-only).
+READ_COMMUNITY: Final = Secret("public")
+#: The community that may SET sysContact, sysName and sysLocation.
+WRITE_COMMUNITY: Final = Secret("private")
+#: The device that goes silent periodically.
+OUTAGE_DEVICE: Final = "ap-lobby"
+
+_SOURCE = "<fleettop demo>"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    """A snapshot of one demo agent.
+
+    Attributes:
+        name: the device name (also its ``DeviceConfig.name``).
+        host: the IPv4 address it is bound to.
+        port: its UDP port.
+        running: True when it answers requests right now (False during an outage
+            and after :meth:`DemoFleet.aclose`).
+    """
+
+    name: str
+    host: str
+    port: int
+    running: bool
+
+
+def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
+    """Return the configuration entry (the YAML mapping of one ``devices:`` item) that
+    polls ``model`` served at ``host:port``.
+
+    SNMPv2c with the read community; a 1 s polling delay so the screen moves, a 0.5 s
+    request timeout with one retry, and a 2 s reconnect delay so an outage shows as
+    DISCONNECTED -> CONNECTING -> CONNECTED within seconds. Raw-byte strings
+    (ifPhysAddress) are listed in ``string_hex_oids``. Contains the community in clear:
+    never log it.
+    """
+    return {
+        "name": model.name,
+        "snmp": {
+            "remote_host": host,
+            "remote_port": port,
+            "version": "V2C",
+            "community": READ_COMMUNITY.reveal(),
+            "polling_oids": list(model.polling_oids),
+            "string_hex_oids": sorted(model.binary_string_oids),
+            "connect_delay": 2.0,
+            "request_timeout": 0.5,
+            "request_retry_count": 1,
+            "request_retry_delay": 0.2,
+            "polling_delay": 1.0,
+        },
+    }
+
+
+def demo_config(devices: Iterable[tuple[DeviceModel, str, int]]) -> Config:
+    """Return the validated configuration polling each ``(model, host, port)``.
+
+    The document goes through :func:`console.config.parse_config`, so the demo obeys
+    the same schema and cross-checks as a user's file.
+
+    Raises:
+        console.config.ConfigError: the generated document is invalid (a bug).
+    """
+    document = {"devices": [device_document(*device) for device in devices]}
+    return parse_config(yaml.safe_dump(document, sort_keys=False), source=_SOURCE, environ={})
+
+
+class DemoFleet:
+    """Simulated SNMP devices on loopback: a core switch (``core-sw1``), an access point
+    (``ap-lobby``) and a UPS (``ups-1``), each a pysnmp agent on a free UDP port.
+
+    Every ``outage_period`` seconds the access point stops answering for
+    ``outage_duration`` seconds (its first outage starts ``outage_period -
+    outage_duration`` seconds after :meth:`start`), so the console shows it go
+    DISCONNECTED, then CONNECTING and CONNECTED again.
+
+    Args:
+        host: the IPv4 address the agents bind (and the configuration points at).
+        outage_period: the access point's outage cycle, in seconds (> 0).
+        outage_duration: how long each outage lasts, in seconds (``0 <= duration <
+            period``; 0 disables outages).
+        seed: seeds counter offsets, MAC addresses and wander; ``None`` varies per run.
+
+    Attributes:
+        host: as given.
+        outage: the access point's outage schedule (seconds since its agent started).
+
+    Raises:
+        ValueError: an outage period or duration out of range.
+
+    Usage::
+
+        fleet = DemoFleet()
+        await fleet.start()        # inside the running loop
+        runtime_config = fleet.config
+        await fleet.aclose()
+
+    or ``async with DemoFleet() as fleet: ...``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        outage_period: float = 60.0,
+        outage_duration: float = 8.0,
+        seed: int | None = None,
+    ) -> None:
+        self.host = host
+        self.outage = Window(outage_period, outage_duration)
+        rng = random.Random(seed)
+        self._agents = tuple(
+            SnmpAgent(
+                model,
+                host=host,
+                read_community=READ_COMMUNITY,
+                write_community=WRITE_COMMUNITY,
+                silent=self.outage.is_off if model.name == OUTAGE_DEVICE else None,
+            )
+            for model in demo_models(rng)
+        )
+        self._config: Config | None = None
+        self._started = False
+        self._closing: asyncio.Task[None] | None = None
+
+    @property
+    def config(self) -> Config:
+        """One SNMPv2c device per agent (see :func:`device_document`), validated by
+        :func:`console.config.parse_config`.
+
+        Raises:
+            RuntimeError: before :meth:`start`.
+        """
+        if self._config is None:
+            raise RuntimeError("the demo configuration exists once the fleet has started")
+        return self._config
+
+    @property
+    def models(self) -> tuple[DeviceModel, ...]:
+        """What each agent serves, in agent order."""
+        return tuple(agent.model for agent in self._agents)
+
+    @property
+    def agents(self) -> tuple[AgentInfo, ...]:
+        """A snapshot of every agent; ports are 0 before :meth:`start`."""
+        return tuple(
+            AgentInfo(
+                agent.name,
+                agent.host,
+                agent.port if self._started else 0,
+                agent.running,
+            )
+            for agent in self._agents
+        )
+
+    def agent(self, name: str) -> AgentInfo:
+        """A snapshot of the agent called ``name``.
+
+        Raises:
+            KeyError: no such agent.
+        """
+        for info in self.agents:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    async def start(self) -> None:
+        """Start every agent in the running loop and build :attr:`config`.
+
+        Raises:
+            RuntimeError: started twice, or after :meth:`aclose`.
+            OSError: a socket could not be bound (agents already started are closed).
+        """
+        if self._started or self._closing is not None:
+            raise RuntimeError("the demo fleet was already started")
+        try:
+            for agent in self._agents:
+                await agent.start()
+        except BaseException:
+            await self.aclose()
+            raise
+        self._started = True
+        self._config = demo_config((agent.model, self.host, agent.port) for agent in self._agents)
+
+    async def aclose(self) -> None:
+        """Stop every agent and close its socket. Idempotent; completes even if the
+        caller is cancelled meanwhile."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        results = await asyncio.gather(
+            *(agent.aclose() for agent in self._agents), return_exceptions=True
+        )
+        for agent, result in zip(self._agents, results, strict=True):
+            if isinstance(result, Exception):
+                mlog.warning("closing demo agent %s failed: %r", agent.name, result)
+
+    async def __aenter__(self) -> DemoFleet:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
