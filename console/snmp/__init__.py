@@ -1,0 +1,45 @@
+"""fleettop's SNMP backend (v1, v2c) on pysnmp 7's asyncio API.
+
+* :mod:`console.snmp.manager`: :class:`SnmpDevice`, the per-device connection and
+  polling loops (hat-gateway's SNMP manager device), publishing ``("snmp", NAME,
+  ...)`` events as documented in ``docs/events.md``;
+* :mod:`console.snmp.codec`: pysnmp values <-> data dicts, OID parsing;
+* :mod:`console.snmp.mib`: :class:`MibResolver`, numeric OID -> ``MODULE::name``
+  for display (never used on the polling path).
+"""
+
+from console.snmp.codec import (
+    DataType,
+    error_data,
+    format_oid,
+    from_pysnmp,
+    normalize_oid,
+    parse_oid,
+    pdu_error_name,
+    to_pysnmp,
+)
+from console.snmp.manager import (
+    SnmpDevice,
+    SnmpError,
+    SnmpNotConnectedError,
+    SnmpStatus,
+    SnmpTimeoutError,
+)
+from console.snmp.mib import MibResolver
+
+__all__ = [
+    "DataType",
+    "MibResolver",
+    "SnmpDevice",
+    "SnmpError",
+    "SnmpNotConnectedError",
+    "SnmpStatus",
+    "SnmpTimeoutError",
+    "error_data",
+    "format_oid",
+    "from_pysnmp",
+    "normalize_oid",
+    "parse_oid",
+    "pdu_error_name",
+    "to_pysnmp",
+]

@@ -1,0 +1,440 @@
+"""SNMP peers for tests: Debian ``snmpd`` on a free loopback port, Net-SNMP's
+``snmpget`` as the reference reader, and a tiny scripted agent for the PDU errors
+``snmpd`` never sends.
+
+``snmpd``::
+
+    from tests.snmp_peers import Snmpd
+
+    with Snmpd(tmp_path) as agent:          # starts, waits until it answers
+        agent.port                           # its UDP port on 127.0.0.1
+        agent.stop(); agent.start()          # restart on the same port
+
+or as a pytest fixture in a test module::
+
+    @pytest.fixture
+    def snmpd(tmp_path):
+        with Snmpd(tmp_path) as agent:
+            yield agent
+
+The agent runs as ``snmpd -f -Lo -C -I -smux -c CONF udp:127.0.0.1:PORT`` with
+``MIBS=""`` (Debian ships no MIB files: use numeric OIDs) and its persistent state in
+the work directory. The default configuration (:data:`DEFAULT_CONF`) grants
+``public`` read-only and ``private`` read-write to 127.0.0.1.
+
+A missing ``snmpd`` / ``snmpget`` skips the test locally and fails it in CI
+(:func:`tests.conftest.require_program`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import free_udp_port, require_program
+
+__all__ = [
+    "DEFAULT_CONF",
+    "NetSnmpValue",
+    "ScriptedAgent",
+    "Snmpd",
+    "probe_message",
+    "snmpget",
+]
+
+#: sysContact and sysLocation are fixed so tests can compare them.
+DEFAULT_CONF = """\
+rocommunity public 127.0.0.1
+rwcommunity private 127.0.0.1
+sysContact ops@example.com
+sysLocation fleettop test rack
+dontLogTCPWrappersConnects yes
+"""
+
+_ENV = {**os.environ, "MIBS": ""}
+
+
+def _ber_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes([tag]) + _ber_length(len(body)) + body
+
+
+def probe_message(community: str, request_id: int = 1) -> bytes:
+    """A v2c GET of sysUpTime.0, BER-encoded by hand (no pysnmp in the fixture)."""
+    oid = bytes([0x2B, 6, 1, 2, 1, 1, 3, 0])  # 1.3.6.1.2.1.1.3.0
+    var_bind = _tlv(0x30, _tlv(0x06, oid) + b"\x05\x00")
+    pdu = _tlv(
+        0xA0,
+        _tlv(0x02, request_id.to_bytes(4, "big"))
+        + b"\x02\x01\x00\x02\x01\x00"
+        + _tlv(0x30, var_bind),
+    )
+    return _tlv(0x30, b"\x02\x01\x01" + _tlv(0x04, community.encode()) + pdu)
+
+
+class Snmpd:
+    """A Debian ``snmpd`` on ``127.0.0.1:port``, as a context manager.
+
+    Args:
+        workdir: directory for the configuration, persistent state and log.
+        conf: ``snmpd.conf`` text (default :data:`DEFAULT_CONF`); never put an
+            ``agentAddress`` line in it (the address is on the command line).
+        port: UDP port (default: a free one, kept across :meth:`restart`).
+        probe_community: a community the agent answers, used to detect readiness.
+        ready_timeout: seconds :meth:`start` waits for the first answer.
+
+    Raises:
+        pytest's skip/fail: ``snmpd`` is not installed (see ``require_program``).
+        RuntimeError: the agent exited or did not answer within ``ready_timeout``
+            (the message includes its log).
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        workdir: Path,
+        conf: str = DEFAULT_CONF,
+        *,
+        port: int | None = None,
+        probe_community: str = "public",
+        ready_timeout: float = 10.0,
+    ) -> None:
+        self.program = require_program("snmpd")
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.conf_path = self.workdir / "snmpd.conf"
+        self.conf_path.write_text(conf)
+        self.log_path = self.workdir / "snmpd.log"
+        self.port = port if port is not None else free_udp_port()
+        self.probe_community = probe_community
+        self.ready_timeout = ready_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` of the agent."""
+        return self.host, self.port
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> Snmpd:
+        """Start the agent and wait until it answers a GET (up to ``ready_timeout`` s)."""
+        if self.running:
+            return self
+        persist = self.workdir / "persist"
+        persist.mkdir(exist_ok=True)
+        env = {**_ENV, "SNMP_PERSISTENT_DIR": str(persist)}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    self.program,
+                    "-f",
+                    "-Lo",
+                    "-C",
+                    "-I",
+                    "-smux",
+                    "-c",
+                    str(self.conf_path),
+                    f"udp:{self.host}:{self.port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self) -> None:
+        """Send GETs until one is answered.
+
+        Raises:
+            RuntimeError: the process exited, or ``ready_timeout`` s passed.
+        """
+        deadline = time.monotonic() + self.ready_timeout
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(0.1)
+            request_id = 1
+            while time.monotonic() < deadline:
+                if not self.running:
+                    raise RuntimeError(f"snmpd exited at start:\n{self.log()}")
+                with contextlib.suppress(OSError):
+                    sock.sendto(probe_message(self.probe_community, request_id), self.address)
+                    if sock.recvfrom(65535):
+                        return
+                request_id += 1
+        raise RuntimeError(f"snmpd did not answer within {self.ready_timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """Stop the agent (SIGTERM, then SIGKILL after 5 s); idempotent."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port."""
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        """The agent's output so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> Snmpd:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# -- Net-SNMP's snmpget as the reference reader ---------------------------------
+
+
+@dataclass(frozen=True)
+class NetSnmpValue:
+    """One var-bind as Net-SNMP prints it, mapped onto fleettop's data types.
+
+    Attributes:
+        oid: numeric OID without the leading dot.
+        type: fleettop data type (``STRING``, ``TIME_TICKS``, ``ERROR``...).
+        value: int for numeric types, bytes for ``STRING``, text for ``OBJECT_ID``
+            and ``IP_ADDRESS``, the error name for ``ERROR``, Net-SNMP's text for
+            ``ARBITRARY``.
+    """
+
+    oid: str
+    type: str
+    value: Any
+
+
+_NET_SNMP_TYPES = {
+    "INTEGER": "INTEGER",
+    "Gauge32": "UNSIGNED",
+    "Counter32": "COUNTER",
+    "Counter64": "BIG_COUNTER",
+    "Timeticks": "TIME_TICKS",
+    "OID": "OBJECT_ID",
+    "IpAddress": "IP_ADDRESS",
+    "Opaque": "ARBITRARY",
+    "Hex-STRING": "STRING",
+    "STRING": "STRING",
+}
+_NET_SNMP_ERRORS = {
+    "No Such Object": "NO_SUCH_OBJECT",
+    "No Such Instance": "NO_SUCH_INSTANCE",
+    "No more variables": "END_OF_MIB_VIEW",
+}
+
+
+def _parse_value(oid: str, text: str) -> NetSnmpValue:
+    for prefix, name in _NET_SNMP_ERRORS.items():
+        if text.startswith(prefix):
+            return NetSnmpValue(oid, "ERROR", name)
+    if text == '""':
+        return NetSnmpValue(oid, "STRING", b"")
+    label, _, rest = text.partition(": ")
+    kind = _NET_SNMP_TYPES.get(label)
+    if kind is None:
+        raise ValueError(f"unexpected snmpget output for {oid}: {text!r}")
+    if label == "Hex-STRING":
+        return NetSnmpValue(oid, kind, bytes.fromhex(rest))
+    if label == "STRING":
+        return NetSnmpValue(oid, kind, rest.strip('"').encode())
+    if label == "Timeticks":
+        match = re.match(r"\((\d+)\)", rest)
+        if match is None:
+            raise ValueError(f"unexpected Timeticks output for {oid}: {text!r}")
+        return NetSnmpValue(oid, kind, int(match.group(1)))
+    if kind in ("INTEGER", "UNSIGNED", "COUNTER", "BIG_COUNTER"):
+        return NetSnmpValue(oid, kind, int(rest.split()[0]))
+    if kind == "OBJECT_ID":
+        return NetSnmpValue(oid, kind, rest.lstrip("."))
+    return NetSnmpValue(oid, kind, rest)
+
+
+def snmpget(
+    agent: Snmpd, oids: Sequence[str], *, community: str = "public", version: str = "2c"
+) -> dict[str, NetSnmpValue]:
+    """Read ``oids`` with Net-SNMP's ``snmpget -On -Oe -Ox`` (hex strings, numeric
+    enums) and parse its output.
+
+    Returns:
+        OID (no leading dot) -> :class:`NetSnmpValue`. With SNMPv1 an unknown OID
+        makes the whole PDU fail: snmpget then re-asks without it, and the OID is
+        missing from the result.
+
+    Raises:
+        pytest's skip/fail: ``snmpget`` is not installed.
+        ValueError: unexpected output.
+    """
+    program = require_program("snmpget")
+    result = subprocess.run(
+        [
+            program,
+            "-v",
+            version,
+            "-c",
+            community,
+            "-On",
+            "-Oe",
+            "-Ox",
+            "-t",
+            "2",
+            "-r",
+            "1",
+            f"{agent.host}:{agent.port}",
+            *oids,
+        ],
+        capture_output=True,
+        text=True,
+        env=_ENV,
+        timeout=30,
+        check=False,
+    )
+    values: dict[str, NetSnmpValue] = {}
+    current: list[str] | None = None
+    entries: list[list[str]] = []
+    for line in result.stdout.splitlines():
+        if line.startswith(".") and " = " in line:
+            current = [line]
+            entries.append(current)
+        elif current is not None:  # Hex-STRING continuation lines
+            current.append(line)
+    for entry in entries:
+        head, _, first = entry[0].partition(" = ")
+        text = " ".join([first.strip(), *(part.strip() for part in entry[1:])]).strip()
+        oid = head.lstrip(".")
+        values[oid] = _parse_value(oid, text)
+    return values
+
+
+# -- a scripted agent for PDU errors snmpd never sends ------------------------------
+
+
+@dataclass
+class ScriptedAgent:
+    """A minimal v1/v2c GET responder on 127.0.0.1, in the test's event loop.
+
+    Net-SNMP never answers ``tooBig`` (an oversized response simply fails to send)
+    and only answers ``noSuchName`` under v1, so the error-status paths of the
+    manager are exercised against this peer. It decodes requests and encodes
+    responses with pysnmp's protocol API (``pysnmp.proto.api``), like pysnmp's own
+    v1arch agent examples.
+
+    Attributes:
+        values: OID text -> pysnmp value served. Unknown OIDs are answered with
+            ``noSuchName`` (v1) or ``noSuchObject`` (v2c).
+        max_var_binds: a GET with more var-binds is answered ``tooBig``.
+        error_oids: OID text -> error-status number answered (error-index pointing
+            at that OID) whenever the OID is in a request.
+        community: the community answered; others are ignored (no response).
+        requests: var-bind counts of the GETs received, in order.
+    """
+
+    values: Mapping[str, Any]
+    max_var_binds: int = 1000
+    error_oids: Mapping[str, int] = field(default_factory=dict)
+    community: str = "public"
+    requests: list[int] = field(default_factory=list)
+    port: int = 0
+    _transport: asyncio.DatagramTransport | None = None
+
+    async def start(self) -> ScriptedAgent:
+        """Bind a free port on 127.0.0.1 (``self.port``) and start answering."""
+        loop = asyncio.get_running_loop()
+        agent = self
+
+        class Protocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                response = agent._answer(data)
+                if response is not None and agent._transport is not None:
+                    agent._transport.sendto(response, addr)
+
+        transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=("127.0.0.1", 0))
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        return self
+
+    def close(self) -> None:
+        """Stop answering and close the socket."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    async def __aenter__(self) -> ScriptedAgent:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+        await asyncio.sleep(0)
+
+    def _answer(self, data: bytes) -> bytes | None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api, rfc1905
+
+        version = int(api.decodeMessageVersion(data))
+        proto: Any = api.PROTOCOL_MODULES[version]
+        request, _ = decoder.decode(data, asn1Spec=proto.Message())
+        if str(proto.apiMessage.get_community(request)) != self.community:
+            return None
+        pdu = proto.apiMessage.get_pdu(request)
+        response = proto.apiMessage.get_response(request)
+        response_pdu = proto.apiMessage.get_pdu(response)
+        var_binds = proto.apiPDU.get_varbinds(pdu)
+        self.requests.append(len(var_binds))
+        names = [".".join(map(str, name)) for name, _ in var_binds]
+        error: tuple[int, int] | None = None
+        if len(var_binds) > self.max_var_binds:
+            error = (1, 0)  # tooBig, no index
+        else:
+            for position, name in enumerate(names, 1):
+                if name in self.error_oids:
+                    error = (self.error_oids[name], position)
+                    break
+                if name not in self.values and version == api.SNMP_VERSION_1:
+                    error = (2, position)  # noSuchName
+                    break
+        if error is not None:
+            proto.apiPDU.set_error_status(response_pdu, error[0])
+            proto.apiPDU.set_error_index(response_pdu, error[1])
+            proto.apiPDU.set_varbinds(response_pdu, var_binds)
+        else:
+            answers = []
+            for (name, _), text in zip(var_binds, names, strict=True):
+                value = self.values.get(text)
+                answers.append((name, value if value is not None else rfc1905.noSuchObject))
+            proto.apiPDU.set_varbinds(response_pdu, answers)
+        return bytes(encoder.encode(response))
