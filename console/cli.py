@@ -1,0 +1,185 @@
+"""The ``fleettop`` command line.
+
+::
+
+    fleettop demo [--headless [--seconds N] [--filter PATTERN ...]]
+    fleettop run CONFIG [--headless [--seconds N] [--filter PATTERN ...]]
+    fleettop check CONFIG
+
+``demo`` runs the console on the built-in demo (simulated agents on loopback);
+``run`` on a configuration file, validated before anything starts; ``check`` only
+validates (exit 0, or 2 with every problem as ``file:line: field: message``).
+Textual is imported only when the terminal UI actually starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from console.config import Config, ConfigError, check_config, load_config
+from console.events import Pattern
+from console.headless import parse_filter, run_headless
+from console.runtime import Runtime
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 2
+
+
+def _version() -> str:
+    try:
+        return version("fleettop")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def _filter_arg(text: str) -> Pattern:
+    try:
+        return parse_filter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no terminal UI: print every event as one JSON line on stdout",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        metavar="N",
+        help="with --headless: stop after N seconds (default: run until interrupted)",
+    )
+    parser.add_argument(
+        "--filter",
+        dest="filters",
+        action="append",
+        type=_filter_arg,
+        metavar="PATTERN",
+        help="with --headless: print only events matching PATTERN, segments separated "
+        "by '/', '?' one segment, trailing '*' the rest (e.g. 'snmp/?/read/*'); repeatable",
+    )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="write fleettop's own log here (default: the user log directory in the UI, "
+        "stderr when headless)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``fleettop`` command."""
+    parser = argparse.ArgumentParser(
+        prog="fleettop",
+        description="A terminal console for watching and driving an SNMP and MQTT fleet live.",
+    )
+    parser.add_argument("--version", action="version", version=f"fleettop {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="run on the built-in demo: simulated agents on 127.0.0.1"
+    )
+    _add_run_options(demo)
+
+    run = commands.add_parser("run", help="run on a configuration file")
+    run.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
+    _add_run_options(run)
+
+    check = commands.add_parser("check", help="validate a configuration file and exit")
+    check.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.INFO
+    handler: logging.Handler
+    if args.log_file is not None:
+        handler = logging.FileHandler(args.log_file, encoding="utf-8")
+    elif args.headless:
+        handler = logging.StreamHandler(sys.stderr)
+        level = logging.DEBUG if args.verbose else logging.WARNING
+    else:
+        from platformdirs import user_log_path
+
+        log_dir = user_log_path("fleettop", ensure_exists=True)
+        handler = logging.handlers.RotatingFileHandler(
+            log_dir / "fleettop.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    # pysnmp and asyncio are chatty at debug; keep them at warning unless asked.
+    for noisy in ("pysnmp", "pysmi", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+
+
+def _print_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+
+
+def _check(path: Path) -> int:
+    problems = check_config(path)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        count = len(problems)
+        print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{path}: OK")
+    return EXIT_OK
+
+
+def _run(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.headless:
+        patterns = tuple(args.filters) if args.filters else (("*",),)
+        return asyncio.run(run_headless(runtime, patterns=patterns, seconds=args.seconds))
+    if args.seconds is not None or args.filters:
+        print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
+        return EXIT_USAGE
+    from console.app import FleettopApp
+
+    app = FleettopApp(runtime)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fleettop`` command; return its exit code.
+
+    Exit codes: 0 success, 2 usage error or invalid configuration.
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.config)
+    config: Config | None = None
+    if args.command == "run":
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            _print_problems(exc)
+            return EXIT_CONFIG
+    _setup_logging(args)
+    runtime = Runtime(config, demo=args.command == "demo")
+    try:
+        return _run(runtime, args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
