@@ -9,8 +9,9 @@ in one pass, each as ``file:line: field: message``:
 2. ``${ENV_VAR}`` references inside string values are substituted (``$${`` is a
    literal ``${``); a variable that is not set is a problem naming the variable;
 3. the data is validated against ``console/schemas/config.yaml`` (JSON Schema
-   2020-12, with the ``snmp-oid`` format checked by :func:`normalize_oid`); each
-   schema error is mapped back to the line of the offending key or value;
+   2020-12, with the ``snmp-oid`` format checked by :func:`normalize_oid`, re-exported
+   from :mod:`console.oid`, where the OID rules live); each schema error is mapped
+   back to the line of the offending key or value;
 4. checks the schema cannot express: duplicate device names, duplicate polling OIDs;
 5. only when there is no problem, the frozen dataclasses below are built.
 
@@ -38,6 +39,7 @@ from typing import Any, Final, Literal, get_args
 import jsonschema
 import yaml
 
+from console.oid import normalize_oid
 from console.secrets import Secret
 
 __all__ = [
@@ -175,43 +177,6 @@ class ConfigError(Exception):
 
 
 # --------------------------------------------------------------------------- OIDs
-
-_MAX_ARC: Final = 2**32 - 1
-_MAX_ARCS: Final = 128
-
-
-def normalize_oid(text: str) -> str:
-    """Return OID ``text`` in canonical dotted decimal: ``".1.3.06.1"`` -> ``"1.3.6.1"``.
-
-    Rules (X.660 for the first two arcs, RFC 2578 §3.5 and §7.1.3 for SNMP's limits):
-    at least two arcs; each arc a decimal integer 0..4294967295 (leading zeros are
-    dropped); the first arc 0, 1 or 2; under 0 or 1 the second arc 0..39; at most 128
-    arcs. One leading dot, as Net-SNMP prints, is accepted and removed.
-
-    Raises:
-        ValueError: ``text`` is not a valid OID; the message says which rule failed.
-    """
-    body = text[1:] if text.startswith(".") else text
-    if not body:
-        raise ValueError("an OID cannot be empty")
-    arcs = body.split(".")
-    for index, arc in enumerate(arcs, start=1):
-        if not arc:
-            raise ValueError(f"arc {index} is empty (two dots in a row, or a trailing dot)")
-        if not (arc.isascii() and arc.isdigit()):
-            raise ValueError(f"arc {index} ({arc!r}) is not a non-negative integer")
-    if len(arcs) < 2:
-        raise ValueError("an OID needs at least two arcs, like 1.3")
-    if len(arcs) > _MAX_ARCS:
-        raise ValueError(f"an OID has at most {_MAX_ARCS} arcs, this one has {len(arcs)}")
-    numbers = [int(arc) for arc in arcs]
-    if numbers[0] > 2:
-        raise ValueError(f"the first arc must be 0, 1 or 2, not {numbers[0]}")
-    if numbers[0] < 2 and numbers[1] > 39:
-        raise ValueError(f"under first arc {numbers[0]} the second arc must be 0..39")
-    if (big := max(numbers)) > _MAX_ARC:
-        raise ValueError(f"arc {numbers.index(big) + 1} is larger than {_MAX_ARC}")
-    return ".".join(str(number) for number in numbers)
 
 
 def _is_oid(instance: object) -> bool:
@@ -675,8 +640,9 @@ class _Messages:
 
     def _format(self, error: jsonschema.ValidationError, path: _DocPath) -> str:
         if self.doc.hidden(path, error.instance):
-            return "is not a valid OID"
-        return f"invalid OID {_shown(error.instance)}: {error.cause}"
+            return "is not a numeric OID"
+        # the cause names the text: "'1.3.x' is not a numeric OID: arc 3 ('x') is ..."
+        return str(error.cause)
 
 
 def _bounds(schema: Mapping[str, Any]) -> str:

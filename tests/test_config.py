@@ -30,7 +30,6 @@ from console.config import (
     check_config,
     config_schema,
     load_config,
-    normalize_oid,
     parse_config,
 )
 from console.secrets import Secret
@@ -407,62 +406,23 @@ def test_missing_variables_are_each_named() -> None:
 
 
 # --------------------------------------------------------------------------- OIDs
+# The OID rules and messages are tested in tests/test_oid.py; here only how the loader
+# uses them.
 
 
-@pytest.mark.parametrize(
-    ("text", "normal"),
-    [
-        ("1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.5.0"),
-        (".1.3.6.1", "1.3.6.1"),
-        ("0.0", "0.0"),
-        ("2.999.1", "2.999.1"),
-        ("1.39", "1.39"),
-        ("1.3.0006", "1.3.6"),
-        ("1.3.4294967295", "1.3.4294967295"),
-    ],
-)
-def test_valid_oids_are_normalised(text: str, normal: str) -> None:
-    assert normalize_oid(text) == normal
+def test_oids_are_normalised_and_may_be_padded_when_quoted() -> None:
+    text = DEVICE.format(community="c", extra="").replace(
+        "[1.3.6.1.2.1.1.3.0]", "[' .1.3.6.1.2.1.1.3.0 ', 1.3.6.1.2.1.1.05.0]"
+    )
+    (device,) = parse_config(text, environ={}).devices
+    assert device.snmp is not None
+    assert device.snmp.polling_oids == ("1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0")
 
 
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        ("", "an OID cannot be empty"),
-        (".", "an OID cannot be empty"),
-        ("1", "an OID needs at least two arcs, like 1.3"),
-        ("1.3.x", "arc 3 ('x') is not a non-negative integer"),
-        ("1.-3", "arc 2 ('-3') is not a non-negative integer"),
-        ("1.3.٣", "arc 3 ('٣') is not a non-negative integer"),
-        ("1. 3", "arc 2 (' 3') is not a non-negative integer"),
-        ("1.3.", "arc 3 is empty (two dots in a row, or a trailing dot)"),
-        ("..1.3", "arc 1 is empty (two dots in a row, or a trailing dot)"),
-        ("3.1", "the first arc must be 0, 1 or 2, not 3"),
-        ("0.40", "under first arc 0 the second arc must be 0..39"),
-        ("1.3.4294967296", "arc 3 is larger than 4294967295"),
-        (".".join(["1"] * 129), "an OID has at most 128 arcs, this one has 129"),
-    ],
-)
-def test_invalid_oids_say_why(text: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(reason)):
-        normalize_oid(text)
-
-
-def test_oid_rules_agree_with_the_snmp_codec() -> None:
-    from console.snmp import codec
-
-    samples = ["1.3.6.1", ".1.3.06.1", "1", "3.1", "1.40", "0.39.7", "1..3", "1.3.", "", "2.5"]
-    samples += ["1.3.4294967295", "1.3.4294967296", "1.3.x", ".".join(["1"] * 129)]
-    for text in samples:
-        try:
-            ours: str | None = normalize_oid(text)
-        except ValueError:
-            ours = None
-        try:
-            theirs: str | None = codec.normalize_oid(text)
-        except ValueError:
-            theirs = None
-        assert ours == theirs, text
+def test_an_oid_from_the_environment_is_not_echoed() -> None:
+    text = DEVICE.format(community="c", extra="").replace("[1.3.6.1.2.1.1.3.0]", "['${OID}']")
+    problems = problems_of(text, {"OID": "1.3.sekrit"})
+    assert [(p.line, p.message) for p in problems] == [(7, "is not a numeric OID")]
 
 
 # --------------------------------------------------------------------------- schema

@@ -1,5 +1,5 @@
-"""Unit tests of console.snmp.codec (pysnmp values <-> data dicts, OIDs) and of the
-MIB resolver (console.snmp.mib)."""
+"""Unit tests of console.snmp.codec (pysnmp values <-> data dicts) and of the MIB
+resolver (console.snmp.mib). The OID rules (console.oid) are tested in tests/test_oid.py."""
 
 from __future__ import annotations
 
@@ -16,58 +16,11 @@ from console.snmp.codec import (
     ERROR_NAMES,
     PDU_ERROR_NAMES,
     error_data,
-    format_oid,
     from_pysnmp,
-    normalize_oid,
-    parse_oid,
     pdu_error_name,
     to_pysnmp,
 )
 from console.snmp.mib import MibResolver
-
-# -- OIDs ---------------------------------------------------------------------------
-
-
-def test_parse_oid_accepts_numeric_oids() -> None:
-    assert parse_oid("1.3.6.1.2.1.1.3.0") == (1, 3, 6, 1, 2, 1, 1, 3, 0)
-    assert parse_oid(".1.3.6.1") == (1, 3, 6, 1)
-    assert parse_oid(" 0.0 ") == (0, 0)
-    assert parse_oid(f"1.3.{2**32 - 1}") == (1, 3, 2**32 - 1)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("1.3.x", "'1.3.x' is not a numeric OID: arc 'x' is not a number"),
-        ("", "'' is not a numeric OID: it is empty"),
-        (".", "'.' is not a numeric OID: it is empty"),
-        ("1..3", "'1..3' is not a numeric OID: an empty arc"),
-        ("1.3.", "'1.3.' is not a numeric OID: an empty arc"),
-        ("1", "'1' is not a numeric OID: it needs at least two arcs"),
-        ("3.1", "'3.1' is not a numeric OID: the first arc must be 0, 1 or 2"),
-        ("1.40", "the second arc must be below 40 when the first is 1"),
-        ("1.3.-1", "arc '-1' is not a number"),
-        ("1.3.²", "arc '²' is not a number"),
-        (f"1.3.{2**32}", f"arc {2**32} is above 2^32-1"),
-        (".".join(["1"] * 129), "more than 128 arcs"),
-        ("SNMPv2-MIB::sysDescr.0", "arc 'SNMPv2-MIB::sysDescr' is not a number"),
-    ],
-)
-def test_parse_oid_rejects_with_a_readable_message(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match="is not a numeric OID") as info:
-        parse_oid(text)
-    assert message in str(info.value)
-
-
-def test_parse_oid_rejects_non_strings() -> None:
-    with pytest.raises(ValueError, match="expected a string"):
-        parse_oid(123)  # type: ignore[arg-type]
-
-
-def test_format_and_normalize_oid() -> None:
-    assert format_oid((1, 3, 6, 1)) == "1.3.6.1"
-    assert normalize_oid(".1.3.06.1") == "1.3.6.1"
-
 
 # -- pysnmp -> data -------------------------------------------------------------------
 
@@ -291,7 +244,10 @@ def test_round_trip(data: dict[str, object]) -> None:
         ({"type": "STRING_HEX", "value": "zz"}, "STRING_HEX value 'zz' is not hexadecimal"),
         ({"type": "STRING_HEX", "value": "abc"}, "is not hexadecimal bytes"),
         ({"type": "ARBITRARY", "value": "0x12"}, "ARBITRARY value '0x12' is not hexadecimal"),
-        ({"type": "OBJECT_ID", "value": "1.3.x"}, "arc 'x' is not a number"),
+        (
+            {"type": "OBJECT_ID", "value": "1.3.x"},
+            "'1.3.x' is not a numeric OID: arc 3 ('x') is not a number",
+        ),
         ({"type": "IP_ADDRESS", "value": "300.1.1.1"}, "'300.1.1.1' is not an IPv4 address"),
         ({"type": "IP_ADDRESS", "value": "::1"}, "is not an IPv4 address"),
         ({"type": "ERROR", "value": "GEN_ERR"}, "ERROR data cannot be written"),

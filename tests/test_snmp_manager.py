@@ -390,6 +390,8 @@ async def test_too_big_splits_the_batch(bus: EventManager) -> None:
         async with SnmpDevice("small-buffers", conf, bus, max_in_flight=1):
             await recorder.wait_for(polls_at_least(1))
         assert agent.requests[:5] == [5, 2, 3, 1, 2]
+    # the split halves are counted once each, not again by the request that split
+    assert _payload(recorder.of("poll")[0])["values"] == len(oids)
     assert recorder.latest() == {
         oid: {"type": "STRING", "value": f"v{i}"} for i, oid in enumerate(oids)
     }
@@ -491,9 +493,12 @@ async def test_device_without_polling_oids_still_tracks_the_agent(
     recorder = Recorder(bus)
     async with SnmpDevice("quiet", make_conf(snmpd.port, ()), bus) as device:
         await recorder.wait_for(status_is("CONNECTED"))
-        await recorder.wait_for(polls_at_least(1))
+        await recorder.wait_for(polls_at_least(3))
         assert device.polling_oids == ()
     assert recorder.of("read") == []  # the probe is never published
+    # ...nor counted: its noSuchObject answer is not an operator-visible error
+    polls = [_payload(e) for e in recorder.of("poll")]
+    assert [(p["values"], p["errors"]) for p in polls[:3]] == [(0, 0)] * 3
 
 
 # -- backpressure and cleanup --------------------------------------------------------------------

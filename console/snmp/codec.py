@@ -1,4 +1,4 @@
-"""SNMP values <-> fleettop data dicts, and OID text <-> tuples.
+"""SNMP values <-> fleettop data dicts.
 
 The data dicts are hat-gateway's SNMP data shape (its ``snmp.yaml`` data schema),
 listed in ``docs/events.md``: ``{"type": TYPE, "value": VALUE}`` where ``TYPE`` is one
@@ -12,8 +12,9 @@ of :class:`DataType` and ``VALUE`` an int or a str.
   :class:`ValueError` with an operator-readable message otherwise.
 * :func:`pdu_error_name` names a PDU error-status (RFC 3416 §3) in upper snake case;
   :func:`error_data` builds the ``ERROR`` data dict.
-* :func:`parse_oid` / :func:`format_oid` / :func:`normalize_oid` validate and convert
-  numeric OIDs (no MIB names: see :mod:`console.snmp.mib` for those).
+* :func:`parse_oid` / :func:`format_oid` / :func:`normalize_oid` are re-exported from
+  :mod:`console.oid`, the one implementation of the numeric OID rules (no MIB names:
+  see :mod:`console.snmp.mib` for those).
 
 Reference: hat-gateway ``devices/snmp/manager.py`` (``_event_type_from_response``,
 ``_event_value_from_response``, ``_value_from_event``); RFC 3416 (PDU error-status),
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
 from pyasn1.codec.ber import encoder as ber_encoder
@@ -32,6 +33,7 @@ from pyasn1.type import univ
 from pysnmp.proto import rfc1902, rfc1905
 
 from console.events import JsonValue
+from console.oid import format_oid, normalize_oid, parse_oid
 
 __all__ = [
     "DATA_TYPES",
@@ -121,74 +123,11 @@ VALUE_ERROR_NAMES: Final[tuple[str, ...]] = (
 #: Every valid ``value`` of an ``ERROR`` data dict.
 ERROR_NAMES: Final[frozenset[str]] = frozenset(VALUE_ERROR_NAMES + PDU_ERROR_NAMES[1:])
 
-_MAX_SUBID: Final = 2**32 - 1
 _MAX_OCTETS: Final = 65535  # SMIv2 OCTET STRING size limit (RFC 2578 §7.1.2)
 
 _INT32: Final = (-(2**31), 2**31 - 1)
 _UINT32: Final = (0, 2**32 - 1)
 _UINT64: Final = (0, 2**64 - 1)
-
-
-# -- OIDs ------------------------------------------------------------------------
-
-
-def parse_oid(text: str) -> tuple[int, ...]:
-    """Parse a numeric OID such as ``"1.3.6.1.2.1.1.3.0"`` (a leading dot is allowed).
-
-    Returns:
-        The arcs as a tuple of ints, e.g. ``(1, 3, 6, 1, 2, 1, 1, 3, 0)``.
-
-    Raises:
-        ValueError: with an operator-readable message: not a string, empty, an arc
-            that is not a decimal number (``"'1.3.x' is not a numeric OID: arc 'x' is
-            not a number"``), fewer than two arcs, a first arc above 2, a second arc
-            above 39 under ``0`` or ``1`` (X.690 §8.19.4), an arc above 2^32-1 or more
-            than 128 arcs (RFC 2578 §3.5).
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a numeric OID: expected a string")
-    body = text.strip()
-    if body.startswith("."):
-        body = body[1:]
-    if not body:
-        raise ValueError(f"{text!r} is not a numeric OID: it is empty")
-    arcs: list[int] = []
-    for part in body.split("."):
-        # isdigit() alone accepts non-ASCII digits such as '²'
-        if not part.isascii() or not part.isdigit():
-            what = "an empty arc" if not part else f"arc {part!r} is not a number"
-            raise ValueError(f"{text!r} is not a numeric OID: {what}")
-        arc = int(part)
-        if arc > _MAX_SUBID:
-            raise ValueError(f"{text!r} is not a numeric OID: arc {arc} is above 2^32-1")
-        arcs.append(arc)
-    if len(arcs) < 2:
-        raise ValueError(f"{text!r} is not a numeric OID: it needs at least two arcs")
-    if len(arcs) > 128:
-        raise ValueError(f"{text!r} is not a numeric OID: it has more than 128 arcs")
-    if arcs[0] > 2:
-        raise ValueError(f"{text!r} is not a numeric OID: the first arc must be 0, 1 or 2")
-    if arcs[0] < 2 and arcs[1] > 39:
-        raise ValueError(
-            f"{text!r} is not a numeric OID: the second arc must be below 40 "
-            f"when the first is {arcs[0]}"
-        )
-    return tuple(arcs)
-
-
-def format_oid(oid: Sequence[int]) -> str:
-    """Format OID arcs as dotted text without a leading dot: ``(1, 3, 6)`` -> ``"1.3.6"``."""
-    return ".".join(str(int(arc)) for arc in oid)
-
-
-def normalize_oid(text: str) -> str:
-    """Return the canonical text of a numeric OID (validated, no leading dot, no
-    leading zeros): ``".1.3.06"`` -> ``"1.3.6"``.
-
-    Raises:
-        ValueError: as :func:`parse_oid`.
-    """
-    return format_oid(parse_oid(text))
 
 
 # -- pysnmp -> data ----------------------------------------------------------------

@@ -409,6 +409,7 @@ class SnmpDevice:
             results = await self._get(target, [text], _Cycle())
         except _RequestFailed as exc:
             raise SnmpTimeoutError(f"SNMP device {self.name!r}: {exc.reason}") from None
+        self._tally(text, results[0][1], _Cycle())
         payload: dict[str, JsonValue] = {
             "session_id": session_id,
             "cause": "REQUESTED",
@@ -497,6 +498,7 @@ class SnmpDevice:
         cache = self._cache
         publish = self._bus.publish_wait
         for oid, data in results:
+            self._tally(oid, data, cycle)
             event_type = oids.get(oid)
             if event_type is None:  # the probe, or removed while in flight
                 continue
@@ -546,13 +548,17 @@ class SnmpDevice:
             for part in (pending[:half], pending[half:]):
                 results.update(await self._get(target, part, cycle))
             break
-        ordered = [(oid, results[oid]) for oid in oids]
-        for _oid, data in ordered:
-            if data["type"] == "ERROR":
-                self._errors += 1
-            else:
-                cycle.values += 1
-        return ordered
+        return [(oid, results[oid]) for oid in oids]
+
+    def _tally(self, oid: str, data: Data, cycle: _Cycle) -> None:
+        """Count one result in the statistics; the internal probe OID is not counted
+        (a device with no polling OIDs would otherwise gain an error every cycle)."""
+        if oid == PROBE_OID:
+            return
+        if data["type"] == "ERROR":
+            self._errors += 1
+        else:
+            cycle.values += 1
 
     async def _request(
         self, target: Any, oids: list[str], cycle: _Cycle

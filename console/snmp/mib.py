@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from console.snmp.codec import format_oid, parse_oid
+from console.oid import format_oid, parse_oid
 
 __all__ = ["BUNDLED_MODULES", "OPTIONAL_MODULES", "WELL_KNOWN", "MibResolver"]
 
