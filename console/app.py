@@ -1,0 +1,202 @@
+"""The Textual app: screens, navigation, bindings and the runtime's lifecycle.
+
+The app owns nothing but the UI. On mount it starts the :class:`~console.runtime.
+Runtime` in a worker (the demo agents and pollers live in the app's event loop),
+opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit it
+closes the runtime. Everything on screen comes from the bus through the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
+
+from console.bridge import Bridge, FleetState
+from console.config import UiConfig
+from console.format import Clock
+from console.runtime import Runtime
+from screens.base import FleetScreen, ScreenContext
+from screens.devices import DevicesScreen
+from screens.help import HelpScreen, HelpSection
+from screens.oids import OidsScreen
+from screens.startup import StartupErrorScreen
+from themes import CSS_FILES, FLEETTOP_THEME
+from widgets.device_table import DeviceTable
+from widgets.mib_names import MibNames
+from widgets.value_table import ValueTable
+
+__all__ = ["FleettopApp"]
+
+mlog = logging.getLogger(__name__)
+
+RUNTIME_GROUP = "runtime"
+EXIT_STARTUP_FAILED = 1
+
+
+class FleettopApp(App[None]):
+    """fleettop's terminal UI over a :class:`~console.runtime.Runtime`.
+
+    Args:
+        runtime: the runtime to start, show and close (not started yet).
+        clock: the UI's clock; tests and snapshots pass a fixed one.
+        mib_names: the OID -> MIB name cache (defaults to ``console.snmp.mib``).
+    """
+
+    TITLE = "fleettop"
+    CSS_PATH = CSS_FILES
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Close the devices and quit"),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            id="app.help",
+            tooltip="Show every key",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            id="app.commands",
+            show=False,
+            tooltip="Open the command palette",
+        ),
+    ]
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        clock: Clock | None = None,
+        mib_names: MibNames | None = None,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        """The runtime the app starts and closes."""
+        self.clock = clock or Clock()
+        """Where the UI reads the time."""
+        self.state = FleetState()
+        """The fleet as shown, kept up to date by the bridge."""
+        self.mib_names = mib_names or MibNames()
+        self.startup_error: str | None = None
+        """Why the runtime could not start, or ``None``."""
+        self._bridge: Bridge | None = None
+        self._keymap: dict[str, str] = {}
+        self._clashes: set[str] = set()
+        self.register_theme(FLEETTOP_THEME)
+        self.theme = FLEETTOP_THEME.name
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """A placeholder while the runtime starts."""
+        yield Static("Starting fleettop…", id="starting")
+
+    def on_mount(self) -> None:
+        """Start the runtime in a worker."""
+        self._start_runtime()
+
+    @work(exclusive=True, group=RUNTIME_GROUP, exit_on_error=False, description="start runtime")
+    async def _start_runtime(self) -> None:
+        await self.runtime.start()
+        self._show_fleet()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are handled (startup: the error screen)."""
+        worker = event.worker
+        if event.state is WorkerState.ERROR:
+            error = worker.error
+            mlog.error("%s failed", worker.description, exc_info=error)
+            if worker.group == RUNTIME_GROUP:
+                self.startup_error = f"{type(error).__name__}: {error}"
+                self.push_screen(StartupErrorScreen(self.startup_error))
+            else:
+                self.notify(f"{worker.description} failed: {error}", severity="error", markup=False)
+
+    def _show_fleet(self) -> None:
+        config = self.runtime.config
+        self._apply_ui_config(config.ui)
+        context = ScreenContext(
+            bus=self.runtime.bus,
+            state=self.state,
+            devices=config.devices,
+            clock=self.clock,
+            mib_names=self.mib_names,
+        )
+        self._bridge = Bridge(self.runtime.bus, self, self.state)
+        self._bridge.open()
+        self.push_screen(DevicesScreen(context))
+
+    def _apply_ui_config(self, ui: UiConfig) -> None:
+        if ui.theme in self.available_themes:
+            self.theme = ui.theme
+        else:
+            self.notify(f"ui.theme: unknown theme {ui.theme!r}", severity="warning", markup=False)
+        known = {row.id for section in help_sections() for row in section.bindings if row.id}
+        for binding_id in sorted(set(ui.keymap) - known):
+            self.notify(
+                f"ui.keymap: unknown binding id {binding_id!r}", severity="warning", markup=False
+            )
+        self._keymap = dict(ui.keymap)
+        self.set_keymap(self._keymap)
+
+    async def on_unmount(self) -> None:
+        """Close the bridge and the runtime (also after a failed or cancelled start)."""
+        self.workers.cancel_group(self, RUNTIME_GROUP)
+        if self._bridge is not None:
+            self._bridge.close()
+        await self.runtime.aclose()
+
+    # -- data -----------------------------------------------------------------------
+
+    def on_bridge_changed(self, message: Bridge.Changed) -> None:
+        """Hand the bridge's changes to every fleet screen (hidden ones defer)."""
+        changes = message.bridge.take_changes()
+        for screen in self.screen_stack:
+            if isinstance(screen, FleetScreen):
+                screen.apply_changes(changes)
+
+    # -- actions --------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; the exit code is 1 when the runtime could not start."""
+        self.exit(return_code=EXIT_STARTUP_FAILED if self.startup_error else 0)
+
+    def action_help(self) -> None:
+        """Show the help screen, or close it when it is showing."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen(help_sections(), self._keymap))
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        """Warn when ``ui.keymap`` gives two bindings the same key."""
+        ids = ", ".join(sorted(b.id or b.action for b in clashed_bindings))
+        if ids not in self._clashes:
+            self._clashes.add(ids)
+            self.notify(f"ui.keymap: key clash between {ids}", severity="warning", markup=False)
+
+    @property
+    def keymap(self) -> dict[str, str]:
+        """The keymap in force (binding id -> keys), from ``ui.keymap``."""
+        return dict(self._keymap)
+
+
+def help_sections() -> list[HelpSection]:
+    """The bindings of every part of the UI, for the help screen."""
+    return [
+        HelpSection.of("Global", FleettopApp, App),
+        HelpSection.of("Devices", DevicesScreen, DeviceTable),
+        HelpSection.of("OIDs", OidsScreen, ValueTable),
+        HelpSection.of("Tables", DataTable),
+        HelpSection.of("Help", HelpScreen),
+    ]

@@ -1,0 +1,85 @@
+"""What every fleettop screen shares: its context and the "render only when showing" rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.screen import Screen
+
+from console.bridge import Changes, FleetState
+from console.config import DeviceConfig
+from console.events import EventManager
+from console.format import Clock
+from widgets.mib_names import MibNames
+from widgets.showing import is_showing
+from widgets.status_bar import StatusBar
+
+__all__ = ["FleetScreen", "ScreenContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenContext:
+    """Everything a screen reads, handed down by the app (no global lookups).
+
+    Attributes:
+        bus: the event manager (status bar counters).
+        state: the fleet state the bridge keeps up to date.
+        devices: the configured devices, in configuration order.
+        clock: the UI's clock (time formatting, rates).
+        mib_names: the shared OID -> MIB name cache.
+    """
+
+    bus: EventManager
+    state: FleetState
+    devices: tuple[DeviceConfig, ...]
+    clock: Clock
+    mib_names: MibNames
+
+    def status_bar(self) -> StatusBar:
+        """Return a new status bar over this context."""
+        return StatusBar(
+            self.bus,
+            self.state,
+            [device.name for device in self.devices],
+            self.clock,
+            id="status-bar",
+        )
+
+
+class FleetScreen(Screen[None]):
+    """A screen fed by the bridge.
+
+    The app calls :meth:`apply_changes` for every screen on the stack; a screen that
+    is not showing only remembers that it is stale and catches up from the state when
+    it is shown again, so hidden screens do no rendering work.
+    """
+
+    def __init__(self, context: ScreenContext) -> None:
+        super().__init__()
+        self.context = context
+        self._stale = False
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Show ``changes`` now if the screen is showing, else on resume."""
+        if not self.is_mounted or not is_showing(self):
+            self._stale = True
+            return
+        with self.app.batch_update():
+            self.show_changes(changes)
+            self.query_one(StatusBar).refresh_counts()
+
+    def on_screen_resume(self) -> None:
+        """Catch up with what changed while the screen was hidden."""
+        if self._stale:
+            self._stale = False
+            with self.app.batch_update():
+                self.show_all()
+                self.query_one(StatusBar).refresh_counts()
+
+    def show_all(self) -> None:
+        """Bring the whole screen up to date from the state."""
+        raise NotImplementedError
+
+    def show_changes(self, changes: Changes) -> None:
+        """Bring the parts named by ``changes`` up to date."""
+        raise NotImplementedError

@@ -1,0 +1,115 @@
+"""The Devices screen: the fleet at a glance, one row per device."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import Footer, Header, Static
+
+from console.bridge import Changes, DeviceState
+from console.config import DeviceConfig
+from console.format import MISSING, Clock, format_count, printable
+from screens.base import FleetScreen, ScreenContext
+from screens.oids import OidsScreen
+from widgets.device_table import DeviceTable, device_address, device_protocol
+
+__all__ = ["DevicesScreen", "device_detail"]
+
+_STATUS_STYLES = {"CONNECTED": "$success", "CONNECTING": "$warning", "DISCONNECTED": "$error"}
+
+
+def device_detail(state: DeviceState, config: DeviceConfig | None, clock: Clock) -> Content:
+    """Return the detail line of one device: address, status with its reason and since
+    when, polling settings (never the community)."""
+    status = state.status or MISSING
+    polling = MISSING
+    if config is not None and config.snmp is not None:
+        polling = (
+            f"every {config.snmp.polling_delay:g} s, {len(config.snmp.polling_oids)} OIDs,"
+            f" timeout {config.snmp.request_timeout:g} s"
+        )
+    style = _STATUS_STYLES.get(status, "$text-muted")
+    return Content.from_markup(
+        f"[b]$name[/]  $address  $protocol  [b {style}]$status[/] since $since"
+        "  [$text-muted]│[/] reason: $reason  [$text-muted]│[/] polls $polls, $polling",
+        name=state.name,
+        address=device_address(config),
+        protocol=device_protocol(config),
+        status=status,
+        since=clock.time_of_day(state.status_since),
+        reason=printable(state.reason) if state.reason else MISSING,
+        polls=format_count(state.polls),
+        polling=polling,
+    )
+
+
+class DevicesScreen(FleetScreen):
+    """Every device with its connection status and poll statistics.
+
+    Enter opens the OIDs of the highlighted device; ``a`` the OIDs of all devices.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "a", "all_values", "All OIDs", id="devices.all_oids", tooltip="Values of every device"
+        ),
+    ]
+
+    def __init__(self, context: ScreenContext) -> None:
+        super().__init__(context)
+        self.title = "fleettop"
+        self.sub_title = "devices"
+        self._configs = {device.name: device for device in context.devices}
+
+    def compose(self) -> ComposeResult:
+        """Header, the device table, the detail line, the status bar and the footer."""
+        yield Header(icon="◆")
+        yield DeviceTable(self.context.devices, self.context.clock, id="devices")
+        yield Static(id="device-detail", classes="detail", markup=False)
+        yield self.context.status_bar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the current state (the snapshot the bridge folded in)."""
+        self.show_all()
+
+    def show_all(self) -> None:
+        """Bring every row and the detail line up to date."""
+        state = self.context.state
+        names = [*self._configs, *(name for name in state.devices if name not in self._configs)]
+        self.query_one(DeviceTable).show(state.device(name) for name in names)
+        self._show_detail()
+
+    def show_changes(self, changes: Changes) -> None:
+        """Update the rows of the devices that changed."""
+        if not changes.devices:
+            return
+        table = self.query_one(DeviceTable)
+        state = self.context.state
+        table.show(state.device(name) for name in sorted(changes.devices))
+        if table.highlighted_device in changes.devices:
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        name = self.query_one(DeviceTable).highlighted_device
+        detail = self.query_one("#device-detail", Static)
+        if name is None:
+            detail.update("")
+            return
+        state = self.context.state.device(name)
+        detail.update(device_detail(state, self._configs.get(name), self.context.clock))
+
+    def on_device_table_device_highlighted(self, message: DeviceTable.DeviceHighlighted) -> None:
+        """Show the details of the highlighted device."""
+        self._show_detail()
+
+    def on_device_table_device_selected(self, message: DeviceTable.DeviceSelected) -> None:
+        """Open the OIDs screen of the chosen device."""
+        self.app.push_screen(OidsScreen(self.context, message.name))
+
+    def action_all_values(self) -> None:
+        """Open the OIDs screen of every device."""
+        self.app.push_screen(OidsScreen(self.context, None))

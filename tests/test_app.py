@@ -1,0 +1,736 @@
+"""Pilot tests of the Textual app: the Devices, OIDs and help screens.
+
+Most tests drive the UI the way the app is meant to be fed, only through the bus:
+:class:`CraftedRuntime` has configured devices but no pollers, and each test
+publishes the events of ``docs/events.md`` itself. The last tests run the real
+embedded demo (``Runtime(demo=True)``).
+
+Waiting is bounded polling with ``pilot.pause()`` (:func:`wait_for`), never a
+timed assertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from typing import TypeAlias
+
+import pytest
+from rich.text import Text
+from textual.color import Color
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.notifications import Notify
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from console.app import FleettopApp, help_sections
+from console.bridge import Bridge, FleetState
+from console.config import Config, DeviceConfig, SnmpDeviceConfig, UiConfig
+from console.events import Event, EventManager, JsonValue
+from console.format import Clock
+from console.runtime import Runtime
+from console.secrets import Secret
+from screens.devices import DevicesScreen
+from screens.help import HelpScreen, HelpSection, help_rows
+from screens.oids import OidsScreen
+from screens.startup import StartupErrorScreen
+from themes import FLEETTOP_THEME
+from widgets.device_table import DeviceTable
+from widgets.mib_names import MibNames
+from widgets.status_bar import RateMeter, StatusBar
+from widgets.value_table import ValueTable, row_key
+
+T0 = 1_700_000_000.0
+"""A fixed "now": 2023-11-14 22:13:20 UTC."""
+COMMUNITY = "s3cret-community"
+SIZE = (140, 30)
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+IF_IN_OCTETS_1 = "1.3.6.1.2.1.2.2.1.10.1"
+IF_PHYS_ADDRESS_1 = "1.3.6.1.2.1.2.2.1.6.1"
+ENTERPRISE = "1.3.6.1.4.1.32473.9.9.0"
+
+Crafted: TypeAlias = tuple[tuple[str, ...], JsonValue, float | None]
+"""A crafted event: ``(type, payload, source_timestamp)``."""
+
+MIB_NAMES = {
+    SYS_UPTIME: "SNMPv2-MIB::sysUpTime.0",
+    SYS_DESCR: "SNMPv2-MIB::sysDescr.0",
+    IF_IN_OCTETS_1: "IF-MIB::ifInOctets.1",
+    IF_PHYS_ADDRESS_1: "IF-MIB::ifPhysAddress.1",
+}
+
+
+# -- a runtime fed by hand ------------------------------------------------------------
+
+
+def snmp_device(name: str, port: int, *, version: str = "V2C", oids: int = 4) -> DeviceConfig:
+    """A configured SNMP device on 127.0.0.1 (never polled by :class:`CraftedRuntime`)."""
+    return DeviceConfig(
+        name,
+        SnmpDeviceConfig(
+            remote_host="127.0.0.1",
+            version="V1" if version == "V1" else "V2C",
+            community=Secret(COMMUNITY),
+            polling_oids=tuple(f"1.3.6.1.2.1.1.{i}.0" for i in range(1, oids + 1)),
+            remote_port=port,
+            polling_delay=5.0,
+        ),
+    )
+
+
+FLEET = (
+    snmp_device("core-sw1", 16101),
+    snmp_device("ap-lobby", 16102),
+    snmp_device("ups-1", 16103, version="V1"),
+)
+
+
+class CraftedRuntime(Runtime):
+    """A runtime with configured devices and a bus, but no pollers and no demo.
+
+    Args:
+        config: the configuration (devices become rows; nothing polls them).
+        seed: events published during :meth:`start`, before the UI subscribes.
+        fail: raise this from :meth:`start` instead of starting.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        seed: Sequence[Crafted] = (),
+        fail: Exception | None = None,
+    ) -> None:
+        super().__init__(config)
+        self._crafted_bus: EventManager | None = None
+        self._seed = tuple(seed)
+        self._fail = fail
+        self.closed = 0
+
+    @property
+    def bus(self) -> EventManager:
+        """The crafted bus."""
+        if self._crafted_bus is None:
+            raise RuntimeError("the runtime has not started")
+        return self._crafted_bus
+
+    async def start(self) -> None:
+        """Create the bus and publish the seed events (or fail as asked)."""
+        if self._fail is not None:
+            raise self._fail
+        self._crafted_bus = EventManager()
+        for event_type, payload, source_timestamp in self._seed:
+            self._crafted_bus.publish(event_type, payload, source_timestamp=source_timestamp)
+
+    async def aclose(self) -> None:
+        """Close the bus; counts the calls."""
+        self.closed += 1
+        if self._crafted_bus is not None:
+            await self._crafted_bus.aclose()
+
+
+def status(device: str, value: str, reason: str | None = None, *, at: float = T0) -> Crafted:
+    """A ``("snmp", DEVICE, "status")`` event as ``(type, payload, source_timestamp)``."""
+    return (("snmp", device, "status"), {"status": value, "reason": reason}, at)
+
+
+def poll(
+    device: str, *, rtt: float, values: int, errors: int, polls: int, at: float = T0
+) -> Crafted:
+    """A ``("snmp", DEVICE, "poll")`` event."""
+    payload: JsonValue = {
+        "rtt_ms": rtt,
+        "values": values,
+        "errors": errors,
+        "polls": polls,
+        "last_poll": at,
+    }
+    return (("snmp", device, "poll"), payload, at)
+
+
+def read(
+    device: str,
+    oid: str,
+    data_type: str,
+    value: JsonValue,
+    *,
+    cause: str = "CHANGE",
+    at: float = T0,
+) -> Crafted:
+    """A ``("snmp", DEVICE, "read", OID)`` event."""
+    payload: JsonValue = {
+        "session_id": None,
+        "cause": cause,
+        "data": {"type": data_type, "value": value},
+    }
+    return (("snmp", device, "read", oid), payload, at)
+
+
+def publish(app: FleettopApp, *events: Crafted) -> None:
+    """Publish crafted events on the app's bus."""
+    for event_type, payload, source_timestamp in events:
+        app.runtime.bus.publish(event_type, payload, source_timestamp=source_timestamp)
+
+
+def fixed_clock() -> Clock:
+    """A clock stopped at :data:`T0`, in UTC."""
+    return Clock(now=lambda: T0, tz=UTC)
+
+
+def fake_mib_names() -> MibNames:
+    """MIB names from a dict (no MIB loading)."""
+    return MibNames(lambda: MIB_NAMES.get)
+
+
+def make_app(
+    config: Config | None = None,
+    *,
+    seed: Sequence[Crafted] = (),
+    fail: Exception | None = None,
+) -> FleettopApp:
+    """An app over a :class:`CraftedRuntime` with a fixed clock and fake MIB names."""
+    runtime = CraftedRuntime(config or Config(devices=FLEET), seed=seed, fail=fail)
+    return FleettopApp(runtime, clock=fixed_clock(), mib_names=fake_mib_names())
+
+
+async def wait_for(
+    pilot: Pilot[None], condition: Callable[[], bool], what: str, *, attempts: int = 400
+) -> None:
+    """Pause until ``condition()`` holds; fail after ``attempts`` short pauses."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def devices_screen(pilot: Pilot[None]) -> DevicesScreen:
+    """Wait until the runtime started and the Devices screen shows."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DevicesScreen), "devices screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, DevicesScreen)
+    return screen
+
+
+def cell(table: DataTable[Text], row: str, column: str) -> str:
+    """The text of one cell."""
+    return table.get_cell(row, column).plain
+
+
+def shown_keys(table: DataTable[Text]) -> list[str | None]:
+    """Row keys in display order (``table.rows`` is in insertion order)."""
+    return [
+        table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)
+    ]
+
+
+def screen_text(app: FleettopApp) -> str:
+    """Everything on screen, as the SVG export holds it."""
+    return app.export_screenshot()
+
+
+# -- the bridge's state (plain Python) ------------------------------------------------
+
+
+def event(crafted: Crafted, seq: int) -> Event:
+    """A crafted event as the bus would stamp it."""
+    event_type, payload, source_timestamp = crafted
+    return Event(event_type, payload, T0, source_timestamp, seq)
+
+
+def test_state_folds_status_poll_and_reads() -> None:
+    state = FleetState()
+    changes = state.apply(
+        [
+            event(status("sw", "CONNECTING"), 1),
+            event(status("sw", "CONNECTED", at=T0 + 1), 2),
+            event(poll("sw", rtt=2.5, values=3, errors=1, polls=7), 3),
+            event(read("sw", SYS_UPTIME, "TIME_TICKS", 100, cause="INTERROGATE"), 4),
+            event(read("sw", SYS_UPTIME, "TIME_TICKS", 200, at=T0 + 5), 5),
+        ]
+    )
+    assert changes.devices == {"sw"}
+    assert changes.values == {("sw", SYS_UPTIME)}
+    device = state.device("sw")
+    assert (device.status, device.status_since) == ("CONNECTED", T0 + 1)
+    assert (device.rtt_ms, device.values, device.errors, device.polls) == (2.5, 3, 1, 7)
+    value = state.value(("sw", SYS_UPTIME))
+    assert value is not None
+    assert (value.value, value.changes, value.first_seen, value.last_change) == (
+        200,
+        1,
+        T0,
+        T0 + 5,
+    )
+
+
+def test_state_ignores_malformed_and_foreign_events() -> None:
+    state = FleetState()
+    changes = state.apply(
+        [
+            event((("snmp", "sw", "status"), "not a dict", None), 1),
+            event((("snmp", "sw", "status"), {"status": 3}, None), 2),
+            event((("snmp", "sw", "read", "1.3"), {"data": "nope"}, None), 3),
+            event((("snmp", "sw", "read", "1.3"), {"cause": "CHANGE"}, None), 4),
+            event((("log", "error"), {"message": "x", "source": "y"}, None), 5),
+            event((("mqtt", "b", "message"), {"x": 1}, None), 6),
+        ]
+    )
+    assert not changes
+    assert len(state) == 0
+
+
+def test_state_keeps_a_bounded_number_of_values() -> None:
+    state = FleetState(value_limit=3)
+    state.apply([event(read("sw", f"1.3.{i}", "INTEGER", i), i) for i in range(5)])
+    assert len(state) == 3
+    assert [v.oid for v in state.values("sw")] == ["1.3.2", "1.3.3", "1.3.4"]
+    assert state.value(("sw", "1.3.0")) is None
+
+
+def test_same_value_again_is_not_a_change() -> None:
+    state = FleetState()
+    state.apply([event(read("sw", "1.3", "INTEGER", 1), 1)])
+    state.apply([event(read("sw", "1.3", "INTEGER", 1, cause="REQUESTED"), 2)])
+    value = state.value(("sw", "1.3"))
+    assert value is not None
+    assert (value.changes, value.cause) == (0, "REQUESTED")
+
+
+async def test_bridge_posts_one_message_per_pending_batch() -> None:
+    """Batches that arrive while a message waits only add to its changes."""
+    posted: list[object] = []
+
+    class Target:
+        def post_message(self, message: object) -> bool:
+            posted.append(message)
+            return True
+
+    async with EventManager() as bus:
+        bus.publish(*status("sw", "CONNECTED")[:2])
+        bridge = Bridge(bus, Target(), FleetState(), frame=0.01)  # type: ignore[arg-type]
+        bridge.open()
+        assert len(posted) == 1  # the snapshot
+        for i in range(3):
+            bus.publish(*read("sw", f"1.3.{i}", "INTEGER", i)[:2])
+            await bus.drain()
+        assert len(posted) == 1
+        changes = bridge.take_changes()
+        assert changes.devices == {"sw"}
+        assert changes.values == {("sw", "1.3.0"), ("sw", "1.3.1"), ("sw", "1.3.2")}
+        bus.publish(*read("sw", "1.3.0", "INTEGER", 9)[:2])
+        await bus.drain()
+        assert len(posted) == 2
+        [subscription] = bridge.subscriptions
+        assert subscription.policy.value == "latest_per_type"
+        bridge.close()
+        assert not bus.subscriptions
+
+
+def test_rate_meter() -> None:
+    meter = RateMeter()
+    assert meter.sample(10.0, 100) is None
+    assert meter.sample(10.0, 150) is None  # no time passed: no rate
+    assert meter.sample(12.0, 160) == 30.0
+    assert meter.sample(13.0, 160) == 0.0
+
+
+def test_help_rows_apply_the_keymap() -> None:
+    rows = help_rows(help_sections(), {"app.help": "h,f1"}, lambda b: b.key_display or b.key)
+    by_id = {row.binding_id: row for row in rows}
+    assert by_id["app.help"].keys == "h / f1"
+    assert by_id["app.quit"].keys == "q"
+    assert by_id["devices.open"].description == "OIDs"
+    assert all(row.description for row in rows)
+
+
+def test_every_app_binding_has_an_id_and_a_description() -> None:
+    sections = [s for s in help_sections() if s.title != "Tables"]
+    own = [b for s in sections for b in s.bindings if not b.key.startswith("ctrl+")]
+    assert own
+    for binding in own:
+        assert binding.id, binding
+        assert binding.description, binding
+
+
+def test_help_section_takes_only_own_bindings() -> None:
+    section = HelpSection.of("OIDs", ValueTable)
+    assert section.bindings == ()
+
+
+# -- Pilot: the Devices screen --------------------------------------------------------
+
+
+async def test_rows_exist_from_config_before_any_event() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        assert shown_keys(table) == ["core-sw1", "ap-lobby", "ups-1"]
+        assert cell(table, "core-sw1", "address") == "127.0.0.1:16101"
+        assert cell(table, "core-sw1", "protocol") == "SNMP v2c"
+        assert cell(table, "ups-1", "protocol") == "SNMP v1"
+        assert cell(table, "ap-lobby", "status") == "—"
+        assert "connected 0/3" in str(screen.query_one(StatusBar).content)
+
+
+async def test_status_events_update_rows_in_place_with_colours() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        index = table.get_row_index("ap-lobby")
+        theme = FLEETTOP_THEME
+
+        def colour(row: str) -> str:
+            """The theme colour (success, warning, error) nearest the status cell's."""
+            style = table.get_cell(row, "status").style
+            assert not isinstance(style, str)
+            assert style.color is not None
+            assert style.color.triplet is not None
+            rgb = tuple(style.color.triplet)
+            palette = {"success": theme.success, "warning": theme.warning, "error": theme.error}
+
+            def distance(name: str) -> int:
+                other = Color.parse(palette[name] or "#000000").rgb
+                return sum(abs(a - b) for a, b in zip(rgb, other, strict=True))
+
+            return min(palette, key=distance)
+
+        publish(app, status("ap-lobby", "CONNECTING"))
+        await wait_for(pilot, lambda: cell(table, "ap-lobby", "status") == "CONNECTING", "yellow")
+        assert colour("ap-lobby") == "warning"
+
+        publish(app, status("ap-lobby", "CONNECTED", at=T0 + 1))
+        await wait_for(pilot, lambda: cell(table, "ap-lobby", "status") == "CONNECTED", "green")
+        assert colour("ap-lobby") == "success"
+
+        reason = "no response after 2 tries (timeout 0.5 s)"
+        publish(app, status("ap-lobby", "DISCONNECTED", reason, at=T0 + 2))
+        await wait_for(pilot, lambda: cell(table, "ap-lobby", "status") == "DISCONNECTED", "red")
+        assert colour("ap-lobby") == "error"
+        assert cell(table, "ap-lobby", "reason") == reason
+
+        assert table.row_count == 3
+        assert table.get_row_index("ap-lobby") == index
+
+        table.move_cursor(row=index)
+        detail = screen.query_one("#device-detail", Static)
+        await wait_for(pilot, lambda: reason in str(detail.content), "the reason in the detail")
+        assert "DISCONNECTED since 22:13:22" in str(detail.content)
+
+
+async def test_poll_events_fill_the_statistics() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        publish(app, poll("core-sw1", rtt=12.345, values=32, errors=1234, polls=9, at=T0 + 61))
+        await wait_for(pilot, lambda: cell(table, "core-sw1", "rtt") == "12.3", "the poll")
+        assert cell(table, "core-sw1", "last_poll") == "22:14:21"
+        assert cell(table, "core-sw1", "values") == "32"
+        assert cell(table, "core-sw1", "errors") == "1,234"
+
+
+async def test_unconfigured_device_gets_a_row() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        publish(app, status("stray", "CONNECTED"))
+        await wait_for(pilot, lambda: "stray" in table.rows, "the stray row")
+        assert cell(table, "stray", "address") == "—"
+        assert "connected 1/4" in str(screen.query_one(StatusBar).content)
+
+
+async def test_snapshot_is_shown_on_open() -> None:
+    """Events published before the UI subscribed show at once."""
+    app = make_app(
+        seed=[status("ups-1", "CONNECTED"), poll("ups-1", rtt=1, values=2, errors=0, polls=1)]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        assert cell(table, "ups-1", "status") == "CONNECTED"
+        assert cell(table, "ups-1", "values") == "2"
+
+
+async def test_community_is_never_displayed() -> None:
+    app = make_app(
+        seed=[status("core-sw1", "CONNECTED"), read("core-sw1", SYS_UPTIME, "TIME_TICKS", 1)]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        assert COMMUNITY not in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        assert COMMUNITY not in screen_text(app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        assert COMMUNITY not in screen_text(app)
+
+
+async def test_status_bar_counts_and_shows_drops() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        bar = screen.query_one(StatusBar)
+        publish(app, status("core-sw1", "CONNECTED"), status("ups-1", "CONNECTED"))
+        await wait_for(pilot, lambda: "connected 2/3" in str(bar.content), "2/3 connected")
+        # A stuck coalescing subscriber with room for one event type drops the rest.
+        stuck = asyncio.Event()
+
+        async def stuck_handler(_: object) -> None:
+            await stuck.wait()
+
+        app.runtime.bus.subscribe(("x", "?"), stuck_handler, policy="latest_per_type", maxsize=1)
+        for i in range(5):
+            app.runtime.bus.publish(("x", str(i)), i)
+        assert app.runtime.bus.dropped >= 3
+        await wait_for(pilot, lambda: "dropped 0" not in str(bar.content), "the drop count")
+        assert f"dropped {app.runtime.bus.dropped}" in str(bar.content)
+        stuck.set()
+
+
+# -- Pilot: the OIDs screen and navigation --------------------------------------------
+
+
+async def test_enter_opens_the_oids_of_the_highlighted_device_and_escape_returns() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        publish(
+            app,
+            read("core-sw1", SYS_UPTIME, "TIME_TICKS", 100),
+            read("ap-lobby", SYS_UPTIME, "TIME_TICKS", 555),
+            read("ap-lobby", IF_IN_OCTETS_1, "COUNTER", 1_000_000),
+        )
+        await wait_for(pilot, lambda: len(app.state) == 3, "three values")
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        oids = app.screen
+        assert isinstance(oids, OidsScreen)
+        assert oids.device == "ap-lobby"
+        table = oids.query_one(ValueTable)
+        await wait_for(pilot, lambda: table.row_count == 2, "two rows")
+        assert shown_keys(table) == [
+            row_key(("ap-lobby", SYS_UPTIME)),
+            row_key(("ap-lobby", IF_IN_OCTETS_1)),
+        ]
+        assert cell(table, row_key(("ap-lobby", SYS_UPTIME)), "value") == "0d 00:00:05.55"
+        assert cell(table, row_key(("ap-lobby", IF_IN_OCTETS_1)), "value") == "1,000,000"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "back on the devices")
+
+
+async def test_values_update_in_place() -> None:
+    app = make_app(seed=[read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 1, cause="INTERROGATE")])
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        table = app.screen.query_one(ValueTable)
+        key = row_key(("core-sw1", IF_IN_OCTETS_1))
+        await wait_for(pilot, lambda: key in table.rows, "the row")
+        assert cell(table, key, "cause") == "INTERROGATE"
+        assert cell(table, key, "changes") == "0"
+        assert cell(table, key, "changed") == "22:13:20"
+        publish(app, read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 2000, at=T0 + 2))
+        await wait_for(pilot, lambda: cell(table, key, "changes") == "1", "the first change")
+        publish(app, read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 3000, at=T0 + 3))
+        await wait_for(pilot, lambda: cell(table, key, "changes") == "2", "the second change")
+        assert cell(table, key, "value") == "3,000"
+        assert cell(table, key, "cause") == "CHANGE"
+        assert cell(table, key, "changed") == "22:13:23"
+        assert table.row_count == 1
+
+
+async def test_values_show_mib_names_types_and_no_markup() -> None:
+    app = make_app(
+        seed=[
+            read("core-sw1", SYS_DESCR, "STRING", "[bold]sw[/] 5.10\r\nbuild"),
+            read("core-sw1", IF_PHYS_ADDRESS_1, "STRING_HEX", "001a2b3c4d5e"),
+            read("core-sw1", ENTERPRISE, "ERROR", "NO_SUCH_OBJECT"),
+        ]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        table = app.screen.query_one(ValueTable)
+        descr = row_key(("core-sw1", SYS_DESCR))
+        await wait_for(pilot, lambda: cell(table, descr, "name") != "", "the MIB name")
+        assert cell(table, descr, "name") == "SNMPv2-MIB::sysDescr.0"
+        assert cell(table, descr, "value") == "[bold]sw[/] 5.10\\r\\nbuild"
+        assert cell(table, descr, "type") == "STRING"
+        mac = row_key(("core-sw1", IF_PHYS_ADDRESS_1))
+        assert cell(table, mac, "value") == "00 1a 2b 3c 4d 5e"
+        assert cell(table, row_key(("core-sw1", ENTERPRISE)), "name") == ""
+        # numeric OID order, not arrival order
+        assert shown_keys(table)[0] == descr
+
+
+async def test_all_devices_view() -> None:
+    app = make_app(
+        seed=[
+            read("ups-1", SYS_UPTIME, "TIME_TICKS", 1),
+            read("core-sw1", SYS_UPTIME, "TIME_TICKS", 2),
+        ]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        oids = app.screen
+        assert isinstance(oids, OidsScreen)
+        assert oids.device is None
+        table = oids.query_one(ValueTable)
+        assert [cell(table, k or "", "device") for k in shown_keys(table)] == ["core-sw1", "ups-1"]
+
+
+async def test_hidden_devices_screen_catches_up_on_return() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        publish(app, status("ups-1", "CONNECTED"))
+        await wait_for(pilot, lambda: app.state.device("ups-1").status == "CONNECTED", "state")
+        assert cell(table, "ups-1", "status") == "—"  # hidden: no rendering work
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: cell(table, "ups-1", "status") == "CONNECTED", "catch up")
+
+
+# -- Pilot: help, keymap, lifecycle ---------------------------------------------------
+
+
+async def test_question_mark_opens_help_listing_the_bindings() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        table = app.screen.query_one("#help-table", DataTable)
+        rows = {table.get_row_at(i)[3].plain: table.get_row_at(i) for i in range(table.row_count)}
+        for binding_id in ("app.quit", "app.help", "devices.open", "devices.all_oids",
+                           "screen.back"):  # fmt: skip
+            assert binding_id in rows
+        assert rows["app.help"][1].plain == "?"
+        assert rows["app.quit"][1].plain == "q"
+        assert rows["devices.open"][2].plain == "OIDs"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen), "help closed")
+
+
+async def test_keymap_from_config_remaps_bindings() -> None:
+    config = Config(devices=FLEET, ui=UiConfig(keymap={"app.help": "h", "devices.open": "o"}))
+    app = make_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, DevicesScreen)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help on h")
+        table = app.screen.query_one("#help-table", DataTable)
+        keys = {
+            table.get_row_at(i)[3].plain: table.get_row_at(i)[1].plain
+            for i in range(table.row_count)
+        }
+        assert keys["app.help"] == "h"
+        assert keys["devices.open"] == "o"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen), "help closed")
+        await pilot.press("down", "o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "OIDs on o")
+        assert isinstance(app.screen, OidsScreen)
+        assert app.screen.device == "ap-lobby"
+
+
+async def test_bad_ui_config_is_reported_not_fatal() -> None:
+    notices: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            notices.append(str(message.notification.message))
+
+    config = Config(devices=FLEET, ui=UiConfig(theme="no-such-theme", keymap={"[nope]": "z"}))
+    app = make_app(config)
+    async with app.run_test(size=SIZE, notifications=True, message_hook=hook) as pilot:
+        await devices_screen(pilot)
+        await wait_for(pilot, lambda: len(notices) >= 2, "two warnings")
+        assert app.theme == "fleettop"
+    assert "ui.theme: unknown theme 'no-such-theme'" in notices
+    assert "ui.keymap: unknown binding id '[nope]'" in notices
+
+
+async def test_quit_closes_the_runtime() -> None:
+    app = make_app()
+    runtime = app.runtime
+    assert isinstance(runtime, CraftedRuntime)
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("q")
+    assert runtime.closed == 1
+    assert runtime.bus.closed
+    assert app.return_code == 0
+
+
+async def test_startup_failure_is_shown_not_raised() -> None:
+    app = make_app(fail=OSError("cannot bind 127.0.0.1:161: permission denied"))
+    runtime = app.runtime
+    assert isinstance(runtime, CraftedRuntime)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StartupErrorScreen), "error screen")
+        text = str(app.screen.query_one("#startup-error-text", Static).content)
+        assert text == "OSError: cannot bind 127.0.0.1:161: permission denied"
+        await pilot.press("q")
+    assert runtime.closed == 1
+    assert app.return_code == 1
+
+
+# -- Pilot: the real demo -------------------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+async def test_demo_values_change_on_screen() -> None:
+    app = FleettopApp(Runtime(demo=True))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+        names = shown_keys(table)
+        assert names[:3] == ["core-sw1", "ap-lobby", "ups-1"]
+        await wait_for(
+            pilot,
+            lambda: cell(table, "core-sw1", "status") == "CONNECTED",
+            "core-sw1 up",
+            attempts=1500,
+        )
+        await wait_for(pilot, lambda: cell(table, "core-sw1", "values") != "—", "a poll")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        oids = app.screen
+        assert isinstance(oids, OidsScreen)
+        assert oids.device == "core-sw1"
+        values = oids.query_one(ValueTable)
+        uptime = row_key(("core-sw1", SYS_UPTIME))
+        await wait_for(pilot, lambda: uptime in values.rows, "sysUpTime", attempts=1000)
+        first = cell(values, uptime, "value")
+        await wait_for(
+            pilot,
+            lambda: cell(values, uptime, "value") != first,
+            "sysUpTime to move",
+            attempts=1000,
+        )
+        assert cell(values, uptime, "type") == "TIME_TICKS"
+        assert cell(values, uptime, "value").startswith("0d ")
+        await wait_for(pilot, lambda: cell(values, uptime, "name") != "", "MIB name", attempts=1000)
+        assert cell(values, uptime, "name") == "SNMPv2-MIB::sysUpTime.0"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "back on the devices")
+        await pilot.press("q")
+    assert app.return_code == 0

@@ -1,0 +1,124 @@
+"""Snapshot tests of the screens (``snap_compare``, fixed terminal size).
+
+Determinism: the content comes only from crafted events (see ``tests/test_app.py``)
+with fixed source timestamps; the app gets a fixed clock in UTC
+(``Clock(now=lambda: T0, tz=timezone.utc)``) through its ``clock`` argument, so every
+time on screen and the events/s rate (no time passes: ``—/s``) are the same on every
+run; MIB names come from a dict. Each snapshot waits, by bounded polling, until the
+screen shows what it should before the picture is taken.
+
+Regenerate with ``make snapshots`` (``pytest tests/test_snapshots.py
+--snapshot-update``) and look at the SVGs in ``tests/__snapshots__/`` before
+committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from screens.devices import DevicesScreen
+from screens.help import HelpScreen
+from screens.oids import OidsScreen
+from screens.startup import StartupErrorScreen
+from tests.test_app import (
+    IF_IN_OCTETS_1,
+    IF_PHYS_ADDRESS_1,
+    SYS_DESCR,
+    SYS_UPTIME,
+    T0,
+    make_app,
+    poll,
+    read,
+    status,
+    wait_for,
+)
+from widgets.value_table import ValueTable, row_key
+
+TERMINAL = (130, 26)
+IF_OPER_STATUS_1 = "1.3.6.1.2.1.2.2.1.8.1"
+UPS_LOAD = "1.3.6.1.4.1.32473.3.1.4.0"
+
+FLEET_EVENTS = [
+    status("core-sw1", "CONNECTING", at=T0 - 120),
+    status("core-sw1", "CONNECTED", at=T0 - 118),
+    poll("core-sw1", rtt=3.4, values=32, errors=0, polls=118, at=T0 - 1),
+    status("ap-lobby", "DISCONNECTED", "no response after 2 tries (timeout 0.5 s)", at=T0 - 7),
+    poll("ap-lobby", rtt=11.6, values=23, errors=14, polls=96, at=T0 - 9),
+    status("ups-1", "CONNECTING", at=T0 - 2),
+    read(
+        "core-sw1",
+        SYS_DESCR,
+        "STRING",
+        "fleettop demo switch FT-SW48, firmware 4.2.1 (simulated)",
+        cause="INTERROGATE",
+        at=T0 - 118,
+    ),
+    read("core-sw1", SYS_UPTIME, "TIME_TICKS", 123_456_789, at=T0 - 1),
+    read("core-sw1", IF_OPER_STATUS_1, "INTEGER", 2, at=T0 - 30),
+    read(
+        "core-sw1",
+        IF_PHYS_ADDRESS_1,
+        "STRING_HEX",
+        "001a2b3c4d5e",
+        cause="INTERROGATE",
+        at=T0 - 118,
+    ),
+    read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 3_974_576_394, at=T0 - 1),
+    read("core-sw1", UPS_LOAD, "ERROR", "NO_SUCH_OBJECT", cause="INTERROGATE", at=T0 - 118),
+    read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 3_974_581_002, at=T0),
+    read("core-sw1", IF_OPER_STATUS_1, "INTEGER", 1, at=T0),
+]
+
+
+def settle(
+    screen_type: type, condition: Callable[[Pilot[None]], bool] | None = None
+) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Wait (bounded) for a screen of ``screen_type`` and ``condition``, then for
+    every worker (MIB names) to finish."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type), "the screen")
+        if condition is not None:
+            await wait_for(pilot, lambda: condition(pilot), "the content")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_devices_screen(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=settle(DevicesScreen))
+
+
+def test_oids_screen(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+
+    def named(pilot: Pilot[None]) -> bool:
+        table = pilot.app.screen.query_one(ValueTable)
+        return table.get_cell(row_key(("core-sw1", SYS_UPTIME)), "name").plain != ""
+
+    async def open_oids(pilot: Pilot[None]) -> None:
+        await settle(DevicesScreen)(pilot)
+        await pilot.press("enter")
+        await settle(OidsScreen, named)(pilot)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=open_oids)
+
+
+def test_help_screen(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+
+    async def open_help(pilot: Pilot[None]) -> None:
+        await settle(DevicesScreen)(pilot)
+        await pilot.press("question_mark")
+        await settle(HelpScreen)(pilot)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=open_help)
+
+
+def test_startup_error_screen(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(fail=OSError("[Errno 98] cannot bind 127.0.0.1:16100: address already in use"))
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=settle(StartupErrorScreen))

@@ -1,0 +1,172 @@
+"""The device table: one row per device, updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from console.bridge import DeviceState
+from console.config import DeviceConfig
+from console.format import MISSING, Clock, format_count, format_ms, format_snmp_version, truncate
+
+__all__ = ["DeviceTable", "device_address", "device_protocol"]
+
+#: Column keys and headers, in display order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "NAME"),
+    ("address", "ADDRESS"),
+    ("protocol", "PROTOCOL"),
+    ("status", "STATUS"),
+    ("last_poll", "LAST POLL"),
+    ("rtt", "RTT ms"),
+    ("values", "VALUES"),
+    ("errors", "ERRORS"),
+    ("reason", "REASON"),
+)
+REASON_WIDTH = 50
+
+_STATUS_CLASSES = {
+    "CONNECTED": "device-table--connected",
+    "CONNECTING": "device-table--connecting",
+    "DISCONNECTED": "device-table--disconnected",
+}
+_UNKNOWN_CLASS = "device-table--unknown"
+_RIGHT = frozenset({"rtt", "values", "errors"})
+
+
+def device_address(device: DeviceConfig | None) -> str:
+    """Return ``host:port`` of a device's SNMP agent, or :data:`MISSING`."""
+    if device is None or device.snmp is None:
+        return MISSING
+    return f"{device.snmp.remote_host}:{device.snmp.remote_port}"
+
+
+def device_protocol(device: DeviceConfig | None) -> str:
+    """Return the protocol and version, e.g. ``SNMP v2c``, or :data:`MISSING`."""
+    if device is None or device.snmp is None:
+        return MISSING
+    return f"SNMP {format_snmp_version(device.snmp.version)}"
+
+
+class DeviceTable(DataTable[Text]):
+    """Devices as rows keyed by name; :meth:`show` updates only the cells that changed.
+
+    Rows exist from the configuration before any event arrives; devices seen on the
+    bus but not configured get a row when they first publish.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "OIDs", id="devices.open", tooltip="Show its values"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {*_STATUS_CLASSES.values(), _UNKNOWN_CLASS}
+
+    class DeviceSelected(Message):
+        """The operator chose a device (Enter)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+            """The device name."""
+
+    class DeviceHighlighted(Message):
+        """The cursor moved to a device."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+            """The device name."""
+
+    def __init__(
+        self,
+        devices: Sequence[DeviceConfig],
+        clock: Clock,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(
+            cursor_type="row",
+            zebra_stripes=True,
+            cursor_foreground_priority="renderable",
+            id=id,
+            classes=classes,
+        )
+        self._configs = {device.name: device for device in devices}
+        self._clock = clock
+        self._statuses: dict[str, str | None] = {}
+
+    def on_mount(self) -> None:
+        """Create the columns and one row per configured device."""
+        self.show(DeviceState(name) for name in self._configs if name not in self.rows)
+
+    def _ensure_columns(self) -> None:
+        if not self.columns:
+            for key, label in COLUMNS:
+                self.add_column(Text(label, justify="right" if key in _RIGHT else "left"), key=key)
+
+    def show(self, devices: Iterable[DeviceState]) -> None:
+        """Bring the rows of ``devices`` up to date (adding rows for new devices)."""
+        self._ensure_columns()
+        for device in devices:
+            cells = self._cells(device)
+            self._statuses[device.name] = device.status
+            if device.name not in self.rows:
+                self.add_row(*cells.values(), key=device.name)
+                continue
+            for column, cell in cells.items():
+                if self.get_cell(device.name, column) != cell:
+                    self.update_cell(device.name, column, cell, update_width=True)
+
+    @property
+    def highlighted_device(self) -> str | None:
+        """The name of the device under the cursor, if any."""
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+    def notify_style_update(self) -> None:
+        """Re-colour the status cells when the theme or CSS changes."""
+        super().notify_style_update()
+        if self.is_mounted and "status" in self.columns:
+            for name, status in self._statuses.items():
+                if name in self.rows:
+                    self.update_cell(name, "status", self._status_cell(status), update_width=True)
+
+    def _cells(self, device: DeviceState) -> dict[str, Text]:
+        config = self._configs.get(device.name)
+        return {
+            "name": Text(device.name),
+            "address": Text(device_address(config)),
+            "protocol": Text(device_protocol(config)),
+            "status": self._status_cell(device.status),
+            "last_poll": Text(self._clock.time_of_day(device.last_poll)),
+            "rtt": Text(format_ms(device.rtt_ms), justify="right"),
+            "values": Text(format_count(device.values), justify="right"),
+            "errors": Text(format_count(device.errors), justify="right"),
+            "reason": Text(truncate(device.reason or "", REASON_WIDTH)),
+        }
+
+    def _status_cell(self, status: str | None) -> Text:
+        component = _STATUS_CLASSES.get(status or "", _UNKNOWN_CLASS)
+        style = self.get_component_rich_style(component, partial=True, default=Style())
+        return Text(status or MISSING, style=style)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Turn the table's selection into :class:`DeviceSelected`."""
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.DeviceSelected(event.row_key.value))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Turn the table's highlight into :class:`DeviceHighlighted`."""
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.DeviceHighlighted(event.row_key.value))

@@ -1,0 +1,98 @@
+"""The status bar under every screen: devices connected, event totals and rate, drops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.content import Content
+from textual.widgets import Static
+
+from console.bridge import CONNECTED, FleetState
+from console.events import EventManager
+from console.format import Clock, format_count, format_rate
+from widgets.showing import is_showing
+
+__all__ = ["RateMeter", "StatusBar"]
+
+REFRESH_SECONDS = 1.0
+
+
+class RateMeter:
+    """Events per second between two samples of a running total."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, int] | None = None
+        self.rate: float | None = None
+        """The rate at the last sample, or ``None`` before two samples in time."""
+
+    def sample(self, now: float, total: int) -> float | None:
+        """Record ``total`` at ``now`` and return the rate since the previous sample."""
+        if self._last is not None and now > self._last[0]:
+            self.rate = max(0, total - self._last[1]) / (now - self._last[0])
+        if self._last is None or now > self._last[0]:
+            self._last = (now, total)
+        return self.rate
+
+
+class StatusBar(Static):
+    """One line: ``connected n/N · events total · rate · dropped · values``.
+
+    Refreshed when the bridge reports changes and once a second, and only while its
+    screen is showing. Drops (``bus.dropped``) turn red when not zero.
+
+    Args:
+        bus: the event manager (totals and drop counters).
+        state: the fleet state (connection statuses, value count).
+        configured: names of the configured devices (counted before any event).
+        clock: where "now" comes from (the rate).
+    """
+
+    def __init__(
+        self,
+        bus: EventManager,
+        state: FleetState,
+        configured: Sequence[str],
+        clock: Clock,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes, markup=False)
+        self._bus = bus
+        self._state = state
+        self._configured = tuple(configured)
+        self._clock = clock
+        self._meter = RateMeter()
+
+    def on_mount(self) -> None:
+        """Show the counters now and every second."""
+        self._meter.sample(self._clock.now(), self._bus.published)
+        self.refresh_counts()
+        self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if not is_showing(self.screen):
+            return
+        self._meter.sample(self._clock.now(), self._bus.published)
+        self.refresh_counts()
+
+    def refresh_counts(self) -> None:
+        """Redraw the line from the current counters."""
+        names = set(self._configured) | set(self._state.devices)
+        connected = sum(1 for name in names if self._state.device(name).status == CONNECTED)
+        dropped = self._bus.dropped
+        ok = "$success" if names and connected == len(names) else "$warning"
+        drop_style = "$error bold" if dropped else "$text-muted"
+        self.update(
+            Content.from_markup(
+                f"[{ok}]●[/] connected [b]$connected[/]"
+                " [$text-muted]│[/] events [b]$events[/] [$text-muted]($rate)[/]"
+                f" [$text-muted]│[/] [{drop_style}]dropped $dropped[/]"
+                " [$text-muted]│[/] values [b]$values[/]",
+                connected=f"{connected}/{len(names)}",
+                events=format_count(self._bus.published),
+                rate=format_rate(self._meter.rate),
+                dropped=format_count(dropped),
+                values=format_count(len(self._state)),
+            )
+        )

@@ -1,0 +1,204 @@
+"""The value table: one row per polled OID, keyed by ``(device, OID)``, updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.message import Message
+from textual.widgets import DataTable
+
+from console.bridge import ValueKey, ValueState
+from console.format import Clock, format_count, format_mib_name, format_value, oid_sort_key
+from widgets.mib_names import MibNames
+
+__all__ = ["ValueTable", "row_key"]
+
+VALUE_WIDTH = 32
+"""Values longer than this are cut in the table (the detail line shows them whole)."""
+NAME_WIDTH = 28
+"""MIB names longer than this are shortened in the table (see ``format_mib_name``)."""
+
+_SEPARATOR = "\x00"
+_RIGHT = frozenset({"changes"})
+
+
+def row_key(key: ValueKey) -> str:
+    """Return the row key of ``(device, oid)``."""
+    return f"{key[0]}{_SEPARATOR}{key[1]}"
+
+
+def _value_key(row: str) -> ValueKey:
+    device, _, oid = row.partition(_SEPARATOR)
+    return (device, oid)
+
+
+class ValueTable(DataTable[Text]):
+    """Latest values of one device (or of all devices, with a DEVICE column).
+
+    New rows are kept in device and numeric-OID order; existing rows are updated cell
+    by cell, and only where the text changed. MIB names are looked up in a thread
+    worker and filled in when they arrive.
+
+    Args:
+        device: the device shown, or ``None`` for every device.
+        clock: formats the change times.
+        mib_names: the shared OID -> MIB name cache.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"value-table--error", "value-table--changed"}
+
+    class ValueHighlighted(Message):
+        """The cursor moved to a value."""
+
+        def __init__(self, key: ValueKey) -> None:
+            super().__init__()
+            self.key = key
+            """``(device, oid)`` of the highlighted row."""
+
+    class NamesResolved(Message):
+        """MIB names arrived from the resolver thread."""
+
+        def __init__(self, names: dict[str, str | None]) -> None:
+            super().__init__()
+            self.names = names
+            """Names by OID (``None``: the MIBs do not know it)."""
+
+    def __init__(
+        self,
+        device: str | None,
+        clock: Clock,
+        mib_names: MibNames,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(
+            cursor_type="row",
+            zebra_stripes=True,
+            cursor_foreground_priority="renderable",
+            id=id,
+            classes=classes,
+        )
+        self.device = device
+        self._clock = clock
+        self._mib_names = mib_names
+        self._oids: dict[str, set[str]] = {}
+
+    @property
+    def columns_shown(self) -> tuple[tuple[str, str], ...]:
+        """Column keys and headers, in display order."""
+        device = (("device", "DEVICE"),) if self.device is None else ()
+        return (
+            *device,
+            ("oid", "OID"),
+            ("name", "MIB NAME"),
+            ("type", "TYPE"),
+            ("value", "VALUE"),
+            ("changed", "CHANGED"),
+            ("changes", "CHANGES"),
+            ("cause", "CAUSE"),
+        )
+
+    def on_mount(self) -> None:
+        """Create the columns."""
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        if not self.columns:
+            for key, label in self.columns_shown:
+                self.add_column(Text(label, justify="right" if key in _RIGHT else "left"), key=key)
+
+    def show(self, values: Iterable[ValueState]) -> None:
+        """Bring the rows of ``values`` up to date; values of other devices are skipped."""
+        self._ensure_columns()
+        added = False
+        had_rows = self.row_count > 0
+        for value in values:
+            if self.device is not None and value.device != self.device:
+                continue
+            key = row_key(value.key)
+            cells = self._cells(value)
+            if key not in self.rows:
+                self.add_row(*cells.values(), key=key)
+                self._oids.setdefault(value.oid, set()).add(key)
+                added = True
+                continue
+            for column, cell in cells.items():
+                if self.get_cell(key, column) != cell:
+                    self.update_cell(key, column, cell, update_width=True)
+        if added:
+            self._sort_rows(keep_cursor=had_rows)
+            if self._mib_names.request(self._oids):
+                self._resolve_names()
+
+    @property
+    def highlighted_key(self) -> ValueKey | None:
+        """``(device, oid)`` of the row under the cursor, if any."""
+        if not self.row_count:
+            return None
+        row, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return _value_key(row.value) if row.value is not None else None
+
+    def _cells(self, value: ValueState) -> dict[str, Text]:
+        error = value.data_type == "ERROR"
+        cells = {
+            "device": Text(value.device),
+            "oid": Text(value.oid),
+            "name": Text(format_mib_name(self._mib_names.get(value.oid), NAME_WIDTH)),
+            "type": Text(value.data_type),
+            "value": Text(
+                format_value(value.data_type, value.value, width=VALUE_WIDTH),
+                style=self._style("value-table--error") if error else "",
+            ),
+            "changed": Text(self._clock.time_of_day(value.last_change)),
+            "changes": Text(
+                format_count(value.changes),
+                justify="right",
+                style=self._style("value-table--changed") if value.changes else "",
+            ),
+            "cause": Text(value.cause),
+        }
+        if self.device is not None:
+            del cells["device"]
+        return cells
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True, default=Style())
+
+    def _sort_rows(self, *, keep_cursor: bool) -> None:
+        current = self.highlighted_key if keep_cursor else None
+        columns = ("device", "oid") if self.device is None else ("oid",)
+        self.sort(*columns, key=self._sort_key)
+        if current is not None:
+            self.move_cursor(row=self.get_row_index(row_key(current)), animate=False)
+
+    def _sort_key(self, cells: Text | tuple[Text, ...]) -> tuple[str, tuple[int | float, ...]]:
+        if isinstance(cells, tuple):
+            return (cells[0].plain, oid_sort_key(cells[1].plain))
+        return ("", oid_sort_key(cells.plain))
+
+    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
+    def _resolve_names(self) -> None:
+        names = self._mib_names.resolve_pending()
+        if names:
+            self.post_message(self.NamesResolved(names))
+
+    def on_value_table_names_resolved(self, message: NamesResolved) -> None:
+        """Fill in the MIB names that arrived (the message then bubbles to the screen)."""
+        for oid, name in message.names.items():
+            for key in self._oids.get(oid, ()):
+                if key in self.rows:
+                    cell = Text(format_mib_name(name, NAME_WIDTH))
+                    self.update_cell(key, "name", cell, update_width=True)
+        if self._mib_names.pending:
+            self._resolve_names()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Turn the table's highlight into :class:`ValueHighlighted`."""
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.ValueHighlighted(_value_key(event.row_key.value)))
