@@ -18,10 +18,11 @@ from textual.dom import DOMNode
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from console.bridge import Bridge, FleetState
+from console.bridge import Bridge
 from console.config import UiConfig
 from console.format import Clock
 from console.runtime import Runtime
+from console.state import FleetState
 from screens.base import FleetScreen, ScreenContext
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection

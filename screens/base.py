@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from textual.screen import Screen
 
-from console.bridge import Changes, FleetState
 from console.config import DeviceConfig
 from console.events import EventManager
 from console.format import Clock
+from console.state import Changes, FleetState
 from widgets.mib_names import MibNames
 from widgets.showing import is_showing
 from widgets.status_bar import StatusBar

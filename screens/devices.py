@@ -9,9 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
-from console.bridge import Changes, DeviceState
 from console.config import DeviceConfig
 from console.format import MISSING, Clock, format_count, printable
+from console.state import Changes, DeviceState
 from screens.base import FleetScreen, ScreenContext
 from screens.oids import OidsScreen
 from widgets.device_table import DeviceTable, device_address, device_protocol

@@ -9,8 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
-from console.bridge import Changes, ValueState
 from console.format import Clock, format_count, format_value
+from console.state import Changes, ValueState
 from screens.base import FleetScreen, ScreenContext
 from widgets.value_table import ValueTable
 

@@ -26,12 +26,13 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from console.app import FleettopApp, help_sections
-from console.bridge import Bridge, FleetState
+from console.bridge import Bridge
 from console.config import Config, DeviceConfig, SnmpDeviceConfig, UiConfig
 from console.events import Event, EventManager, JsonValue
 from console.format import Clock
 from console.runtime import Runtime
 from console.secrets import Secret
+from console.state import FleetState
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection, help_rows
 from screens.oids import OidsScreen

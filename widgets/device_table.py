@@ -11,9 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from console.bridge import DeviceState
 from console.config import DeviceConfig
 from console.format import MISSING, Clock, format_count, format_ms, format_snmp_version, truncate
+from console.state import DeviceState
 
 __all__ = ["DeviceTable", "device_address", "device_protocol"]
 

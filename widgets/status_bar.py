@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from textual.content import Content
 from textual.widgets import Static
 
-from console.bridge import CONNECTED, FleetState
 from console.events import EventManager
 from console.format import Clock, format_count, format_rate
+from console.state import CONNECTED, FleetState
 from widgets.showing import is_showing
 
 __all__ = ["RateMeter", "StatusBar"]

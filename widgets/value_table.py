@@ -11,8 +11,8 @@ from textual import work
 from textual.message import Message
 from textual.widgets import DataTable
 
-from console.bridge import ValueKey, ValueState
 from console.format import Clock, format_count, format_mib_name, format_value, oid_sort_key
+from console.state import ValueKey, ValueState
 from widgets.mib_names import MibNames
 
 __all__ = ["ValueTable", "row_key"]
