@@ -15,6 +15,7 @@ from console.state import Changes, DeviceState
 from screens.base import FleetScreen, ScreenContext
 from screens.oids import OidsScreen
 from widgets.device_table import DeviceTable, device_address, device_protocol
+from widgets.value_table import ValueTable
 
 __all__ = ["DevicesScreen", "device_detail"]
 
@@ -47,7 +48,8 @@ def device_detail(state: DeviceState, config: DeviceConfig | None, clock: Clock)
 
 
 class DevicesScreen(FleetScreen):
-    """Every device with its connection status and poll statistics.
+    """Every device with its connection status and poll statistics, and below it the
+    live values of the highlighted device (a preview of its OIDs screen).
 
     Enter opens the OIDs of the highlighted device; ``a`` the OIDs of all devices.
     """
@@ -65,10 +67,14 @@ class DevicesScreen(FleetScreen):
         self._configs = {device.name: device for device in context.devices}
 
     def compose(self) -> ComposeResult:
-        """Header, the device table, the detail line, the status bar and the footer."""
+        """Header, the device table, the detail line, the live values of the
+        highlighted device, the status bar and the footer."""
+        context = self.context
+        first = context.devices[0].name if context.devices else ""
         yield Header(icon="◆")
-        yield DeviceTable(self.context.devices, self.context.clock, id="devices")
+        yield DeviceTable(context.devices, context.clock, id="devices")
         yield Static(id="device-detail", classes="detail", markup=False)
+        yield ValueTable(first, context.clock, context.mib_names, id="preview")
         yield self.context.status_bar()
         yield Footer()
 
@@ -82,16 +88,26 @@ class DevicesScreen(FleetScreen):
         names = [*self._configs, *(name for name in state.devices if name not in self._configs)]
         self.query_one(DeviceTable).show(state.device(name) for name in names)
         self._show_detail()
+        self._show_preview()
 
     def show_changes(self, changes: Changes) -> None:
-        """Update the rows of the devices that changed."""
-        if not changes.devices:
-            return
+        """Update the rows of the devices that changed, and the previewed values."""
         table = self.query_one(DeviceTable)
         state = self.context.state
-        table.show(state.device(name) for name in sorted(changes.devices))
-        if table.highlighted_device in changes.devices:
-            self._show_detail()
+        if changes.devices:
+            table.show(state.device(name) for name in sorted(changes.devices))
+            if table.highlighted_device in changes.devices:
+                self._show_detail()
+        preview = self.query_one("#preview", ValueTable)
+        keys = [key for key in changes.values if key[0] == preview.device]
+        if keys:
+            preview.show(value for key in keys if (value := state.value(key)) is not None)
+
+    def _show_preview(self) -> None:
+        name = self.query_one(DeviceTable).highlighted_device
+        if name is not None:
+            preview = self.query_one("#preview", ValueTable)
+            preview.show_device(name, self.context.state.values(name))
 
     def _show_detail(self) -> None:
         name = self.query_one(DeviceTable).highlighted_device
@@ -103,8 +119,9 @@ class DevicesScreen(FleetScreen):
         detail.update(device_detail(state, self._configs.get(name), self.context.clock))
 
     def on_device_table_device_highlighted(self, message: DeviceTable.DeviceHighlighted) -> None:
-        """Show the details of the highlighted device."""
+        """Show the details and the live values of the highlighted device."""
         self._show_detail()
+        self._show_preview()
 
     def on_device_table_device_selected(self, message: DeviceTable.DeviceSelected) -> None:
         """Open the OIDs screen of the chosen device."""

@@ -22,7 +22,7 @@ from screens.devices import DevicesScreen
 from screens.help import HelpScreen
 from screens.oids import OidsScreen
 from screens.startup import StartupErrorScreen
-from tests.test_app import (
+from tests.ui_helpers import (
     IF_IN_OCTETS_1,
     IF_PHYS_ADDRESS_1,
     SYS_DESCR,

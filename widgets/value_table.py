@@ -135,6 +135,23 @@ class ValueTable(DataTable[Text]):
             if self._mib_names.request(self._oids):
                 self._resolve_names()
 
+    def show_device(self, device: str, values: Iterable[ValueState]) -> None:
+        """Show the values of ``device`` instead of the current device's.
+
+        Rows are replaced only when the device differs (an operator moving the
+        cursor, not a tick); otherwise this is :meth:`show`.
+
+        Raises:
+            ValueError: the table shows every device (its columns differ).
+        """
+        if self.device is None:
+            raise ValueError("a table of every device cannot switch to one device")
+        if device != self.device:
+            self.device = device
+            self.clear()
+            self._oids.clear()
+        self.show(values)
+
     @property
     def highlighted_key(self) -> ValueKey | None:
         """``(device, oid)`` of the row under the cursor, if any."""
