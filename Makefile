@@ -34,7 +34,9 @@ typecheck: $(STAMP)
 snapshots: $(STAMP)
 	$(BIN)/pytest -q tests/test_snapshots.py --snapshot-update
 
+# The baselines some benchmarks compare against (hat-drivers) live in the bench extra.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 # Debian peers the network tests run against (needs root; CI runs it).

@@ -10,13 +10,18 @@ in one pass, each as ``file:line: field: message``:
    literal ``${``); a variable that is not set is a problem naming the variable;
 3. the data is validated against ``console/schemas/config.yaml`` (JSON Schema
    2020-12, with the ``snmp-oid`` format checked by :func:`normalize_oid`, re-exported
-   from :mod:`console.oid`, where the OID rules live); each schema error is mapped
-   back to the line of the offending key or value;
-4. checks the schema cannot express: duplicate device names, duplicate polling OIDs;
+   from :mod:`console.oid`, where the OID rules live, and the ``snmp-engine-id`` and
+   ``host-port`` formats checked here); each schema error is mapped back to the line
+   of the offending key or value;
+4. checks the schema cannot express: device names starting with ``@`` (reserved),
+   duplicate device names, duplicate polling OIDs, duplicate trap users, MIB
+   directories that do not exist;
 5. only when there is no problem, the frozen dataclasses below are built.
 
 SNMP field names, meanings and units follow hat-gateway's SNMP manager device schema
-(hat-gateway ``schemas_json/snmp.yaml``, ``$defs/manager``). Credentials become
+(hat-gateway ``schemas_json/snmp.yaml``, ``$defs/manager``), SNMPv3 included (``user``,
+``authentication``, ``privacy``, ``context``; RFC 3414 USM, RFC 3826 AES, RFC 7860
+SHA-2). Credentials (communities, USM passwords) become
 :class:`~console.secrets.Secret` and never appear in problems, logs or reprs.
 ``docs/configuration.md`` is the operator reference.
 """
@@ -24,6 +29,7 @@ SNMP field names, meanings and units follow hat-gateway's SNMP manager device sc
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -43,13 +49,21 @@ from console.oid import normalize_oid
 from console.secrets import Secret
 
 __all__ = [
+    "RESERVED_NAME_PREFIX",
     "SNMP_VERSIONS",
+    "AuthProtocol",
     "Config",
     "ConfigError",
     "DeviceConfig",
+    "PrivProtocol",
     "Problem",
+    "SnmpAuthentication",
+    "SnmpContext",
     "SnmpDeviceConfig",
+    "SnmpPrivacy",
     "SnmpVersion",
+    "TrapUser",
+    "TrapsConfig",
     "UiConfig",
     "check_config",
     "config_schema",
@@ -58,8 +72,41 @@ __all__ = [
     "parse_config",
 ]
 
-SnmpVersion = Literal["V1", "V2C"]
+SnmpVersion = Literal["V1", "V2C", "V3"]
 SNMP_VERSIONS: Final[tuple[str, ...]] = get_args(SnmpVersion)
+
+
+AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
+"""SNMPv3 USM authentication protocols (RFC 3414, RFC 7860 for the SHA-2 family)."""
+PrivProtocol = Literal["DES", "3DES", "AES", "AES192", "AES256"]
+"""SNMPv3 USM privacy protocols (RFC 3414 DES, RFC 3826 AES-128; 3DES, AES192 and
+AES256 as the Reeder drafts Net-SNMP and pysnmp implement)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpAuthentication:
+    """The ``authentication:`` of an SNMPv3 user: protocol and password (a Secret)."""
+
+    type: AuthProtocol
+    password: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpPrivacy:
+    """The ``privacy:`` of an SNMPv3 user: protocol and password (a Secret)."""
+
+    type: PrivProtocol
+    password: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpContext:
+    """The optional SNMPv3 ``context:``: context engine ID (hex text, empty for the
+    agent's own) and context name (RFC 3411 §3.3). The loader gives ``engine_id`` as
+    lower-case hex digits only (no ``0x``, no separators): ``bytes.fromhex`` reads it."""
+
+    engine_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +120,7 @@ class SnmpDeviceConfig:
 
     remote_host: str
     version: SnmpVersion
-    community: Secret
+    community: Secret | None
     polling_oids: tuple[str, ...]
     remote_port: int = 161
     connect_delay: float = 5.0
@@ -83,6 +130,16 @@ class SnmpDeviceConfig:
     polling_delay: float = 5.0
     string_hex_oids: frozenset[str] = frozenset()
     max_varbinds_per_request: int = 32
+    write_community: Secret | None = None
+    """V1/V2C community for operator SETs, when it differs from ``community`` (the
+    usual read-only / read-write split); ``None`` writes with ``community``."""
+    user: str | None = None
+    """SNMPv3 user name (V3 only). The security level follows from what is given:
+    no ``authentication`` noAuthNoPriv, ``authentication`` alone authNoPriv, both
+    authPriv (RFC 3414)."""
+    authentication: SnmpAuthentication | None = None
+    privacy: SnmpPrivacy | None = None
+    context: SnmpContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +163,32 @@ class UiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrapUser:
+    """An SNMPv3 user the trap receiver accepts. ``engine_id`` (hex) is the sender's
+    authoritative engine ID, required to accept its TRAPs; INFORMs discover it
+    (RFC 3414 §3.2, RFC 3412)."""
+
+    user: str
+    engine_id: str | None = None
+    """Lower-case hex digits (as :attr:`SnmpContext.engine_id`), or ``None``."""
+    authentication: SnmpAuthentication | None = None
+    privacy: SnmpPrivacy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrapsConfig:
+    """The ``traps:`` section: where the notification receiver listens, the v1/v2c
+    communities and the v3 users it accepts. ``listen_host`` is an IPv4 address, a
+    host name or an IPv6 address (without the brackets of the ``listen`` text);
+    ``listen_port`` a UDP port 1..65535."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 1162
+    communities: tuple[Secret, ...] = ()
+    users: tuple[TrapUser, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration. ``source`` is the file it came from, if any
     (``None`` for :func:`parse_config`)."""
@@ -113,6 +196,13 @@ class Config:
     devices: tuple[DeviceConfig, ...] = ()
     ui: UiConfig = field(default_factory=UiConfig)
     source: Path | None = None
+    traps: TrapsConfig | None = None
+    """The trap and inform receiver, or ``None`` when not configured."""
+    mib_paths: tuple[Path, ...] = ()
+    """Extra MIB source directories, compiled once by pysmi and cached. The loader
+    gives absolute paths (relative ones resolved against the configuration file's
+    directory, or the working directory for :func:`parse_config`), each an existing
+    directory when the file was checked."""
 
 
 # --------------------------------------------------------------------------- problems
@@ -185,6 +275,114 @@ def _is_oid(instance: object) -> bool:
     return not isinstance(instance, str) or bool(normalize_oid(instance))
 
 
+# --------------------------------------------------------------------------- engine IDs
+
+_ENGINE_ID_BYTES: Final = (5, 32)  # RFC 3411 SnmpEngineID: OCTET STRING (SIZE(5..32))
+
+
+def _normalize_engine_id(text: str) -> str:
+    """An SNMP engine ID written in hex -> lower-case hex digits only.
+
+    An optional ``0x`` prefix and ``:`` or blanks between bytes are allowed (as
+    Net-SNMP prints engine IDs); the empty string stays empty (the caller decides
+    whether it is allowed).
+
+    Raises:
+        ValueError: not hex, an odd number of digits, or not 5..32 bytes
+            (RFC 3411 §5 ``SnmpEngineID``); the message starts with ``text``.
+    """
+    digits = text.strip()
+    if digits[:2] in ("0x", "0X"):
+        digits = digits[2:]
+    digits = "".join(digits.replace(":", " ").split())
+    if not digits:
+        if text.strip():
+            raise ValueError(f"{text!r} is not an SNMP engine ID: no hex digits")
+        return ""
+    bad = next((c for c in digits if c not in string.hexdigits), None)
+    if bad is not None:
+        raise ValueError(f"{text!r} is not an SNMP engine ID: {bad!r} is not a hex digit")
+    if len(digits) % 2:
+        raise ValueError(
+            f"{text!r} is not an SNMP engine ID: {len(digits)} hex digits, an odd number "
+            "(write two digits per byte)"
+        )
+    low, high = _ENGINE_ID_BYTES
+    if not low <= len(digits) // 2 <= high:
+        raise ValueError(
+            f"{text!r} is not an SNMP engine ID: {len(digits) // 2} bytes, expected "
+            f"{low} to {high} (RFC 3411)"
+        )
+    return digits.lower()
+
+
+def _is_engine_id(instance: object) -> bool:
+    """``snmp-engine-id`` format check: non-strings pass; raises ``ValueError``."""
+    return not isinstance(instance, str) or _normalize_engine_id(instance) is not None
+
+
+# --------------------------------------------------------------------------- host:port
+
+_HOST_LABEL: Final = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _split_host_port(text: str) -> tuple[str, int]:
+    """``"host:port"`` -> ``(host, port)``: an IPv4 address, a host name (RFC 1123
+    labels), or an IPv6 address in brackets (returned without them); the port is
+    1..65535.
+
+    Raises:
+        ValueError: with the reason; the message starts with ``text``.
+    """
+    where = f"{text!r} is not host:port"
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"{where}: ']' is missing after the IPv6 address")
+        if not rest.startswith(":"):
+            raise ValueError(f"{where}: the port is missing (like '[::1]:1162')")
+        port_text = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{where}: {host!r} is not an IPv6 address") from None
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon:
+            raise ValueError(f"{where}: the port is missing (like '127.0.0.1:1162')")
+        if ":" in host:  # '::1:1162' is itself an IPv6 address: only brackets tell
+            raise ValueError(
+                f"{where}: write an IPv6 address in brackets, then the port, like '[::1]:1162'"
+            )
+        _check_host(host, where)
+    if not port_text.isdigit() or not port_text.isascii():
+        raise ValueError(f"{where}: the port {port_text!r} is not a number")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{where}: the port {port} is not between 1 and 65535")
+    return host, port
+
+
+def _check_host(host: str, where: str) -> None:
+    """Raise ``ValueError`` unless ``host`` is an IPv4 address or a host name."""
+    if not host:
+        raise ValueError(f"{where}: the host is missing (like '127.0.0.1:1162')")
+    labels = host.removesuffix(".").split(".")
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"{where}: {host!r} is not an IPv4 address") from None
+        return
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"{where}: {host!r} is not a host name or an IP address")
+
+
+def _is_host_port(instance: object) -> bool:
+    """``host-port`` format check: non-strings pass; raises ``ValueError``."""
+    return not isinstance(instance, str) or bool(_split_host_port(instance))
+
+
 # --------------------------------------------------------------------------- schema
 
 _SCHEMA_RESOURCE: Final = ("schemas", "config.yaml")
@@ -205,9 +403,12 @@ def config_schema() -> Mapping[str, Any]:
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
-    """The schema validator, with the ``snmp-oid`` format asserted."""
+    """The schema validator, with fleettop's formats asserted (``snmp-oid``,
+    ``snmp-engine-id``, ``host-port``)."""
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("snmp-oid", raises=ValueError)(_is_oid)
+    checker.checks("snmp-engine-id", raises=ValueError)(_is_engine_id)
+    checker.checks("host-port", raises=ValueError)(_is_host_port)
     schema = config_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
@@ -548,7 +749,7 @@ class _Messages:
         elif keyword in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
             self.add(path, line, f"must be {_bounds(schema)}, got {self.got(error, path)}")
         elif keyword == "minLength":
-            self.add(path, line, "must not be empty")
+            self.add(path, line, self._min_length(schema))
         elif keyword == "maxLength":
             self.add(path, line, f"must be at most {schema.get('maxLength')} characters long")
         elif keyword == "pattern":
@@ -558,6 +759,10 @@ class _Messages:
             self.add(path, line, self._format(error, path))
         elif keyword == "anyOf":
             self._any_of(path, schema)
+        elif keyword == "not":
+            self._forbidden(error, path, schema)
+        elif keyword == "dependentRequired":
+            self._dependent(error, path, schema)
         else:  # a keyword this module does not word: never echo the value
             self.add(path, line, f"invalid value (fails the schema's {keyword!r} rule)")
 
@@ -598,6 +803,37 @@ class _Messages:
                     message += f" ({why})"
                 self.add((*path, name), self.doc.line_of(path, key=True), message)
 
+    def _forbidden(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> None:
+        """A ``not`` of ``required`` branches (in a ``then``): each of those keys that
+        is present is a problem at its own line; the subschema's ``description`` is
+        the message (``"not allowed with version V3: ..."``)."""
+        why = schema.get("description") or "not allowed here"
+        names = _required_names(error.validator_value)
+        present = [n for n in names if isinstance(error.instance, dict) and n in error.instance]
+        for name in present:
+            self.add((*path, name), self.doc.line_of((*path, name), key=True), why)
+        if not present:
+            self.add(path, self.doc.line_of(path), "invalid value (fails the schema's 'not' rule)")
+
+    def _dependent(
+        self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
+    ) -> None:
+        """``dependentRequired``: a key that needs others; reported at that key, with
+        the schema's ``x-why``."""
+        needs = error.validator_value
+        if not isinstance(error.instance, dict) or not isinstance(needs, Mapping):
+            return
+        why = schema.get("x-why")
+        for name, required in needs.items():
+            missing = [n for n in required if n not in error.instance]
+            if name in error.instance and missing:
+                message = f"needs {', '.join(repr(n) for n in missing)} too"
+                if why:
+                    message += f" ({why})"
+                self.add((*path, name), self.doc.line_of((*path, name), key=True), message)
+
     def _any_of(self, path: _DocPath, schema: Mapping[str, Any]) -> None:
         """An ``anyOf`` of ``required`` branches: one of these keys must be present."""
         names = [
@@ -630,19 +866,54 @@ class _Messages:
         choices = [str(choice) for choice in _listed(error)]
         message = f"expected one of {', '.join(choices)}, got {self.got(error, path)}"
         if isinstance(error.instance, str) and not self.doc.hidden(path, error.instance):
-            folded = {choice.casefold(): choice for choice in choices}
-            close = folded.get(error.instance.casefold()) or next(
+            # case, '-' and '_' aside ('sha-256' -> 'SHA256'), then the schema's
+            # x-aliases (other tools' names: 'AES-128' -> 'AES'), then spelling
+            folded = {_fold(choice): choice for choice in choices}
+            aliases: Mapping[str, str] = schema.get("x-aliases", {})
+            folded.update({_fold(alias): choice for alias, choice in aliases.items()})
+            close = folded.get(_fold(error.instance)) or next(
                 iter(difflib.get_close_matches(error.instance, choices, n=1)), None
             )
             if close:
                 message += f"; did you mean {close!r}?"
         return message
 
+    def _min_length(self, schema: Mapping[str, Any]) -> str:
+        least = schema.get("minLength", 1)
+        if least <= 1:
+            return "must not be empty"
+        why = schema.get("x-why")
+        message = f"must be at least {least} characters long"
+        return f"{message} ({why})" if why else message
+
     def _format(self, error: jsonschema.ValidationError, path: _DocPath) -> str:
-        if self.doc.hidden(path, error.instance):
-            return "is not a numeric OID"
+        if self.doc.hidden(path, error.instance) or _schema_of(error).get("x-secret"):
+            return _FORMAT_HIDDEN.get(str(error.validator_value), "has an invalid form")
         # the cause names the text: "'1.3.x' is not a numeric OID: arc 3 ('x') is ..."
         return str(error.cause)
+
+
+#: Format problems for values that must not be echoed (from the environment).
+_FORMAT_HIDDEN: Final = {
+    "snmp-oid": "is not a numeric OID",
+    "snmp-engine-id": "is not an SNMP engine ID in hex (5 to 32 bytes)",
+    "host-port": "is not host:port (an IPv6 host goes in brackets)",
+}
+
+
+def _fold(text: str) -> str:
+    """``text`` compared loosely: case, ``-``, ``_`` and blanks ignored."""
+    return "".join(text.casefold().replace("-", "").replace("_", "").split())
+
+
+def _required_names(schema: object) -> list[str]:
+    """The key names of a ``{required: [...]}`` schema or of an ``anyOf`` of them."""
+    if not isinstance(schema, Mapping):
+        return []
+    names = [str(name) for name in schema.get("required", [])]
+    for branch in schema.get("anyOf", []):
+        names += _required_names(branch)
+    return names
 
 
 def _bounds(schema: Mapping[str, Any]) -> str:
@@ -691,19 +962,50 @@ def _secret_values(data: object) -> Iterable[str]:
     wrong section), so that no problem message echoes it."""
     if isinstance(data, dict):
         for key, value in data.items():
-            if key in _secret_keys() and isinstance(value, str) and value:
-                yield value
+            if key in _secret_keys():
+                values = value if isinstance(value, list) else [value]
+                yield from (v for v in values if isinstance(v, str) and v)
             yield from _secret_values(value)
     elif isinstance(data, list):
         for item in data:
             yield from _secret_values(item)
 
 
-def _cross_checks(doc: _Document) -> None:
-    """Checks across entries that JSON Schema cannot express: device names are unique;
-    no OID is listed twice in a device's ``polling_oids`` (compared normalised)."""
+#: Device names may not start with this: it marks trap senders without a device
+#: (``@192.0.2.7``) and fleettop's own parts (``@receiver``), see docs/events.md.
+RESERVED_NAME_PREFIX: Final = "@"
+
+
+def _reserved_names(doc: _Document) -> None:
+    """Report device names starting with ``@``. Runs before the schema, so that the
+    name pattern does not report the same name again in vaguer words."""
     data = doc.data
     devices = data.get("devices") if isinstance(data, dict) else None
+    if not isinstance(devices, list):
+        return
+    for index, device in enumerate(devices):
+        name = device.get("name") if isinstance(device, dict) else None
+        if isinstance(name, str) and name.startswith(RESERVED_NAME_PREFIX):
+            path = ("devices", index, "name")
+            doc.report(
+                path,
+                doc.line_of(path),
+                "device names must not start with '@': it marks trap senders without a "
+                "device and fleettop's own parts (see docs/events.md)",
+            )
+
+
+def _cross_checks(doc: _Document, base: Path) -> None:
+    """Checks across entries, or of the file system, that JSON Schema cannot express:
+    device names are unique; no OID is listed twice in a device's ``polling_oids``
+    (compared normalised); no trap user is listed twice; every ``mib_paths`` entry is
+    an existing directory (relative ones resolved against ``base``)."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return
+    _trap_users(doc, data.get("traps"))
+    _mib_directories(doc, data.get("mib_paths"), base)
+    devices = data.get("devices")
     if not isinstance(devices, list):
         return
     names: dict[str, int | None] = {}
@@ -725,6 +1027,64 @@ def _cross_checks(doc: _Document) -> None:
         oids = snmp.get("polling_oids") if isinstance(snmp, dict) else None
         if isinstance(oids, list):
             _duplicate_oids(doc, ("devices", index, "snmp", "polling_oids"), oids)
+
+
+def _trap_users(doc: _Document, traps: object) -> None:
+    """Report a trap user listed twice for the same engine ID (the receiver's USM
+    table holds one entry per user name and engine ID, RFC 3414 usmUserTable)."""
+    users = traps.get("users") if isinstance(traps, dict) else None
+    if not isinstance(users, list):
+        return
+    seen: dict[tuple[str, str], int | None] = {}
+    for index, user in enumerate(users):
+        if not isinstance(user, dict):
+            continue
+        name, engine_id = user.get("user"), user.get("engine_id", "")
+        if not isinstance(name, str) or not isinstance(engine_id, str):
+            continue
+        try:
+            key = (name, _normalize_engine_id(engine_id))
+        except ValueError:
+            continue  # reported by the schema
+        path = ("traps", "users", index, "user")
+        if key not in seen:
+            seen[key] = doc.line_of(path)
+            continue
+        shown = "" if doc.hidden(path, name) else f" {name!r}"
+        engine = f" for engine ID {key[1]}" if key[1] else ""
+        doc.report(
+            path,
+            doc.line_of(path),
+            f"duplicate trap user{shown}{engine} (first defined at line {seen[key]})",
+        )
+
+
+def _mib_directory(text: str, base: Path) -> Path:
+    """A ``mib_paths`` entry as an absolute path: ``~`` expanded, relative paths
+    joined to ``base`` (the configuration file's directory), ``..`` collapsed."""
+    path = Path(text).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def _mib_directories(doc: _Document, paths: object, base: Path) -> None:
+    """Report each ``mib_paths`` entry that is not an existing directory."""
+    if not isinstance(paths, list):
+        return
+    for index, text in enumerate(paths):
+        if not isinstance(text, str) or not text:
+            continue  # reported by the schema
+        directory = _mib_directory(text, base)
+        if directory.is_dir():
+            continue
+        path = ("mib_paths", index)
+        shown = "" if doc.hidden(path, text) else f" {str(directory)!r}"
+        if directory.exists():
+            message = f"{shown.strip() or 'it'} is not a directory"
+        else:
+            message = f"no such directory{shown}"
+            if not Path(text).expanduser().is_absolute():
+                message += " (a relative path starts at the configuration file's directory)"
+        doc.report(path, doc.line_of(path), message)
 
 
 def _duplicate_oids(doc: _Document, path: _DocPath, oids: list[object]) -> None:
@@ -767,11 +1127,63 @@ def _build_snmp(data: Mapping[str, Any]) -> SnmpDeviceConfig:
         options["string_hex_oids"] = frozenset(
             normalize_oid(oid) for oid in data["string_hex_oids"]
         )
+    if "user" in data:
+        options["user"] = data["user"]
+    if "authentication" in data:
+        options["authentication"] = _build_authentication(data["authentication"])
+    if "privacy" in data:
+        options["privacy"] = _build_privacy(data["privacy"])
+    if "context" in data:
+        context = data["context"]
+        options["context"] = SnmpContext(
+            engine_id=_normalize_engine_id(context.get("engine_id", "")),
+            name=context.get("name", ""),
+        )
+    if "write_community" in data:
+        options["write_community"] = Secret(data["write_community"])
+    community = data.get("community")
     return SnmpDeviceConfig(
         remote_host=data["remote_host"],
         version=data["version"],
-        community=Secret(data["community"]),
+        community=None if community is None else Secret(community),
         polling_oids=tuple(normalize_oid(oid) for oid in data["polling_oids"]),
+        **options,
+    )
+
+
+def _build_authentication(data: Mapping[str, Any]) -> SnmpAuthentication:
+    """A validated ``authentication:`` mapping; the password becomes a Secret."""
+    return SnmpAuthentication(type=data["type"], password=Secret(data["password"]))
+
+
+def _build_privacy(data: Mapping[str, Any]) -> SnmpPrivacy:
+    """A validated ``privacy:`` mapping; the password becomes a Secret."""
+    return SnmpPrivacy(type=data["type"], password=Secret(data["password"]))
+
+
+def _build_traps(data: Mapping[str, Any]) -> TrapsConfig:
+    """A :class:`TrapsConfig` from a validated ``traps:`` mapping."""
+    options: dict[str, Any] = {}
+    if "listen" in data:
+        options["listen_host"], options["listen_port"] = _split_host_port(data["listen"])
+    users = []
+    for user in data.get("users", []):
+        engine_id = user.get("engine_id")
+        authentication = user.get("authentication")
+        privacy = user.get("privacy")
+        users.append(
+            TrapUser(
+                user=user["user"],
+                engine_id=None if engine_id is None else _normalize_engine_id(engine_id),
+                authentication=None
+                if authentication is None
+                else _build_authentication(authentication),
+                privacy=None if privacy is None else _build_privacy(privacy),
+            )
+        )
+    return TrapsConfig(
+        communities=tuple(Secret(community) for community in data.get("communities", [])),
+        users=tuple(users),
         **options,
     )
 
@@ -794,12 +1206,16 @@ def _build_ui(data: Mapping[str, Any]) -> UiConfig:
     return UiConfig(keymap=MappingProxyType(keymap))
 
 
-def _build(data: Mapping[str, Any], source: Path | None) -> Config:
-    """A :class:`Config` from validated top-level data."""
+def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
+    """A :class:`Config` from validated top-level data; ``base`` is the directory
+    relative ``mib_paths`` start at."""
+    traps = data.get("traps")
     return Config(
         devices=tuple(_build_device(device) for device in data.get("devices", [])),
         ui=_build_ui(data.get("ui", {})),
         source=source,
+        traps=None if traps is None else _build_traps(traps),
+        mib_paths=tuple(_mib_directory(text, base) for text in data.get("mib_paths", [])),
     )
 
 
@@ -810,8 +1226,10 @@ def _analyse(
     text: str, source: str, environ: Mapping[str, str] | None, path: Path | None
 ) -> tuple[Config | None, list[Problem]]:
     """Parse, validate and build; returns the config (``None`` when invalid) and the
-    problems sorted by line."""
+    problems sorted by line. Relative ``mib_paths`` start at the directory of
+    ``path``, or at the working directory when there is no file."""
     env: Mapping[str, str] = os.environ if environ is None else environ
+    base = (Path.cwd() if path is None else path.parent).absolute()
     loader = yaml.SafeLoader(text)
     try:
         doc = _read(loader, env)
@@ -819,10 +1237,11 @@ def _analyse(
         loader.dispose()
     if isinstance(doc.data, dict):
         doc.secrets.update(_secret_values(doc.data))
+        _reserved_names(doc)
         messages = _Messages(doc)
         for error in _validator().iter_errors(doc.data):
             messages.convert(error)
-        _cross_checks(doc)
+        _cross_checks(doc, base)
     order = {path: index for index, path in enumerate(doc.value_lines)}
 
     def position(found: _Found) -> tuple[int, int]:
@@ -838,7 +1257,7 @@ def _analyse(
     ]
     if problems or not isinstance(doc.data, dict):
         return None, problems
-    return _build(doc.data, path), problems
+    return _build(doc.data, path, base), problems
 
 
 def _read(loader: yaml.SafeLoader, environ: Mapping[str, str]) -> _Document:

@@ -1,9 +1,9 @@
 """The runtime: everything fleettop runs, without the UI.
 
 :class:`Runtime` owns the event manager, the optional embedded demo (simulated agents
-on loopback) and one backend resource per configured device. The Textual app, the
-headless printer and the tests all drive fleettop through it, so the core stays
-usable without a terminal.
+on loopback), the SNMP trap receiver (when the configuration has ``traps:``) and one
+backend resource per configured device. The Textual app, the headless printer and
+the tests all drive fleettop through it, so the core stays usable without a terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from console.logbus import BusLogHandler
 if TYPE_CHECKING:
     from console.demo import DemoFleet
     from console.snmp.manager import SnmpDevice
+    from console.snmp.mib import MibResolver
+    from console.snmp.traps import TrapReceiver
 
 __all__ = ["Runtime"]
 
@@ -27,8 +29,8 @@ mlog = logging.getLogger(__name__)
 
 
 class Runtime:
-    """The bus, the demo agents (optional) and the device backends, started and closed
-    together.
+    """The bus, the demo agents (optional), the trap receiver (optional) and the
+    device backends, started and closed together.
 
     Args:
         config: the validated configuration; with ``demo=True`` it may be ``None``,
@@ -37,6 +39,13 @@ class Runtime:
 
     Warnings and errors logged under the ``console`` logger are published on the bus
     as ``("log", LEVEL)`` events while the runtime lives.
+
+    With ``config.traps``, a :class:`~console.snmp.traps.TrapReceiver` starts after
+    the bus (and the demo agents), before the devices; notifications are attributed
+    to the configured devices by sender address
+    (:func:`~console.snmp.traps.device_senders`), and the demo devices send theirs
+    to it. A receiver that cannot bind its port is logged as an error and left out
+    (``trap_receiver`` stays ``None``): the rest of the fleet still runs.
 
     Usage::
 
@@ -54,6 +63,10 @@ class Runtime:
         self._bus: EventManager | None = None
         self.demo: DemoFleet | None = None
         self.snmp_devices: dict[str, SnmpDevice] = {}
+        self.trap_receiver: TrapReceiver | None = None
+        """The trap and inform receiver, once started (``config.traps`` only)."""
+        self.mib: MibResolver | None = None
+        """The MIB names the trap receiver uses (created with it)."""
         self._started = False
         self._closing: asyncio.Task[None] | None = None
         self._log_handler: BusLogHandler | None = None
@@ -108,6 +121,8 @@ class Runtime:
             self.demo = DemoFleet()
             await self.demo.start()
             self._config = self.demo.config if self._config is None else self._config
+        if self.config.traps is not None:
+            await self._start_traps(bus)
         from console.snmp.manager import SnmpDevice
 
         for device in self.config.devices:
@@ -117,8 +132,37 @@ class Runtime:
                 await snmp_device.start()
         self._started = True
 
+    async def _start_traps(self, bus: EventManager) -> None:
+        """Start the trap receiver of ``config.traps``, and the demo's traps to it."""
+        from console.snmp.mib import MibResolver
+        from console.snmp.traps import TrapReceiver, device_senders
+
+        traps = self.config.traps
+        assert traps is not None
+        self.mib = MibResolver()
+        receiver = TrapReceiver(
+            traps, bus, devices_by_host=await device_senders(self.config.devices), mib=self.mib
+        )
+        try:
+            await receiver.start()
+        except OSError as exc:
+            mlog.error(
+                "trap receiver cannot listen on udp %s:%d: %s",
+                traps.listen_host,
+                traps.listen_port,
+                exc.strerror or exc,
+            )
+            return
+        self.trap_receiver = receiver
+        if self.demo is not None:
+            host, port = receiver.address
+            if host in ("0.0.0.0", "::"):
+                host = self.demo.host
+            await self.demo.start_traps((host, port))
+
     async def aclose(self) -> None:
-        """Close every device backend, then the demo agents, then the bus.
+        """Close the trap receiver and every device backend, then the demo agents, then
+        the bus.
 
         Idempotent; safe to call concurrently and while :meth:`start` failed halfway.
         """
@@ -127,6 +171,11 @@ class Runtime:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
+        if self.trap_receiver is not None:
+            try:
+                await self.trap_receiver.aclose()
+            except Exception as exc:
+                mlog.warning("closing the trap receiver failed: %s", exc)
         results = await asyncio.gather(
             *(device.aclose() for device in self.snmp_devices.values()),
             return_exceptions=True,

@@ -19,8 +19,18 @@ or as a pytest fixture in a test module::
 
 The agent runs as ``snmpd -f -Lo -C -I -smux -c CONF udp:127.0.0.1:PORT`` with
 ``MIBS=""`` (Debian ships no MIB files: use numeric OIDs) and its persistent state in
-the work directory. The default configuration (:data:`DEFAULT_CONF`) grants
-``public`` read-only and ``private`` read-write to 127.0.0.1.
+the work directory (``SNMP_PERSISTENT_DIR``: its engine ID, boots and SNMPv3 users
+stay there, never in /var/lib/snmp). The default configuration
+(:data:`DEFAULT_CONF`) grants ``public`` read-only and ``private`` read-write to
+127.0.0.1.
+
+SNMPv3 users (:class:`V3User`, in Net-SNMP's terms) are added with ``v3_users=``:
+``createUser`` and ``rouser``/``rwuser`` lines appended to the configuration; read
+with them by passing the same user to :func:`snmpget`::
+
+    user = V3User("ops", "SHA", "auth-password", "AES", "priv-password")
+    with Snmpd(tmp_path, v3_users=[user]) as agent:
+        snmpget(agent, [SYS_DESCR], v3_user=user)
 
 A missing ``snmpd`` / ``snmpget`` skips the test locally and fails it in CI
 (:func:`tests.conftest.require_program`).
@@ -48,6 +58,7 @@ __all__ = [
     "NetSnmpValue",
     "ScriptedAgent",
     "Snmpd",
+    "V3User",
     "probe_message",
     "snmpget",
 ]
@@ -62,6 +73,57 @@ dontLogTCPWrappersConnects yes
 """
 
 _ENV = {**os.environ, "MIBS": ""}
+
+
+@dataclass(frozen=True)
+class V3User:
+    """An SNMPv3 (USM) user of ``snmpd``, in Net-SNMP's terms.
+
+    Attributes:
+        name: the user name.
+        auth: Net-SNMP authentication protocol (``MD5``, ``SHA``, ``SHA-224``,
+            ``SHA-256``, ``SHA-384``, ``SHA-512``), or ``None`` (noAuthNoPriv).
+        auth_password: its password (at least 8 characters).
+        priv: Net-SNMP privacy protocol (``DES``, ``AES``, ``AES-192``, ``AES-256``
+            (Blumenthal key extension), ``AES-192-C``, ``AES-256-C`` (Reeder, as
+            Cisco)), or ``None``.
+        priv_password: its password.
+        access: ``"ro"`` (``rouser``) or ``"rw"`` (``rwuser``); the user's own
+            security level is the minimum the agent requires of it.
+    """
+
+    name: str
+    auth: str | None = None
+    auth_password: str | None = None
+    priv: str | None = None
+    priv_password: str | None = None
+    access: str = "ro"
+
+    @property
+    def level(self) -> str:
+        """``noAuthNoPriv``, ``authNoPriv`` or ``authPriv`` (RFC 3411)."""
+        if self.auth is None:
+            return "noAuthNoPriv"
+        return "authNoPriv" if self.priv is None else "authPriv"
+
+    def conf_lines(self) -> str:
+        """``createUser`` and ``rouser``/``rwuser`` lines for ``snmpd.conf``."""
+        create = f"createUser {self.name}"
+        if self.auth is not None:
+            create += f' {self.auth} "{self.auth_password}"'
+            if self.priv is not None:
+                create += f' {self.priv} "{self.priv_password}"'
+        minimum = {"noAuthNoPriv": "noauth", "authNoPriv": "auth", "authPriv": "priv"}
+        return f"{create}\n{self.access}user {self.name} {minimum[self.level]}\n"
+
+    def net_snmp_args(self) -> list[str]:
+        """The command-line options of Net-SNMP's tools for this user."""
+        args = ["-v", "3", "-u", self.name, "-l", self.level]
+        if self.auth is not None:
+            args += ["-a", self.auth, "-A", str(self.auth_password)]
+        if self.priv is not None:
+            args += ["-x", self.priv, "-X", str(self.priv_password)]
+        return args
 
 
 def _ber_length(length: int) -> bytes:
@@ -98,6 +160,7 @@ class Snmpd:
         port: UDP port (default: a free one, kept across :meth:`restart`).
         probe_community: a community the agent answers, used to detect readiness.
         ready_timeout: seconds :meth:`start` waits for the first answer.
+        v3_users: SNMPv3 users to create (their lines are appended to ``conf``).
 
     Raises:
         pytest's skip/fail: ``snmpd`` is not installed (see ``require_program``).
@@ -115,12 +178,14 @@ class Snmpd:
         port: int | None = None,
         probe_community: str = "public",
         ready_timeout: float = 10.0,
+        v3_users: Sequence[V3User] = (),
     ) -> None:
         self.program = require_program("snmpd")
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.conf_path = self.workdir / "snmpd.conf"
-        self.conf_path.write_text(conf)
+        self.v3_users = tuple(v3_users)
+        self.conf_path.write_text(conf + "".join(user.conf_lines() for user in self.v3_users))
         self.log_path = self.workdir / "snmpd.log"
         self.port = port if port is not None else free_udp_port()
         self.probe_community = probe_community
@@ -286,10 +351,16 @@ def _parse_value(oid: str, text: str) -> NetSnmpValue:
 
 
 def snmpget(
-    agent: Snmpd, oids: Sequence[str], *, community: str = "public", version: str = "2c"
+    agent: Snmpd,
+    oids: Sequence[str],
+    *,
+    community: str = "public",
+    version: str = "2c",
+    v3_user: V3User | None = None,
 ) -> dict[str, NetSnmpValue]:
     """Read ``oids`` with Net-SNMP's ``snmpget -On -Oe -Ox`` (hex strings, numeric
-    enums) and parse its output.
+    enums) and parse its output; with ``v3_user``, as that SNMPv3 user (``community``
+    and ``version`` are then ignored).
 
     Returns:
         OID (no leading dot) -> :class:`NetSnmpValue`. With SNMPv1 an unknown OID
@@ -301,13 +372,11 @@ def snmpget(
         ValueError: unexpected output.
     """
     program = require_program("snmpget")
+    security = ["-v", version, "-c", community] if v3_user is None else v3_user.net_snmp_args()
     result = subprocess.run(
         [
             program,
-            "-v",
-            version,
-            "-c",
-            community,
+            *security,
             "-On",
             "-Oe",
             "-Ox",

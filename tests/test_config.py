@@ -13,7 +13,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
@@ -21,11 +21,18 @@ import yaml
 
 from console.config import (
     SNMP_VERSIONS,
+    AuthProtocol,
     Config,
     ConfigError,
     DeviceConfig,
+    PrivProtocol,
     Problem,
+    SnmpAuthentication,
+    SnmpContext,
     SnmpDeviceConfig,
+    SnmpPrivacy,
+    TrapsConfig,
+    TrapUser,
     UiConfig,
     check_config,
     config_schema,
@@ -38,7 +45,13 @@ DATA = Path(__file__).parent / "data" / "configs"
 GOOD = DATA / "good"
 BAD = DATA / "bad"
 DOCS = Path(__file__).parent.parent / "docs" / "configuration.md"
-ENV = {"SNMP_COMMUNITY": "env-community-7Qx"}
+ENV = {
+    "SNMP_COMMUNITY": "env-community-7Qx",
+    "SNMP_AUTH_PASSWORD": "env-auth-pass-4Kd",
+    "SNMP_PRIV_PASSWORD": "env-priv-pass-9Wz",
+    "SNMP_WRITE_COMMUNITY": "env-write-community-2Hq",
+    "TRAP_COMMUNITY": "env-trap-community-8Lm",
+}
 
 DEVICE = """\
 devices:
@@ -135,6 +148,149 @@ def test_full_file_sets_every_field() -> None:
     assert dict(config.ui.keymap) == {"quit": "ctrl+q,f10", "app.help": "?"}
 
 
+def test_v3_file_loads_every_security_level() -> None:
+    config = load_config(GOOD / "v3.yaml", environ=ENV)
+
+    core, auth_only, no_auth, legacy = (device.snmp for device in config.devices)
+    assert core == SnmpDeviceConfig(
+        remote_host="core-sw1.example.net",
+        version="V3",
+        community=None,
+        polling_oids=("1.3.6.1.2.1.1.3.0",),
+        user="fleettop",
+        authentication=SnmpAuthentication("SHA256", Secret("env-auth-pass-4Kd")),
+        privacy=SnmpPrivacy("AES", Secret("env-priv-pass-9Wz")),
+        context=SnmpContext(engine_id="80001f8880c7110000", name="bridge1"),
+    )
+    assert core.context is not None
+    assert bytes.fromhex(core.context.engine_id) == b"\x80\x00\x1f\x88\x80\xc7\x11\x00\x00"
+    assert auth_only is not None
+    assert (auth_only.user, auth_only.privacy) == ("monitor", None)
+    assert auth_only.authentication == SnmpAuthentication("MD5", Secret("md5-password"))
+    assert no_auth is not None
+    assert (no_auth.user, no_auth.authentication, no_auth.privacy) == ("public-v3", None, None)
+    assert no_auth.context == SnmpContext(engine_id="", name="")
+    assert no_auth.community is None
+    assert legacy is not None
+    assert (legacy.version, legacy.user, legacy.context) == ("V2C", None, None)
+    assert legacy.write_community == Secret("env-write-community-2Hq")
+
+
+def test_traps_and_mib_paths_load() -> None:
+    config = load_config(GOOD / "v3.yaml", environ=ENV)
+
+    assert config.traps == TrapsConfig(
+        listen_host="::1",
+        listen_port=11162,
+        communities=(Secret("public"), Secret("env-trap-community-8Lm")),
+        users=(
+            TrapUser(
+                user="trapper",
+                engine_id="80001f8880aabbccddeeff",
+                authentication=SnmpAuthentication("SHA512", Secret("trap-auth-password")),
+                privacy=SnmpPrivacy("AES256", Secret("trap-priv-password")),
+            ),
+            TrapUser(user="informer"),
+        ),
+    )
+    mibs = (GOOD / "mibs").absolute()
+    assert config.mib_paths == (mibs, mibs)  # relative to the file, '..' collapsed
+    assert all(path.is_absolute() and path.is_dir() for path in config.mib_paths)
+
+
+def test_traps_section_defaults_and_absence() -> None:
+    assert parse_config("devices: []\n", environ={}).traps is None
+    assert parse_config("traps: {}\n", environ={}).traps == TrapsConfig()
+    assert TrapsConfig() == TrapsConfig("127.0.0.1", 1162, (), ())
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "port"),
+    [
+        ("127.0.0.1:162", "127.0.0.1", 162),
+        ("0.0.0.0:1162", "0.0.0.0", 1162),
+        ("[::1]:11162", "::1", 11162),
+        ("[::]:65535", "::", 65535),
+        ("[fe80::1%eth0]:1", "fe80::1%eth0", 1),
+        ("trap-host.example.net:1162", "trap-host.example.net", 1162),
+        ("localhost:1162", "localhost", 1162),
+    ],
+)
+def test_listen_forms(listen: str, host: str, port: int) -> None:
+    traps = parse_config(f"traps: {{listen: '{listen}'}}\n", environ={}).traps
+    assert traps is not None
+    assert (traps.listen_host, traps.listen_port) == (host, port)
+
+
+@pytest.mark.parametrize(
+    ("listen", "reason"),
+    [
+        ("localhost", "the port is missing (like '127.0.0.1:1162')"),
+        ("::1", "write an IPv6 address in brackets, then the port, like '[::1]:1162'"),
+        ("[::1]", "the port is missing (like '[::1]:1162')"),
+        ("[::1:1162", "']' is missing after the IPv6 address"),
+        ("[::g]:1162", "'::g' is not an IPv6 address"),
+        (":1162", "the host is missing (like '127.0.0.1:1162')"),
+        ("10.0.0.256:1162", "'10.0.0.256' is not an IPv4 address"),
+        ("bad_host:1162", "'bad_host' is not a host name or an IP address"),
+        ("host:0", "the port 0 is not between 1 and 65535"),
+        ("host:65536", "the port 65536 is not between 1 and 65535"),
+        ("host:16x", "the port '16x' is not a number"),
+        ("host:", "the port '' is not a number"),
+    ],
+)
+def test_bad_listen_forms(listen: str, reason: str) -> None:
+    (problem,) = problems_of(f"traps: {{listen: '{listen}'}}\n")
+    assert (problem.line, problem.field) == (1, "traps.listen")
+    assert problem.message == f"{listen!r} is not host:port: {reason}"
+
+
+def test_listen_from_the_environment_is_not_echoed() -> None:
+    (problem,) = problems_of("traps: {listen: '${LISTEN}'}\n", {"LISTEN": "hunter2-host:99999"})
+    assert problem.message == "is not host:port (an IPv6 host goes in brackets)"
+
+
+def test_relative_mib_paths_start_at_the_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mibs").mkdir()
+    (tmp_path / "shared").mkdir()
+    path = tmp_path / "conf" / "fleet.yaml"
+    path.write_text("mib_paths: [mibs, ../shared, '${HOME_MIBS}']\n")
+
+    config = load_config(path, environ={"HOME_MIBS": str(tmp_path / "shared")})
+    assert config.mib_paths == (
+        tmp_path / "conf" / "mibs",
+        tmp_path / "shared",
+        tmp_path / "shared",
+    )
+
+    path.write_text("mib_paths: [mibs, missing, '${SECRET_DIR}']\n")
+    problems = check_config(path, environ={"SECRET_DIR": "hunter2-dir"})
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (
+            1,
+            "mib_paths[1]",
+            f"no such directory {str(tmp_path / 'conf' / 'missing')!r} "
+            "(a relative path starts at the configuration file's directory)",
+        ),
+        (
+            1,
+            "mib_paths[2]",
+            "no such directory (a relative path starts at the configuration file's directory)",
+        ),
+    ]
+    assert "hunter2" not in str(problems)
+
+
+def test_mib_paths_of_text_start_at_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mibs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    config = parse_config("mib_paths: [mibs, '~']\n", environ={})
+    assert config.mib_paths == (tmp_path / "mibs", Path.home())
+
+
 def test_anchors_merge_and_override() -> None:
     config = load_config(GOOD / "anchors.yaml", environ=ENV)
 
@@ -202,6 +358,38 @@ def test_bad_file_reports_expected_problems(path: Path) -> None:
     assert caught.value.problems == problems
 
 
+def test_no_bad_corpus_problem_shows_a_secret() -> None:
+    """Every value under a secret key (community, write_community, password,
+    communities) of every bad file stays out of its problems."""
+    secret_keys = {"community", "write_community", "password", "communities"}
+
+    def secrets(node: object) -> list[str]:
+        found: list[str] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in secret_keys:
+                    values = value if isinstance(value, list) else [value]
+                    # as the loader: short ones are only hidden when shown whole
+                    found += [str(v) for v in values if len(str(v)) >= 6]
+                found += secrets(value)
+        elif isinstance(node, list):
+            for item in node:
+                found += secrets(item)
+        return found
+
+    checked = 0
+    for path in BAD_FILES:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        text = "\n".join(str(problem) for problem in check_config(path, environ={}))
+        for secret in secrets(data):
+            checked += 1
+            assert secret not in text, (path.name, secret)
+    assert checked >= 15
+
+
 def test_every_mistake_is_reported_at_once() -> None:
     problems = check_config(BAD / "three_mistakes.yaml", environ={})
     assert len(problems) == 3
@@ -252,7 +440,8 @@ def test_config_error_lists_every_problem() -> None:
     assert lines == [
         "t.yaml:5: devices[0].snmp.remote_port: must be between 1 and 65535, got 0",
         "t.yaml:9: ui.theme: must not be empty",
-        "t.yaml:10: something: unknown key 'something'; expected one of: devices, ui",
+        "t.yaml:10: something: unknown key 'something'; "
+        "expected one of: devices, ui, traps, mib_paths",
     ]
 
 
@@ -323,6 +512,94 @@ def test_problems_never_show_the_community(community: str, extra: str) -> None:
     assert caught.value.problems
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value.problems)
+
+
+V3_DEVICE = """\
+devices:
+  - name: core-rtr
+    snmp:
+      remote_host: 127.0.0.1
+      version: V3
+      user: ops
+      authentication: {{type: SHA, password: {auth}}}
+      privacy: {{type: {priv_type}, password: {priv}}}
+      polling_oids: []
+"""
+
+
+@pytest.mark.parametrize(
+    ("auth", "priv", "priv_type"),
+    [
+        pytest.param("hunter2", "hunter2-priv", "AES", id="short-auth"),
+        pytest.param("hunter2-auth", "'${PRIV}'", "AES", id="short-priv-from-env"),
+        pytest.param("hunter2-auth", "hunter2-priv", "hunter2-auth", id="password-as-type"),
+        pytest.param("[hunter2-auth]", "{v: hunter2-priv}", "AES", id="wrong-types"),
+        pytest.param("!vault hunter2-auth", "hunter2-priv", "AES", id="unknown-tag"),
+    ],
+)
+def test_problems_never_show_a_password(auth: str, priv: str, priv_type: str) -> None:
+    text = V3_DEVICE.format(auth=auth, priv=priv, priv_type=priv_type)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={"PRIV": "hunt2"})
+
+    assert caught.value.problems
+    assert "hunter2" not in str(caught.value)
+    assert "hunt2" not in str(caught.value)
+    assert "hunter2" not in repr(caught.value.problems)
+
+
+def test_short_passwords_are_reported_by_rfc() -> None:
+    text = V3_DEVICE.format(auth="'1234567'", priv="'${PRIV}'", priv_type="DES")
+    problems = problems_of(text, {"PRIV": "7chars!"})
+    rule = (
+        "must be at least 8 characters long (USM derives its keys from passwords of at "
+        "least 8 characters, RFC 3414 §11.2)"
+    )
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (7, "devices[0].snmp.authentication.password", rule),
+        (8, "devices[0].snmp.privacy.password", rule),
+    ]
+    config = parse_config(
+        V3_DEVICE.format(auth="'12345678'", priv="'${PRIV}'", priv_type="DES"),
+        environ={"PRIV": "8 chars!"},
+    )
+    snmp = config.devices[0].snmp
+    assert snmp is not None
+    assert snmp.privacy is not None
+    assert snmp.privacy.password.reveal() == "8 chars!"
+
+
+def test_loaded_v3_config_never_prints_its_passwords() -> None:
+    config = load_config(GOOD / "v3.yaml", environ=ENV)
+    printed = repr(config) + str(config)
+    for secret in (*ENV.values(), "md5-password", "trap-auth-password", "trap-priv-password"):
+        assert secret not in printed
+
+
+@pytest.mark.parametrize(
+    ("written", "security"),
+    [
+        ("", ("ops", None, None)),
+        ("authentication: {type: SHA512, password: p4ssw0rd}", ("ops", "SHA512", None)),
+        (
+            "authentication: {type: SHA224, password: p4ssw0rd}\n"
+            "      privacy: {type: 3DES, password: p4ssw0rd}",
+            ("ops", "SHA224", "3DES"),
+        ),
+    ],
+)
+def test_security_level_follows_from_what_is_given(
+    written: str, security: tuple[str, str | None, str | None]
+) -> None:
+    text = (
+        "devices:\n  - name: r\n    snmp:\n      remote_host: h\n      version: V3\n"
+        f"      user: ops\n      polling_oids: []\n      {written}\n"
+    )
+    snmp = parse_config(text, environ={}).devices[0].snmp
+    assert snmp is not None
+    auth = snmp.authentication.type if snmp.authentication else None
+    priv = snmp.privacy.type if snmp.privacy else None
+    assert (snmp.user, auth, priv) == security
 
 
 def test_a_numeric_community_is_not_echoed() -> None:
@@ -482,6 +759,50 @@ def test_schema_versions_match_the_type() -> None:
     assert tuple(config_schema()["$defs"]["snmp_version"]["enum"]) == SNMP_VERSIONS
 
 
+def test_schema_protocols_match_the_types() -> None:
+    defs = config_schema()["$defs"]
+    auth = defs["usm_authentication"]["properties"]["type"]
+    priv = defs["usm_privacy"]["properties"]["type"]
+    assert tuple(auth["enum"]) == get_args(AuthProtocol)
+    assert tuple(priv["enum"]) == get_args(PrivProtocol)
+    assert set(auth["x-aliases"].values()) <= set(auth["enum"])
+    assert set(priv["x-aliases"].values()) <= set(priv["enum"])
+    for sub in (defs["usm_authentication"], defs["usm_privacy"]):
+        assert set(sub["properties"]) == {"type", "password"}
+    assert {f.name for f in dataclasses.fields(SnmpAuthentication)} == {"type", "password"}
+    assert {f.name for f in dataclasses.fields(SnmpPrivacy)} == {"type", "password"}
+
+
+def test_schema_v3_and_traps_defaults_are_the_dataclass_defaults() -> None:
+    defs = config_schema()["$defs"]
+    context = defs["snmp_context"]["properties"]
+    assert set(context) == {f.name for f in dataclasses.fields(SnmpContext)}
+    assert SnmpContext(**{k: v["default"] for k, v in context.items()}) == SnmpContext()
+
+    user = defs["trap_user"]["properties"]
+    assert set(user) == {f.name for f in dataclasses.fields(TrapUser)}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrapUser)}
+    for name, sub in user.items():
+        if name != "user":
+            assert sub["default"] == defaults[name], name
+
+    traps = defs["traps"]["properties"]
+    assert set(traps) == {"listen", "communities", "users"}
+    loaded = parse_config("traps: {}\n", environ={}).traps
+    assert loaded == TrapsConfig()
+    explicit = parse_config(
+        f"traps: {{listen: '{traps['listen']['default']}', communities: "
+        f"{traps['communities']['default']}, users: {traps['users']['default']}}}\n",
+        environ={},
+    ).traps
+    assert explicit == TrapsConfig()
+
+    top = config_schema()["properties"]
+    assert top["traps"]["default"] is None is Config().traps
+    assert tuple(top["mib_paths"]["default"]) == Config().mib_paths
+    assert set(top) == {"devices", "ui", "traps", "mib_paths"}
+
+
 def test_schema_fields_match_the_dataclass_fields() -> None:
     snmp = set(config_schema()["$defs"]["snmp"]["properties"])
     assert snmp == {f.name for f in dataclasses.fields(SnmpDeviceConfig)}
@@ -502,10 +823,13 @@ def test_docs_describe_every_field() -> None:
 def test_docs_examples_are_valid() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
-    complete = [block for block in blocks if re.match(r"(#.*\n)*(devices|ui|x-[\w-]+):", block)]
-    assert len(complete) >= 3
+    complete = [
+        block for block in blocks if re.match(r"(#.*\n)*(devices|ui|traps|x-[\w-]+):", block)
+    ]
+    assert len(complete) >= 5
+    names = set(re.findall(r"\$\{(\w+)\}", docs))
     for block in complete:
-        parse_config(block, source="docs", environ={"SNMP_COMMUNITY": "c", "CORE_COMMUNITY": "c"})
+        parse_config(block, source="docs", environ=dict.fromkeys(names, "docs-secret"))
 
 
 # --------------------------------------------------------------------------- hygiene

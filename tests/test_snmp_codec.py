@@ -1,5 +1,6 @@
-"""Unit tests of console.snmp.codec (pysnmp values <-> data dicts) and of the MIB
-resolver (console.snmp.mib). The OID rules (console.oid) are tested in tests/test_oid.py."""
+"""Unit tests of console.snmp.codec (pysnmp values <-> data dicts). The OID rules
+(console.oid) are tested in tests/test_oid.py, MIB names (console.snmp.mib) in
+tests/test_mib.py."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from console.snmp.codec import (
     pdu_error_name,
     to_pysnmp,
 )
-from console.snmp.mib import MibResolver
 
 # -- pysnmp -> data -------------------------------------------------------------------
 
@@ -38,9 +38,16 @@ from console.snmp.mib import MibResolver
         (rfc1902.TimeTicks(12345), {"type": "TIME_TICKS", "value": 12345}),
         (rfc1902.OctetString(b"Linux sw1"), {"type": "STRING", "value": "Linux sw1"}),
         (rfc1902.OctetString("żółw".encode()), {"type": "STRING", "value": "żółw"}),
-        (rfc1902.OctetString(b"a\xffb"), {"type": "STRING", "value": "a\ufffdb"}),
+        (rfc1902.OctetString(b"a\tb\r\n"), {"type": "STRING", "value": "a\tb\r\n"}),
+        (rfc1902.OctetString("żółw\u00a0".encode()), {"type": "STRING", "value": "żółw\u00a0"}),
         (rfc1902.OctetString(b""), {"type": "STRING", "value": ""}),
-        (rfc1902.Bits(b"\x80"), {"type": "STRING", "value": "\ufffd"}),
+        # not readable text: invalid UTF-8, or control characters other than \t \n \r
+        (rfc1902.OctetString(b"a\xffb"), {"type": "STRING_HEX", "value": "61ff62"}),
+        (rfc1902.OctetString(b"\x00\x1a+<M^"), {"type": "STRING_HEX", "value": "001a2b3c4d5e"}),
+        (rfc1902.OctetString(b"ok\x1b[2J"), {"type": "STRING_HEX", "value": "6f6b1b5b324a"}),
+        (rfc1902.OctetString(b"\x7f"), {"type": "STRING_HEX", "value": "7f"}),
+        (rfc1902.OctetString("\u0085".encode()), {"type": "STRING_HEX", "value": "c285"}),
+        (rfc1902.Bits(b"\x80"), {"type": "STRING_HEX", "value": "80"}),
         (
             rfc1902.ObjectIdentifier("1.3.6.1.4.1.8072.3.2.10"),
             {"type": "OBJECT_ID", "value": "1.3.6.1.4.1.8072.3.2.10"},
@@ -270,63 +277,3 @@ def test_to_pysnmp_rejects_non_mappings() -> None:
 def test_module_exports() -> None:
     for name in codec.__all__:
         assert hasattr(codec, name)
-
-
-# -- MIB names --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def resolver() -> MibResolver:
-    return MibResolver()
-
-
-@pytest.mark.parametrize(
-    ("oid", "name"),
-    [
-        ("1.3.6.1.2.1.1.3.0", "SNMPv2-MIB::sysUpTime.0"),
-        (".1.3.6.1.2.1.1.1.0", "SNMPv2-MIB::sysDescr.0"),
-        ("1.3.6.1.2.1.1.9.1.3.2", "SNMPv2-MIB::sysORDescr.2"),
-        ("1.3.6.1.2.1.1", "SNMPv2-MIB::system"),
-        ("1.3.6.1.2.1.4.20.1.1.127.0.0.1", "RFC1213-MIB::ipAdEntAddr.127.0.0.1"),
-        ("1.3.6.1.6.3.10.2.1.1.0", "SNMP-FRAMEWORK-MIB::snmpEngineID.0"),
-        ("1.3.6.1.2.1.2.1.0", "IF-MIB::ifNumber.0"),
-        ("1.3.6.1.2.1.2.2.1.10.3", "IF-MIB::ifInOctets.3"),
-        ("1.3.6.1.2.1.31.1.1.1.6.1", "IF-MIB::ifHCInOctets.1"),
-        ("1.3.6.1.2.1.25.1.1.0", "HOST-RESOURCES-MIB::hrSystemUptime.0"),
-        ("1.3.6.1.2.1.33.1.2.4.0", "UPS-MIB::upsEstimatedChargeRemaining.0"),
-        ("1.3.6.1.4.1.2021.10.1.6.1", "UCD-SNMP-MIB::laLoadFloat.1"),
-    ],
-)
-def test_mib_resolver_names(resolver: MibResolver, oid: str, name: str) -> None:
-    assert resolver.resolve(oid) == name
-
-
-@pytest.mark.parametrize("oid", ["1.3.6.1.4.1.99999.1.2", "1.4.5", "1.3.x", "", "hello"])
-def test_mib_resolver_never_raises_for_unknown_oids(resolver: MibResolver, oid: str) -> None:
-    assert resolver.resolve(oid) is None
-
-
-def test_mib_resolver_is_lazy_and_cached() -> None:
-    resolver = MibResolver(cache_size=2)
-    assert not resolver.loaded
-    assert resolver.resolve("1.3.6.1.2.1.1.5.0") == "SNMPv2-MIB::sysName.0"
-    assert resolver.loaded
-    assert resolver.load_seconds is not None
-    assert resolver.load_seconds > 0
-    assert "SNMPv2-MIB" in resolver.modules
-    assert "RFC1213-MIB" in resolver.modules
-    resolver.resolve("1.3.6.1.2.1.1.6.0")
-    resolver.resolve("1.3.6.1.2.1.1.4.0")
-    assert resolver.cache_info() == {"size": 2, "max_size": 2}
-
-
-async def test_mib_resolver_loads_in_a_thread() -> None:
-    resolver = MibResolver(modules=())
-    await resolver.aload()
-    assert resolver.loaded
-    assert resolver.resolve("1.3.6.1.2.1.1.3.0") == "SNMPv2-MIB::sysUpTime.0"
-
-
-def test_mib_resolver_rejects_bad_cache_size() -> None:
-    with pytest.raises(ValueError, match="cache_size"):
-        MibResolver(cache_size=0)

@@ -7,7 +7,9 @@ the :class:`~console.config.Config` that polls them. Modules:
 * :mod:`console.demo.signals` - clock-driven counters, gauges and on/off windows;
 * :mod:`console.demo.models` - the devices' managed objects, as data;
 * :mod:`console.demo.agent` - one pysnmp command responder per device;
-* :mod:`console.demo.fleet` - the fleet and its configuration.
+* :mod:`console.demo.fleet` - the fleet and its configuration;
+* :mod:`console.demo.traps` - the devices' notifications (coldStart, linkDown/linkUp,
+  UPS on battery), sent to the runtime's trap receiver.
 """
 
 from console.demo.fleet import (
@@ -18,12 +20,15 @@ from console.demo.fleet import (
     DemoFleet,
     demo_config,
 )
+from console.demo.traps import TRAP_COMMUNITY, DemoTrapSender
 
 __all__ = [
     "OUTAGE_DEVICE",
     "READ_COMMUNITY",
+    "TRAP_COMMUNITY",
     "WRITE_COMMUNITY",
     "AgentInfo",
     "DemoFleet",
+    "DemoTrapSender",
     "demo_config",
 ]

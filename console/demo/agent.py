@@ -25,7 +25,6 @@ from typing import Any
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
 from pysnmp.entity import config as snmp_config
-from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdrsp, context
 from pysnmp.proto import rfc1902
 from pysnmp.smi import builder, instrum
@@ -33,6 +32,7 @@ from pysnmp.smi import error as smi_error
 
 from console.demo.models import DeviceModel, ObjectSpec, SnmpValue, ValueType
 from console.secrets import Secret
+from console.snmp.engine import new_engine
 
 __all__ = ["SnmpAgent"]
 
@@ -236,6 +236,21 @@ class SnmpAgent:
             return False
         return self._silent is None or not self._silent(self.elapsed())
 
+    def send(self, datagram: bytes, address: tuple[str, int]) -> bool:
+        """Send ``datagram`` to ``address`` from the agent's own socket, the way a
+        device sends its notifications from its SNMP port (so a receiver can tell
+        the demo devices apart on one loopback address).
+
+        Returns:
+            True if handed to the socket; False before :meth:`start`, during an
+            outage (a silent device sends nothing) and once closing.
+        """
+        transport = self._transport
+        if transport is None or transport.transport is None or not self.running:
+            return False
+        transport.transport.sendto(datagram, address)
+        return True
+
     async def start(self) -> None:
         """Bind the UDP socket and start answering in the running loop.
 
@@ -251,7 +266,7 @@ class SnmpAgent:
             sock.setblocking(False)
             sock.bind((self.host, self._requested_port))
             self._port = int(sock.getsockname()[1])
-            self._engine = engine = SnmpEngine()
+            self._engine = engine = new_engine()
             engine.register_transport_dispatcher(AsyncioDispatcher(timeout=_TIMER_RESOLUTION))
             transport = _GatedUdpTransport(lambda: self.running)
             # Equivalent to transport.open_server_mode(sock=sock), but awaited, so a

@@ -4,6 +4,7 @@ loopback and the configuration that watches them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Iterable
@@ -13,10 +14,11 @@ from typing import Any, Final
 
 import yaml
 
-from console.config import Config, parse_config
+from console.config import Config, TrapsConfig, parse_config
 from console.demo.agent import SnmpAgent
 from console.demo.models import DeviceModel, demo_models
 from console.demo.signals import Window
+from console.demo.traps import TRAP_COMMUNITY, DemoTrapSender
 from console.secrets import Secret
 
 __all__ = [
@@ -63,9 +65,10 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
     """Return the configuration entry (the YAML mapping of one ``devices:`` item) that
     polls ``model`` served at ``host:port``.
 
-    SNMPv2c with the read community; a 1 s polling delay so the screen moves, a 0.5 s
-    request timeout with one retry, and a 2 s reconnect delay so an outage shows as
-    DISCONNECTED -> CONNECTING -> CONNECTED within seconds. Raw-byte strings
+    SNMPv2c with the read community for polling and the write community for operator
+    SETs (sysContact, sysName, sysLocation are writable); a 1 s polling delay so the
+    screen moves, a 0.5 s request timeout with one retry, and a 2 s reconnect delay
+    so an outage shows as DISCONNECTED -> CONNECTING -> CONNECTED within seconds. Raw-byte strings
     (ifPhysAddress) are listed in ``string_hex_oids``. Contains the community in clear:
     never log it.
     """
@@ -76,6 +79,7 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
             "remote_port": port,
             "version": "V2C",
             "community": READ_COMMUNITY.reveal(),
+            "write_community": WRITE_COMMUNITY.reveal(),
             "polling_oids": list(model.polling_oids),
             "string_hex_oids": sorted(model.binary_string_oids),
             "connect_delay": 2.0,
@@ -87,17 +91,25 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
     }
 
 
-def demo_config(devices: Iterable[tuple[DeviceModel, str, int]]) -> Config:
-    """Return the validated configuration polling each ``(model, host, port)``.
+def demo_config(
+    devices: Iterable[tuple[DeviceModel, str, int]], *, host: str = "127.0.0.1"
+) -> Config:
+    """Return the validated configuration polling each ``(model, host, port)``, with a
+    trap receiver on ``host``.
 
-    The document goes through :func:`console.config.parse_config`, so the demo obeys
-    the same schema and cross-checks as a user's file.
+    The ``devices:`` document goes through :func:`console.config.parse_config`, so
+    the demo obeys the same schema and cross-checks as a user's file. The ``traps:``
+    section is set on the result (``dataclasses.replace``) because it listens on port
+    0 (a free port, chosen when it binds), which a configuration file may not ask
+    for: a receiver on ``host``, accepting :data:`~console.demo.traps.TRAP_COMMUNITY`.
 
     Raises:
         console.config.ConfigError: the generated document is invalid (a bug).
     """
     document = {"devices": [device_document(*device) for device in devices]}
-    return parse_config(yaml.safe_dump(document, sort_keys=False), source=_SOURCE, environ={})
+    config = parse_config(yaml.safe_dump(document, sort_keys=False), source=_SOURCE, environ={})
+    traps = TrapsConfig(listen_host=host, listen_port=0, communities=(TRAP_COMMUNITY,))
+    return dataclasses.replace(config, traps=traps)
 
 
 class DemoFleet:
@@ -157,11 +169,13 @@ class DemoFleet:
         self._config: Config | None = None
         self._started = False
         self._closing: asyncio.Task[None] | None = None
+        self._trap_sender: DemoTrapSender | None = None
 
     @property
     def config(self) -> Config:
         """One SNMPv2c device per agent (see :func:`device_document`), validated by
-        :func:`console.config.parse_config`.
+        :func:`console.config.parse_config`, and a trap receiver (see
+        :func:`demo_config`).
 
         Raises:
             RuntimeError: before :meth:`start`.
@@ -215,7 +229,25 @@ class DemoFleet:
             await self.aclose()
             raise
         self._started = True
-        self._config = demo_config((agent.model, self.host, agent.port) for agent in self._agents)
+        self._config = demo_config(
+            ((agent.model, self.host, agent.port) for agent in self._agents), host=self.host
+        )
+
+    async def start_traps(self, target: tuple[str, int]) -> DemoTrapSender:
+        """Start sending the devices' notifications (coldStart, linkDown/linkUp, UPS
+        on battery: see :mod:`console.demo.traps`) to the receiver at ``target``.
+
+        Returns:
+            The sender (its ``sent`` counts the notifications sent).
+
+        Raises:
+            RuntimeError: before :meth:`start`, after :meth:`aclose`, or twice.
+        """
+        if not self._started or self._closing is not None or self._trap_sender is not None:
+            raise RuntimeError("demo traps start once, on a started fleet")
+        self._trap_sender = DemoTrapSender(self._agents, target)
+        await self._trap_sender.start()
+        return self._trap_sender
 
     async def aclose(self) -> None:
         """Stop every agent and close its socket. Idempotent; completes even if the
@@ -225,6 +257,8 @@ class DemoFleet:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
+        if self._trap_sender is not None:
+            await self._trap_sender.aclose()
         results = await asyncio.gather(
             *(agent.aclose() for agent in self._agents), return_exceptions=True
         )

@@ -3,6 +3,8 @@
 * :mod:`console.snmp.manager`: :class:`SnmpDevice`, the per-device connection and
   polling loops (hat-gateway's SNMP manager device), publishing ``("snmp", NAME,
   ...)`` events as documented in ``docs/events.md``;
+* :mod:`console.snmp.operations`: operator SET and WALK behind
+  :meth:`SnmpDevice.write` and :meth:`SnmpDevice.walk`;
 * :mod:`console.snmp.codec`: pysnmp values <-> data dicts, OID parsing;
 * :mod:`console.snmp.mib`: :class:`MibResolver`, numeric OID -> ``MODULE::name``
   for display (never used on the polling path).
@@ -26,6 +28,7 @@ from console.snmp.manager import (
     SnmpTimeoutError,
 )
 from console.snmp.mib import MibResolver
+from console.snmp.operations import SnmpOperationError
 
 __all__ = [
     "DataType",
@@ -33,6 +36,7 @@ __all__ = [
     "SnmpDevice",
     "SnmpError",
     "SnmpNotConnectedError",
+    "SnmpOperationError",
     "SnmpStatus",
     "SnmpTimeoutError",
     "error_data",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
@@ -39,6 +40,7 @@ __all__ = [
     "DATA_TYPES",
     "ERROR_NAMES",
     "PDU_ERROR_NAMES",
+    "USM_ERROR_NAMES",
     "VALUE_ERROR_NAMES",
     "Data",
     "DataType",
@@ -120,8 +122,22 @@ VALUE_ERROR_NAMES: Final[tuple[str, ...]] = (
     "UNSPECIFIED",
 )
 
+#: SNMPv3 USM failures an agent reports instead of answering (RFC 3414 §3.2, named
+#: after the usmStats counter its Report-PDU carries: ``usmStatsWrongDigests`` ->
+#: ``WRONG_DIGESTS``), as hat-gateway names them. The manager gives every value the
+#: request asked for this ``ERROR``.
+USM_ERROR_NAMES: Final[tuple[str, ...]] = (
+    "NOT_IN_TIME_WINDOWS",
+    "UNKNOWN_USER_NAMES",
+    "UNKNOWN_ENGINE_IDS",
+    "WRONG_DIGESTS",
+    "DECRYPTION_ERRORS",
+)
+
 #: Every valid ``value`` of an ``ERROR`` data dict.
-ERROR_NAMES: Final[frozenset[str]] = frozenset(VALUE_ERROR_NAMES + PDU_ERROR_NAMES[1:])
+ERROR_NAMES: Final[frozenset[str]] = frozenset(
+    VALUE_ERROR_NAMES + PDU_ERROR_NAMES[1:] + USM_ERROR_NAMES
+)
 
 _MAX_OCTETS: Final = 65535  # SMIv2 OCTET STRING size limit (RFC 2578 §7.1.2)
 
@@ -161,11 +177,25 @@ def _int_data(kind: str) -> Callable[[Any, bool], Data]:
     return convert
 
 
+#: Control characters (Unicode category Cc) an operator-readable string may not hold;
+#: tab, line feed and carriage return are allowed.
+_BINARY_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _string(value: Any, string_hex: bool) -> Data:
+    """An OCTET STRING is ``STRING`` when it is readable text: valid UTF-8 without
+    control characters other than tab, LF and CR; else (raw bytes such as a MAC
+    address, or an OID listed in ``string_hex_oids``) ``STRING_HEX``."""
     octets: bytes = value.asOctets()
-    if string_hex:
-        return {"type": "STRING_HEX", "value": octets.hex()}
-    return {"type": "STRING", "value": octets.decode("utf-8", errors="replace")}
+    if not string_hex:
+        try:
+            text = octets.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if text.isprintable() or _BINARY_CONTROLS.search(text) is None:
+                return {"type": "STRING", "value": text}
+    return {"type": "STRING_HEX", "value": octets.hex()}
 
 
 def _object_id(value: Any, string_hex: bool) -> Data:

@@ -1,4 +1,5 @@
-"""The SNMP manager backend (v1 and v2c): one :class:`SnmpDevice` per configured device.
+"""The SNMP manager backend (v1, v2c and v3): one :class:`SnmpDevice` per configured
+device.
 
 Behaviour follows hat-gateway's ``SnmpManagerDevice`` (``devices/snmp/manager.py``),
 on pysnmp 7's asyncio high-level API:
@@ -16,6 +17,8 @@ on pysnmp 7's asyncio high-level API:
   every cycle ``("snmp", NAME, "poll")`` carries statistics;
 * **operator reads** (:meth:`SnmpDevice.read`) outside polling, always published,
   with cause ``REQUESTED`` and the caller's session id.
+* **operator writes and walks** (:meth:`SnmpDevice.write`, :meth:`SnmpDevice.walk`),
+  implemented in :mod:`console.snmp.operations`.
 
 Payloads are exactly those of ``docs/events.md``. Read events are published with
 :meth:`~console.events.EventManager.publish_wait`, so a ``BLOCK`` subscriber (the
@@ -36,16 +39,49 @@ answered with an error-status (RFC 3416 §3) is not a lost connection:
   batch is requested again, so one bad OID never blanks the device;
 * an error-status without a usable index: the batch is split the same way.
 
-Secrets: the community is revealed only to build pysnmp's ``CommunityData``; it is
-never logged nor put into events or exception messages (pysnmp's own ``repr`` of
-``CommunityData`` masks it, and the community index fleettop gives pysnmp is a
-counter).
+SNMPv3
+------
+A ``V3`` device authenticates as a USM user (RFC 3414): pysnmp's ``UsmUserData``
+from ``user``, ``authentication`` (``MD5``/``SHA`` RFC 3414, ``SHA224``..``SHA512``
+RFC 7860) and ``privacy`` (``DES`` RFC 3414, ``AES`` = AES-128 RFC 3826, ``3DES``,
+``AES192`` and ``AES256`` with the Reeder key extension, Net-SNMP's ``AES-192-C`` /
+``AES-256-C``); the security level follows from what is given. A ``context`` sets
+the context engine ID and name of every request (RFC 3411 §3.3). pysnmp discovers
+the agent's engine ID and time itself, and re-sends on ``notInTimeWindow`` /
+``unknownEngineID`` reports (up to 4 times).
+
+When the agent still rejects a request with a USM report (RFC 3414 §3.2), the
+credentials are wrong: retrying cannot help, so the request is not re-sent. As in
+hat-gateway, every polled OID gets an ``ERROR`` value named after the report
+(``WRONG_DIGESTS``, ``UNKNOWN_USER_NAMES``, ``UNKNOWN_ENGINE_IDS``,
+``NOT_IN_TIME_WINDOWS``, ``DECRYPTION_ERRORS``; :data:`~console.snmp.codec.USM_ERROR_NAMES`),
+published as read events, and the device goes ``DISCONNECTED`` with the reason
+``authentication failed: NAME (hint)``; it tries again after ``connect_delay``, so
+a fixed agent is picked up without a restart. An operator read answered with a USM
+report returns (and publishes) that ``ERROR`` value. A security level the agent
+does not accept for the user (``unsupportedSecurityLevel``) disconnects the device
+the same way, with the reason ``unsupported security level: ...``, and makes an
+operator read raise :class:`SnmpError`. Agents (Net-SNMP among them) drop messages
+they cannot decrypt, so a wrong privacy password looks like a timeout; the reason of
+an authPriv device says so. pysnmp keeps an agent's discovered engine ID for 300 s:
+an agent whose engine ID changed (re-installed, new persistent state) goes
+unanswered -- timeouts -- until then (Net-SNMP ignores requests for another engine).
+
+Secrets: the community and the USM passwords are revealed only to build pysnmp's
+``CommunityData`` / ``UsmUserData``; they are never logged nor put into events or
+exception messages (pysnmp's own ``repr`` of both masks them, the community index
+fleettop gives pysnmp is a counter, and engines are shared by comparing
+:class:`~console.secrets.Secret` objects, never by keys derived from a secret).
 
 Engines: every :class:`SnmpDevice` of one event loop shares one pysnmp
 ``SnmpEngine`` (one UDP socket, one timer): building an engine costs ~60 ms of CPU,
 which would stall the loop for a minute with a thousand devices. The engine is
 closed (``close_dispatcher()``, socket and timer task released) when the last
-device of the loop closes.
+device of the loop closes. One exception: pysnmp's USM table holds one entry per
+user name (and engine ID), so two V3 devices with the same user name but different
+protocols or passwords cannot share an engine (the second would silently use the
+first one's keys); the second gets a further engine of the loop, shared in turn by
+devices whose credentials fit it.
 """
 
 from __future__ import annotations
@@ -57,26 +93,40 @@ import logging
 import time
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from console.config import SnmpDeviceConfig
+from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
 from console.events import EventManager, JsonValue
 from console.secrets import Secret
 from console.snmp.codec import Data, error_data, from_pysnmp, normalize_oid, pdu_error_name
+from console.snmp.engine import new_engine
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pysnmp.hlapi.v3arch.asyncio import (
+        USM_AUTH_HMAC96_MD5,
+        USM_AUTH_HMAC96_SHA,
+        USM_AUTH_HMAC128_SHA224,
+        USM_AUTH_HMAC192_SHA256,
+        USM_AUTH_HMAC256_SHA384,
+        USM_AUTH_HMAC384_SHA512,
+        USM_PRIV_CBC56_DES,
+        USM_PRIV_CBC168_3DES,
+        USM_PRIV_CFB128_AES,
+        USM_PRIV_CFB192_AES,
+        USM_PRIV_CFB256_AES,
         CommunityData,
         ContextData,
         ObjectIdentity,
         ObjectType,
-        SnmpEngine,
         UdpTransportTarget,
+        UsmUserData,
         get_cmd,
     )
+    from pysnmp.proto import errind
     from pysnmp.proto.errind import RequestTimedOut
+    from pysnmp.proto.rfc1902 import OctetString
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -86,6 +136,7 @@ __all__ = [
     "SnmpNotConnectedError",
     "SnmpStatus",
     "SnmpTimeoutError",
+    "usm_error_name",
 ]
 
 mlog = logging.getLogger(__name__)
@@ -100,6 +151,8 @@ PROBE_OID: Final = "0.0"
 #: (a guard against a stalled engine timer; pysnmp's timer ticks every 0.1 s).
 _TIMEOUT_GUARD: Final = 1.0
 _TOO_BIG: Final = 1
+#: Values of operator reads and walks kept per device for a write's ``previous``.
+_RECENT_LIMIT: Final = 256
 
 
 class SnmpStatus(enum.StrEnum):
@@ -131,27 +184,160 @@ class _RequestFailed(Exception):
         self.reason = reason
 
 
+class _Rejected(_RequestFailed):
+    """The agent refused the request's SNMPv3 security (not re-sent).
+
+    ``error`` is the USM report's ``ERROR`` name (``WRONG_DIGESTS``...), or ``None``
+    for an unsupported security level, which has no ``ERROR`` name."""
+
+    def __init__(self, reason: str, error: str | None) -> None:
+        super().__init__(reason)
+        self.error = error
+
+
+# -- SNMPv3 (RFC 3414 USM, RFC 3826 AES, RFC 7860 SHA-2) ----------------------------
+
+#: ``authentication.type`` -> pysnmp's authentication protocol.
+_AUTH_PROTOCOLS: Final[Mapping[str, Any]] = {
+    "MD5": USM_AUTH_HMAC96_MD5,
+    "SHA": USM_AUTH_HMAC96_SHA,
+    "SHA224": USM_AUTH_HMAC128_SHA224,
+    "SHA256": USM_AUTH_HMAC192_SHA256,
+    "SHA384": USM_AUTH_HMAC256_SHA384,
+    "SHA512": USM_AUTH_HMAC384_SHA512,
+}
+#: ``privacy.type`` -> pysnmp's privacy protocol (AES192/AES256: the Reeder key
+#: extension, Net-SNMP's AES-192-C / AES-256-C).
+_PRIV_PROTOCOLS: Final[Mapping[str, Any]] = {
+    "DES": USM_PRIV_CBC56_DES,
+    "3DES": USM_PRIV_CBC168_3DES,
+    "AES": USM_PRIV_CFB128_AES,
+    "AES192": USM_PRIV_CFB192_AES,
+    "AES256": USM_PRIV_CFB256_AES,
+}
+#: USM reports (pysnmp error indications) -> ``ERROR`` name and an operator hint.
+_USM_REPORTS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
+    (errind.WrongDigest, "WRONG_DIGESTS", "wrong authentication password or protocol"),
+    (errind.UnknownUserName, "UNKNOWN_USER_NAMES", "the agent has no such user"),
+    (errind.DecryptionError, "DECRYPTION_ERRORS", "wrong privacy password or protocol"),
+    (errind.NotInTimeWindow, "NOT_IN_TIME_WINDOWS", "the agent's engine time disagrees"),
+    (errind.UnknownEngineID, "UNKNOWN_ENGINE_IDS", "engine ID discovery failed"),
+)
+#: Shortest USM password (RFC 3414 §11.2).
+_MIN_PASSWORD: Final = 8
+
+_UsmKey = tuple[str, SnmpAuthentication | None, SnmpPrivacy | None]
+"""A V3 user and its credentials, compared by value (Secrets compare by value and
+never print)."""
+
+
+def usm_error_name(indication: object) -> str | None:
+    """The ``ERROR`` name of a pysnmp error indication that is a USM report (RFC 3414
+    §3.2): ``WrongDigest`` -> ``"WRONG_DIGESTS"``, ``UnknownUserName`` ->
+    ``"UNKNOWN_USER_NAMES"``, ``UnknownEngineID`` -> ``"UNKNOWN_ENGINE_IDS"``,
+    ``NotInTimeWindow`` -> ``"NOT_IN_TIME_WINDOWS"``, ``DecryptionError`` ->
+    ``"DECRYPTION_ERRORS"`` (:data:`~console.snmp.codec.USM_ERROR_NAMES`, as
+    hat-gateway names them); ``None`` for anything else."""
+    for cls, name, _hint in _USM_REPORTS:
+        if isinstance(indication, cls):
+            return name
+    return None
+
+
+def _security_level(conf: SnmpDeviceConfig) -> str:
+    """RFC 3411 security level name of a V3 configuration."""
+    if conf.authentication is None:
+        return "noAuthNoPriv"
+    return "authNoPriv" if conf.privacy is None else "authPriv"
+
+
+def _check_v3(name: str, conf: SnmpDeviceConfig) -> None:
+    """Check what the loader checks, for configurations built in code.
+
+    Raises:
+        ValueError: no user, privacy without authentication, an unknown protocol, or
+            a password shorter than 8 characters (never shown).
+    """
+    if not conf.user:
+        raise ValueError(f"SNMP device {name!r}: SNMPv3 needs a user")
+    if conf.privacy is not None and conf.authentication is None:
+        raise ValueError(f"SNMP device {name!r}: SNMPv3 privacy needs authentication")
+    for what, setting, known in (
+        ("authentication", conf.authentication, _AUTH_PROTOCOLS),
+        ("privacy", conf.privacy, _PRIV_PROTOCOLS),
+    ):
+        if setting is None:
+            continue
+        if setting.type not in known:
+            raise ValueError(
+                f"SNMP device {name!r}: unknown {what} protocol {setting.type!r}; "
+                f"expected one of {', '.join(known)}"
+            )
+        if len(setting.password.reveal()) < _MIN_PASSWORD:
+            raise ValueError(
+                f"SNMP device {name!r}: the {what} password must be at least "
+                f"{_MIN_PASSWORD} characters long (RFC 3414 §11.2)"
+            )
+
+
+def _usm_user_data(conf: SnmpDeviceConfig) -> Any:
+    """pysnmp's ``UsmUserData`` for a checked V3 configuration (its ``repr`` masks
+    the passwords)."""
+    options: dict[str, Any] = {}
+    if conf.authentication is not None:
+        options["authKey"] = conf.authentication.password.reveal()
+        options["authProtocol"] = _AUTH_PROTOCOLS[conf.authentication.type]
+    if conf.privacy is not None:
+        options["privKey"] = conf.privacy.password.reveal()
+        options["privProtocol"] = _PRIV_PROTOCOLS[conf.privacy.type]
+    return UsmUserData(conf.user, **options)
+
+
+def _context_data(conf: SnmpDeviceConfig) -> Any:
+    """pysnmp's ``ContextData`` for a V3 ``context`` (RFC 3411 §3.3): an empty engine
+    ID leaves it to pysnmp (the agent's discovered one)."""
+    context = conf.context
+    if context is None:
+        return ContextData()
+    engine_id = OctetString(hexValue=context.engine_id) if context.engine_id else None
+    return ContextData(contextEngineId=engine_id, contextName=context.name)
+
+
 class _Shared:
     """The pysnmp engine of one event loop, shared by its devices (refcounted)."""
 
     def __init__(self) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.engine: Any = SnmpEngine()
+        self.engine: Any = new_engine()
         self.context: Any = ContextData()
         self.users = 0
-        self._community_ids: dict[tuple[str, int], str] = {}
+        self._community_ids: dict[tuple[Secret, int], str] = {}
+        self._usm_users: dict[str, _UsmKey] = {}
         self._objects: dict[str, Any] = {}
 
     def auth(self, community: Secret, mp_model: int) -> Any:
         """Return pysnmp's ``CommunityData``; its index is a counter, never derived
         from the community."""
-        key = (community.reveal(), mp_model)
+        key = (community, mp_model)
         index = self._community_ids.get(key)
         if index is None:
             index = f"fleettop-c{len(self._community_ids) + 1}"
             self._community_ids[key] = index
         return CommunityData(index, community.reveal(), mpModel=mp_model)
+
+    def admits(self, usm: _UsmKey) -> bool:
+        """Whether a V3 user with these credentials can use this engine: pysnmp's USM
+        table (and its per-agent key copies) holds one entry per user name, so a name
+        already used here with other credentials needs another engine."""
+        known = self._usm_users.get(usm[0])
+        return known is None or known == usm
+
+    def usm_auth(self, conf: SnmpDeviceConfig) -> Any:
+        """Return pysnmp's ``UsmUserData`` for a checked V3 configuration, and reserve
+        its user name on this engine for these credentials (for the engine's life:
+        pysnmp keeps the keys it localised per agent)."""
+        assert conf.user is not None
+        self._usm_users[conf.user] = (conf.user, conf.authentication, conf.privacy)
+        return _usm_user_data(conf)
 
     def objects(self, oids: Sequence[str]) -> list[Any]:
         """Return one ``ObjectType`` per OID, built once and reused: pysnmp resolves
@@ -177,11 +363,25 @@ _ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = (
 )
 
 
-def _acquire_engine() -> _Shared:
+#: Further engines of a loop, for V3 users whose name its first engine (and the
+#: earlier further ones) already holds with other credentials.
+_SPARE_ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Shared]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _acquire_engine(usm: _UsmKey | None = None) -> _Shared:
+    """The loop's shared engine (one more user of it); for a V3 user ``usm``, the
+    first of the loop's engines that admits it, a new spare one if none does."""
     loop = asyncio.get_running_loop()
     shared = _ENGINES.get(loop)
     if shared is None:
         shared = _ENGINES[loop] = _Shared()
+    if usm is not None and not shared.admits(usm):
+        spares = _SPARE_ENGINES.setdefault(loop, [])
+        shared = next((spare for spare in spares if spare.admits(usm)), None) or _Shared()
+        if shared not in spares:
+            spares.append(shared)
     shared.users += 1
     return shared
 
@@ -193,6 +393,9 @@ async def _release_engine(shared: _Shared) -> None:
     loop = asyncio.get_running_loop()
     if _ENGINES.get(loop) is shared:
         del _ENGINES[loop]
+    spares = _SPARE_ENGINES.get(loop, [])
+    if shared in spares:
+        spares.remove(shared)
     shared.close()
     # asyncio closes datagram transports and cancelled tasks on the next turns
     for _ in range(3):
@@ -211,7 +414,8 @@ class _Cycle:
 
 
 class SnmpDevice:
-    """One SNMP v1/v2c agent, polled and watched (hat-gateway's ``SnmpManagerDevice``).
+    """One SNMP v1, v2c or v3 agent, polled and watched (hat-gateway's
+    ``SnmpManagerDevice``).
 
     Args:
         name: the device name, the second segment of its event types.
@@ -223,10 +427,14 @@ class SnmpDevice:
             (the batches of one cycle; >= 1).
 
     Raises:
-        ValueError: a malformed OID in ``conf``, or a bad ``max_in_flight``.
+        ValueError: a malformed OID in ``conf``, a bad ``max_in_flight``, or missing
+            or bad credentials (V1/V2C without a community; V3 without a user, with
+            privacy but no authentication, an unknown protocol or a password shorter
+            than 8 characters, RFC 3414 §11.2). No secret is in the message.
 
     Events (``docs/events.md``): ``("snmp", name, "status")``,
-    ``("snmp", name, "read", OID)``, ``("snmp", name, "poll")``.
+    ``("snmp", name, "read", OID)``, ``("snmp", name, "poll")``,
+    ``("snmp", name, "write", OID)``, ``("snmp", name, "walk", OID)``.
 
     Usage::
 
@@ -246,14 +454,18 @@ class SnmpDevice:
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
-        if conf.version not in ("V1", "V2C"):
+        if conf.version not in ("V1", "V2C", "V3"):
             raise ValueError(f"SNMP device {name!r}: unsupported version {conf.version!r}")
+        if conf.version == "V3":
+            _check_v3(name, conf)
+        elif conf.community is None:
+            raise ValueError(f"SNMP device {name!r}: SNMP {conf.version} needs a community")
         self.name = name
         self.conf = conf
         self._bus = bus
         self._max_in_flight = max_in_flight
         self._batch_size = max(1, int(conf.max_varbinds_per_request))
-        self._mp_model = 0 if conf.version == "V1" else 1
+        self._mp_model = {"V1": 0, "V2C": 1, "V3": 3}[conf.version]
         try:
             oids = [normalize_oid(oid) for oid in conf.polling_oids]
             self._string_hex = frozenset(normalize_oid(oid) for oid in conf.string_hex_oids)
@@ -269,6 +481,8 @@ class SnmpDevice:
         self._cache: dict[str, Data] = {}
         self._shared: _Shared | None = None
         self._auth: Any = None
+        self._write_auth: Any = None  # SETs: write_community when configured, else _auth
+        self._context: Any = None  # pysnmp ContextData of every request
         self._target: Any = None
         self._task: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
@@ -276,6 +490,8 @@ class SnmpDevice:
         self._polls = 0
         self._timeout_s = float(conf.request_timeout)
         self._tries = int(conf.request_retry_count) + 1
+        # operator reads/walks: OID -> (polls completed then, value), for write's "previous"
+        self._recent: dict[str, tuple[int, Data]] = {}
 
     # -- state -----------------------------------------------------------------
 
@@ -342,8 +558,22 @@ class SnmpDevice:
             raise SnmpNotConnectedError(f"SNMP device {self.name!r} is closed")
         if self._task is not None:
             return
-        self._shared = _acquire_engine()
-        self._auth = self._shared.auth(self.conf.community, self._mp_model)
+        conf = self.conf
+        if conf.version == "V3":
+            assert conf.user is not None  # checked in __init__
+            self._shared = _acquire_engine((conf.user, conf.authentication, conf.privacy))
+            self._auth = self._shared.usm_auth(conf)
+            self._context = _context_data(conf)
+        else:
+            assert conf.community is not None  # checked in __init__
+            self._shared = _acquire_engine()
+            self._auth = self._shared.auth(conf.community, self._mp_model)
+            self._context = self._shared.context
+        self._write_auth = (
+            self._shared.auth(conf.write_community, self._mp_model)
+            if conf.write_community is not None
+            else self._auth
+        )
         self._set_status(SnmpStatus.CONNECTING)
         self._task = asyncio.create_task(self._run(), name=f"fleettop-snmp-{self.name}")
 
@@ -390,7 +620,8 @@ class SnmpDevice:
         Returns:
             The published payload: ``{"session_id": session_id, "cause":
             "REQUESTED", "data": {"type": ..., "value": ...}}``; an agent-side error
-            is ``data`` of type ``ERROR`` (``NO_SUCH_OBJECT``, ``NO_SUCH_NAME``...).
+            is ``data`` of type ``ERROR`` (``NO_SUCH_OBJECT``, ``NO_SUCH_NAME``...),
+            and so is an SNMPv3 USM report (``WRONG_DIGESTS``...).
 
         Raises:
             ValueError: ``oid`` is not a numeric OID.
@@ -398,6 +629,7 @@ class SnmpDevice:
             SnmpTimeoutError: no answer after ``request_retry_count + 1`` tries of
                 ``request_timeout`` s each (the polling loop decides, on its own
                 requests, whether the device is disconnected).
+            SnmpError: the agent does not accept the SNMPv3 security level.
         """
         text = normalize_oid(oid)
         target = self._target
@@ -407,9 +639,14 @@ class SnmpDevice:
             )
         try:
             results = await self._get(target, [text], _Cycle())
+        except _Rejected as exc:
+            if exc.error is None:
+                raise SnmpError(f"SNMP device {self.name!r}: {exc.reason}") from None
+            results = [(text, error_data(exc.error))]
         except _RequestFailed as exc:
             raise SnmpTimeoutError(f"SNMP device {self.name!r}: {exc.reason}") from None
         self._tally(text, results[0][1], _Cycle())
+        self._remember(text, results[0][1])
         payload: dict[str, JsonValue] = {
             "session_id": session_id,
             "cause": "REQUESTED",
@@ -417,6 +654,158 @@ class SnmpDevice:
         }
         await self._bus.publish_wait(("snmp", self.name, "read", text), payload)
         return payload
+
+    # -- operator operations (SET, WALK: implemented in console/snmp/operations.py) --
+
+    async def write(
+        self, oid: str, data: Mapping[str, object], session_id: str | None = None
+    ) -> dict[str, JsonValue]:
+        """SET one OID (RFC 3416 §4.2.5) with the device's credentials, and publish the
+        outcome as ``("snmp", name, "write", OID)``.
+
+        ``data`` is validated first (:func:`~console.snmp.codec.to_pysnmp`): invalid
+        input raises and nothing is sent. The SET follows the device's retry policy
+        (``request_timeout`` s per try, ``request_retry_count`` re-sends
+        ``request_retry_delay`` s apart; only timeouts are re-sent). Success is
+        hat-gateway's rule: no error indication, error-status ``noError``, and the
+        answered var-bind is not an exception value (``noSuchObject``...) or NULL.
+
+        After a success the OID is read back with :meth:`read` (a ``REQUESTED`` read
+        event with the same ``session_id``, published after the write event) so screens
+        show the value the agent now holds at once; a failure of that read is only
+        logged. A polled OID keeps its polling cache: the next poll reports the new
+        value as a ``CHANGE``, which it is. A timeout never marks the device
+        ``DISCONNECTED`` (the polling loop decides).
+
+        Args:
+            oid: numeric OID of the instance to set (``"1.3.6.1.2.1.1.4.0"``).
+            data: ``{"type": TYPE, "value": VALUE}`` (``docs/events.md`` data types,
+                not ``ERROR``), e.g. ``{"type": "STRING", "value": "ops"}``.
+            session_id: the operator session to echo in the payload.
+
+        Returns:
+            The published payload: ``{"session_id", "success": bool, "error": str |
+            None, "data": what was written (normalised: hex in lower case...),
+            "previous": the newest value fleettop had seen for the OID before the write
+            (polled, or from an operator read or walk) or None}``. ``error`` names the
+            failure: an error-status (``NOT_WRITABLE``, ``WRONG_TYPE``, ``NO_ACCESS``;
+            SNMPv1 agents answer ``NO_SUCH_NAME``/``BAD_VALUE``/``READ_ONLY``, RFC
+            3584 §4.4), an error value (``NO_SUCH_OBJECT``), a USM report name
+            (``WRONG_DIGESTS``..., as :func:`usm_error_name`), or ``TIMEOUT``.
+
+        Raises:
+            ValueError: ``oid`` is not a numeric OID or ``data`` is invalid (unknown
+                type, out of range, bad hex...; the message is operator-readable).
+                Nothing is sent and no event is published.
+            SnmpNotConnectedError: the device is not ``CONNECTED`` (or is closed);
+                nothing is published.
+            asyncio.CancelledError: the caller was cancelled; the write event is still
+                published, with ``success`` false and ``error`` ``CANCELLED`` (the SET
+                may or may not have reached the agent).
+        """
+        from console.snmp import operations  # it imports this module
+
+        return await operations.write(self, oid, data, session_id)
+
+    def walk(
+        self,
+        oid: str,
+        *,
+        session_id: str | None = None,
+        max_repetitions: int = 25,
+    ) -> AsyncIterator[tuple[str, Data]]:
+        """Walk the subtree under ``oid``: an async generator of ``(oid, data)`` in
+        lexicographic order (the subtree only: pysnmp's ``lexicographicMode=False``).
+
+        SNMPv2c sends GETBULK requests (RFC 3416 §4.2.3, non-repeaters 0,
+        ``max_repetitions`` var-binds asked each), SNMPv1 GETNEXT (§4.2.2), each with
+        the device's timeout and retries as polling. The walk ends at
+        ``endOfMibView`` (v1: ``noSuchName``, RFC 1157 §4.1.3) or at the first OID
+        outside the subtree. An agent answering an OID not greater than the previous
+        one stops it with ``OID_NOT_INCREASING`` instead of looping forever. If nothing
+        lies below ``oid``, ``oid`` itself is read (a GET) and yielded if it exists,
+        as Net-SNMP's ``snmpwalk`` does.
+
+        When the walk ends -- complete, failed, or stopped by its consumer (task
+        cancelled, or the generator closed) -- ``("snmp", name, "walk", OID)`` is
+        published: ``{"session_id", "count": var-binds yielded, "complete": bool,
+        "error": None | name, "seconds": float}`` (``error`` is ``CANCELLED`` when the
+        consumer stopped it). Use ``contextlib.aclosing`` when breaking out of the
+        loop, so the generator (and the event) closes at once rather than when
+        garbage-collected::
+
+            async with contextlib.aclosing(device.walk("1.3.6.1.2.1.2")) as rows:
+                async for oid, data in rows:
+                    ...
+
+        Cancelling the consuming task stops the walk at once, even mid-request.
+        Walked values are remembered (a few hundred per device) for
+        :meth:`write`'s ``previous``.
+
+        Args:
+            oid: numeric OID of the subtree root (``"1.3.6.1"`` for everything).
+            session_id: the operator session to echo in the walk event.
+            max_repetitions: var-binds asked per GETBULK, 1..1000 (halved on
+                ``tooBig``); ignored by SNMPv1.
+
+        Yields:
+            ``(oid, {"type": TYPE, "value": VALUE})``: the OID without a leading dot;
+            ``string_hex_oids`` apply.
+
+        Raises:
+            ValueError: (at the call) ``oid`` is not a numeric OID or
+                ``max_repetitions`` is out of range.
+            SnmpNotConnectedError: (at the call) the device is not ``CONNECTED``;
+                (while iterating) the device was closed.
+            SnmpTimeoutError: (while iterating) a request got no answer after all
+                its tries; the device's status is left to the polling loop.
+            console.snmp.operations.SnmpOperationError: (while iterating) any other
+                failure; its ``error`` attribute is the name in the event (an
+                error-status name, ``OID_NOT_INCREASING``, ``EMPTY_RESPONSE``, a USM
+                report name...).
+        """
+        from console.snmp import operations  # it imports this module
+
+        return operations.walk(self, oid, session_id=session_id, max_repetitions=max_repetitions)
+
+    def _operator_link(self, *, write: bool = False) -> tuple[Any, Any, Any, Any]:
+        """``(engine, auth, target, context)`` for an operator request: the same
+        pysnmp objects :meth:`_request` uses (keep the two in step); with ``write``,
+        the credentials for SETs (``write_community`` when configured).
+
+        Raises:
+            SnmpNotConnectedError: as :meth:`read`.
+        """
+        shared = self._shared
+        target = self._target
+        if (
+            self._closing is not None
+            or shared is None
+            or target is None
+            or self._status != SnmpStatus.CONNECTED
+        ):
+            raise SnmpNotConnectedError(
+                f"SNMP device {self.name!r} is not connected (status {self._status.value})"
+            )
+        return shared.engine, self._write_auth if write else self._auth, target, self._context
+
+    def _remember(self, oid: str, data: Data) -> None:
+        """Keep the value an operator read or walk returned, for :meth:`write`'s
+        ``previous`` (the newest :data:`_RECENT_LIMIT` OIDs)."""
+        recent = self._recent
+        recent.pop(oid, None)
+        recent[oid] = (self._polls, data)
+        if len(recent) > _RECENT_LIMIT:
+            del recent[next(iter(recent))]
+
+    def _previous(self, oid: str) -> Data | None:
+        """The newest value seen for ``oid``: an operator read made since the last
+        completed polling cycle, else the polled value, else an older operator read."""
+        polled = self._cache.get(oid)
+        seen = self._recent.get(oid)
+        if seen is not None and (polled is None or seen[0] >= self._polls):
+            return seen[1]
+        return polled
 
     # -- loops -------------------------------------------------------------------
 
@@ -457,8 +846,32 @@ class SnmpDevice:
                 started = loop.time()
                 await self._poll_cycle(target)
                 await asyncio.sleep(max(0.0, conf.polling_delay - (loop.time() - started)))
+        except _Rejected as exc:
+            if exc.error is not None:
+                await self._publish_rejection(exc.error)
+            return exc.reason
         except _RequestFailed as exc:
             return exc.reason
+
+    async def _publish_rejection(self, error: str) -> None:
+        """A USM report refused the polling: every polled OID gets the ``ERROR`` value
+        ``error`` (published when it differs from the cached value, as any value)."""
+        data = error_data(error)
+        cycle = _Cycle()
+        for oid, event_type in list(self._oids.items()):
+            self._tally(oid, data, cycle)
+            old = self._cache.get(oid)
+            if old == data:
+                continue
+            self._cache[oid] = data
+            await self._bus.publish_wait(
+                event_type,
+                {
+                    "session_id": None,
+                    "cause": "INTERROGATE" if old is None else "CHANGE",
+                    "data": dict(data),
+                },
+            )
 
     async def _poll_cycle(self, target: Any) -> None:
         cycle = _Cycle()
@@ -568,6 +981,8 @@ class SnmpDevice:
 
         Raises:
             _RequestFailed: no answer after every try.
+            _Rejected: the agent refused the SNMPv3 security (a USM report, or an
+                unsupported security level); not re-sent, as retrying cannot help.
         """
         shared = self._shared
         if shared is None:
@@ -585,7 +1000,7 @@ class SnmpDevice:
                         shared.engine,
                         self._auth,
                         target,
-                        shared.context,
+                        self._context,
                         *objects,
                         lookupMib=False,
                     )
@@ -608,12 +1023,33 @@ class SnmpDevice:
                 self._tries,
                 _short(indication),
             )
+            self._check_security(indication)
         if isinstance(failure, RequestTimedOut):
+            hint = ""
+            if self.conf.privacy is not None:  # agents drop what they cannot decrypt
+                hint = "; a wrong privacy password or protocol goes unanswered too"
             raise _RequestFailed(
                 f"no response after {self._tries} {'try' if self._tries == 1 else 'tries'}"
-                f" (timeout {self._timeout_s} s)"
+                f" (timeout {self._timeout_s} s{hint})"
             )
         raise _RequestFailed(f"request failed after {self._tries} tries: {_short(failure)}")
+
+    def _check_security(self, indication: object) -> None:
+        """Raise :class:`_Rejected` when ``indication`` says the agent refused the
+        request's SNMPv3 security: a USM report (RFC 3414 §3.2; pysnmp has already
+        re-sent on ``notInTimeWindow`` and ``unknownEngineID``) or an unsupported
+        security level. The reason names the user, never a password."""
+        for cls, name, hint in _USM_REPORTS:
+            if isinstance(indication, cls):
+                if cls is errind.UnknownUserName:
+                    hint = f"the agent has no user {self.conf.user!r}"
+                raise _Rejected(f"authentication failed: {name} ({hint})", name)
+        if isinstance(indication, errind.UnsupportedSecurityLevel):
+            raise _Rejected(
+                f"unsupported security level: the agent does not accept "
+                f"{_security_level(self.conf)} for user {self.conf.user!r}",
+                None,
+            )
 
     # -- events ------------------------------------------------------------------
 

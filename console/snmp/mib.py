@@ -1,8 +1,10 @@
-"""Numeric OID -> ``MODULE::name.index``, for display only.
+"""MIB names both ways: numeric OID -> ``MODULE::name.index`` and back, plus completion.
 
-The poller never resolves names (it runs with ``lookupMib=False``); the UI calls
-:meth:`MibResolver.resolve` when it shows an OID, and results are kept in an LRU
-cache.
+The poller never resolves names (it runs with ``lookupMib=False``). The UI calls
+:meth:`MibResolver.resolve` when it shows an OID (results kept in an LRU cache),
+:meth:`MibResolver.lookup` to turn what an operator typed (``sysName.0``,
+``IF-MIB::ifInOctets.3``) into the numeric OID to send, and
+:meth:`MibResolver.complete` on every keystroke of that prompt.
 
 What it knows
 -------------
@@ -14,30 +16,49 @@ What it knows
 * any compiled module found on pysnmp's MIB path (for instance from the
   ``pysnmp_mibs`` package, or ``mib_dirs`` given here) among :data:`OPTIONAL_MODULES`
   (``IF-MIB``, ``HOST-RESOURCES-MIB``, ``UPS-MIB``, ``IP-MIB``, ...);
+* the MIB *source* directories given as ``mib_paths`` (``Config.mib_paths``),
+  compiled once by pysmi and cached (:func:`console.snmp.mibs.compile_mibs`); a MIB
+  that fails is a warning on this module's logger, never an error;
 * a small built-in table of well-known objects pysnmp does not bundle
   (:data:`WELL_KNOWN`: IF-MIB ifTable/ifXTable, HOST-RESOURCES-MIB, UPS-MIB,
   UCD-SNMP-MIB basics), used only when no loaded MIB names the object.
 
 Loading the bundled modules takes about 0.1-0.2 s of CPU (measured: SNMPv2-MIB
-40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), so it happens lazily on the first
-:meth:`MibResolver.resolve`, or ahead of time in a worker thread with
+40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), compiling MIB sources ~0.3 s plus
+~10-100 ms per module the first time (a cache hit costs hashing the sources), so it
+happens lazily on first use, or ahead of time in a worker thread with
 :meth:`MibResolver.aload`.
+
+Logger: ``console.snmp.mib`` (warnings reach the bus as ``("log", "warning")``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import difflib
 import logging
+import re
+import shutil
 import threading
+import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from console.oid import format_oid, parse_oid
+from console.oid import format_oid, normalize_oid, parse_oid
+from console.snmp.mibs import CompiledMibs, MibProblem, compile_mibs
 
-__all__ = ["BUNDLED_MODULES", "OPTIONAL_MODULES", "WELL_KNOWN", "MibResolver"]
+__all__ = [
+    "BUNDLED_MODULES",
+    "OPTIONAL_MODULES",
+    "WELL_KNOWN",
+    "MibProblem",
+    "MibResolver",
+    "disable_pysnmp_compiler",
+]
 
 mlog = logging.getLogger(__name__)
 
@@ -233,29 +254,76 @@ WELL_KNOWN: Final[Mapping[str, str]] = {
 }
 
 
+class _NoCompiler:
+    """Stands in for a MIB compiler: every module asked for is missing."""
+
+    def compile(self, *names: str, **options: object) -> dict[str, str]:
+        return {name: "missing" for name in names}
+
+
+def disable_pysnmp_compiler(mib_builder: Any) -> None:
+    """Stop pysnmp from compiling MIBs on its own for ``mib_builder``.
+
+    With pysmi installed (fleettop depends on it for ``mib_paths``), pysnmp's
+    ``ObjectIdentity.resolve_with_mib`` - which every ``get_cmd``/``set_cmd``... runs
+    on its var-binds, even with ``lookupMib=False`` - installs a default pysmi
+    compiler on an engine's MibBuilder the first time: it builds pysmi's parser
+    (measured 0.5 s of CPU, on the calling thread: the event loop), and from then on
+    a module name pysnmp cannot find is compiled from ``/usr/share/snmp/mibs`` into
+    ``~/.pysnmp/mibs``. This sets a stand-in compiler first, so pysnmp keeps its
+    behaviour without pysmi: a missing module is missing (``MibNotFoundError``).
+    MIB sources are compiled by :func:`console.snmp.mibs.compile_mibs` only.
+
+    Call it once per engine, right after creating it::
+
+        engine = SnmpEngine()
+        disable_pysnmp_compiler(engine.get_mib_builder())
+
+    Args:
+        mib_builder: a :class:`pysnmp.smi.builder.MibBuilder`; one that already has
+            a compiler is left alone.
+    """
+    if mib_builder.get_mib_compiler() is not None:
+        return
+    import pysnmp.smi.mibs
+
+    # set_mib_compiler also adds its directory to the sources: pysnmp's own is harmless
+    mib_builder.set_mib_compiler(_NoCompiler(), str(Path(pysnmp.smi.mibs.__file__).parent))
+
+
 class MibResolver:
-    """Turn numeric OIDs into ``MODULE::name.index`` text, lazily and cached.
+    """MIB names both ways, over pysnmp's compiled MIBs, compiled user MIBs and
+    :data:`WELL_KNOWN`: lazily loaded, cached, never blocking the loop if
+    :meth:`aload` ran first.
 
     Args:
         modules: modules to load besides :data:`BUNDLED_MODULES`; each is loaded if
             a compiled copy is found and skipped otherwise (default
             :data:`OPTIONAL_MODULES`).
         mib_dirs: extra directories of pysnmp-compiled MIB modules (``.py``).
+        mib_paths: MIB *source* directories to compile with pysmi and load
+            (``Config.mib_paths``); see :func:`console.snmp.mibs.compile_mibs`.
+        cache_dir: cache root for the compiled MIBs (default ``$FLEETTOP_CACHE_DIR``,
+            else platformdirs' user cache dir ``fleettop``).
         well_known: fallback names (object-type OID -> ``MODULE::name``) for objects
             no loaded module names (default :data:`WELL_KNOWN`).
         cache_size: how many resolved OIDs the LRU keeps.
 
     Usage::
 
-        resolver = MibResolver()
-        await resolver.aload()                       # optional: load off the loop
+        resolver = MibResolver(mib_paths=config.mib_paths)
+        await resolver.aload()                       # load + compile off the loop
         resolver.resolve("1.3.6.1.2.1.1.3.0")        # 'SNMPv2-MIB::sysUpTime.0'
         resolver.resolve("1.3.6.1.2.1.2.2.1.10.3")   # 'IF-MIB::ifInOctets.3'
         resolver.resolve("1.3.6.1.4.1.99999.1")      # None
+        resolver.lookup("IF-MIB::ifInOctets.3")      # '1.3.6.1.2.1.2.2.1.10.3'
+        resolver.complete("sysU")                    # ['SNMPv2-MIB::sysUpTime']
 
-    Loading is guarded by a lock, so :meth:`aload` may run in a worker thread while
-    the loop calls :meth:`resolve` (which then waits for the load); call
-    :meth:`resolve` itself from one thread (the event loop's).
+    Threads: loading is guarded by a lock, so :meth:`aload` may run in a worker
+    thread while another thread calls in (it then waits for the load). After the
+    load, :meth:`lookup` and :meth:`complete` only read immutable indexes and may be
+    called from any thread; call :meth:`resolve` from one thread at a time (its LRU
+    is not locked).
     """
 
     def __init__(
@@ -263,6 +331,8 @@ class MibResolver:
         modules: Iterable[str] = OPTIONAL_MODULES,
         *,
         mib_dirs: Iterable[str | Path] = (),
+        mib_paths: Iterable[str | Path] = (),
+        cache_dir: str | Path | None = None,
         well_known: Mapping[str, str] = WELL_KNOWN,
         cache_size: int = 4096,
     ) -> None:
@@ -270,6 +340,8 @@ class MibResolver:
             raise ValueError("cache_size must be at least 1")
         self._optional = tuple(modules)
         self._mib_dirs = tuple(str(d) for d in mib_dirs)
+        self._mib_paths = tuple(Path(p) for p in mib_paths)
+        self._cache_dir = cache_dir
         self._well_known = dict(well_known)
         self._cache_size = cache_size
         self._cache: OrderedDict[str, str | None] = OrderedDict()
@@ -277,6 +349,15 @@ class MibResolver:
         self._view: Any = None
         self._leaf_classes: tuple[type, ...] = ()
         self._loaded_modules: tuple[str, ...] = ()
+        self._problems: tuple[MibProblem, ...] = ()
+        self._compiled: CompiledMibs | None = None
+        # name indexes, built once by load() and never mutated afterwards
+        self._by_module: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._module_folded: dict[str, str] = {}
+        self._by_label: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self._label_folded: dict[str, str] = {}
+        self._labels: list[tuple[str, str]] = []
+        self._qualified: list[tuple[str, str]] = []
         self.load_seconds: float | None = None
         """How long :meth:`load` took (s), once it has run."""
 
@@ -287,54 +368,138 @@ class MibResolver:
 
     @property
     def modules(self) -> tuple[str, ...]:
-        """The modules actually loaded (empty before :meth:`load`)."""
+        """The modules actually loaded (empty before :meth:`load`), in load order:
+        bundled, optional, then compiled from ``mib_paths``."""
         return self._loaded_modules
 
-    def load(self) -> None:
-        """Load the MIB modules now (blocking, ~0.1-0.2 s); idempotent.
+    @property
+    def problems(self) -> tuple[MibProblem, ...]:
+        """MIB sources that failed to compile or load (each was logged as a warning)."""
+        return self._problems
 
-        Missing optional modules are skipped; a failure to load a bundled module is
-        logged, and names then come from what did load plus :data:`WELL_KNOWN`.
+    @property
+    def compiled(self) -> CompiledMibs | None:
+        """What compiling ``mib_paths`` produced (``None`` before :meth:`load`, or when
+        no ``mib_paths`` were given)."""
+        return self._compiled
+
+    def load(self) -> None:
+        """Compile ``mib_paths`` (or take them from the cache) and load every module
+        now (blocking); idempotent. Never raises for MIB problems.
+
+        Missing optional modules are skipped; a bundled module or a compiled user
+        module that fails to load is logged and listed in :attr:`problems`, and names
+        then come from what did load plus :data:`WELL_KNOWN`.
         """
         with self._lock:
             if self._view is not None:
                 return
-            import time
-
             started = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                from pysnmp.smi import builder, view
-                from pysnmp.smi.error import MibNotFoundError
+            problems: list[MibProblem] = []
+            compiled: CompiledMibs | None = None
+            if self._mib_paths:
+                compiled = compile_mibs(self._mib_paths, cache_dir=self._cache_dir)
+                problems.extend(compiled.problems)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    mib_builder, loaded = self._build(compiled, problems)
+            finally:
+                if compiled is not None and compiled.temporary and compiled.directory:
+                    shutil.rmtree(compiled.directory, ignore_errors=True)
+            self._index(mib_builder, loaded)
+            self._compiled = compiled
+            self._problems = tuple(problems)
+            self._loaded_modules = tuple(loaded)
+            from pysnmp.smi import view
 
-                mib_builder = builder.MibBuilder()
-                if self._mib_dirs:
-                    mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))
-                loaded: list[str] = []
-                for name in BUNDLED_MODULES + self._optional:
-                    if name in loaded:
-                        continue
-                    try:
-                        mib_builder.load_modules(name)
-                    except MibNotFoundError:
-                        if name in BUNDLED_MODULES:
-                            mlog.warning("bundled MIB module %s not found", name)
-                        continue
-                    except Exception as exc:
-                        mlog.warning("MIB module %s failed to load: %s", name, exc)
-                        continue
-                    loaded.append(name)
-                scalar, column = mib_builder.import_symbols(
-                    "SNMPv2-SMI", "MibScalar", "MibTableColumn"
-                )
-                self._leaf_classes = (scalar, column)
-                self._loaded_modules = tuple(loaded)
-                self._view = view.MibViewController(mib_builder)
+            self._view = view.MibViewController(mib_builder)
             self.load_seconds = time.perf_counter() - started
             mlog.debug("MIB modules loaded in %.3f s: %s", self.load_seconds, ", ".join(loaded))
 
+    def _build(
+        self, compiled: CompiledMibs | None, problems: list[MibProblem]
+    ) -> tuple[Any, list[str]]:
+        from pysnmp.smi import builder
+        from pysnmp.smi.error import MibNotFoundError
+
+        mib_builder = builder.MibBuilder()
+        if self._mib_dirs:
+            mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))
+        user_modules: tuple[str, ...] = ()
+        if compiled is not None and compiled.directory is not None:
+            mib_builder.add_mib_sources(builder.DirMibSource(str(compiled.directory)))
+            user_modules = compiled.modules
+        disable_pysnmp_compiler(mib_builder)
+        files = compiled.sources if compiled is not None else {}
+        loaded: list[str] = []
+        failed: set[str] = set()
+        for name in BUNDLED_MODULES + self._optional + user_modules:
+            if name in loaded or name in failed:
+                continue
+            try:
+                mib_builder.load_modules(name)
+            except MibNotFoundError as exc:
+                if name in BUNDLED_MODULES:
+                    mlog.warning("bundled MIB module %s not found", name)
+                elif name in user_modules:
+                    failed.add(name)
+                    problems.append(_load_problem(name, files.get(name), exc))
+                continue
+            except Exception as exc:
+                failed.add(name)
+                problems.append(_load_problem(name, files.get(name), exc))
+                continue
+            loaded.append(name)
+        scalar, column = mib_builder.import_symbols("SNMPv2-SMI", "MibScalar", "MibTableColumn")
+        self._leaf_classes = (scalar, column)
+        return mib_builder, loaded
+
+    def _index(self, mib_builder: Any, loaded: Sequence[str]) -> None:
+        """Build the name indexes for :meth:`lookup` and :meth:`complete`."""
+        node_class, instance_class = mib_builder.import_symbols(
+            "SNMPv2-SMI", "MibNode", "MibScalarInstance"
+        )
+        order = [*loaded, *(m for m in mib_builder.mibSymbols if m not in loaded)]
+        by_module: dict[str, dict[str, tuple[int, ...]]] = {}
+        for module in order:
+            if module.startswith("__"):  # agent instance modules
+                continue
+            for key, node in mib_builder.mibSymbols.get(module, {}).items():
+                if not isinstance(node, node_class) or isinstance(node, instance_class):
+                    continue
+                oid = tuple(int(arc) for arc in node.getName())
+                if oid:
+                    by_module.setdefault(module, {})[str(node.label or key)] = oid
+        for oid_text, qualified in self._well_known.items():
+            module, _, label = qualified.partition("::")
+            symbols = by_module.setdefault(module, {})
+            symbols.setdefault(label, parse_oid(oid_text))
+        by_label: dict[str, tuple[str, tuple[int, ...]]] = {}
+        for module, symbols in by_module.items():  # insertion order = preference
+            for label, oid in symbols.items():
+                by_label.setdefault(label, (module, oid))
+        label_folded: dict[str, str] = {}
+        for label in by_label:
+            label_folded.setdefault(label.casefold(), label)
+        self._by_module = by_module
+        self._module_folded = {m.casefold(): m for m in by_module}
+        self._by_label = by_label
+        self._label_folded = label_folded
+        # completion offers what lookup() turns into a sendable OID (iso alone is not)
+        self._labels = sorted(
+            (lb.casefold(), f"{m}::{lb}") for lb, (m, oid) in by_label.items() if len(oid) > 1
+        )
+        self._qualified = sorted(
+            (f"{m}::{lb}".casefold(), f"{m}::{lb}")
+            for m, syms in by_module.items()
+            for lb, oid in syms.items()
+            if len(oid) > 1
+        )
+
     async def aload(self) -> None:
-        """Load the MIB modules in a worker thread, so the loop never stalls."""
+        """Compile and load in a worker thread (:func:`asyncio.to_thread`), so the
+        loop never stalls."""
         if self._view is None:
             await asyncio.to_thread(self.load)
 
@@ -369,6 +534,140 @@ class MibResolver:
             cache.popitem(last=False)
         return name
 
+    def lookup(self, name: str) -> str:
+        """Turn a MIB name (or a numeric OID) into a numeric OID.
+
+        Accepted forms (surrounding whitespace ignored):
+
+        * ``MODULE::object`` or ``MODULE::object.INDEX``: ``"SNMPv2-MIB::sysName.0"``,
+          ``"IF-MIB::ifInOctets.3"``;
+        * ``object`` or ``object.INDEX``, searched in every loaded module (bundled
+          modules first, then optional, then compiled ``mib_paths``, then
+          :data:`WELL_KNOWN`; the first that defines the name wins): ``"sysUpTime.0"``;
+        * a numeric OID, validated and normalised (:func:`console.oid.normalize_oid`):
+          ``".1.3.6.1.2.1.1.5.0"`` -> ``"1.3.6.1.2.1.1.5.0"``.
+
+        ``INDEX`` is numeric arcs (``.3``, ``.127.0.0.1``), appended as they are; a
+        name without an index returns the object's own OID, with nothing appended:
+        ``"sysDescr"`` -> ``"1.3.6.1.2.1.1.1"`` (a GET of a scalar needs ``.0``; a walk
+        takes the object's OID). Names match case-sensitively first, then
+        case-insensitively (``"sysname.0"`` works; SMI forbids names that differ only
+        in case within a module).
+
+        Loads the MIBs on first use (blocking): call :meth:`aload` first from async code.
+
+        Returns:
+            The dotted numeric OID, no leading dot: ``"1.3.6.1.2.1.1.5.0"``.
+
+        Raises:
+            ValueError: an operator-readable reason, with suggestions from
+                :mod:`difflib`: ``unknown MIB object 'sysNme'; did you mean
+                'sysName'?``, ``unknown MIB module 'IF-MB'; did you mean 'IF-MIB'?``,
+                ``'x' in 'sysName.x' is not a numeric index``, or the numeric OID
+                rule broken (:func:`console.oid.parse_oid`).
+        """
+        if not isinstance(name, str):
+            raise ValueError(f"a MIB name must be text, not {type(name).__name__}")
+        text = name.strip()
+        if not text:
+            raise ValueError("empty MIB object name")
+        if text.lstrip(".")[:1].isdigit():
+            return normalize_oid(text)
+        if self._view is None:
+            self.load()
+        module, sep, rest = text.partition("::")
+        if not sep:
+            module, rest = "", text
+        label, dot, index_text = rest.partition(".")
+        if sep and not module:
+            raise ValueError(f"{text!r} has no MIB module name before '::'")
+        if not label:
+            raise ValueError(f"{text!r} has no MIB object name")
+        index: tuple[int, ...] = ()
+        if dot:
+            parts = index_text.split(".")
+            for part in parts:
+                if not (part.isascii() and part.isdigit()):
+                    shown = part or "(empty)"
+                    raise ValueError(f"{shown!r} in {text!r} is not a numeric index")
+            index = tuple(int(part) for part in parts)
+        oid = self._find(module, label) if module else self._find_anywhere(label)
+        try:
+            return normalize_oid(format_oid(oid + index))
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc}") from None
+
+    def _find(self, module: str, label: str) -> tuple[int, ...]:
+        symbols = self._by_module.get(module)
+        if symbols is None:
+            real = self._module_folded.get(module.casefold())
+            if real is None:
+                hint = _suggest(module, self._by_module)
+                raise ValueError(f"unknown MIB module {module!r}{hint or _MODULE_NOT_LOADED}")
+            module, symbols = real, self._by_module[real]
+        oid = symbols.get(label)
+        if oid is None:
+            folded = {lb.casefold(): lb for lb in symbols}
+            real_label = folded.get(label.casefold())
+            if real_label is None:
+                hint = _suggest(label, symbols)
+                raise ValueError(f"unknown MIB object {label!r} in {module}{hint}")
+            oid = symbols[real_label]
+        return oid
+
+    def _find_anywhere(self, label: str) -> tuple[int, ...]:
+        found = self._by_label.get(label)
+        if found is None:
+            real = self._label_folded.get(label.casefold())
+            if real is None:
+                hint = _suggest(label, self._by_label)
+                raise ValueError(f"unknown MIB object {label!r}{hint or _NOT_LOADED}")
+            found = self._by_label[real]
+        return found[1]
+
+    def complete(self, prefix: str, limit: int = 20) -> list[str]:
+        """Names starting with ``prefix``, for completing a typed name.
+
+        ``"sysU"`` -> ``["SNMPv2-MIB::sysUpTime"]``: a bare prefix matches object
+        names (case-insensitively), each name once, qualified by the module
+        :meth:`lookup` would pick; if that leaves room, module-qualified names whose
+        module starts with the prefix follow (``"IF-"`` -> ``["IF-MIB::ifAdminStatus",
+        ...]``). A prefix with ``::`` matches qualified names
+        (``"IF-MIB::ifIn"`` -> ``["IF-MIB::ifInDiscards", "IF-MIB::ifInErrors",
+        ...]``). Results are sorted case-insensitively. A prefix that is empty,
+        numeric or already has an index (a ``.`` after the name) completes to
+        nothing.
+
+        Cost: two bisections over sorted lists built once at load, plus ``limit``
+        items: microseconds, so it can run on every keystroke. Loads the MIBs on
+        first use (blocking): call :meth:`aload` first from async code.
+
+        Args:
+            prefix: what the operator typed so far.
+            limit: most names returned.
+
+        Returns:
+            Up to ``limit`` names ``MODULE::object``.
+        """
+        text = prefix.strip()
+        if not text or limit < 1 or text.lstrip(".")[:1].isdigit():
+            return []
+        _, sep, rest = text.partition("::")
+        if "." in (rest if sep else text):
+            return []
+        if self._view is None:
+            self.load()
+        needle = text.casefold()
+        if sep:
+            return _prefixed(self._qualified, needle, limit)
+        found = _prefixed(self._labels, needle, limit)
+        if len(found) < limit:
+            seen = set(found)
+            for item in _prefixed(self._qualified, needle, limit):
+                if item not in seen and len(found) < limit:
+                    found.append(item)
+        return found
+
     def cache_info(self) -> dict[str, int]:
         """Return ``{"size": entries cached, "max_size": bound}``."""
         return {"size": len(self._cache), "max_size": self._cache_size}
@@ -400,4 +699,50 @@ class MibResolver:
         return None
 
 
+def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProblem:
+    """A module that was compiled (or found compiled) but does not load; logged."""
+    cause: BaseException = exc.__context__ or exc
+    text = str(cause)
+    missing = _MISSING_PY.search(text)
+    if missing:
+        reason = (
+            f"it imports from {missing.group(1)}, which is neither bundled with pysnmp "
+            "nor compiled from mib_paths (add that module's source to a MIB path)"
+        )
+    else:
+        first = text.splitlines()[0][:300] if text else repr(cause)
+        reason = f"pysnmp cannot load it: {first}"
+    problem = MibProblem(file, name, reason)
+    mlog.warning("%s", problem)
+    return problem
+
+
+def _prefixed(keys: Sequence[tuple[str, str]], needle: str, limit: int) -> list[str]:
+    """The values of sorted ``(folded key, value)`` pairs whose key starts with
+    ``needle``, at most ``limit``."""
+    found: list[str] = []
+    position = bisect.bisect_left(keys, (needle, ""))
+    while position < len(keys) and len(found) < limit:
+        key, value = keys[position]
+        if not key.startswith(needle):
+            break
+        found.append(value)
+        position += 1
+    return found
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'a'?"`` / ``"; did you mean 'a', 'b' or 'c'?"`` from
+    :func:`difflib.get_close_matches`, or ``""``."""
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    quoted = [repr(c) for c in close]
+    options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"; did you mean {options}?"
+
+
+_NOT_LOADED: Final = " (no loaded MIB module defines it: add its MIB source to mib_paths)"
+_MODULE_NOT_LOADED: Final = " (not loaded: add its MIB source to mib_paths)"
+_MISSING_PY: Final = re.compile(r'MIB file "([^"]+?)\.py\[co\]" not found')
 _MISSING: Final = object()

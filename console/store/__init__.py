@@ -1,0 +1,55 @@
+"""fleettop's property store: typed, versioned device properties in SQLite.
+
+* :mod:`console.store.database`: :class:`PropertyStore` (the Astarte SDK's
+  ``AstarteDatabase`` API per device, plus queries) and :class:`Property`;
+* :mod:`console.store.values`: the Astarte mapping types and their exact encoding;
+* :mod:`console.store.writer`: the batching writer task behind every write;
+* :mod:`console.store.schema`: the versioned schema and its forward migrations;
+* :mod:`console.store.paths`: property paths and query path filters;
+* :mod:`console.store.snmp`: :class:`StoreFeeder` (SNMP read events -> properties)
+  and :func:`last_known`;
+* :mod:`console.store.errors`: :class:`StoreError` and its subclasses.
+
+The durability promise and the API for operators and developers: ``docs/store.md``.
+"""
+
+from console.store.database import DEFAULT_QUERY_LIMIT, Property, PropertyStore
+from console.store.errors import (
+    StoreClosedError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreSchemaError,
+    StoreWriteError,
+)
+from console.store.snmp import (
+    SNMP_INTERFACE,
+    SNMP_MAJOR,
+    KnownValue,
+    StoreFeeder,
+    last_known,
+)
+from console.store.values import Ownership, PropertyType, PropertyValue, Source
+
+__all__ = [
+    "DEFAULT_QUERY_LIMIT",
+    "SNMP_INTERFACE",
+    "SNMP_MAJOR",
+    "KnownValue",
+    "Ownership",
+    "Property",
+    "PropertyStore",
+    "PropertyType",
+    "PropertyValue",
+    "Source",
+    "StoreClosedError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreFeeder",
+    "StoreLockedError",
+    "StoreReadOnlyError",
+    "StoreSchemaError",
+    "StoreWriteError",
+    "last_known",
+]
