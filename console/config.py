@@ -189,6 +189,25 @@ class TrapsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """The ``store:`` section: the SQLite property store (``docs/store.md``).
+
+    Attributes:
+        enabled: persist what devices report; ``False`` runs without a store.
+        path: the database file; ``None`` is the default location,
+            ``$FLEETTOP_DATA_DIR/fleettop.db`` or the user data directory's.
+        batch_window: longest time a write waits before its batch commits, seconds
+            (what a ``kill -9`` can lose at most).
+        batch_size: most writes in one transaction.
+    """
+
+    enabled: bool = True
+    path: Path | None = None
+    batch_window: float = 0.1
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration. ``source`` is the file it came from, if any
     (``None`` for :func:`parse_config`)."""
@@ -203,6 +222,8 @@ class Config:
     gives absolute paths (relative ones resolved against the configuration file's
     directory, or the working directory for :func:`parse_config`), each an existing
     directory when the file was checked."""
+    store: StoreConfig = field(default_factory=StoreConfig)
+    """The property store."""
 
 
 # --------------------------------------------------------------------------- problems
@@ -1060,8 +1081,9 @@ def _trap_users(doc: _Document, traps: object) -> None:
 
 
 def _mib_directory(text: str, base: Path) -> Path:
-    """A ``mib_paths`` entry as an absolute path: ``~`` expanded, relative paths
-    joined to ``base`` (the configuration file's directory), ``..`` collapsed."""
+    """A path from the file (a ``mib_paths`` entry, ``store.path``) made absolute:
+    ``~`` expanded, relative paths joined to ``base`` (the configuration file's
+    directory), ``..`` collapsed."""
     path = Path(text).expanduser()
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
@@ -1206,6 +1228,17 @@ def _build_ui(data: Mapping[str, Any]) -> UiConfig:
     return UiConfig(keymap=MappingProxyType(keymap))
 
 
+def _build_store(data: Mapping[str, Any], base: Path) -> StoreConfig:
+    """A :class:`StoreConfig` from a validated ``store:`` mapping; a relative
+    ``path`` starts at ``base`` (the configuration file's directory)."""
+    options: dict[str, Any] = {
+        k: data[k] for k in ("enabled", "batch_window", "batch_size") if k in data
+    }
+    if data.get("path") is not None:
+        options["path"] = _mib_directory(data["path"], base)
+    return StoreConfig(**options)
+
+
 def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
     """A :class:`Config` from validated top-level data; ``base`` is the directory
     relative ``mib_paths`` start at."""
@@ -1216,6 +1249,7 @@ def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
         source=source,
         traps=None if traps is None else _build_traps(traps),
         mib_paths=tuple(_mib_directory(text, base) for text in data.get("mib_paths", [])),
+        store=_build_store(data.get("store", {}), base),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
@@ -22,10 +24,25 @@ if TYPE_CHECKING:
     from console.snmp.manager import SnmpDevice
     from console.snmp.mib import MibResolver
     from console.snmp.traps import TrapReceiver
+    from console.store import PropertyStore
+    from console.store.snmp import StoreFeeder
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "default_store_path"]
 
 mlog = logging.getLogger(__name__)
+
+
+def default_store_path(*, demo: bool = False) -> Path:
+    """Where the store lives when ``store.path`` is not set: ``fleettop.db`` (the
+    demo's: ``demo.db``, apart from a real fleet's) in ``$FLEETTOP_DATA_DIR``, else in
+    the user data directory (``~/.local/share/fleettop`` on Linux)."""
+    name = "demo.db" if demo else "fleettop.db"
+    override = os.environ.get("FLEETTOP_DATA_DIR")
+    if override:
+        return Path(override).expanduser() / name
+    from platformdirs import user_data_path
+
+    return user_data_path("fleettop") / name
 
 
 class Runtime:
@@ -66,7 +83,13 @@ class Runtime:
         self.trap_receiver: TrapReceiver | None = None
         """The trap and inform receiver, once started (``config.traps`` only)."""
         self.mib: MibResolver | None = None
-        """The MIB names the trap receiver uses (created with it)."""
+        """The MIB names of the runtime (``config.mib_paths`` included), created at
+        start; the trap receiver and the UI share it."""
+        self.store: PropertyStore | None = None
+        """The open property store, or ``None`` (disabled, or it could not open)."""
+        self.store_feeder: StoreFeeder | None = None
+        self.store_error: str | None = None
+        """Why the runtime runs without persistence although the store is enabled."""
         self._started = False
         self._closing: asyncio.Task[None] | None = None
         self._log_handler: BusLogHandler | None = None
@@ -121,6 +144,8 @@ class Runtime:
             self.demo = DemoFleet()
             await self.demo.start()
             self._config = self.demo.config if self._config is None else self._config
+        await self._start_mib()
+        await self._open_store(bus)
         if self.config.traps is not None:
             await self._start_traps(bus)
         from console.snmp.manager import SnmpDevice
@@ -132,6 +157,56 @@ class Runtime:
                 await snmp_device.start()
         self._started = True
 
+    async def _start_mib(self) -> None:
+        """Create the shared MIB resolver; user ``mib_paths`` are compiled (or taken
+        from the cache) in a thread now, so nothing compiles on the event loop later."""
+        from console.snmp.mib import MibResolver
+
+        self.mib = MibResolver(mib_paths=self.config.mib_paths)
+        if self.config.mib_paths:
+            await self.mib.aload()
+
+    async def _open_store(self, bus: EventManager) -> None:
+        """Open the property store, feed it SNMP reads, and publish what it knew.
+
+        Every value the store kept is published as ``("snmp", DEVICE, "stored", OID)``
+        before any device polls, so screens show the last-known state at once (stale
+        until the first fresh read). A store that cannot open (locked, read-only,
+        corrupt, newer schema) is reported on the bus and as :attr:`store_error`;
+        fleettop then runs without persistence and never touches the file.
+        """
+        conf = self.config.store
+        if not conf.enabled:
+            bus.publish(("store", "status"), {"persistent": False, "path": None, "error": None})
+            return
+        from console.store import PropertyStore, StoreError
+        from console.store.snmp import StoreFeeder, last_known
+
+        path = (
+            conf.path if conf.path is not None else default_store_path(demo=self.demo is not None)
+        )
+        try:
+            store = await PropertyStore.open(
+                path, batch_size=conf.batch_size, batch_window=conf.batch_window
+            )
+        except StoreError as exc:
+            self.store_error = str(exc)
+            mlog.warning("running without persistence: %s", exc)
+            bus.publish(
+                ("store", "status"), {"persistent": False, "path": str(path), "error": str(exc)}
+            )
+            return
+        self.store = store
+        for device in self.config.devices:
+            for known in (await last_known(store, device.name)).values():
+                bus.publish(
+                    ("snmp", device.name, "stored", known.oid),
+                    {"data": known.data, "updated_ms": known.updated_ms},
+                    source_timestamp=known.updated_ms / 1000,
+                )
+        self.store_feeder = StoreFeeder(bus, store)
+        bus.publish(("store", "status"), {"persistent": True, "path": str(path), "error": None})
+
     async def _start_traps(self, bus: EventManager) -> None:
         """Start the trap receiver of ``config.traps``, and the demo's traps to it."""
         from console.snmp.mib import MibResolver
@@ -139,7 +214,8 @@ class Runtime:
 
         traps = self.config.traps
         assert traps is not None
-        self.mib = MibResolver()
+        if self.mib is None:
+            self.mib = MibResolver(mib_paths=self.config.mib_paths)
         receiver = TrapReceiver(
             traps, bus, devices_by_host=await device_senders(self.config.devices), mib=self.mib
         )
@@ -183,6 +259,15 @@ class Runtime:
         for result in results:
             if isinstance(result, Exception):
                 mlog.warning("closing a device failed: %s", result)
+        # the feeder hands every read already published to the store, then the store
+        # commits everything (clean shutdown loses nothing: docs/store.md)
+        if self.store_feeder is not None:
+            try:
+                await self.store_feeder.aclose()
+            except Exception as exc:
+                mlog.warning("closing the store feeder failed: %s", exc)
+        if self.store is not None:
+            await self.store.aclose()
         if self.demo is not None:
             with contextlib.suppress(Exception):
                 await self.demo.aclose()

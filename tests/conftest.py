@@ -16,6 +16,16 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def _private_data_and_cache_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test (and the fleettop subprocesses it starts) out of the user's
+    data and cache directories: each test gets its own store and MIB cache."""
+    monkeypatch.setenv("FLEETTOP_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("FLEETTOP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 def require_program(name: str) -> str:
     """Return the path of program ``name``; skip (locally) or fail (CI) when missing."""
     path = shutil.which(name) or next(

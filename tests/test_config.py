@@ -31,6 +31,7 @@ from console.config import (
     SnmpContext,
     SnmpDeviceConfig,
     SnmpPrivacy,
+    StoreConfig,
     TrapsConfig,
     TrapUser,
     UiConfig,
@@ -441,7 +442,7 @@ def test_config_error_lists_every_problem() -> None:
         "t.yaml:5: devices[0].snmp.remote_port: must be between 1 and 65535, got 0",
         "t.yaml:9: ui.theme: must not be empty",
         "t.yaml:10: something: unknown key 'something'; "
-        "expected one of: devices, ui, traps, mib_paths",
+        "expected one of: devices, ui, traps, store, mib_paths",
     ]
 
 
@@ -800,7 +801,26 @@ def test_schema_v3_and_traps_defaults_are_the_dataclass_defaults() -> None:
     top = config_schema()["properties"]
     assert top["traps"]["default"] is None is Config().traps
     assert tuple(top["mib_paths"]["default"]) == Config().mib_paths
-    assert set(top) == {"devices", "ui", "traps", "mib_paths"}
+    assert set(top) == {"devices", "ui", "traps", "store", "mib_paths"}
+
+
+def test_store_section_defaults_paths_and_bounds(tmp_path: Path) -> None:
+    store = config_schema()["$defs"]["store"]["properties"]
+    assert set(store) == {f.name for f in dataclasses.fields(StoreConfig)}
+    assert StoreConfig(**{k: v["default"] for k, v in store.items()}) == StoreConfig()
+    assert parse_config("devices: []\n", environ={}).store == StoreConfig()
+    config_file = tmp_path / "site" / "fleet.yaml"
+    config_file.parent.mkdir()
+    config_file.write_text("store: {path: ../data/fleet.db, batch_window: 0.05}\n")
+    loaded = load_config(config_file, environ={}).store
+    assert loaded.path == tmp_path / "data" / "fleet.db"
+    assert (loaded.batch_window, loaded.batch_size, loaded.enabled) == (0.05, 1000, True)
+    assert parse_config("store: {enabled: false}\n", environ={}).store.enabled is False
+    problems = [str(p) for p in problems_of("store:\n  batch_windw: 2\n  batch_size: 0\n")]
+    assert problems == [
+        "t.yaml:2: store.batch_windw: unknown key 'batch_windw'; did you mean 'batch_window'?",
+        "t.yaml:3: store.batch_size: must be between 1 and 100000, got 0",
+    ]
 
 
 def test_schema_fields_match_the_dataclass_fields() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,66 @@ async def test_console_warnings_reach_the_bus_as_log_events() -> None:
 def test_a_runtime_needs_a_config_unless_it_is_the_demo() -> None:
     with pytest.raises(ValueError, match="configuration is required"):
         Runtime()
+
+
+async def test_values_polled_in_one_run_are_published_as_stored_in_the_next() -> None:
+    first = Runtime(demo=True)
+    await first.start()
+    assert first.store is not None
+    descr = ("snmp", "core-sw1", "read", "1.3.6.1.2.1.1.1.0")
+    await eventually(lambda: first.bus.latest(descr) is not None)
+    last_read = first.bus.latest(descr)
+    assert last_read is not None
+    await first.aclose()  # a clean close commits everything
+
+    second = Runtime(demo=True)
+    bus = await second.start_bus()
+    seen: list[Event] = []
+    bus.subscribe(("snmp", "*"), seen.append)
+    await second.start()
+    try:
+        await eventually(lambda: any(e.type[2] == "read" for e in seen))
+        stored = [e for e in seen if e.type[2] == "stored"]
+        by_type = {e.type: e for e in stored}
+        replayed = by_type[("snmp", "core-sw1", "stored", "1.3.6.1.2.1.1.1.0")]
+        assert replayed.payload["data"] == last_read.payload["data"]  # type: ignore[index,call-overload]
+        assert {e.type[1] for e in stored} == {d.name for d in second.config.devices}
+        # replayed before any device polled: every stored event precedes every read
+        first_read = min(e.seq for e in seen if e.type[2] == "read")
+        assert max(e.seq for e in stored) < first_read
+    finally:
+        await second.aclose()
+
+
+GARBAGE = b"this is not an SQLite database\n" * 100
+
+
+@pytest.fixture
+def garbage_demo_database() -> Path:
+    """The demo's database file, filled with bytes that are not SQLite."""
+    data_dir = Path(os.environ["FLEETTOP_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = data_dir / "demo.db"
+    database.write_bytes(GARBAGE)
+    return database
+
+
+async def test_an_unusable_database_is_reported_untouched_and_polling_goes_on(
+    garbage_demo_database: Path,
+) -> None:
+    database = garbage_demo_database
+    runtime = Runtime(demo=True)
+    await runtime.start()
+    try:
+        assert runtime.store is None
+        assert runtime.store_error is not None
+        assert str(database) in runtime.store_error
+        status = runtime.bus.latest(("store", "status"))
+        assert status is not None
+        assert status.payload["persistent"] is False  # type: ignore[index,call-overload]
+        warnings = runtime.bus.snapshot(("log", "warning"))
+        await eventually(lambda: runtime.bus.latest(("snmp", "ups-1", "read", "1.3.6.1.2.1.1.3.0")))
+    finally:
+        await runtime.aclose()
+    assert database.read_bytes() == GARBAGE
+    assert any("without persistence" in str(e.payload) for e in warnings)
