@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,13 @@ def run_fleettop(*args: str, timeout: float = 60) -> subprocess.CompletedProcess
     )
 
 
-def events_of(stdout: str) -> list[dict[str, object]]:
+def events_of(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def snmp_of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The ``("snmp", DEVICE, kind, ...)`` events among ``events``."""
+    return [e for e in events if e["type"][0] == "snmp" and e["type"][2:3] == [kind]]
 
 
 def test_parse_filter_splits_on_slashes_so_oids_stay_whole() -> None:
@@ -103,19 +109,15 @@ def test_demo_headless_prints_changing_snmp_reads_as_json_lines() -> None:
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == len(seqs)
-    reads = [e for e in events if e["type"][0] == "snmp" and e["type"][2] == "read"]  # type: ignore[index]
-    causes = {e["payload"]["cause"] for e in reads}  # type: ignore[index]
+    reads = snmp_of(events, "read")
+    causes = {e["payload"]["cause"] for e in reads}
     assert "INTERROGATE" in causes
     assert "CHANGE" in causes
-    statuses = [
-        e["payload"]["status"]  # type: ignore[index]
-        for e in events
-        if e["type"][0] == "snmp" and e["type"][2] == "status"  # type: ignore[index]
-    ]
+    statuses = [e["payload"]["status"] for e in snmp_of(events, "status")]
     assert "CONNECTED" in statuses
     some_read = reads[0]["payload"]
-    assert set(some_read) == {"session_id", "cause", "data"}  # type: ignore[arg-type]
-    assert set(some_read["data"]) == {"type", "value"}  # type: ignore[index]
+    assert set(some_read) == {"session_id", "cause", "data"}
+    assert set(some_read["data"]) == {"type", "value"}
 
 
 def test_headless_filter_prints_only_matching_events() -> None:
@@ -123,8 +125,8 @@ def test_headless_filter_prints_only_matching_events() -> None:
     assert result.returncode == 0, result.stderr
     events = events_of(result.stdout)
     assert events, "the demo devices announce their status"
-    assert all(e["type"][0] == "snmp" and e["type"][2] == "status" for e in events)  # type: ignore[index]
-    assert all(len(e["type"]) == 3 for e in events)  # type: ignore[arg-type]
+    assert all(e["type"][0] == "snmp" and e["type"][2] == "status" for e in events)
+    assert all(len(e["type"]) == 3 for e in events)
 
 
 def test_headless_run_never_prints_the_community(tmp_path: Path) -> None:
@@ -159,11 +161,7 @@ def test_headless_run_never_prints_the_community(tmp_path: Path) -> None:
         check=False,
     )
     assert env_result.returncode == 0, env_result.stderr
-    statuses = [
-        e["payload"]["status"]  # type: ignore[index]
-        for e in events_of(env_result.stdout)
-        if e["type"][2] == "status"  # type: ignore[index]
-    ]
+    statuses = [e["payload"]["status"] for e in snmp_of(events_of(env_result.stdout), "status")]
     assert "DISCONNECTED" in statuses
     assert secret not in env_result.stdout
     assert secret not in env_result.stderr

@@ -8,11 +8,28 @@
 * :mod:`console.store.paths`: property paths and query path filters;
 * :mod:`console.store.snmp`: :class:`StoreFeeder` (SNMP read events -> properties)
   and :func:`last_known`;
+* :mod:`console.store.audit`: the audit log of operator actions: :class:`AuditLog`
+  (in the same file, through the same writer), :class:`AuditRecorder` (bus events ->
+  entries) and the JSONL/CSV exports;
+* :mod:`console.store.export`: rows to JSON Lines and CSV files (generic);
 * :mod:`console.store.errors`: :class:`StoreError` and its subclasses.
 
 The durability promise and the API for operators and developers: ``docs/store.md``.
 """
 
+from console.store.audit import (
+    RESULT_OK,
+    AuditAction,
+    AuditDraft,
+    AuditEntry,
+    AuditLog,
+    AuditRecorder,
+    AuditRule,
+    export_audit_csv,
+    export_audit_jsonl,
+    read_audit_csv,
+    read_audit_jsonl,
+)
 from console.store.database import DEFAULT_QUERY_LIMIT, Property, PropertyStore
 from console.store.errors import (
     StoreClosedError,
@@ -34,8 +51,15 @@ from console.store.values import Ownership, PropertyType, PropertyValue, Source
 
 __all__ = [
     "DEFAULT_QUERY_LIMIT",
+    "RESULT_OK",
     "SNMP_INTERFACE",
     "SNMP_MAJOR",
+    "AuditAction",
+    "AuditDraft",
+    "AuditEntry",
+    "AuditLog",
+    "AuditRecorder",
+    "AuditRule",
     "KnownValue",
     "Ownership",
     "Property",
@@ -51,5 +75,9 @@ __all__ = [
     "StoreReadOnlyError",
     "StoreSchemaError",
     "StoreWriteError",
+    "export_audit_csv",
+    "export_audit_jsonl",
     "last_known",
+    "read_audit_csv",
+    "read_audit_jsonl",
 ]

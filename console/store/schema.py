@@ -24,6 +24,11 @@ Versions
 2. Adds ``minor`` (the interface's minor version, default 0), ``native_type`` (the
    source protocol's own type name, e.g. the SNMP type ``TIME_TICKS``, or NULL), and
    the index ``properties_by_interface`` for interface-wide queries across devices.
+3. ``audit``: the audit log (:mod:`console.store.audit`), one row per operator action:
+   ``id`` (``AUTOINCREMENT``: never reused), ``time_ms`` (ms since the epoch),
+   ``actor``, ``action``, ``device``, ``target``, ``old`` and ``new`` (JSON text, or
+   NULL), ``result`` and ``session_id``; ``STRICT``. Indexes ``audit_by_time``
+   (newest-first pages) and ``audit_by_device``.
 
 Reference: the Astarte SDK for Python keeps ``interface, major, path, value`` with
 ``PRIMARY KEY (interface, path)`` (``AstarteDatabaseSQLite``) and no version of its
@@ -94,8 +99,29 @@ async def _v2_minor_native_type(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX properties_by_interface ON properties (interface, device, path)")
 
 
+async def _v3_audit(db: aiosqlite.Connection) -> None:
+    await db.execute(
+        """
+        CREATE TABLE audit (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            time_ms    INTEGER NOT NULL,
+            actor      TEXT    NOT NULL CHECK (length(actor) > 0),
+            action     TEXT    NOT NULL CHECK (length(action) > 0),
+            device     TEXT    NOT NULL CHECK (length(device) > 0),
+            target     TEXT    NOT NULL,
+            old        TEXT,
+            new        TEXT,
+            result     TEXT    NOT NULL CHECK (length(result) > 0),
+            session_id TEXT
+        ) STRICT
+        """
+    )
+    await db.execute("CREATE INDEX audit_by_time ON audit (time_ms)")
+    await db.execute("CREATE INDEX audit_by_device ON audit (device, time_ms)")
+
+
 #: Every migration, oldest first; ``MIGRATIONS[i]`` goes from version ``i`` to ``i + 1``.
-MIGRATIONS: Final[Sequence[Migration]] = (_v1_properties, _v2_minor_native_type)
+MIGRATIONS: Final[Sequence[Migration]] = (_v1_properties, _v2_minor_native_type, _v3_audit)
 #: The schema version this fleettop writes.
 CURRENT_VERSION: Final = len(MIGRATIONS)
 
