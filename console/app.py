@@ -4,6 +4,11 @@ The app owns nothing but the UI. On mount it starts the :class:`~console.runtime
 Runtime` in a worker (the demo agents and pollers live in the app's event loop),
 opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit it
 closes the runtime. Everything on screen comes from the bus through the bridge.
+
+The operator's requests (read, get, write, walk, polling list) go through one
+:class:`~screens.operations.Operator`; with ``read_only=True`` it refuses every
+write. Every binding is also a command of the palette (``ctrl+p``):
+:class:`~widgets.commands.BindingCommands` lists the current screen's.
 """
 
 from __future__ import annotations
@@ -22,13 +27,19 @@ from console.bridge import Bridge
 from console.config import UiConfig
 from console.format import Clock
 from console.runtime import Runtime
-from console.state import FleetState
+from console.state import Changes, FleetState
 from screens.base import FleetScreen, ScreenContext
+from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
+from screens.get import OidPromptScreen
 from screens.help import HelpScreen, HelpSection
 from screens.oids import OidsScreen
+from screens.operations import Operator
 from screens.startup import StartupErrorScreen
+from screens.walk import WalkScreen
+from screens.write import WriteScreen
 from themes import CSS_FILES, FLEETTOP_THEME
+from widgets.commands import BindingCommands
 from widgets.device_table import DeviceTable
 from widgets.mib_names import MibNames
 from widgets.value_table import ValueTable
@@ -48,10 +59,13 @@ class FleettopApp(App[None]):
         runtime: the runtime to start, show and close (not started yet).
         clock: the UI's clock; tests and snapshots pass a fixed one.
         mib_names: the OID -> MIB name cache (defaults to ``console.snmp.mib``).
+        read_only: refuse every write (SET) with a message; reads, walks and the
+            polling list still work.
     """
 
     TITLE = "fleettop"
     CSS_PATH = CSS_FILES
+    COMMANDS = App.COMMANDS | {BindingCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Close the devices and quit"),
@@ -79,6 +93,7 @@ class FleettopApp(App[None]):
         *,
         clock: Clock | None = None,
         mib_names: MibNames | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -88,6 +103,10 @@ class FleettopApp(App[None]):
         self.state = FleetState()
         """The fleet as shown, kept up to date by the bridge."""
         self.mib_names = mib_names or MibNames()
+        self.read_only = read_only
+        """True when writes are refused."""
+        self.operator: Operator | None = None
+        """The operator's requests, once the runtime has started."""
         self.startup_error: str | None = None
         """Why the runtime could not start, or ``None``."""
         self._bridge: Bridge | None = None
@@ -126,12 +145,21 @@ class FleettopApp(App[None]):
     def _show_fleet(self) -> None:
         config = self.runtime.config
         self._apply_ui_config(config.ui)
+        self.operator = Operator(
+            self,
+            self.runtime.snmp_devices,
+            self.state,
+            self.mib_names,
+            self.show_changes,
+            read_only=self.read_only,
+        )
         context = ScreenContext(
             bus=self.runtime.bus,
             state=self.state,
             devices=config.devices,
             clock=self.clock,
             mib_names=self.mib_names,
+            operator=self.operator,
         )
         self._bridge = Bridge(self.runtime.bus, self, self.state)
         self._bridge.open()
@@ -161,7 +189,12 @@ class FleettopApp(App[None]):
 
     def on_bridge_changed(self, message: Bridge.Changed) -> None:
         """Hand the bridge's changes to every fleet screen (hidden ones defer)."""
-        changes = message.bridge.take_changes()
+        self.show_changes(message.bridge.take_changes())
+
+    def show_changes(self, changes: Changes) -> None:
+        """Hand ``changes`` of the state to every fleet screen (hidden ones defer)."""
+        if not changes:
+            return
         for screen in self.screen_stack:
             if isinstance(screen, FleetScreen):
                 screen.apply_changes(changes)
@@ -198,6 +231,8 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Global", FleettopApp, App),
         HelpSection.of("Devices", DevicesScreen, DeviceTable),
         HelpSection.of("OIDs", OidsScreen, ValueTable),
+        HelpSection.of("Walk", WalkScreen),
+        HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),
     ]

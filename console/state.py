@@ -5,6 +5,27 @@ value of every OID with its change count; :meth:`FleetState.apply` folds a batch
 events and returns the :class:`Changes`. The bridge (``console/bridge.py``) feeds it
 from the bus; the screens read it. Keeping it out of the bridge keeps the
 Textual-aware part of the core thin and this part testable without a terminal.
+
+Counter rates
+-------------
+``COUNTER`` and ``BIG_COUNTER`` values carry a per-second rate (:attr:`ValueState.
+rate`) computed from two consecutive samples, ``(value, time)`` (the event's source
+timestamp, else the bus's), by :func:`counter_rate`:
+
+* the delta is taken modulo the counter's width (2^32 for ``COUNTER``, 2^64 for
+  ``BIG_COUNTER``), so one wrap between two samples is counted right;
+* a delta of half the counter's range or more is not a rate but a
+  **discontinuity** (the counter was reset, or jumped: RFC 2578 §7.1.6 lets an
+  agent do so at re-initialisation): the rate is unknown (``None``, shown ``—``)
+  and the new value becomes the baseline. So a device restart, whose counters
+  start again from a small value, never shows a giant rate;
+* a device restart is also seen directly: when the device's ``sysUpTime.0`` goes
+  back, every counter of that device loses its rate and its baseline (samples
+  taken since the previous ``sysUpTime.0`` sample are kept as the new baseline);
+* the poller publishes values only when they change, so a counter that stops
+  moving would keep its last rate forever. A ``poll`` event of its device proves
+  it was read again, unchanged: its rate becomes 0 and its baseline time moves to
+  the poll's time (only for OIDs seen from polling, not for operator reads).
 """
 
 from __future__ import annotations
@@ -13,17 +34,20 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 from console.events import DEFAULT_SNAPSHOT_LIMIT, Event, JsonValue
 
 __all__ = [
     "CONNECTED",
+    "COUNTER_MODULI",
+    "SYS_UPTIME",
     "Changes",
     "DeviceState",
     "FleetState",
     "ValueKey",
     "ValueState",
+    "counter_rate",
 ]
 
 mlog = logging.getLogger(__name__)
@@ -33,6 +57,40 @@ ValueKey: TypeAlias = tuple[str, str]
 
 CONNECTED = "CONNECTED"
 """The status of a device that answers."""
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+"""``SNMPv2-MIB::sysUpTime.0``: when it goes back, the device restarted."""
+
+COUNTER_MODULI: dict[str, int] = {"COUNTER": 2**32, "BIG_COUNTER": 2**64}
+"""The data types that get a rate, and the value at which each wraps to 0."""
+
+_POLLED_CAUSES = frozenset({"INTERROGATE", "CHANGE"})
+
+Sample: TypeAlias = tuple[int, float]
+"""A counter sample: ``(value, time in s since the epoch)``."""
+
+
+def counter_rate(data_type: str, previous: Sample, current: Sample) -> float | None:
+    """Return the per-second rate of a counter between two samples, or ``None``.
+
+    Args:
+        data_type: ``COUNTER`` (wraps at 2^32) or ``BIG_COUNTER`` (2^64).
+        previous: the earlier ``(value, time)``.
+        current: the later ``(value, time)``.
+
+    Returns:
+        The delta (modulo the counter's width: one wrap is counted right) per second;
+        ``None`` when no time passed or the delta is half the range or more (a reset
+        or a jump, not a rate: see the module docstring).
+    """
+    modulus = COUNTER_MODULI[data_type]
+    elapsed = current[1] - previous[1]
+    if elapsed <= 0:
+        return None
+    delta = (current[0] - previous[0]) % modulus
+    if delta >= modulus // 2:
+        return None
+    return delta / elapsed
 
 
 @dataclass(slots=True)
@@ -50,6 +108,8 @@ class DeviceState:
         errors: failed requests and error values since the poller started.
         polls: completed polling cycles since the poller started.
         last_poll: when the last cycle completed (s since the epoch).
+        uptime: the last ``sysUpTime.0`` sample, ``(ticks, time)``, if it is polled.
+        restarts: how often ``sysUpTime.0`` went back since the UI started.
     """
 
     name: str
@@ -61,6 +121,8 @@ class DeviceState:
     errors: int | None = None
     polls: int | None = None
     last_poll: float | None = None
+    uptime: Sample | None = None
+    restarts: int = 0
 
 
 @dataclass(slots=True)
@@ -76,6 +138,12 @@ class ValueState:
         first_seen: when the UI first saw the OID (s since the epoch).
         last_change: when the value last changed, or was first seen.
         changes: value changes the UI has seen since it started.
+        session_id: the operator session of the last event (``None`` for polling).
+        rate: per-second rate of a ``COUNTER`` or ``BIG_COUNTER``; ``None`` when
+            unknown or not a counter (see the module docstring).
+        polled: the OID has been seen from polling (``INTERROGATE`` or ``CHANGE``),
+            and not removed from polling since.
+        sample: the counter's baseline ``(value, time)`` for the next rate.
     """
 
     device: str
@@ -86,6 +154,10 @@ class ValueState:
     first_seen: float
     last_change: float
     changes: int = 0
+    session_id: str | None = None
+    rate: float | None = None
+    polled: bool = False
+    sample: Sample | None = None
 
     @property
     def key(self) -> ValueKey:
@@ -121,6 +193,7 @@ class FleetState:
         """Known devices by name (any device that published something)."""
         self._values: OrderedDict[ValueKey, ValueState] = OrderedDict()
         self._by_device: dict[str, dict[str, ValueState]] = {}
+        self._counters: dict[str, dict[str, ValueState]] = {}
         self._value_limit = value_limit
 
     # -- reading -------------------------------------------------------------------
@@ -142,6 +215,19 @@ class FleetState:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    # -- operator changes ------------------------------------------------------------
+
+    def stop_polling(self, key: ValueKey) -> Changes:
+        """Note that the operator removed ``key`` from polling: its value stays, but
+        poll events no longer prove it unchanged (its rate becomes unknown)."""
+        changes = Changes()
+        value = self._values.get(key)
+        if value is not None:
+            value.polled = False
+            value.rate = None
+            changes.values.add(key)
+        return changes
 
     # -- folding -------------------------------------------------------------------
 
@@ -167,13 +253,13 @@ class FleetState:
         device = event.type[1]
         when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
         if kind == "status" and len(event.type) == 3:
-            self._apply_status(device, payload, when)
+            self._apply_status(device, payload, when, changes)
             changes.devices.add(device)
         elif kind == "poll" and len(event.type) == 3:
-            self._apply_poll(device, payload)
+            self._apply_poll(device, payload, when, changes)
             changes.devices.add(device)
         elif kind == "read" and len(event.type) == 4:
-            self._apply_read(device, event.type[3], payload, when)
+            self._apply_read(device, event.type[3], payload, when, changes)
             changes.values.add((device, event.type[3]))
 
     def _device(self, name: str) -> DeviceState:
@@ -182,7 +268,9 @@ class FleetState:
             state = self.devices[name] = DeviceState(name)
         return state
 
-    def _apply_status(self, name: str, payload: dict[str, JsonValue], when: float) -> None:
+    def _apply_status(
+        self, name: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
         status = payload["status"]
         reason = payload.get("reason")
         if not isinstance(status, str):
@@ -190,18 +278,45 @@ class FleetState:
         state = self._device(name)
         if status != state.status:
             state.status_since = when
+            if status != CONNECTED:  # rates are unknown while the device is away
+                for counter in self._counters.get(name, {}).values():
+                    if counter.rate is not None:
+                        counter.rate = None
+                        changes.values.add(counter.key)
         state.status = status
         state.reason = reason if isinstance(reason, str) else None
 
-    def _apply_poll(self, name: str, payload: dict[str, JsonValue]) -> None:
+    def _apply_poll(
+        self, name: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
         state = self._device(name)
+        previous = state.last_poll
         state.rtt_ms = _number(payload.get("rtt_ms"))
         state.values = _integer(payload.get("values"))
         state.errors = _integer(payload.get("errors"))
         state.polls = _integer(payload.get("polls"))
         state.last_poll = _number(payload.get("last_poll"))
+        now = state.last_poll if state.last_poll is not None else when
+        if previous is None:
+            return
+        # A polled counter not published since the previous cycle ended was read
+        # again unchanged in this one: it is not moving.
+        for counter in self._counters.get(name, {}).values():
+            sample = counter.sample
+            if counter.polled and sample is not None and sample[1] <= previous < now:
+                counter.sample = (sample[0], now)
+                if counter.rate != 0.0:
+                    counter.rate = 0.0
+                    changes.values.add(counter.key)
 
-    def _apply_read(self, name: str, oid: str, payload: dict[str, JsonValue], when: float) -> None:
+    def _apply_read(
+        self,
+        name: str,
+        oid: str,
+        payload: dict[str, JsonValue],
+        when: float,
+        changes: Changes,
+    ) -> None:
         data = payload["data"]
         if not isinstance(data, dict):
             raise TypeError("data is not an object")
@@ -211,6 +326,7 @@ class FleetState:
         value = data.get("value")
         cause = payload.get("cause")
         cause_text = cause if isinstance(cause, str) else ""
+        session_id = payload.get("session_id")
         key = (name, oid)
         state = self._values.get(key)
         if state is None:
@@ -218,15 +334,57 @@ class FleetState:
             self._values[key] = state
             self._by_device.setdefault(name, {})[oid] = state
             self._device(name)
-            self._evict()
+            previous_type = None
+        else:
+            if (data_type, value) != (state.data_type, state.value):
+                state.changes += 1
+                state.last_change = when
+            previous_type = state.data_type
+            state.data_type = data_type
+            state.value = value
+            state.cause = cause_text
+            self._values.move_to_end(key)
+        state.session_id = session_id if isinstance(session_id, str) else None
+        state.polled = state.polled or cause_text in _POLLED_CAUSES
+        self._sample(state, previous_type, when)
+        if oid == SYS_UPTIME:
+            self._check_restart(state, when, changes)
+        self._evict()
+
+    def _sample(self, state: ValueState, previous_type: str | None, when: float) -> None:
+        """Take a counter sample and update the rate (see the module docstring)."""
+        value = state.value
+        if state.data_type not in COUNTER_MODULI or not _is_int(value):
+            state.rate = state.sample = None
+            self._counters.get(state.device, {}).pop(state.oid, None)
             return
-        if (data_type, value) != (state.data_type, state.value):
-            state.changes += 1
-            state.last_change = when
-        state.data_type = data_type
-        state.value = value
-        state.cause = cause_text
-        self._values.move_to_end(key)
+        current = (value, when)
+        previous = state.sample if previous_type == state.data_type else None
+        if previous is None:
+            state.rate = None
+        elif when > previous[1]:
+            state.rate = counter_rate(state.data_type, previous, current)
+        state.sample = current
+        self._counters.setdefault(state.device, {})[state.oid] = state
+
+    def _check_restart(self, uptime: ValueState, when: float, changes: Changes) -> None:
+        """``sysUpTime.0`` went back: the device restarted, its counters' rates and
+        their pre-restart baselines are void."""
+        ticks = uptime.value
+        if uptime.data_type != "TIME_TICKS" or not _is_int(ticks):
+            return
+        device = self._device(uptime.device)
+        previous, device.uptime = device.uptime, (ticks, when)
+        if previous is None or ticks >= previous[0]:
+            return
+        device.restarts += 1
+        changes.devices.add(device.name)
+        for counter in self._counters.get(device.name, {}).values():
+            if counter.rate is not None:
+                counter.rate = None
+                changes.values.add(counter.key)
+            if counter.sample is not None and counter.sample[1] <= previous[1]:
+                counter.sample = None
 
     def _evict(self) -> None:
         while len(self._values) > self._value_limit:
@@ -234,6 +392,7 @@ class FleetState:
             per_device = self._by_device.get(device)
             if per_device is not None:
                 per_device.pop(oid, None)
+            self._counters.get(device, {}).pop(oid, None)
 
 
 def _number(value: JsonValue) -> float | None:
@@ -246,3 +405,7 @@ def _integer(value: JsonValue) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return None
+
+
+def _is_int(value: JsonValue) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

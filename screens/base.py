@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
@@ -13,6 +14,9 @@ from console.state import Changes, FleetState
 from widgets.mib_names import MibNames
 from widgets.showing import is_showing
 from widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from screens.operations import Operator
 
 __all__ = ["FleetScreen", "ScreenContext"]
 
@@ -27,6 +31,7 @@ class ScreenContext:
         devices: the configured devices, in configuration order.
         clock: the UI's clock (time formatting, rates).
         mib_names: the shared OID -> MIB name cache.
+        operator: the operator's SNMP requests (read, write, walk, polling list).
     """
 
     bus: EventManager
@@ -34,6 +39,7 @@ class ScreenContext:
     devices: tuple[DeviceConfig, ...]
     clock: Clock
     mib_names: MibNames
+    operator: Operator
 
     def status_bar(self) -> StatusBar:
         """Return a new status bar over this context."""
@@ -42,6 +48,7 @@ class ScreenContext:
             self.state,
             [device.name for device in self.devices],
             self.clock,
+            read_only=self.operator.read_only,
             id="status-bar",
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -11,9 +12,11 @@ from textual.widgets import Footer, Header, Static
 
 from console.config import DeviceConfig
 from console.format import MISSING, Clock, format_count, printable
-from console.state import Changes, DeviceState
+from console.state import Changes, DeviceState, ValueKey
 from screens.base import FleetScreen, ScreenContext
 from screens.oids import OidsScreen
+from screens.operations import GET, WALK
+from screens.walk import SYSTEM_GROUP, WalkScreen
 from widgets.device_table import DeviceTable, device_address, device_protocol
 from widgets.value_table import ValueTable
 
@@ -51,13 +54,17 @@ class DevicesScreen(FleetScreen):
     """Every device with its connection status and poll statistics, and below it the
     live values of the highlighted device (a preview of its OIDs screen).
 
-    Enter opens the OIDs of the highlighted device; ``a`` the OIDs of all devices.
+    Enter opens the OIDs of the highlighted device; ``a`` the OIDs of all devices;
+    ``g`` reads any OID of the highlighted device (its row shows in the preview) and
+    ``W`` walks its system group.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "a", "all_values", "All OIDs", id="devices.all_oids", tooltip="Values of every device"
         ),
+        GET,
+        WALK,
     ]
 
     def __init__(self, context: ScreenContext) -> None:
@@ -65,6 +72,7 @@ class DevicesScreen(FleetScreen):
         self.title = "fleettop"
         self.sub_title = "devices"
         self._configs = {device.name: device for device in context.devices}
+        self._select: ValueKey | None = None
 
     def compose(self) -> ComposeResult:
         """Header, the device table, the detail line, the live values of the
@@ -102,6 +110,8 @@ class DevicesScreen(FleetScreen):
         keys = [key for key in changes.values if key[0] == preview.device]
         if keys:
             preview.show(value for key in keys if (value := state.value(key)) is not None)
+            if self._select in keys and preview.select_key(self._select):
+                self._select = None
 
     def _show_preview(self) -> None:
         name = self.query_one(DeviceTable).highlighted_device
@@ -130,3 +140,22 @@ class DevicesScreen(FleetScreen):
     def action_all_values(self) -> None:
         """Open the OIDs screen of every device."""
         self.app.push_screen(OidsScreen(self.context, None))
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="get an OID")
+    async def action_get(self) -> None:
+        """Ask for any OID or MIB name of the highlighted device and GET it; its row
+        is selected in the preview when it arrives."""
+        name = self.query_one(DeviceTable).highlighted_device
+        if name is None:
+            return
+        oid = await self.context.operator.ask_get(name)
+        if oid is not None:
+            self._select = (name, oid)
+            if self.query_one("#preview", ValueTable).select_key(self._select):
+                self._select = None
+
+    def action_walk(self) -> None:
+        """Walk the highlighted device's system group (the subtree can be changed)."""
+        name = self.query_one(DeviceTable).highlighted_device
+        if name is not None:
+            self.app.push_screen(WalkScreen(self.context, name, SYSTEM_GROUP))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
-from console.format import Clock, format_count, format_value
-from console.state import Changes, ValueState
+from console.format import Clock, format_count, format_counter_rate, format_value
+from console.state import COUNTER_MODULI, Changes, ValueKey, ValueState
 from screens.base import FleetScreen, ScreenContext
+from screens.operations import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
+from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from widgets.value_table import ValueTable
 
 __all__ = ["OidsScreen", "value_detail"]
@@ -21,11 +24,19 @@ DETAIL_WIDTH = 400
 
 
 def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Content:
-    """Return the detail line of one value: where it comes from and its whole text."""
+    """Return the detail line of one value: where it comes from, how it was last read
+    (cause, and the operator session of a requested read), its rate for a counter,
+    and its whole text."""
+    rate = format_counter_rate(value.rate, compact=False)
+    extra = f"  rate {rate}" if value.data_type in COUNTER_MODULI else ""
+    if value.session_id:
+        extra += f"  session {value.session_id[:8]}"
     return Content.from_markup(
         "[b]$device[/]  $oid  [$accent]$name[/]  $type  first seen $first"
-        "  changed $changed ($changes changes)\n$value",
+        "  changed $changed ($changes changes)  $cause$extra\n$value",
         device=value.device,
+        cause=value.cause,
+        extra=extra,
         oid=value.oid,
         name=mib_name or "",
         type=value.data_type,
@@ -39,6 +50,11 @@ def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Conte
 class OidsScreen(FleetScreen):
     """Latest value of every polled OID, updated in place; escape goes back.
 
+    The operator's requests act on the selected row: ``r`` reads it now, ``w``
+    writes it (dialog, then confirmation), ``W`` walks its table or group, ``a`` and
+    ``x`` add it to and remove it from polling; ``g`` reads any OID or MIB name, and
+    its answer becomes a row that is selected when it arrives.
+
     Args:
         context: the screen context.
         device: the device shown, or ``None`` for every device.
@@ -46,6 +62,12 @@ class OidsScreen(FleetScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),
+        READ,
+        GET,
+        WRITE,
+        WALK,
+        POLL_ADD,
+        POLL_REMOVE,
     ]
 
     def __init__(self, context: ScreenContext, device: str | None) -> None:
@@ -54,6 +76,7 @@ class OidsScreen(FleetScreen):
         """The device shown, or ``None`` for every device."""
         self.title = "fleettop"
         self.sub_title = f"OIDs · {device}" if device is not None else "OIDs · all devices"
+        self._select: ValueKey | None = None
 
     def compose(self) -> ComposeResult:
         """Header, the value table, the detail line, the status bar and the footer."""
@@ -81,6 +104,8 @@ class OidsScreen(FleetScreen):
             return
         table = self.query_one(ValueTable)
         table.show(value for key in keys if (value := state.value(key)) is not None)
+        if self._select in keys and table.select_key(self._select):
+            self._select = None
         if table.highlighted_key in keys:
             self._show_detail()
 
@@ -105,3 +130,63 @@ class OidsScreen(FleetScreen):
     def action_back(self) -> None:
         """Go back to the previous screen."""
         self.dismiss()
+
+    # -- the operator's requests ---------------------------------------------------
+
+    def _selected(self) -> ValueKey | None:
+        key = self.query_one(ValueTable).highlighted_key
+        if key is None:
+            self.context.operator.notify("no OID selected", severity="warning")
+        return key
+
+    def action_read(self) -> None:
+        """GET the selected OID now (cause ``REQUESTED``)."""
+        if key := self._selected():
+            self.context.operator.read(*key)
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="get an OID")
+    async def action_get(self) -> None:
+        """Ask for any OID or MIB name and GET it; its row is selected on arrival."""
+        key = self.query_one(ValueTable).highlighted_key
+        device = self.device or (key[0] if key else None)
+        if device is None and self.context.devices:
+            device = self.context.devices[0].name
+        if device is None:
+            self.context.operator.notify("no device to read from", severity="warning")
+            return
+        oid = await self.context.operator.ask_get(device)
+        if oid is not None:
+            self._select = (device, oid)
+            if self.query_one(ValueTable).select_key(self._select):
+                self._select = None
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="write an OID")
+    async def action_write(self) -> None:
+        """Write the selected OID: type and value, confirmation, then the SET."""
+        if not self.context.operator.may_write():
+            return
+        if key := self._selected():
+            await self.context.operator.ask_write(*key)
+
+    def action_walk(self) -> None:
+        """Walk the selected OID's table column (or a scalar's group)."""
+        key = self.query_one(ValueTable).highlighted_key
+        if key is None:
+            if self.device is None:
+                self.context.operator.notify("no OID selected", severity="warning")
+                return
+            device, root = self.device, SYSTEM_GROUP
+        else:
+            device, root = key[0], walk_root(key[1], self.context.mib_names.get(key[1]))
+        self.app.push_screen(WalkScreen(self.context, device, root))
+
+    def action_poll_add(self) -> None:
+        """Poll the selected OID from its device's next cycle."""
+        if key := self._selected():
+            self.context.operator.add_polling(*key)
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="stop polling")
+    async def action_poll_remove(self) -> None:
+        """Stop polling the selected OID (after confirmation)."""
+        if key := self._selected():
+            await self.context.operator.ask_remove_polling(*key)

@@ -48,6 +48,7 @@ from tests.ui_helpers import (
     publish,
     read,
     screen_text,
+    shown,
     shown_keys,
     status,
     wait_for,
@@ -291,10 +292,10 @@ async def test_community_is_never_displayed() -> None:
         await devices_screen(pilot)
         assert COMMUNITY not in screen_text(app)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         assert COMMUNITY not in screen_text(app)
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await wait_for(pilot, lambda: shown(app, HelpScreen), "the help")
         assert COMMUNITY not in screen_text(app)
 
 
@@ -335,7 +336,7 @@ async def test_enter_opens_the_oids_of_the_highlighted_device_and_escape_returns
         )
         await wait_for(pilot, lambda: len(app.state) == 3, "three values")
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         oids = app.screen
         assert isinstance(oids, OidsScreen)
         assert oids.device == "ap-lobby"
@@ -388,7 +389,7 @@ async def test_values_update_in_place() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await devices_screen(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         table = app.screen.query_one(ValueTable)
         key = row_key(("core-sw1", IF_IN_OCTETS_1))
         await wait_for(pilot, lambda: key in table.rows, "the row")
@@ -416,7 +417,7 @@ async def test_values_show_mib_names_types_and_no_markup() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await devices_screen(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         table = app.screen.query_one(ValueTable)
         descr = row_key(("core-sw1", SYS_DESCR))
         await wait_for(pilot, lambda: cell(table, descr, "name") != "", "the MIB name")
@@ -440,7 +441,7 @@ async def test_all_devices_view() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await devices_screen(pilot)
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         oids = app.screen
         assert isinstance(oids, OidsScreen)
         assert oids.device is None
@@ -454,7 +455,7 @@ async def test_hidden_devices_screen_catches_up_on_return() -> None:
         screen = await devices_screen(pilot)
         table = screen.query_one(DeviceTable)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         publish(app, status("ups-1", "CONNECTED"))
         await wait_for(pilot, lambda: app.state.device("ups-1").status == "CONNECTED", "state")
         assert cell(table, "ups-1", "status") == "—"  # hidden: no rendering work
@@ -470,7 +471,7 @@ async def test_question_mark_opens_help_listing_the_bindings() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await devices_screen(pilot)
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await wait_for(pilot, lambda: shown(app, HelpScreen), "the help")
         table = app.screen.query_one("#help-table", DataTable)
         rows = {table.get_row_at(i)[3].plain: table.get_row_at(i) for i in range(table.row_count)}
         for binding_id in ("app.quit", "app.help", "devices.open", "devices.all_oids",
@@ -480,7 +481,7 @@ async def test_question_mark_opens_help_listing_the_bindings() -> None:
         assert rows["app.quit"][1].plain == "q"
         assert rows["devices.open"][2].plain == "OIDs"
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen), "help closed")
+        await wait_for(pilot, lambda: shown(app, DevicesScreen), "help closed")
 
 
 async def test_keymap_from_config_remaps_bindings() -> None:
@@ -492,7 +493,7 @@ async def test_keymap_from_config_remaps_bindings() -> None:
         await pilot.pause()
         assert isinstance(app.screen, DevicesScreen)
         await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help on h")
+        await wait_for(pilot, lambda: shown(app, HelpScreen), "the help on h")
         table = app.screen.query_one("#help-table", DataTable)
         keys = {
             table.get_row_at(i)[3].plain: table.get_row_at(i)[1].plain
@@ -501,9 +502,9 @@ async def test_keymap_from_config_remaps_bindings() -> None:
         assert keys["app.help"] == "h"
         assert keys["devices.open"] == "o"
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen), "help closed")
+        await wait_for(pilot, lambda: shown(app, DevicesScreen), "help closed")
         await pilot.press("down", "o")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "OIDs on o")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "OIDs on o")
         assert isinstance(app.screen, OidsScreen)
         assert app.screen.device == "ap-lobby"
 
@@ -542,7 +543,7 @@ async def test_startup_failure_is_shown_not_raised() -> None:
     runtime = app.runtime
     assert isinstance(runtime, CraftedRuntime)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, StartupErrorScreen), "error screen")
+        await wait_for(pilot, lambda: shown(app, StartupErrorScreen), "error screen")
         text = str(app.screen.query_one("#startup-error-text", Static).content)
         assert text == "OSError: cannot bind 127.0.0.1:161: permission denied"
         await pilot.press("q")
@@ -569,7 +570,7 @@ async def test_demo_values_change_on_screen() -> None:
         )
         await wait_for(pilot, lambda: cell(table, "core-sw1", "values") != "—", "a poll")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "the OIDs screen")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         oids = app.screen
         assert isinstance(oids, OidsScreen)
         assert oids.device == "core-sw1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import struct
 from datetime import UTC, timedelta, timezone
 
 import pytest
@@ -9,7 +11,10 @@ import pytest
 from console.format import (
     MISSING,
     Clock,
+    decode_opaque_float,
+    editable_text,
     format_count,
+    format_counter_rate,
     format_duration,
     format_hex,
     format_mib_name,
@@ -19,6 +24,7 @@ from console.format import (
     format_timeticks,
     format_value,
     oid_sort_key,
+    parse_value_text,
     printable,
     truncate,
 )
@@ -166,3 +172,121 @@ def test_mib_name_fits_its_width() -> None:
     assert format_mib_name(name, 12) == "…Remaining.0"
     assert format_mib_name(None, 10) == ""
     assert format_mib_name("", 10) == ""
+
+
+# -- opaque floats, counter rates, operator input ----------------------------------------
+
+
+def _opaque(fmt: str, tag: str, number: float) -> str:
+    return tag + struct.pack(fmt, number).hex()
+
+
+@pytest.mark.parametrize(
+    ("hex_value", "text"),
+    [
+        (_opaque(">f", "9f7804", 3.14159), "3.14159 (opaque float)"),
+        (_opaque(">f", "9f7804", -0.5), "-0.5 (opaque float)"),
+        (_opaque(">d", "9f7908", 2.718281828459045), "2.71828182846 (opaque double)"),
+        ("9F780440490FD0", "3.14159 (opaque float)"),
+        ("9f7804404910", "9f 78 04 40 49 10"),  # too short: plain bytes
+        ("0102", "01 02"),
+    ],
+)
+def test_opaque_floats_are_decoded_for_display(hex_value: str, text: str) -> None:
+    assert format_value("ARBITRARY", hex_value) == text
+
+
+def test_decode_opaque_float() -> None:
+    assert decode_opaque_float(_opaque(">f", "9f7804", 0.25)) == 0.25
+    assert decode_opaque_float(_opaque(">d", "9f7908", 1e300)) == 1e300
+    assert decode_opaque_float("9f7804zzzzzzzz") is None
+    assert decode_opaque_float("") is None
+    # only ARBITRARY: the same bytes in a STRING_HEX are bytes
+    assert format_value("STRING_HEX", _opaque(">f", "9f7804", 0.25)) == "9f 78 04 3e 80 00 00"
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [
+        (None, MISSING),
+        (0.0, "0/s"),
+        (0.25, "0.25/s"),
+        (56.71, "56.7/s"),
+        (1_234.4, "1,234/s"),
+        (9_999.4, "9,999/s"),
+        (12_345.0, "12.3k/s"),
+        (835_313.0, "835k/s"),
+        (999_960.0, "1.0M/s"),
+        (34_723_736.2, "34.7M/s"),
+        (1.25e9, "1.2G/s"),
+        (2.0**64, "18.4E/s"),
+    ],
+)
+def test_counter_rate_text(rate: float | None, text: str) -> None:
+    assert format_counter_rate(rate) == text
+
+
+def test_counter_rate_in_full() -> None:
+    assert format_counter_rate(34_723_736.2, compact=False) == "34,723,736/s"
+    assert format_counter_rate(56.71, compact=False) == "56.7/s"
+
+
+@pytest.mark.parametrize(
+    ("data_type", "text", "value"),
+    [
+        ("INTEGER", " -42 ", -42),
+        ("UNSIGNED", "1,000,000", 1_000_000),
+        ("BIG_COUNTER", "18_446_744_073_709_551_615", 2**64 - 1),
+        ("TIME_TICKS", "12345", 12_345),
+        ("TIME_TICKS", "1d 01:01:00.12", 8_640_000 + 366_012),
+        ("TIME_TICKS", "00:01:00", 6_000),
+        ("TIME_TICKS", "0d 00:00:01.5", 150),
+        ("STRING", "  keep  spaces ", "  keep  spaces "),
+        ("STRING_HEX", " 00 1a 2b ", "00 1a 2b"),
+        ("IP_ADDRESS", " 192.0.2.1", "192.0.2.1"),
+    ],
+)
+def test_parse_value_text(data_type: str, text: str, value: object) -> None:
+    assert parse_value_text(data_type, text) == value
+
+
+@pytest.mark.parametrize(
+    ("data_type", "text", "message"),
+    [
+        ("INTEGER", "abc", "INTEGER value 'abc' is not an integer"),
+        ("COUNTER", "1.5", "COUNTER value '1.5' is not an integer"),
+        ("INTEGER", "", "INTEGER value '' is not an integer"),
+        ("TIME_TICKS", "1 day", "is not an integer (hundredths of a second) or Nd hh:mm:ss.cc"),
+    ],
+)
+def test_parse_value_text_rejects(data_type: str, text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_value_text(data_type, text)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "value"),
+    [
+        ("INTEGER", -7),
+        ("COUNTER", 4_294_967_295),
+        ("TIME_TICKS", 8_640_000 + 366_012),
+        ("STRING", "NOC <noc@example.net>"),
+        ("STRING_HEX", "001a2b"),
+        ("ARBITRARY", "9f780440490fd0"),
+        ("OBJECT_ID", "1.3.6.1.4.1.8072"),
+        ("IP_ADDRESS", "192.0.2.1"),
+    ],
+)
+def test_editable_text_reads_back(data_type: str, value: object) -> None:
+    text = editable_text(data_type, value)  # type: ignore[arg-type]
+    parsed = parse_value_text(data_type, text)
+    if data_type in {"STRING_HEX", "ARBITRARY"}:
+        assert str(parsed).replace(" ", "") == value
+    else:
+        assert parsed == value
+
+
+def test_editable_text_of_nothing_is_empty() -> None:
+    assert editable_text("ERROR", "NO_SUCH_INSTANCE") == ""
+    assert editable_text("STRING", None) == ""
+    assert editable_text("INTEGER", 100_000) == "100000"  # no separators to edit

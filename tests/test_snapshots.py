@@ -4,7 +4,8 @@ Determinism: the content comes only from crafted events (see ``tests/test_app.py
 with fixed source timestamps; the app gets a fixed clock in UTC
 (``Clock(now=lambda: T0, tz=timezone.utc)``) through its ``clock`` argument, so every
 time on screen and the events/s rate (no time passes: ``—/s``) are the same on every
-run; MIB names come from a dict. Each snapshot waits, by bounded polling, until the
+run; MIB names come from a dict; inputs do not blink; the dialogs and the walk screen
+talk to a scripted backend (``FakeBackend``). Each snapshot waits, by bounded polling, until the
 screen shows what it should before the picture is taken.
 
 Regenerate with ``make snapshots`` (``pytest tests/test_snapshots.py
@@ -17,19 +18,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
+from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen
 from screens.oids import OidsScreen
 from screens.startup import StartupErrorScreen
+from screens.walk import WalkScreen
+from screens.write import WriteScreen
 from tests.ui_helpers import (
     IF_IN_OCTETS_1,
     IF_PHYS_ADDRESS_1,
     SYS_DESCR,
     SYS_UPTIME,
     T0,
+    FakeBackend,
+    attach,
     make_app,
     poll,
+    publish,
     read,
     status,
     wait_for,
@@ -76,13 +84,21 @@ def settle(
     screen_type: type, condition: Callable[[Pilot[None]], bool] | None = None
 ) -> Callable[[Pilot[None]], Awaitable[None]]:
     """Wait (bounded) for a screen of ``screen_type`` and ``condition``, then for
-    every worker (MIB names) to finish."""
+    the workers (MIB names) to finish."""
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type), "the screen")
+        def composed() -> bool:
+            return isinstance(pilot.app.screen, screen_type) and pilot.app.screen.is_mounted
+
+        await wait_for(pilot, composed, "the screen")
         if condition is not None:
             await wait_for(pilot, lambda: condition(pilot), "the content")
-        await pilot.app.workers.wait_for_complete()
+        # every worker but an open dialog's flow (it waits for the dialog)
+        busy = [worker for worker in pilot.app.workers if worker.group != "dialog"]
+        if busy:  # an empty list would mean every worker
+            await pilot.app.workers.wait_for_complete(busy)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
         await pilot.pause()
 
     return run_before
@@ -93,19 +109,89 @@ def test_devices_screen(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(app, terminal_size=TERMINAL, run_before=settle(DevicesScreen))
 
 
+def named(pilot: Pilot[None]) -> bool:
+    """The OIDs screen shows MIB names."""
+    table = pilot.app.screen.query_one(ValueTable)
+    return table.get_cell(row_key(("core-sw1", SYS_UPTIME)), "name").plain != ""
+
+
+async def open_oids(pilot: Pilot[None]) -> None:
+    """From the Devices screen to core-sw1's OIDs, names resolved."""
+    await settle(DevicesScreen)(pilot)
+    await pilot.press("enter")
+    await settle(OidsScreen, named)(pilot)
+
+
+async def select_row(pilot: Pilot[None], oid: str) -> None:
+    """Put the OIDs screen's cursor on core-sw1's ``oid``."""
+    assert pilot.app.screen.query_one(ValueTable).select_key(("core-sw1", oid))
+    await pilot.pause()
+
+
 def test_oids_screen(snap_compare: Callable[..., bool]) -> None:
+    """The RATE column: ifInOctets.1 was seen twice, 4,608 octets 1 s apart."""
     app = make_app(seed=FLEET_EVENTS)
 
-    def named(pilot: Pilot[None]) -> bool:
+    async def with_rate(pilot: Pilot[None]) -> None:
+        await open_oids(pilot)
+        publish(app, read("core-sw1", IF_IN_OCTETS_1, "COUNTER", 3_974_585_610, at=T0 + 1))
         table = pilot.app.screen.query_one(ValueTable)
-        return table.get_cell(row_key(("core-sw1", SYS_UPTIME)), "name").plain != ""
+        key = row_key(("core-sw1", IF_IN_OCTETS_1))
+        await settle(OidsScreen, lambda _: table.get_cell(key, "rate").plain != "—")(pilot)
 
-    async def open_oids(pilot: Pilot[None]) -> None:
-        await settle(DevicesScreen)(pilot)
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=with_rate)
+
+
+def test_write_dialog(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+
+    async def open_write(pilot: Pilot[None]) -> None:
+        await open_oids(pilot)
+        attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        await select_row(pilot, SYS_DESCR)
+        await pilot.press("w")
+        await settle(WriteScreen)(pilot)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=open_write)
+
+
+def test_write_confirmation(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+
+    async def confirm(pilot: Pilot[None]) -> None:
+        await open_oids(pilot)
+        attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        await select_row(pilot, SYS_DESCR)
+        await pilot.press("w")
+        await settle(WriteScreen)(pilot)
+        pilot.app.screen.query_one("#write-value", Input).value = "core switch, rack A2"
         await pilot.press("enter")
-        await settle(OidsScreen, named)(pilot)
+        await settle(ConfirmScreen)(pilot)
 
-    assert snap_compare(app, terminal_size=TERMINAL, run_before=open_oids)
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=confirm)
+
+
+def test_walk_screen(snap_compare: Callable[..., bool]) -> None:
+    app = make_app(seed=FLEET_EVENTS)
+    column = IF_IN_OCTETS_1.rpartition(".")[0]
+
+    async def walk(pilot: Pilot[None]) -> None:
+        await open_oids(pilot)
+        backend = attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        backend.walk_rows = [
+            (f"{column}.{i}", {"type": "COUNTER", "value": 3_974_576_394 * i % 2**32})
+            for i in range(1, 5)
+        ]
+        await select_row(pilot, IF_IN_OCTETS_1)
+        await pilot.press("W")
+
+        def walked(pilot: Pilot[None]) -> bool:
+            screen = pilot.app.screen
+            return isinstance(screen, WalkScreen) and screen.outcome == "complete"
+
+        await settle(WalkScreen, walked)(pilot)
+
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=walk)
 
 
 def test_help_screen(snap_compare: Callable[..., bool]) -> None:

@@ -1,15 +1,21 @@
 """Helpers shared by the Pilot and snapshot tests: a runtime whose bus the test
 feeds by hand (:class:`CraftedRuntime`), crafted events of ``docs/events.md``, a fixed
-clock, fake MIB names, and bounded waiting with ``pilot.pause()``."""
+clock, fake MIB names (:class:`FakeMib`), a scripted SNMP backend
+(:class:`FakeBackend`), notifications caught with a message hook
+(:class:`Notices`), and bounded waiting with ``pilot.pause()``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import difflib
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC
 from typing import TypeAlias
 
 from rich.text import Text
 from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -17,6 +23,7 @@ from console.app import FleettopApp
 from console.config import Config, DeviceConfig, SnmpDeviceConfig
 from console.events import EventManager, JsonValue
 from console.format import Clock
+from console.oid import normalize_oid
 from console.runtime import Runtime
 from console.secrets import Secret
 from screens.devices import DevicesScreen
@@ -160,9 +167,157 @@ def fixed_clock() -> Clock:
     return Clock(now=lambda: T0, tz=UTC)
 
 
+class FakeMib:
+    """MIB names from :data:`MIB_NAMES` (no MIB loading), with the resolver's
+    ``lookup`` (and its "did you mean" message) and ``complete``."""
+
+    def resolve(self, oid: str) -> str | None:
+        """The name of ``oid``, or ``None``."""
+        return MIB_NAMES.get(oid)
+
+    def lookup(self, name: str) -> str:
+        """The OID of a numeric OID, a full name or a name without its module."""
+        text = name.strip()
+        if text.lstrip(".")[:1].isdigit():
+            return normalize_oid(text)
+        names = {n: o for o, n in MIB_NAMES.items()}
+        names.update({n.rpartition("::")[2]: o for o, n in MIB_NAMES.items()})
+        if text in names:
+            return names[text]
+        close = difflib.get_close_matches(text, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown MIB object {text!r}{hint}")
+
+    def complete(self, prefix: str, limit: int = 20) -> list[str]:
+        """Full names whose object name (or full name) starts with ``prefix``."""
+        folded = prefix.casefold()
+        found = [
+            name.partition(".")[0]
+            for name in sorted(MIB_NAMES.values())
+            if name.casefold().startswith(folded)
+            or name.rpartition("::")[2].casefold().startswith(folded)
+        ]
+        return sorted(set(found))[:limit]
+
+
 def fake_mib_names() -> MibNames:
     """MIB names from a dict (no MIB loading)."""
-    return MibNames(lambda: MIB_NAMES.get)
+    return MibNames(FakeMib)
+
+
+class FakeBackend:
+    """A scripted SNMP backend (``screens.operations.SnmpBackend``) for a crafted
+    runtime: reads answer from ``values`` and publish like ``SnmpDevice.read``;
+    writes answer ``write_result`` (or raise ``write_error``) and publish the write
+    event; a walk yields ``walk_rows``, waiting on :attr:`release` after
+    ``pause_after`` rows.
+
+    Args:
+        name: the device name.
+        bus: where events go.
+        polling: the polled OIDs.
+    """
+
+    def __init__(self, name: str, bus: EventManager, *, polling: Sequence[str] = ()) -> None:
+        self.name = name
+        self.bus = bus
+        self.polling = list(polling)
+        self.values: dict[str, dict[str, JsonValue]] = {}
+        self.reads: list[tuple[str, str | None]] = []
+        self.writes: list[tuple[str, dict[str, JsonValue], str | None]] = []
+        self.write_result: dict[str, JsonValue] = {"success": True, "error": None}
+        self.write_error: Exception | None = None
+        self.walk_rows: list[tuple[str, dict[str, JsonValue]]] = []
+        self.pause_after: int | None = None
+        self.release = asyncio.Event()
+        self.walks_closed = 0
+
+    @property
+    def polling_oids(self) -> tuple[str, ...]:
+        """The polled OIDs."""
+        return tuple(self.polling)
+
+    async def read(self, oid: str, session_id: str | None = None) -> dict[str, JsonValue]:
+        """Answer from :attr:`values` (``NO_SUCH_OBJECT`` when unknown) and publish."""
+        self.reads.append((oid, session_id))
+        data = self.values.get(oid, {"type": "ERROR", "value": "NO_SUCH_OBJECT"})
+        payload: dict[str, JsonValue] = {
+            "session_id": session_id,
+            "cause": "REQUESTED",
+            "data": data,
+        }
+        self.bus.publish(("snmp", self.name, "read", oid), payload)
+        return payload
+
+    async def write(
+        self, oid: str, data: dict[str, JsonValue], session_id: str | None = None
+    ) -> dict[str, JsonValue]:
+        """Record the write and answer :attr:`write_result` (published)."""
+        self.writes.append((oid, data, session_id))
+        if self.write_error is not None:
+            raise self.write_error
+        payload: dict[str, JsonValue] = {
+            "session_id": session_id,
+            **self.write_result,
+            "data": data,
+            "previous": self.values.get(oid),
+        }
+        self.bus.publish(("snmp", self.name, "write", oid), payload)
+        return payload
+
+    async def walk(
+        self, oid: str, *, session_id: str | None = None, max_repetitions: int = 25
+    ) -> AsyncIterator[tuple[str, dict[str, JsonValue]]]:
+        """Yield :attr:`walk_rows` under ``oid``; count closings in :attr:`walks_closed`."""
+        try:
+            for count, row in enumerate(self.walk_rows, 1):
+                if row[0].startswith(oid + "."):
+                    yield row
+                if count == self.pause_after:
+                    await self.release.wait()
+        finally:
+            self.walks_closed += 1
+
+    def add_polling_oid(self, oid: str) -> str:
+        """Poll ``oid`` too."""
+        if oid not in self.polling:
+            self.polling.append(oid)
+        return oid
+
+    def remove_polling_oid(self, oid: str) -> bool:
+        """Stop polling ``oid``."""
+        if oid in self.polling:
+            self.polling.remove(oid)
+            return True
+        return False
+
+
+def attach(app: FleettopApp, backend: FakeBackend) -> FakeBackend:
+    """Make ``backend`` the SNMP backend of its device in ``app``'s runtime."""
+    app.runtime.snmp_devices[backend.name] = backend  # type: ignore[assignment]
+    return backend
+
+
+class Notices:
+    """Catches the app's notifications: pass :meth:`hook` as ``message_hook``."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+        """``(severity, message)`` of every notification, in order."""
+
+    def hook(self, message: Message) -> None:
+        """The message hook."""
+        if isinstance(message, Notify):
+            self.shown.append((message.notification.severity, message.notification.message))
+
+    @property
+    def messages(self) -> list[str]:
+        """The messages only."""
+        return [text for _, text in self.shown]
+
+    def has(self, text: str) -> bool:
+        """True when a notification contains ``text``."""
+        return any(text in message for message in self.messages)
 
 
 def make_app(
@@ -170,10 +325,13 @@ def make_app(
     *,
     seed: Sequence[Crafted] = (),
     fail: Exception | None = None,
+    read_only: bool = False,
 ) -> FleettopApp:
     """An app over a :class:`CraftedRuntime` with a fixed clock and fake MIB names."""
     runtime = CraftedRuntime(config or Config(devices=FLEET), seed=seed, fail=fail)
-    return FleettopApp(runtime, clock=fixed_clock(), mib_names=fake_mib_names())
+    return FleettopApp(
+        runtime, clock=fixed_clock(), mib_names=fake_mib_names(), read_only=read_only
+    )
 
 
 async def wait_for(
@@ -187,9 +345,17 @@ async def wait_for(
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def shown(app: FleettopApp, kind: type) -> bool:
+    """True when the top screen is a ``kind`` and has been composed and mounted (a
+    pushed screen is on top a moment before its widgets exist)."""
+    return isinstance(app.screen, kind) and app.screen.is_mounted
+
+
 async def devices_screen(pilot: Pilot[None]) -> DevicesScreen:
-    """Wait until the runtime started and the Devices screen shows."""
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DevicesScreen), "devices screen")
+    """Wait until the runtime started and the Devices screen shows, composed."""
+    app = pilot.app
+    assert isinstance(app, FleettopApp)
+    await wait_for(pilot, lambda: shown(app, DevicesScreen), "devices screen")
     screen = pilot.app.screen
     assert isinstance(screen, DevicesScreen)
     return screen

@@ -1,10 +1,13 @@
-"""MIB names for numeric OIDs, resolved lazily, cached, and off the UI's hot path.
+"""MIB names for numeric OIDs, resolved lazily, cached, and off the UI's hot path;
+and the reverse (a name an operator types -> numeric OID) with completion.
 
 :class:`MibNames` keeps a cache shared by every value table. A table asks for the
 names it needs with :meth:`MibNames.request`; the OIDs not yet known wait in a
 pending set that a thread worker resolves with :meth:`MibNames.resolve_pending`
 (loading MIB modules can take a while). The resolver itself is created on first use,
-in that thread. No Textual here.
+in that thread. Prompts call :meth:`MibNames.lookup` and :meth:`MibNames.complete`
+in threads too. Every call into the resolver holds one lock, so it is only ever used
+from one thread at a time. No Textual here.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import Protocol, runtime_checkable
 
-__all__ = ["MibNames", "Resolve", "default_resolver"]
+from console.oid import normalize_oid
+
+__all__ = ["MibNames", "MibSource", "Resolve", "default_resolver"]
 
 mlog = logging.getLogger(__name__)
 
@@ -21,32 +27,46 @@ Resolve = Callable[[str], str | None]
 """Turn a dotted OID into ``MODULE::name.index``, or ``None`` when unknown."""
 
 
-def default_resolver() -> Resolve | None:
-    """Return :class:`console.snmp.mib.MibResolver`'s lookup, or ``None`` when the
-    MIB support is not available."""
+@runtime_checkable
+class MibSource(Protocol):
+    """What :class:`MibNames` uses of :class:`console.snmp.mib.MibResolver`:
+    ``resolve`` always; ``lookup(name) -> OID`` and ``complete(prefix, limit)`` when
+    the resolver has them (names typed by an operator)."""
+
+    def resolve(self, oid: str) -> str | None:
+        """Return ``MODULE::name.index`` for a numeric OID, or ``None``."""
+
+
+def default_resolver() -> MibSource | None:
+    """Return a :class:`console.snmp.mib.MibResolver`, or ``None`` when the MIB
+    support is not available."""
     try:
         from console.snmp.mib import MibResolver
     except ImportError:
         mlog.info("MIB names unavailable: console.snmp.mib is missing")
         return None
-    resolver = MibResolver()
-    resolve: Resolve = resolver.resolve
-    return resolve
+    return MibResolver()
 
 
 class MibNames:
-    """A thread-safe cache of OID -> MIB name, filled in batches by a worker thread.
+    """A thread-safe cache of OID -> MIB name, filled in batches by a worker thread,
+    and the way back from names to OIDs.
 
     Args:
-        factory: creates the resolver on first use (called in the worker thread);
-            returns ``None`` when names are not available.
+        factory: creates the resolver on first use (called in a worker thread): a
+            :class:`MibSource`, a bare :data:`Resolve` function (names only, no
+            lookup), or ``None`` when names are not available.
         limit: how many names to remember (oldest forgotten first).
     """
 
     def __init__(
-        self, factory: Callable[[], Resolve | None] = default_resolver, *, limit: int = 200_000
+        self,
+        factory: Callable[[], MibSource | Resolve | None] = default_resolver,
+        *,
+        limit: int = 200_000,
     ) -> None:
         self._factory = factory
+        self._source: object | None = None
         self._resolve: Resolve | None = None
         self._loaded = False
         self._names: dict[str, str | None] = {}
@@ -83,16 +103,82 @@ class MibNames:
         with self._resolving:
             return self._resolve_batch()
 
+    def resolve(self, oid: str) -> str | None:
+        """Return the name of ``oid``, cached or resolved now (blocking: call it in a
+        worker thread)."""
+        with self._lock:
+            if oid in self._names:
+                return self._names[oid]
+        with self._resolving:
+            self._load()
+            name = self._lookup(oid)
+        with self._lock:
+            self._names[oid] = name
+        return name
+
+    def lookup(self, text: str) -> str:
+        """Return the numeric OID of ``text``: a numeric OID (normalised, no MIBs
+        needed) or a MIB name such as ``SNMPv2-MIB::sysName.0`` or ``sysUpTime.0``
+        (blocking: call it in a worker thread).
+
+        Raises:
+            ValueError: an operator-readable reason, e.g. the resolver's "did you
+                mean" message, or that only numeric OIDs can be used.
+        """
+        stripped = text.strip()
+        if not stripped:
+            raise ValueError("enter a numeric OID or a MIB name")
+        if stripped.lstrip(".")[:1].isdigit():
+            return normalize_oid(stripped)
+        with self._resolving:
+            self._load()
+            lookup = getattr(self._source, "lookup", None)
+            if not callable(lookup):
+                raise ValueError(
+                    f"{stripped!r}: MIB names cannot be looked up here; enter a numeric OID"
+                )
+            oid = lookup(stripped)
+        return normalize_oid(str(oid))
+
+    def complete(self, prefix: str, limit: int = 20) -> list[str]:
+        """Return up to ``limit`` MIB names that complete ``prefix`` (blocking: call it
+        in a worker thread); none when the resolver cannot complete names."""
+        stripped = prefix.strip()
+        if not stripped or stripped.lstrip(".")[:1].isdigit():
+            return []
+        with self._resolving:
+            self._load()
+            complete = getattr(self._source, "complete", None)
+            if not callable(complete):
+                return []
+            try:
+                found = complete(stripped, limit)
+            except Exception as exc:
+                mlog.debug("cannot complete %r: %s", stripped, exc)
+                return []
+        return [str(name) for name in found][:limit]
+
+    def _load(self) -> None:
+        """Create the resolver once (the caller holds ``_resolving``)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        try:
+            source = self._factory()
+        except Exception:
+            mlog.exception("cannot load the MIB resolver")
+            return
+        self._source = source
+        if isinstance(source, MibSource):
+            self._resolve = source.resolve
+        elif callable(source):
+            self._resolve = source
+
     def _resolve_batch(self) -> dict[str, str | None]:
         with self._lock:
             oids = list(self._pending)
             self._pending.clear()
-        if not self._loaded:
-            self._loaded = True
-            try:
-                self._resolve = self._factory()
-            except Exception:
-                mlog.exception("cannot load the MIB resolver")
+        self._load()
         found: dict[str, str | None] = {}
         for oid in oids:
             found[oid] = self._lookup(oid)

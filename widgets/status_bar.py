@@ -35,7 +35,8 @@ class RateMeter:
 
 
 class StatusBar(Static):
-    """One line: ``connected n/N · events total · rate · dropped · values``.
+    """One line: ``connected n/N · events total · rate · dropped · values``, and
+    ``READ-ONLY`` when writes are refused.
 
     Refreshed when the bridge reports changes and once a second, and only while its
     screen is showing. Drops (``bus.dropped``) turn red when not zero.
@@ -45,6 +46,7 @@ class StatusBar(Static):
         state: the fleet state (connection statuses, value count).
         configured: names of the configured devices (counted before any event).
         clock: where "now" comes from (the rate).
+        read_only: writes are refused; the bar says so.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class StatusBar(Static):
         configured: Sequence[str],
         clock: Clock,
         *,
+        read_only: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -63,6 +66,7 @@ class StatusBar(Static):
         self._configured = tuple(configured)
         self._clock = clock
         self._meter = RateMeter()
+        self._read_only = read_only
 
     def on_mount(self) -> None:
         """Show the counters now and every second."""
@@ -88,7 +92,8 @@ class StatusBar(Static):
                 f"[{ok}]●[/] connected [b]$connected[/]"
                 " [$text-muted]│[/] events [b]$events[/] [$text-muted]($rate)[/]"
                 f" [$text-muted]│[/] [{drop_style}]dropped $dropped[/]"
-                " [$text-muted]│[/] values [b]$values[/]",
+                " [$text-muted]│[/] values [b]$values[/]"
+                + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else ""),
                 connected=f"{connected}/{len(names)}",
                 events=format_count(self._bus.published),
                 rate=format_rate(self._meter.rate),

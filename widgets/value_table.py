@@ -11,19 +11,26 @@ from textual import work
 from textual.message import Message
 from textual.widgets import DataTable
 
-from console.format import Clock, format_count, format_mib_name, format_value, oid_sort_key
-from console.state import ValueKey, ValueState
+from console.format import (
+    Clock,
+    format_count,
+    format_counter_rate,
+    format_mib_name,
+    format_value,
+    oid_sort_key,
+)
+from console.state import COUNTER_MODULI, ValueKey, ValueState
 from widgets.mib_names import MibNames
 
 __all__ = ["ValueTable", "row_key"]
 
-VALUE_WIDTH = 32
+VALUE_WIDTH = 26
 """Values longer than this are cut in the table (the detail line shows them whole)."""
-NAME_WIDTH = 28
+NAME_WIDTH = 26
 """MIB names longer than this are shortened in the table (see ``format_mib_name``)."""
 
 _SEPARATOR = "\x00"
-_RIGHT = frozenset({"changes"})
+_RIGHT = frozenset({"rate", "changes"})
 
 
 def row_key(key: ValueKey) -> str:
@@ -98,6 +105,7 @@ class ValueTable(DataTable[Text]):
             ("name", "MIB NAME"),
             ("type", "TYPE"),
             ("value", "VALUE"),
+            ("rate", "RATE"),
             ("changed", "CHANGED"),
             ("changes", "CHANGES"),
             ("cause", "CAUSE"),
@@ -160,6 +168,14 @@ class ValueTable(DataTable[Text]):
         row, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return _value_key(row.value) if row.value is not None else None
 
+    def select_key(self, key: ValueKey) -> bool:
+        """Move the cursor to the row of ``key``; False when there is no such row."""
+        row = row_key(key)
+        if row not in self.rows:
+            return False
+        self.move_cursor(row=self.get_row_index(row), animate=False)
+        return True
+
     def _cells(self, value: ValueState) -> dict[str, Text]:
         error = value.data_type == "ERROR"
         cells = {
@@ -170,6 +186,10 @@ class ValueTable(DataTable[Text]):
             "value": Text(
                 format_value(value.data_type, value.value, width=VALUE_WIDTH),
                 style=self._style("value-table--error") if error else "",
+            ),
+            "rate": Text(
+                format_counter_rate(value.rate) if value.data_type in COUNTER_MODULI else "",
+                justify="right",
             ),
             "changed": Text(self._clock.time_of_day(value.last_change)),
             "changes": Text(
