@@ -22,13 +22,17 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.config import Config, ConfigError, check_config, load_config
 from console.events import Pattern
 from console.headless import parse_filter, run_headless
 from console.runtime import Runtime
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    from console.app import FleettopApp
+
+__all__ = ["build_parser", "main", "make_app"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -76,6 +80,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="write fleettop's own log here (default: the user log directory in the UI, "
         "stderr when headless)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="refuse every write from the console (SNMP SET, and later MQTT publish)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
 
@@ -144,6 +153,14 @@ def _check(path: Path) -> int:
     return EXIT_OK
 
 
+def make_app(runtime: Runtime, args: argparse.Namespace) -> FleettopApp:
+    """Return the terminal UI for ``runtime`` with the options of ``args``
+    (``--read-only``). Imports Textual."""
+    from console.app import FleettopApp
+
+    return FleettopApp(runtime, read_only=args.read_only)
+
+
 def _run(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.headless:
         patterns = tuple(args.filters) if args.filters else (("*",),)
@@ -151,9 +168,7 @@ def _run(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
-    from console.app import FleettopApp
-
-    app = FleettopApp(runtime)
+    app = make_app(runtime, args)
     app.run()
     return app.return_code or EXIT_OK
 

@@ -188,3 +188,13 @@ def test_headless_stops_quietly_when_the_reader_goes_away() -> None:
     stderr = process.stderr.read()
     assert returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("flags", "read_only"), [([], False), (["--read-only"], True)])
+def test_read_only_flag_reaches_the_app(flags: list[str], read_only: bool) -> None:
+    from console.cli import build_parser, make_app
+    from console.runtime import Runtime
+
+    args = build_parser().parse_args(["demo", *flags])
+    app = make_app(Runtime(demo=True), args)
+    assert app.read_only is read_only

@@ -71,7 +71,8 @@ class DataType(enum.StrEnum):
     TIME_TICKS = "TIME_TICKS"
     """TimeTicks: int in hundredths of a second, 0..2^32-1."""
     STRING = "STRING"
-    """OCTET STRING decoded as UTF-8 (undecodable bytes replaced)."""
+    """OCTET STRING that is readable text: valid UTF-8 without control characters
+    other than tab, LF and CR (anything else is :attr:`STRING_HEX`)."""
     STRING_HEX = "STRING_HEX"
     """OCTET STRING as lower-case hex (for OIDs listed in ``string_hex_oids``)."""
     OBJECT_ID = "OBJECT_ID"
