@@ -45,18 +45,29 @@ from typing import Any, Final, Literal, get_args
 import jsonschema
 import yaml
 
+from console.mqtt.topics import parse_template, validate_filter, validate_topic
 from console.oid import normalize_oid
 from console.secrets import Secret
 
 __all__ = [
+    "MQTT_PROTOCOLS",
     "RESERVED_NAME_PREFIX",
     "SNMP_VERSIONS",
+    "AstarteDeviceConfig",
     "AuthProtocol",
+    "BrokerConfig",
+    "BrokerTls",
     "Config",
     "ConfigError",
     "DeviceConfig",
+    "DeviceRule",
+    "MqttDeviceConfig",
+    "MqttProtocol",
+    "MqttSubscription",
+    "MqttTransport",
     "PrivProtocol",
     "Problem",
+    "ReconnectConfig",
     "SnmpAuthentication",
     "SnmpContext",
     "SnmpDeviceConfig",
@@ -142,12 +153,135 @@ class SnmpDeviceConfig:
     context: SnmpContext | None = None
 
 
+MqttProtocol = Literal["3.1.1", "5"]
+"""MQTT protocol version of a broker connection (OASIS MQTT 3.1.1, MQTT 5.0)."""
+MQTT_PROTOCOLS: Final[tuple[str, ...]] = get_args(MqttProtocol)
+MqttTransport = Literal["tcp", "websockets"]
+
+
+@dataclass(frozen=True, slots=True)
+class AstarteDeviceConfig:
+    """The ``astarte:`` of a device's ``mqtt:`` section: its topics are
+    ``REALM/DEVICE_ID/INTERFACE/PATH`` (Astarte's MQTT v1 protocol)."""
+
+    realm: str
+    device_id: str
+
+    @property
+    def base_topic(self) -> str:
+        """``REALM/DEVICE_ID``: the introspection topic and the prefix of the rest."""
+        return f"{self.realm}/{self.device_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttDeviceConfig:
+    """The ``mqtt:`` section of one device: which broker and which topics are its own.
+
+    Attributes:
+        broker: the ``name`` of a configured broker.
+        topic: the device's topic filter, or ``None`` for an Astarte device (then
+            :attr:`filter` is ``REALM/DEVICE_ID/#``).
+        qos: maximum QoS of the device's own subscription, when one is needed.
+        astarte: set for an Astarte device.
+        status_topic: topic of online/offline (Last Will) messages, or ``None``.
+        online_payload, offline_payload: the ``status_topic`` payloads (UTF-8).
+        timeout: seconds without a message before the device is OFFLINE (when it
+            has no ``status_topic``).
+    """
+
+    broker: str
+    topic: str | None = None
+    qos: int = 1
+    astarte: AstarteDeviceConfig | None = None
+    status_topic: str | None = None
+    online_payload: str = "online"
+    offline_payload: str = "offline"
+    timeout: float = 60.0
+
+    @property
+    def filter(self) -> str:
+        """The topic filter of the device's messages."""
+        if self.topic is not None:
+            return self.topic
+        assert self.astarte is not None  # the schema requires topic or astarte
+        return f"{self.astarte.base_topic}/#"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceConfig:
-    """One device of the fleet: a unique ``name`` and one section per protocol."""
+    """One device of the fleet: a unique ``name`` and one section per protocol (at
+    least one of ``snmp`` and ``mqtt``)."""
 
     name: str
     snmp: SnmpDeviceConfig | None = None
+    mqtt: MqttDeviceConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """The ``tls:`` of a broker. Paths are absolute (relative ones start at the
+    configuration file's directory); ``insecure`` skips certificate and host name
+    verification."""
+
+    ca_certs: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSubscription:
+    """One topic filter (MQTT 3.1.1 §4.7) and its maximum QoS (0, 1 or 2)."""
+
+    topic: str
+    qos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectConfig:
+    """Reconnection backoff, seconds: ``min`` first, doubling up to ``max``, each
+    delay spread by a random ± ``jitter`` fraction of itself."""
+
+    min: float = 1.0
+    max: float = 60.0
+    jitter: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRule:
+    """A device template (:func:`console.mqtt.topics.parse_template`) and the
+    freshness timeout (seconds) of the devices it finds."""
+
+    template: str
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerConfig:
+    """One entry of ``brokers:``: an MQTT broker connection (paho-mqtt).
+
+    Durations are seconds. ``password`` is a :class:`~console.secrets.Secret`.
+    ``client_id`` ``None`` means ``fleettop-`` and random letters, new per start.
+    ``session_expiry`` is MQTT 5's Session Expiry Interval (ignored by 3.1.1).
+    """
+
+    name: str
+    host: str
+    port: int = 1883
+    transport: MqttTransport = "tcp"
+    websocket_path: str = "/mqtt"
+    tls: BrokerTls | None = None
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str | None = None
+    keepalive: int = 60
+    protocol: MqttProtocol = "5"
+    clean_start: bool = True
+    session_expiry: int = 0
+    subscriptions: tuple[MqttSubscription, ...] = ()
+    reconnect: ReconnectConfig = field(default_factory=ReconnectConfig)
+    display_limit: int = 65536
+    device_rules: tuple[DeviceRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +358,11 @@ class Config:
     directory when the file was checked."""
     store: StoreConfig = field(default_factory=StoreConfig)
     """The property store."""
+    brokers: tuple[BrokerConfig, ...] = ()
+    """The MQTT brokers, in configuration order."""
+    interfaces_dir: Path | None = None
+    """The Astarte interface directory (absolute), checked to hold only valid
+    interfaces when the file was checked; ``None`` when not configured."""
 
 
 # --------------------------------------------------------------------------- problems
@@ -404,6 +543,21 @@ def _is_host_port(instance: object) -> bool:
     return not isinstance(instance, str) or bool(_split_host_port(instance))
 
 
+def _is_mqtt_filter(instance: object) -> bool:
+    """``mqtt-filter`` format check (MQTT 3.1.1 §4.7): raises ``ValueError``."""
+    return not isinstance(instance, str) or bool(validate_filter(instance))
+
+
+def _is_mqtt_topic(instance: object) -> bool:
+    """``mqtt-topic`` format check (a topic name, no wildcards): raises ``ValueError``."""
+    return not isinstance(instance, str) or bool(validate_topic(instance))
+
+
+def _is_mqtt_template(instance: object) -> bool:
+    """``mqtt-template`` format check (a device template): raises ``ValueError``."""
+    return not isinstance(instance, str) or bool(parse_template(instance))
+
+
 # --------------------------------------------------------------------------- schema
 
 _SCHEMA_RESOURCE: Final = ("schemas", "config.yaml")
@@ -430,6 +584,9 @@ def _validator() -> jsonschema.protocols.Validator:
     checker.checks("snmp-oid", raises=ValueError)(_is_oid)
     checker.checks("snmp-engine-id", raises=ValueError)(_is_engine_id)
     checker.checks("host-port", raises=ValueError)(_is_host_port)
+    checker.checks("mqtt-filter", raises=ValueError)(_is_mqtt_filter)
+    checker.checks("mqtt-topic", raises=ValueError)(_is_mqtt_topic)
+    checker.checks("mqtt-template", raises=ValueError)(_is_mqtt_template)
     schema = config_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
@@ -884,7 +1041,7 @@ class _Messages:
     def _enum(
         self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
     ) -> str:
-        choices = [str(choice) for choice in _listed(error)]
+        choices = list(dict.fromkeys(str(choice) for choice in _listed(error)))
         message = f"expected one of {', '.join(choices)}, got {self.got(error, path)}"
         if isinstance(error.instance, str) and not self.doc.hidden(path, error.instance):
             # case, '-' and '_' aside ('sha-256' -> 'SHA256'), then the schema's
@@ -919,6 +1076,9 @@ _FORMAT_HIDDEN: Final = {
     "snmp-oid": "is not a numeric OID",
     "snmp-engine-id": "is not an SNMP engine ID in hex (5 to 32 bytes)",
     "host-port": "is not host:port (an IPv6 host goes in brackets)",
+    "mqtt-filter": "is not an MQTT topic filter",
+    "mqtt-topic": "is not an MQTT topic name",
+    "mqtt-template": "is not a device template",
 }
 
 
@@ -1026,9 +1186,12 @@ def _cross_checks(doc: _Document, base: Path) -> None:
         return
     _trap_users(doc, data.get("traps"))
     _mib_directories(doc, data.get("mib_paths"), base)
+    brokers = _brokers(doc, data.get("brokers"), base)
+    _interfaces_dir(doc, data.get("interfaces_dir"), base)
     devices = data.get("devices")
     if not isinstance(devices, list):
         return
+    _device_brokers(doc, devices, brokers)
     names: dict[str, int | None] = {}
     for index, device in enumerate(devices):
         if not isinstance(device, dict):
@@ -1048,6 +1211,76 @@ def _cross_checks(doc: _Document, base: Path) -> None:
         oids = snmp.get("polling_oids") if isinstance(snmp, dict) else None
         if isinstance(oids, list):
             _duplicate_oids(doc, ("devices", index, "snmp", "polling_oids"), oids)
+
+
+def _brokers(doc: _Document, brokers: object, base: Path) -> list[str]:
+    """Report duplicate broker names and TLS files that do not exist; return the
+    broker names (for the devices' ``mqtt.broker``)."""
+    names: dict[str, int | None] = {}
+    if not isinstance(brokers, list):
+        return []
+    for index, broker in enumerate(brokers):
+        if not isinstance(broker, dict):
+            continue
+        name, path = broker.get("name"), ("brokers", index, "name")
+        if isinstance(name, str):
+            if name in names:
+                doc.report(
+                    path,
+                    doc.line_of(path),
+                    f"duplicate broker name {name!r} (first defined at line {names[name]})",
+                )
+            else:
+                names[name] = doc.line_of(path)
+        tls = broker.get("tls")
+        if not isinstance(tls, dict):
+            continue
+        for key in ("ca_certs", "certfile", "keyfile"):
+            text = tls.get(key)
+            if not isinstance(text, str) or not text:
+                continue
+            file = _mib_directory(text, base)
+            if not file.is_file():
+                item = ("brokers", index, "tls", key)
+                shown = "" if doc.hidden(item, text) else f" {str(file)!r}"
+                doc.report(item, doc.line_of(item), f"no such file{shown}")
+    return list(names)
+
+
+def _device_brokers(doc: _Document, devices: list[object], brokers: list[str]) -> None:
+    """Report each device ``mqtt.broker`` that names no configured broker."""
+    for index, device in enumerate(devices):
+        mqtt = device.get("mqtt") if isinstance(device, dict) else None
+        broker = mqtt.get("broker") if isinstance(mqtt, dict) else None
+        if not isinstance(broker, str) or not broker or broker in brokers:
+            continue
+        path = ("devices", index, "mqtt", "broker")
+        message = f"no broker named {broker!r} in 'brokers'"
+        close = difflib.get_close_matches(broker, brokers, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        elif brokers:
+            message += f" (configured: {', '.join(brokers)})"
+        else:
+            message += " (there is no 'brokers' section)"
+        doc.report(path, doc.line_of(path), message)
+
+
+def _interfaces_dir(doc: _Document, text: object, base: Path) -> None:
+    """Report an ``interfaces_dir`` that is not a directory, and every problem of
+    every interface file in it (``FILE: FIELD: message``)."""
+    if not isinstance(text, str) or not text:
+        return
+    path = ("interfaces_dir",)
+    directory = _mib_directory(text, base)
+    if not directory.is_dir():
+        shown = "" if doc.hidden(path, text) else f" {str(directory)!r}"
+        doc.report(path, doc.line_of(path), f"no such directory{shown}")
+        return
+    from console.mqtt.interfaces import check_interfaces
+
+    for error in check_interfaces(directory):
+        doc.report(path, doc.line_of(path), str(error))
 
 
 def _trap_users(doc: _Document, traps: object) -> None:
@@ -1213,7 +1446,74 @@ def _build_traps(data: Mapping[str, Any]) -> TrapsConfig:
 def _build_device(data: Mapping[str, Any]) -> DeviceConfig:
     """A :class:`DeviceConfig` from a validated device mapping."""
     snmp = data.get("snmp")
-    return DeviceConfig(name=data["name"], snmp=None if snmp is None else _build_snmp(snmp))
+    mqtt = data.get("mqtt")
+    return DeviceConfig(
+        name=data["name"],
+        snmp=None if snmp is None else _build_snmp(snmp),
+        mqtt=None if mqtt is None else _build_device_mqtt(mqtt),
+    )
+
+
+def _build_device_mqtt(data: Mapping[str, Any]) -> MqttDeviceConfig:
+    """A :class:`MqttDeviceConfig` from a validated device ``mqtt:`` mapping."""
+    options: dict[str, Any] = {
+        k: data[k]
+        for k in ("topic", "qos", "status_topic", "online_payload", "offline_payload")
+        if data.get(k) is not None
+    }
+    if "timeout" in data:
+        options["timeout"] = float(data["timeout"])
+    astarte = data.get("astarte")
+    if astarte is not None:
+        options["astarte"] = AstarteDeviceConfig(astarte["realm"], astarte["device_id"])
+    return MqttDeviceConfig(broker=data["broker"], **options)
+
+
+def _build_broker(data: Mapping[str, Any], base: Path) -> BrokerConfig:
+    """A :class:`BrokerConfig` from a validated ``brokers:`` entry; TLS paths are
+    made absolute against ``base``."""
+    options: dict[str, Any] = {
+        k: data[k]
+        for k in (
+            "port",
+            "transport",
+            "websocket_path",
+            "username",
+            "client_id",
+            "keepalive",
+            "clean_start",
+            "session_expiry",
+            "display_limit",
+        )
+        if data.get(k) is not None
+    }
+    if data.get("protocol") is not None:
+        options["protocol"] = str(data["protocol"])
+    if data.get("password") is not None:
+        options["password"] = Secret(data["password"])
+    tls = data.get("tls")
+    if tls is not None:
+        options["tls"] = BrokerTls(
+            **{
+                k: _mib_directory(tls[k], base)
+                for k in ("ca_certs", "certfile", "keyfile")
+                if tls.get(k) is not None
+            },
+            insecure=bool(tls.get("insecure", False)),
+        )
+    options["subscriptions"] = tuple(
+        MqttSubscription(sub["topic"], int(sub.get("qos", 0)))
+        for sub in data.get("subscriptions", [])
+    )
+    reconnect = data.get("reconnect", {})
+    options["reconnect"] = ReconnectConfig(
+        **{k: float(reconnect[k]) for k in ("min", "max", "jitter") if k in reconnect}
+    )
+    options["device_rules"] = tuple(
+        DeviceRule(rule["template"], float(rule.get("timeout", 60.0)))
+        for rule in data.get("device_rules", [])
+    )
+    return BrokerConfig(name=data["name"], host=data["host"], **options)
 
 
 def _build_ui(data: Mapping[str, Any]) -> UiConfig:
@@ -1250,6 +1550,10 @@ def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
         traps=None if traps is None else _build_traps(traps),
         mib_paths=tuple(_mib_directory(text, base) for text in data.get("mib_paths", [])),
         store=_build_store(data.get("store", {}), base),
+        brokers=tuple(_build_broker(broker, base) for broker in data.get("brokers", [])),
+        interfaces_dir=None
+        if data.get("interfaces_dir") is None
+        else _mib_directory(data["interfaces_dir"], base),
     )
 
 

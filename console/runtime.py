@@ -21,10 +21,12 @@ from console.logbus import BusLogHandler
 
 if TYPE_CHECKING:
     from console.demo import DemoFleet
+    from console.mqtt.fleet import MqttFleet
     from console.snmp.manager import SnmpDevice
     from console.snmp.mib import MibResolver
     from console.snmp.traps import TrapReceiver
     from console.store import PropertyStore
+    from console.store.audit import AuditRecorder
     from console.store.snmp import StoreFeeder
 
 __all__ = ["Runtime", "default_store_path"]
@@ -46,8 +48,8 @@ def default_store_path(*, demo: bool = False) -> Path:
 
 
 class Runtime:
-    """The bus, the demo agents (optional), the trap receiver (optional) and the
-    device backends, started and closed together.
+    """The bus, the demo agents (optional), the trap receiver (optional), the MQTT
+    brokers (optional) and the device backends, started and closed together.
 
     Args:
         config: the validated configuration; with ``demo=True`` it may be ``None``,
@@ -80,6 +82,8 @@ class Runtime:
         self._bus: EventManager | None = None
         self.demo: DemoFleet | None = None
         self.snmp_devices: dict[str, SnmpDevice] = {}
+        self.mqtt: MqttFleet | None = None
+        """The MQTT brokers and devices (``config.brokers``), once started."""
         self.trap_receiver: TrapReceiver | None = None
         """The trap and inform receiver, once started (``config.traps`` only)."""
         self.mib: MibResolver | None = None
@@ -88,6 +92,9 @@ class Runtime:
         self.store: PropertyStore | None = None
         """The open property store, or ``None`` (disabled, or it could not open)."""
         self.store_feeder: StoreFeeder | None = None
+        self.audit: AuditRecorder | None = None
+        """The audit log's recorder (operator writes -> the store's ``audit`` table;
+        ``audit.log`` queries and exports), or ``None`` without a store."""
         self.store_error: str | None = None
         """Why the runtime runs without persistence although the store is enabled."""
         self._started = False
@@ -141,13 +148,15 @@ class Runtime:
         if self._demo_enabled:
             from console.demo import DemoFleet
 
-            self.demo = DemoFleet()
+            self.demo = DemoFleet(mqtt=True)
             await self.demo.start()
             self._config = self.demo.config if self._config is None else self._config
         await self._start_mib()
         await self._open_store(bus)
         if self.config.traps is not None:
             await self._start_traps(bus)
+        if self.config.brokers:
+            await self._start_mqtt(bus)
         from console.snmp.manager import SnmpDevice
 
         for device in self.config.devices:
@@ -180,6 +189,7 @@ class Runtime:
             bus.publish(("store", "status"), {"persistent": False, "path": None, "error": None})
             return
         from console.store import PropertyStore, StoreError
+        from console.store.audit import AuditRecorder
         from console.store.snmp import StoreFeeder, last_known
 
         path = (
@@ -205,7 +215,17 @@ class Runtime:
                     source_timestamp=known.updated_ms / 1000,
                 )
         self.store_feeder = StoreFeeder(bus, store)
+        self.audit = AuditRecorder(bus, store)
         bus.publish(("store", "status"), {"persistent": True, "path": str(path), "error": None})
+
+    async def _start_mqtt(self, bus: EventManager) -> None:
+        """Connect every broker of ``config.brokers`` and track the MQTT devices
+        (:class:`~console.mqtt.fleet.MqttFleet`); a broker that is down is retried
+        in the background (its status says why), it never stops the start."""
+        from console.mqtt.fleet import MqttFleet
+
+        self.mqtt = MqttFleet(self.config, bus)
+        await self.mqtt.start()
 
     async def _start_traps(self, bus: EventManager) -> None:
         """Start the trap receiver of ``config.traps``, and the demo's traps to it."""
@@ -247,6 +267,11 @@ class Runtime:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
+        if self.mqtt is not None:
+            try:
+                await self.mqtt.aclose()
+            except Exception as exc:
+                mlog.warning("closing the MQTT brokers failed: %s", exc)
         if self.trap_receiver is not None:
             try:
                 await self.trap_receiver.aclose()
@@ -266,6 +291,14 @@ class Runtime:
                 await self.store_feeder.aclose()
             except Exception as exc:
                 mlog.warning("closing the store feeder failed: %s", exc)
+        # the audit recorder hands every operator action already published to the
+        # store, before the store closes (getattr: start may have failed before it)
+        audit = self.audit
+        if audit is not None:
+            try:
+                await audit.aclose()
+            except Exception as exc:
+                mlog.warning("closing the audit recorder failed: %s", exc)
         if self.store is not None:
             await self.store.aclose()
         if self.demo is not None:

@@ -20,13 +20,21 @@ import pytest
 import yaml
 
 from console.config import (
+    MQTT_PROTOCOLS,
     SNMP_VERSIONS,
+    AstarteDeviceConfig,
     AuthProtocol,
+    BrokerConfig,
+    BrokerTls,
     Config,
     ConfigError,
     DeviceConfig,
+    DeviceRule,
+    MqttDeviceConfig,
+    MqttSubscription,
     PrivProtocol,
     Problem,
+    ReconnectConfig,
     SnmpAuthentication,
     SnmpContext,
     SnmpDeviceConfig,
@@ -52,6 +60,7 @@ ENV = {
     "SNMP_PRIV_PASSWORD": "env-priv-pass-9Wz",
     "SNMP_WRITE_COMMUNITY": "env-write-community-2Hq",
     "TRAP_COMMUNITY": "env-trap-community-8Lm",
+    "MQTT_PASSWORD": "env-mqtt-password-5Rt",
 }
 
 DEVICE = """\
@@ -442,7 +451,7 @@ def test_config_error_lists_every_problem() -> None:
         "t.yaml:5: devices[0].snmp.remote_port: must be between 1 and 65535, got 0",
         "t.yaml:9: ui.theme: must not be empty",
         "t.yaml:10: something: unknown key 'something'; "
-        "expected one of: devices, ui, traps, store, mib_paths",
+        "expected one of: devices, brokers, interfaces_dir, ui, traps, store, mib_paths",
     ]
 
 
@@ -731,7 +740,7 @@ def test_schema_is_valid_json_schema() -> None:
 
 
 def test_every_property_is_described_and_optional_ones_have_defaults() -> None:
-    protocol_sections = {"snmp"}  # a device needs one of these (anyOf), so no default
+    protocol_sections = {"snmp", "mqtt"}  # a device needs one of these (anyOf): no default
     properties = walk_properties(config_schema())
     assert len(properties) >= 18
     for where, name, sub, required in properties:
@@ -801,7 +810,15 @@ def test_schema_v3_and_traps_defaults_are_the_dataclass_defaults() -> None:
     top = config_schema()["properties"]
     assert top["traps"]["default"] is None is Config().traps
     assert tuple(top["mib_paths"]["default"]) == Config().mib_paths
-    assert set(top) == {"devices", "ui", "traps", "store", "mib_paths"}
+    assert set(top) == {
+        "devices",
+        "brokers",
+        "interfaces_dir",
+        "ui",
+        "traps",
+        "store",
+        "mib_paths",
+    }
 
 
 def test_store_section_defaults_paths_and_bounds(tmp_path: Path) -> None:
@@ -840,13 +857,21 @@ def test_docs_describe_every_field() -> None:
             assert f"`{name}`" in docs, name
 
 
-def test_docs_examples_are_valid() -> None:
+def test_docs_examples_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     docs = DOCS.read_text(encoding="utf-8")
     blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)
     complete = [
-        block for block in blocks if re.match(r"(#.*\n)*(devices|ui|traps|x-[\w-]+):", block)
+        block
+        for block in blocks
+        if re.match(r"(#.*\n)*(devices|ui|traps|brokers|interfaces_dir|x-[\w-]+):", block)
     ]
-    assert len(complete) >= 5
+    assert len(complete) >= 8
+    # the files the examples name, relative to the working directory
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "certs").mkdir()
+    for name in ("ca.pem", "fleettop.pem", "fleettop.key"):
+        (tmp_path / "certs" / name).write_text("")
+    (tmp_path / "interfaces").mkdir()
     names = set(re.findall(r"\$\{(\w+)\}", docs))
     for block in complete:
         parse_config(block, source="docs", environ=dict.fromkeys(names, "docs-secret"))
@@ -861,3 +886,145 @@ def test_config_module_does_not_import_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- MQTT
+
+
+def test_mqtt_file_loads_brokers_devices_and_interfaces() -> None:
+    config = load_config(GOOD / "mqtt.yaml", environ=ENV)
+
+    interfaces = (DATA.parent / "interfaces").resolve()
+    assert config.interfaces_dir == interfaces
+    plant, cloud = config.brokers
+    assert plant == BrokerConfig(
+        name="plant",
+        host="127.0.0.1",
+        port=1883,
+        subscriptions=(MqttSubscription("site/#", 1),),
+    )
+    assert (plant.protocol, plant.clean_start, plant.client_id, plant.tls) == (
+        "5",
+        True,
+        None,
+        None,
+    )
+    assert plant.reconnect == ReconnectConfig(1.0, 60.0, 0.2)
+    assert cloud.transport == "websockets"
+    assert cloud.websocket_path == "/ws"
+    assert cloud.tls == BrokerTls(ca_certs=interfaces / "org.example.Commands.json", insecure=True)
+    assert cloud.username == "fleettop"
+    assert cloud.password == Secret("env-mqtt-password-5Rt")
+    assert (cloud.client_id, cloud.keepalive, cloud.protocol) == ("fleettop-noc-1", 30, "3.1.1")
+    assert (cloud.clean_start, cloud.session_expiry, cloud.display_limit) == (False, 86400, 1024)
+    assert cloud.subscriptions == (
+        MqttSubscription("plant/+/status", 2),
+        MqttSubscription("plant/#", 0),
+    )
+    assert cloud.reconnect == ReconnectConfig(0.5, 30.0, 0.3)
+    assert cloud.device_rules == (
+        DeviceRule("site/{device}/telemetry/#", 15.0),
+        DeviceRule("demo/{device}/{interface}/#", 60.0),
+    )
+
+    sensor, lamp, thermostat, switch = config.devices
+    assert sensor.mqtt == MqttDeviceConfig(broker="plant", topic="site/sensor-7/#")
+    assert sensor.snmp is None
+    assert lamp.mqtt == MqttDeviceConfig(
+        broker="plant",
+        topic="site/lamp-2/#",
+        qos=2,
+        status_topic="site/lamp-2/status",
+        online_payload="1",
+        offline_payload="0",
+        timeout=5.0,
+    )
+    assert thermostat.mqtt is not None
+    assert thermostat.mqtt.astarte == AstarteDeviceConfig("demo", "2TBn-jNESuuHamE2Zo1anA")
+    assert thermostat.mqtt.filter == "demo/2TBn-jNESuuHamE2Zo1anA/#"
+    assert switch.snmp is not None
+    assert switch.mqtt is not None
+    assert switch.mqtt.filter == "site/core-sw1/#"
+
+
+def test_issue_broker_example_loads() -> None:
+    text = """\
+brokers:
+  - name: plant
+    host: 127.0.0.1
+    port: 1883
+    subscriptions: [{topic: "site/#", qos: 1}]
+devices:
+  - name: sensor-7
+    mqtt: {broker: plant, topic: "site/sensor-7/#"}
+"""
+    config = parse_config(text, environ={})
+    assert config.brokers[0].subscriptions == (MqttSubscription("site/#", 1),)
+    assert config.devices[0] == DeviceConfig(
+        "sensor-7", mqtt=MqttDeviceConfig(broker="plant", topic="site/sensor-7/#")
+    )
+
+
+def test_protocol_5_may_be_written_unquoted() -> None:
+    config = parse_config("brokers: [{name: b, host: h, protocol: 5}]\n", environ={})
+    assert config.brokers[0].protocol == "5"
+    assert set(MQTT_PROTOCOLS) == {"3.1.1", "5"}
+
+
+def test_broker_password_never_printed() -> None:
+    config = load_config(GOOD / "mqtt.yaml", environ=ENV)
+    assert ENV["MQTT_PASSWORD"] not in repr(config) + str(config)
+    text = (
+        "brokers: [{name: b, host: h, username: u, password: hunter2-mqtt, port: hunter2-mqtt}]\n"
+    )
+    problems = problems_of(text)
+    assert [p.field for p in problems] == ["brokers[0].port"]
+    assert "hunter2" not in str(problems)
+
+
+def test_schema_broker_defaults_are_the_dataclass_defaults() -> None:
+    defs = config_schema()["$defs"]
+    broker = defs["broker"]["properties"]
+    assert set(broker) == {f.name for f in dataclasses.fields(BrokerConfig)}
+    defaults = {f.name: f for f in dataclasses.fields(BrokerConfig)}
+    for name, sub in broker.items():
+        if name in {"name", "host"}:
+            continue
+        field = defaults[name]
+        expected = (
+            field.default_factory()  # type: ignore[misc]
+            if field.default is dataclasses.MISSING
+            else field.default
+        )
+        value = sub["default"]
+        if name == "reconnect":
+            value = ReconnectConfig(**value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        assert value == expected, name
+    assert parse_config("brokers: [{name: b, host: h}]\n", environ={}).brokers[0] == BrokerConfig(
+        "b", "h"
+    )
+    reconnect = defs["reconnect"]["properties"]
+    assert ReconnectConfig(**{k: v["default"] for k, v in reconnect.items()}) == ReconnectConfig()
+    tls = defs["broker_tls"]["properties"]
+    assert BrokerTls(**{k: v["default"] for k, v in tls.items()}) == BrokerTls()
+    device = defs["device_mqtt"]["properties"]
+    assert set(device) == {f.name for f in dataclasses.fields(MqttDeviceConfig)}
+    mqtt_defaults = {f.name: f.default for f in dataclasses.fields(MqttDeviceConfig)}
+    for name, sub in device.items():
+        if name != "broker":
+            assert sub["default"] == mqtt_defaults[name], name
+    assert {f.name for f in dataclasses.fields(DeviceRule)} == set(
+        defs["device_rule"]["properties"]
+    )
+    assert tuple(str(v) for v in broker["protocol"]["enum"][:2]) == MQTT_PROTOCOLS
+    assert config_schema()["properties"]["interfaces_dir"]["default"] is Config().interfaces_dir
+
+
+def test_interfaces_dir_must_exist(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("interfaces_dir: missing\n")
+    (problem,) = check_config(path, environ={})
+    assert (problem.line, problem.field) == (1, "interfaces_dir")
+    assert problem.message == f"no such directory {str(tmp_path / 'missing')!r}"

@@ -8,6 +8,8 @@ the :class:`~console.config.Config` that polls them. Modules:
 * :mod:`console.demo.models` - the devices' managed objects, as data;
 * :mod:`console.demo.agent` - one pysnmp command responder per device;
 * :mod:`console.demo.fleet` - the fleet and its configuration;
+* :mod:`console.demo.mqtt` - an in-process amqtt broker and simulated Astarte-style
+  devices (``DemoFleet(mqtt=True)``, as ``fleettop demo`` runs it);
 * :mod:`console.demo.traps` - the devices' notifications (coldStart, linkDown/linkUp,
   UPS on battery), sent to the runtime's trap receiver.
 """

@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
@@ -19,6 +19,9 @@ from console.demo.agent import SnmpAgent
 from console.demo.models import DeviceModel, demo_models
 from console.demo.signals import Window
 from console.demo.traps import TRAP_COMMUNITY, DemoTrapSender
+
+if TYPE_CHECKING:
+    from console.demo.mqtt import DemoMqtt
 from console.secrets import Secret
 
 __all__ = [
@@ -92,7 +95,10 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
 
 
 def demo_config(
-    devices: Iterable[tuple[DeviceModel, str, int]], *, host: str = "127.0.0.1"
+    devices: Iterable[tuple[DeviceModel, str, int]],
+    *,
+    host: str = "127.0.0.1",
+    mqtt_port: int | None = None,
 ) -> Config:
     """Return the validated configuration polling each ``(model, host, port)``, with a
     trap receiver on ``host``.
@@ -103,10 +109,20 @@ def demo_config(
     0 (a free port, chosen when it binds), which a configuration file may not ask
     for: a receiver on ``host``, accepting :data:`~console.demo.traps.TRAP_COMMUNITY`.
 
+    With ``mqtt_port``, the configuration also watches the demo MQTT broker on that
+    port (:func:`console.demo.mqtt.demo_mqtt_document`): its devices are discovered
+    from their topics, so ``devices`` stays the SNMP agents; ``interfaces_dir`` is
+    the bundled Astarte interfaces.
+
     Raises:
         console.config.ConfigError: the generated document is invalid (a bug).
     """
-    document = {"devices": [device_document(*device) for device in devices]}
+    document: dict[str, Any] = {"devices": [device_document(*device) for device in devices]}
+    if mqtt_port is not None:
+        from console.demo.mqtt import INTERFACES_DIR, demo_mqtt_document
+
+        document["brokers"] = [demo_mqtt_document(mqtt_port)]
+        document["interfaces_dir"] = str(INTERFACES_DIR)
     config = parse_config(yaml.safe_dump(document, sort_keys=False), source=_SOURCE, environ={})
     traps = TrapsConfig(listen_host=host, listen_port=0, communities=(TRAP_COMMUNITY,))
     return dataclasses.replace(config, traps=traps)
@@ -127,6 +143,8 @@ class DemoFleet:
         outage_duration: how long each outage lasts, in seconds (``0 <= duration <
             period``; 0 disables outages).
         seed: seeds counter offsets, MAC addresses and wander; ``None`` varies per run.
+        mqtt: also run the demo MQTT broker (amqtt, in-process) and its simulated
+            Astarte-style devices (:mod:`console.demo.mqtt`), and watch them.
 
     Attributes:
         host: as given.
@@ -152,8 +170,12 @@ class DemoFleet:
         outage_period: float = 60.0,
         outage_duration: float = 8.0,
         seed: int | None = None,
+        mqtt: bool = False,
     ) -> None:
         self.host = host
+        self._mqtt_enabled = mqtt
+        self.mqtt: DemoMqtt | None = None
+        """The demo MQTT broker and devices, once started (``mqtt=True`` only)."""
         self.outage = Window(outage_period, outage_duration)
         rng = random.Random(seed)
         self._agents = tuple(
@@ -225,12 +247,19 @@ class DemoFleet:
         try:
             for agent in self._agents:
                 await agent.start()
+            if self._mqtt_enabled:
+                from console.demo.mqtt import DemoMqtt
+
+                self.mqtt = DemoMqtt(host=self.host)
+                await self.mqtt.start()
         except BaseException:
             await self.aclose()
             raise
         self._started = True
         self._config = demo_config(
-            ((agent.model, self.host, agent.port) for agent in self._agents), host=self.host
+            ((agent.model, self.host, agent.port) for agent in self._agents),
+            host=self.host,
+            mqtt_port=None if self.mqtt is None else self.mqtt.port,
         )
 
     async def start_traps(self, target: tuple[str, int]) -> DemoTrapSender:
@@ -259,6 +288,8 @@ class DemoFleet:
     async def _close(self) -> None:
         if self._trap_sender is not None:
             await self._trap_sender.aclose()
+        if self.mqtt is not None:
+            await self.mqtt.aclose()
         results = await asyncio.gather(
             *(agent.aclose() for agent in self._agents), return_exceptions=True
         )

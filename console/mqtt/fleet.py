@@ -1,0 +1,528 @@
+"""Every MQTT broker connection and MQTT device of a configuration, and the
+operator's publish, set and unset.
+
+:class:`MqttFleet` owns one :class:`~console.mqtt.client.BrokerConnection` per
+``brokers:`` entry (subscribed to the broker's filters plus the devices' own
+filters they do not cover), one :class:`~console.mqtt.devices.DeviceRouter` per
+broker, the state of every MQTT device, the Astarte interfaces of
+``interfaces_dir``, and a ticker task that publishes device statistics and applies
+freshness timeouts once a second.
+
+Events (``docs/events.md``): message events ``("mqtt", DEVICE | "@BROKER",
+"message", *LEVELS)``, Astarte ``property`` / ``datastream`` / ``introspection``
+events, device ``status`` and ``stats``, broker ``status`` and ``subscribed``, and
+``publish`` results. Message events are published with
+:meth:`~console.events.EventManager.publish_wait` (a ``BLOCK`` subscriber slows the
+broker connection down instead of losing messages).
+
+Operator writes (Astarte semantics, the SDK's ``Device.send`` / ``unset_property``):
+
+* :meth:`MqttFleet.publish` -- any topic and payload on a broker;
+* :meth:`MqttFleet.set` -- a value on a **server-owned** interface of an Astarte
+  device, validated against the mapping's type (:meth:`Interface.validate_payload`),
+  BSON ``{"v": value}`` (``"t"`` with an explicit timestamp) to
+  ``REALM/DEVICE_ID/INTERFACE/PATH`` with the interface's QoS (properties 2,
+  datastreams by reliability); a device-owned interface is refused with the reason;
+* :meth:`MqttFleet.unset` -- an empty payload, for a property whose mapping has
+  ``allow_unset``.
+
+Each finished publish (success or failure) is published as ``("mqtt", TARGET,
+"publish")``; invalid input and a disconnected broker raise instead (as SNMP writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from console.config import Config, DeviceConfig, MqttSubscription
+from console.events import EventManager, JsonValue, Policy
+from console.mqtt.client import (
+    BrokerConnection,
+    BrokerStatus,
+    MessageHandler,
+    MqttMessage,
+    PublishResult,
+    message_payload,
+)
+from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, astarte_events
+from console.mqtt.interfaces import (
+    Interface,
+    InterfaceError,
+    ValidationError,
+    load_interfaces,
+    to_json_value,
+)
+
+__all__ = ["STATS_INTERVAL", "MqttFleet"]
+
+mlog = logging.getLogger(__name__)
+
+#: Seconds between device statistics / freshness checks.
+STATS_INTERVAL: Final = 1.0
+
+
+def _bson_value(type_name: str, value: Any) -> Any:
+    """``value`` as BSON should carry it for ``type_name``: ``longinteger`` as int64
+    (Astarte expects 64-bit integers even when small)."""
+    from bson.int64 import Int64
+
+    if type_name == "longinteger" and isinstance(value, int):
+        return Int64(value)
+    if type_name == "longintegerarray" and isinstance(value, list):
+        return [Int64(item) for item in value]
+    return value
+
+
+class MqttFleet:
+    """The MQTT side of fleettop (see the module docstring).
+
+    Args:
+        config: the configuration (its ``brokers``, MQTT devices and
+            ``interfaces_dir``).
+        bus: the event manager; create the fleet on its loop.
+        interfaces: Astarte interfaces by name; default: loaded from
+            ``config.interfaces_dir`` (a directory that no longer loads is logged
+            as an error and no interfaces are used).
+
+    Attributes:
+        connections: broker name -> connection.
+        devices: device name -> state (configured devices first; discovered ones
+            join as their first message arrives).
+        interfaces: interface name -> interface.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        bus: EventManager,
+        *,
+        interfaces: Mapping[str, Interface] | None = None,
+    ) -> None:
+        self._config = config
+        self._bus = bus
+        if interfaces is None:
+            interfaces = {}
+            if config.interfaces_dir is not None:
+                try:
+                    interfaces = load_interfaces(config.interfaces_dir)
+                except InterfaceError as exc:
+                    mlog.error("Astarte interfaces not loaded: %s", exc)
+        self.interfaces: dict[str, Interface] = dict(interfaces)
+        self._mqtt_devices: dict[str, DeviceConfig] = {
+            d.name: d for d in config.devices if d.mqtt is not None
+        }
+        self.devices: dict[str, DeviceState] = {
+            name: DeviceState.from_config(device) for name, device in self._mqtt_devices.items()
+        }
+        self.connections: dict[str, BrokerConnection] = {}
+        self.routers: dict[str, DeviceRouter] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self._started = False
+        self._closing: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Publish every configured device's initial status, connect every broker and
+        start the ticker.
+
+        Raises:
+            RuntimeError: started twice.
+        """
+        if self._started:
+            raise RuntimeError("the MQTT fleet was already started")
+        self._started = True
+        now = time.time()
+        for state in self.devices.values():
+            state.reported_at = now
+            self._publish_status(state)
+        for broker in self._config.brokers:
+            devices = [
+                d for d in self._mqtt_devices.values() if d.mqtt and d.mqtt.broker == broker.name
+            ]
+            router = DeviceRouter(broker, devices)
+            extra = [MqttSubscription(d.mqtt.filter, d.mqtt.qos) for d in devices if d.mqtt]
+            extra += [
+                MqttSubscription(d.mqtt.status_topic, 1)
+                for d in devices
+                if d.mqtt and d.mqtt.status_topic
+            ]
+            extra += [MqttSubscription(template.filter, 1) for template, _ in router.templates]
+            self.routers[broker.name] = router
+            connection = BrokerConnection(
+                broker,
+                self._bus,
+                handler=self._handler(broker.name, router),
+                extra_subscriptions=extra,
+                on_status=self._on_broker_status,
+            )
+            self.connections[broker.name] = connection
+            await connection.start()
+        self._ticker = asyncio.create_task(self._tick(), name="mqtt-devices")
+
+    async def aclose(self) -> None:
+        """Close every connection and the ticker. Idempotent."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        results = await asyncio.gather(
+            *(c.aclose() for c in self.connections.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                mlog.warning("closing a broker connection failed: %s", result)
+
+    # -- received messages ----------------------------------------------------------
+
+    def _handler(self, broker: str, router: DeviceRouter) -> MessageHandler:
+        """The message handler of one broker (the hot path: ~3 µs a message)."""
+        bus = self._bus
+        devices = self.devices
+        route_of = router.route
+        unrouted = router.unrouted_type
+        online = DeviceStatus.ONLINE
+
+        async def handle(messages: list[MqttMessage]) -> None:
+            # publish_wait only when some subscriber may push back (BLOCK policy);
+            # checked once per chunk of at most CHUNK messages
+            blocking = any(s.policy is Policy.BLOCK for s in bus.subscriptions)
+            for m in messages:
+                route = route_of(m.topic)
+                if route is None:
+                    if blocking:
+                        await bus.publish_wait(unrouted(m.topic), message_payload(m, broker, None))
+                    else:
+                        bus.publish(unrouted(m.topic), message_payload(m, broker, None))
+                    continue
+                state = devices.get(route.device)
+                if state is None:
+                    state = self._discover(route.device, broker, router, m.topic)
+                    state.astarte_base = route.base
+                state.messages += 1
+                state.last_seen = m.received
+                if blocking:
+                    await bus.publish_wait(
+                        route.event_type, message_payload(m, broker, route.device)
+                    )
+                else:
+                    bus.publish(route.event_type, message_payload(m, broker, route.device))
+                if route.kind == "status":
+                    self._status_message(state, m.payload)
+                    continue
+                if state.status is not online and state.status_topic is None:
+                    self._set_status(state, online, None)
+                if route.astarte:
+                    assert route.interface is not None
+                    assert route.path is not None
+                    event_type, payload, source_ts = astarte_events(
+                        route.device,
+                        broker,
+                        m.topic,
+                        route.interface,
+                        route.path,
+                        m.payload,
+                        self.interfaces,
+                    )
+                    await bus.publish_wait(event_type, payload, source_timestamp=source_ts)
+                elif route.kind == "introspection":
+                    self._introspection(state, m.payload)
+
+        return handle
+
+    def _discover(self, name: str, broker: str, router: DeviceRouter, topic: str) -> DeviceState:
+        state = DeviceState(
+            name=name,
+            broker=broker,
+            timeout=router.template_timeout(topic),
+            discovered=True,
+            reported_at=time.time(),
+        )
+        self.devices[name] = state
+        return state
+
+    def _status_message(self, state: DeviceState, payload: bytes) -> None:
+        if payload == state.online_payload:
+            self._set_status(state, DeviceStatus.ONLINE, None)
+        elif payload == state.offline_payload:
+            self._set_status(state, DeviceStatus.OFFLINE, f"{state.status_topic} says offline")
+        elif not payload:
+            self._set_status(state, DeviceStatus.UNKNOWN, f"{state.status_topic} was cleared")
+
+    def _introspection(self, state: DeviceState, payload: bytes) -> None:
+        """Astarte introspection: ``name:major:minor;...`` (Astarte MQTT v1)."""
+        text = payload.decode("utf-8", "replace")
+        found: dict[str, tuple[int, int]] = {}
+        for entry in filter(None, text.split(";")):
+            name, _, version = entry.partition(":")
+            major, _, minor = version.partition(":")
+            if major.isdigit() and minor.isdigit():
+                found[name] = (int(major), int(minor))
+        state.interfaces = found
+        self._bus.publish(
+            ("mqtt", state.name, "introspection"),
+            {
+                "broker": state.broker,
+                "interfaces": [
+                    {
+                        "name": name,
+                        "major": major,
+                        "minor": minor,
+                        "known": name in self.interfaces,
+                    }
+                    for name, (major, minor) in found.items()
+                ],
+            },
+        )
+
+    # -- status and statistics -------------------------------------------------------
+
+    def _set_status(self, state: DeviceState, status: DeviceStatus, reason: str | None) -> None:
+        if (state.status, state.reason) == (status, reason):
+            return
+        state.status, state.reason = status, reason
+        self._publish_status(state)
+
+    def _publish_status(self, state: DeviceState) -> None:
+        if self._bus.closed:
+            return
+        self._bus.publish(
+            ("mqtt", state.name, "status"),
+            {
+                "status": str(state.status),
+                "reason": state.reason,
+                "broker": state.broker,
+                "last_seen": state.last_seen,
+                "discovered": state.discovered,
+            },
+        )
+
+    def _on_broker_status(self, broker: str, status: BrokerStatus, reason: str | None) -> None:
+        if status is BrokerStatus.CONNECTED:
+            return
+        for state in self.devices.values():
+            if state.broker == broker:
+                self._set_status(state, DeviceStatus.UNKNOWN, f"broker {broker} is {status}")
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            self.tick(time.time())
+
+    def tick(self, now: float) -> None:
+        """Publish the statistics of every device whose message count changed since
+        the last report (and once more when its rate falls to 0), and mark devices
+        OFFLINE whose last message is older than their timeout (those without a
+        status topic). The ticker task calls it every :data:`STATS_INTERVAL` s."""
+        for state in list(self.devices.values()):
+            if (
+                state.status is DeviceStatus.ONLINE
+                and state.status_topic is None
+                and state.last_seen is not None
+                and now - state.last_seen > state.timeout
+            ):
+                self._set_status(state, DeviceStatus.OFFLINE, f"no message for {state.timeout:g} s")
+            new = state.messages - state.reported_messages
+            if not new and not state.rate_reported:
+                continue
+            elapsed = now - state.reported_at
+            rate = new / elapsed if elapsed > 0 else 0.0
+            self._bus.publish(
+                ("mqtt", state.name, "stats"),
+                {
+                    "broker": state.broker,
+                    "messages": state.messages,
+                    "last_seen": state.last_seen,
+                    "rate": round(rate, 3),
+                },
+            )
+            state.reported_messages, state.reported_at = state.messages, now
+            state.rate_reported = rate > 0
+
+    # -- operator writes ---------------------------------------------------------------
+
+    def _connection(self, broker: str) -> BrokerConnection:
+        try:
+            return self.connections[broker]
+        except KeyError:
+            raise ValueError(
+                f"no broker named {broker!r} (configured: {', '.join(self.connections) or 'none'})"
+            ) from None
+
+    async def publish(
+        self,
+        broker: str,
+        topic: str,
+        payload: bytes | str,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        session_id: str | None = None,
+    ) -> PublishResult:
+        """Publish ``payload`` to ``topic`` on ``broker``; the result is also published
+        as ``("mqtt", "@BROKER", "publish")``.
+
+        Raises:
+            ValueError: no such broker, a bad topic name or QoS.
+            console.mqtt.client.MqttNotConnectedError: the broker is not connected.
+        """
+        connection = self._connection(broker)
+        data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        result = await connection.publish(topic, data, qos, retain)
+        self._publish_result(
+            connection.source,
+            result,
+            session_id=session_id,
+            operation="publish",
+            broker=broker,
+            topic=topic,
+            qos=qos,
+            retain=retain,
+            size=len(data),
+        )
+        return result
+
+    def _astarte_target(self, device: str, interface_name: str) -> tuple[str, str, Interface]:
+        """``(broker, base topic, interface)`` for an operator set on ``device``: a
+        configured Astarte device, or one found by an ``{interface}`` template."""
+        state = self.devices.get(device)
+        if state is None or state.astarte_base is None:
+            raise ValidationError(
+                f"{device} is not an Astarte device (give it mqtt.astarte: realm and "
+                "device_id, or match it with a device_rules template with {interface})"
+            )
+        interface = self.interfaces.get(interface_name)
+        if interface is None:
+            known = ", ".join(sorted(self.interfaces)) or "none loaded"
+            raise ValidationError(
+                f"interface {interface_name} is not in interfaces_dir (known: {known})"
+            )
+        if not interface.server_owned:
+            raise ValidationError(
+                f"{interface_name} is device-owned: only {device} publishes it; fleettop "
+                "sets server-owned interfaces only"
+            )
+        return state.broker, state.astarte_base, interface
+
+    async def set(
+        self,
+        device: str,
+        interface_name: str,
+        path: str,
+        value: object,
+        *,
+        timestamp: dt.datetime | None = None,
+        session_id: str | None = None,
+    ) -> PublishResult:
+        """Set ``path`` of a server-owned interface of Astarte device ``device`` to
+        ``value`` (a property; on a server-owned datastream, send a value).
+
+        Raises:
+            ValidationError: not an Astarte device, unknown or device-owned
+                interface, a path or value that does not fit the mapping.
+            console.mqtt.client.MqttNotConnectedError: the broker is not connected.
+        """
+        import bson
+
+        broker, base, interface = self._astarte_target(device, interface_name)
+        interface.validate_payload(path, value, timestamp)
+        if interface.is_object:
+            assert isinstance(value, Mapping)
+            document: dict[str, Any] = {
+                "v": {
+                    key: _bson_value(getattr(interface.mapping(f"{path}/{key}"), "type", ""), item)
+                    for key, item in value.items()
+                }
+            }
+            shown: JsonValue = {
+                key: to_json_value(
+                    getattr(interface.mapping(f"{path}/{key}"), "type", "string"), item
+                )
+                for key, item in value.items()
+            }
+            type_name = "object"
+        else:
+            mapping = interface.validate_path(path)
+            document = {"v": _bson_value(mapping.type, value)}
+            shown = to_json_value(mapping.type, value)
+            type_name = mapping.type
+        if timestamp is not None:
+            document["t"] = timestamp
+        payload = bson.encode(document)
+        topic = f"{base}/{interface_name}{path}"
+        qos = interface.qos(path)
+        connection = self._connection(broker)
+        result = await connection.publish(topic, payload, qos)
+        self._publish_result(
+            device,
+            result,
+            session_id=session_id,
+            operation="set",
+            broker=broker,
+            topic=topic,
+            qos=qos,
+            retain=False,
+            size=len(payload),
+            interface=interface_name,
+            path=path,
+            type=type_name,
+            value=shown,
+        )
+        return result
+
+    async def unset(
+        self, device: str, interface_name: str, path: str, *, session_id: str | None = None
+    ) -> PublishResult:
+        """Unset property ``path`` of a server-owned interface (an empty payload, QoS
+        2); only where the mapping has ``allow_unset``.
+
+        Raises:
+            ValidationError: as :meth:`set`, or the mapping does not allow unset.
+            console.mqtt.client.MqttNotConnectedError: the broker is not connected.
+        """
+        broker, base, interface = self._astarte_target(device, interface_name)
+        mapping = interface.validate_unset(path)
+        topic = f"{base}/{interface_name}{path}"
+        connection = self._connection(broker)
+        result = await connection.publish(topic, b"", 2)
+        self._publish_result(
+            device,
+            result,
+            session_id=session_id,
+            operation="unset",
+            broker=broker,
+            topic=topic,
+            qos=2,
+            retain=False,
+            size=0,
+            interface=interface_name,
+            path=path,
+            type=mapping.type,
+            value=None,
+        )
+        return result
+
+    def _publish_result(
+        self, target: str, result: PublishResult, *, session_id: str | None, **fields: Any
+    ) -> None:
+        payload: dict[str, JsonValue] = {
+            "session_id": session_id,
+            "interface": None,
+            "path": None,
+            "type": None,
+            "value": None,
+            **fields,
+            "success": result.success,
+            "error": result.error,
+            "reason_code": result.reason_code,
+        }
+        with contextlib.suppress(RuntimeError):  # the bus closed meanwhile
+            self._bus.publish(("mqtt", target, "publish"), payload)
