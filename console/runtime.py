@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from console.config import Config
 from console.events import EventManager
+from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def default_store_path(*, demo: bool = False) -> Path:
     return user_data_path("fleettop") / name
 
 
-class Runtime:
+class Runtime(ClosesOnce):
     """The bus, the demo agents (optional), the trap receiver (optional), the MQTT
     brokers (optional) and the device backends, started and closed together.
 
@@ -98,7 +99,6 @@ class Runtime:
         self.store_error: str | None = None
         """Why the runtime runs without persistence although the store is enabled."""
         self._started = False
-        self._closing: asyncio.Task[None] | None = None
         self._log_handler: BusLogHandler | None = None
 
     @property
@@ -256,17 +256,11 @@ class Runtime:
                 host = self.demo.host
             await self.demo.start_traps((host, port))
 
-    async def aclose(self) -> None:
-        """Close the trap receiver and every device backend, then the demo agents, then
-        the bus.
-
-        Idempotent; safe to call concurrently and while :meth:`start` failed halfway.
-        """
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
+        """Close, in order: the MQTT brokers, the trap receiver and every SNMP device
+        (nothing new is published after them); the store feeder and audit recorder
+        (they hand everything already published to the store) and the store (which
+        commits it); the demo agents; the log handler; the bus."""
         if self.mqtt is not None:
             try:
                 await self.mqtt.aclose()

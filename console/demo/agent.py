@@ -31,6 +31,7 @@ from pysnmp.smi import builder, instrum
 from pysnmp.smi import error as smi_error
 
 from console.demo.models import DeviceModel, ObjectSpec, SnmpValue, ValueType
+from console.lifecycle import ClosesOnce
 from console.secrets import Secret
 from console.snmp.engine import new_engine
 
@@ -163,7 +164,7 @@ def _build_mib(model: DeviceModel, elapsed: Callable[[], float]) -> Any:
     return instrum.MibInstrumController(mib_builder)
 
 
-class SnmpAgent:
+class SnmpAgent(ClosesOnce):
     """An SNMPv1/v2c agent for one :class:`DeviceModel` on a UDP port of ``host``.
 
     Args:
@@ -207,7 +208,6 @@ class SnmpAgent:
         self._engine: Any = None
         self._transport: _GatedUdpTransport | None = None
         self._responders: list[Any] = []
-        self._closing: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -314,16 +314,8 @@ class SnmpAgent:
                     contextName=_CONTEXT,
                 )
 
-    async def aclose(self) -> None:
-        """Stop answering, close the socket and release the engine's timer task.
-
-        Idempotent; completes even if the caller is cancelled meanwhile.
-        """
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
+        """Stop answering, close the socket and release the engine's timer task."""
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close_transport()

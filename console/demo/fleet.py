@@ -19,6 +19,7 @@ from console.demo.agent import SnmpAgent
 from console.demo.models import DeviceModel, demo_models
 from console.demo.signals import Window
 from console.demo.traps import TRAP_COMMUNITY, DemoTrapSender
+from console.lifecycle import ClosesOnce
 
 if TYPE_CHECKING:
     from console.demo.mqtt import DemoMqtt
@@ -128,7 +129,7 @@ def demo_config(
     return dataclasses.replace(config, traps=traps)
 
 
-class DemoFleet:
+class DemoFleet(ClosesOnce):
     """Simulated SNMP devices on loopback: a core switch (``core-sw1``), an access point
     (``ap-lobby``) and a UPS (``ups-1``), each a pysnmp agent on a free UDP port.
 
@@ -190,7 +191,6 @@ class DemoFleet:
         )
         self._config: Config | None = None
         self._started = False
-        self._closing: asyncio.Task[None] | None = None
         self._trap_sender: DemoTrapSender | None = None
 
     @property
@@ -278,14 +278,8 @@ class DemoFleet:
         await self._trap_sender.start()
         return self._trap_sender
 
-    async def aclose(self) -> None:
-        """Stop every agent and close its socket. Idempotent; completes even if the
-        caller is cancelled meanwhile."""
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
+        """Stop every agent and close its socket."""
         if self._trap_sender is not None:
             await self._trap_sender.aclose()
         if self.mqtt is not None:

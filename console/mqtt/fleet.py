@@ -42,6 +42,7 @@ from typing import Any, Final
 
 from console.config import Config, DeviceConfig, MqttSubscription
 from console.events import EventManager, JsonValue, Policy
+from console.lifecycle import ClosesOnce
 from console.mqtt.client import (
     BrokerConnection,
     BrokerStatus,
@@ -79,7 +80,7 @@ def _bson_value(type_name: str, value: Any) -> Any:
     return value
 
 
-class MqttFleet:
+class MqttFleet(ClosesOnce):
     """The MQTT side of fleettop (see the module docstring).
 
     Args:
@@ -124,7 +125,6 @@ class MqttFleet:
         self.routers: dict[str, DeviceRouter] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
-        self._closing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Publish every configured device's initial status, connect every broker and
@@ -164,13 +164,8 @@ class MqttFleet:
             await connection.start()
         self._ticker = asyncio.create_task(self._tick(), name="mqtt-devices")
 
-    async def aclose(self) -> None:
-        """Close every connection and the ticker. Idempotent."""
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
+        """Close every connection and the ticker."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)

@@ -98,6 +98,7 @@ from typing import Any, Final
 
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
 from console.events import EventManager, JsonValue
+from console.lifecycle import ClosesOnce
 from console.secrets import Secret
 from console.snmp.codec import Data, error_data, from_pysnmp, normalize_oid, pdu_error_name
 from console.snmp.engine import new_engine
@@ -413,7 +414,7 @@ class _Cycle:
         self.values = 0
 
 
-class SnmpDevice:
+class SnmpDevice(ClosesOnce):
     """One SNMP v1, v2c or v3 agent, polled and watched (hat-gateway's
     ``SnmpManagerDevice``).
 
@@ -485,7 +486,6 @@ class SnmpDevice:
         self._context: Any = None  # pysnmp ContextData of every request
         self._target: Any = None
         self._task: asyncio.Task[None] | None = None
-        self._closing: asyncio.Future[None] | None = None
         self._errors = 0
         self._polls = 0
         self._timeout_s = float(conf.request_timeout)
@@ -577,15 +577,10 @@ class SnmpDevice:
         self._set_status(SnmpStatus.CONNECTING)
         self._task = asyncio.create_task(self._run(), name=f"fleettop-snmp-{self.name}")
 
-    async def aclose(self) -> None:
-        """Stop the loops, publish ``DISCONNECTED`` ("device closed") and release the
-        pysnmp engine (closing it if this was its last device). Idempotent; safe to
-        call concurrently; cannot be cancelled half-way."""
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
+        """Stop the loops, publish ``DISCONNECTED`` ("device closed") and release the
+        pysnmp engine (closing it if this was its last device).
+        """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

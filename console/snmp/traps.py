@@ -79,6 +79,7 @@ from typing import Any, Final
 
 from console.config import DeviceConfig, SnmpAuthentication, SnmpPrivacy, TrapsConfig, TrapUser
 from console.events import EventManager, JsonValue
+from console.lifecycle import ClosesOnce
 from console.snmp.codec import from_pysnmp
 from console.snmp.engine import new_engine
 from console.snmp.mib import MibResolver
@@ -397,7 +398,7 @@ _UdpTransport: Final = _transport_class(udp.UdpAsyncioTransport)
 _Udp6Transport: Final = _transport_class(udp6.Udp6AsyncioTransport)
 
 
-class TrapReceiver:
+class TrapReceiver(ClosesOnce):
     """Receive SNMP TRAPs and INFORMs on UDP and publish them on the bus.
 
     Args:
@@ -457,7 +458,6 @@ class TrapReceiver:
         self._changed = asyncio.Event()
         self._reporter: asyncio.Task[None] | None = None
         self._last_report: TrapStats | None = None
-        self._closing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<TrapReceiver {self._listen or 'not started'}>"
@@ -639,17 +639,10 @@ class TrapReceiver:
 
     # -- closing ------------------------------------------------------------------------
 
-    async def aclose(self) -> None:
+    async def _close(self) -> None:
         """Stop receiving, close the socket (the port is free once this returns),
         stop pysnmp's timer and publish the final counters if they changed.
-
-        Idempotent; completes even if the caller is cancelled meanwhile.
         """
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
-    async def _close(self) -> None:
         reporter, self._reporter = self._reporter, None
         if reporter is not None:
             reporter.cancel()
