@@ -40,15 +40,12 @@ Target: fleettop / pysnmp >= 0.8.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import cProfile
 import gc
 import importlib
 import io
 import json
-import os
 import pstats
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +55,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.peers import NET_SNMP_ENV, program, snmpd
 from console.config import SnmpDeviceConfig
 from console.events import Event, EventManager
 from console.secrets import Secret
@@ -91,55 +89,6 @@ ROUNDS = 3
 #: Seconds of the one-off snmpget-per-process reference.
 SNMPGET_SECONDS = 1.5
 TARGET_RATIO = 0.8
-
-_CONF = """\
-rocommunity public 127.0.0.1
-dontLogTCPWrappersConnects yes
-"""
-_ENV = {**os.environ, "MIBS": ""}
-
-
-def _free_udp_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
-    )
-    if path is None:
-        raise RuntimeError(f"{name} is not installed (apt-get install snmpd snmp)")
-    return path
-
-
-@contextlib.contextmanager
-def _snmpd() -> Iterator[int]:
-    """Run Debian snmpd on a free loopback port; yield the port."""
-    program = _program("snmpd")
-    port = _free_udp_port()
-    with tempfile.TemporaryDirectory(prefix="fleettop-bench-") as workdir:
-        conf = Path(workdir) / "snmpd.conf"
-        conf.write_text(_CONF)
-        env = {**_ENV, "SNMP_PERSISTENT_DIR": workdir}
-        process = subprocess.Popen(
-            [program, "-f", "-Lo", "-C", "-I", "-smux", "-c", str(conf), f"udp:127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
 
 
 async def _discover(port: int, count: int) -> list[str]:
@@ -334,8 +283,8 @@ def _count_varbinds(path: Path) -> int:
 def _netsnmp_run(port: int, script: Path, workdir: Path) -> tuple[int, float]:
     """IN_FLIGHT snmptest processes, each sending every GET of ``script``; returns
     (var-binds received, wall seconds from the first spawn to the last exit)."""
-    program = _program("snmptest")
-    command = [program, "-v2c", "-c", "public", "-On", "-Oq", "-t", "2", "-r", "0"]
+    snmptest = program("snmptest")
+    command = [snmptest, "-v2c", "-c", "public", "-On", "-Oq", "-t", "2", "-r", "0"]
     outputs = [workdir / f"out-{i}.txt" for i in range(IN_FLIGHT)]
     started = time.perf_counter()
     processes = []
@@ -347,7 +296,7 @@ def _netsnmp_run(port: int, script: Path, workdir: Path) -> tuple[int, float]:
                     stdin=stdin,
                     stdout=stdout,
                     stderr=subprocess.STDOUT,
-                    env=_ENV,
+                    env=NET_SNMP_ENV,
                 )
             )
     for process in processes:
@@ -388,17 +337,17 @@ class _NetSnmp:
 
 async def _snmpget_per_process(port: int, oids: list[str], seconds: float) -> float:
     """One ``snmpget`` process per GET of BATCH OIDs, IN_FLIGHT at a time."""
-    program = _program("snmpget")
+    snmpget = program("snmpget")
     batches = _batches(oids)
 
     async def get(batch: list[str]) -> int:
         process = await asyncio.create_subprocess_exec(
-            *[program, "-v2c", "-c", "public", "-On", "-Oq", "-t", "2", "-r", "0"],
+            *[snmpget, "-v2c", "-c", "public", "-On", "-Oq", "-t", "2", "-r", "0"],
             f"udp:127.0.0.1:{port}",
             *batch,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            env=_ENV,
+            env=NET_SNMP_ENV,
         )
         output, _ = await process.communicate()
         return sum(1 for line in output.splitlines() if line.startswith(b".1"))
@@ -443,7 +392,7 @@ async def _run(profile: bool) -> dict[str, Any]:
     if hat_missing is None:
         rates["hat"] = []
     events = 0
-    with _snmpd() as port, tempfile.TemporaryDirectory(prefix="fleettop-bench-") as work:
+    with snmpd() as port, tempfile.TemporaryDirectory(prefix="fleettop-bench-") as work:
         oids = await _discover(port, OIDS)
         results["oids"] = len(oids)
         netsnmp = _NetSnmp(port, oids, Path(work))

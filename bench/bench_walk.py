@@ -24,17 +24,11 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from bench.peers import NET_SNMP_ENV, program, snmpd
 from console.config import SnmpDeviceConfig
 from console.events import EventManager
 from console.secrets import Secret
@@ -64,50 +58,6 @@ BUDGET_S = 10.0
 #: The walked subtree: everything.
 ROOT = "1.3.6.1"
 
-_CONF = """\
-rocommunity public 127.0.0.1
-dontLogTCPWrappersConnects yes
-"""
-_ENV = {**os.environ, "MIBS": ""}
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name) or f"/usr/sbin/{name}"
-    if not os.path.exists(path):
-        raise RuntimeError(f"{name} is not installed (apt-get install snmpd snmp)")
-    return path
-
-
-@contextlib.contextmanager
-def _snmpd() -> Iterator[int]:
-    """Run Debian snmpd on a free loopback port; yield the port."""
-    program = _program("snmpd")
-    port = _free_udp_port()
-    with tempfile.TemporaryDirectory(prefix="fleettop-bench-") as workdir:
-        conf = Path(workdir) / "snmpd.conf"
-        conf.write_text(_CONF)
-        process = subprocess.Popen(
-            [program, "-f", "-Lo", "-C", "-I", "-smux", "-c", str(conf), f"udp:127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**_ENV, "SNMP_PERSISTENT_DIR": workdir},
-        )
-        try:
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-
 
 async def _wait_ready(port: int) -> None:
     engine = SnmpEngine()
@@ -135,7 +85,7 @@ async def _net_snmp_round(port: int) -> tuple[int, float]:
     """``snmpbulkwalk``: return ``(var-binds, elapsed s)``."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        _program("snmpbulkwalk"),
+        program("snmpbulkwalk"),
         "-v2c",
         "-c",
         "public",
@@ -146,7 +96,7 @@ async def _net_snmp_round(port: int) -> tuple[int, float]:
         ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        env=_ENV,
+        env=NET_SNMP_ENV,
     )
     output, _ = await process.communicate()
     elapsed = time.perf_counter() - started
@@ -221,7 +171,7 @@ async def _run() -> dict[str, Any]:
     }
     rates: dict[str, list[float]] = {name: [] for name in sides}
     counts: dict[str, int] = {}
-    with _snmpd() as port:
+    with snmpd() as port:
         await _wait_ready(port)
         started = time.perf_counter()
         for _ in range(ROUNDS):

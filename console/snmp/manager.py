@@ -93,7 +93,7 @@ import logging
 import time
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
@@ -708,7 +708,7 @@ class SnmpDevice(ClosesOnce):
         *,
         session_id: str | None = None,
         max_repetitions: int = 25,
-    ) -> AsyncIterator[tuple[str, Data]]:
+    ) -> AsyncGenerator[tuple[str, Data], None]:
         """Walk the subtree under ``oid``: an async generator of ``(oid, data)`` in
         lexicographic order (the subtree only: pysnmp's ``lexicographicMode=False``).
 

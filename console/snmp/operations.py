@@ -58,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from console.events import JsonValue
@@ -352,7 +352,7 @@ async def write(
 
 def walk(
     device: SnmpDevice, oid: str, *, session_id: str | None, max_repetitions: int
-) -> AsyncIterator[tuple[str, Data]]:
+) -> AsyncGenerator[tuple[str, Data], None]:
     """:meth:`SnmpDevice.walk <console.snmp.manager.SnmpDevice.walk>` (its docstring is
     the contract): validate now, return the walking generator."""
     root = parse_oid(oid)
@@ -375,7 +375,7 @@ async def _walk(
     root: tuple[int, ...],
     session_id: str | None,
     repetitions: int,
-) -> AsyncIterator[tuple[str, Data]]:
+) -> AsyncGenerator[tuple[str, Data], None]:
     text = ".".join(map(str, root))
     loop = asyncio.get_running_loop()
     started = loop.time()
