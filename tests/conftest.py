@@ -10,10 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import AsyncIterator
 
 import pytest
 
+from console.events import EventManager
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[EventManager]:
+    """A fresh event manager in the test's loop, closed afterwards."""
+    async with EventManager() as manager:
+        yield manager
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +67,6 @@ def config_for(port: int, extra: str = "", devices: str = "", **fields: str) -> 
     if devices:
         text += "devices:\n" + devices
     return parse_config(text, environ={})
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[EventManager]:
-    async with EventManager() as manager:
-        yield manager
 
 
 @pytest.fixture

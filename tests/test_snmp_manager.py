@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from console.snmp import manager as manager_module
 from console.snmp.manager import SnmpDevice, SnmpNotConnectedError, SnmpStatus
 from tests.conftest import free_udp_port
 from tests.snmp_peers import ScriptedAgent, Snmpd, snmpget
+from tests.waiting import EventRecorder
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -54,32 +55,17 @@ def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
         yield agent
 
 
-@pytest.fixture
-async def bus() -> AsyncIterator[EventManager]:
-    async with EventManager() as manager:
-        yield manager
-
-
-class Recorder:
-    """Collects bus events and waits for conditions on them (no fixed sleeps)."""
+class Recorder(EventRecorder):
+    """The SNMP events of the bus; predicates here take the event list."""
 
     def __init__(self, bus: EventManager, pattern: tuple[str, ...] = ("snmp", "*")) -> None:
-        self.events: list[Event] = []
-        self._changed = asyncio.Event()
-        bus.subscribe(pattern, self._on_event, policy=Policy.BLOCK, name="test-recorder")
+        super().__init__(bus, pattern)
 
-    def _on_event(self, event: Event) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(
-        self, predicate: Callable[[list[Event]], bool], within: float = 15.0
+    async def wait_for(  # type: ignore[override]
+        self, predicate: Callable[[list[Event]], bool], within: float | None = None
     ) -> list[Event]:
-        """Wait until ``predicate(events)`` holds; fail after ``within`` seconds."""
-        async with asyncio.timeout(within):
-            while not predicate(self.events):
-                self._changed.clear()
-                await self._changed.wait()
+        """Wait until ``predicate(events)`` holds; return the events."""
+        await super().wait_for(lambda: predicate(self.events), within)
         return self.events
 
     def of(self, kind: str, oid: str | None = None) -> list[Event]:

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,13 @@ from typing import Any
 import pytest
 
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
-from console.events import Event, EventManager, Policy
+from console.events import Event, EventManager
 from console.secrets import Secret
 from console.snmp.manager import SnmpDevice, SnmpNotConnectedError, SnmpTimeoutError
 from console.snmp.operations import SnmpOperationError
 from tests.conftest import require_program
 from tests.snmp_peers import Snmpd, V3User
+from tests.waiting import EventRecorder
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -80,35 +81,13 @@ def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
         yield agent
 
 
-@pytest.fixture
-async def bus() -> AsyncIterator[EventManager]:
-    async with EventManager() as manager:
-        yield manager
-
-
 def _payload(event: Event) -> dict[str, Any]:
     assert isinstance(event.payload, dict)
     return event.payload
 
 
-class Recorder:
-    """Collects bus events (BLOCK: none lost) and waits for conditions on them."""
-
-    def __init__(self, bus: EventManager) -> None:
-        self.events: list[Event] = []
-        self._changed = asyncio.Event()
-        bus.subscribe(("*",), self._on_event, policy=Policy.BLOCK, name="test-recorder")
-
-    def _on_event(self, event: Event) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 15.0) -> None:
-        """Wait until ``predicate()`` holds; ``within`` only bounds a hung test."""
-        async with asyncio.timeout(within):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
+class Recorder(EventRecorder):
+    """Every event of the bus, with queries for SNMP reads, writes and walks."""
 
     def of(self, kind: str, oid: str | None = None) -> list[dict[str, Any]]:
         return [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 from pysnmp.proto import errind
 
 from console.config import SnmpAuthentication, SnmpContext, SnmpDeviceConfig, SnmpPrivacy
-from console.events import Event, EventManager, Policy
+from console.events import EventManager
 from console.secrets import Secret
 from console.snmp import manager as manager_module
 from console.snmp.codec import ERROR_NAMES, USM_ERROR_NAMES, error_data
@@ -30,6 +30,7 @@ from console.snmp.manager import (
     usm_error_name,
 )
 from tests.snmp_peers import DEFAULT_CONF, Snmpd, V3User, snmpget
+from tests.waiting import EventRecorder
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -108,30 +109,10 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
         yield agent
 
 
-@pytest.fixture
-async def bus() -> AsyncIterator[EventManager]:
-    async with EventManager() as manager:
-        yield manager
+class Recorder(EventRecorder):
+    """Every event of the bus, queried per device (v3 handshakes are slower: 20 s)."""
 
-
-class Recorder:
-    """Collects bus events and waits for conditions on them (no fixed sleeps)."""
-
-    def __init__(self, bus: EventManager, pattern: tuple[str, ...] = ("*",)) -> None:
-        self.events: list[Event] = []
-        self._changed = asyncio.Event()
-        bus.subscribe(pattern, self._on_event, policy=Policy.BLOCK, name="test-recorder")
-
-    def _on_event(self, event: Event) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 20.0) -> None:
-        """Wait until ``predicate()`` holds; ``within`` (s) only bounds a hung test."""
-        async with asyncio.timeout(within):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
+    within = 20.0
 
     def of(self, device: str, kind: str, oid: str | None = None) -> list[dict[str, Any]]:
         found = []
