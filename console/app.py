@@ -9,6 +9,12 @@ The operator's requests (read, get, write, walk, polling list) go through one
 :class:`~screens.operations.Operator`; with ``read_only=True`` it refuses every
 write. Every binding is also a command of the palette (``ctrl+p``):
 :class:`~widgets.commands.BindingCommands` lists the current screen's.
+
+Top-level navigation lives here, in one table (:data:`NAVIGATION`): ``P`` opens the
+Properties screen from every screen (one instance, kept while hidden so its live
+value history and its tree survive), ``D`` goes back to the Devices screen. When the
+property store could not be used, the operator is told at startup (a notification
+with the reason) and the status bar says ``NO PERSISTENCE``.
 """
 
 from __future__ import annotations
@@ -20,21 +26,25 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from console.bridge import Bridge
+from console.bridge import UI_PATTERNS, Bridge
 from console.config import UiConfig
 from console.format import Clock
 from console.runtime import Runtime
 from console.state import Changes, FleetState
-from screens.base import FleetScreen, ScreenContext
+from screens.base import FleetScreen, ScreenContext, StoreAccess
 from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
+from screens.export import ExportScreen
 from screens.get import OidPromptScreen
 from screens.help import HelpScreen, HelpSection
+from screens.mqtt_ops import MqttOperator
 from screens.oids import OidsScreen
 from screens.operations import Operator
+from screens.properties import PropertiesScreen
 from screens.startup import StartupErrorScreen
 from screens.walk import WalkScreen
 from screens.write import WriteScreen
@@ -42,14 +52,36 @@ from themes import CSS_FILES, FLEETTOP_THEME
 from widgets.commands import BindingCommands
 from widgets.device_table import DeviceTable
 from widgets.mib_names import MibNames
+from widgets.property_tree import PropertyTree
 from widgets.value_table import ValueTable
 
-__all__ = ["FleettopApp"]
+__all__ = ["NAVIGATION", "FleettopApp"]
 
 mlog = logging.getLogger(__name__)
 
 RUNTIME_GROUP = "runtime"
 EXIT_STARTUP_FAILED = 1
+#: How long the "no persistence" notification stays (seconds).
+NO_PERSISTENCE_SECONDS = 30
+
+#: Top-level navigation, from every screen (not from dialogs).
+NAVIGATION: list[Binding] = [
+    Binding(
+        "P",
+        "open_properties",
+        "Properties",
+        id="nav.properties",
+        tooltip="Browse the property store and the audit log",
+    ),
+    Binding(
+        "D",
+        "open_devices",
+        "Devices",
+        id="nav.devices",
+        show=False,
+        tooltip="Back to the Devices screen",
+    ),
+]
 
 
 class FleettopApp(App[None]):
@@ -85,6 +117,7 @@ class FleettopApp(App[None]):
             show=False,
             tooltip="Open the command palette",
         ),
+        *NAVIGATION,
     ]
 
     def __init__(
@@ -110,6 +143,8 @@ class FleettopApp(App[None]):
         self.startup_error: str | None = None
         """Why the runtime could not start, or ``None``."""
         self._bridge: Bridge | None = None
+        self._screen_context: ScreenContext | None = None
+        self._properties: PropertiesScreen | None = None
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
         self.register_theme(FLEETTOP_THEME)
@@ -153,17 +188,38 @@ class FleettopApp(App[None]):
             self.show_changes,
             read_only=self.read_only,
         )
+        self.operator.mqtt = MqttOperator(
+            self, self.runtime.mqtt, self.state, read_only=self.read_only
+        )
+        runtime = self.runtime
+        store = runtime.store
         context = ScreenContext(
-            bus=self.runtime.bus,
+            bus=runtime.bus,
             state=self.state,
             devices=config.devices,
             clock=self.clock,
             mib_names=self.mib_names,
             operator=self.operator,
+            store=StoreAccess(
+                store=store,
+                audit=runtime.audit,
+                error=runtime.store_error,
+                path=str(store.path) if store is not None else None,
+            ),
         )
-        self._bridge = Bridge(self.runtime.bus, self, self.state)
+        self._screen_context = context
+        self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
         self._bridge.open()
         self.push_screen(DevicesScreen(context))
+        if runtime.store_error is not None:
+            self.notify(
+                f"{runtime.store_error.rstrip('.')}. fleettop runs on without keeping values"
+                " or audit entries (P shows the reason again).",
+                title="No persistence",
+                severity="error",
+                timeout=NO_PERSISTENCE_SECONDS,
+                markup=False,
+            )
 
     def _apply_ui_config(self, ui: UiConfig) -> None:
         if ui.theme in self.available_themes:
@@ -199,6 +255,43 @@ class FleettopApp(App[None]):
             if isinstance(screen, FleetScreen):
                 screen.apply_changes(changes)
 
+    # -- navigation -----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Navigation only once the fleet shows, not from a dialog, and not to the
+        screen already showing."""
+        if action in ("open_properties", "open_devices"):
+            screen = self.screen
+            if self._screen_context is None or isinstance(screen, ModalScreen):
+                return False
+            if action == "open_properties" and isinstance(screen, PropertiesScreen):
+                return False
+            if action == "open_devices" and isinstance(screen, DevicesScreen):
+                return False
+        return True
+
+    def action_open_properties(self) -> None:
+        """Show the Properties screen (the same one every time)."""
+        if self._screen_context is None:
+            return
+        if self._properties is None:
+            self._properties = PropertiesScreen(self._screen_context)
+            self.install_screen(self._properties, name="properties")
+        if self._properties in self.screen_stack:
+            self._pop_to(self._properties)
+        else:
+            self.push_screen(self._properties)
+
+    def action_open_devices(self) -> None:
+        """Go back to the Devices screen."""
+        devices = next((s for s in self.screen_stack if isinstance(s, DevicesScreen)), None)
+        if devices is not None:
+            self._pop_to(devices)
+
+    def _pop_to(self, screen: FleetScreen) -> None:
+        while self.screen is not screen and len(self.screen_stack) > 1:
+            self.pop_screen()
+
     # -- actions --------------------------------------------------------------------
 
     async def action_quit(self) -> None:
@@ -232,7 +325,8 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Devices", DevicesScreen, DeviceTable),
         HelpSection.of("OIDs", OidsScreen, ValueTable),
         HelpSection.of("Walk", WalkScreen),
-        HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen),
+        HelpSection.of("Properties", PropertiesScreen, PropertyTree),
+        HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),
     ]

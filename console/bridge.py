@@ -27,12 +27,29 @@ from textual.message_pump import MessagePump
 from console.events import Event, EventManager, Pattern, Policy, Subscription
 from console.state import Changes, FleetState
 
-__all__ = ["FRAME_SECONDS", "SNMP_PATTERN", "Bridge"]
+__all__ = [
+    "AUDIT_PATTERN",
+    "FRAME_SECONDS",
+    "MQTT_PATTERN",
+    "SNMP_PATTERN",
+    "STORE_PATTERN",
+    "UI_PATTERNS",
+    "Bridge",
+]
 
 #: How long a batch stays open: the UI renders at most this often (15 frames/s).
 FRAME_SECONDS = 1 / 15
 #: Everything SNMP: device statuses, poll statistics and polled values.
 SNMP_PATTERN: Pattern = ("snmp", "*")
+#: The property store's status (persistent, or why not).
+STORE_PATTERN: Pattern = ("store", "status")
+#: Operator actions recorded in the audit log (an audit view reloads on them).
+AUDIT_PATTERN: Pattern = ("audit", "*")
+#: Everything MQTT: broker and device statuses, statistics, Astarte values and
+#: messages (coalesced per topic and frame: a burst costs one fold per topic).
+MQTT_PATTERN: Pattern = ("mqtt", "*")
+#: What the app's bridge subscribes to.
+UI_PATTERNS: tuple[Pattern, ...] = (SNMP_PATTERN, STORE_PATTERN, AUDIT_PATTERN, MQTT_PATTERN)
 
 
 class Bridge:

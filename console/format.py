@@ -78,6 +78,19 @@ class Clock:
         moment = datetime.fromtimestamp(timestamp, tz=self.tz)
         return moment.strftime("%H:%M:%S")
 
+    def date_time(self, timestamp: float | None) -> str:
+        """Return ``YYYY-MM-DD HH:MM:SS`` of ``timestamp`` in this clock's zone, or
+        :data:`MISSING` (for times that may be days old: last-known values, audit
+        entries)."""
+        if timestamp is None:
+            return MISSING
+        moment = datetime.fromtimestamp(timestamp, tz=self.tz)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+    def stamp(self) -> str:
+        """Return "now" as ``YYYYmmdd-HHMMSS`` in this clock's zone (file names)."""
+        return datetime.fromtimestamp(self.now(), tz=self.tz).strftime("%Y%m%d-%H%M%S")
+
     def age(self, timestamp: float | None) -> str:
         """Return how long ago ``timestamp`` was, e.g. ``12s`` or ``3m05s``."""
         if timestamp is None:

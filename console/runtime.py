@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from console.snmp.traps import TrapReceiver
     from console.store import PropertyStore
     from console.store.audit import AuditRecorder
+    from console.store.mqtt import MqttPropertyFeeder
     from console.store.snmp import StoreFeeder
 
 __all__ = ["Runtime", "default_store_path"]
@@ -93,6 +94,8 @@ class Runtime(ClosesOnce):
         self.store: PropertyStore | None = None
         """The open property store, or ``None`` (disabled, or it could not open)."""
         self.store_feeder: StoreFeeder | None = None
+        self.mqtt_feeder: MqttPropertyFeeder | None = None
+        """Persists MQTT property values and unsets (Astarte properties interfaces)."""
         self.audit: AuditRecorder | None = None
         """The audit log's recorder (operator writes -> the store's ``audit`` table;
         ``audit.log`` queries and exports), or ``None`` without a store."""
@@ -190,6 +193,7 @@ class Runtime(ClosesOnce):
             return
         from console.store import PropertyStore, StoreError
         from console.store.audit import AuditRecorder
+        from console.store.mqtt import MqttPropertyFeeder
         from console.store.snmp import StoreFeeder, last_known
 
         path = (
@@ -215,6 +219,7 @@ class Runtime(ClosesOnce):
                     source_timestamp=known.updated_ms / 1000,
                 )
         self.store_feeder = StoreFeeder(bus, store)
+        self.mqtt_feeder = MqttPropertyFeeder(bus, store)
         self.audit = AuditRecorder(bus, store)
         bus.publish(("store", "status"), {"persistent": True, "path": str(path), "error": None})
 
@@ -280,13 +285,15 @@ class Runtime(ClosesOnce):
                 mlog.warning("closing a device failed: %s", result)
         # the feeder hands every read already published to the store, then the store
         # commits everything (clean shutdown loses nothing: docs/store.md)
-        if self.store_feeder is not None:
+        for feeder in (self.store_feeder, self.mqtt_feeder):
+            if feeder is None:
+                continue
             try:
-                await self.store_feeder.aclose()
+                await feeder.aclose()
             except Exception as exc:
-                mlog.warning("closing the store feeder failed: %s", exc)
+                mlog.warning("closing a store feeder failed: %s", exc)
         # the audit recorder hands every operator action already published to the
-        # store, before the store closes (getattr: start may have failed before it)
+        # store, before the store closes
         audit = self.audit
         if audit is not None:
             try:

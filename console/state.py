@@ -26,6 +26,22 @@ timestamp, else the bus's), by :func:`counter_rate`:
   moving would keep its last rate forever. A ``poll`` event of its device proves
   it was read again, unchanged: its rate becomes 0 and its baseline time moves to
   the poll's time (only for OIDs seen from polling, not for operator reads).
+
+Last-known values
+-----------------
+At startup the runtime publishes every value the property store kept from an
+earlier run as ``("snmp", DEVICE, "stored", OID)`` (``docs/events.md``). Each becomes
+a :class:`ValueState` with ``stale=True`` and cause :data:`STORED` (unless a fresh
+read of the OID is already known, which always wins); the first fresh read clears
+``stale``. A stale value never serves as a counter's rate baseline, and its
+replacement by the fresh read is not counted as a change: the UI did not see it
+change.
+
+Store and audit
+---------------
+``("store", "status")`` becomes :attr:`FleetState.store` (a :class:`StoreStatus`:
+persistent or why not), and every ``("audit", DEVICE, ACTION)`` event moves
+:attr:`FleetState.audit_seq`, so an audit view knows when to reload.
 """
 
 from __future__ import annotations
@@ -34,17 +50,23 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeAlias, TypeGuard
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from console.events import DEFAULT_SNAPSHOT_LIMIT, Event, JsonValue
+
+if TYPE_CHECKING:
+    from console.mqtt_state import MqttFold
 
 __all__ = [
     "CONNECTED",
     "COUNTER_MODULI",
+    "ONLINE",
+    "STORED",
     "SYS_UPTIME",
     "Changes",
     "DeviceState",
     "FleetState",
+    "StoreStatus",
     "ValueKey",
     "ValueState",
     "counter_rate",
@@ -56,6 +78,9 @@ ValueKey: TypeAlias = tuple[str, str]
 """``(device, oid)``: the key of one polled value (and of its table row)."""
 
 CONNECTED = "CONNECTED"
+
+ONLINE = "ONLINE"
+"""The status of an MQTT device that is heard from."""
 """The status of a device that answers."""
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -63,6 +88,9 @@ SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 
 COUNTER_MODULI: dict[str, int] = {"COUNTER": 2**32, "BIG_COUNTER": 2**64}
 """The data types that get a rate, and the value at which each wraps to 0."""
+
+STORED = "STORED"
+"""The cause of a last-known value from the property store, not read yet."""
 
 _POLLED_CAUSES = frozenset({"INTERROGATE", "CHANGE"})
 
@@ -123,6 +151,14 @@ class DeviceState:
     last_poll: float | None = None
     uptime: Sample | None = None
     restarts: int = 0
+    # MQTT (console/mqtt_state.py): one row per device, both protocols' statuses
+    mqtt_status: str | None = None
+    mqtt_reason: str | None = None
+    mqtt_since: float | None = None
+    broker: str | None = None
+    last_seen: float | None = None
+    msg_rate: float | None = None
+    messages: int | None = None
 
 
 @dataclass(slots=True)
@@ -144,6 +180,9 @@ class ValueState:
         polled: the OID has been seen from polling (``INTERROGATE`` or ``CHANGE``),
             and not removed from polling since.
         sample: the counter's baseline ``(value, time)`` for the next rate.
+        stale: the value is the last one the property store knew from an earlier
+            run (cause :data:`STORED`; ``first_seen`` and ``last_change`` are when it
+            was read then), and no fresh read has arrived yet.
     """
 
     device: str
@@ -158,6 +197,8 @@ class ValueState:
     rate: float | None = None
     polled: bool = False
     sample: Sample | None = None
+    stale: bool = False
+    protocol: str = "snmp"
 
     @property
     def key(self) -> ValueKey:
@@ -165,20 +206,46 @@ class ValueState:
         return (self.device, self.oid)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The property store as the runtime announced it (``("store", "status")``).
+
+    Attributes:
+        persistent: values and audit entries are kept in the store file.
+        path: the store file, or ``None`` when the store is disabled.
+        error: why the store could not be used (locked, corrupt...), or ``None``.
+    """
+
+    persistent: bool
+    path: str | None
+    error: str | None
+
+    @property
+    def failed(self) -> bool:
+        """True when the store is enabled but unusable: fleettop runs without
+        persistence although it was asked for (an operator must see it)."""
+        return not self.persistent and self.error is not None
+
+
 @dataclass(slots=True)
 class Changes:
-    """What changed in a :class:`FleetState`: device names and value keys."""
+    """What changed in a :class:`FleetState`: device names, value keys, and whether
+    the store status or the audit log changed."""
 
     devices: set[str] = field(default_factory=set)
     values: set[ValueKey] = field(default_factory=set)
+    store: bool = False
+    audit: bool = False
 
     def merge(self, other: Changes) -> None:
         """Add everything ``other`` holds to this set of changes."""
         self.devices |= other.devices
         self.values |= other.values
+        self.store = self.store or other.store
+        self.audit = self.audit or other.audit
 
     def __bool__(self) -> bool:
-        return bool(self.devices or self.values)
+        return bool(self.devices or self.values or self.store or self.audit)
 
 
 class FleetState:
@@ -195,6 +262,15 @@ class FleetState:
         self._by_device: dict[str, dict[str, ValueState]] = {}
         self._counters: dict[str, dict[str, ValueState]] = {}
         self._value_limit = value_limit
+        self.store: StoreStatus | None = None
+        """The property store's status, once announced."""
+        self.audit_seq = 0
+        """The bus sequence number of the latest audit event seen (0: none): it
+        moves whenever an operator action is recorded."""
+        from console.mqtt_state import MqttFold
+
+        self.mqtt: MqttFold = MqttFold(self)
+        """The MQTT side: brokers, value sources, seen topics, payloads."""
 
     # -- reading -------------------------------------------------------------------
 
@@ -234,8 +310,9 @@ class FleetState:
     def apply(self, events: Iterable[Event]) -> Changes:
         """Fold ``events`` into the state; return what changed.
 
-        Events that are not SNMP status, poll or read events, or whose payload does
-        not follow ``docs/events.md``, are ignored (and logged at debug level).
+        Events that are not SNMP status, poll, read or stored events, the store
+        status or audit events, or whose payload does not follow ``docs/events.md``,
+        are ignored (and logged at debug level).
         """
         changes = Changes()
         for event in events:
@@ -246,8 +323,19 @@ class FleetState:
         return changes
 
     def _apply_one(self, event: Event, changes: Changes) -> None:
-        kind = event.type[2] if len(event.type) >= 3 and event.type[0] == "snmp" else None
+        head = event.type[0] if event.type else None
         payload = event.payload
+        if head == "mqtt":
+            self.mqtt.apply_one(event, changes)
+            return
+        if head != "snmp":
+            if head == "store" and event.type == ("store", "status"):
+                self._apply_store(payload, changes)
+            elif head == "audit" and len(event.type) == 3 and isinstance(payload, dict):
+                self.audit_seq = max(self.audit_seq, event.seq)
+                changes.audit = True
+            return
+        kind = event.type[2] if len(event.type) >= 3 else None
         if kind is None or not isinstance(payload, dict):
             return
         device = event.type[1]
@@ -261,6 +349,88 @@ class FleetState:
         elif kind == "read" and len(event.type) == 4:
             self._apply_read(device, event.type[3], payload, when, changes)
             changes.values.add((device, event.type[3]))
+        elif (
+            kind == "stored"
+            and len(event.type) == 4
+            and self._apply_stored(device, event.type[3], payload, when)
+        ):
+            changes.values.add((device, event.type[3]))
+
+    def _apply_store(self, payload: JsonValue, changes: Changes) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("persistent"), bool):
+            raise TypeError("a store status needs a boolean 'persistent'")
+        path, error = payload.get("path"), payload.get("error")
+        self.store = StoreStatus(
+            persistent=bool(payload["persistent"]),
+            path=path if isinstance(path, str) else None,
+            error=error if isinstance(error, str) else None,
+        )
+        changes.store = True
+
+    def _apply_stored(
+        self, name: str, oid: str, payload: dict[str, JsonValue], when: float
+    ) -> bool:
+        """A last-known value from the store: stale until a fresh read; ignored when
+        a fresh read is already known. Returns True when the state changed."""
+        data = payload["data"]
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise TypeError("data is not an object with a type")
+        updated_ms = payload.get("updated_ms")
+        if _is_int(updated_ms):
+            when = updated_ms / 1000
+        key = (name, oid)
+        state = self._values.get(key)
+        if state is not None and not state.stale:
+            return False
+        data_type, value = str(data["type"]), data.get("value")
+        if state is None:
+            state = ValueState(name, oid, data_type, value, STORED, when, when, stale=True)
+            self._values[key] = state
+            self._by_device.setdefault(name, {})[oid] = state
+            self._device(name)
+        else:
+            state.data_type, state.value = data_type, value
+            state.first_seen = state.last_change = when
+        self._evict()
+        return True
+
+    def ensure_device(self, name: str) -> DeviceState:
+        """The state of device ``name``, created when unknown."""
+        return self._device(name)
+
+    def put_value(
+        self,
+        key: ValueKey,
+        data_type: str,
+        value: JsonValue,
+        cause: str,
+        when: float,
+        *,
+        protocol: str,
+    ) -> ValueState:
+        """Set the latest value of ``key`` from another protocol's folding (counted
+        as a change when it differs); returns its state."""
+        state = self._values.get(key)
+        if state is None:
+            state = ValueState(key[0], key[1], data_type, value, cause, when, when)
+            state.protocol = protocol
+            self._values[key] = state
+            self._by_device.setdefault(key[0], {})[key[1]] = state
+            self._device(key[0])
+        else:
+            if (data_type, value) != (state.data_type, state.value):
+                state.changes += 1
+                state.last_change = when
+            state.data_type, state.value, state.cause = data_type, value, cause
+            self._values.move_to_end(key)
+        self._evict()
+        return state
+
+    def drop_value(self, key: ValueKey) -> None:
+        """Forget the value of ``key``."""
+        if self._values.pop(key, None) is not None:
+            self._by_device.get(key[0], {}).pop(key[1], None)
+            self._counters.get(key[0], {}).pop(key[1], None)
 
     def _device(self, name: str) -> DeviceState:
         state = self.devices.get(name)
@@ -334,6 +504,16 @@ class FleetState:
             self._values[key] = state
             self._by_device.setdefault(name, {})[oid] = state
             self._device(name)
+            previous_type = None
+        elif state.stale:
+            # the first fresh read of a last-known value: seen now, not a change the
+            # UI saw, and no rate baseline from an earlier run
+            if (data_type, value) != (state.data_type, state.value):
+                state.last_change = when
+            state.first_seen = when
+            state.stale = False
+            state.data_type, state.value, state.cause = data_type, value, cause_text
+            self._values.move_to_end(key)
             previous_type = None
         else:
             if (data_type, value) != (state.data_type, state.value):

@@ -16,9 +16,37 @@ from widgets.showing import is_showing
 from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from console.store import AuditRecorder, PropertyStore
     from screens.operations import Operator
 
-__all__ = ["FleetScreen", "ScreenContext"]
+__all__ = ["FleetScreen", "ScreenContext", "StoreAccess"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreAccess:
+    """The property store as the screens may use it (the runtime's).
+
+    Attributes:
+        store: the open store, or ``None`` (disabled, or it could not be opened).
+        audit: the audit recorder (entries for actions that are not bus events;
+            ``audit.log`` for queries and exports), or ``None`` without a store.
+        error: why the store could not be used although it is enabled, or ``None``.
+        path: the store file, when known.
+    """
+
+    store: PropertyStore | None = None
+    audit: AuditRecorder | None = None
+    error: str | None = None
+    path: str | None = None
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why there is no store to browse, in plain words; ``None`` when there is."""
+        if self.store is not None:
+            return None
+        if self.error is not None:
+            return f"No persistence: the property store could not be used. {self.error}"
+        return "The property store is disabled (store: enabled: false in the configuration)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +60,7 @@ class ScreenContext:
         clock: the UI's clock (time formatting, rates).
         mib_names: the shared OID -> MIB name cache.
         operator: the operator's SNMP requests (read, write, walk, polling list).
+        store: the property store and its audit log (the Properties screen).
     """
 
     bus: EventManager
@@ -40,6 +69,7 @@ class ScreenContext:
     clock: Clock
     mib_names: MibNames
     operator: Operator
+    store: StoreAccess = StoreAccess()
 
     def status_bar(self) -> StatusBar:
         """Return a new status bar over this context."""
@@ -67,8 +97,10 @@ class FleetScreen(Screen[None]):
         self._stale = False
 
     def apply_changes(self, changes: Changes) -> None:
-        """Show ``changes`` now if the screen is showing, else on resume."""
-        if not self.is_mounted or not is_showing(self):
+        """Show ``changes`` now if the screen is showing, else on resume (or on
+        mount: a screen just pushed is on the stack a moment before its widgets
+        exist, and shows the whole state when they do)."""
+        if not self.is_mounted or not is_showing(self) or not self.query(StatusBar):
             self._stale = True
             return
         with self.app.batch_update():

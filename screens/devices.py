@@ -12,8 +12,11 @@ from textual.widgets import Footer, Header, Static
 
 from console.config import DeviceConfig
 from console.format import MISSING, Clock, format_count, printable
+from console.mqtt_state import MqttFold
 from console.state import Changes, DeviceState, ValueKey
 from screens.base import FleetScreen, ScreenContext
+from screens.mqtt_ops import PUBLISH
+from screens.mqtt_values import mqtt_detail
 from screens.oids import OidsScreen
 from screens.operations import GET, WALK
 from screens.walk import SYSTEM_GROUP, WalkScreen
@@ -25,7 +28,9 @@ __all__ = ["DevicesScreen", "device_detail"]
 _STATUS_STYLES = {"CONNECTED": "$success", "CONNECTING": "$warning", "DISCONNECTED": "$error"}
 
 
-def device_detail(state: DeviceState, config: DeviceConfig | None, clock: Clock) -> Content:
+def device_detail(
+    state: DeviceState, config: DeviceConfig | None, clock: Clock, mqtt: MqttFold | None = None
+) -> Content:
     """Return the detail line of one device: address, status with its reason and since
     when, polling settings (never the community)."""
     status = state.status or MISSING
@@ -36,6 +41,8 @@ def device_detail(state: DeviceState, config: DeviceConfig | None, clock: Clock)
             f" timeout {config.snmp.request_timeout:g} s"
         )
     style = _STATUS_STYLES.get(status, "$text-muted")
+    if state.mqtt_status is not None or state.broker is not None:
+        return mqtt_detail(state, config, clock, mqtt)
     return Content.from_markup(
         f"[b]$name[/]  $address  $protocol  [b {style}]$status[/] since $since"
         "  [$text-muted]│[/] reason: $reason  [$text-muted]│[/] polls $polls, $polling",
@@ -65,6 +72,7 @@ class DevicesScreen(FleetScreen):
         ),
         GET,
         WALK,
+        PUBLISH,
     ]
 
     def __init__(self, context: ScreenContext) -> None:
@@ -80,7 +88,7 @@ class DevicesScreen(FleetScreen):
         context = self.context
         first = context.devices[0].name if context.devices else ""
         yield Header(icon="◆")
-        yield DeviceTable(context.devices, context.clock, id="devices")
+        yield DeviceTable(context.devices, context.clock, mqtt=context.state.mqtt, id="devices")
         yield Static(id="device-detail", classes="detail", markup=False)
         yield ValueTable(first, context.clock, context.mib_names, id="preview")
         yield self.context.status_bar()
@@ -126,7 +134,8 @@ class DevicesScreen(FleetScreen):
             detail.update("")
             return
         state = self.context.state.device(name)
-        detail.update(device_detail(state, self._configs.get(name), self.context.clock))
+        config = self._configs.get(name)
+        detail.update(device_detail(state, config, self.context.clock, self.context.state.mqtt))
 
     def on_device_table_device_highlighted(self, message: DeviceTable.DeviceHighlighted) -> None:
         """Show the details and the live values of the highlighted device."""
@@ -159,3 +168,10 @@ class DevicesScreen(FleetScreen):
         name = self.query_one(DeviceTable).highlighted_device
         if name is not None:
             self.app.push_screen(WalkScreen(self.context, name, SYSTEM_GROUP))
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
+    async def action_publish(self) -> None:
+        """Publish an MQTT message (dialog, confirmation, then the publish)."""
+        mqtt = self.context.operator.mqtt
+        if mqtt is not None:
+            await mqtt.ask_publish()

@@ -11,8 +11,11 @@ from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
 from console.format import Clock, format_count, format_counter_rate, format_value
+from console.mqtt_state import MQTT
 from console.state import COUNTER_MODULI, Changes, ValueKey, ValueState
 from screens.base import FleetScreen, ScreenContext
+from screens.mqtt_ops import PUBLISH, SET_NEW, UNSET
+from screens.mqtt_values import mqtt_value_detail
 from screens.operations import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from widgets.value_table import ValueTable
@@ -26,7 +29,19 @@ DETAIL_WIDTH = 400
 def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Content:
     """Return the detail line of one value: where it comes from, how it was last read
     (cause, and the operator session of a requested read), its rate for a counter,
-    and its whole text."""
+    and its whole text; for a last-known value from the store, when it was read in
+    an earlier run."""
+    if value.stale:
+        return Content.from_markup(
+            "[b]$device[/]  $oid  [$accent]$name[/]  $type  [b $warning]last known from"
+            " $when, not read yet[/]  [$text-muted](property store)[/]\n[$text-muted]$value[/]",
+            device=value.device,
+            oid=value.oid,
+            name=mib_name or "",
+            type=value.data_type,
+            when=clock.date_time(value.last_change),
+            value=format_value(value.data_type, value.value, width=DETAIL_WIDTH),
+        )
     rate = format_counter_rate(value.rate, compact=False)
     extra = f"  rate {rate}" if value.data_type in COUNTER_MODULI else ""
     if value.session_id:
@@ -68,6 +83,9 @@ class OidsScreen(FleetScreen):
         WALK,
         POLL_ADD,
         POLL_REMOVE,
+        PUBLISH,
+        SET_NEW,
+        UNSET,
     ]
 
     def __init__(self, context: ScreenContext, device: str | None) -> None:
@@ -116,6 +134,10 @@ class OidsScreen(FleetScreen):
         if value is None:
             detail.update("")
             return
+        detail.set_class(value.protocol == MQTT, "-payload")
+        if value.protocol == MQTT:
+            detail.update(mqtt_value_detail(value, self.context.state.mqtt, self.context.clock))
+            return
         name = self.context.mib_names.get(value.oid)
         detail.update(value_detail(value, name, self.context.clock))
 
@@ -163,6 +185,10 @@ class OidsScreen(FleetScreen):
     @work(exclusive=True, group="dialog", exit_on_error=False, description="write an OID")
     async def action_write(self) -> None:
         """Write the selected OID: type and value, confirmation, then the SET."""
+        if (key := self._mqtt_key()) is not None:
+            if self.context.operator.mqtt is not None:
+                await self.context.operator.mqtt.ask_set(key)
+            return
         if not self.context.operator.may_write():
             return
         if key := self._selected():
@@ -190,3 +216,53 @@ class OidsScreen(FleetScreen):
         """Stop polling the selected OID (after confirmation)."""
         if key := self._selected():
             await self.context.operator.ask_remove_polling(*key)
+
+    # -- MQTT ------------------------------------------------------------------------
+
+    def _mqtt_key(self) -> ValueKey | None:
+        """The selected value's key when it is an MQTT value."""
+        key = self.query_one(ValueTable).highlighted_key
+        value = self.context.state.value(key) if key is not None else None
+        return key if value is not None and value.protocol == MQTT else None
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
+    async def action_publish(self) -> None:
+        """Publish an MQTT message; the topic starts as the selected value's."""
+        mqtt = self.context.operator.mqtt
+        if mqtt is None:
+            return
+        key = self._mqtt_key()
+        info = self.context.state.mqtt.info.get(key) if key is not None else None
+        await mqtt.ask_publish(info.topic if info is not None else "")
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="unset")
+    async def action_unset(self) -> None:
+        """Unset the selected Astarte property (where its mapping allows it)."""
+        mqtt = self.context.operator.mqtt
+        if mqtt is None:
+            return
+        if mqtt.read_only:
+            mqtt.notify("read-only mode: unsetting is disabled", severity="warning")
+            return
+        key = self._mqtt_key()
+        if key is None:
+            mqtt.notify("no MQTT value selected", severity="warning")
+            return
+        await mqtt.ask_unset(key)
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="set")
+    async def action_set_new(self) -> None:
+        """Set any path of a server-owned interface of the shown (or selected)
+        Astarte device, one that has no value yet included."""
+        mqtt = self.context.operator.mqtt
+        if mqtt is None:
+            return
+        if mqtt.read_only:
+            mqtt.notify("read-only mode: setting is disabled", severity="warning")
+            return
+        key = self.query_one(ValueTable).highlighted_key
+        device = self.device or (key[0] if key is not None else None)
+        if device is None:
+            mqtt.notify("no device selected", severity="warning")
+            return
+        await mqtt.ask_set_new(device)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
@@ -32,6 +32,9 @@ from screens.confirm import ConfirmScreen
 from screens.get import OidPromptScreen
 from screens.write import WriteScreen
 from widgets.mib_names import MibNames
+
+if TYPE_CHECKING:
+    from screens.mqtt_ops import MqttOperator
 
 __all__ = [
     "GET",
@@ -127,6 +130,8 @@ class Operator:
         """True when writes are refused."""
         self.sessions: list[str] = []
         """Session ids of the requests sent, oldest first (the last 100)."""
+        self.mqtt: MqttOperator | None = None
+        """The MQTT actions (publish, set, unset), set by the app."""
 
     # -- helpers -----------------------------------------------------------------
 

@@ -16,17 +16,21 @@ committing them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
+from console.store import SNMP_INTERFACE
 from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen
 from screens.oids import OidsScreen
+from screens.properties import PropertiesScreen
 from screens.startup import StartupErrorScreen
 from screens.walk import WalkScreen
 from screens.write import WriteScreen
+from tests.store_helpers import store_app
 from tests.ui_helpers import (
     IF_IN_OCTETS_1,
     IF_PHYS_ADDRESS_1,
@@ -42,6 +46,7 @@ from tests.ui_helpers import (
     status,
     wait_for,
 )
+from widgets.property_tree import PropertyTree
 from widgets.value_table import ValueTable, row_key
 
 TERMINAL = (130, 26)
@@ -208,3 +213,42 @@ def test_help_screen(snap_compare: Callable[..., bool]) -> None:
 def test_startup_error_screen(snap_compare: Callable[..., bool]) -> None:
     app = make_app(fail=OSError("[Errno 98] cannot bind 127.0.0.1:16100: address already in use"))
     assert snap_compare(app, terminal_size=TERMINAL, run_before=settle(StartupErrorScreen))
+
+
+def test_properties_screen(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
+    """The Properties screen over a crafted store: core-sw1 and ap-lobby expanded,
+    ifInOctets.1 selected with three live values (the sparkline)."""
+    app = store_app(tmp_path / "store.db")
+
+    async def browse(pilot: Pilot[None]) -> None:
+        await settle(DevicesScreen)(pilot)
+        await pilot.press("P")
+        await settle(PropertiesScreen, lambda p: p.app.screen.filter_shown is not None)(pilot)
+        screen = pilot.app.screen
+        tree = screen.query_one(PropertyTree)
+        for device in list(tree.root.children):
+            if device.data is None or device.data.device == "ups-1":
+                continue
+            device.expand()
+            await wait_for(pilot, lambda d=device: bool(d.children), "the interfaces")  # type: ignore[misc]
+            for interface in device.children:
+                interface.expand()
+        await wait_for(pilot, lambda: tree.loaded_properties == 9, "the paths")
+        for i in range(1, 4):
+            publish(
+                app,
+                read(
+                    "core-sw1",
+                    IF_IN_OCTETS_1,
+                    "COUNTER",
+                    3_974_581_002 + i * i * 4608,
+                    at=T0 - 3 + i,
+                ),
+            )
+        leaf = tree.leaf(("core-sw1", SNMP_INTERFACE, "/" + IF_IN_OCTETS_1))
+        assert leaf is not None
+        tree.move_cursor(leaf)
+        caption = screen.query_one("#property-spark-label", Static)
+        await settle(PropertiesScreen, lambda _: "recent values: 3" in str(caption.content))(pilot)
+
+    assert snap_compare(app, terminal_size=(130, 34), run_before=browse)

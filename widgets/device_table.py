@@ -12,7 +12,16 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from console.config import DeviceConfig
-from console.format import MISSING, Clock, format_count, format_ms, format_snmp_version, truncate
+from console.format import (
+    MISSING,
+    Clock,
+    format_count,
+    format_counter_rate,
+    format_ms,
+    format_snmp_version,
+    truncate,
+)
+from console.mqtt_state import MqttFold, device_status, mqtt_address, mqtt_protocol, mqtt_reason
 from console.state import DeviceState
 
 __all__ = ["DeviceTable", "device_address", "device_protocol"]
@@ -23,9 +32,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("address", "ADDRESS"),
     ("protocol", "PROTOCOL"),
     ("status", "STATUS"),
-    ("last_poll", "LAST POLL"),
+    ("last_poll", "LAST SEEN"),
     ("rtt", "RTT ms"),
     ("values", "VALUES"),
+    ("rate", "MSG/s"),
     ("errors", "ERRORS"),
     ("reason", "REASON"),
 )
@@ -35,9 +45,13 @@ _STATUS_CLASSES = {
     "CONNECTED": "device-table--connected",
     "CONNECTING": "device-table--connecting",
     "DISCONNECTED": "device-table--disconnected",
+    "ONLINE": "device-table--connected",
+    "UNKNOWN": "device-table--connecting",
+    "OFFLINE": "device-table--disconnected",
 }
+_WORST = ("DISCONNECTED", "OFFLINE", "CONNECTING", "UNKNOWN", "CONNECTED", "ONLINE")
 _UNKNOWN_CLASS = "device-table--unknown"
-_RIGHT = frozenset({"rtt", "values", "errors"})
+_RIGHT = frozenset({"rtt", "values", "rate", "errors"})
 
 
 def device_address(device: DeviceConfig | None) -> str:
@@ -52,6 +66,12 @@ def device_protocol(device: DeviceConfig | None) -> str:
     if device is None or device.snmp is None:
         return MISSING
     return f"SNMP {format_snmp_version(device.snmp.version)}"
+
+
+def _joined(snmp: str, mqtt: str | None) -> str:
+    if mqtt is None:
+        return snmp
+    return mqtt if snmp == MISSING else f"{snmp} + {mqtt}"
 
 
 class DeviceTable(DataTable[Text]):
@@ -88,6 +108,7 @@ class DeviceTable(DataTable[Text]):
         devices: Sequence[DeviceConfig],
         clock: Clock,
         *,
+        mqtt: MqttFold | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -100,6 +121,7 @@ class DeviceTable(DataTable[Text]):
         )
         self._configs = {device.name: device for device in devices}
         self._clock = clock
+        self._mqtt = mqtt
         self._statuses: dict[str, str | None] = {}
 
     def on_mount(self) -> None:
@@ -116,7 +138,7 @@ class DeviceTable(DataTable[Text]):
         self._ensure_columns()
         for device in devices:
             cells = self._cells(device)
-            self._statuses[device.name] = device.status
+            self._statuses[device.name] = device_status(device)
             if device.name not in self.rows:
                 self.add_row(*cells.values(), key=device.name)
                 continue
@@ -142,20 +164,31 @@ class DeviceTable(DataTable[Text]):
 
     def _cells(self, device: DeviceState) -> dict[str, Text]:
         config = self._configs.get(device.name)
+        values = device.values
+        rate = ""
+        if device.mqtt_status is not None or device.broker is not None:
+            mqtt_values = self._mqtt.value_count(device.name) if self._mqtt else 0
+            values = (values or 0) + mqtt_values
+            rate = format_counter_rate(device.msg_rate)
+        last = max((t for t in (device.last_poll, device.last_seen) if t is not None), default=None)
         return {
             "name": Text(device.name),
-            "address": Text(device_address(config)),
-            "protocol": Text(device_protocol(config)),
-            "status": self._status_cell(device.status),
-            "last_poll": Text(self._clock.time_of_day(device.last_poll)),
+            "address": Text(_joined(device_address(config), mqtt_address(device, self._mqtt))),
+            "protocol": Text(_joined(device_protocol(config), mqtt_protocol(device, config))),
+            "status": self._status_cell(device_status(device)),
+            "last_poll": Text(self._clock.time_of_day(last)),
             "rtt": Text(format_ms(device.rtt_ms), justify="right"),
-            "values": Text(format_count(device.values), justify="right"),
+            "values": Text(format_count(values), justify="right"),
+            "rate": Text(rate, justify="right"),
             "errors": Text(format_count(device.errors), justify="right"),
-            "reason": Text(truncate(device.reason or "", REASON_WIDTH)),
+            "reason": Text(
+                truncate(device.reason or mqtt_reason(device, self._mqtt) or "", REASON_WIDTH)
+            ),
         }
 
     def _status_cell(self, status: str | None) -> Text:
-        component = _STATUS_CLASSES.get(status or "", _UNKNOWN_CLASS)
+        worst = next((s for s in _WORST if status and s in status.split(" / ")), status)
+        component = _STATUS_CLASSES.get(worst or "", _UNKNOWN_CLASS)
         style = self.get_component_rich_style(component, partial=True, default=Style())
         return Text(status or MISSING, style=style)
 

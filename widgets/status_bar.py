@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from console.events import EventManager
 from console.format import Clock, format_count, format_rate
-from console.state import CONNECTED, FleetState
+from console.state import CONNECTED, ONLINE, DeviceState, FleetState
 from widgets.showing import is_showing
 
 __all__ = ["RateMeter", "StatusBar"]
@@ -35,8 +35,9 @@ class RateMeter:
 
 
 class StatusBar(Static):
-    """One line: ``connected n/N · events total · rate · dropped · values``, and
-    ``READ-ONLY`` when writes are refused.
+    """One line: ``connected n/N · events total · rate · dropped · values``,
+    ``READ-ONLY`` when writes are refused, and ``NO PERSISTENCE`` (red) when the
+    property store could not be used.
 
     Refreshed when the bridge reports changes and once a second, and only while its
     screen is showing. Drops (``bus.dropped``) turn red when not zero.
@@ -80,10 +81,17 @@ class StatusBar(Static):
         self._meter.sample(self._clock.now(), self._bus.published)
         self.refresh_counts()
 
+    @property
+    def no_persistence(self) -> bool:
+        """True when the property store was asked for but could not be used (the
+        reason is in the startup notification and on the Properties screen)."""
+        store = self._state.store
+        return store is not None and store.failed
+
     def refresh_counts(self) -> None:
         """Redraw the line from the current counters."""
         names = set(self._configured) | set(self._state.devices)
-        connected = sum(1 for name in names if self._state.device(name).status == CONNECTED)
+        connected = sum(1 for name in names if _is_up(self._state.device(name)))
         dropped = self._bus.dropped
         ok = "$success" if names and connected == len(names) else "$warning"
         drop_style = "$error bold" if dropped else "$text-muted"
@@ -93,7 +101,8 @@ class StatusBar(Static):
                 " [$text-muted]│[/] events [b]$events[/] [$text-muted]($rate)[/]"
                 f" [$text-muted]│[/] [{drop_style}]dropped $dropped[/]"
                 " [$text-muted]│[/] values [b]$values[/]"
-                + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else ""),
+                + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else "")
+                + (" [$text-muted]│[/] [b $error]NO PERSISTENCE[/]" if self.no_persistence else ""),
                 connected=f"{connected}/{len(names)}",
                 events=format_count(self._bus.published),
                 rate=format_rate(self._meter.rate),
@@ -101,3 +110,11 @@ class StatusBar(Static):
                 values=format_count(len(self._state)),
             )
         )
+
+
+def _is_up(device: DeviceState) -> bool:
+    """A device is up when every protocol it speaks is: SNMP ``CONNECTED`` and MQTT
+    ``ONLINE`` (a device with neither status yet is not up)."""
+    if device.status is None and device.mqtt_status is None:
+        return False
+    return device.status in (None, CONNECTED) and device.mqtt_status in (None, ONLINE)

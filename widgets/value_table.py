@@ -18,7 +18,9 @@ from console.format import (
     format_mib_name,
     format_value,
     oid_sort_key,
+    truncate,
 )
+from console.mqtt_state import MQTT, object_text
 from console.state import COUNTER_MODULI, ValueKey, ValueState
 from widgets.mib_names import MibNames
 
@@ -31,6 +33,13 @@ NAME_WIDTH = 26
 
 _SEPARATOR = "\x00"
 _RIGHT = frozenset({"rate", "changes"})
+
+
+def _value_text(value: ValueState) -> str:
+    """The table text of a value: an MQTT object datastream's fields on one line."""
+    if value.protocol == MQTT and isinstance(value.value, dict):
+        return truncate(object_text(value.value), VALUE_WIDTH)
+    return format_value(value.data_type, value.value, width=VALUE_WIDTH)
 
 
 def row_key(key: ValueKey) -> str:
@@ -47,7 +56,9 @@ class ValueTable(DataTable[Text]):
     """Latest values of one device (or of all devices, with a DEVICE column).
 
     New rows are kept in device and numeric-OID order; existing rows are updated cell
-    by cell, and only where the text changed. MIB names are looked up in a thread
+    by cell, and only where the text changed. A last-known value from the store that
+    has not been read yet (:attr:`ValueState.stale`) is dimmed, with the cause
+    ``STORED`` and the time it was read in an earlier run. MIB names are looked up in a thread
     worker and filled in when they arrive.
 
     Args:
@@ -56,7 +67,11 @@ class ValueTable(DataTable[Text]):
         mib_names: the shared OID -> MIB name cache.
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"value-table--error", "value-table--changed"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "value-table--error",
+        "value-table--changed",
+        "value-table--stale",
+    }
 
     class ValueHighlighted(Message):
         """The cursor moved to a value."""
@@ -101,7 +116,7 @@ class ValueTable(DataTable[Text]):
         device = (("device", "DEVICE"),) if self.device is None else ()
         return (
             *device,
-            ("oid", "OID"),
+            ("oid", "OID / PATH"),
             ("name", "MIB NAME"),
             ("type", "TYPE"),
             ("value", "VALUE"),
@@ -132,7 +147,8 @@ class ValueTable(DataTable[Text]):
             cells = self._cells(value)
             if key not in self.rows:
                 self.add_row(*cells.values(), key=key)
-                self._oids.setdefault(value.oid, set()).add(key)
+                if value.protocol != MQTT:  # MQTT paths have no MIB name
+                    self._oids.setdefault(value.oid, set()).add(key)
                 added = True
                 continue
             for column, cell in cells.items():
@@ -178,26 +194,29 @@ class ValueTable(DataTable[Text]):
 
     def _cells(self, value: ValueState) -> dict[str, Text]:
         error = value.data_type == "ERROR"
+        stale: Style | str = self._style("value-table--stale") if value.stale else ""
         cells = {
-            "device": Text(value.device),
-            "oid": Text(value.oid),
+            "device": Text(value.device, style=stale),
+            "oid": Text(value.oid, style=stale),
             "name": Text(format_mib_name(self._mib_names.get(value.oid), NAME_WIDTH)),
-            "type": Text(value.data_type),
+            "type": Text(value.data_type, style=stale),
             "value": Text(
-                format_value(value.data_type, value.value, width=VALUE_WIDTH),
-                style=self._style("value-table--error") if error else "",
+                _value_text(value),
+                style=stale or (self._style("value-table--error") if error else ""),
             ),
             "rate": Text(
-                format_counter_rate(value.rate) if value.data_type in COUNTER_MODULI else "",
+                format_counter_rate(value.rate)
+                if value.data_type in COUNTER_MODULI or value.protocol == MQTT
+                else "",
                 justify="right",
             ),
-            "changed": Text(self._clock.time_of_day(value.last_change)),
+            "changed": Text(self._clock.time_of_day(value.last_change), style=stale),
             "changes": Text(
                 format_count(value.changes),
                 justify="right",
                 style=self._style("value-table--changed") if value.changes else "",
             ),
-            "cause": Text(value.cause),
+            "cause": Text(value.cause, style=stale),
         }
         if self.device is not None:
             del cells["device"]
@@ -213,10 +232,10 @@ class ValueTable(DataTable[Text]):
         if current is not None:
             self.move_cursor(row=self.get_row_index(row_key(current)), animate=False)
 
-    def _sort_key(self, cells: Text | tuple[Text, ...]) -> tuple[str, tuple[int | float, ...]]:
+    def _sort_key(self, cells: Text | tuple[Text, ...]) -> tuple[str, tuple[int | float, ...], str]:
         if isinstance(cells, tuple):
-            return (cells[0].plain, oid_sort_key(cells[1].plain))
-        return ("", oid_sort_key(cells.plain))
+            return (cells[0].plain, oid_sort_key(cells[1].plain), cells[1].plain)
+        return ("", oid_sort_key(cells.plain), cells.plain)
 
     @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
     def _resolve_names(self) -> None:

@@ -70,6 +70,7 @@ __all__ = [
     "AUDIT_EVENT",
     "DEFAULT_RULES",
     "MAX_TIME_MS",
+    "MQTT_PUBLISH_PATTERN",
     "RESULT_OK",
     "SNMP_WRITE_PATTERN",
     "AuditAction",
@@ -81,6 +82,7 @@ __all__ = [
     "export_audit_csv",
     "export_audit_jsonl",
     "iso_time",
+    "mqtt_publish_draft",
     "read_audit_csv",
     "read_audit_jsonl",
     "snmp_write_draft",
@@ -94,6 +96,8 @@ RESULT_OK: Final = "ok"
 ACTOR_OPERATOR: Final = "operator"
 #: The SNMP write events the recorder subscribes to.
 SNMP_WRITE_PATTERN: Final[Pattern] = ("snmp", "?", "write", "*")
+#: Results of operator MQTT publishes, sets and unsets (docs/events.md).
+MQTT_PUBLISH_PATTERN: Final[Pattern] = ("mqtt", "?", "publish")
 #: The first segment of the events the recorder publishes: ``("audit", DEVICE, ACTION)``.
 AUDIT_EVENT: Final = "audit"
 
@@ -495,6 +499,56 @@ def snmp_write_draft(event: Event) -> AuditDraft:
     )
 
 
+_MQTT_ACTIONS: Final = {
+    "publish": AuditAction.MQTT_PUBLISH,
+    "set": AuditAction.MQTT_SET,
+    "unset": AuditAction.MQTT_UNSET,
+}
+
+
+def mqtt_publish_draft(event: Event) -> AuditDraft:
+    """The entry of an MQTT operator result ``("mqtt", TARGET, "publish")``.
+
+    ``action`` follows the payload's ``operation`` (``mqtt.publish``, ``mqtt.set``,
+    ``mqtt.unset``); ``device`` is the TARGET (the device of a set or unset, ``@``
+    + the broker of a plain publish); ``target`` is ``INTERFACE PATH`` for a set or
+    unset, else the topic; ``new`` is the value set (``None`` for an unset; for a
+    plain publish ``{"topic", "qos", "retain", "size"}`` — the payload bytes are not
+    copied into the log); ``old`` is ``None``: MQTT has no read-before-write.
+
+    Raises:
+        ValueError: the event is not of the documented shape.
+    """
+    payload = event.payload
+    if len(event.type) != 3 or not isinstance(payload, dict):
+        raise ValueError("not an ('mqtt', TARGET, 'publish') event with a payload object")
+    action = _MQTT_ACTIONS.get(str(payload.get("operation")))
+    success = payload.get("success")
+    if action is None or not isinstance(success, bool):
+        raise ValueError("the payload has no known 'operation' or no boolean 'success'")
+    session_id = payload.get("session_id")
+    if session_id is not None and not isinstance(session_id, str):
+        raise ValueError("the payload's 'session_id' is not a string")
+    interface, path = payload.get("interface"), payload.get("path")
+    if action is AuditAction.MQTT_PUBLISH or not interface:
+        target = str(payload["topic"])
+        new: JsonValue = {k: payload.get(k) for k in ("topic", "qos", "retain", "size")}
+    else:
+        target = f"{interface} {path}"
+        new = payload.get("value")
+    error = payload.get("error")
+    return AuditDraft(
+        action=action.value,
+        device=event.type[1],
+        target=target,
+        old=None,
+        new=new,
+        result=RESULT_OK if success else (str(error) if error else "FAILED"),
+        session_id=session_id,
+        time_ms=_event_ms(event),
+    )
+
+
 def _event_ms(event: Event) -> int:
     stamp = event.source_timestamp if event.source_timestamp is not None else event.timestamp
     return int(stamp * 1000)
@@ -516,9 +570,12 @@ class AuditRule(NamedTuple):
     extract: Callable[[Event], AuditDraft]
 
 
-#: What :class:`AuditRecorder` records unless told otherwise. MQTT publish, set and
-#: unset results join as one rule each once their events exist.
-DEFAULT_RULES: Final[tuple[AuditRule, ...]] = (AuditRule(SNMP_WRITE_PATTERN, snmp_write_draft),)
+#: What :class:`AuditRecorder` records unless told otherwise: SNMP SETs and MQTT
+#: publishes, sets and unsets (deletes from the UI come through ``record``).
+DEFAULT_RULES: Final[tuple[AuditRule, ...]] = (
+    AuditRule(SNMP_WRITE_PATTERN, snmp_write_draft),
+    AuditRule(MQTT_PUBLISH_PATTERN, mqtt_publish_draft),
+)
 
 
 class AuditRecorder:

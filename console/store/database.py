@@ -498,6 +498,7 @@ class PropertyStore:
         path_filter: str | None,
         ownership: Ownership | str | None,
         source: Source | str | None,
+        major: int | None = None,
     ) -> tuple[str, list[object]]:
         clauses: list[str] = []
         params: list[object] = []
@@ -507,6 +508,9 @@ class PropertyStore:
         if interface is not None:
             clauses.append("interface = ?")
             params.append(_name("interface", interface))
+        if major is not None:
+            clauses.append("major = ?")
+            params.append(_version("major", major))
         if path_filter:
             compiled = compile_path_filter(path_filter)
             clauses.append(compiled.sql)
@@ -527,6 +531,7 @@ class PropertyStore:
         *,
         ownership: Ownership | str | None = None,
         source: Source | str | None = None,
+        major: int | None = None,
         limit: int | None = DEFAULT_QUERY_LIMIT,
         offset: int = 0,
     ) -> list[Property]:
@@ -539,6 +544,7 @@ class PropertyStore:
                 with ``+`` / ``#`` (see :mod:`console.store.paths`).
             ownership: only ``device`` or ``server`` properties.
             source: only ``snmp``, ``mqtt`` or ``operator`` properties.
+            major: only properties stored under this major version.
             limit: at most this many rows (``None``: all).
             offset: skip this many rows first (for paging).
 
@@ -547,7 +553,7 @@ class PropertyStore:
                 negative limit or offset. StoreClosedError, StoreCorruptError: as
                 :meth:`load_prop`.
         """
-        where, params = self._where(device, interface, path_filter, ownership, source)
+        where, params = self._where(device, interface, path_filter, ownership, source, major)
         if limit is not None and (type(limit) is not int or limit < 0):
             raise ValueError(f"limit must be a non-negative int or None, not {limit!r}")
         if type(offset) is not int or offset < 0:
@@ -565,15 +571,59 @@ class PropertyStore:
         *,
         ownership: Ownership | str | None = None,
         source: Source | str | None = None,
+        major: int | None = None,
     ) -> int:
         """How many properties :meth:`query` would return without a limit.
 
         Raises:
             ValueError, StoreClosedError: as :meth:`query`.
         """
-        where, params = self._where(device, interface, path_filter, ownership, source)
+        where, params = self._where(device, interface, path_filter, ownership, source, major)
         rows = list(await self._fetch(f"SELECT count(*) FROM properties{where}", params))
         return int(rows[0][0])
+
+    async def device_counts(
+        self,
+        path_filter: str | None = None,
+        *,
+        ownership: Ownership | str | None = None,
+        source: Source | str | None = None,
+    ) -> list[tuple[str, int]]:
+        """``(device, properties)`` of every device with a property matching the
+        filters (one query), sorted by device: the first level of a property browser.
+
+        Raises:
+            ValueError, StoreClosedError: as :meth:`query`.
+        """
+        where, params = self._where(None, None, path_filter, ownership, source)
+        rows = await self._fetch(
+            f"SELECT device, count(*) FROM properties{where} GROUP BY device ORDER BY device",
+            params,
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def interface_counts(
+        self,
+        device: str,
+        path_filter: str | None = None,
+        *,
+        ownership: Ownership | str | None = None,
+        source: Source | str | None = None,
+    ) -> list[tuple[str, int, int, int]]:
+        """``(interface, major, minor, properties)`` of ``device``'s properties that
+        match the filters, sorted by interface then major; ``minor`` is the highest
+        minor stored under that major.
+
+        Raises:
+            ValueError, StoreClosedError: as :meth:`query`.
+        """
+        where, params = self._where(device, None, path_filter, ownership, source)
+        rows = await self._fetch(
+            f"SELECT interface, major, max(minor), count(*) FROM properties{where}"
+            " GROUP BY interface, major ORDER BY interface, major",
+            params,
+        )
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     async def devices(self) -> list[str]:
         """The devices that have at least one property, sorted."""

@@ -13,8 +13,9 @@ one level). A ``path_filter`` is one of:
   (``temp`` matches ``/sensors/Temp/value``).
 
 For a pattern, SQLite first narrows the rows with a ``LIKE`` on the literal prefix
-(before the first wildcard), then :func:`path_matches`, registered on the read
-connection as the SQL function :data:`SQL_FUNCTION`, decides exactly.
+(before the first wildcard) and a ``GLOB`` in which every ``+`` is a ``*`` (a
+superset of the matches, checked in C), then :func:`path_matches`, registered on
+the read connection as the SQL function :data:`SQL_FUNCTION`, decides exactly.
 """
 
 from __future__ import annotations
@@ -164,6 +165,22 @@ def compile_path_filter(path_filter: str) -> PathFilter:
     if levels[first] == "#":
         prefix = prefix[:-1]  # '#' also matches the parent level itself
     return PathFilter(
-        f"(path LIKE ? ESCAPE '{_LIKE_ESCAPE}' AND {SQL_FUNCTION}(?, path))",
-        (_like_escape(prefix) + "%", pattern),
+        f"(path LIKE ? ESCAPE '{_LIKE_ESCAPE}' AND path GLOB ? AND {SQL_FUNCTION}(?, path))",
+        (_like_escape(prefix) + "%", _glob(levels), pattern),
     )
+
+
+def _glob(levels: tuple[str, ...]) -> str:
+    """A GLOB that every path matching the pattern ``levels`` matches (a superset:
+    ``+`` becomes ``*``, which also crosses slashes; ``#`` ends it with ``*``), so
+    SQLite's C code drops most rows before the exact Python check runs."""
+    parts: list[str] = []
+    for level in levels:
+        if level == "#":
+            return "/".join(parts) + "*"
+        parts.append("*" if level == "+" else _glob_escape(level))
+    return "/".join(parts)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

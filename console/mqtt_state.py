@@ -1,0 +1,406 @@
+"""The MQTT side of the UI state: plain Python folded from ``("mqtt", ...)`` bus
+events (``docs/events.md``), no Textual.
+
+:class:`MqttFold` belongs to a :class:`~console.state.FleetState` (its ``mqtt``)
+and folds what the Devices and values screens show:
+
+* broker status (``("mqtt", "@BROKER", "status")``): status, reason, address;
+* device status and statistics into the device's
+  :class:`~console.state.DeviceState` (``mqtt_status``, ``msg_rate``...). A device
+  with both ``snmp:`` and ``mqtt:`` keeps **one** row: SNMP's status in ``status``,
+  MQTT's in ``mqtt_status`` (the table shows both);
+* Astarte ``property`` / ``datastream`` values as values of the device, keyed
+  ``(device, INTERFACE + PATH)`` (an object datastream is one value whose value is
+  the object of its fields);
+* plain message events of a device that is not Astarte as values keyed
+  ``(device, TOPIC)``.
+
+Payloads stay encoded (base64, as on the bus) until shown: the table line decodes
+at most :data:`LINE_LIMIT` bytes, the detail view decodes with the display limit
+(64 KiB) once per received payload (:meth:`MqttFold.payload`, cached).
+
+Memory is bounded: at most :data:`VALUES_PER_DEVICE` message topics per device
+(the least recently updated one goes), :data:`TOPIC_LIMIT` topics remembered for
+the publish dialog's completion, and the payload cache holds one entry per shown
+value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from console.events import Event, JsonValue
+from console.mqtt.codec import DEFAULT_DISPLAY_LIMIT, DecodedPayload, decode_payload
+
+if TYPE_CHECKING:
+    from console.config import DeviceConfig
+    from console.state import Changes, DeviceState, FleetState, ValueKey
+
+__all__ = [
+    "LINE_LIMIT",
+    "MQTT",
+    "TOPIC_LIMIT",
+    "VALUES_PER_DEVICE",
+    "BrokerInfo",
+    "MqttFold",
+    "MqttValueInfo",
+    "device_status",
+    "mqtt_address",
+    "mqtt_protocol",
+    "mqtt_reason",
+    "object_text",
+]
+
+MQTT: Final = "mqtt"
+"""The protocol of an MQTT value (:attr:`ValueState.protocol`)."""
+LINE_LIMIT: Final = 512
+"""Bytes of a payload decoded for its one-line table cell."""
+VALUES_PER_DEVICE: Final = 500
+"""Message topics kept per device (Astarte values are bounded by the interfaces)."""
+TOPIC_LIMIT: Final = 1000
+"""Topics remembered for completion in the publish dialog."""
+
+
+@dataclass(slots=True)
+class BrokerInfo:
+    """A broker connection as the UI shows it."""
+
+    name: str
+    status: str | None = None
+    reason: str | None = None
+    address: str | None = None
+    protocol: str | None = None
+
+
+@dataclass(slots=True)
+class MqttValueInfo:
+    """Where an MQTT value comes from, beside its :class:`~console.state.ValueState`.
+
+    Attributes:
+        broker: the broker's name.
+        topic: the topic of the last message.
+        interface: the Astarte interface, or ``None`` for a plain topic.
+        path: the Astarte path, or ``None``.
+        ownership: ``device`` or ``server`` (Astarte only).
+        aggregation: ``individual`` or ``object`` (Astarte only).
+        valid: the value fits its interface.
+        error: why it does not, or ``None``.
+        payload: the last payload in base64 (plain topics), or ``None``.
+        size: its size in bytes.
+        count: messages seen for this value.
+    """
+
+    broker: str
+    topic: str
+    interface: str | None = None
+    path: str | None = None
+    ownership: str | None = None
+    aggregation: str | None = None
+    valid: bool = True
+    error: str | None = None
+    payload: str | None = None
+    size: int = 0
+    count: int = 0
+
+
+class MqttFold:
+    """Fold MQTT events into ``state`` (see the module docstring)."""
+
+    def __init__(self, state: FleetState, *, display_limit: int = DEFAULT_DISPLAY_LIMIT) -> None:
+        self._state = state
+        self.display_limit = display_limit
+        """Bytes decoded for the detail view."""
+        self.brokers: dict[str, BrokerInfo] = {}
+        """Brokers by name (without the ``@``)."""
+        self.info: dict[ValueKey, MqttValueInfo] = {}
+        """Where each MQTT value comes from."""
+        self._topics: OrderedDict[str, str] = OrderedDict()
+        self._messages: dict[str, OrderedDict[str, None]] = {}
+        self._astarte: set[str] = set()
+        self._decoded: dict[ValueKey, tuple[int, DecodedPayload]] = {}
+        self._counts: dict[str, int] = {}
+
+    # -- reading -------------------------------------------------------------------
+
+    def topics(self, broker: str | None = None) -> list[str]:
+        """Topics seen lately (most recent last), of ``broker`` or of every broker."""
+        return [t for t, b in self._topics.items() if broker is None or b == broker]
+
+    def value_count(self, device: str) -> int:
+        """How many MQTT values ``device`` has."""
+        return self._counts.get(device, 0)
+
+    def broker_of(self, device: str) -> BrokerInfo | None:
+        """The broker of an MQTT device, if known."""
+        name = self._state.device(device).broker
+        return self.brokers.get(name) if name else None
+
+    def payload(self, key: ValueKey) -> DecodedPayload | None:
+        """The payload of a plain-topic value decoded for display (display limit,
+        visible truncation), cached until the next message of that value."""
+        info = self.info.get(key)
+        if info is None or info.payload is None:
+            return None
+        cached = self._decoded.get(key)
+        if cached is not None and cached[0] == info.count:
+            return cached[1]
+        decoded = decode_payload(
+            _b64_prefix(info.payload, self.display_limit + 1), limit=self.display_limit
+        )
+        decoded = _with_size(decoded, info.size, self.display_limit)
+        self._decoded.clear()  # only the shown value is worth keeping
+        self._decoded[key] = (info.count, decoded)
+        return decoded
+
+    # -- folding -------------------------------------------------------------------
+
+    def apply_one(self, event: Event, changes: Changes) -> None:
+        """Fold one ``("mqtt", ...)`` event."""
+        kind = event.type[2] if len(event.type) >= 3 else None
+        payload = event.payload
+        if kind is None or not isinstance(payload, dict):
+            return
+        target = event.type[1]
+        when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
+        if target.startswith("@"):
+            if kind == "status" and len(event.type) == 3:
+                self._broker_status(target[1:], payload, changes)
+            elif kind == "message":
+                self._remember_topic(payload)
+            return
+        if kind == "status" and len(event.type) == 3:
+            self._device_status(target, payload, when, changes)
+        elif kind == "stats" and len(event.type) == 3:
+            self._device_stats(target, payload, changes)
+        elif kind in ("property", "datastream") and len(event.type) == 5:
+            self._astarte_value(target, kind, event.type[3], event.type[4], payload, when, changes)
+        elif kind == "introspection":
+            self._become_astarte(target, changes)
+        elif kind == "message":
+            self._remember_topic(payload)
+            if target not in self._astarte:
+                self._message(target, payload, when, changes)
+
+    def _broker_status(self, name: str, payload: dict[str, JsonValue], changes: Changes) -> None:
+        broker = self.brokers.setdefault(name, BrokerInfo(name))
+        broker.status = _text(payload.get("status"))
+        broker.reason = _text(payload.get("reason"))
+        broker.address = _text(payload.get("address")) or broker.address
+        broker.protocol = _text(payload.get("protocol")) or broker.protocol
+        changes.devices.update(
+            device.name for device in self._state.devices.values() if device.broker == name
+        )
+
+    def _device_status(
+        self, name: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
+        status = payload["status"]
+        if not isinstance(status, str):
+            raise TypeError("status is not a string")
+        device = self._state.ensure_device(name)
+        if status != device.mqtt_status:
+            device.mqtt_since = when
+        device.mqtt_status = status
+        device.mqtt_reason = _text(payload.get("reason"))
+        device.broker = _text(payload.get("broker")) or device.broker
+        last_seen = payload.get("last_seen")
+        if isinstance(last_seen, int | float) and not isinstance(last_seen, bool):
+            device.last_seen = float(last_seen)
+        changes.devices.add(name)
+
+    def _device_stats(self, name: str, payload: dict[str, JsonValue], changes: Changes) -> None:
+        device = self._state.ensure_device(name)
+        device.broker = _text(payload.get("broker")) or device.broker
+        rate, messages, last_seen = (
+            payload.get("rate"),
+            payload.get("messages"),
+            payload.get("last_seen"),
+        )
+        if isinstance(rate, int | float) and not isinstance(rate, bool):
+            device.msg_rate = float(rate)
+        if isinstance(messages, int) and not isinstance(messages, bool):
+            device.messages = messages
+        if isinstance(last_seen, int | float) and not isinstance(last_seen, bool):
+            device.last_seen = float(last_seen)
+        changes.devices.add(name)
+
+    def _become_astarte(self, device: str, changes: Changes) -> None:
+        """An Astarte device: its values come from property/datastream events, so its
+        raw message rows go."""
+        if device in self._astarte:
+            return
+        self._astarte.add(device)
+        for topic in self._messages.pop(device, {}):
+            self._drop((device, topic), changes)
+
+    def _new_info(self, key: ValueKey, broker: JsonValue, topic: str) -> MqttValueInfo:
+        info = self.info[key] = MqttValueInfo(broker=str(broker or ""), topic=topic)
+        self._counts[key[0]] = self._counts.get(key[0], 0) + 1
+        return info
+
+    def _drop(self, key: ValueKey, changes: Changes) -> None:
+        if self.info.pop(key, None) is not None:
+            self._counts[key[0]] = self._counts.get(key[0], 1) - 1
+        self._decoded.pop(key, None)
+        self._state.drop_value(key)
+        changes.values.add(key)
+        changes.devices.add(key[0])
+
+    def _remember_topic(self, payload: dict[str, JsonValue]) -> None:
+        topic, broker = payload.get("topic"), payload.get("broker")
+        if isinstance(topic, str):
+            self._topics[topic] = broker if isinstance(broker, str) else ""
+            self._topics.move_to_end(topic)
+            while len(self._topics) > TOPIC_LIMIT:
+                self._topics.popitem(last=False)
+
+    def _astarte_value(
+        self,
+        device: str,
+        kind: str,
+        interface: str,
+        path: str,
+        payload: dict[str, JsonValue],
+        when: float,
+        changes: Changes,
+    ) -> None:
+        self._become_astarte(device, changes)
+        key = (device, f"{interface}{path}")
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), str(payload.get("topic") or ""))
+        info.interface, info.path = interface, path
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        info.ownership = _text(payload.get("ownership"))
+        info.aggregation = _text(payload.get("aggregation"))
+        info.valid = payload.get("valid") is not False
+        info.error = _text(payload.get("error"))
+        info.count += 1
+        unset = payload.get("unset") is True
+        data_type = _text(payload.get("type")) or "unknown"
+        cause = "unset" if unset else kind
+        value = payload.get("value")
+        self._state.put_value(key, data_type, value, cause, when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
+    def _message(
+        self, device: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
+        topic, data = payload.get("topic"), payload.get("payload")
+        if not isinstance(topic, str) or not isinstance(data, str):
+            raise TypeError("a message needs a topic and a base64 payload")
+        size = payload.get("size")
+        key = (device, topic)
+        topics = self._messages.setdefault(device, OrderedDict())
+        topics[topic] = None
+        topics.move_to_end(topic)
+        while len(topics) > VALUES_PER_DEVICE:
+            old, _ = topics.popitem(last=False)
+            self._drop((device, old), changes)
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), topic)
+        info.payload = data
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        info.size = size if isinstance(size, int) and not isinstance(size, bool) else 0
+        info.count += 1
+        line = decode_payload(_b64_prefix(data, LINE_LIMIT + 1), limit=LINE_LIMIT, pretty=False)
+        line = _with_size(line, info.size, LINE_LIMIT)
+        data_type = f"{line.format}, truncated" if line.truncated else line.format
+        self._state.put_value(key, data_type, line.line, "message", when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
+    def _rate(self, key: ValueKey, count: int, when: float) -> None:
+        """Messages per second of one value, since the UI first saw it."""
+        value = self._state.value(key)
+        if value is None:
+            return
+        elapsed = when - value.first_seen
+        value.rate = (count - 1) / elapsed if count > 1 and elapsed > 0 else None
+
+
+def _text(value: JsonValue) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _b64_prefix(data: str, limit: int) -> bytes:
+    """At most ``limit`` bytes (and a few more) of base64 ``data``, decoding only
+    what is needed."""
+    chars = ((limit + 2) // 3) * 4
+    try:
+        return base64.b64decode(data[:chars])
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _with_size(decoded: DecodedPayload, size: int, limit: int) -> DecodedPayload:
+    """``decoded`` (made from a prefix of a payload of ``size`` bytes) with the
+    payload's real size in its truncation line."""
+    if size <= limit or decoded.size >= size:
+        return decoded
+    shown = min(limit, decoded.size)
+    note = f"… truncated: {shown:,} of {size:,} bytes shown"
+    text, _, _ = decoded.text.rpartition("\n… truncated:")
+    line, _, _ = decoded.line.rpartition(" … truncated:")
+    text = text or decoded.text
+    line = line or decoded.line
+    one_line = f"{line} {note}"
+    return DecodedPayload(
+        decoded.format,
+        f"{text}\n{note}",
+        one_line if len(one_line) <= 200 else one_line[:199] + "…",
+        size,
+        True,
+        decoded.value,
+    )
+
+
+def object_text(value: JsonValue) -> str:
+    """An object datastream's fields on one line: ``latitude=45.1, longitude=7.6``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def device_status(device: DeviceState) -> str | None:
+    """The status shown for a device: SNMP's, MQTT's, or both (``CONNECTED / ONLINE``)
+    for a device with both protocols."""
+    if device.mqtt_status is None:
+        return device.status
+    if device.status is None:
+        return device.mqtt_status
+    return f"{device.status} / {device.mqtt_status}"
+
+
+def mqtt_protocol(device: DeviceState, config: DeviceConfig | None) -> str | None:
+    """``MQTT BROKER`` for an MQTT device (``None`` for an SNMP-only one)."""
+    broker = device.broker or (config.mqtt.broker if config and config.mqtt else None)
+    return f"MQTT {broker}" if broker else None
+
+
+def mqtt_address(device: DeviceState, fold: MqttFold | None) -> str | None:
+    """The ``host:port`` of an MQTT device's broker, when known."""
+    if fold is None or device.broker is None:
+        return None
+    broker = fold.brokers.get(device.broker)
+    return broker.address if broker is not None and broker.address else None
+
+
+def mqtt_reason(device: DeviceState, fold: MqttFold | None) -> str | None:
+    """Why an MQTT device's broker is not connected (its reason), else the device's
+    own reason."""
+    broker = fold.brokers.get(device.broker) if fold and device.broker else None
+    if broker is not None and broker.status == "DISCONNECTED":
+        return f"broker {broker.name} DISCONNECTED: {broker.reason or 'no reason given'}"
+    return device.mqtt_reason

@@ -1,0 +1,146 @@
+"""Persisting the MQTT properties devices report (Astarte ``properties`` interfaces).
+
+:class:`MqttPropertyFeeder` subscribes to ``("mqtt", DEVICE, "property", INTERFACE,
+PATH)`` events (``docs/events.md``) with ``Policy.BLOCK`` (nothing dropped) and keeps
+the store in step with the Astarte SDK's semantics: a value replaces the stored one
+under the interface's major version, an unset (empty payload) deletes it. Values
+arrive in Astarte's JSON form and are stored with their declared mapping type, so
+they round-trip exactly (``binaryblob`` bytes, ``datetime`` aware datetimes).
+Events a device sent that do not fit its interface (``valid`` false) are not stored:
+the store keeps what the interface allows.
+
+Datastreams are not properties and are not stored here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+
+from console.events import Event, EventManager, JsonValue, Pattern, Policy, Subscription
+from console.mqtt.interfaces import from_json_value
+from console.store.database import PropertyStore
+from console.store.errors import StoreError
+from console.store.values import PropertyType, Source
+
+__all__ = ["PROPERTY_PATTERN", "MqttPropertyFeeder", "PropertyWrite", "property_write"]
+
+mlog = logging.getLogger(__name__)
+
+#: The property events of every MQTT device.
+PROPERTY_PATTERN: Final[Pattern] = ("mqtt", "?", "property", "?", "?")
+
+
+class PropertyWrite(NamedTuple):
+    """One store operation read from a property event (see :func:`property_write`);
+    ``value`` is ``None`` for an unset."""
+
+    device: str
+    interface: str
+    major: int
+    minor: int
+    path: str
+    type: PropertyType
+    value: object
+    ownership: str
+
+
+def property_write(event: Event) -> PropertyWrite | None:
+    """What a property event asks of the store, or ``None`` for an invalid value.
+
+    ``value`` is ``None`` for an unset.
+
+    Raises:
+        ValueError: the event is not of the documented shape (version ``"M.m"``,
+            a known mapping type, a path starting with ``/``).
+    """
+    payload = event.payload
+    if len(event.type) != 5 or not isinstance(payload, Mapping):
+        raise ValueError("not an ('mqtt', DEVICE, 'property', INTERFACE, PATH) event")
+    if payload.get("valid") is False:
+        return None
+    major_text, _, minor_text = str(payload["version"]).partition(".")
+    type_ = PropertyType(str(payload["type"]))
+    unset = payload.get("unset") is True
+    raw: JsonValue = payload.get("value")
+    return PropertyWrite(
+        device=event.type[1],
+        interface=str(payload["interface"]),
+        major=int(major_text),
+        minor=int(minor_text or 0),
+        path=str(payload["path"]),
+        type=type_,
+        value=None if unset else from_json_value(type_.value, raw),
+        ownership=str(payload["ownership"]),
+    )
+
+
+class MqttPropertyFeeder:
+    """Keeps the store in step with the MQTT property events of the bus.
+
+    Subscribes at construction (inside the running loop). Owns its subscription, not
+    the store.
+
+    Attributes:
+        stored: values stored or unset.
+        skipped: events not stored (invalid for their interface, or malformed: logged).
+        failed: the store error that made the feeder unsubscribe, or ``None``.
+    """
+
+    def __init__(self, bus: EventManager, store: PropertyStore, *, batch_size: int = 500) -> None:
+        self._store = store
+        self.stored = 0
+        self.skipped = 0
+        self.failed: StoreError | None = None
+        self._subscription: Subscription = bus.subscribe(
+            PROPERTY_PATTERN,
+            self._on_events,
+            policy=Policy.BLOCK,
+            batch_size=batch_size,
+            name="MqttPropertyFeeder",
+        )
+
+    async def _on_events(self, events: list[Event]) -> None:
+        for event in events:  # in order: a set then an unset of one path must stay so
+            try:
+                write = property_write(event)
+            except (ValueError, KeyError, TypeError) as exc:
+                self.skipped += 1
+                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
+                continue
+            if write is None:
+                self.skipped += 1
+                continue
+            stamp = event.source_timestamp or event.timestamp
+            try:
+                await self._store.store_prop(
+                    write.device,
+                    write.interface,
+                    write.major,
+                    write.path,
+                    write.value,  # type: ignore[arg-type]  # checked by the store
+                    type=write.type,
+                    ownership=write.ownership,
+                    source=Source.MQTT,
+                    minor=write.minor,
+                    updated_ms=int(stamp * 1000),
+                )
+            except ValueError as exc:
+                self.skipped += 1
+                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
+                continue
+            except StoreError as exc:
+                self.failed = exc
+                mlog.error("MQTT properties are no longer persisted: %s", exc)
+                self._subscription.unsubscribe()
+                return
+            self.stored += 1
+
+    async def aclose(self) -> None:
+        """Hand every property event already published to the store, then unsubscribe.
+        The store is not closed (its owner closes it, after this)."""
+        if not self._subscription.closed:
+            await self._subscription.drain()
+        self._subscription.unsubscribe()
+        await self._subscription.wait_closed()

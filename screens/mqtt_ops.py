@@ -1,0 +1,289 @@
+"""The operator's MQTT actions from the UI: publish, and set / unset on Astarte
+server-owned interfaces.
+
+Like the SNMP :class:`~screens.operations.Operator`: read-only mode refuses every
+one, each asks (dialog), then confirms (:class:`~screens.confirm.ConfirmScreen`),
+then runs in an app worker with a fresh session id (tying it to its
+``("mqtt", TARGET, "publish")`` result event on the bus) and reports the result
+(``PUBACK`` / ``PUBCOMP`` / written, or the error) as a notification. Invalid
+input never reaches the broker: the dialogs check it, and the backend's
+:class:`~console.mqtt.interfaces.ValidationError` reason (a device-owned
+interface, no ``allow_unset``) is shown instead of sending.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.content import Content
+from textual.notifications import SeverityLevel
+
+from console.events import JsonValue
+from console.mqtt.interfaces import Interface, ValidationError
+from console.mqtt_state import MQTT
+from console.state import FleetState, ValueKey
+from screens.confirm import ConfirmScreen
+from screens.mqtt_set import MqttSetScreen
+from screens.operations import new_session_id
+from screens.publish import PublishRequest, PublishScreen
+
+if TYPE_CHECKING:
+    from console.mqtt.client import PublishResult
+    from console.mqtt.fleet import MqttFleet
+
+__all__ = ["MQTT_GROUP", "PUBLISH", "SET_NEW", "UNSET", "MqttOperator", "ack_name"]
+
+MQTT_GROUP = "mqtt-publish"
+PREVIEW = 200
+"""Payload characters shown in the confirmation."""
+
+PUBLISH = Binding("p", "publish", "Publish", id="mqtt.publish", tooltip="Publish an MQTT message")
+SET_NEW = Binding(
+    "S", "set_new", "Set…", id="mqtt.set", tooltip="Set a server-owned Astarte property"
+)
+UNSET = Binding(
+    "u", "unset", "Unset", id="mqtt.unset", tooltip="Unset the selected Astarte property"
+)
+
+
+def ack_name(qos: int) -> str:
+    """What acknowledges a publish of ``qos``: ``PUBACK``, ``PUBCOMP`` or ``sent``."""
+    return {1: "PUBACK", 2: "PUBCOMP"}.get(qos, "sent (QoS 0)")
+
+
+class MqttOperator:
+    """The operator's MQTT actions, for every screen (one per app).
+
+    Args:
+        app: where workers run and notifications show.
+        fleet: the MQTT backend (``Runtime.mqtt``), or ``None`` without brokers.
+        state: the fleet state (value sources, seen topics).
+        read_only: refuse every publish, set and unset.
+    """
+
+    def __init__(
+        self, app: App[Any], fleet: MqttFleet | None, state: FleetState, *, read_only: bool
+    ) -> None:
+        self._app = app
+        self.fleet = fleet
+        self._state = state
+        self.read_only = read_only
+        self.sessions: list[str] = []
+        """Session ids of the publishes sent, oldest first (the last 100)."""
+
+    def notify(self, message: str, *, severity: SeverityLevel = "information") -> None:
+        """Tell the operator (never markup: topics and values come from devices)."""
+        self._app.notify(message, severity=severity, markup=False)
+
+    def _may(self, what: str) -> MqttFleet | None:
+        if self.read_only:
+            self.notify(f"read-only mode: {what} is disabled", severity="warning")
+            return None
+        if self.fleet is None or not self.fleet.connections:
+            self.notify("no MQTT broker is configured", severity="warning")
+            return None
+        return self.fleet
+
+    def _session(self) -> str:
+        session = new_session_id()
+        self.sessions = [*self.sessions[-99:], session]
+        return session
+
+    def _run(self, work: Any, description: str) -> None:
+        self._app.run_worker(work, group=MQTT_GROUP, description=description, exit_on_error=False)
+
+    def _report(self, what: str, qos: int, result: PublishResult) -> None:
+        if result.success:
+            self.notify(f"{what}: {ack_name(qos)}")
+        else:
+            self.notify(f"{what} failed: {result.error or 'no acknowledgement'}", severity="error")
+
+    # -- publish ---------------------------------------------------------------------
+
+    async def ask_publish(self, topic: str = "") -> PublishRequest | None:
+        """Ask (dialog), confirm, then publish in a worker (run in a screen worker);
+        returns the request sent, or ``None``."""
+        fleet = self._may("publishing")
+        if fleet is None:
+            return None
+        brokers = list(fleet.connections)
+        dialog = PublishScreen(brokers, self._state.mqtt.topics(), topic)
+        request = await self._app.push_screen_wait(dialog)
+        if request is None:
+            return None
+        text = request.payload.decode("utf-8", "replace")
+        body = Content.from_markup(
+            "broker   [b]$broker[/]\ntopic    [b]$topic[/]\nQoS $qos, retain $retain,"
+            " $size bytes\npayload  $payload",
+            broker=request.broker,
+            topic=request.topic,
+            qos=str(request.qos),
+            retain="yes" if request.retain else "no",
+            size=str(len(request.payload)),
+            payload=text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…",
+        )
+        confirm = ConfirmScreen(f"Publish on {request.broker}?", body, confirm="Publish")
+        if not await self._app.push_screen_wait(confirm):
+            self.notify("publish cancelled: nothing was sent")
+            return None
+        self.publish(request)
+        return request
+
+    def publish(self, request: PublishRequest) -> str | None:
+        """Publish ``request`` (already confirmed) in a worker; the session id."""
+        fleet = self._may("publishing")
+        if fleet is None:
+            return None
+        session = self._session()
+        self._run(self._publish(fleet, request, session), f"publish to {request.topic}")
+        return session
+
+    async def _publish(self, fleet: MqttFleet, request: PublishRequest, session: str) -> None:
+        result = await fleet.publish(
+            request.broker,
+            request.topic,
+            request.payload,
+            request.qos,
+            request.retain,
+            session_id=session,
+        )
+        self._report(f"published to {request.topic}", request.qos, result)
+
+    # -- set / unset -------------------------------------------------------------------
+
+    def _target(self, key: ValueKey, fleet: MqttFleet) -> tuple[Interface, str] | None:
+        """The interface and path of an MQTT value, or ``None`` (told why)."""
+        value = self._state.value(key)
+        info = self._state.mqtt.info.get(key)
+        if value is None or value.protocol != MQTT or info is None or info.interface is None:
+            self.notify(
+                f"{key[0]} {key[1]}: not an Astarte interface value (publish with p instead)",
+                severity="warning",
+            )
+            return None
+        interface = fleet.interfaces.get(info.interface)
+        path = info.path or ""
+        if interface is None:
+            self.notify(
+                f"{info.interface} is not in interfaces_dir: fleettop cannot check a value",
+                severity="error",
+            )
+            return None
+        if not interface.server_owned:
+            self.notify(
+                f"{info.interface} is device-owned: only {key[0]} publishes it; fleettop "
+                "sets server-owned interfaces only",
+                severity="error",
+            )
+            return None
+        return interface, path
+
+    async def ask_set(self, key: ValueKey) -> bool:
+        """Ask for a value (checked against the mapping), confirm, then set it in a
+        worker (run in a screen worker); True when sent."""
+        fleet = self._may("setting")
+        target = None if fleet is None else self._target(key, fleet)
+        if fleet is None or target is None:
+            return False
+        interface, path = target
+        current = self._state.value(key)
+        text = "" if current is None or current.value is None else json.dumps(current.value)
+        dialog = MqttSetScreen(key[0], interface, path, text)
+        return await self._confirm_set(fleet, key[0], dialog, text)
+
+    async def ask_set_new(self, device: str) -> bool:
+        """Set a path of a server-owned interface that has no value yet: the
+        interface, the path and the value are asked (run in a screen worker)."""
+        fleet = self._may("setting")
+        if fleet is None:
+            return False
+        state = fleet.devices.get(device)
+        if state is None or state.astarte_base is None:
+            self.notify(f"{device} is not an Astarte device", severity="warning")
+            return False
+        choices = sorted(
+            (i for i in fleet.interfaces.values() if i.server_owned), key=lambda i: i.name
+        )
+        if not choices:
+            self.notify("no server-owned interface in interfaces_dir", severity="warning")
+            return False
+        dialog = MqttSetScreen(device, choices[0], "", "", choices=choices)
+        return await self._confirm_set(fleet, device, dialog, "")
+
+    async def _confirm_set(
+        self, fleet: MqttFleet, device: str, dialog: MqttSetScreen, text: str
+    ) -> bool:
+        request = await self._app.push_screen_wait(dialog)
+        if request is None:
+            return False
+        interface, path, value = request.interface, request.path, request.value
+        current = self._state.value((device, f"{interface.name}{path}"))
+        if current is not None and current.value is not None:
+            text = json.dumps(current.value, ensure_ascii=False)
+        body = Content.from_markup(
+            "device     [b]$device[/]\ninterface  $interface\npath       [b]$path[/]\n"
+            "value      $old  [b $warning]→[/]  [b]$new[/]",
+            device=device,
+            interface=interface.name,
+            path=path,
+            old=text or "—",
+            new=json.dumps(value, ensure_ascii=False),
+        )
+        if not await self._app.push_screen_wait(
+            ConfirmScreen(f"Set on {device}?", body, confirm="Set")
+        ):
+            self.notify("set cancelled: nothing was sent")
+            return False
+        session = self._session()
+        self._run(self._set(fleet, device, interface, path, value, session), f"set {path}")
+        return True
+
+    async def _set(
+        self,
+        fleet: MqttFleet,
+        device: str,
+        interface: Interface,
+        path: str,
+        value: JsonValue,
+        session: str,
+    ) -> None:
+        result = await fleet.set(device, interface.name, path, value, session_id=session)
+        self._report(f"{device} {path} set to {json.dumps(value)}", interface.qos(path), result)
+
+    async def ask_unset(self, key: ValueKey) -> bool:
+        """Confirm, then unset an Astarte property (only where the mapping has
+        ``allow_unset``) in a worker (run in a screen worker); True when sent."""
+        fleet = self._may("unsetting")
+        target = None if fleet is None else self._target(key, fleet)
+        if fleet is None or target is None:
+            return False
+        interface, path = target
+        try:
+            interface.validate_unset(path)
+        except ValidationError as exc:
+            self.notify(str(exc), severity="error")
+            return False
+        body = Content.from_markup(
+            "device     [b]$device[/]\ninterface  $interface\npath       [b]$path[/]\n"
+            "The property is removed (an empty payload, QoS 2).",
+            device=key[0],
+            interface=interface.name,
+            path=path,
+        )
+        if not await self._app.push_screen_wait(
+            ConfirmScreen(f"Unset on {key[0]}?", body, confirm="Unset")
+        ):
+            self.notify("unset cancelled: nothing was sent")
+            return False
+        session = self._session()
+        self._run(self._unset(fleet, key[0], interface.name, path, session), f"unset {path}")
+        return True
+
+    async def _unset(
+        self, fleet: MqttFleet, device: str, interface: str, path: str, session: str
+    ) -> None:
+        result = await fleet.unset(device, interface, path, session_id=session)
+        self._report(f"{device} {path} unset", 2, result)

@@ -1,0 +1,104 @@
+"""The audit table: recorded operator actions, newest first, keyed by entry id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.events import JsonValue
+from console.format import MISSING, Clock, format_value, printable, truncate
+from console.store import AuditEntry
+from console.store.export import to_json_text
+
+__all__ = ["COLUMNS", "AuditTable", "change_text"]
+
+#: Column keys and headers, in display order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "#"),
+    ("time", "TIME"),
+    ("device", "DEVICE"),
+    ("action", "ACTION"),
+    ("target", "TARGET"),
+    ("change", "OLD → NEW"),
+    ("result", "RESULT"),
+)
+VALUE_WIDTH = 24
+TARGET_WIDTH = 44
+
+
+def _value_text(value: JsonValue) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, dict) and isinstance(value.get("type"), str) and "value" in value:
+        return format_value(str(value["type"]), value["value"], width=VALUE_WIDTH)
+    return truncate(printable(to_json_text(value)), VALUE_WIDTH)
+
+
+def change_text(entry: AuditEntry) -> str:
+    """``old → new`` of an entry, each shortened (SNMP data as the OIDs screen shows
+    values; anything else as JSON)."""
+    return f"{_value_text(entry.old)} → {_value_text(entry.new)}"
+
+
+class AuditTable(DataTable[Text]):
+    """Audit entries as rows keyed by their id, newest (highest id) first; rows are
+    only ever added (entries are never rewritten).
+
+    Args:
+        clock: formats the entry times.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"audit-table--ok", "audit-table--error"}
+
+    def __init__(self, clock: Clock, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(
+            cursor_type="row",
+            zebra_stripes=True,
+            cursor_foreground_priority="renderable",
+            id=id,
+            classes=classes,
+        )
+        self._clock = clock
+
+    def on_mount(self) -> None:
+        """Create the columns."""
+        for key, label in COLUMNS:
+            self.add_column(Text(label, justify="right" if key == "id" else "left"), key=key)
+
+    def add_entries(self, entries: Iterable[AuditEntry]) -> int:
+        """Add the entries not shown yet; keep the rows newest first. Returns how
+        many were added."""
+        added = 0
+        for entry in entries:
+            key = str(entry.id)
+            if key in self.rows:
+                continue
+            self.add_row(*self._cells(entry), key=key)
+            added += 1
+        if added:
+            current = self.cursor_row if self.row_count else 0
+            selected = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+            self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
+            if current and selected.value is not None:
+                self.move_cursor(row=self.get_row_index(selected.value), animate=False)
+        return added
+
+    def _cells(self, entry: AuditEntry) -> list[Text]:
+        ok = entry.ok
+        style = self._style("audit-table--ok" if ok else "audit-table--error")
+        return [
+            Text(str(entry.id), justify="right"),
+            Text(self._clock.date_time(entry.time_ms / 1000)),
+            Text(printable(entry.device)),
+            Text(entry.action),
+            Text(truncate(printable(entry.target), TARGET_WIDTH)),
+            Text(change_text(entry)),
+            Text(printable(entry.result), style=style),
+        ]
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True, default=Style())
