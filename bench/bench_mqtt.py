@@ -235,12 +235,76 @@ brokers:
     return COUNT / (last - first), count, stats
 
 
+async def _tui_round(port: int, messages: Path) -> tuple[float, int]:
+    """The same ingest with the whole terminal UI running on the runtime (headless
+    Textual via ``run_test``: the bridge folds the flood into the Devices screen and
+    its value preview at its frame rate). Returns (msg/s, messages counted); the UI
+    must still answer a key press afterwards."""
+    from console.app import FleettopApp
+    from console.runtime import Runtime
+    from screens.devices import DevicesScreen
+
+    config = parse_config(
+        f"""
+brokers:
+  - name: bench
+    host: 127.0.0.1
+    port: {port}
+    client_id: bench-fleettop-tui
+    protocol: "3.1.1"
+    subscriptions: [{{topic: "{TOPIC}", qos: 0}}]
+    device_rules: [{{template: "bench/{{device}}/#"}}]
+store: {{enabled: false}}
+""",
+        environ={},
+    )
+    runtime = Runtime(config)
+    app = FleettopApp(runtime)
+    count = 0
+    first = last = 0.0
+    done = asyncio.Event()
+
+    def on_batch(events: list[Event]) -> None:
+        nonlocal count, first, last
+        if not count:
+            first = events[0].payload["received"]  # type: ignore[index, call-overload]
+        count += len(events)
+        if count >= COUNT:
+            last = time.time()
+            done.set()
+
+    async with app.run_test(size=(140, 40)) as pilot:
+        while not isinstance(app.screen, DevicesScreen):
+            await pilot.pause(0.05)
+        bus = runtime.bus
+        bus.subscribe(
+            ("mqtt", "?", "message", "*"),
+            on_batch,
+            batch_size=1024,
+            batch_duration=0.05,
+            maxsize=1_000_000,
+            name="bench",
+        )
+        while not bus.latest(("mqtt", "@bench", "subscribed")):
+            await pilot.pause(0.01)
+        await _publish(port, messages)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(90):
+                await done.wait()
+        await pilot.press("question_mark")  # the UI still answers a key press
+        await pilot.pause(0.2)
+        responsive = app.screen.__class__.__name__ == "HelpScreen"
+    if count < COUNT or not responsive:
+        return 0.0, count
+    return COUNT / (last - first), count
+
+
 async def _run() -> dict[str, Any]:
     with _mosquitto() as port, tempfile.TemporaryDirectory() as work:
         messages = _payload_file(Path(work))
         paho_rates: list[float] = []
         fleettop_rates: list[float] = []
-        lost = {"paho": 0, "fleettop": 0}
+        lost = {"paho": 0, "fleettop": 0, "fleettop_tui": 0}
         details: dict[str, Any] = {}
         for _ in range(ROUNDS):
             rate, got = await _paho_round(port, messages)
@@ -249,6 +313,8 @@ async def _run() -> dict[str, Any]:
             rate, got, details = await _fleettop_round(port, messages)
             fleettop_rates.append(rate)
             lost["fleettop"] += COUNT - got
+        tui_rate, tui_got = await _tui_round(port, messages)
+        lost["fleettop_tui"] = COUNT - tui_got
     best_paho, best_fleettop = max(paho_rates), max(fleettop_rates)
     ratio = best_fleettop / best_paho if best_paho else 0.0
     return {
@@ -259,6 +325,8 @@ async def _run() -> dict[str, Any]:
         "fleettop_msgs_per_s": round(best_fleettop),
         "ratio": round(ratio, 3),
         "target": TARGET,
+        "fleettop_with_tui_msgs_per_s": round(tui_rate),
+        "ratio_with_tui": round(tui_rate / best_paho, 3) if best_paho else 0.0,
         "lost": lost,
         "rounds": {
             "paho": [round(r) for r in paho_rates],
