@@ -14,19 +14,17 @@ Datastreams are not properties and are not stored here.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
-from console.events import Event, EventManager, JsonValue, Pattern, Policy, Subscription
+from console.events import Event, EventManager, JsonValue, Pattern
 from console.mqtt.interfaces import from_json_value
 from console.store.database import PropertyStore
-from console.store.errors import StoreError
+from console.store.feeding import Feeder
 from console.store.values import PropertyType, Source
 
 __all__ = ["PROPERTY_PATTERN", "MqttPropertyFeeder", "PropertyWrite", "property_write"]
 
-mlog = logging.getLogger(__name__)
 
 #: The property events of every MQTT device.
 PROPERTY_PATTERN: Final[Pattern] = ("mqtt", "?", "property", "?", "?")
@@ -76,71 +74,37 @@ def property_write(event: Event) -> PropertyWrite | None:
     )
 
 
-class MqttPropertyFeeder:
-    """Keeps the store in step with the MQTT property events of the bus.
+class MqttPropertyFeeder(Feeder):
+    """Keeps the store in step with the MQTT property events of the bus, in order (a
+    set then an unset of one path must stay so); values invalid for their interface
+    are skipped.
 
-    Subscribes at construction (inside the running loop). Owns its subscription, not
-    the store.
-
-    Attributes:
-        stored: values stored or unset.
-        skipped: events not stored (invalid for their interface, or malformed: logged).
-        failed: the store error that made the feeder unsubscribe, or ``None``.
+    Args:
+        bus: the event manager.
+        store: the open property store.
+        batch_size: events handed to the feeder at a time.
     """
 
+    kept = "MQTT properties"
+
     def __init__(self, bus: EventManager, store: PropertyStore, *, batch_size: int = 500) -> None:
-        self._store = store
-        self.stored = 0
-        self.skipped = 0
-        self.failed: StoreError | None = None
-        self._subscription: Subscription = bus.subscribe(
-            PROPERTY_PATTERN,
-            self._on_events,
-            policy=Policy.BLOCK,
-            batch_size=batch_size,
-            name="MqttPropertyFeeder",
+        super().__init__(bus, store, PROPERTY_PATTERN, batch_size=batch_size)
+
+    async def _store_event(self, event: Event) -> bool:
+        write = property_write(event)
+        if write is None:
+            return False
+        stamp = event.source_timestamp or event.timestamp
+        await self._store.store_prop(
+            write.device,
+            write.interface,
+            write.major,
+            write.path,
+            write.value,  # type: ignore[arg-type]  # checked by the store
+            type=write.type,
+            ownership=write.ownership,
+            source=Source.MQTT,
+            minor=write.minor,
+            updated_ms=int(stamp * 1000),
         )
-
-    async def _on_events(self, events: list[Event]) -> None:
-        for event in events:  # in order: a set then an unset of one path must stay so
-            try:
-                write = property_write(event)
-            except (ValueError, KeyError, TypeError) as exc:
-                self.skipped += 1
-                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
-                continue
-            if write is None:
-                self.skipped += 1
-                continue
-            stamp = event.source_timestamp or event.timestamp
-            try:
-                await self._store.store_prop(
-                    write.device,
-                    write.interface,
-                    write.major,
-                    write.path,
-                    write.value,  # type: ignore[arg-type]  # checked by the store
-                    type=write.type,
-                    ownership=write.ownership,
-                    source=Source.MQTT,
-                    minor=write.minor,
-                    updated_ms=int(stamp * 1000),
-                )
-            except ValueError as exc:
-                self.skipped += 1
-                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
-                continue
-            except StoreError as exc:
-                self.failed = exc
-                mlog.error("MQTT properties are no longer persisted: %s", exc)
-                self._subscription.unsubscribe()
-                return
-            self.stored += 1
-
-    async def aclose(self) -> None:
-        """Hand every property event already published to the store, then unsubscribe.
-        The store is not closed (its owner closes it, after this)."""
-        if not self._subscription.closed:
-            await self._subscription.drain()
-        self._subscription.unsubscribe()
-        await self._subscription.wait_closed()
+        return True

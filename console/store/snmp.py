@@ -36,14 +36,13 @@ unsubscribes: fleettop carries on without persistence.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from console.events import DEFAULT_MAXSIZE, Event, EventManager, JsonValue, Policy, Subscription
+from console.events import DEFAULT_MAXSIZE, Event, EventManager, JsonValue
 from console.store.database import Property, PropertyStore
-from console.store.errors import StoreError
+from console.store.feeding import Feeder
 from console.store.values import Ownership, PropertyType, PropertyValue, Source
 
 __all__ = [
@@ -57,7 +56,6 @@ __all__ = [
     "property_from_data",
 ]
 
-mlog = logging.getLogger(__name__)
 
 #: The interface every device's polled SNMP values are stored under.
 SNMP_INTERFACE: Final = "org.fleettop.snmp.Values"
@@ -150,23 +148,18 @@ async def last_known(store: PropertyStore, device: str) -> dict[str, KnownValue]
     return found
 
 
-class StoreFeeder:
-    """Persists every SNMP read event of the bus as a property (see the module doc).
-
-    Subscribes at construction (inside the running loop). Owns its subscription
-    (whose task belongs to the bus); not the store.
+class StoreFeeder(Feeder):
+    """Persists every SNMP read event of the bus as a property (see the module doc);
+    a batch keeps only the last value of each OID.
 
     Args:
         bus: the event manager.
         store: the open property store.
         batch_size: events handed to the feeder at a time (coalesced per OID).
         maxsize: the subscription's queue bound before publishers wait.
-
-    Attributes:
-        stored: values queued to the store.
-        skipped: read events that could not be stored (logged).
-        failed: the store error that made the feeder unsubscribe, or ``None``.
     """
+
+    kept = "SNMP values"
 
     def __init__(
         self,
@@ -176,75 +169,36 @@ class StoreFeeder:
         batch_size: int = 1000,
         maxsize: int = DEFAULT_MAXSIZE,
     ) -> None:
-        self._store = store
-        self.stored = 0
-        self.skipped = 0
-        self.failed: StoreError | None = None
-        self._subscription: Subscription = bus.subscribe(
-            READ_PATTERN,
-            self._on_reads,
-            policy=Policy.BLOCK,
-            maxsize=maxsize,
-            batch_size=batch_size,
-            name="StoreFeeder",
-        )
+        super().__init__(bus, store, READ_PATTERN, batch_size=batch_size, maxsize=maxsize)
 
     async def last_known(self, device: str) -> dict[str, KnownValue]:
         """:func:`last_known` of this feeder's store (everything fed so far included:
         reads flush first)."""
         return await last_known(self._store, device)
 
-    @property
-    def subscription(self) -> Subscription:
-        """The feeder's bus subscription (for its stats)."""
-        return self._subscription
-
-    async def _on_reads(self, events: list[Event]) -> None:
+    def _select(self, events: list[Event]) -> list[Event]:
         latest: dict[tuple[str, ...], Event] = {}
         for event in events:
             latest[event.type] = event  # only the last value of an OID counts
-        store = self._store
-        for event in latest.values():
-            try:
-                device, oid, data = _read_event(event)
-                prop_type, value = property_from_data(data)
-            except ValueError as exc:
-                self.skipped += 1
-                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
-                continue
-            stamp = event.source_timestamp or event.timestamp
-            try:
-                await store.store_prop(
-                    device,
-                    SNMP_INTERFACE,
-                    SNMP_MAJOR,
-                    "/" + oid,
-                    value,
-                    type=prop_type,
-                    ownership=Ownership.DEVICE,
-                    source=Source.SNMP,
-                    native_type=str(data["type"]),
-                    updated_ms=int(stamp * 1000),
-                )
-            except ValueError as exc:
-                self.skipped += 1
-                mlog.warning("not storing %s: %s", "/".join(event.type), exc)
-                continue
-            except StoreError as exc:
-                self.failed = exc
-                mlog.error("SNMP values are no longer persisted: %s", exc)
-                self._subscription.unsubscribe()
-                return
-            self.stored += 1
+        return list(latest.values())
 
-    async def aclose(self) -> None:
-        """Hand every read event already published to the store, then unsubscribe.
-
-        The store is not closed (its owner closes it, after this)."""
-        if not self._subscription.closed:
-            await self._subscription.drain()
-        self._subscription.unsubscribe()
-        await self._subscription.wait_closed()
+    async def _store_event(self, event: Event) -> bool:
+        device, oid, data = _read_event(event)
+        prop_type, value = property_from_data(data)
+        stamp = event.source_timestamp or event.timestamp
+        await self._store.store_prop(
+            device,
+            SNMP_INTERFACE,
+            SNMP_MAJOR,
+            "/" + oid,
+            value,
+            type=prop_type,
+            ownership=Ownership.DEVICE,
+            source=Source.SNMP,
+            native_type=str(data["type"]),
+            updated_ms=int(stamp * 1000),
+        )
+        return True
 
 
 def _read_event(event: Event) -> tuple[str, str, Mapping[str, JsonValue]]:
