@@ -514,8 +514,9 @@ class PropertiesScreen(FleetScreen):
 
     @work(exclusive=True, group="dialog", exit_on_error=False, description="set a property")
     async def action_set(self) -> None:
-        """Set the selected property: for an SNMP value, the write dialog, the
-        confirmation, then the SET."""
+        """Set the selected property: for an SNMP value the write dialog, the
+        confirmation, then the SET; for an MQTT property the MQTT set dialog (checked
+        against its interface mapping; server-owned interfaces only), then the set."""
         operator = self.context.operator
         if not operator.may_write():
             return
@@ -524,21 +525,23 @@ class PropertiesScreen(FleetScreen):
             return
         if PropertyDetail.is_snmp(prop):
             await operator.ask_write(prop.device, prop.path[1:])
-        else:
-            operator.notify(
-                "set applies to SNMP values for now: MQTT server-owned properties are set"
-                " through the MQTT backend",
-                severity="warning",
-            )
+        elif operator.mqtt is not None:  # checked against the mapping, server-owned only
+            await operator.mqtt.ask_set((prop.device, f"{prop.interface}{prop.path}"))
 
-    def action_unset(self) -> None:
-        """Unset the selected property (MQTT properties with allow_unset only)."""
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="unset a property")
+    async def action_unset(self) -> None:
+        """Unset the selected property (MQTT properties with allow_unset only), after
+        a confirmation."""
         operator = self.context.operator
         if not operator.may_write():
             return
-        if self._selected() is None:
+        prop = self._selected()
+        if prop is None:
             return
-        operator.notify("unset applies to MQTT properties with allow_unset", severity="warning")
+        if PropertyDetail.is_snmp(prop):
+            operator.notify("unset applies to MQTT properties with allow_unset", severity="warning")
+        elif operator.mqtt is not None:
+            await operator.mqtt.ask_unset((prop.device, f"{prop.interface}{prop.path}"))
 
     @work(exclusive=True, group="dialog", exit_on_error=False, description="delete a property")
     async def action_delete(self) -> None:

@@ -473,11 +473,14 @@ async def test_unset_and_set_say_what_applies(tmp_path: Path) -> None:
         leaf = tree.leaf(("ap-lobby", SETTINGS, "/radio/enable"))
         assert leaf is not None
         tree.move_cursor(leaf)
-        await pilot.press("u")
-        await wait_for(pilot, lambda: notices.has("allow_unset"), "the unset note")
-        assert notices.has("unset applies to MQTT properties with allow_unset")
+
+        def no_broker_notes() -> int:
+            return sum("no MQTT broker is configured" in m for m in notices.messages)
+
+        await pilot.press("u")  # an MQTT property, and this app has no broker
+        await wait_for(pilot, lambda: no_broker_notes() == 1, "the unset note")
         await pilot.press("w")
-        await wait_for(pilot, lambda: notices.has("set applies to SNMP"), "the set note")
+        await wait_for(pilot, lambda: no_broker_notes() == 2, "the set note")
         await pilot.press("r")
         await wait_for(pilot, lambda: notices.has("refresh reads SNMP"), "the refresh note")
 
@@ -891,3 +894,64 @@ async def test_demo_damaged_store_says_no_persistence(damaged_store: Path) -> No
         assert str(path) in message
         assert await asyncio.to_thread(path.read_bytes) == GARBAGE  # left alone
         await pilot.press("q")
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+async def test_demo_unset_of_an_mqtt_property_with_confirmation() -> None:
+    """The thermostat's server-owned SamplingRate property: `u` on the Properties
+    screen confirms, unsets it through the broker, and the store and the audit log
+    follow."""
+    rate = "org.astarte-platform.genericsensors.SamplingRate"
+    key = ("thermostat-1", rate, "/room/samplingPeriod")
+    app = FleettopApp(Runtime(demo=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        store = await demo_stored(app, pilot, count=10)
+        fleet = app.runtime.mqtt
+        assert fleet is not None
+        await wait_for(
+            pilot,
+            lambda: fleet.connections["demo-broker"].status == "CONNECTED",
+            "the demo broker",
+            attempts=1500,
+        )
+        status = ("mqtt", "thermostat-1", "status")
+
+        def discovered() -> bool:  # found by its device_rules template on its first message
+            event = app.runtime.bus.latest(status)
+            return event is not None and event.payload.get("status") == "ONLINE"  # type: ignore[union-attr]
+
+        await wait_for(pilot, discovered, "the thermostat", attempts=1500)
+        assert (await fleet.set(*key, 9)).success
+        live = ("thermostat-1", rate + key[2])
+        await wait_for(pilot, lambda: app.state.value(live) is not None, "the live value")
+
+        async def stored_value() -> object:
+            await store.flush()
+            prop = await store.get_prop(*key)
+            return None if prop is None else prop.value
+
+        for _ in range(200):
+            if await stored_value() == 9:
+                break
+            await pilot.pause(0.02)
+        assert await stored_value() == 9
+        screen = await properties_screen(pilot)
+        tree = tree_of(screen)
+        screen.query_one("#property-filter", Input).value = "samplingPeriod"
+        await wait_for(pilot, lambda: tree.leaf(key) is not None, "the thermostat's leaf")
+        tree.move_cursor(tree.leaf(key))
+        tree.focus()
+        await pilot.press("u")
+        await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        for _ in range(400):
+            if await stored_value() is None:
+                break
+            await pilot.pause(0.02)
+        assert await stored_value() is None  # the unset deleted it, as the SDK does
+        recorder = app.runtime.audit
+        assert recorder is not None
+        await store.flush()
+        entries = await recorder.log.query_audit(device="thermostat-1", action="mqtt.unset")
+        assert [(e.target, e.result) for e in entries] == [(f"{rate} /room/samplingPeriod", "ok")]
