@@ -175,6 +175,31 @@ async def _paho_round(port: int, messages: Path) -> tuple[float, int]:
     return COUNT / (last - first), count
 
 
+class _Counter:
+    """Counts bench messages arriving on the bus, from the first one's receive time
+    (stamped by the paho thread) to the moment the last one is handled."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = self.last = 0.0
+        self.done = asyncio.Event()
+
+    def on_batch(self, events: list[Event]) -> None:
+        """The bus handler (a batched subscription)."""
+        if not self.count:
+            payload = events[0].payload
+            assert isinstance(payload, dict)
+            self.first = float(payload["received"])  # type: ignore[arg-type]
+        self.count += len(events)
+        if self.count >= COUNT:
+            self.last = time.time()
+            self.done.set()
+
+    def rate(self) -> float:
+        """Messages per second, or 0.0 when some never arrived."""
+        return COUNT / (self.last - self.first) if self.count >= COUNT else 0.0
+
+
 async def _fleettop_round(port: int, messages: Path) -> tuple[float, int, dict[str, Any]]:
     config = parse_config(
         f"""
@@ -189,23 +214,12 @@ brokers:
 """,
         environ={},
     )
-    count = 0
-    first = last = 0.0
-    done = asyncio.Event()
+    counter = _Counter()
     bus = EventManager()
-
-    def on_batch(events: list[Event]) -> None:
-        nonlocal count, first, last
-        if not count:
-            first = events[0].payload["received"]  # type: ignore[index, call-overload]
-        count += len(events)
-        if count >= COUNT:
-            last = time.time()
-            done.set()
 
     bus.subscribe(
         ("mqtt", "?", "message", "*"),
-        on_batch,
+        counter.on_batch,
         batch_size=1024,
         batch_duration=0.05,
         maxsize=1_000_000,
@@ -219,7 +233,7 @@ brokers:
     await _publish(port, messages)
     try:
         async with asyncio.timeout(60):
-            await done.wait()
+            await counter.done.wait()
     except TimeoutError:
         pass
     stats = {
@@ -230,9 +244,7 @@ brokers:
     }
     await fleet.aclose()
     await bus.aclose()
-    if count < COUNT:
-        return 0.0, count, stats
-    return COUNT / (last - first), count, stats
+    return counter.rate(), counter.count, stats
 
 
 async def _tui_round(port: int, messages: Path) -> tuple[float, int]:
@@ -260,18 +272,7 @@ store: {{enabled: false}}
     )
     runtime = Runtime(config)
     app = FleettopApp(runtime)
-    count = 0
-    first = last = 0.0
-    done = asyncio.Event()
-
-    def on_batch(events: list[Event]) -> None:
-        nonlocal count, first, last
-        if not count:
-            first = events[0].payload["received"]  # type: ignore[index, call-overload]
-        count += len(events)
-        if count >= COUNT:
-            last = time.time()
-            done.set()
+    counter = _Counter()
 
     async with app.run_test(size=(140, 40)) as pilot:
         while not isinstance(app.screen, DevicesScreen):
@@ -279,7 +280,7 @@ store: {{enabled: false}}
         bus = runtime.bus
         bus.subscribe(
             ("mqtt", "?", "message", "*"),
-            on_batch,
+            counter.on_batch,
             batch_size=1024,
             batch_duration=0.05,
             maxsize=1_000_000,
@@ -290,13 +291,11 @@ store: {{enabled: false}}
         await _publish(port, messages)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(90):
-                await done.wait()
+                await counter.done.wait()
         await pilot.press("question_mark")  # the UI still answers a key press
         await pilot.pause(0.2)
         responsive = app.screen.__class__.__name__ == "HelpScreen"
-    if count < COUNT or not responsive:
-        return 0.0, count
-    return COUNT / (last - first), count
+    return (counter.rate() if responsive else 0.0), counter.count
 
 
 async def _run() -> dict[str, Any]:
