@@ -197,6 +197,10 @@ def matches(pattern: Pattern, event_type: EventType) -> bool:
     return all(p == "?" or p == s for p, s in zip(head, event_type, strict=False))
 
 
+def _matches_any(patterns: tuple[Pattern, ...], event_type: EventType) -> bool:
+    return any(matches(pattern, event_type) for pattern in patterns)
+
+
 class _TypeRecord:
     """What the manager keeps per event type: the latest event (for the snapshot) and
     the routing of the type, valid while ``version`` is the manager's."""
@@ -220,7 +224,7 @@ class Subscription:
     def __init__(
         self,
         manager: EventManager,
-        pattern: Pattern,
+        patterns: tuple[Pattern, ...],
         handler: EventHandler,
         *,
         policy: Policy,
@@ -235,7 +239,10 @@ class Subscription:
             raise ValueError("batch_size must be at least 1")
         if batch_duration is not None and batch_duration < 0:
             raise ValueError("batch_duration must not be negative")
-        self.pattern = pattern
+        self.pattern = patterns[0]
+        """The first (usually only) pattern."""
+        self.patterns = patterns
+        """Every pattern; an event matching any of them is delivered once."""
         self.handler = handler
         self.policy = policy
         self.maxsize = maxsize
@@ -518,8 +525,9 @@ class Subscription:
         await asyncio.gather(self._task, return_exceptions=True)
 
     def __repr__(self) -> str:
+        patterns = " ".join("/".join(p) for p in self.patterns)
         return (
-            f"<Subscription {self.name} {'/'.join(self.pattern)} {self.policy.value}"
+            f"<Subscription {self.name} {patterns} {self.policy.value}"
             f" queued={len(self)} {self.stats}>"
         )
 
@@ -605,11 +613,15 @@ class EventManager:
         batch_size: int | None = None,
         batch_duration: float | None = None,
         name: str | None = None,
+        more_patterns: Sequence[Sequence[str]] = (),
     ) -> Subscription:
         """Deliver events whose type matches ``pattern`` to ``handler``.
 
         Args:
             pattern: tuple of segments; ``"?"`` one segment, trailing ``"*"`` the rest.
+            more_patterns: further patterns for the same queue and handler: an event
+                matching several patterns is delivered once, and batches mix them (a
+                monitor's event patterns and topic filters share one batching).
             handler: ``handler(event)`` or, when batching, ``handler(list_of_events)``;
                 may be a plain function or a coroutine function.
             policy: backpressure policy, a :class:`Policy` or its value string.
@@ -628,7 +640,7 @@ class EventManager:
             raise RuntimeError("the event manager is closed")
         subscription = Subscription(
             self,
-            _validate_pattern(pattern),
+            (_validate_pattern(pattern), *(_validate_pattern(p) for p in more_patterns)),
             handler,
             policy=Policy(policy),
             maxsize=maxsize,
@@ -678,10 +690,12 @@ class EventManager:
         record = self._types.get(event_type)
         if record is not None and record.version == self._routes_version:
             return record.routed
-        return tuple(s for s in self._subscriptions if matches(s.pattern, event_type))
+        return tuple(s for s in self._subscriptions if _matches_any(s.patterns, event_type))
 
     def _reroute(self, record: _TypeRecord, event_type: EventType) -> None:
-        record.routed = tuple(s for s in self._subscriptions if matches(s.pattern, event_type))
+        record.routed = tuple(
+            s for s in self._subscriptions if _matches_any(s.patterns, event_type)
+        )
         record.offers = tuple(s._enqueue for s in record.routed)
         record.version = self._routes_version
 

@@ -915,3 +915,19 @@ async def test_a_sync_handler_with_a_backlog_does_not_starve_the_loop(
     assert len(handled) == 5_000
     # the watcher ran while the backlog was being handled, not only after it
     assert any(0 < seen < 5_000 for seen in progress_seen_at), progress_seen_at
+
+
+async def test_more_patterns_deliver_each_matching_event_once_in_one_batch(bus) -> None:
+    batches: list[list[Event]] = []
+    bus.subscribe(
+        ("snmp", "?", "trap", "*"),
+        batches.append,
+        more_patterns=[("mqtt", "?", "message", "site", "*"), ("snmp", "*")],
+        batch_size=10,
+        batch_duration=0.05,
+    )
+    bus.publish(("snmp", "sw1", "trap", "1.3.6.1.6.3.1.1.5.3"), {})
+    bus.publish(("mqtt", "s7", "message", "site", "temp"), {})
+    bus.publish(("mqtt", "s7", "message", "other", "temp"), {})
+    await bus.drain()
+    assert [[e.type[0] for e in batch] for batch in batches] == [["snmp", "mqtt"]]

@@ -1,0 +1,415 @@
+"""What the notification stream is made of: categories, severities, and one
+:class:`Notification` per bus event worth an operator's attention.
+
+:func:`classify` turns a bus :class:`~console.events.Event` into a
+:class:`Notification`, or ``None`` for events that are statistics or internal state
+(poll cycles, MQTT device rates, values replayed from the store, first-seen polled
+values). The mapping, by event type (``docs/events.md``):
+
+=============================================  ============  ==========================
+event type                                     category      severity
+=============================================  ============  ==========================
+``("snmp", D, "trap", OID)``                   ``trap``      warning
+``("snmp", D, "status")``                      ``status``    error when DISCONNECTED
+``("mqtt", "@B", "status")``                   ``status``    error when DISCONNECTED
+``("mqtt", D, "status")``                      ``status``    warning when OFFLINE
+``("snmp", D, "read", OID)`` REQUESTED         ``read``      info (warning: ERROR value)
+``("snmp", D, "walk", OID)``                   ``read``      info (warning: not complete)
+``("snmp", D, "read", OID)`` CHANGE            ``property``  info (warning: ERROR value)
+``("mqtt", D, "property"|"datastream", ...)``  ``property``  info (warning: not valid)
+``("snmp", D, "write", OID)``                  ``write``     info (error: failed)
+``("mqtt", T, "publish")``                     ``write``     info (error: failed)
+``("mqtt", D|"@B", "message", *LEVELS)``       ``message``   info
+``("log", LEVEL)``                             ``log``       the level
+``("store", "status")`` not persistent         ``log``       error
+``("audit", D, ACTION)``                       ``audit``     info (warning: not ok)
+``("alarm", D, ID)``                           ``alarm``     the alarm's severity
+=============================================  ============  ==========================
+
+Severities follow syslog's names (RFC 5424 §6.2.1), reduced to the four an operator
+filters on.
+
+A notification keeps the event's payload as it is (no copy): the detail pane and the
+exports read it. Its one-line :attr:`Notification.summary` is built on first use,
+so a flood of MQTT messages that nobody looks at costs no string formatting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from console.events import Event, EventType, JsonValue
+
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "Notification",
+    "Severity",
+    "classify",
+]
+
+
+class Category(enum.StrEnum):
+    """What kind of thing happened; the stream's type mask toggles these."""
+
+    TRAP = "trap"
+    """An SNMP trap or inform."""
+    MESSAGE = "message"
+    """An MQTT message (every received PUBLISH)."""
+    STATUS = "status"
+    """A device or broker connection status change."""
+    READ = "read"
+    """An operator read (REQUESTED) or walk result."""
+    WRITE = "write"
+    """An operator SNMP SET, MQTT publish, set or unset result."""
+    PROPERTY = "property"
+    """A value changed: a polled SNMP value (CHANGE), an Astarte property or datastream."""
+    LOG = "log"
+    """fleettop's own warnings and errors."""
+    AUDIT = "audit"
+    """An operator action recorded in the audit log."""
+    ALARM = "alarm"
+    """An alarm was raised, cleared or acknowledged."""
+    EVENT = "event"
+    """Any other bus event (statistics, internal state): only a monitor that asks
+    for it by pattern shows it (:func:`classify` with ``fallback=True``)."""
+
+
+#: Every category, in the order the mask panel lists them (keys 1..9).
+CATEGORIES: Final[tuple[Category, ...]] = tuple(Category)
+
+
+class Severity(enum.IntEnum):
+    """How much a notification matters; ordered, so ``max()`` gives the worst."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        """The lower-case name (``"warning"``), as in config and exports."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """The severity named ``text`` (``"warning"``, any case).
+
+        Raises:
+            ValueError: not one of info, warning, error, critical.
+        """
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {text!r} (expected info, warning, error or critical)"
+            ) from None
+
+
+class Notification:
+    """One entry of the stream.
+
+    Attributes:
+        id: increasing within a run (the bus sequence number); a replayed entry keeps
+            its stored row id, negative so it never collides with a live one.
+        time: when it happened, seconds since the epoch (the bus timestamp).
+        category: its :class:`Category`.
+        severity: its :class:`Severity`.
+        device: the device name, or an ``@`` name (``@receiver``, ``@plant``,
+            ``@192.0.2.7``), or ``"fleettop"`` for fleettop's own logs.
+        event_type: the bus event type it came from.
+        payload: the bus event's payload (JSON, not copied).
+        history: True for entries replayed from the store after a restart.
+    """
+
+    __slots__ = ("_summary", "category", "device", "event_type", "history", "id", "payload",
+                 "severity", "time")  # fmt: skip
+
+    def __init__(
+        self,
+        id: int,
+        time: float,
+        category: Category,
+        severity: Severity,
+        device: str,
+        event_type: EventType,
+        payload: JsonValue,
+        *,
+        history: bool = False,
+        summary: str | None = None,
+    ) -> None:
+        self.id = id
+        self.time = time
+        self.category = category
+        self.severity = severity
+        self.device = device
+        self.event_type = event_type
+        self.payload = payload
+        self.history = history
+        self._summary = summary
+
+    @property
+    def summary(self) -> str:
+        """One line for the stream (built on first use, then kept)."""
+        if self._summary is None:
+            self._summary = _summarize(self.category, self.event_type, self.payload)
+        return self._summary
+
+    @property
+    def topic(self) -> str | None:
+        """The MQTT topic of a message, publish, property or datastream, else None."""
+        payload = self.payload
+        if isinstance(payload, Mapping):
+            topic = payload.get("topic")
+            if isinstance(topic, str):
+                return topic
+        return None
+
+    def to_record(self) -> dict[str, JsonValue]:
+        """A JSON object for exports and recordings: ``id``, ``time`` (s since the
+        epoch), ``category``, ``severity`` (label), ``device``, ``type`` (the event
+        type joined by ``/``), ``summary``, ``payload``, ``history``."""
+        return {
+            "id": self.id,
+            "time": self.time,
+            "category": self.category.value,
+            "severity": self.severity.label,
+            "device": self.device,
+            "type": "/".join(self.event_type),
+            "summary": self.summary,
+            "payload": self.payload,
+            "history": self.history,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"<Notification {self.id} {self.category.value} {self.severity.label}"
+            f" {self.device} {'/'.join(self.event_type)}>"
+        )
+
+
+# -- classification ------------------------------------------------------------------
+
+_STATUS_SEVERITY: Final[dict[str, Severity]] = {
+    "DISCONNECTED": Severity.ERROR,
+    "OFFLINE": Severity.WARNING,
+}
+_LOG_SEVERITY: Final[dict[str, Severity]] = {
+    "debug": Severity.INFO,
+    "info": Severity.INFO,
+    "warning": Severity.WARNING,
+    "error": Severity.ERROR,
+    "critical": Severity.CRITICAL,
+}
+
+
+def _get(payload: JsonValue, key: str) -> Any:
+    return payload.get(key) if isinstance(payload, Mapping) else None
+
+
+def _severity_named(value: Any, default: Severity) -> Severity:
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value)
+        except ValueError:
+            return default
+    return default
+
+
+def classify(event: Event, *, fallback: bool = False) -> Notification | None:
+    """The notification for ``event``, or ``None`` when the event type is not part
+    of the stream (see the module docstring for the mapping). With ``fallback``,
+    such an event gives an ``EVENT`` notification (info) instead of ``None``: a
+    monitor shows whatever its patterns ask for. Never raises: an unexpected payload
+    shape gives a notification with a generic summary."""
+    found = _classify(event)
+    if found is None and fallback:
+        device = event.type[1] if len(event.type) >= 2 else "fleettop"
+        return Notification(
+            event.seq, event.timestamp, Category.EVENT, Severity.INFO, device, event.type,
+            event.payload,
+        )  # fmt: skip
+    return found
+
+
+def _classify(event: Event) -> Notification | None:
+    event_type = event.type
+    if not event_type:
+        return None
+    head = event_type[0]
+    payload = event.payload
+    category: Category
+    severity = Severity.INFO
+    if head == "mqtt" and len(event_type) >= 3:
+        kind = event_type[2]
+        device = event_type[1]
+        if kind == "message":
+            category = Category.MESSAGE
+        elif kind in ("property", "datastream"):
+            category = Category.PROPERTY
+            if _get(payload, "valid") is False:
+                severity = Severity.WARNING
+        elif kind == "status":
+            category = Category.STATUS
+            severity = _STATUS_SEVERITY.get(str(_get(payload, "status")), Severity.INFO)
+        elif kind == "publish":
+            category = Category.WRITE
+            if _get(payload, "success") is False:
+                severity = Severity.ERROR
+        else:
+            return None
+    elif head == "snmp" and len(event_type) >= 3:
+        kind = event_type[2]
+        device = event_type[1]
+        if kind == "trap":
+            category = Category.TRAP
+            severity = Severity.WARNING
+        elif kind == "read":
+            cause = _get(payload, "cause")
+            if cause == "REQUESTED":
+                category = Category.READ
+            elif cause == "CHANGE":
+                category = Category.PROPERTY
+            else:
+                return None
+            if _get(_get(payload, "data"), "type") == "ERROR":
+                severity = Severity.WARNING
+        elif kind == "status":
+            category = Category.STATUS
+            severity = _STATUS_SEVERITY.get(str(_get(payload, "status")), Severity.INFO)
+        elif kind == "write":
+            category = Category.WRITE
+            if _get(payload, "success") is False:
+                severity = Severity.ERROR
+        elif kind == "walk":
+            category = Category.READ
+            if _get(payload, "complete") is False:
+                severity = Severity.WARNING
+        else:
+            return None
+    elif head == "log" and len(event_type) >= 2:
+        category = Category.LOG
+        severity = _LOG_SEVERITY.get(event_type[1], Severity.INFO)
+        device = "fleettop"
+    elif head == "audit" and len(event_type) >= 3:
+        category = Category.AUDIT
+        device = event_type[1]
+        result = _get(payload, "result")
+        if result is not None and result != "ok":
+            severity = Severity.WARNING
+    elif head == "alarm" and len(event_type) >= 3:
+        category = Category.ALARM
+        device = event_type[1]
+        severity = _severity_named(_get(payload, "severity"), Severity.WARNING)
+    elif event_type == ("store", "status"):
+        if _get(payload, "persistent") is not False:
+            return None
+        category = Category.LOG
+        severity = Severity.ERROR
+        device = "fleettop"
+    else:
+        return None
+    return Notification(event.seq, event.timestamp, category, severity, device, event_type, payload)
+
+
+# -- summaries -------------------------------------------------------------------------
+
+#: Most characters of a payload preview in a summary.
+PREVIEW_CHARS: Final = 120
+
+
+def _preview(b64: Any) -> str:
+    if not isinstance(b64, str):
+        return ""
+    try:
+        raw = base64.b64decode(b64[: (PREVIEW_CHARS * 4 // 3) + 4], validate=False)
+    except (binascii.Error, ValueError):
+        return "(undecodable payload)"
+    text = raw.decode("utf-8", errors="replace")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text) or "\ufffd" in text:
+        return raw[:24].hex(" ") + (" …" if len(raw) > 24 else "")
+    text = " ".join(text.split())
+    return text[:PREVIEW_CHARS]
+
+
+def _data_text(data: Any) -> str:
+    if isinstance(data, Mapping):
+        return f"{data.get('value')!s} ({data.get('type')})"
+    return str(data)
+
+
+def _summarize(category: Category, event_type: EventType, payload: JsonValue) -> str:
+    """One line describing the event; never raises."""
+    try:
+        return _summary_of(category, event_type, payload)
+    except Exception:  # pragma: no cover - a shape no producer publishes
+        return "/".join(event_type)
+
+
+def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -> str:
+    def get(key: str) -> Any:
+        return _get(payload, key)
+
+    if category is Category.MESSAGE:
+        size = get("size")
+        flags = f" q{get('qos')}" + (" retained" if get("retain") else "")
+        return f"{get('topic')}{flags} {size} B: {_preview(get('payload'))}"
+    if category is Category.TRAP:
+        name = get("trap_name") or get("trap_oid")
+        kind = "inform" if get("inform") else "trap"
+        varbinds = get("varbinds") or []
+        shown = ", ".join(
+            f"{vb.get('name') or vb.get('oid')}={vb.get('value')}"
+            for vb in varbinds[:3]
+            if isinstance(vb, Mapping)
+        )
+        more = f" (+{len(varbinds) - 3})" if len(varbinds) > 3 else ""
+        return f"{kind} {name} from {get('sender')}: {shown}{more}"
+    if category is Category.STATUS:
+        reason = get("reason")
+        return f"{get('status')}" + (f": {reason}" if reason else "")
+    if category is Category.READ:
+        if event_type[2] == "walk":
+            error = get("error")
+            outcome = "complete" if get("complete") else f"stopped: {error}"
+            return f"walk {event_type[3]}: {get('count')} varbinds, {outcome}"
+        return f"read {event_type[3]} = {_data_text(get('data'))}"
+    if category is Category.PROPERTY:
+        if event_type[0] == "snmp":
+            return f"{event_type[3]} changed to {_data_text(get('data'))}"
+        text = f"{get('interface')}{get('path')} = {get('value')!s}"
+        if get("unset"):
+            text = f"{get('interface')}{get('path')} unset"
+        if get("valid") is False:
+            text += f" (invalid: {get('error')})"
+        return text
+    if category is Category.WRITE:
+        outcome = "ok" if get("success") else f"failed: {get('error')}"
+        if event_type[0] == "snmp":
+            return f"SET {event_type[3]} = {_data_text(get('data'))}: {outcome}"
+        operation = get("operation") or "publish"
+        target = get("topic")
+        if get("interface"):
+            target = f"{get('interface')}{get('path')}"
+        value = "" if operation == "unset" else f" = {get('value')!s}"
+        return f"{operation} {target}{value}: {outcome}"
+    if category is Category.LOG:
+        if event_type[0] == "store":
+            return f"no persistence: {get('error')}"
+        return str(get("message"))
+    if category is Category.AUDIT:
+        return (
+            f"{get('action')} {get('target')}: {get('old')!s} -> {get('new')!s} ({get('result')})"
+        )
+    if category is Category.ALARM:
+        state = get("state") or ""
+        return f"{get('severity')} {state} {get('rule')}: {get('message')}".strip()
+    if category is Category.EVENT:
+        return f"{'/'.join(event_type)} {json.dumps(payload, default=str)[:PREVIEW_CHARS]}"
+    return "/".join(event_type)  # pragma: no cover - every category is handled above
