@@ -33,20 +33,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from bench.peers import mosquitto, program
 from console.config import parse_config
 from console.events import Event, EventManager
 from console.mqtt.fleet import MqttFleet
@@ -58,57 +54,6 @@ SIZE = 100
 ROUNDS = 3
 TOPIC = "bench/sensor-1/telemetry"
 TARGET = 0.6
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name) or (
-        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
-    )
-    if path is None:
-        raise RuntimeError(f"{name} is not installed (apt-get install mosquitto mosquitto-clients)")
-    return path
-
-
-@contextlib.contextmanager
-def _mosquitto() -> Iterator[int]:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as work:
-        conf = Path(work) / "mosquitto.conf"
-        lines = [
-            f"listener {port} 127.0.0.1",
-            "allow_anonymous true",
-            "max_queued_messages 1000000",
-            "max_queued_bytes 0",
-            "log_type error",
-        ]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen(
-            [_program("mosquitto"), "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("mosquitto did not start") from None
-                    time.sleep(0.05)
-            yield port
-        finally:
-            proc.kill()
-            proc.wait()
 
 
 def _payload_file(work: Path) -> Path:
@@ -123,7 +68,7 @@ def _payload_file(work: Path) -> Path:
 async def _publish(port: int, messages: Path) -> None:
     with messages.open("rb") as stdin:
         proc = await asyncio.create_subprocess_exec(
-            _program("mosquitto_pub"),
+            program("mosquitto_pub"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -299,7 +244,7 @@ store: {{enabled: false}}
 
 
 async def _run() -> dict[str, Any]:
-    with _mosquitto() as port, tempfile.TemporaryDirectory() as work:
+    with mosquitto() as port, tempfile.TemporaryDirectory() as work:
         messages = _payload_file(Path(work))
         paho_rates: list[float] = []
         fleettop_rates: list[float] = []

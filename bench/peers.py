@@ -1,4 +1,5 @@
-"""Peers the benchmarks measure against: Debian's snmpd on a free loopback port."""
+"""Peers the benchmarks measure against: Debian's snmpd and mosquitto on free loopback
+ports."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["NET_SNMP_ENV", "free_udp_port", "program", "snmpd"]
+__all__ = ["NET_SNMP_ENV", "free_tcp_port", "free_udp_port", "mosquitto", "program", "snmpd"]
 
 #: Environment for Net-SNMP programs: Debian ships no MIB files, so load none.
 NET_SNMP_ENV = {**os.environ, "MIBS": ""}
@@ -29,6 +31,13 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def program(name: str) -> str:
     """The path of Net-SNMP program ``name``.
 
@@ -39,7 +48,9 @@ def program(name: str) -> str:
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
     )
     if path is None:
-        raise RuntimeError(f"{name} is not installed (apt-get install snmpd snmp)")
+        raise RuntimeError(
+            f"{name} is not installed (apt-get install snmpd snmp mosquitto mosquitto-clients)"
+        )
     return path
 
 
@@ -73,3 +84,48 @@ def snmpd(conf: str = _READ_ONLY_CONF) -> Iterator[int]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+@contextlib.contextmanager
+def mosquitto() -> Iterator[int]:
+    """Run Debian mosquitto on a free 127.0.0.1 port (anonymous); yield the port once
+    it accepts connections; kill it when the block ends.
+
+    Its per-client queue is raised to 1,000,000 messages (the default of 1000 drops
+    QoS 0 messages for a slow subscriber, which would hide a slow consumer).
+
+    Raises:
+        RuntimeError: mosquitto is not installed or did not start within 10 s.
+    """
+    port = free_tcp_port()
+    with tempfile.TemporaryDirectory(prefix="fleettop-bench-") as work:
+        conf = Path(work) / "mosquitto.conf"
+        lines = [
+            f"listener {port} 127.0.0.1",
+            "allow_anonymous true",
+            "max_queued_messages 1000000",
+            "max_queued_bytes 0",
+            "log_type error",
+        ]
+        if os.geteuid() == 0:
+            lines.insert(0, "user root")
+        conf.write_text("\n".join(lines) + "\n")
+        proc = subprocess.Popen(
+            [program("mosquitto"), "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("mosquitto did not start") from None
+                    time.sleep(0.05)
+            yield port
+        finally:
+            proc.kill()
+            proc.wait()

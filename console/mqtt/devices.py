@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -146,7 +147,9 @@ class DeviceState:
 
 
 def _levels(topic: str) -> tuple[str, ...]:
-    return tuple(topic.split("/"))
+    # interned: the levels of 100k topics repeat (a device name, a metric name), and
+    # each route and the bus's latest event of its topic keep them
+    return tuple(map(sys.intern, topic.split("/")))
 
 
 class DeviceRouter:
