@@ -15,7 +15,9 @@ in one pass, each as ``file:line: field: message``:
    of the offending key or value;
 4. checks the schema cannot express: device names starting with ``@`` (reserved),
    duplicate device names, duplicate polling OIDs, duplicate trap users, MIB
-   directories that do not exist;
+   directories that do not exist, alarm rules without exactly one source or with an
+   empty threshold band, duplicate rule and monitor names, monitors without
+   patterns, malformed event patterns;
 5. only when there is no problem, the frozen dataclasses below are built.
 
 SNMP field names, meanings and units follow hat-gateway's SNMP manager device schema
@@ -34,7 +36,7 @@ import math
 import os
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -52,7 +54,10 @@ from console.secrets import Secret
 __all__ = [
     "MQTT_PROTOCOLS",
     "RESERVED_NAME_PREFIX",
+    "SEVERITY_NAMES",
     "SNMP_VERSIONS",
+    "AlarmRule",
+    "AlarmsConfig",
     "AstarteDeviceConfig",
     "AuthProtocol",
     "BrokerConfig",
@@ -61,13 +66,19 @@ __all__ = [
     "ConfigError",
     "DeviceConfig",
     "DeviceRule",
+    "MonitorConfig",
+    "MonitorPolicy",
     "MqttDeviceConfig",
     "MqttProtocol",
     "MqttSubscription",
     "MqttTransport",
+    "NotificationsConfig",
     "PrivProtocol",
     "Problem",
     "ReconnectConfig",
+    "RecordConfig",
+    "RetentionConfig",
+    "SeverityName",
     "SnmpAuthentication",
     "SnmpContext",
     "SnmpDeviceConfig",
@@ -77,10 +88,13 @@ __all__ = [
     "TrapsConfig",
     "UiConfig",
     "check_config",
+    "check_snmp_object",
     "config_schema",
+    "event_pattern",
     "load_config",
     "normalize_oid",
     "parse_config",
+    "topic_pattern",
 ]
 
 SnmpVersion = Literal["V1", "V2C", "V3"]
@@ -341,6 +355,190 @@ class StoreConfig:
     batch_size: int = 1000
 
 
+SeverityName = Literal["info", "warning", "error", "critical"]
+"""An alarm severity as written in the file (syslog's names, RFC 5424 §6.2.1, reduced
+to four); :meth:`console.notifications.model.Severity.parse` reads it."""
+SEVERITY_NAMES: Final[tuple[str, ...]] = get_args(SeverityName)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """How long the stored notification stream is kept: rows older than ``max_age``
+    seconds, and the oldest rows past ``max_count``, are deleted (at start and every
+    minute). ``None`` disables that limit."""
+
+    max_age: float | None = 604800.0
+    max_count: int | None = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsConfig:
+    """The ``notifications:`` section: the stream's memory and persistence bounds.
+
+    Attributes:
+        ring_size: notifications kept in memory per pane (the stream and each
+            monitor); older ones stay browsable from the store.
+        replay: notifications put back on screen (marked as history) after a restart.
+        retention: how much of the stored stream is kept.
+    """
+
+    ring_size: int = 10_000
+    replay: int = 500
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRule:
+    """One entry of ``alarms.rules``: what raises an alarm, with which severity, and
+    what clears it. Exactly one source is set (:attr:`source`):
+
+    * ``trap``: a trap (numeric OID or MIB name) raises with this rule's severity
+      instead of ``alarms.traps``; ``clear_trap`` (e.g. linkUp for linkDown, RFC 2863
+      §6) clears it; ``index`` (a var-bind object, e.g. ``IF-MIB::ifIndex``) keeps one
+      alarm per instance of that var-bind.
+    * ``oid``: polled/read SNMP values under this OID prefix, against ``above`` and/or
+      ``below``;
+    * ``interface`` (+ optional ``path``, an MQTT-style filter over the Astarte path):
+      Astarte property/datastream values, against ``above`` and/or ``below``;
+    * ``topic`` (an MQTT topic filter): with ``above``/``below``, numeric message
+      payloads; without, every matching message raises (or re-occurs), no auto-clear.
+
+    A threshold alarm clears when the value is back in range by ``deadband``
+    (hysteresis): below ``above - deadband`` and above ``below + deadband``.
+    ``device`` is an fnmatch glob of the device names the rule applies to.
+    OIDs are normalised dotted decimal; ``trap``, ``clear_trap`` and ``index`` are
+    kept as written (a numeric OID normalised), names resolved at start.
+    """
+
+    name: str
+    severity: SeverityName = "warning"
+    message: str | None = None
+    device: str = "*"
+    oid: str | None = None
+    interface: str | None = None
+    path: str | None = None
+    topic: str | None = None
+    trap: str | None = None
+    clear_trap: str | None = None
+    index: str | None = None
+    above: float | None = None
+    below: float | None = None
+    deadband: float = 0.0
+
+    @property
+    def source(self) -> Literal["trap", "oid", "interface", "topic"]:
+        """Which source the rule watches."""
+        if self.trap is not None:
+            return "trap"
+        if self.oid is not None:
+            return "oid"
+        if self.interface is not None:
+            return "interface"
+        return "topic"
+
+    @property
+    def has_threshold(self) -> bool:
+        """True when ``above`` or ``below`` is set."""
+        return self.above is not None or self.below is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmsConfig:
+    """The ``alarms:`` section.
+
+    Attributes:
+        traps: severity of the alarm every trap raises (one per device and trap OID,
+            re-occurring), ``None`` for no trap alarms but those of ``rules``.
+        disconnected: severity of the alarm an SNMP device or a broker going
+            DISCONNECTED, or an MQTT device going OFFLINE, raises (cleared when it is
+            back); ``None`` for none.
+        rules: threshold, topic-pattern and per-trap rules, in file order.
+    """
+
+    traps: SeverityName | None = "warning"
+    disconnected: SeverityName | None = "error"
+    rules: tuple[AlarmRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConfig:
+    """A monitor's ``record:``: JSON lines appended to ``path`` (absolute), rotated
+    when the file would exceed ``max_bytes`` bytes, keeping ``backups`` old files
+    (``path.1`` newest .. ``path.N``; 0 truncates instead)."""
+
+    path: Path
+    max_bytes: int = 10_485_760
+    backups: int = 3
+
+
+MonitorPolicy = Literal["drop_oldest", "block"]
+"""What a monitor does when it falls behind: drop its oldest waiting events (counted)
+or slow the producers down (:class:`console.events.Policy`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    """One entry of ``monitors:``: a named, batched subscription (a tab of the
+    Notifications screen).
+
+    Attributes:
+        name: unique monitor name.
+        events: bus patterns (tuples of segments, ``?`` one, trailing ``*`` the rest).
+        topics: MQTT topic filters of received messages.
+        batch_size: most notifications per delivered batch (>= 1).
+        batch_duration: seconds a batch stays open after its first event (>= 0).
+        policy: backpressure when the monitor falls behind.
+        record: JSONL recording, or ``None``.
+    """
+
+    name: str
+    events: tuple[tuple[str, ...], ...] = ()
+    topics: tuple[str, ...] = ()
+    batch_size: int = 100
+    batch_duration: float = 1.0
+    policy: MonitorPolicy = "drop_oldest"
+    record: RecordConfig | None = None
+
+    @property
+    def patterns(self) -> tuple[tuple[str, ...], ...]:
+        """Every bus pattern of the monitor: :attr:`events`, then each topic filter as
+        a message pattern (:func:`topic_pattern`), duplicates removed."""
+        found = [*self.events, *(topic_pattern(topic) for topic in self.topics)]
+        return tuple(dict.fromkeys(found))
+
+
+def topic_pattern(topic_filter: str) -> tuple[str, ...]:
+    """The bus pattern of the message events an MQTT topic filter selects:
+    ``site/+/temp`` -> ``("mqtt", "?", "message", "site", "?", "temp")``, ``#`` -> ``*``.
+    A filter ending in ``/#`` also matches its parent (MQTT 3.1.1 §4.7.1.2), as the
+    trailing ``*`` matches zero segments."""
+    levels = ["?" if level == "+" else "*" if level == "#" else level
+              for level in topic_filter.split("/")]  # fmt: skip
+    return ("mqtt", "?", "message", *levels)
+
+
+def event_pattern(text: str | Sequence[str]) -> tuple[str, ...]:
+    """A monitor ``events`` entry as a bus pattern: a string is split on ``/``
+    (``"snmp/?/trap/*"``), a list is taken segment by segment (for segments holding a
+    ``/``, such as an Astarte path).
+
+    Raises:
+        ValueError: empty, an empty segment, or ``*`` before the last segment.
+    """
+    segments = tuple(text.split("/")) if isinstance(text, str) else tuple(text)
+    shown = text if isinstance(text, str) else "/".join(segments)
+    if not segments or segments == ("",):
+        raise ValueError("an event pattern must not be empty")
+    if any(segment == "" for segment in segments):
+        raise ValueError(f"{shown!r} is not an event pattern: a segment is empty")
+    if "*" in segments[:-1]:
+        raise ValueError(
+            f"{shown!r} is not an event pattern: '*' may only be the last segment, "
+            "like 'snmp/?/trap/*'"
+        )
+    return segments
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration. ``source`` is the file it came from, if any
@@ -363,6 +561,12 @@ class Config:
     interfaces_dir: Path | None = None
     """The Astarte interface directory (absolute), checked to hold only valid
     interfaces when the file was checked; ``None`` when not configured."""
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    """The notification stream's ring, replay and retention."""
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    """What raises alarms."""
+    monitors: tuple[MonitorConfig, ...] = ()
+    """The monitors, in configuration order."""
 
 
 # --------------------------------------------------------------------------- problems
@@ -553,6 +757,32 @@ def _is_mqtt_topic(instance: object) -> bool:
     return not isinstance(instance, str) or bool(validate_topic(instance))
 
 
+_SNMP_NAME: Final = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]*::)?[A-Za-z][A-Za-z0-9-]*(?:\.\d+)*")
+
+
+def check_snmp_object(text: str) -> str:
+    """Return ``text`` if it is a numeric OID (normalised) or a MIB name
+    (``MODULE::name``, ``name``, either with a numeric ``.INDEX``); the name itself
+    is resolved later, with the MIBs loaded.
+
+    Raises:
+        ValueError: neither form; the message quotes ``text``.
+    """
+    stripped = text.strip()
+    if stripped.lstrip(".")[:1].isdigit():
+        return normalize_oid(stripped)
+    if not _SNMP_NAME.fullmatch(stripped):
+        raise ValueError(
+            f"{text!r} is neither a numeric OID nor a MIB name like 'IF-MIB::linkDown'"
+        )
+    return stripped
+
+
+def _is_snmp_object(instance: object) -> bool:
+    """``snmp-object`` format check (OID or MIB name): raises ``ValueError``."""
+    return not isinstance(instance, str) or bool(check_snmp_object(instance))
+
+
 def _is_mqtt_template(instance: object) -> bool:
     """``mqtt-template`` format check (a device template): raises ``ValueError``."""
     return not isinstance(instance, str) or bool(parse_template(instance))
@@ -587,6 +817,7 @@ def _validator() -> jsonschema.protocols.Validator:
     checker.checks("mqtt-filter", raises=ValueError)(_is_mqtt_filter)
     checker.checks("mqtt-topic", raises=ValueError)(_is_mqtt_topic)
     checker.checks("mqtt-template", raises=ValueError)(_is_mqtt_template)
+    checker.checks("snmp-object", raises=ValueError)(_is_snmp_object)
     schema = config_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
@@ -1041,7 +1272,9 @@ class _Messages:
     def _enum(
         self, error: jsonschema.ValidationError, path: _DocPath, schema: Mapping[str, Any]
     ) -> str:
-        choices = list(dict.fromkeys(str(choice) for choice in _listed(error)))
+        choices = list(
+            dict.fromkeys("null" if choice is None else str(choice) for choice in _listed(error))
+        )
         message = f"expected one of {', '.join(choices)}, got {self.got(error, path)}"
         if isinstance(error.instance, str) and not self.doc.hidden(path, error.instance):
             # case, '-' and '_' aside ('sha-256' -> 'SHA256'), then the schema's
@@ -1079,6 +1312,7 @@ _FORMAT_HIDDEN: Final = {
     "mqtt-filter": "is not an MQTT topic filter",
     "mqtt-topic": "is not an MQTT topic name",
     "mqtt-template": "is not a device template",
+    "snmp-object": "is not a numeric OID or a MIB name",
 }
 
 
@@ -1188,6 +1422,8 @@ def _cross_checks(doc: _Document, base: Path) -> None:
     _mib_directories(doc, data.get("mib_paths"), base)
     brokers = _brokers(doc, data.get("brokers"), base)
     _interfaces_dir(doc, data.get("interfaces_dir"), base)
+    _alarm_rules(doc, data.get("alarms"))
+    _monitors(doc, data.get("monitors"))
     devices = data.get("devices")
     if not isinstance(devices, list):
         return
@@ -1281,6 +1517,140 @@ def _interfaces_dir(doc: _Document, text: object, base: Path) -> None:
 
     for error in check_interfaces(directory):
         doc.report(path, doc.line_of(path), str(error))
+
+
+_RULE_SOURCES: Final = ("trap", "oid", "interface", "topic")
+
+
+def _unique_names(doc: _Document, items: list[object], where: tuple[str, ...], what: str) -> None:
+    """Report each ``name`` of the mappings in ``items`` (at ``where``) that repeats."""
+    names: dict[str, int | None] = {}
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        path: _DocPath = (*where, index, "name")
+        if name in names:
+            doc.report(
+                path,
+                doc.line_of(path),
+                f"duplicate {what} name {name!r} (first defined at line {names[name]})",
+            )
+        else:
+            names[name] = doc.line_of(path)
+
+
+def _alarm_rules(doc: _Document, alarms: object) -> None:
+    """Report rules without exactly one source, thresholds where they do not belong
+    or missing where they must be, ``above`` not greater than ``below``, a
+    ``deadband`` wider than the band, Astarte path filters that are not valid, and
+    duplicate rule names."""
+    rules = alarms.get("rules") if isinstance(alarms, dict) else None
+    if not isinstance(rules, list):
+        return
+    _unique_names(doc, rules, ("alarms", "rules"), "rule")
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        here = ("alarms", "rules", index)
+        sources = [key for key in _RULE_SOURCES if rule.get(key) is not None]
+        if not sources:
+            doc.report(
+                here,
+                doc.line_of(here, key=True),
+                "a rule needs one source: trap, oid, interface or topic",
+            )
+            continue
+        if len(sources) > 1:
+            second = (*here, sources[1])
+            doc.report(
+                second,
+                doc.line_of(second, key=True),
+                f"a rule watches exactly one source, and this one also has {sources[0]!r}",
+            )
+            continue
+        source = sources[0]
+        above, below = rule.get("above"), rule.get("below")
+        has_threshold = above is not None or below is not None
+        for key, allowed in (("clear_trap", "trap"), ("index", "trap"), ("path", "interface")):
+            if rule.get(key) is not None and source != allowed:
+                path = (*here, key)
+                doc.report(path, doc.line_of(path, key=True), f"only allowed with {allowed!r}")
+        if source == "trap":
+            for key in ("above", "below"):
+                if rule.get(key) is not None:
+                    path = (*here, key)
+                    doc.report(
+                        path,
+                        doc.line_of(path, key=True),
+                        "a trap rule has no threshold (a trap carries no single value)",
+                    )
+        elif source in ("oid", "interface") and not has_threshold:
+            path = (*here, source)
+            doc.report(
+                path,
+                doc.line_of(path, key=True),
+                "needs 'above' and/or 'below' (a value rule raises outside its range)",
+            )
+        numbers = [v for v in (above, below) if v is not None]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            continue  # reported by the schema
+        deadband = rule.get("deadband", 0)
+        if above is not None and below is not None:
+            if above <= below:
+                path = (*here, "above")
+                doc.report(
+                    path,
+                    doc.line_of(path),
+                    f"must be greater than 'below' ({below}), got {above}",
+                )
+            elif isinstance(deadband, int | float) and deadband * 2 >= above - below:
+                path = (*here, "deadband")
+                doc.report(
+                    path,
+                    doc.line_of(path),
+                    f"must be less than half of above - below ({(above - below) / 2:g}), "
+                    f"got {deadband}",
+                )
+        text = rule.get("path")
+        if isinstance(text, str) and text.startswith("/"):
+            try:
+                validate_filter(text[1:] or "#")
+            except ValueError as error:
+                path = (*here, "path")
+                reason = str(error).split(": ", 1)[-1]
+                doc.report(path, doc.line_of(path), f"{text!r} is not a path filter: {reason}")
+
+
+def _monitors(doc: _Document, monitors: object) -> None:
+    """Report duplicate monitor names, monitors with neither events nor topics, and
+    event patterns that are not valid."""
+    if not isinstance(monitors, list):
+        return
+    _unique_names(doc, monitors, ("monitors",), "monitor")
+    for index, monitor in enumerate(monitors):
+        if not isinstance(monitor, dict):
+            continue
+        here = ("monitors", index)
+        events, topics = monitor.get("events"), monitor.get("topics")
+        if not events and not topics:
+            doc.report(
+                here,
+                doc.line_of(here, key=True),
+                "a monitor needs 'events' or 'topics' (at least one pattern or filter)",
+            )
+        if not isinstance(events, list):
+            continue
+        for number, item in enumerate(events):
+            path = (*here, "events", number)
+            if isinstance(item, list) and not all(isinstance(part, str) for part in item):
+                continue  # reported by the schema
+            if not isinstance(item, str | list):
+                continue
+            try:
+                event_pattern(item)
+            except ValueError as error:
+                doc.report(path, doc.line_of(path), str(error))
 
 
 def _trap_users(doc: _Document, traps: object) -> None:
@@ -1539,6 +1909,66 @@ def _build_store(data: Mapping[str, Any], base: Path) -> StoreConfig:
     return StoreConfig(**options)
 
 
+def _build_notifications(data: Mapping[str, Any]) -> NotificationsConfig:
+    """A :class:`NotificationsConfig` from a validated ``notifications:`` mapping."""
+    retention = data.get("retention", {})
+    options: dict[str, Any] = {k: int(data[k]) for k in ("ring_size", "replay") if k in data}
+    defaults = RetentionConfig()
+    max_age = retention.get("max_age", defaults.max_age)
+    max_count = retention.get("max_count", defaults.max_count)
+    options["retention"] = RetentionConfig(
+        max_age=None if max_age is None else float(max_age),
+        max_count=None if max_count is None else int(max_count),
+    )
+    return NotificationsConfig(**options)
+
+
+def _build_rule(data: Mapping[str, Any]) -> AlarmRule:
+    """An :class:`AlarmRule` from a validated, cross-checked rule mapping."""
+    options: dict[str, Any] = {
+        k: data[k]
+        for k in ("severity", "message", "device", "interface", "path", "topic")
+        if data.get(k) is not None
+    }
+    if data.get("oid") is not None:
+        options["oid"] = normalize_oid(data["oid"])
+    for key in ("trap", "clear_trap", "index"):
+        if data.get(key) is not None:
+            options[key] = check_snmp_object(data[key])
+    for key in ("above", "below"):
+        if data.get(key) is not None:
+            options[key] = float(data[key])
+    if "deadband" in data:
+        options["deadband"] = float(data["deadband"])
+    return AlarmRule(name=data["name"], **options)
+
+
+def _build_alarms(data: Mapping[str, Any]) -> AlarmsConfig:
+    """An :class:`AlarmsConfig` from a validated ``alarms:`` mapping."""
+    options: dict[str, Any] = {k: data[k] for k in ("traps", "disconnected") if k in data}
+    return AlarmsConfig(rules=tuple(_build_rule(rule) for rule in data.get("rules", [])), **options)
+
+
+def _build_monitor(data: Mapping[str, Any], base: Path) -> MonitorConfig:
+    """A :class:`MonitorConfig` from a validated monitor mapping; a relative
+    ``record.path`` starts at ``base``."""
+    options: dict[str, Any] = {k: data[k] for k in ("batch_size", "policy") if k in data}
+    if "batch_duration" in data:
+        options["batch_duration"] = float(data["batch_duration"])
+    record = data.get("record")
+    if record is not None:
+        options["record"] = RecordConfig(
+            path=_mib_directory(record["path"], base),
+            **{k: int(record[k]) for k in ("max_bytes", "backups") if k in record},
+        )
+    return MonitorConfig(
+        name=data["name"],
+        events=tuple(dict.fromkeys(event_pattern(item) for item in data.get("events", []))),
+        topics=tuple(dict.fromkeys(data.get("topics", []))),
+        **options,
+    )
+
+
 def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
     """A :class:`Config` from validated top-level data; ``base`` is the directory
     relative ``mib_paths`` start at."""
@@ -1554,6 +1984,9 @@ def _build(data: Mapping[str, Any], source: Path | None, base: Path) -> Config:
         interfaces_dir=None
         if data.get("interfaces_dir") is None
         else _mib_directory(data["interfaces_dir"], base),
+        notifications=_build_notifications(data.get("notifications", {})),
+        alarms=_build_alarms(data.get("alarms", {})),
+        monitors=tuple(_build_monitor(monitor, base) for monitor in data.get("monitors", [])),
     )
 
 

@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
-from console.events import EventManager
+from console.events import EventManager, JsonValue
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
 
 if TYPE_CHECKING:
     from console.demo import DemoFleet
     from console.mqtt.fleet import MqttFleet
+    from console.notifications.alarms import AlarmBook
+    from console.notifications.center import NotificationCenter
+    from console.notifications.monitors import MonitorSet
     from console.snmp.manager import SnmpDevice
     from console.snmp.mib import MibResolver
     from console.snmp.traps import TrapReceiver
@@ -101,6 +104,12 @@ class Runtime(ClosesOnce):
         ``audit.log`` queries and exports), or ``None`` without a store."""
         self.store_error: str | None = None
         """Why the runtime runs without persistence although the store is enabled."""
+        self.notifications: NotificationCenter | None = None
+        """The notification stream (kept in the store when there is one), once started."""
+        self.alarms: AlarmBook | None = None
+        """The alarms (traps, disconnections, ``alarms.rules``), once started."""
+        self.monitors: MonitorSet | None = None
+        """The monitors of ``config.monitors``, once started."""
         self._started = False
         self._log_handler: BusLogHandler | None = None
 
@@ -155,7 +164,10 @@ class Runtime(ClosesOnce):
             await self.demo.start()
             self._config = self.demo.config if self._config is None else self._config
         await self._start_mib()
-        await self._open_store(bus)
+        store_status = await self._open_store(bus)
+        await self._start_notifications(bus)
+        bus.publish(("store", "status"), store_status)
+        await self._replay_last_known(bus)
         if self.config.traps is not None:
             await self._start_traps(bus)
         if self.config.brokers:
@@ -178,23 +190,25 @@ class Runtime(ClosesOnce):
         if self.config.mib_paths:
             await self.mib.aload()
 
-    async def _open_store(self, bus: EventManager) -> None:
-        """Open the property store, feed it SNMP reads, and publish what it knew.
+    async def _open_store(self, bus: EventManager) -> dict[str, JsonValue]:
+        """Open the property store and attach its feeders (SNMP reads, MQTT
+        properties, the audit log).
 
-        Every value the store kept is published as ``("snmp", DEVICE, "stored", OID)``
-        before any device polls, so screens show the last-known state at once (stale
-        until the first fresh read). A store that cannot open (locked, read-only,
-        corrupt, newer schema) is reported on the bus and as :attr:`store_error`;
-        fleettop then runs without persistence and never touches the file.
+        A store that cannot open (locked, read-only, corrupt, newer schema) is
+        logged and kept as :attr:`store_error`; fleettop then runs without
+        persistence and never touches the file.
+
+        Returns:
+            The ``("store", "status")`` payload, published by :meth:`start` once the
+            notification center listens (so a "no persistence" reaches the stream).
         """
         conf = self.config.store
         if not conf.enabled:
-            bus.publish(("store", "status"), {"persistent": False, "path": None, "error": None})
-            return
+            return {"persistent": False, "path": None, "error": None}
         from console.store import PropertyStore, StoreError
         from console.store.audit import AuditRecorder
         from console.store.mqtt import MqttPropertyFeeder
-        from console.store.snmp import StoreFeeder, last_known
+        from console.store.snmp import StoreFeeder
 
         path = (
             conf.path if conf.path is not None else default_store_path(demo=self.demo is not None)
@@ -206,22 +220,68 @@ class Runtime(ClosesOnce):
         except StoreError as exc:
             self.store_error = str(exc)
             mlog.warning("running without persistence: %s", exc)
-            bus.publish(
-                ("store", "status"), {"persistent": False, "path": str(path), "error": str(exc)}
-            )
-            return
+            return {"persistent": False, "path": str(path), "error": str(exc)}
         self.store = store
+        self.store_feeder = StoreFeeder(bus, store)
+        self.mqtt_feeder = MqttPropertyFeeder(bus, store)
+        self.audit = AuditRecorder(bus, store)
+        return {"persistent": True, "path": str(path), "error": None}
+
+    async def _replay_last_known(self, bus: EventManager) -> None:
+        """Publish every SNMP value the store kept as ``("snmp", DEVICE, "stored",
+        OID)``, before any device polls, so screens show the last-known state at once
+        (stale until the first fresh read)."""
+        if self.store is None:
+            return
+        from console.store.snmp import last_known
+
         for device in self.config.devices:
-            for known in (await last_known(store, device.name)).values():
+            for known in (await last_known(self.store, device.name)).values():
                 bus.publish(
                     ("snmp", device.name, "stored", known.oid),
                     {"data": known.data, "updated_ms": known.updated_ms},
                     source_timestamp=known.updated_ms / 1000,
                 )
-        self.store_feeder = StoreFeeder(bus, store)
-        self.mqtt_feeder = MqttPropertyFeeder(bus, store)
-        self.audit = AuditRecorder(bus, store)
-        bus.publish(("store", "status"), {"persistent": True, "path": str(path), "error": None})
+
+    async def _start_notifications(self, bus: EventManager) -> None:
+        """Start the notification center, the alarm book and the monitors, before
+        any backend publishes, so the stream misses nothing.
+
+        With a store, notifications and alarms are kept in it and replayed (the last
+        ``notifications.replay`` entries, every open alarm); a store that fails
+        while loading is logged and the stream runs in memory.
+        """
+        from console.notifications.alarms import AlarmBook
+        from console.notifications.center import NotificationCenter
+        from console.notifications.monitors import MonitorSet
+        from console.store import StoreError
+        from console.store.notifications import AlarmLog, NotificationLog
+
+        config = self.config
+        conf = config.notifications
+        store = self.store
+        center = NotificationCenter(
+            bus,
+            ring_size=conf.ring_size,
+            replay=conf.replay,
+            retention=(conf.retention.max_age, conf.retention.max_count),
+            log=NotificationLog(store) if store is not None else None,
+        )
+        self.notifications = center
+        try:
+            await center.start()
+        except StoreError as exc:
+            mlog.warning("notifications are not replayed: %s", exc)
+        book = AlarmBook(
+            bus, config.alarms, log=AlarmLog(store) if store is not None else None, mib=self.mib
+        )
+        self.alarms = book
+        try:
+            await book.start()
+        except StoreError as exc:
+            mlog.warning("open alarms are not replayed: %s", exc)
+        self.monitors = MonitorSet(bus, config.monitors, ring_size=conf.ring_size)
+        await self.monitors.start()
 
     async def _start_mqtt(self, bus: EventManager) -> None:
         """Connect every broker of ``config.brokers`` and track the MQTT devices
@@ -283,6 +343,15 @@ class Runtime(ClosesOnce):
         for result in results:
             if isinstance(result, Exception):
                 mlog.warning("closing a device failed: %s", result)
+        # the monitors, the alarm book and the center hand what was published to
+        # their recordings and the store
+        for part in (self.monitors, self.alarms, self.notifications):
+            if part is None:
+                continue
+            try:
+                await part.aclose()
+            except Exception as exc:
+                mlog.warning("closing %s failed: %s", type(part).__name__, exc)
         # the feeder hands every read already published to the store, then the store
         # commits everything (clean shutdown loses nothing: docs/store.md)
         for feeder in (self.store_feeder, self.mqtt_feeder):

@@ -451,7 +451,8 @@ def test_config_error_lists_every_problem() -> None:
         "t.yaml:5: devices[0].snmp.remote_port: must be between 1 and 65535, got 0",
         "t.yaml:9: ui.theme: must not be empty",
         "t.yaml:10: something: unknown key 'something'; "
-        "expected one of: devices, brokers, interfaces_dir, ui, traps, store, mib_paths",
+        "expected one of: devices, brokers, interfaces_dir, ui, traps, store, mib_paths, "
+        "notifications, alarms, monitors",
     ]
 
 
@@ -818,6 +819,9 @@ def test_schema_v3_and_traps_defaults_are_the_dataclass_defaults() -> None:
         "traps",
         "store",
         "mib_paths",
+        "notifications",
+        "alarms",
+        "monitors",
     }
 
 
@@ -863,7 +867,11 @@ def test_docs_examples_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     complete = [
         block
         for block in blocks
-        if re.match(r"(#.*\n)*(devices|ui|traps|brokers|interfaces_dir|x-[\w-]+):", block)
+        if re.match(
+            r"(#.*\n)*(devices|ui|traps|brokers|interfaces_dir|notifications|alarms|monitors"
+            r"|x-[\w-]+):",
+            block,
+        )
     ]
     assert len(complete) >= 8
     # the files the examples name, relative to the working directory
@@ -1028,3 +1036,135 @@ def test_interfaces_dir_must_exist(tmp_path: Path) -> None:
     (problem,) = check_config(path, environ={})
     assert (problem.line, problem.field) == (1, "interfaces_dir")
     assert problem.message == f"no such directory {str(tmp_path / 'missing')!r}"
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def test_notification_sections_default_when_absent() -> None:
+    from console.config import AlarmsConfig, NotificationsConfig, RetentionConfig
+
+    config = parse_config("devices: []\n", environ={})
+    assert config.notifications == NotificationsConfig(10_000, 500, RetentionConfig(604800, 10**6))
+    assert config.alarms == AlarmsConfig(traps="warning", disconnected="error", rules=())
+    assert config.monitors == ()
+
+
+def test_notification_schema_defaults_are_the_dataclass_defaults() -> None:
+    from console.config import (
+        SEVERITY_NAMES,
+        AlarmRule,
+        AlarmsConfig,
+        MonitorConfig,
+        NotificationsConfig,
+        RecordConfig,
+        RetentionConfig,
+    )
+
+    defs = config_schema()["$defs"]
+    pairs: list[tuple[str, Any]] = [
+        ("notifications", NotificationsConfig()),
+        ("retention", RetentionConfig()),
+        ("alarms", AlarmsConfig()),
+        ("alarm_rule", AlarmRule(name="r")),
+        ("monitor", MonitorConfig(name="m")),
+        ("record", RecordConfig(path=Path("x"))),
+    ]
+    for name, instance in pairs:
+        properties = defs[name]["properties"]
+        assert set(properties) == {f.name for f in dataclasses.fields(instance)}, name
+        for key, sub in properties.items():
+            if "default" not in sub or key in ("retention",):
+                continue
+            value = getattr(instance, key)
+            expected = sub["default"]
+            if isinstance(expected, list):
+                expected = tuple(expected)
+            assert value == expected, (name, key)
+    assert tuple(defs["severity"]["enum"]) == SEVERITY_NAMES
+    top = config_schema()["properties"]
+    assert top["monitors"]["default"] == list(Config().monitors)
+
+
+def test_alarm_rules_and_monitors_load(tmp_path: Path) -> None:
+    from console.config import AlarmRule, MonitorConfig, RecordConfig, topic_pattern
+
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "alarms:\n"
+        "  traps: null\n"
+        "  rules:\n"
+        "    - {name: link, trap: IF-MIB::linkDown, clear_trap: .1.3.6.1.6.3.1.1.5.4,\n"
+        "       index: ifIndex, severity: error}\n"
+        "    - {name: temp, oid: .1.3.6.1.4.1.318.1.1.1.2.2.2, above: 40, deadband: 2,\n"
+        "       device: 'ups-*'}\n"
+        "    - {name: tank, interface: org.example.Tank, path: /+/level, below: 10}\n"
+        "    - {name: errs, topic: site/+/error, message: boom}\n"
+        "monitors:\n"
+        "  - name: temps\n"
+        "    events: ['snmp/?/trap/*', [mqtt, '?', property, org.x.Y, /a/b]]\n"
+        "    topics: [site/+/temp, site/#]\n"
+        "    batch_size: 5\n"
+        "    batch_duration: 0\n"
+        "    policy: block\n"
+        "    record: {path: rec/temps.jsonl, max_bytes: 1000, backups: 0}\n"
+    )
+    config = load_config(path, environ={})
+    link, temp, tank, errs = config.alarms.rules
+    assert config.alarms.traps is None
+    assert config.alarms.disconnected == "error"
+    assert link == AlarmRule(
+        name="link",
+        trap="IF-MIB::linkDown",
+        clear_trap="1.3.6.1.6.3.1.1.5.4",
+        index="ifIndex",
+        severity="error",
+    )
+    assert (link.source, temp.source, tank.source, errs.source) == (
+        "trap",
+        "oid",
+        "interface",
+        "topic",
+    )
+    assert temp.oid == "1.3.6.1.4.1.318.1.1.1.2.2.2"
+    assert (temp.above, temp.below, temp.deadband, temp.device) == (40.0, None, 2.0, "ups-*")
+    assert type(temp.above) is float
+    assert (tank.path, tank.below, tank.has_threshold) == ("/+/level", 10.0, True)
+    assert (errs.message, errs.has_threshold) == ("boom", False)
+    (monitor,) = config.monitors
+    assert monitor == MonitorConfig(
+        name="temps",
+        events=(("snmp", "?", "trap", "*"), ("mqtt", "?", "property", "org.x.Y", "/a/b")),
+        topics=("site/+/temp", "site/#"),
+        batch_size=5,
+        batch_duration=0.0,
+        policy="block",
+        record=RecordConfig(path=tmp_path / "rec" / "temps.jsonl", max_bytes=1000, backups=0),
+    )
+    assert monitor.patterns[2:] == (
+        ("mqtt", "?", "message", "site", "?", "temp"),
+        ("mqtt", "?", "message", "site", "*"),
+    )
+    assert topic_pattern("#") == ("mqtt", "?", "message", "*")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("snmp/?/trap/*", ("snmp", "?", "trap", "*")),
+        ("*", ("*",)),
+        (["mqtt", "?", "property", "x", "/a/b"], ("mqtt", "?", "property", "x", "/a/b")),
+    ],
+)
+def test_event_patterns(text: Any, expected: tuple[str, ...]) -> None:
+    from console.config import event_pattern
+
+    assert event_pattern(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "a//b", "*/x", "a/*/b", []])
+def test_bad_event_patterns(text: Any) -> None:
+    from console.config import event_pattern
+
+    with pytest.raises(ValueError, match="pattern"):
+        event_pattern(text)

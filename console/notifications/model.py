@@ -40,6 +40,7 @@ import base64
 import binascii
 import enum
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -324,6 +325,10 @@ def _classify(event: Event) -> Notification | None:
 PREVIEW_CHARS: Final = 120
 
 
+#: Control characters other than tab, LF and CR: a payload holding one is binary.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _preview(b64: Any) -> str:
     if not isinstance(b64, str):
         return ""
@@ -332,7 +337,7 @@ def _preview(b64: Any) -> str:
     except (binascii.Error, ValueError):
         return "(undecodable payload)"
     text = raw.decode("utf-8", errors="replace")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in text) or "\ufffd" in text:
+    if _CONTROL.search(text) is not None or "\ufffd" in text:
         return raw[:24].hex(" ") + (" …" if len(raw) > 24 else "")
     text = " ".join(text.split())
     return text[:PREVIEW_CHARS]

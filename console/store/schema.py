@@ -29,6 +29,17 @@ Versions
    ``actor``, ``action``, ``device``, ``target``, ``old`` and ``new`` (JSON text, or
    NULL), ``result`` and ``session_id``; ``STRICT``. Indexes ``audit_by_time``
    (newest-first pages) and ``audit_by_device``.
+4. ``notifications``: the notification stream (:mod:`console.store.notifications`),
+   one row per notification: ``id`` (``AUTOINCREMENT``, assigned by fleettop in
+   arrival order and never reused), ``time_ms`` (ms since the epoch), ``category``,
+   ``severity`` (0 info .. 3 critical), ``device``, ``type`` (the bus event type as a
+   JSON array of strings), ``summary`` and ``payload`` (JSON text). Index
+   ``notifications_by_time`` (age retention). ``alarms``: one row per alarm, upserted
+   on every change: ``id`` (``AUTOINCREMENT``: ids never repeat, even after pruning),
+   ``key``, ``rule``, ``device``, ``severity``, ``message``, ``source``, ``raised_ms``,
+   ``updated_ms``, ``cleared_ms`` and ``acked_ms`` (NULL until then), ``count`` and
+   ``payload`` (the alarm's JSON form); ``STRICT``. Indexes ``alarms_open`` (the
+   alarms not yet closed) and ``alarms_by_update``.
 
 Reference: the Astarte SDK for Python keeps ``interface, major, path, value`` with
 ``PRIMARY KEY (interface, path)`` (``AstarteDatabaseSQLite``) and no version of its
@@ -120,8 +131,54 @@ async def _v3_audit(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX audit_by_device ON audit (device, time_ms)")
 
 
+async def _v4_notifications_alarms(db: aiosqlite.Connection) -> None:
+    await db.execute(
+        """
+        CREATE TABLE notifications (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            time_ms    INTEGER NOT NULL,
+            category   TEXT    NOT NULL CHECK (length(category) > 0),
+            severity   INTEGER NOT NULL CHECK (severity >= 0 AND severity <= 3),
+            device     TEXT    NOT NULL,
+            type       TEXT    NOT NULL,
+            summary    TEXT    NOT NULL,
+            payload    TEXT    NOT NULL
+        ) STRICT
+        """
+    )
+    await db.execute("CREATE INDEX notifications_by_time ON notifications (time_ms)")
+    await db.execute(
+        """
+        CREATE TABLE alarms (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            key        TEXT    NOT NULL,
+            rule       TEXT    NOT NULL,
+            device     TEXT    NOT NULL,
+            severity   INTEGER NOT NULL CHECK (severity >= 0 AND severity <= 3),
+            message    TEXT    NOT NULL,
+            source     TEXT    NOT NULL,
+            raised_ms  INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            cleared_ms INTEGER,
+            acked_ms   INTEGER,
+            count      INTEGER NOT NULL CHECK (count >= 1),
+            payload    TEXT    NOT NULL
+        ) STRICT
+        """
+    )
+    await db.execute(
+        "CREATE INDEX alarms_open ON alarms (id) WHERE cleared_ms IS NULL OR acked_ms IS NULL"
+    )
+    await db.execute("CREATE INDEX alarms_by_update ON alarms (updated_ms)")
+
+
 #: Every migration, oldest first; ``MIGRATIONS[i]`` goes from version ``i`` to ``i + 1``.
-MIGRATIONS: Final[Sequence[Migration]] = (_v1_properties, _v2_minor_native_type, _v3_audit)
+MIGRATIONS: Final[Sequence[Migration]] = (
+    _v1_properties,
+    _v2_minor_native_type,
+    _v3_audit,
+    _v4_notifications_alarms,
+)
 #: The schema version this fleettop writes.
 CURRENT_VERSION: Final = len(MIGRATIONS)
 
