@@ -12,9 +12,10 @@ write. Every binding is also a command of the palette (``ctrl+p``):
 
 Top-level navigation lives here, in one table (:data:`NAVIGATION`): ``P`` opens the
 Properties screen from every screen (one instance, kept while hidden so its live
-value history and its tree survive), ``D`` goes back to the Devices screen. When the
-property store could not be used, the operator is told at startup (a notification
-with the reason) and the status bar says ``NO PERSISTENCE``.
+value history and its tree survive), ``N`` the Notifications screen (one instance
+too: its panes, filters and paused lists survive), ``D`` goes back to the Devices
+screen. When the property store could not be used, the operator is told at startup
+(a notification with the reason) and the status bar says ``NO PERSISTENCE``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from console.config import UiConfig
 from console.format import Clock
 from console.runtime import Runtime
 from console.state import Changes, FleetState
-from screens.base import FleetScreen, ScreenContext, StoreAccess
+from screens.base import FleetScreen, NotificationsAccess, ScreenContext, StoreAccess
 from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
 from screens.export import ExportScreen
 from screens.get import OidPromptScreen
 from screens.help import HelpScreen, HelpSection
 from screens.mqtt_ops import MqttOperator
+from screens.notifications import NotificationsScreen
 from screens.oids import OidsScreen
 from screens.operations import Operator
 from screens.properties import PropertiesScreen
@@ -52,6 +54,7 @@ from themes import CSS_FILES, FLEETTOP_THEME
 from widgets.commands import BindingCommands
 from widgets.device_table import DeviceTable
 from widgets.mib_names import MibNames
+from widgets.notification_list import NotificationList
 from widgets.property_tree import PropertyTree
 from widgets.value_table import ValueTable
 
@@ -72,6 +75,13 @@ NAVIGATION: list[Binding] = [
         "Properties",
         id="nav.properties",
         tooltip="Browse the property store and the audit log",
+    ),
+    Binding(
+        "N",
+        "open_notifications",
+        "Notifications",
+        id="nav.notifications",
+        tooltip="The stream of traps, messages and changes, the alarms and the monitors",
     ),
     Binding(
         "D",
@@ -145,6 +155,7 @@ class FleettopApp(App[None]):
         self._bridge: Bridge | None = None
         self._screen_context: ScreenContext | None = None
         self._properties: PropertiesScreen | None = None
+        self._notifications_screen: NotificationsScreen | None = None
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
         self.register_theme(FLEETTOP_THEME)
@@ -206,6 +217,7 @@ class FleettopApp(App[None]):
                 error=runtime.store_error,
                 path=str(store.path) if store is not None else None,
             ),
+            notifications=notifications_access(runtime),
         )
         self._screen_context = context
         self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
@@ -260,11 +272,13 @@ class FleettopApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Navigation only once the fleet shows, not from a dialog, and not to the
         screen already showing."""
-        if action in ("open_properties", "open_devices"):
+        if action in ("open_properties", "open_devices", "open_notifications"):
             screen = self.screen
             if self._screen_context is None or isinstance(screen, ModalScreen):
                 return False
             if action == "open_properties" and isinstance(screen, PropertiesScreen):
+                return False
+            if action == "open_notifications" and isinstance(screen, NotificationsScreen):
                 return False
             if action == "open_devices" and isinstance(screen, DevicesScreen):
                 return False
@@ -281,6 +295,18 @@ class FleettopApp(App[None]):
             self._pop_to(self._properties)
         else:
             self.push_screen(self._properties)
+
+    def action_open_notifications(self) -> None:
+        """Show the Notifications screen (the same one every time)."""
+        if self._screen_context is None:
+            return
+        if self._notifications_screen is None:
+            self._notifications_screen = NotificationsScreen(self._screen_context)
+            self.install_screen(self._notifications_screen, name="notifications")
+        if self._notifications_screen in self.screen_stack:
+            self._pop_to(self._notifications_screen)
+        else:
+            self.push_screen(self._notifications_screen)
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
@@ -318,6 +344,20 @@ class FleettopApp(App[None]):
         return dict(self._keymap)
 
 
+def notifications_access(runtime: Runtime) -> NotificationsAccess | None:
+    """The runtime's notification center, alarm book and monitors for the screens,
+    or ``None`` when it has none of them."""
+    center, alarms, monitors = runtime.notifications, runtime.alarms, runtime.monitors
+    if center is None and alarms is None and monitors is None:
+        return None
+    return NotificationsAccess(
+        center=center,
+        alarms=alarms,
+        monitors=monitors,
+        ring_size=runtime.config.notifications.ring_size,
+    )
+
+
 def help_sections() -> list[HelpSection]:
     """The bindings of every part of the UI, for the help screen."""
     return [
@@ -326,6 +366,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("OIDs", OidsScreen, ValueTable),
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
+        HelpSection.of("Notifications", NotificationsScreen, NotificationList),
         HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),

@@ -28,6 +28,7 @@ from console.events import Event, EventManager, Pattern, Policy, Subscription
 from console.state import Changes, FleetState
 
 __all__ = [
+    "ALARM_PATTERN",
     "AUDIT_PATTERN",
     "FRAME_SECONDS",
     "MQTT_PATTERN",
@@ -48,8 +49,17 @@ AUDIT_PATTERN: Pattern = ("audit", "*")
 #: Everything MQTT: broker and device statuses, statistics, Astarte values and
 #: messages (coalesced per topic and frame: a burst costs one fold per topic).
 MQTT_PATTERN: Pattern = ("mqtt", "*")
+#: Alarms as they change (raised, re-occurred, cleared, acknowledged, closed): the
+#: latest state of each alarm id per frame (the status bar count, device rows).
+ALARM_PATTERN: Pattern = ("alarm", "*")
 #: What the app's bridge subscribes to.
-UI_PATTERNS: tuple[Pattern, ...] = (SNMP_PATTERN, STORE_PATTERN, AUDIT_PATTERN, MQTT_PATTERN)
+UI_PATTERNS: tuple[Pattern, ...] = (
+    SNMP_PATTERN,
+    STORE_PATTERN,
+    AUDIT_PATTERN,
+    MQTT_PATTERN,
+    ALARM_PATTERN,
+)
 
 
 class Bridge:

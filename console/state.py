@@ -42,6 +42,17 @@ Store and audit
 ``("store", "status")`` becomes :attr:`FleetState.store` (a :class:`StoreStatus`:
 persistent or why not), and every ``("audit", DEVICE, ACTION)`` event moves
 :attr:`FleetState.audit_seq`, so an audit view knows when to reload.
+
+Alarms
+------
+Every ``("alarm", DEVICE, ID)`` event carries the alarm as it is now
+(``Alarm.to_payload()``, ``console/notifications/alarms.py``): it becomes an
+:class:`~console.notifications.alarms.Alarm` in :attr:`FleetState.alarms` (by id),
+and a closed one (cleared and acknowledged) leaves it. :attr:`FleetState.unacked`
+counts the open alarms not acknowledged yet (the status bar), and each device's
+:attr:`DeviceState.alarm` is the severity of its worst open alarm (the device
+table); ``@`` names (brokers, trap senders that are no configured device) and
+``fleettop`` get no device row for it.
 """
 
 from __future__ import annotations
@@ -53,6 +64,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from console.events import DEFAULT_SNAPSHOT_LIMIT, Event, JsonValue
+from console.notifications.alarms import Alarm
+from console.notifications.model import Severity
 
 if TYPE_CHECKING:
     from console.mqtt_state import MqttFold
@@ -138,6 +151,7 @@ class DeviceState:
         last_poll: when the last cycle completed (s since the epoch).
         uptime: the last ``sysUpTime.0`` sample, ``(ticks, time)``, if it is polled.
         restarts: how often ``sysUpTime.0`` went back since the UI started.
+        alarm: the severity of the device's worst open alarm, or ``None``.
     """
 
     name: str
@@ -151,6 +165,7 @@ class DeviceState:
     last_poll: float | None = None
     uptime: Sample | None = None
     restarts: int = 0
+    alarm: Severity | None = None
     # MQTT (console/mqtt_state.py): one row per device, both protocols' statuses
     mqtt_status: str | None = None
     mqtt_reason: str | None = None
@@ -230,12 +245,13 @@ class StoreStatus:
 @dataclass(slots=True)
 class Changes:
     """What changed in a :class:`FleetState`: device names, value keys, and whether
-    the store status or the audit log changed."""
+    the store status, the audit log or the alarms changed."""
 
     devices: set[str] = field(default_factory=set)
     values: set[ValueKey] = field(default_factory=set)
     store: bool = False
     audit: bool = False
+    alarms: bool = False
 
     def merge(self, other: Changes) -> None:
         """Add everything ``other`` holds to this set of changes."""
@@ -243,9 +259,10 @@ class Changes:
         self.values |= other.values
         self.store = self.store or other.store
         self.audit = self.audit or other.audit
+        self.alarms = self.alarms or other.alarms
 
     def __bool__(self) -> bool:
-        return bool(self.devices or self.values or self.store or self.audit)
+        return bool(self.devices or self.values or self.store or self.audit or self.alarms)
 
 
 class FleetState:
@@ -267,6 +284,10 @@ class FleetState:
         self.audit_seq = 0
         """The bus sequence number of the latest audit event seen (0: none): it
         moves whenever an operator action is recorded."""
+        self.alarms: dict[int, Alarm] = {}
+        """Open alarms by id (a closed one, cleared and acknowledged, is removed)."""
+        self._device_alarms: dict[str, dict[int, Alarm]] = {}
+        self._alarm_devices: set[str] = set()
         from console.mqtt_state import MqttFold
 
         self.mqtt: MqttFold = MqttFold(self)
@@ -291,6 +312,18 @@ class FleetState:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @property
+    def unacked(self) -> int:
+        """Open alarms not acknowledged yet."""
+        return sum(1 for alarm in self.alarms.values() if alarm.acked_at is None)
+
+    def worst_alarm(self, device: str) -> Severity | None:
+        """The severity of ``device``'s worst open alarm, or ``None``."""
+        return max(
+            (alarm.severity for alarm in self._device_alarms.get(device, {}).values()),
+            default=None,
+        )
 
     # -- operator changes ------------------------------------------------------------
 
@@ -320,6 +353,8 @@ class FleetState:
                 self._apply_one(event, changes)
             except (KeyError, TypeError, ValueError) as exc:
                 mlog.debug("ignoring malformed event %s: %s", "/".join(event.type), exc)
+        if self._alarm_devices:
+            self._settle_alarms(changes)
         return changes
 
     def _apply_one(self, event: Event, changes: Changes) -> None:
@@ -334,6 +369,8 @@ class FleetState:
             elif head == "audit" and len(event.type) == 3 and isinstance(payload, dict):
                 self.audit_seq = max(self.audit_seq, event.seq)
                 changes.audit = True
+            elif head == "alarm" and len(event.type) == 3 and isinstance(payload, dict):
+                self._apply_alarm(payload, changes)
             return
         kind = event.type[2] if len(event.type) >= 3 else None
         if kind is None or not isinstance(payload, dict):
@@ -366,6 +403,43 @@ class FleetState:
             error=error if isinstance(error, str) else None,
         )
         changes.store = True
+
+    def _apply_alarm(self, payload: dict[str, JsonValue], changes: Changes) -> None:
+        """An alarm as it is now: kept while open, removed once closed. The worst
+        open alarm of its device (and of the device it had before) is recomputed
+        once per batch (:meth:`_settle_alarms`)."""
+        alarm = Alarm.from_payload(payload)  # malformed: apply() logs and skips it
+        previous = self.alarms.pop(alarm.id, None)
+        if previous is not None:
+            self._device_alarms.get(previous.device, {}).pop(alarm.id, None)
+            self._alarm_devices.add(previous.device)
+        closed = payload.get("closed") is True or (
+            alarm.cleared_at is not None and alarm.acked_at is not None
+        )
+        if not closed:
+            self.alarms[alarm.id] = alarm
+            self._device_alarms.setdefault(alarm.device, {})[alarm.id] = alarm
+        self._alarm_devices.add(alarm.device)
+        changes.alarms = True
+
+    def _settle_alarms(self, changes: Changes) -> None:
+        """Set the worst open alarm of each device whose alarms changed in this
+        batch (``@`` names and ``fleettop`` get no device row)."""
+        for name in self._alarm_devices:
+            open_alarms = self._device_alarms.get(name)
+            if not open_alarms:
+                self._device_alarms.pop(name, None)
+            if not name or name.startswith("@") or name == "fleettop":
+                continue
+            worst = max((a.severity for a in (open_alarms or {}).values()), default=None)
+            state = self.devices.get(name)
+            if state is None and worst is None:
+                continue
+            state = state or self._device(name)
+            if state.alarm != worst:
+                state.alarm = worst
+                changes.devices.add(name)
+        self._alarm_devices.clear()
 
     def _apply_stored(
         self, name: str, oid: str, payload: dict[str, JsonValue], when: float

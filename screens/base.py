@@ -16,10 +16,13 @@ from widgets.showing import is_showing
 from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from console.notifications.alarms import AlarmBook
+    from console.notifications.center import NotificationCenter
+    from console.notifications.monitors import MonitorSet
     from console.store import AuditRecorder, PropertyStore
     from screens.operations import Operator
 
-__all__ = ["FleetScreen", "ScreenContext", "StoreAccess"]
+__all__ = ["FleetScreen", "NotificationsAccess", "ScreenContext", "StoreAccess"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,24 @@ class StoreAccess:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationsAccess:
+    """The notification stream, the alarm book and the monitors (the runtime's), for
+    the Notifications screen.
+
+    Attributes:
+        center: the live stream, or ``None`` (not started).
+        alarms: the alarm book (acknowledgements), or ``None``.
+        monitors: the configured monitors, or ``None``.
+        ring_size: entries each pane keeps in memory (``notifications.ring_size``).
+    """
+
+    center: NotificationCenter | None = None
+    alarms: AlarmBook | None = None
+    monitors: MonitorSet | None = None
+    ring_size: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
 class ScreenContext:
     """Everything a screen reads, handed down by the app (no global lookups).
 
@@ -61,6 +82,8 @@ class ScreenContext:
         mib_names: the shared OID -> MIB name cache.
         operator: the operator's SNMP requests (read, write, walk, polling list).
         store: the property store and its audit log (the Properties screen).
+        notifications: the stream, alarms and monitors (the Notifications
+            screen), or ``None`` when the runtime has none.
     """
 
     bus: EventManager
@@ -70,6 +93,7 @@ class ScreenContext:
     mib_names: MibNames
     operator: Operator
     store: StoreAccess = StoreAccess()
+    notifications: NotificationsAccess | None = None
 
     def status_bar(self) -> StatusBar:
         """Return a new status bar over this context."""

@@ -16,6 +16,13 @@ THEMES_DIR = Path(__file__).parent
 """The directory holding the ``.tcss`` files."""
 
 CSS_FILES: list[str | PurePath] = [
-    THEMES_DIR / name for name in ("base.tcss", "devices.tcss", "oids.tcss", "properties.tcss")
+    THEMES_DIR / name
+    for name in (
+        "base.tcss",
+        "devices.tcss",
+        "oids.tcss",
+        "properties.tcss",
+        "notifications.tcss",
+    )
 ]
 """The app's ``CSS_PATH``: shared rules first, then one sheet per screen."""

@@ -7,12 +7,12 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
 
 from console.events import JsonValue
 from console.format import MISSING, Clock, format_value, printable, truncate
 from console.store import AuditEntry
 from console.store.export import to_json_text
+from widgets.row_table import RowTable
 
 __all__ = ["COLUMNS", "AuditTable", "change_text"]
 
@@ -44,7 +44,7 @@ def change_text(entry: AuditEntry) -> str:
     return f"{_value_text(entry.old)} → {_value_text(entry.new)}"
 
 
-class AuditTable(DataTable[Text]):
+class AuditTable(RowTable):
     """Audit entries as rows keyed by their id, newest (highest id) first; rows are
     only ever added (entries are never rewritten).
 
@@ -55,13 +55,7 @@ class AuditTable(DataTable[Text]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"audit-table--ok", "audit-table--error"}
 
     def __init__(self, clock: Clock, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(
-            cursor_type="row",
-            zebra_stripes=True,
-            cursor_foreground_priority="renderable",
-            id=id,
-            classes=classes,
-        )
+        super().__init__(id=id, classes=classes)
         self._clock = clock
 
     def on_mount(self) -> None:

@@ -1,4 +1,5 @@
-"""The device table: one row per device, updated in place."""
+"""The device table: one row per device, updated in place; the ALARM column shows the
+severity of the device's worst open alarm, coloured."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from console.format import (
     truncate,
 )
 from console.mqtt_state import MqttFold, device_status, mqtt_address, mqtt_protocol, mqtt_reason
+from console.notifications.model import Severity
 from console.state import DeviceState
+from widgets.row_table import RowTable
 
 __all__ = ["DeviceTable", "device_address", "device_protocol"]
 
@@ -32,6 +35,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("address", "ADDRESS"),
     ("protocol", "PROTOCOL"),
     ("status", "STATUS"),
+    ("alarm", "ALARM"),
     ("last_poll", "LAST SEEN"),
     ("rtt", "RTT ms"),
     ("values", "VALUES"),
@@ -51,6 +55,7 @@ _STATUS_CLASSES = {
 }
 _WORST = ("DISCONNECTED", "OFFLINE", "CONNECTING", "UNKNOWN", "CONNECTED", "ONLINE")
 _UNKNOWN_CLASS = "device-table--unknown"
+_ALARM_CLASSES = {severity: f"device-table--alarm-{severity.label}" for severity in Severity}
 _RIGHT = frozenset({"rtt", "values", "rate", "errors"})
 
 
@@ -74,7 +79,7 @@ def _joined(snmp: str, mqtt: str | None) -> str:
     return mqtt if snmp == MISSING else f"{snmp} + {mqtt}"
 
 
-class DeviceTable(DataTable[Text]):
+class DeviceTable(RowTable):
     """Devices as rows keyed by name; :meth:`show` updates only the cells that changed.
 
     Rows exist from the configuration before any event arrives; devices seen on the
@@ -85,7 +90,11 @@ class DeviceTable(DataTable[Text]):
         Binding("enter", "select_cursor", "OIDs", id="devices.open", tooltip="Show its values"),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {*_STATUS_CLASSES.values(), _UNKNOWN_CLASS}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *_STATUS_CLASSES.values(),
+        _UNKNOWN_CLASS,
+        *_ALARM_CLASSES.values(),
+    }
 
     class DeviceSelected(Message):
         """The operator chose a device (Enter)."""
@@ -112,17 +121,12 @@ class DeviceTable(DataTable[Text]):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(
-            cursor_type="row",
-            zebra_stripes=True,
-            cursor_foreground_priority="renderable",
-            id=id,
-            classes=classes,
-        )
+        super().__init__(id=id, classes=classes)
         self._configs = {device.name: device for device in devices}
         self._clock = clock
         self._mqtt = mqtt
         self._statuses: dict[str, str | None] = {}
+        self._alarms: dict[str, Severity | None] = {}
 
     def on_mount(self) -> None:
         """Create the columns and one row per configured device."""
@@ -139,6 +143,7 @@ class DeviceTable(DataTable[Text]):
         for device in devices:
             cells = self._cells(device)
             self._statuses[device.name] = device_status(device)
+            self._alarms[device.name] = device.alarm
             if device.name not in self.rows:
                 self.add_row(*cells.values(), key=device.name)
                 continue
@@ -155,12 +160,14 @@ class DeviceTable(DataTable[Text]):
         return row_key.value
 
     def notify_style_update(self) -> None:
-        """Re-colour the status cells when the theme or CSS changes."""
+        """Re-colour the status and alarm cells when the theme or CSS changes."""
         super().notify_style_update()
         if self.is_mounted and "status" in self.columns:
             for name, status in self._statuses.items():
                 if name in self.rows:
                     self.update_cell(name, "status", self._status_cell(status), update_width=True)
+                    alarm = self._alarm_cell(self._alarms.get(name))
+                    self.update_cell(name, "alarm", alarm, update_width=True)
 
     def _cells(self, device: DeviceState) -> dict[str, Text]:
         config = self._configs.get(device.name)
@@ -176,6 +183,7 @@ class DeviceTable(DataTable[Text]):
             "address": Text(_joined(device_address(config), mqtt_address(device, self._mqtt))),
             "protocol": Text(_joined(device_protocol(config), mqtt_protocol(device, config))),
             "status": self._status_cell(device_status(device)),
+            "alarm": self._alarm_cell(device.alarm),
             "last_poll": Text(self._clock.time_of_day(last)),
             "rtt": Text(format_ms(device.rtt_ms), justify="right"),
             "values": Text(format_count(values), justify="right"),
@@ -191,6 +199,14 @@ class DeviceTable(DataTable[Text]):
         component = _STATUS_CLASSES.get(worst or "", _UNKNOWN_CLASS)
         style = self.get_component_rich_style(component, partial=True, default=Style())
         return Text(status or MISSING, style=style)
+
+    def _alarm_cell(self, severity: Severity | None) -> Text:
+        if severity is None:
+            return Text("")
+        style = self.get_component_rich_style(
+            _ALARM_CLASSES[severity], partial=True, default=Style()
+        )
+        return Text(severity.label, style=style)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Turn the table's selection into :class:`DeviceSelected`."""

@@ -1,4 +1,5 @@
-"""The status bar under every screen: devices connected, event totals and rate, drops."""
+"""The status bar under every screen: devices connected, event totals and rate, drops,
+and the unacknowledged alarms."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ class RateMeter:
 
 
 class StatusBar(Static):
-    """One line: ``connected n/N · events total · rate · dropped · values``,
+    """One line: ``connected n/N · events total · rate · dropped · values · alarms``,
     ``READ-ONLY`` when writes are refused, and ``NO PERSISTENCE`` (red) when the
-    property store could not be used.
+    property store could not be used. ``alarms N unacked`` turns red (bold) while an
+    open alarm waits for its acknowledgement (``N`` opens the Notifications screen).
 
     Refreshed when the bridge reports changes and once a second, and only while its
     screen is showing. Drops (``bus.dropped``) turn red when not zero.
@@ -95,12 +97,15 @@ class StatusBar(Static):
         dropped = self._bus.dropped
         ok = "$success" if names and connected == len(names) else "$warning"
         drop_style = "$error bold" if dropped else "$text-muted"
+        unacked = self._state.unacked
+        alarm_style = "$error bold" if unacked else "$text-muted"
         self.update(
             Content.from_markup(
                 f"[{ok}]●[/] connected [b]$connected[/]"
                 " [$text-muted]│[/] events [b]$events[/] [$text-muted]($rate)[/]"
                 f" [$text-muted]│[/] [{drop_style}]dropped $dropped[/]"
                 " [$text-muted]│[/] values [b]$values[/]"
+                f" [$text-muted]│[/] [{alarm_style}]alarms $unacked unacked[/]"
                 + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else "")
                 + (" [$text-muted]│[/] [b $error]NO PERSISTENCE[/]" if self.no_persistence else ""),
                 connected=f"{connected}/{len(names)}",
@@ -108,6 +113,7 @@ class StatusBar(Static):
                 rate=format_rate(self._meter.rate),
                 dropped=format_count(dropped),
                 values=format_count(len(self._state)),
+                unacked=format_count(unacked),
             )
         )
 

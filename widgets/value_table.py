@@ -23,6 +23,7 @@ from console.format import (
 from console.mqtt_state import MQTT, object_text
 from console.state import COUNTER_MODULI, ValueKey, ValueState
 from widgets.mib_names import MibNames
+from widgets.row_table import RowTable
 
 __all__ = ["ValueTable", "row_key"]
 
@@ -52,7 +53,7 @@ def _value_key(row: str) -> ValueKey:
     return (device, oid)
 
 
-class ValueTable(DataTable[Text]):
+class ValueTable(RowTable):
     """Latest values of one device (or of all devices, with a DEVICE column).
 
     New rows are kept in device and numeric-OID order; existing rows are updated cell
@@ -98,13 +99,7 @@ class ValueTable(DataTable[Text]):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(
-            cursor_type="row",
-            zebra_stripes=True,
-            cursor_foreground_priority="renderable",
-            id=id,
-            classes=classes,
-        )
+        super().__init__(id=id, classes=classes)
         self.device = device
         self._clock = clock
         self._mib_names = mib_names

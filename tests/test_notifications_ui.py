@@ -1,0 +1,584 @@
+"""Pilot tests of the Notifications screen: the stream (mask, filters, pause, detail,
+copy, export), the alarms (ack, ack-all), the unacknowledged count in the status bar
+and the worst alarm on a device row; plus the fleet state's alarm folding.
+
+The runtime is a :class:`CraftedRuntime` with a real
+:class:`~console.notifications.center.NotificationCenter` and
+:class:`~console.notifications.alarms.AlarmBook` over its bus; the tests publish the
+events of ``docs/events.md`` themselves. Waiting is bounded polling, never a timed
+assertion.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, Select, Static, TabbedContent
+
+from console.app import FleettopApp
+from console.config import AlarmsConfig, Config, MonitorConfig, UiConfig
+from console.events import Event, JsonValue
+from console.notifications.alarms import AlarmBook
+from console.notifications.center import NotificationCenter
+from console.notifications.export import read_notifications_csv, read_notifications_jsonl
+from console.notifications.model import Category, Notification, Severity
+from console.notifications.monitors import MonitorSet
+from console.state import FleetState
+from console.store import PropertyStore
+from console.store.notifications import NotificationLog
+from screens.confirm import ConfirmScreen
+from screens.devices import DevicesScreen
+from screens.export import ExportScreen
+from screens.notifications import ALARMS_TAB, STREAM_TAB, NotificationsScreen, monitor_tab
+from tests.ui_helpers import (
+    FLEET,
+    IF_PHYS_ADDRESS_1,
+    SIZE,
+    T0,
+    Crafted,
+    CraftedRuntime,
+    cell,
+    devices_screen,
+    fake_mib_names,
+    fixed_clock,
+    publish,
+    screen_text,
+    shown,
+    status,
+    wait_for,
+)
+from widgets.alarm_table import AlarmTable
+from widgets.category_mask import CategoryMask
+from widgets.device_table import DeviceTable
+from widgets.notification_list import HISTORY_MARK, notification_line
+from widgets.notification_pane import NotificationPane
+from widgets.status_bar import StatusBar
+
+LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
+IF_INDEX_1 = "1.3.6.1.2.1.2.2.1.1.1"
+BINARY = b"\x00\x01\x02\xffABC"
+
+
+class NotifyingRuntime(CraftedRuntime):
+    """A crafted runtime with a notification center and an alarm book on its bus."""
+
+    def __init__(
+        self, config: Config | None = None, *, store: Path | None = None, ring: int = 1000
+    ) -> None:
+        super().__init__(config or Config(devices=FLEET))
+        self._store_path = store
+        self._ring = ring
+        self.store: PropertyStore | None = None
+        self.notifications: NotificationCenter | None = None
+        self.alarms: AlarmBook | None = None
+        self.monitors: MonitorSet | None = None
+
+    async def start(self) -> None:
+        """The bus, then the center, the alarm book and the monitors."""
+        await super().start()
+        log = None
+        if self._store_path is not None:
+            self.store = await PropertyStore.open(self._store_path, batch_window=0.01)
+            log = NotificationLog(self.store)
+        self.notifications = NotificationCenter(
+            self.bus, ring_size=self._ring, batch_duration=0.01, log=log, replay=self._ring
+        )
+        await self.notifications.start()
+        self.alarms = AlarmBook(self.bus, AlarmsConfig(), clock=lambda: T0 + 60)
+        await self.alarms.start()
+        self.monitors = MonitorSet(self.bus, self.config.monitors, ring_size=1000)
+        await self.monitors.start()
+
+    async def aclose(self) -> None:
+        """Close the monitors, the book and the center, then the bus."""
+        for part in (self.monitors, self.alarms, self.notifications):
+            if part is not None:
+                await part.aclose()
+        if self.store is not None:
+            await self.store.aclose()
+        await super().aclose()
+
+
+def make_app(
+    config: Config | None = None, *, store: Path | None = None, ring: int = 1000
+) -> FleettopApp:
+    """An app over a :class:`NotifyingRuntime` with a fixed clock."""
+    runtime = NotifyingRuntime(config, store=store, ring=ring)
+    return FleettopApp(runtime, clock=fixed_clock(), mib_names=fake_mib_names())
+
+
+def trap(device: str = "core-sw1", *, if_index: int = 1) -> Crafted:
+    """A linkDown trap with a named and an unnamed varbind."""
+    payload: JsonValue = {
+        "sender": "127.0.0.1:16101",
+        "version": "V2C",
+        "user": None,
+        "inform": False,
+        "trap_oid": LINK_DOWN,
+        "trap_name": "IF-MIB::linkDown",
+        "uptime": 4200,
+        "varbinds": [
+            {"oid": IF_INDEX_1, "name": "IF-MIB::ifIndex.1", "type": "INTEGER", "value": if_index},
+            {"oid": IF_PHYS_ADDRESS_1, "name": None, "type": "OCTET_STRING", "value": "00:11"},
+        ],
+        "v1": None,
+    }
+    return (("snmp", device, "trap", LINK_DOWN), payload, T0)
+
+
+def message(topic: str = "site/bin", data: bytes = BINARY) -> Crafted:
+    """An MQTT message on the broker ``plant``."""
+    payload: JsonValue = {
+        "broker": "plant",
+        "device": None,
+        "topic": topic,
+        "payload": base64.b64encode(data).decode(),
+        "size": len(data),
+        "qos": 1,
+        "retain": False,
+        "properties": None,
+        "received": T0,
+    }
+    return (("mqtt", "@plant", "message", *topic.split("/")), payload, T0)
+
+
+def log(text: str) -> Crafted:
+    """A warning of fleettop's own."""
+    return (("log", "warning"), {"message": text, "source": "test"}, T0)
+
+
+async def open_notifications(pilot: Any) -> NotificationsScreen:
+    """From the Devices screen, ``N``; wait until the screen shows."""
+    app = pilot.app
+    await devices_screen(pilot)
+    await pilot.press("N")
+    await wait_for(pilot, lambda: shown(app, NotificationsScreen), "notifications screen")
+    screen = app.screen
+    assert isinstance(screen, NotificationsScreen)
+    await wait_for(pilot, lambda: screen.stream is not None, "the stream pane")
+    return screen
+
+
+def stream(screen: NotificationsScreen) -> NotificationPane:
+    """The Stream tab's pane."""
+    pane = screen.stream
+    assert pane is not None
+    return pane
+
+
+def drawn(pane: NotificationPane) -> list[Notification]:
+    """The entries the list widget holds."""
+    return list(pane.entry_list.rows)
+
+
+def categories(pane: NotificationPane) -> set[Category]:
+    """The categories of the entries drawn."""
+    return {n.category for n in drawn(pane)}
+
+
+async def fill(pilot: Any, app: FleettopApp, pane: NotificationPane, *events: Crafted) -> None:
+    """Publish ``events`` and wait until the list has drawn as many more entries."""
+    before = len(drawn(pane))
+    publish(app, *events)
+    await wait_for(pilot, lambda: len(drawn(pane)) >= before + len(events), "entries drawn")
+
+
+# -- the fleet state's alarms (plain Python) --------------------------------------------
+
+
+def alarm_payload(alarm_id: int, device: str, severity: str, **changes: Any) -> dict[str, Any]:
+    """An ``Alarm.to_payload()`` dict."""
+    payload: dict[str, Any] = {
+        "id": alarm_id,
+        "key": f"k{alarm_id}",
+        "rule": "trap",
+        "device": device,
+        "severity": severity,
+        "message": "link down",
+        "source": "snmp/x/trap",
+        "raised_at": T0,
+        "updated_at": T0,
+        "count": 1,
+        "cleared_at": None,
+        "acked_at": None,
+        "state": "active",
+        "acked": False,
+        "closed": False,
+        "history": False,
+        "value": None,
+    }
+    payload.update(changes)
+    return payload
+
+
+def alarm_event(payload: dict[str, Any], seq: int) -> Event:
+    """The ``("alarm", DEVICE, ID)`` event of ``payload``."""
+    return Event(("alarm", payload["device"], str(payload["id"])), payload, T0, None, seq)
+
+
+def test_state_folds_alarms_worst_per_device_and_closing() -> None:
+    state = FleetState()
+    changes = state.apply(
+        [
+            alarm_event(alarm_payload(1, "sw", "warning"), 1),
+            alarm_event(alarm_payload(2, "sw", "critical"), 2),
+            alarm_event(alarm_payload(3, "@plant", "error"), 3),
+        ]
+    )
+    assert changes.alarms
+    assert changes.devices == {"sw"}
+    assert "@plant" not in state.devices
+    assert state.unacked == 3
+    assert state.device("sw").alarm is Severity.CRITICAL
+    assert state.alarms[2].state == "active"
+    changes = state.apply(
+        [alarm_event(alarm_payload(2, "sw", "critical", acked_at=T0 + 1, acked=True), 4)]
+    )
+    assert state.unacked == 2
+    assert not changes.devices  # still the worst
+    changes = state.apply(
+        [
+            alarm_event(
+                alarm_payload(2, "sw", "critical", acked_at=T0 + 1, cleared_at=T0 + 2, closed=True),
+                5,
+            )
+        ]
+    )
+    assert 2 not in state.alarms
+    assert changes.devices == {"sw"}
+    assert state.device("sw").alarm is Severity.WARNING
+    state.apply([alarm_event(alarm_payload(1, "sw", "warning", closed=True), 6)])
+    assert state.device("sw").alarm is None
+
+
+def test_state_ignores_malformed_alarms() -> None:
+    state = FleetState()
+    changes = state.apply(
+        [
+            Event(("alarm", "sw", "1"), {"id": "one"}, T0, None, 1),
+            Event(("alarm", "sw", "2"), "not a dict", T0, None, 2),
+        ]
+    )
+    assert not changes
+    assert not state.alarms
+
+
+def test_history_entries_are_marked() -> None:
+    live = Notification(1, T0, Category.LOG, Severity.INFO, "fleettop", ("log", "info"), {})
+    old = Notification(
+        -5, T0, Category.LOG, Severity.INFO, "fleettop", ("log", "info"), {}, history=True
+    )
+    assert HISTORY_MARK not in notification_line(live, fixed_clock())[0]
+    assert HISTORY_MARK in notification_line(old, fixed_clock())[0]
+
+
+# -- Pilot: the stream ---------------------------------------------------------------------
+
+
+async def test_mask_toggles_by_key_and_click_with_counts() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, trap(), message(), log("disk almost full"))
+        assert {Category.TRAP, Category.MESSAGE, Category.LOG} <= categories(pane)
+        mask = pane.query_one(CategoryMask)
+        await wait_for(pilot, lambda: mask.chip_text(Category.TRAP) == "1 trap 1", "trap count")
+        assert mask.chip_text(Category.MESSAGE) == "2 message 1"
+
+        await pilot.press("1")
+        await wait_for(pilot, lambda: Category.TRAP not in categories(pane), "traps hidden")
+        assert not mask.is_on(Category.TRAP)
+        assert Category.MESSAGE in categories(pane)
+        assert mask.chip_text(Category.TRAP) == "1 trap 1"  # still counted
+
+        await pilot.click(f"#{pane.id} #mask-message")
+        await wait_for(pilot, lambda: Category.MESSAGE not in categories(pane), "messages hidden")
+        assert not mask.is_on(Category.MESSAGE)
+
+        await pilot.press("1")
+        await wait_for(pilot, lambda: Category.TRAP in categories(pane), "traps back")
+        assert mask.is_on(Category.TRAP)
+        assert Category.MESSAGE not in pane.filter.categories
+
+
+async def test_device_text_and_regex_filters() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, trap("core-sw1"), trap("ap-lobby"), log("disk almost full"))
+
+        await pilot.press("d")
+        assert isinstance(screen.focused, Input)
+        await pilot.press(*"ap-*")
+        await wait_for(
+            pilot, lambda: {n.device for n in drawn(pane)} == {"ap-lobby"}, "ap-lobby only"
+        )
+        await pilot.press("escape")
+        assert screen.focused is pane.entry_list
+
+        pane.query_one(".notification-device", Input).value = ""
+        await pilot.press("slash")
+        await pilot.press(*"DISK")
+        await wait_for(
+            pilot, lambda: {n.category for n in drawn(pane)} == {Category.LOG}, "text filter"
+        )
+
+        text = pane.query_one(".notification-text", Input)
+        text.value = "/trap/.*link(up|down)/"
+        await wait_for(
+            pilot,
+            lambda: bool(drawn(pane)) and all(n.category is Category.TRAP for n in drawn(pane)),
+            "regex filter",
+        )
+        count = len(drawn(pane))
+        assert count == 2
+
+        text.value = "/link(/"
+        error = pane.query_one(".notification-filter-error", Static)
+        await wait_for(pilot, lambda: "bad regular expression" in str(error.content), "error")
+        assert pane.filter.text == "/trap/.*link(up|down)/"  # the previous filter stays
+        assert len(drawn(pane)) == count
+
+        text.value = ""
+        await wait_for(pilot, lambda: not str(error.content), "error gone")
+        assert len(drawn(pane)) >= 3
+
+
+async def test_space_pauses_with_a_badge_and_resumes() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, log("one"))
+        await pilot.press("space")
+        assert pane.paused
+        frozen = drawn(pane)
+        publish(app, log("two"), log("three"), log("four"))
+        await wait_for(pilot, lambda: pane.arrived_while_paused == 3, "three counted")
+        badge = pane.query_one(".notification-badge", Static)
+        await wait_for(pilot, lambda: "3 new" in str(badge.content), "the badge")
+        assert drawn(pane) == frozen
+
+        await pilot.press("space")
+        assert not pane.paused
+        await wait_for(pilot, lambda: len(drawn(pane)) == len(frozen) + 3, "caught up")
+        assert "following" in str(badge.content)
+        assert pane.entry_list.highlighted is drawn(pane)[-1]
+
+        # moving the cursor off the newest entry pauses too
+        await pilot.press("up")
+        assert pane.paused
+
+
+async def test_detail_of_a_trap_shows_varbinds_with_mib_names_and_copies() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, trap())
+        await pilot.press("2", "3", "4", "5", "6", "7", "8", "9")  # traps only
+        await wait_for(pilot, lambda: categories(pane) == {Category.TRAP}, "traps only")
+        detail = pane.detail
+        await wait_for(pilot, lambda: "IF-MIB::ifPhysAddress.1" in detail.text, "MIB name")
+        text = detail.text
+        assert "varbinds:" in text
+        assert "IF-MIB::ifIndex.1" in text
+        assert IF_PHYS_ADDRESS_1 in text
+        assert "IF-MIB::linkDown" in text
+
+        await pilot.press("c")
+        assert app.clipboard == text
+
+
+async def test_detail_of_a_binary_message_is_a_hex_dump() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, message())
+        pane.query_one(".notification-text", Input).value = "site/bin"
+        await wait_for(
+            pilot, lambda: categories(pane) == {Category.MESSAGE}, "the message selected"
+        )
+        detail = pane.detail
+        await wait_for(pilot, lambda: "00 01 02 ff" in detail.text, "hex dump")
+        assert "binary, 7 bytes" in detail.text
+        assert "|....ABC|" in detail.text
+
+
+async def test_export_writes_what_the_filter_shows(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        tricky = 'a "quoted", comma\nand a newline'
+        await fill(pilot, app, pane, trap(), message(data=b'{"t": 21.5}'), log(tricky))
+        await pilot.press("1")  # no traps
+        await wait_for(pilot, lambda: Category.TRAP not in categories(pane), "traps hidden")
+        expected = [n.id for n in pane.shown]
+
+        def exported(count: int) -> bool:
+            return screen.exports == count
+
+        for name, reader in (
+            ("out.jsonl", read_notifications_jsonl),
+            ("out.csv", read_notifications_csv),
+        ):
+            done = screen.exports
+            await pilot.press("e")
+            await wait_for(pilot, lambda: shown(app, ExportScreen), "export dialog")
+            if name.endswith(".csv"):
+                app.screen.query_one("#export-format", Select).value = "csv"
+                await pilot.pause()
+            app.screen.query_one("#export-file", Input).value = str(tmp_path / name)
+            await pilot.press("enter")
+            await wait_for(pilot, partial(exported, done + 1), "export written")
+            records = reader(tmp_path / name)
+            assert [r["id"] for r in records] == expected
+            assert all(r["category"] != "trap" for r in records)
+            assert any(
+                isinstance(r["payload"], dict) and r["payload"].get("message") == tricky
+                for r in records
+            )
+
+
+# -- Pilot: alarms ---------------------------------------------------------------------------
+
+
+async def test_alarms_tab_ack_and_ack_all() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        publish(app, trap("core-sw1"), status("ap-lobby", "DISCONNECTED", "timeout"))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen.active_tab == ALARMS_TAB, "alarms tab")
+        table = screen.query_one(AlarmTable)
+        await wait_for(pilot, lambda: table.row_count == 2, "two alarms")
+        tabs_label = str(screen.query_one(TabbedContent).get_tab(ALARMS_TAB).label)
+        assert "2 unacked" in tabs_label
+        state = app.state
+        by_device = {a.device: a for a in state.alarms.values()}
+        disconnected = by_device["ap-lobby"]
+        assert cell(table, str(disconnected.id), "severity") == "error"
+        assert cell(table, str(disconnected.id), "state") == "active"
+        assert cell(table, str(disconnected.id), "acked") == "no"
+
+        table.move_cursor(row=table.get_row_index(str(disconnected.id)))
+        await pilot.press("a")
+        await wait_for(
+            pilot, lambda: cell(table, str(disconnected.id), "acked") == "yes", "acknowledged"
+        )
+        assert state.unacked == 1
+        assert table.row_count == 2  # active: it stays until it clears
+
+        await pilot.press("A")
+        await wait_for(pilot, lambda: shown(app, ConfirmScreen), "confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: state.unacked == 0, "all acknowledged")
+        # the trap alarm had nothing to clear: acknowledged, it closed
+        await wait_for(pilot, lambda: table.row_count == 1, "the trap alarm closed")
+        await wait_for(
+            pilot,
+            lambda: "0 unacked" in str(screen.query_one(TabbedContent).get_tab(ALARMS_TAB).label),
+            "tab label",
+        )
+
+        publish(app, status("ap-lobby", "CONNECTED"))
+        await wait_for(pilot, lambda: table.row_count == 0, "cleared and acked: closed")
+
+
+async def test_unacked_count_on_every_screen_and_worst_alarm_on_device_row() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        publish(app, trap("core-sw1"), status("ap-lobby", "DISCONNECTED", "timeout"))
+        bar = screen.query_one(StatusBar)
+        await wait_for(pilot, lambda: "alarms 2 unacked" in str(bar.content), "the count")
+        table = screen.query_one(DeviceTable)
+        await wait_for(pilot, lambda: cell(table, "ap-lobby", "alarm") == "error", "worst")
+        assert cell(table, "core-sw1", "alarm") == "warning"
+        assert cell(table, "ups-1", "alarm") == ""
+
+        notifications = await open_notifications(pilot)
+        other_bar = notifications.query_one(StatusBar)
+        assert "alarms 2 unacked" in str(other_bar.content)
+        await pilot.press("D")
+        await wait_for(pilot, lambda: shown(app, DevicesScreen), "back to devices")
+
+
+async def test_screen_is_kept_and_keys_are_remappable() -> None:
+    config = Config(devices=FLEET, ui=UiConfig(keymap={"notifications.pause": "p"}))
+    app = make_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await pilot.press("p")
+        assert pane.paused
+        await pilot.press("D")
+        await wait_for(pilot, lambda: shown(app, DevicesScreen), "devices")
+        await pilot.press("N")
+        await wait_for(pilot, lambda: shown(app, NotificationsScreen), "notifications again")
+        assert app.screen is screen
+        assert stream(screen).paused
+        assert screen.active_tab == STREAM_TAB
+
+
+async def test_monitor_tab_shows_only_its_topics() -> None:
+    temps = MonitorConfig("temps", topics=("site/+/temp",), batch_size=5, batch_duration=0.01)
+    app = make_app(Config(devices=FLEET, monitors=(temps,)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        await pilot.press("t", "t")
+        await wait_for(pilot, lambda: screen.active_tab == monitor_tab(0), "the monitor tab")
+        pane = screen.monitor_pane(0)
+        assert pane.categories[-1] is Category.EVENT  # key 0
+        publish(app, message("site/a/temp", b"21.5"), message("site/b/hum", b"40"), log("x"))
+        publish(app, message("site/c/temp", b"19"))
+        await wait_for(pilot, lambda: len(drawn(pane)) == 2, "two temperatures")
+        assert [n.topic for n in drawn(pane)] == ["site/a/temp", "site/c/temp"]
+        info = screen.query_one("#monitor-info-0", Static)
+        await wait_for(pilot, lambda: "site/+/temp" in str(info.content), "the monitor's line")
+        # the stream pane has everything
+        assert len(stream(screen).shown) >= 4
+
+
+async def test_history_is_replayed_marked_and_older_entries_load_from_the_store(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    app = make_app(store=path, ring=5)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        publish(app, *(log(f"entry {i}") for i in range(12)))
+        await wait_for(
+            pilot,
+            lambda: [n.summary for n in drawn(pane)] == [f"entry {i}" for i in range(7, 12)],
+            "the ring's five",
+        )
+        runtime = app.runtime
+        assert isinstance(runtime, NotifyingRuntime)
+        assert runtime.store is not None
+        await runtime.store.flush()
+
+        await pilot.press("o")
+        # at most a ring's worth of older entries: the newest 5 of the 7 stored
+        await wait_for(pilot, lambda: pane.older_loaded == 5, "older entries")
+        assert pane.paused
+        rows = drawn(pane)
+        assert [n.summary for n in rows] == [f"entry {i}" for i in range(2, 12)]
+        assert [n.history for n in rows] == [True] * 5 + [False] * 5
+        assert pane.entry_list.highlighted is rows[-1]  # the cursor stayed on its entry
+
+    again = make_app(store=path, ring=5)
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await wait_for(pilot, lambda: len(drawn(pane)) == 5, "replayed entries")
+        assert all(n.history for n in drawn(pane))
+        assert HISTORY_MARK in screen_text(again)

@@ -1,0 +1,92 @@
+"""The type mask of a notification pane: one chip per category, with its key, its name
+and how many notifications of it the pane has received; a chip is on (shown) or off
+(hidden). Clicking a chip toggles it; the screen binds the keys ``1``..``9`` (and
+``0`` for the ``event`` category of monitors) to the same toggles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Static
+
+from console.format import format_count
+from console.notifications.model import CATEGORIES, Category
+
+__all__ = ["CategoryMask", "mask_key"]
+
+
+def mask_key(category: Category) -> str:
+    """The key that toggles ``category``: ``1``..``9`` in :data:`CATEGORIES` order,
+    ``0`` for the tenth (``event``)."""
+    index = CATEGORIES.index(category) + 1
+    return str(index % 10)
+
+
+class _Chip(Static):
+    """One category of the mask (clicking it toggles the category)."""
+
+    def __init__(self, category: Category) -> None:
+        super().__init__(id=f"mask-{category.value}", classes="mask-chip -on", markup=False)
+        self.category = category
+
+    def on_click(self, event: events.Click) -> None:
+        """Toggle this category."""
+        event.stop()
+        self.post_message(CategoryMask.Toggled(self.category))
+
+
+class CategoryMask(Horizontal):
+    """The chips of ``categories``; :meth:`show` sets which are on and the counts.
+
+    Args:
+        categories: the categories offered, in key order.
+    """
+
+    class Toggled(Message):
+        """The operator clicked a category's chip (handler:
+        ``on_category_mask_toggled``)."""
+
+        def __init__(self, category: Category) -> None:
+            super().__init__()
+            self.category = category
+            """The category to toggle."""
+
+    def __init__(
+        self,
+        categories: Sequence[Category] = CATEGORIES,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.categories = tuple(categories)
+        """The categories offered."""
+
+    def compose(self) -> ComposeResult:
+        """One chip per category."""
+        for category in self.categories:
+            yield _Chip(category)
+
+    def show(self, enabled: frozenset[Category], counts: Mapping[Category, int]) -> None:
+        """Mark the chips of ``enabled`` on, the others off, and show ``counts``
+        (notifications received per category)."""
+        for chip in self.query(_Chip):
+            category = chip.category
+            on = category in enabled
+            chip.set_class(on, "-on")
+            chip.set_class(not on, "-off")
+            label = f"{mask_key(category)} {category.value} {format_count(counts.get(category, 0))}"
+            if str(chip.content) != label:
+                chip.update(label)
+
+    def chip_text(self, category: Category) -> str:
+        """What the chip of ``category`` shows (tests)."""
+        return str(self.query_one(f"#mask-{category.value}", _Chip).content)
+
+    def is_on(self, category: Category) -> bool:
+        """True when the chip of ``category`` is on."""
+        return self.query_one(f"#mask-{category.value}", _Chip).has_class("-on")
