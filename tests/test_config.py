@@ -1098,7 +1098,7 @@ def test_alarm_rules_and_monitors_load(tmp_path: Path) -> None:
         "       index: ifIndex, severity: error}\n"
         "    - {name: temp, oid: .1.3.6.1.4.1.318.1.1.1.2.2.2, above: 40, deadband: 2,\n"
         "       device: 'ups-*'}\n"
-        "    - {name: tank, interface: org.example.Tank, path: /+/level, below: 10}\n"
+        "    - {name: tank, interface: org.astarte-platform.Tank, path: /+/level, below: 10}\n"
         "    - {name: errs, topic: site/+/error, message: boom}\n"
         "monitors:\n"
         "  - name: temps\n"
@@ -1129,7 +1129,12 @@ def test_alarm_rules_and_monitors_load(tmp_path: Path) -> None:
     assert temp.oid == "1.3.6.1.4.1.318.1.1.1.2.2.2"
     assert (temp.above, temp.below, temp.deadband, temp.device) == (40.0, None, 2.0, "ups-*")
     assert type(temp.above) is float
-    assert (tank.path, tank.below, tank.has_threshold) == ("/+/level", 10.0, True)
+    assert (tank.interface, tank.path, tank.below, tank.has_threshold) == (
+        "org.astarte-platform.Tank",
+        "/+/level",
+        10.0,
+        True,
+    )
     assert (errs.message, errs.has_threshold) == ("boom", False)
     (monitor,) = config.monitors
     assert monitor == MonitorConfig(

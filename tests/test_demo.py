@@ -479,3 +479,17 @@ def test_signals_are_monotonic_bounded_and_consistent() -> None:
         Counter(1.0, swing=1.0)
     with pytest.raises(ValueError, match="duration"):
         Window(1.0, 1.0)
+
+
+def test_demo_config_has_alarm_rules_and_monitors_that_validate() -> None:
+    from console.demo.fleet import demo_config
+
+    rng = random.Random(7)
+    devices = [(core_switch(rng), "127.0.0.1", 16100), (access_point(rng), "127.0.0.1", 16101)]
+    with_mqtt = demo_config(devices, mqtt_port=1883)
+    assert [rule.name for rule in with_mqtt.alarms.rules] == ["link-down", "on-battery", "room-hot"]
+    assert with_mqtt.alarms.rules[2].interface == "org.astarte-platform.genericsensors.Values"
+    assert [monitor.name for monitor in with_mqtt.monitors] == ["traps", "sensor-7"]
+    snmp_only = demo_config(devices)
+    assert [monitor.name for monitor in snmp_only.monitors] == ["traps"]
+    assert "room-hot" not in {rule.name for rule in snmp_only.alarms.rules}

@@ -24,7 +24,7 @@ from console.events import Event, JsonValue
 from console.notifications.alarms import AlarmBook
 from console.notifications.center import NotificationCenter
 from console.notifications.export import read_notifications_csv, read_notifications_jsonl
-from console.notifications.model import Category, Notification, Severity
+from console.notifications.model import Category, Notification, Severity, classify
 from console.notifications.monitors import MonitorSet
 from console.state import FleetState
 from console.store import PropertyStore
@@ -53,7 +53,8 @@ from tests.ui_helpers import (
 from widgets.alarm_table import AlarmTable
 from widgets.category_mask import CategoryMask
 from widgets.device_table import DeviceTable
-from widgets.notification_list import HISTORY_MARK, notification_line
+from widgets.mib_names import MibNames
+from widgets.notification_list import HISTORY_MARK, notification_line, snmp_oid
 from widgets.notification_pane import NotificationPane
 from widgets.status_bar import StatusBar
 
@@ -582,3 +583,25 @@ async def test_history_is_replayed_marked_and_older_entries_load_from_the_store(
         await wait_for(pilot, lambda: len(drawn(pane)) == 5, "replayed entries")
         assert all(n.history for n in drawn(pane))
         assert HISTORY_MARK in screen_text(again)
+
+
+def test_snmp_lines_name_their_oid_with_the_mibs() -> None:
+    names = MibNames()  # the real resolver: pysnmp with the bundled IETF MIBs
+    change = classify(
+        Event(
+            ("snmp", "sw1", "read", "1.3.6.1.2.1.1.3.0"),
+            {"session_id": None, "cause": "CHANGE", "data": {"type": "TIME_TICKS", "value": 5}},
+            T0,
+            None,
+            7,
+        )
+    )
+    assert change is not None
+    assert snmp_oid(change) == "1.3.6.1.2.1.1.3.0"
+    name = names.resolve("1.3.6.1.2.1.1.3.0")
+    assert name == "SNMPv2-MIB::sysUpTime.0"
+    line = notification_line(change, fixed_clock(), name)[2]
+    assert "SNMPv2-MIB::sysUpTime.0 changed to 5 (TIME_TICKS)" in line
+    assert "1.3.6.1.2.1.1.3.0" not in line
+    log = Notification(1, T0, Category.LOG, Severity.INFO, "fleettop", ("log", "info"), {})
+    assert snmp_oid(log) is None

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual import events
+from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -28,6 +28,7 @@ from textual.strip import Strip
 
 from console.format import Clock, printable, truncate
 from console.notifications.model import Notification, Severity
+from widgets.mib_names import MibNames
 
 __all__ = ["NotificationList", "notification_line"]
 
@@ -44,18 +45,40 @@ _SEVERITY_TEXT = {
 HISTORY_MARK = "↺"
 
 
-def notification_line(notification: Notification, clock: Clock) -> tuple[str, str, str]:
+def snmp_oid(notification: Notification) -> str | None:
+    """The OID an SNMP read, change, write or walk entry is about, else ``None``."""
+    event_type = notification.event_type
+    if len(event_type) >= 4 and event_type[0] == "snmp" and event_type[2] in _OID_KINDS:
+        return event_type[3]
+    return None
+
+
+_OID_KINDS = frozenset({"read", "write", "walk"})
+
+
+def notification_line(
+    notification: Notification, clock: Clock, oid_name: str | None = None
+) -> tuple[str, str, str]:
     """The three parts of a line: time with milliseconds and the history mark,
-    severity, and ``category device summary`` (control characters escaped)."""
+    severity, and ``category device summary`` (control characters escaped); with
+    ``oid_name``, the summary names the entry's OID (:func:`snmp_oid`) by it."""
     when = notification.time
     stamp = f"{clock.time_of_day(when)}.{int(when * 1000) % 1000:03d}"
     mark = HISTORY_MARK if notification.history else " "
     device = truncate(printable(notification.device), DEVICE_WIDTH)
     rest = (
         f"{notification.category.value:<{CATEGORY_WIDTH}} {device:<{DEVICE_WIDTH}} "
-        f"{printable(notification.summary)}"
+        f"{printable(_named(notification, oid_name))}"
     )
     return f"{stamp} {mark} ", _SEVERITY_TEXT[notification.severity], f" {rest}"
+
+
+def _named(notification: Notification, oid_name: str | None) -> str:
+    summary = notification.summary
+    if oid_name is None:
+        return summary
+    oid = snmp_oid(notification)
+    return summary if oid is None else summary.replace(oid, oid_name, 1)
 
 
 class NotificationList(ScrollView, can_focus=True):
@@ -134,13 +157,25 @@ class NotificationList(ScrollView, can_focus=True):
             self.at_end = at_end
             """True when the cursor is on the newest entry."""
 
-    def __init__(self, clock: Clock, *, id: str | None = None, classes: str | None = None) -> None:
+    class NamesResolved(Message):
+        """MIB names arrived from the resolver thread (handled by the list itself)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        mib_names: MibNames | None = None,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._clock = clock
+        self._mib_names = mib_names
         self._rows: Sequence[Notification] = ()
         self.cursor = -1
         """The index of the entry under the cursor (``-1``: none)."""
         self._highlighted: Notification | None = None
+        self._resolving = False
 
     # -- data -----------------------------------------------------------------------
 
@@ -179,7 +214,9 @@ class NotificationList(ScrollView, can_focus=True):
         if index >= len(self._rows):
             return Strip.blank(width, base)
         notification = self._rows[index]
-        stamp, severity, rest = notification_line(notification, self._clock)
+        stamp, severity, rest = notification_line(
+            notification, self._clock, self._oid_name(notification)
+        )
         style = (
             base + self.get_component_rich_style("notification-list--history")
             if notification.history
@@ -197,6 +234,33 @@ class NotificationList(ScrollView, can_focus=True):
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("notification-list--cursor"))
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _oid_name(self, notification: Notification) -> str | None:
+        """The cached MIB name of the entry's OID; an unknown one is queued for the
+        resolver thread (the line shows the number until the name arrives)."""
+        names = self._mib_names
+        if names is None:
+            return None
+        oid = snmp_oid(notification)
+        if oid is None:
+            return None
+        name = names.get(oid)
+        if name is None and names.request((oid,)) and not self._resolving:
+            self._resolving = True
+            self._resolve_names()
+        return name
+
+    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
+    def _resolve_names(self) -> None:
+        assert self._mib_names is not None
+        self._mib_names.resolve_pending()
+        self.post_message(self.NamesResolved())
+
+    def on_notification_list_names_resolved(self, message: NamesResolved) -> None:
+        """Show the names that arrived (the lines in view are drawn again)."""
+        message.stop()
+        self._resolving = False
+        self.refresh()
 
     def on_resize(self) -> None:
         """Keep the virtual width the widget's, and the cursor in view."""

@@ -142,7 +142,7 @@ class NotificationPane(Vertical):
             yield Static(classes="notification-filter-error", markup=False)
             yield Static(classes="notification-badge", markup=False)
         with Horizontal(classes="notification-main"):
-            yield NotificationList(self._clock, classes="notification-list")
+            yield NotificationList(self._clock, self._mib_names, classes="notification-list")
             yield NotificationDetail(self._clock, self._mib_names, classes="notification-detail")
 
     def on_mount(self) -> None:

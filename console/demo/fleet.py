@@ -95,6 +95,50 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
     }
 
 
+def demo_alarms_document(*, mqtt: bool) -> dict[str, Any]:
+    """The demo's ``alarms:`` and ``monitors:``: the access point's radio flaps
+    (linkDown cleared by the linkUp of the same ``ifIndex``, RFC 2863), the UPS rides
+    mains dips (``upsTrapOnBattery`` cleared by ``upsTrapAlarmEntryRemoved``, RFC
+    1628), and, with MQTT, the Astarte devices' room temperature above 21.5 °C
+    (0.3 °C deadband); a ``traps`` monitor batches every trap (20 per batch, or
+    every 2 s)."""
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "link-down",
+            "trap": "IF-MIB::linkDown",
+            "clear_trap": "IF-MIB::linkUp",
+            "index": "IF-MIB::ifIndex",
+            "severity": "error",
+        },
+        {
+            "name": "on-battery",
+            "trap": "1.3.6.1.2.1.33.2.1",
+            "clear_trap": "1.3.6.1.2.1.33.2.4",
+            "severity": "critical",
+            "message": "the UPS is on battery",
+        },
+    ]
+    monitors: list[dict[str, Any]] = [
+        {"name": "traps", "events": ["snmp/?/trap/*"], "batch_size": 20, "batch_duration": 2.0}
+    ]
+    if mqtt:
+        rules.append(
+            {
+                "name": "room-hot",
+                "interface": "org.astarte-platform.genericsensors.Values",
+                "path": "/room/value",
+                "above": 21.5,
+                "deadband": 0.3,
+                "severity": "warning",
+            }
+        )
+        monitors.append(
+            {"name": "sensor-7", "topics": ["site/sensor-7/#"], "batch_size": 10,
+             "batch_duration": 5.0}
+        )  # fmt: skip
+    return {"alarms": {"rules": rules}, "monitors": monitors}
+
+
 def demo_config(
     devices: Iterable[tuple[DeviceModel, str, int]],
     *,
@@ -124,6 +168,7 @@ def demo_config(
 
         document["brokers"] = [demo_mqtt_document(mqtt_port)]
         document["interfaces_dir"] = str(INTERFACES_DIR)
+    document.update(demo_alarms_document(mqtt=mqtt_port is not None))
     config = parse_config(yaml.safe_dump(document, sort_keys=False), source=_SOURCE, environ={})
     traps = TrapsConfig(listen_host=host, listen_port=0, communities=(TRAP_COMMUNITY,))
     return dataclasses.replace(config, traps=traps)
