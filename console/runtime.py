@@ -273,7 +273,11 @@ class Runtime(ClosesOnce):
         except StoreError as exc:
             mlog.warning("notifications are not replayed: %s", exc)
         book = AlarmBook(
-            bus, config.alarms, log=AlarmLog(store) if store is not None else None, mib=self.mib
+            bus,
+            config.alarms,
+            log=AlarmLog(store) if store is not None else None,
+            mib=self.mib,
+            audit=self.audit,
         )
         self.alarms = book
         try:

@@ -692,3 +692,32 @@ async def test_open_alarms_stay_bounded_and_overflow_folds_into_one_per_rule(
     (fresh,) = book.open_alarms()
     assert fresh.key.endswith("site/s99/door")
     assert fresh.count == 1
+
+
+async def test_acknowledgements_are_recorded_in_the_audit_log(
+    bus: EventManager, tmp_path: Path
+) -> None:
+    from console.store.audit import AuditRecorder
+
+    store = await PropertyStore.open(tmp_path / "fleet.db")
+    audit = AuditRecorder(bus, store)
+    book = await book_of(bus, log=AlarmLog(store), audit=audit, clock=lambda: 1_700_000_000.5)
+    bus.publish(("snmp", "sw1", "status"), {"status": "DISCONNECTED", "reason": "timeout"})
+    bus.publish(("snmp", "sw1", "trap", "1.3.6.1.6.3.1.1.5.1"), trap_payload("1.3.6.1.6.3.1.1.5.1"))
+    await bus.drain()
+    down, trap = sorted(book.open_alarms(), key=lambda a: a.rule)
+    assert (down.rule, trap.rule) == (RULE_DISCONNECTED, RULE_TRAP)
+    book.ack(down.id)
+    book.ack_all([trap.id, down.id])  # down is acknowledged already: not audited twice
+    await book.aclose()
+    await audit.aclose()
+    entries = await audit.log.query_audit(action="alarm.ack")
+    by_target = {entry.target: entry for entry in entries}
+    assert set(by_target) == {f"{RULE_DISCONNECTED} #{down.id}", f"{RULE_TRAP} #{trap.id}"}
+    assert by_target[f"{RULE_DISCONNECTED} #{down.id}"].old == {"state": "active", "acked": False}
+    assert by_target[f"{RULE_DISCONNECTED} #{down.id}"].new == {"state": "active", "acked": True}
+    # a trap alarm closes when acknowledged: it leaves as cleared
+    assert by_target[f"{RULE_TRAP} #{trap.id}"].new == {"state": "cleared", "acked": True}
+    assert {entry.time_ms for entry in entries} == {1_700_000_000_500}
+    assert {entry.device for entry in entries} == {"sw1"}
+    await store.aclose()

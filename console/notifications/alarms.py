@@ -51,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import fnmatch
 import logging
 import math
@@ -323,6 +324,27 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+class AckAuditor(Protocol):
+    """Where acknowledgements are recorded (``console.store.audit.AuditRecorder``)."""
+
+    async def record(
+        self,
+        action: str,
+        device: str,
+        target: str,
+        *,
+        old: JsonValue = None,
+        new: JsonValue = None,
+        time_ms: int | None = None,
+    ) -> object:
+        """Record one operator action in the audit log."""
+        ...
+
+
+#: The audit log's action for an acknowledgement.
+ACK_ACTION: Final = "alarm.ack"
+
+
 class AlarmBook(ClosesOnce):
     """The open alarms, raised and cleared from bus events, acknowledged by operators.
 
@@ -336,6 +358,9 @@ class AlarmBook(ClosesOnce):
             at :meth:`start` (loaded in a worker thread); without it, or for a name
             it does not know, names match the names the trap receiver reports.
         clock: wall-clock time in seconds (tests).
+        audit: records each acknowledgement in the audit log (action ``alarm.ack``,
+            target ``RULE #ID``, old/new ``{"state", "acked"}``, the ack time), in the
+            background; ``None``: acknowledgements are only kept with the alarm.
         max_open: open alarms held at most. Past it a *new* alarm is not created:
             its rule's one overflow alarm (``"RULE: more than N open alarms ..."``,
             of the same severity) is raised or counted again instead, until
@@ -360,8 +385,11 @@ class AlarmBook(ClosesOnce):
         mib: MibResolver | None = None,
         clock: Callable[[], float] = time.time,
         max_open: int = DEFAULT_MAX_OPEN,
+        audit: AckAuditor | None = None,
     ) -> None:
         self.max_open = max_open
+        self._audit = audit
+        self._acks: list[tuple[Alarm, str]] = []
         self._bus = bus
         self.config = config
         self._log = log
@@ -410,6 +438,7 @@ class AlarmBook(ClosesOnce):
                 self._next_id = max(self._next_id, alarm.id + 1)
             for alarm in sorted(loaded, key=lambda a: a.id):
                 self._publish(alarm)
+        if self._log is not None or self._audit is not None:
             self._saver = asyncio.create_task(self._save_loop(), name="fleettop-alarm-saver")
         patterns = self._patterns()
         if self._status_severity is not None:
@@ -551,9 +580,13 @@ class AlarmBook(ClosesOnce):
         if alarm.acked_at is not None:
             return alarm
         now = self._clock()
+        before = alarm.state
         alarm.acked_at = now
         if alarm.cleared_at is None and self._closes_on_ack(alarm):
             alarm.cleared_at = now
+        if self._audit is not None:
+            self._acks.append((dataclasses.replace(alarm), before))
+            self._dirty_event.set()
         self._changed(alarm, now)
         return alarm
 
@@ -674,6 +707,7 @@ class AlarmBook(ClosesOnce):
             await self._flush()
 
     async def _flush(self) -> None:
+        await self._record_acks()
         log = self._log
         if log is None:
             return
@@ -686,6 +720,25 @@ class AlarmBook(ClosesOnce):
                 except Exception as exc:
                     self.save_errors += 1
                     mlog.warning("alarm %s not saved: %s", alarm.id, exc)
+
+    async def _record_acks(self) -> None:
+        audit = self._audit
+        while audit is not None and self._acks:
+            acks, self._acks = self._acks, []
+            for alarm, before in acks:
+                acked_at = alarm.acked_at if alarm.acked_at is not None else alarm.updated_at
+                try:
+                    await audit.record(
+                        ACK_ACTION,
+                        alarm.device,
+                        f"{alarm.rule} #{alarm.id}",
+                        old={"state": before, "acked": False},
+                        new={"state": alarm.state, "acked": True},
+                        time_ms=int(acked_at * 1000),
+                    )
+                except Exception as exc:
+                    self.save_errors += 1
+                    mlog.warning("acknowledgement of alarm %s not audited: %s", alarm.id, exc)
 
     # -- events ------------------------------------------------------------------------
 

@@ -140,6 +140,7 @@ class AuditAction(StrEnum):
     MQTT_SET = "mqtt.set"
     MQTT_UNSET = "mqtt.unset"
     STORE_DELETE = "store.delete"
+    ALARM_ACK = "alarm.ack"
 
 
 def _now_ms() -> int:
