@@ -11,11 +11,13 @@ assertion.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp
@@ -50,6 +52,7 @@ from tests.ui_helpers import (
     status,
     wait_for,
 )
+from widgets import notification_pane
 from widgets.alarm_table import AlarmTable
 from widgets.category_mask import CategoryMask
 from widgets.device_table import DeviceTable
@@ -374,6 +377,143 @@ async def test_space_pauses_with_a_badge_and_resumes() -> None:
         # moving the cursor off the newest entry pauses too
         await pilot.press("up")
         assert pane.paused
+
+
+def badge_count(badge: Static) -> int:
+    """The number of new entries the pause badge shows (``-1``: following)."""
+    text = str(badge.content)
+    if not text.startswith("❚❚ paused · "):
+        return -1
+    return int(text.removeprefix("❚❚ paused · ").removesuffix(" new").replace(",", ""))
+
+
+async def click_line(pilot: Any, pane: NotificationPane, line: int) -> Notification:
+    """Click the ``line``-th visible line of the list; returns the entry drawn there."""
+    entries = pane.entry_list
+    region, content = entries.region, entries.content_region
+    target = drawn(pane)[round(entries.scroll_y) + line]
+    offset = (content.x - region.x + 2, content.y - region.y + line)
+    assert await pilot.click(entries, offset=offset)
+    return target
+
+
+async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``up``, ``pageup``, ``home`` and a click while following, with arrivals waiting
+    for the next frame (held back here: the frame never comes): the cursor stays on
+    the entry the operator chose, the pane pauses, the badge counts what arrives;
+    filter changes keep the entry; ``space`` follows again."""
+    monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        runtime = app.runtime
+        assert isinstance(runtime, NotifyingRuntime)
+        center = runtime.notifications
+        assert center is not None
+        publish(app, *(log(f"entry {i}") for i in range(60)))
+        await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        entries = pane.entry_list
+        await wait_for(pilot, lambda: len(drawn(pane)) >= 60, "the ring drawn")
+        height = entries.scrollable_content_region.height
+        assert 2 < height < 60
+        topics = iter(f"site/{i}" for i in range(1000))
+
+        async def arrivals_waiting() -> None:
+            publish(app, *(message(next(topics)) for _ in range(5)))
+            await wait_for(
+                pilot, lambda: len(pane.shown) == len(drawn(pane)) + 5, "arrivals waiting"
+            )
+
+        for action in ("up", "pageup", "home", "click"):
+            rows = drawn(pane)
+            assert not pane.paused
+            assert entries.highlighted is rows[-1]
+            await arrivals_waiting()
+            if action == "click":
+                chosen = await click_line(pilot, pane, 1)
+            else:
+                chosen = {"up": rows[-2], "pageup": rows[-height], "home": rows[0]}[action]
+                await pilot.press(action)
+            assert pane.paused, action
+            assert entries.highlighted is chosen, action
+            assert len(drawn(pane)) == len(rows) + 5  # what was in is shown, not new
+            assert pane.badge == "❚❚ paused · 0 new"
+
+            frozen = drawn(pane)
+            publish(app, message(next(topics)), log("late"), log("later"))
+            await wait_for(pilot, lambda: pane.arrived_while_paused == 3, "three counted")
+            assert entries.highlighted is chosen, action
+            assert drawn(pane) == frozen
+            assert pane.badge == "❚❚ paused · 3 new"
+
+            if action == "up":  # filters keep the entry while it matches
+                await pilot.press("2")  # no messages
+                await wait_for(pilot, lambda: Category.MESSAGE not in categories(pane), "hidden")
+                assert entries.highlighted is chosen
+                await pilot.press("2")
+                await wait_for(pilot, lambda: Category.MESSAGE in categories(pane), "shown")
+                assert entries.highlighted is chosen
+                assert pane.paused
+
+            await pilot.press("space")
+            assert not pane.paused
+            assert entries.highlighted is drawn(pane)[-1], action
+            assert entries.highlighted is center.entries[-1]
+
+
+async def test_moving_off_the_newest_entry_pauses_under_a_live_stream() -> None:
+    """A message every few milliseconds: ``up``, ``pageup``, ``home`` and a click
+    leave the cursor off the newest entry, on the same entry while paused."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        entries = pane.entry_list
+        await fill(pilot, app, pane, *(log(f"entry {i}") for i in range(60)))
+        badge = pane.query_one(".notification-badge", Static)
+        stop = asyncio.Event()
+
+        async def feed() -> None:
+            count = 0
+            while not stop.is_set():
+                publish(app, message(f"site/{count}"))
+                count += 1
+                await asyncio.sleep(0.004)
+
+        feeder = asyncio.create_task(feed())
+        try:
+            for action in ("up", "pageup", "home", "click"):
+                await wait_for(
+                    pilot,
+                    lambda: not pane.paused and len(pane.shown) > len(drawn(pane)),
+                    "following, with arrivals waiting",
+                )
+                if action == "click":
+                    await click_line(pilot, pane, 1)
+                else:
+                    await pilot.press(action)
+                assert pane.paused, action
+                chosen = entries.highlighted
+                frozen = drawn(pane)
+                assert chosen is not None
+                assert chosen is not frozen[-1], action
+                if action == "home":
+                    assert chosen is frozen[0]
+                await wait_for(pilot, lambda: pane.arrived_while_paused >= 5, "arrivals counted")
+                await wait_for(pilot, lambda: badge_count(badge) >= 5, "the badge counts")
+                assert entries.highlighted is chosen, action
+                assert drawn(pane) == frozen
+
+                await pilot.press("space")
+                assert not pane.paused
+                assert entries.highlighted is drawn(pane)[-1]
+        finally:
+            stop.set()
+            await feeder
 
 
 async def test_detail_of_a_trap_shows_varbinds_with_mib_names_and_copies() -> None:

@@ -11,6 +11,11 @@ coloured.
 The operator's cursor moves (keys, mouse wheel aside, clicks) post
 :class:`NotificationList.CursorMoved`, so the pane can stop following; every change
 of the entry under the cursor posts :class:`NotificationList.Highlighted`.
+
+Following (:attr:`NotificationList.following`), :meth:`NotificationList.set_rows` puts
+the cursor on the newest entry. A move off the newest entry stops following at once,
+before the pane hears of it: rows set meanwhile (a frame of arrivals) keep the
+operator's entry under the cursor.
 """
 
 from __future__ import annotations
@@ -174,6 +179,10 @@ class NotificationList(ScrollView, can_focus=True):
         self._rows: Sequence[Notification] = ()
         self.cursor = -1
         """The index of the entry under the cursor (``-1``: none)."""
+        self.following = True
+        """True while new rows put the cursor on the newest entry; False once the
+        operator moved it off the newest (then the entry under it stays under it).
+        The pane sets it when it resumes or pauses."""
         self._highlighted: Notification | None = None
         self._resolving = False
 
@@ -194,7 +203,10 @@ class NotificationList(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Notification], *, cursor: int | None = None) -> None:
         """Show ``rows`` (not copied: the pane replaces the list rather than change
         it while shown); ``cursor``: the index to put the cursor on (``None``: the
-        newest entry, scrolled into view)."""
+        newest entry, scrolled into view, when :attr:`following`, else the entry
+        under the cursor if ``rows`` hold it, the newest if not)."""
+        if cursor is None and not self.following:
+            cursor = self._index_of(self.highlighted, rows)
         self._rows = rows
         self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
         last = len(rows) - 1
@@ -202,6 +214,16 @@ class NotificationList(ScrollView, can_focus=True):
         self._scroll_to_cursor(end=cursor is None)
         self.refresh()
         self._check_highlight()
+
+    def _index_of(
+        self, notification: Notification | None, rows: Sequence[Notification]
+    ) -> int | None:
+        """Where ``notification`` (the very object) is in ``rows``, or ``None``."""
+        if notification is None:
+            return None
+        if 0 <= self.cursor < len(rows) and rows[self.cursor] is notification:
+            return self.cursor
+        return next((i for i, n in enumerate(rows) if n is notification), None)
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -287,14 +309,18 @@ class NotificationList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(current))
 
     def move_cursor(self, index: int) -> None:
-        """Put the cursor on entry ``index`` (clamped), as the operator did."""
+        """Put the cursor on entry ``index`` (clamped), as the operator did: off the
+        newest entry, the list stops following."""
         if not self._rows:
             return
         self.cursor = max(0, min(index, len(self._rows) - 1))
+        at_end = self.cursor == len(self._rows) - 1
+        if not at_end:
+            self.following = False
         self._scroll_to_cursor()
         self.refresh()
         self._check_highlight()
-        self.post_message(self.CursorMoved(self.cursor == len(self._rows) - 1))
+        self.post_message(self.CursorMoved(at_end))
 
     def action_cursor_up(self) -> None:
         """The previous (older) entry."""

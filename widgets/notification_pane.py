@@ -21,6 +21,11 @@ Following (the default), the cursor stays on the newest entry. ``space``
 (:meth:`NotificationPane.toggle_pause`), moving the cursor off the newest entry, and
 loading older entries pause: the list stops moving, and a badge counts the matching
 entries that arrived meanwhile. Resuming rebuilds the list from the ring.
+
+Paused, or as soon as the operator moved the cursor (the list stops following at
+once, before its ``CursorMoved`` reaches the pane), the entry under the cursor stays
+under it: when the entries that had arrived are drawn on pausing, and when a filter
+change rebuilds the list (if the entry still matches and is still in the ring).
 """
 
 from __future__ import annotations
@@ -244,15 +249,13 @@ class NotificationPane(Vertical):
         badge.set_class(self.paused, "-paused")
         badge.update(self.badge)
 
-    def _rebuild(self, *, cursor_on: Notification | None = None) -> None:
-        """Fill the list again from the source's ring (a new filter, or resuming)."""
+    def _rebuild(self) -> None:
+        """Fill the list again from the source's ring (a new filter, or resuming);
+        the cursor on the newest entry when following, else on its entry."""
         self._pending.clear()
         self.older_loaded = 0
         self._view = [n for n in self.source.entries if self._predicate(n)]
-        cursor = None
-        if cursor_on is not None and self.paused:
-            cursor = next((i for i, n in enumerate(self._view) if n is cursor_on), None)
-        self.entry_list.set_rows(self._view, cursor=cursor)
+        self.entry_list.set_rows(self._view)
         self._redraw()
 
     # -- the operator ---------------------------------------------------------------------
@@ -266,7 +269,7 @@ class NotificationPane(Vertical):
             return False
         self.filter, self._predicate = flt, predicate
         self.arrived_while_paused = 0
-        self._rebuild(cursor_on=self.entry_list.highlighted)
+        self._rebuild()
         return True
 
     def toggle_category(self, category: Category) -> None:
@@ -285,8 +288,11 @@ class NotificationPane(Vertical):
         if self.paused:
             return
         if self._pending:
-            self._redraw()  # show what was already in, then freeze
+            # show what was already in, then freeze (the cursor stays on the
+            # operator's entry if they moved it: the list stopped following)
+            self._redraw()
         self.paused = True
+        self.entry_list.following = False
         self.arrived_while_paused = 0
         self._redraw()
         self.post_message(self.Paused(self, True))
@@ -297,6 +303,7 @@ class NotificationPane(Vertical):
             return
         self.paused = False
         self.arrived_while_paused = 0
+        self.entry_list.following = True
         self._rebuild()
         self.post_message(self.Paused(self, False))
 
@@ -347,9 +354,11 @@ class NotificationPane(Vertical):
         self.detail.show(self.detail.notification, force=True)
 
     def on_notification_list_cursor_moved(self, message: NotificationList.CursorMoved) -> None:
-        """The operator moved off the newest entry: pause (they are reading)."""
+        """The operator moved off the newest entry: pause (they are reading). Not
+        when the pane resumed since (``space`` before this message arrived: the
+        list follows again)."""
         message.stop()
-        if not message.at_end:
+        if not message.at_end and not self.entry_list.following:
             self.pause()
 
     def on_input_changed(self, event: Input.Changed) -> None:
