@@ -202,13 +202,15 @@ def _matches_any(patterns: tuple[Pattern, ...], event_type: EventType) -> bool:
 
 
 class _TypeRecord:
-    """What the manager keeps per event type: the latest event (for the snapshot) and
-    the routing of the type, valid while ``version`` is the manager's."""
+    """What the manager keeps per event type: the latest event (for the snapshot;
+    ``None`` for a transient type) and the routing of the type, valid while
+    ``version`` is the manager's."""
 
-    __slots__ = ("event", "offers", "routed", "version")
+    __slots__ = ("event", "keep", "offers", "routed", "version")
 
-    def __init__(self, event: Event) -> None:
-        self.event = event
+    def __init__(self, event: Event, keep: bool) -> None:
+        self.keep = keep
+        self.event: Event | None = event if keep else None
         self.routed: tuple[Subscription, ...] = ()
         self.offers: tuple[Callable[[Event], None], ...] = ()
         self.version = -1
@@ -583,9 +585,23 @@ class EventManager:
 
     Args:
         snapshot_limit: how many distinct event types :meth:`snapshot` remembers.
+        transient: patterns of event types that are happenings, not state (MQTT
+            messages: ``("mqtt", "?", "message", "*")``): they are delivered as any
+            other, but the bus does not keep their latest event, so
+            :meth:`snapshot` and :meth:`latest` never return them and a flood over
+            100k topics does not keep 100k payloads alive.
+
+    Raises:
+        ValueError: a malformed ``transient`` pattern.
     """
 
-    def __init__(self, *, snapshot_limit: int = DEFAULT_SNAPSHOT_LIMIT) -> None:
+    def __init__(
+        self,
+        *,
+        snapshot_limit: int = DEFAULT_SNAPSHOT_LIMIT,
+        transient: Sequence[Sequence[str]] = (),
+    ) -> None:
+        self._transient = tuple(_validate_pattern(p) for p in transient)
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._seq = itertools.count(1)
@@ -595,6 +611,11 @@ class EventManager:
         # move_to_end) where separate dicts took three.
         self._types: OrderedDict[EventType, _TypeRecord] = OrderedDict()
         self._routes_version = 0  # bumped by every (un)subscribe: records re-route
+        self._shared_routes: dict[
+            tuple[Subscription, ...],
+            tuple[tuple[Subscription, ...], tuple[Callable[[Event], None], ...]],
+        ] = {}
+        self._shared_version = -1
         self._snapshot_limit = snapshot_limit
         self._names = itertools.count(1)
         self._closed = False
@@ -693,14 +714,20 @@ class EventManager:
         return tuple(s for s in self._subscriptions if _matches_any(s.patterns, event_type))
 
     def _reroute(self, record: _TypeRecord, event_type: EventType) -> None:
-        record.routed = tuple(
-            s for s in self._subscriptions if _matches_any(s.patterns, event_type)
-        )
-        record.offers = tuple(s._enqueue for s in record.routed)
+        routed = tuple(s for s in self._subscriptions if _matches_any(s.patterns, event_type))
+        # records with the same subscribers share one pair of tuples: 100k MQTT topics
+        # route to a handful of subscriber sets, not to 100k
+        if self._shared_version != self._routes_version:
+            self._shared_routes.clear()
+            self._shared_version = self._routes_version
+        shared = self._shared_routes.get(routed)
+        if shared is None:
+            shared = self._shared_routes[routed] = (routed, tuple(s._enqueue for s in routed))
+        record.routed, record.offers = shared
         record.version = self._routes_version
 
     def _add_type(self, event: Event) -> _TypeRecord:
-        record = _TypeRecord(event)
+        record = _TypeRecord(event, not _matches_any(self._transient, event.type))
         self._reroute(record, event.type)
         types = self._types
         types[event.type] = record
@@ -748,7 +775,8 @@ class EventManager:
         if record is None:
             record = self._add_type(event)
         else:
-            record.event = event
+            if record.keep:
+                record.event = event
             types.move_to_end(event_type)
             if record.version != self._routes_version:
                 self._reroute(record, event_type)
@@ -832,7 +860,9 @@ class EventManager:
         relies on its subscription for what follows.
         """
         checked = _validate_pattern(pattern)
-        events = [r.event for t, r in self._types.items() if matches(checked, t)]
+        events = [
+            r.event for t, r in self._types.items() if r.event is not None and matches(checked, t)
+        ]
         events.sort(key=lambda e: e.seq)
         return events
 

@@ -19,8 +19,9 @@ Payloads stay encoded (base64, as on the bus) until shown: the table line decode
 at most :data:`LINE_LIMIT` bytes, the detail view decodes with the display limit
 (64 KiB) once per received payload (:meth:`MqttFold.payload`, cached).
 
-Memory is bounded: at most :data:`VALUES_PER_DEVICE` message topics per device
-(the least recently updated one goes), :data:`TOPIC_LIMIT` topics remembered for
+Memory is bounded: at most :data:`VALUES_PER_DEVICE` message topics per device and
+:data:`MESSAGE_TOPIC_LIMIT` over all devices (the least recently updated one goes;
+the notification stream and its store keep every message), :data:`TOPIC_LIMIT` topics remembered for
 the publish dialog's completion, and the payload cache holds one entry per shown
 value.
 """
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LINE_LIMIT",
+    "MESSAGE_TOPIC_LIMIT",
     "MQTT",
     "TOPIC_LIMIT",
     "VALUES_PER_DEVICE",
@@ -61,6 +63,9 @@ MQTT: Final = "mqtt"
 LINE_LIMIT: Final = 512
 """Bytes of a payload decoded for its one-line table cell."""
 VALUES_PER_DEVICE: Final = 500
+MESSAGE_TOPIC_LIMIT: Final = 50_000
+"""Message topics kept over all devices (a flood over 100k topics keeps the 50k most
+recently updated ones as rows)."""
 """Message topics kept per device (Astarte values are bounded by the interfaces)."""
 TOPIC_LIMIT: Final = 1000
 """Topics remembered for completion in the publish dialog."""
@@ -109,9 +114,23 @@ class MqttValueInfo:
 
 
 class MqttFold:
-    """Fold MQTT events into ``state`` (see the module docstring)."""
+    """Fold MQTT events into ``state`` (see the module docstring).
 
-    def __init__(self, state: FleetState, *, display_limit: int = DEFAULT_DISPLAY_LIMIT) -> None:
+    Args:
+        state: the fleet state the values go to.
+        display_limit: bytes of a payload decoded for the detail view.
+        message_limit: message topics kept over all devices.
+    """
+
+    def __init__(
+        self,
+        state: FleetState,
+        *,
+        display_limit: int = DEFAULT_DISPLAY_LIMIT,
+        message_limit: int = MESSAGE_TOPIC_LIMIT,
+    ) -> None:
+        self.message_limit = message_limit
+        self._recent: OrderedDict[ValueKey, None] = OrderedDict()
         self._state = state
         self.display_limit = display_limit
         """Bytes decoded for the detail view."""
@@ -236,6 +255,7 @@ class MqttFold:
             return
         self._astarte.add(device)
         for topic in self._messages.pop(device, {}):
+            self._recent.pop((device, topic), None)
             self._drop((device, topic), changes)
 
     def _new_info(self, key: ValueKey, broker: JsonValue, topic: str) -> MqttValueInfo:
@@ -304,7 +324,17 @@ class MqttFold:
         topics.move_to_end(topic)
         while len(topics) > VALUES_PER_DEVICE:
             old, _ = topics.popitem(last=False)
+            self._recent.pop((device, old), None)
             self._drop((device, old), changes)
+        recent = self._recent
+        recent[key] = None
+        recent.move_to_end(key)
+        while len(recent) > self.message_limit:
+            (old_device, old_topic), _ = recent.popitem(last=False)
+            device_topics = self._messages.get(old_device)
+            if device_topics is not None:
+                device_topics.pop(old_topic, None)
+            self._drop((old_device, old_topic), changes)
         info = self.info.get(key)
         if info is None:
             info = self._new_info(key, payload.get("broker"), topic)

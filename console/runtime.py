@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     from console.store.mqtt import MqttPropertyFeeder
     from console.store.snmp import StoreFeeder
 
-__all__ = ["Runtime", "default_store_path"]
+__all__ = ["TRANSIENT_EVENTS", "Runtime", "default_store_path"]
+
+#: Event types the runtime's bus delivers without keeping the latest of each: MQTT
+#: messages are happenings, one type per topic; the UI keeps the latest message per
+#: topic itself (bounded), so the bus holding 100k payloads would only cost memory.
+TRANSIENT_EVENTS: tuple[tuple[str, ...], ...] = (("mqtt", "?", "message", "*"),)
 
 mlog = logging.getLogger(__name__)
 
@@ -144,7 +149,7 @@ class Runtime(ClosesOnce):
         """Create the bus (only), so subscribers can attach before any backend
         publishes. :meth:`start` calls it too; calling it twice returns the same bus."""
         if self._bus is None:
-            self._bus = EventManager()
+            self._bus = EventManager(transient=TRANSIENT_EVENTS)
             self._log_handler = BusLogHandler(self._bus)
             logging.getLogger("console").addHandler(self._log_handler)
         return self._bus

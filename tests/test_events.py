@@ -931,3 +931,19 @@ async def test_more_patterns_deliver_each_matching_event_once_in_one_batch(bus) 
     bus.publish(("mqtt", "s7", "message", "other", "temp"), {})
     await bus.drain()
     assert [[e.type[0] for e in batch] for batch in batches] == [["snmp", "mqtt"]]
+
+
+async def test_transient_types_are_delivered_but_not_kept_in_the_snapshot() -> None:
+    bus = EventManager(transient=[("mqtt", "?", "message", "*")])
+    seen: list[Event] = []
+    bus.subscribe(("mqtt", "*"), seen.append)
+    bus.publish(("mqtt", "s7", "message", "site", "temp"), {"n": 1})
+    bus.publish(("mqtt", "s7", "message", "site", "temp"), {"n": 2})
+    bus.publish(("mqtt", "s7", "status"), {"status": "ONLINE"})
+    await bus.drain()
+    assert [e.payload for e in seen] == [{"n": 1}, {"n": 2}, {"status": "ONLINE"}]
+    assert bus.latest(("mqtt", "s7", "message", "site", "temp")) is None
+    assert [e.type for e in bus.snapshot(("mqtt", "*"))] == [("mqtt", "s7", "status")]
+    await bus.aclose()
+    with pytest.raises(ValueError, match="last segment"):
+        EventManager(transient=[("mqtt", "*", "message")])

@@ -391,3 +391,24 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
         await wait_for(pilot, lambda: notices.has("is device-owned"), "the refusal")
         assert not shown(app, MqttSetScreen)
         assert len(results.events) == 3
+
+
+def test_fold_bounds_message_topics_over_all_devices() -> None:
+    state = FleetState()
+    state.mqtt.message_limit = 5
+    events = [
+        Event(etype, payload, float(i), None, i + 1)
+        for i, (etype, payload, _) in enumerate(
+            message(f"dev{i % 3}", f"site/dev{i % 3}/t{i}", b"1") for i in range(9)
+        )
+    ]
+    state.apply(events)
+    kept = {(v.device, v.oid) for device in ("dev0", "dev1", "dev2") for v in state.values(device)}
+    # the five most recently updated topics stay, whichever device they belong to
+    assert kept == {(f"dev{i % 3}", f"site/dev{i % 3}/t{i}") for i in range(4, 9)}
+    assert sum(state.mqtt.value_count(f"dev{i}") for i in range(3)) == 5
+    # a topic updated again moves to the back of the line
+    state.apply([Event(*message("dev1", "site/dev1/t4", b"2")[:2], 10.0, None, 20)])
+    state.apply([Event(*message("dev0", "site/dev0/t9", b"1")[:2], 11.0, None, 21)])
+    assert state.value(("dev1", "site/dev1/t4")) is not None
+    assert state.value(("dev2", "site/dev2/t5")) is None

@@ -22,6 +22,7 @@ uses it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Final
 
@@ -192,12 +193,13 @@ class DeviceTemplate:
         else:
             if len(parts) != len(levels):
                 return None
-        device = parts[self.device_level]
+        # interned: a device's name repeats in each of its topics' routes and events
+        device = sys.intern(parts[self.device_level])
         if not device or device.startswith("@"):
             return None
         if self.interface_level is None:
             return TemplateMatch(device)
-        interface = parts[self.interface_level]
+        interface = sys.intern(parts[self.interface_level])
         rest = parts[self.interface_level + 1 :]
         return TemplateMatch(device, interface, "/" + "/".join(rest) if rest else "")
 
