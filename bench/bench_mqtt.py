@@ -216,7 +216,7 @@ store: {{enabled: false}}
         environ={},
     )
     runtime = Runtime(config)
-    app = FleettopApp(runtime)
+    app = FleettopApp(runtime, freeze_heap=True)  # as `fleettop` runs it
     counter = _Counter()
 
     async with app.run_test(size=(140, 40)) as pilot:

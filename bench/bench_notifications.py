@@ -231,7 +231,7 @@ def _store_rows(path: Path) -> int:
 async def _rss(port: int, work: Path) -> dict[str, Any]:
     store = work / "rss.db"
     runtime = Runtime(_config(port, store, "bench-notifications-rss"))
-    app = FleettopApp(runtime)
+    app = FleettopApp(runtime, freeze_heap=True)  # as `fleettop` runs it
     arrivals = _Arrivals()
     result: dict[str, Any] = {}
     async with app.run_test(size=SIZE) as pilot:
@@ -389,7 +389,7 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
 async def _latency(port: int, work: Path) -> dict[str, Any]:
     store = work / "latency.db"
     runtime = Runtime(_config(port, store, "bench-notifications-latency"))
-    app = FleettopApp(runtime)
+    app = FleettopApp(runtime, freeze_heap=True)  # as `fleettop` runs it
     arrivals = _Arrivals()
     rng = random.Random(6)
     flood_count = RATE * FLOOD_SECONDS

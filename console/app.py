@@ -20,6 +20,7 @@ screen. When the property store could not be used, the operator is told at start
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import ClassVar
 
@@ -103,6 +104,15 @@ class FleettopApp(App[None]):
         mib_names: the OID -> MIB name cache (defaults to ``console.snmp.mib``).
         read_only: refuse every write (SET) with a message; reads, walks and the
             polling list still work.
+        freeze_heap: once the fleet shows, move every object alive (modules, MIBs,
+            the runtime, the screens) out of the garbage collector's sight
+            (:func:`gc.freeze`), so CPython's full collections scan only what was
+            created since: under an MQTT flood their pauses drop from ~120 ms to
+            ~30 ms and the key-to-screen p99 from ~190 ms to ~85 ms
+            (``bench_notifications``). Frozen objects are still freed when their
+            last reference goes; only reference cycles among them would stay, and
+            startup objects live until exit anyway. The command line turns it on;
+            tests, which run many apps in one process, leave it off.
     """
 
     TITLE = "fleettop"
@@ -137,8 +147,11 @@ class FleettopApp(App[None]):
         clock: Clock | None = None,
         mib_names: MibNames | None = None,
         read_only: bool = False,
+        freeze_heap: bool = False,
     ) -> None:
         super().__init__()
+        self.freeze_heap = freeze_heap
+        """True when the startup heap is frozen once the fleet shows."""
         self.runtime = runtime
         """The runtime the app starts and closes."""
         self.clock = clock or Clock()
@@ -223,6 +236,8 @@ class FleettopApp(App[None]):
         self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
         self._bridge.open()
         self.push_screen(DevicesScreen(context))
+        if self.freeze_heap:
+            self.call_after_refresh(gc.freeze)
         if runtime.store_error is not None:
             self.notify(
                 f"{runtime.store_error.rstrip('.')}. fleettop runs on without keeping values"

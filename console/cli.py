@@ -155,10 +155,11 @@ def _check(path: Path) -> int:
 
 def make_app(runtime: Runtime, args: argparse.Namespace) -> FleettopApp:
     """Return the terminal UI for ``runtime`` with the options of ``args``
-    (``--read-only``). Imports Textual."""
+    (``--read-only``), its startup heap frozen once the fleet shows (see
+    :class:`~console.app.FleettopApp`). Imports Textual."""
     from console.app import FleettopApp
 
-    return FleettopApp(runtime, read_only=args.read_only)
+    return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True)
 
 
 def _run(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -592,3 +592,20 @@ async def test_demo_values_change_on_screen() -> None:
         await wait_for(pilot, lambda: app.screen is screen, "back on the devices")
         await pilot.press("q")
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+async def test_the_startup_heap_is_frozen_only_when_asked(freeze: bool) -> None:
+    import gc
+
+    gc.unfreeze()
+    app = make_app()
+    app.freeze_heap = freeze
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await devices_screen(pilot)
+            await pilot.pause()
+            # the app, its screens and the runtime are in the permanent generation
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()  # the test process runs many apps: give it its collector back

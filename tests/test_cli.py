@@ -198,3 +198,4 @@ def test_read_only_flag_reaches_the_app(flags: list[str], read_only: bool) -> No
     args = build_parser().parse_args(["demo", *flags])
     app = make_app(Runtime(demo=True), args)
     assert app.read_only is read_only
+    assert app.freeze_heap  # the product runs with the startup heap frozen
