@@ -487,10 +487,10 @@ async def test_moving_off_the_newest_entry_pauses_under_a_live_stream() -> None:
         feeder = asyncio.create_task(feed())
         try:
             for action in ("up", "pageup", "home", "click"):
+                # following; arrivals keep coming every 4 ms, so entries wait to be
+                # drawn at most moments (the deterministic case is the test above)
                 await wait_for(
-                    pilot,
-                    lambda: not pane.paused and len(pane.shown) > len(drawn(pane)),
-                    "following, with arrivals waiting",
+                    pilot, lambda: not pane.paused and len(drawn(pane)) >= 2, "following"
                 )
                 if action == "click":
                     await click_line(pilot, pane, 1)
