@@ -20,7 +20,6 @@ screen. When the property store could not be used, the operator is told at start
 
 from __future__ import annotations
 
-import gc
 import logging
 from typing import ClassVar
 
@@ -35,6 +34,7 @@ from textual.worker import Worker, WorkerState
 from console.bridge import UI_PATTERNS, Bridge
 from console.config import UiConfig
 from console.format import Clock
+from console.gcpolicy import LatencyGc
 from console.runtime import Runtime
 from console.state import Changes, FleetState
 from screens.base import FleetScreen, NotificationsAccess, ScreenContext, StoreAccess
@@ -104,15 +104,13 @@ class FleettopApp(App[None]):
         mib_names: the OID -> MIB name cache (defaults to ``console.snmp.mib``).
         read_only: refuse every write (SET) with a message; reads, walks and the
             polling list still work.
-        freeze_heap: once the fleet shows, move every object alive (modules, MIBs,
-            the runtime, the screens) out of the garbage collector's sight
-            (:func:`gc.freeze`), so CPython's full collections scan only what was
-            created since: under an MQTT flood their pauses drop from ~120 ms to
-            ~30 ms and the key-to-screen p99 from ~190 ms to ~85 ms
-            (``bench_notifications``). Frozen objects are still freed when their
-            last reference goes; only reference cycles among them would stay, and
-            startup objects live until exit anyway. The command line turns it on;
-            tests, which run many apps in one process, leave it off.
+        freeze_heap: once the fleet shows, keep CPython's full collections out of
+            the long-lived heap (:class:`~console.gcpolicy.LatencyGc`: everything
+            alive is frozen, survivors of each full collection too, the whole heap
+            is collected every 10 minutes): under an MQTT flood their pauses drop
+            from ~120 ms to ~10 ms (``bench_notifications``). Undone when the app
+            exits. The command line turns it on; tests, which run many apps in one
+            process, leave it off unless they test it.
     """
 
     TITLE = "fleettop"
@@ -151,7 +149,9 @@ class FleettopApp(App[None]):
     ) -> None:
         super().__init__()
         self.freeze_heap = freeze_heap
-        """True when the startup heap is frozen once the fleet shows."""
+        """True when :attr:`gc_policy` is installed once the fleet shows."""
+        self.gc_policy = LatencyGc()
+        """The garbage-collection policy (installed only with ``freeze_heap``)."""
         self.runtime = runtime
         """The runtime the app starts and closes."""
         self.clock = clock or Clock()
@@ -237,7 +237,7 @@ class FleettopApp(App[None]):
         self._bridge.open()
         self.push_screen(DevicesScreen(context))
         if self.freeze_heap:
-            self.call_after_refresh(gc.freeze)
+            self.call_after_refresh(self.gc_policy.install)
         if runtime.store_error is not None:
             self.notify(
                 f"{runtime.store_error.rstrip('.')}. fleettop runs on without keeping values"
@@ -267,6 +267,7 @@ class FleettopApp(App[None]):
         if self._bridge is not None:
             self._bridge.close()
         await self.runtime.aclose()
+        self.gc_policy.uninstall()
 
     # -- data -----------------------------------------------------------------------
 

@@ -595,7 +595,9 @@ async def test_demo_values_change_on_screen() -> None:
 
 
 @pytest.mark.parametrize("freeze", [False, True])
-async def test_the_startup_heap_is_frozen_only_when_asked(freeze: bool) -> None:
+async def test_the_gc_policy_is_installed_only_when_asked_and_undone_at_exit(
+    freeze: bool,
+) -> None:
     import gc
 
     gc.unfreeze()
@@ -607,5 +609,8 @@ async def test_the_startup_heap_is_frozen_only_when_asked(freeze: bool) -> None:
             await pilot.pause()
             # the app, its screens and the runtime are in the permanent generation
             assert (gc.get_freeze_count() > 0) is freeze
+            assert app.gc_policy.installed is freeze
+        assert not app.gc_policy.installed
+        assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()  # the test process runs many apps: give it its collector back

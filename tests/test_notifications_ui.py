@@ -745,3 +745,25 @@ def test_snmp_lines_name_their_oid_with_the_mibs() -> None:
     assert "1.3.6.1.2.1.1.3.0" not in line
     log = Notification(1, T0, Category.LOG, Severity.INFO, "fleettop", ("log", "info"), {})
     assert snmp_oid(log) is None
+
+
+async def test_detail_follows_the_stream_slowly_and_the_operator_at_once() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = stream(await open_notifications(pilot))
+        await fill(pilot, app, pane, *(log(f"entry {i}") for i in range(5)))
+        # following: the detail catches up with the newest entry (throttled)
+        await wait_for(
+            pilot, lambda: pane.detail.notification is drawn(pane)[-1], "detail of the newest"
+        )
+        for burst in range(3):
+            publish(app, *(log(f"burst {burst}.{i}") for i in range(4)))
+            await pilot.pause(1 / 30)
+        await wait_for(
+            pilot, lambda: pane.detail.notification is drawn(pane)[-1], "detail catches up"
+        )
+        assert "burst 2.3" in pane.detail.text
+        # the operator's choice shows at once, not after the follow-mode delay
+        await pilot.press("up")
+        assert pane.detail.notification is pane.entry_list.highlighted
+        assert pane.entry_list.highlighted is drawn(pane)[-2]

@@ -80,8 +80,11 @@ class CategoryMask(Horizontal):
             chip.set_class(on, "-on")
             chip.set_class(not on, "-off")
             label = f"{mask_key(category)} {category.value} {format_count(counts.get(category, 0))}"
-            if str(chip.content) != label:
-                chip.update(label)
+            shown = str(chip.content)
+            if shown != label:
+                # a count that keeps its width needs no layout pass (a flood changes
+                # the counts every frame)
+                chip.update(label, layout=len(label) != len(shown))
 
     def chip_text(self, category: Category) -> str:
         """What the chip of ``category`` shows (tests)."""

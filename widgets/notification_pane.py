@@ -55,6 +55,9 @@ __all__ = ["FRAME_SECONDS", "NotificationPane", "NotificationSource"]
 
 #: The list is redrawn at most this often (seconds): 15 frames a second.
 FRAME_SECONDS = 1 / 15
+#: While the list follows a stream, the detail shows the newest entry at most this
+#: often (seconds).
+FOLLOW_DETAIL_SECONDS = 0.5
 DEVICE_HINT = "device: name or glob (sw*, @plant)"
 TEXT_HINT = "text, or /regex/"
 
@@ -132,6 +135,8 @@ class NotificationPane(Vertical):
         self._pending: deque[Notification] = deque(maxlen=self.ring_size)
         self._dirty = False
         self._scheduled = False
+        self._detail_due: Notification | None = None
+        self._detail_timer = False
         self._unlisten: Callable[[], None] | None = None
         self.filter_errors: dict[str, str] = {}
         """Why the text in a filter input was refused (input id -> message)."""
@@ -247,7 +252,9 @@ class NotificationPane(Vertical):
         self.query_one(CategoryMask).show(self.filter.categories, self.counts)
         badge = self.query_one(".notification-badge", Static)
         badge.set_class(self.paused, "-paused")
-        badge.update(self.badge)
+        text, shown = self.badge, str(badge.content)
+        if text != shown:
+            badge.update(text, layout=len(text) != len(shown))
 
     def _rebuild(self) -> None:
         """Fill the list again from the source's ring (a new filter, or resuming);
@@ -335,9 +342,28 @@ class NotificationPane(Vertical):
         self.toggle_category(message.category)
 
     def on_notification_list_highlighted(self, message: NotificationList.Highlighted) -> None:
-        """Show the entry under the cursor."""
+        """Show the entry under the cursor: at once when the operator chose it; while
+        the list follows a stream, at most every :data:`FOLLOW_DETAIL_SECONDS` (the
+        newest entry changes every frame, too fast to read, and each new detail
+        costs a layout pass)."""
         message.stop()
         notification = message.notification
+        if self.entry_list.following and notification is not None:
+            self._detail_due = notification
+            if not self._detail_timer:
+                self._detail_timer = True
+                self.set_timer(FOLLOW_DETAIL_SECONDS, self._show_due_detail)
+            return
+        self._detail_due = None
+        self._show_detail(notification)
+
+    def _show_due_detail(self) -> None:
+        self._detail_timer = False
+        due, self._detail_due = self._detail_due, None
+        if due is not None:
+            self._show_detail(due)
+
+    def _show_detail(self, notification: Notification | None) -> None:
         self.detail.show(notification)
         names = self._mib_names
         if notification is not None and names is not None:
