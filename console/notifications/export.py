@@ -29,7 +29,14 @@ from typing import Final, Literal
 
 from console.events import JsonValue
 from console.notifications.model import Notification
-from console.store.export import from_json_text, read_csv, read_jsonl, write_csv, write_jsonl
+from console.store.export import (
+    RowCells,
+    from_json_text,
+    read_csv,
+    read_jsonl,
+    write_csv,
+    write_jsonl,
+)
 from console.store.notifications import json_safe
 
 __all__ = [
@@ -88,26 +95,13 @@ def export_notifications(
         return _write(path, [r for r in safe if isinstance(r, dict)], fmt)
 
 
-def _int(value: JsonValue, name: str) -> int:
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    if type(value) is not int:
-        raise ValueError(f"{name} is not an integer: {value!r}")
-    return value
-
-
 def _record(row: Mapping[str, JsonValue], *, from_csv: bool) -> dict[str, JsonValue]:
-    missing = [column for column in COLUMNS if column not in row]
-    if missing:
-        raise ValueError(f"a notification record lacks {', '.join(missing)}")
+    cells = RowCells(row, COLUMNS, kind="a notification record", from_csv=from_csv)
     record = {column: row[column] for column in COLUMNS}
     if from_csv:
-        record["id"] = _int(record["id"], "id")
+        record["id"] = cells.integer("id")
         for name in ("time", "history"):
-            text = record[name]
-            if not isinstance(text, str):
-                raise ValueError(f"{name} is not text: {text!r}")
-            record[name] = from_json_text(text)
+            record[name] = from_json_text(cells.text(name))
     if not isinstance(record["time"], int | float) or isinstance(record["time"], bool):
         raise ValueError(f"time is not a number: {record['time']!r}")
     if not isinstance(record["history"], bool):

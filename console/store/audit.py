@@ -55,6 +55,7 @@ from console.events import (
 from console.store.database import DEFAULT_QUERY_LIMIT, PropertyStore
 from console.store.errors import StoreCorruptError, StoreError
 from console.store.export import (
+    RowCells,
     from_json_text,
     read_csv,
     read_jsonl,
@@ -760,40 +761,20 @@ def _entry_from_row(row: Mapping[str, JsonValue], *, from_csv: bool) -> AuditEnt
     Raises:
         ValueError: a field is missing or of the wrong type.
     """
-    missing = [c for c in AUDIT_COLUMNS if c != "time" and c not in row]
-    if missing:
-        raise ValueError(f"an audit row lacks {', '.join(missing)}")
-
-    def integer(name: str) -> int:
-        value = row[name]
-        if from_csv and isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
-        if type(value) is not int:
-            raise ValueError(f"{name} is not an integer: {value!r}")
-        return value
-
-    def text(name: str) -> str:
-        value = row[name]
-        if not isinstance(value, str):
-            raise ValueError(f"{name} is not a string: {value!r}")
-        return value
-
-    session_id = row["session_id"]
-    if from_csv and session_id == "":
-        session_id = None
-    if session_id is not None and not isinstance(session_id, str):
-        raise ValueError(f"session_id is not a string: {session_id!r}")
+    cells = RowCells(
+        row, (c for c in AUDIT_COLUMNS if c != "time"), kind="an audit row", from_csv=from_csv
+    )
     return AuditEntry(
-        id=integer("id"),
-        time_ms=integer("time_ms"),
-        actor=text("actor"),
-        action=text("action"),
-        device=text("device"),
-        target=text("target"),
-        old=row["old"],
-        new=row["new"],
-        result=text("result"),
-        session_id=session_id,
+        id=cells.integer("id"),
+        time_ms=cells.integer("time_ms"),
+        actor=cells.text("actor"),
+        action=cells.text("action"),
+        device=cells.text("device"),
+        target=cells.text("target"),
+        old=cells["old"],
+        new=cells["new"],
+        result=cells.text("result"),
+        session_id=cells.optional_text("session_id"),
     )
 
 

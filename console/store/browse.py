@@ -42,7 +42,14 @@ from console.events import JsonValue
 from console.format import MISSING, format_hex, format_value, printable, truncate
 from console.store.audit import iso_time
 from console.store.database import Property, PropertyStore
-from console.store.export import read_csv, read_jsonl, to_json_text, write_csv, write_jsonl
+from console.store.export import (
+    RowCells,
+    read_csv,
+    read_jsonl,
+    to_json_text,
+    write_csv,
+    write_jsonl,
+)
 from console.store.snmp import data_from_property
 from console.store.values import (
     Ownership,
@@ -196,42 +203,23 @@ def property_from_row(row: Mapping[str, JsonValue], *, from_csv: bool = False) -
     Raises:
         ValueError: a column is missing or of the wrong kind.
     """
-    missing = [c for c in PROPERTY_COLUMNS if c != "updated" and c not in row]
-    if missing:
-        raise ValueError(f"a property row lacks {', '.join(missing)}")
-
-    def text(name: str) -> str:
-        value = row[name]
-        if not isinstance(value, str):
-            raise ValueError(f"{name} is not a string: {value!r}")
-        return value
-
-    def integer(name: str) -> int:
-        value = row[name]
-        if from_csv and isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
-        if type(value) is not int:
-            raise ValueError(f"{name} is not an integer: {value!r}")
-        return value
-
-    native = row["native_type"]
-    if from_csv and native == "":
-        native = None
-    if native is not None and not isinstance(native, str):
-        raise ValueError(f"native_type is not a string: {native!r}")
-    kind = _type(text("type"))
+    cells = RowCells(
+        row, (c for c in PROPERTY_COLUMNS if c != "updated"), kind="a property row",
+        from_csv=from_csv,
+    )  # fmt: skip
+    kind = _type(cells.text("type"))
     return Property(
-        device=text("device"),
-        interface=text("interface"),
-        major=integer("major"),
-        minor=integer("minor"),
-        path=text("path"),
+        device=cells.text("device"),
+        interface=cells.text("interface"),
+        major=cells.integer("major"),
+        minor=cells.integer("minor"),
+        path=cells.text("path"),
         type=kind,
-        value=value_from_json(kind, row["value"]),
-        ownership=Ownership(text("ownership")),
-        source=Source(text("source")),
-        updated_ms=integer("updated_ms"),
-        native_type=native,
+        value=value_from_json(kind, cells["value"]),
+        ownership=Ownership(cells.text("ownership")),
+        source=Source(cells.text("source")),
+        updated_ms=cells.integer("updated_ms"),
+        native_type=cells.optional_text("native_type"),
     )
 
 

@@ -41,6 +41,7 @@ from typing import IO
 from console.events import JsonValue
 
 __all__ = [
+    "RowCells",
     "from_json_text",
     "read_csv",
     "read_jsonl",
@@ -238,3 +239,77 @@ def read_csv(
                     row[column] = text
             rows.append(row)
     return columns, rows
+
+
+class RowCells:
+    """Typed reading of one row read back from an export (:func:`read_jsonl` or
+    :func:`read_csv`), for the readers that rebuild records from files.
+
+    A CSV cell that is not a JSON column comes back as text: with ``from_csv``,
+    :meth:`integer` accepts decimal digits and :meth:`optional_text` reads an empty
+    cell as None.
+
+    Args:
+        row: the row, by column.
+        required: the columns it must have.
+        kind: what a row is, for messages (``"an audit row"``).
+        from_csv: the row comes from CSV.
+
+    Raises:
+        ValueError: a required column is missing (the message names them).
+    """
+
+    def __init__(
+        self,
+        row: Mapping[str, JsonValue],
+        required: Iterable[str],
+        *,
+        kind: str,
+        from_csv: bool,
+    ) -> None:
+        missing = [column for column in required if column not in row]
+        if missing:
+            raise ValueError(f"{kind} lacks {', '.join(missing)}")
+        self.row = row
+        self.from_csv = from_csv
+
+    def __getitem__(self, name: str) -> JsonValue:
+        """The cell as read."""
+        return self.row[name]
+
+    def text(self, name: str) -> str:
+        """The cell as a string.
+
+        Raises:
+            ValueError: it is not a string.
+        """
+        value = self.row[name]
+        if not isinstance(value, str):
+            raise ValueError(f"{name} is not a string: {value!r}")
+        return value
+
+    def integer(self, name: str) -> int:
+        """The cell as an int (decimal digits too, from CSV).
+
+        Raises:
+            ValueError: it is not an integer.
+        """
+        value = self.row[name]
+        if self.from_csv and isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        if type(value) is not int:
+            raise ValueError(f"{name} is not an integer: {value!r}")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        """The cell as a string or None (an empty CSV cell is None).
+
+        Raises:
+            ValueError: it is neither.
+        """
+        value = self.row[name]
+        if self.from_csv and value == "":
+            return None
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} is not a string: {value!r}")
+        return value
