@@ -50,6 +50,8 @@ import yaml
 from console.mqtt.topics import parse_template, validate_filter, validate_topic
 from console.oid import normalize_oid
 from console.secrets import Secret
+from console.wording import kind as _kind
+from console.wording import shown as _shown
 
 __all__ = [
     "MQTT_PROTOCOLS",
@@ -1057,43 +1059,6 @@ _TYPE_NAMES: Final = {
     "object": "a mapping",
     "null": "an empty value",
 }
-_ECHO_LIMIT: Final = 60
-
-
-def _kind(value: object) -> str:
-    """What ``value`` is, without showing it: ``"a string"``, ``"a list"``..."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, bytes):
-        return "binary data"
-    return f"a {type(value).__name__}"  # YAML timestamps: "a date", "a datetime"
-
-
-def _shown(value: object) -> str:
-    """``value`` for a message: scalars as written (strings quoted, cut at 60
-    characters), collections by kind only."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        text = value if len(value) <= _ECHO_LIMIT else value[: _ECHO_LIMIT - 3] + "..."
-        return repr(text)
-    return _kind(value)
 
 
 def _typed(value: object) -> str:

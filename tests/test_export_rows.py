@@ -1,5 +1,5 @@
 """Rows read back from exports: one typed reader for the audit log, the property
-export and the notification export (``console.store.export.RowCells``)."""
+export and the notification export (``console.rowfiles.RowCells``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from console.rowfiles import RowCells, write_csv, write_jsonl
 from console.store.audit import read_audit_csv, read_audit_jsonl
-from console.store.export import RowCells, write_csv, write_jsonl
 
 
 def test_cells_from_csv_and_json_lines() -> None:

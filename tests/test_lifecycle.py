@@ -45,3 +45,54 @@ async def test_a_cancelled_caller_does_not_cancel_the_close() -> None:
     await resource.aclose()  # the one close ran to the end regardless
     assert resource.released
     assert resource.closes == 1
+
+
+async def test_spawned_tasks_end_with_the_object() -> None:
+    resource = Resource()
+    started = asyncio.Event()
+    ended: list[str] = []
+
+    async def loop() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append("loop")
+
+    task = resource.spawn(loop(), name="loop")
+    await started.wait()
+    resource.release.set()
+    await resource.aclose()
+    assert task.cancelled()
+    assert ended == ["loop"]
+
+
+async def test_spawn_after_close_is_refused_and_the_coroutine_not_run() -> None:
+    resource = Resource()
+    resource.release.set()
+    await resource.aclose()
+    ran: list[int] = []
+
+    async def work() -> None:
+        ran.append(1)
+
+    coro = work()
+    with pytest.raises(RuntimeError, match="closing"):
+        resource.spawn(coro)
+    await asyncio.sleep(0)
+    assert ran == []
+    assert coro.cr_frame is None  # closed, so no "never awaited" warning
+
+
+async def test_a_failed_task_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    resource = Resource()
+
+    async def boom() -> None:
+        raise ValueError("bad datagram")
+
+    task = resource.spawn(boom(), name="receiver")
+    with pytest.raises(ValueError, match="bad datagram"):
+        await task
+    assert any("receiver failed: bad datagram" in r.getMessage() for r in caplog.records)
+    resource.release.set()
+    await resource.aclose()

@@ -19,6 +19,7 @@ import aiosqlite
 import pytest
 
 from console.events import Event, EventManager, JsonValue
+from console.rowfiles import read_csv, read_jsonl, write_csv, write_jsonl
 from console.store import (
     RESULT_OK,
     AuditAction,
@@ -36,7 +37,6 @@ from console.store import (
     schema,
 )
 from console.store.audit import AUDIT_COLUMNS, DEFAULT_RULES, iso_time
-from console.store.export import read_csv, read_jsonl, write_csv, write_jsonl
 from tests.waiting import eventually
 
 SYS_CONTACT = "1.3.6.1.2.1.1.4.0"

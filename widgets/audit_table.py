@@ -10,8 +10,8 @@ from rich.text import Text
 
 from console.events import JsonValue
 from console.format import MISSING, Clock, format_value, printable, truncate
+from console.rowfiles import to_json_text
 from console.store import AuditEntry
-from console.store.export import to_json_text
 from widgets.row_table import RowTable
 
 __all__ = ["COLUMNS", "AuditTable", "change_text"]

@@ -4,7 +4,7 @@ Notifications screen).
 Each notification is one :meth:`~console.notifications.model.Notification.to_record`
 object: ``id``, ``time`` (s since the epoch), ``category``, ``severity`` (label),
 ``device``, ``type`` (the event type joined by ``/``), ``summary``, ``payload`` and
-``history``. The writers are those of :mod:`console.store.export`: the file is
+``history``. The writers are those of :mod:`console.rowfiles`: the file is
 written beside its path and renamed into place when complete, so a failed export
 never leaves half a file.
 
@@ -29,7 +29,7 @@ from typing import Final, Literal
 
 from console.events import JsonValue
 from console.notifications.model import Notification
-from console.store.export import (
+from console.rowfiles import (
     RowCells,
     from_json_text,
     read_csv,

@@ -13,7 +13,7 @@
   entries) and the JSONL/CSV exports;
 * :mod:`console.store.notifications`: :class:`NotificationLog` (the notification
   stream) and :class:`AlarmLog` (alarms), in the same file, through the same writer;
-* :mod:`console.store.export`: rows to JSON Lines and CSV files (generic);
+* :mod:`console.rowfiles`: rows to JSON Lines and CSV files (generic);
 * :mod:`console.store.errors`: :class:`StoreError` and its subclasses.
 
 The durability promise and the API for operators and developers: ``docs/store.md``.

@@ -22,7 +22,7 @@ refusal reason). ``session_id`` ties it to the operator session that caused it.
   events (a property deleted from the UI). After queuing an entry, the recorder
   publishes it as ``("audit", DEVICE, ACTION)`` so an audit view refreshes.
 * :func:`export_audit_jsonl` / :func:`export_audit_csv` write entries to files
-  (:mod:`console.store.export`); :func:`read_audit_jsonl` / :func:`read_audit_csv`
+  (:mod:`console.rowfiles`); :func:`read_audit_jsonl` / :func:`read_audit_csv`
   give exactly the same entries back.
 
 Secrets never reach the log: the recorder copies only the fields named above from an
@@ -52,9 +52,7 @@ from console.events import (
     Policy,
     Subscription,
 )
-from console.store.database import DEFAULT_QUERY_LIMIT, PropertyStore
-from console.store.errors import StoreCorruptError, StoreError
-from console.store.export import (
+from console.rowfiles import (
     RowCells,
     from_json_text,
     read_csv,
@@ -63,6 +61,8 @@ from console.store.export import (
     write_csv,
     write_jsonl,
 )
+from console.store.database import DEFAULT_QUERY_LIMIT, PropertyStore
+from console.store.errors import StoreCorruptError, StoreError
 from console.store.paths import check_text
 
 __all__ = [
@@ -349,7 +349,7 @@ class AuditLog:
             StoreError: the store's writer stopped after a failed commit.
         """
         normal, params = _params(draft)
-        await self.store._writer.put((_INSERT, params))
+        await self.store.execute(_INSERT, params)
         return normal
 
     @staticmethod
@@ -399,7 +399,7 @@ class AuditLog:
         if type(offset) is not int or offset < 0:
             raise ValueError(f"offset must be a non-negative int, not {offset!r}")
         params += [-1 if limit is None else limit, offset]
-        rows = await self.store._fetch(
+        rows = await self.store.fetch(
             f"{_SELECT}{where} ORDER BY time_ms DESC, id DESC LIMIT ? OFFSET ?", params
         )
         return [self._decode(row) for row in rows]
@@ -413,7 +413,7 @@ class AuditLog:
             ValueError, StoreClosedError: as :meth:`query_audit`.
         """
         where, params = self._where(device, action, since_ms)
-        rows = list(await self.store._fetch(f"SELECT count(*) FROM audit{where}", params))
+        rows = list(await self.store.fetch(f"SELECT count(*) FROM audit{where}", params))
         return int(rows[0][0])
 
     async def export(

@@ -14,7 +14,7 @@ Export rows (:data:`PROPERTY_COLUMNS`, :func:`property_row`)
     people; readers ignore it) and ``native_type`` (``TIME_TICKS`` for an SNMP
     value, else empty). In CSV the ``value`` cell holds JSON text (``"abc"`` keeps
     its quotes), so a string, a number and a list stay distinct
-    (:mod:`console.store.export`).
+    (:mod:`console.rowfiles`).
 
 :func:`export_properties` writes the properties matching a filter to a JSON Lines or
 CSV file, newest state first read page by page from the store (memory stays bounded
@@ -40,9 +40,7 @@ from typing import Final, Literal
 
 from console.events import JsonValue
 from console.format import MISSING, format_hex, format_value, printable, truncate
-from console.store.audit import iso_time
-from console.store.database import Property, PropertyStore
-from console.store.export import (
+from console.rowfiles import (
     RowCells,
     read_csv,
     read_jsonl,
@@ -50,6 +48,8 @@ from console.store.export import (
     write_csv,
     write_jsonl,
 )
+from console.store.audit import iso_time
+from console.store.database import Property, PropertyStore
 from console.store.snmp import data_from_property
 from console.store.values import (
     Ownership,

@@ -388,7 +388,24 @@ class PropertyStore:
 
     # -- reads (committed data, after a flush) -------------------------------------
 
-    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> Iterable[sqlite3.Row]:
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Queue one write statement for the store's writer (committed in its next
+        batch, in order with every other write); for the tables that modules beside
+        the property store own (audit, notifications, alarms).
+
+        Raises:
+            StoreError: the writer stopped (a commit failed) before this call.
+        """
+        await self._writer.put((sql, tuple(params)))
+
+    async def fetch(self, sql: str, params: Sequence[object] = ()) -> Iterable[sqlite3.Row]:
+        """Run one read query on committed data, after the writes queued before this
+        call are committed (read-your-writes); rows as :class:`sqlite3.Row`.
+
+        Raises:
+            StoreClosedError: the store is closed.
+            StoreError: the query failed (locked, corrupt, ...).
+        """
         if self._closing is not None:
             raise StoreClosedError(f"the property store {self.path} is closed", path=self.path)
         if self._writer.error is None:
@@ -443,7 +460,7 @@ class PropertyStore:
         key = (_name("device", device), _name("interface", interface), validate_path(path))
         _version("major", major)
         rows = list(
-            await self._fetch(
+            await self.fetch(
                 "SELECT major, type, value FROM properties"
                 " WHERE device = ? AND interface = ? AND path = ?",
                 key,
@@ -470,7 +487,7 @@ class PropertyStore:
         """
         key = (_name("device", device), _name("interface", interface), validate_path(path))
         rows = list(
-            await self._fetch(
+            await self.fetch(
                 f"SELECT {_COLUMNS} FROM properties"
                 " WHERE device = ? AND interface = ? AND path = ?",
                 key,
@@ -485,7 +502,7 @@ class PropertyStore:
             ValueError: a bad name. StoreClosedError, StoreCorruptError: as
             :meth:`load_prop`.
         """
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT {_COLUMNS} FROM properties WHERE device = ? ORDER BY interface, path",
             (_name("device", device),),
         )
@@ -561,7 +578,7 @@ class PropertyStore:
         sql = f"SELECT {_COLUMNS} FROM properties{where} ORDER BY device, interface, path"
         sql += " LIMIT ? OFFSET ?"
         params += [-1 if limit is None else limit, offset]
-        return [self._decode(row) for row in await self._fetch(sql, params)]
+        return [self._decode(row) for row in await self.fetch(sql, params)]
 
     async def count(
         self,
@@ -579,7 +596,7 @@ class PropertyStore:
             ValueError, StoreClosedError: as :meth:`query`.
         """
         where, params = self._where(device, interface, path_filter, ownership, source, major)
-        rows = list(await self._fetch(f"SELECT count(*) FROM properties{where}", params))
+        rows = list(await self.fetch(f"SELECT count(*) FROM properties{where}", params))
         return int(rows[0][0])
 
     async def device_counts(
@@ -596,7 +613,7 @@ class PropertyStore:
             ValueError, StoreClosedError: as :meth:`query`.
         """
         where, params = self._where(None, None, path_filter, ownership, source)
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT device, count(*) FROM properties{where} GROUP BY device ORDER BY device",
             params,
         )
@@ -618,7 +635,7 @@ class PropertyStore:
             ValueError, StoreClosedError: as :meth:`query`.
         """
         where, params = self._where(device, None, path_filter, ownership, source)
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT interface, major, max(minor), count(*) FROM properties{where}"
             " GROUP BY interface, major ORDER BY interface, major",
             params,
@@ -627,14 +644,14 @@ class PropertyStore:
 
     async def devices(self) -> list[str]:
         """The devices that have at least one property, sorted."""
-        rows = await self._fetch("SELECT DISTINCT device FROM properties ORDER BY device")
+        rows = await self.fetch("SELECT DISTINCT device FROM properties ORDER BY device")
         return [str(row[0]) for row in rows]
 
     async def interfaces(self, device: str | None = None) -> list[tuple[str, int, int]]:
         """``(interface, major, properties)`` of ``device`` (or of every device),
         sorted by interface then major."""
         where, params = self._where(device, None, None, None, None)
-        rows = await self._fetch(
+        rows = await self.fetch(
             f"SELECT interface, major, count(*) FROM properties{where}"
             " GROUP BY interface, major ORDER BY interface, major",
             params,

@@ -165,7 +165,7 @@ class NotificationLog:
             async with self._id_lock:
                 if self._next_id is None:
                     rows = list(
-                        await self.store._fetch(
+                        await self.store.fetch(
                             "SELECT max(coalesce((SELECT max(id) FROM notifications), 0),"
                             " coalesce((SELECT seq FROM sqlite_sequence"
                             " WHERE name = 'notifications'), 0))"
@@ -193,24 +193,22 @@ class NotificationLog:
         first = await self._first_free_id()
         ids = range(first, first + len(notifications))
         self._next_id = ids.stop
-        put = self.store._writer.put
+        execute = self.store.execute
         for row_id, n in zip(ids, notifications, strict=True):
             if not row_id % _YIELD_EVERY:
                 await asyncio.sleep(0)  # a big batch must not hold the loop (the UI)
-            await put(
+            await execute(
+                _NOTIFICATION_INSERT,
                 (
-                    _NOTIFICATION_INSERT,
-                    (
-                        row_id,
-                        _ms(n.time),
-                        n.category.value,
-                        int(n.severity),
-                        _text(n.device),
-                        _dumps(list(n.event_type)),
-                        _text(n.summary),
-                        _dumps(n.payload),
-                    ),
-                )
+                    row_id,
+                    _ms(n.time),
+                    n.category.value,
+                    int(n.severity),
+                    _text(n.device),
+                    _dumps(list(n.event_type)),
+                    _text(n.summary),
+                    _dumps(n.payload),
+                ),
             )
         return ids
 
@@ -264,7 +262,7 @@ class NotificationLog:
             clauses.append("device GLOB ?")
             params.append(glob_to_sql(device_glob))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self.store._fetch(
+        rows = await self.store.fetch(
             f"{_NOTIFICATION_SELECT}{where} ORDER BY id DESC LIMIT ?", [*params, limit]
         )
         found = [self._decode(row) for row in rows]
@@ -310,7 +308,7 @@ class NotificationLog:
         Raises:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
-        rows = list(await self.store._fetch("SELECT count(*) FROM notifications"))
+        rows = list(await self.store.fetch("SELECT count(*) FROM notifications"))
         return int(rows[0][0])
 
 
@@ -336,7 +334,7 @@ async def _prune(
     if max_count is not None:
         scope = f" WHERE {only}" if only else ""
         rows = list(
-            await store._fetch(
+            await store.fetch(
                 f"SELECT id FROM {table}{scope} ORDER BY id DESC LIMIT 1 OFFSET ?", (max_count,)
             )
         )
@@ -348,11 +346,11 @@ async def _prune(
     where = " OR ".join(conditions)
     if only:
         where = f"({only}) AND ({where})"
-    rows = list(await store._fetch(f"SELECT count(*) FROM {table} WHERE {where}", params))
+    rows = list(await store.fetch(f"SELECT count(*) FROM {table} WHERE {where}", params))
     doomed = int(rows[0][0])
     if doomed:
-        await store._writer.put((f"DELETE FROM {table} WHERE {where}", tuple(params)))
-        await store._writer.flush()
+        await store.execute(f"DELETE FROM {table} WHERE {where}", params)
+        await store.flush()
     return doomed
 
 
@@ -379,25 +377,23 @@ class AlarmLog:
             StoreClosedError: the store is closed.
             StoreError: the store's writer stopped after a failed commit.
         """
-        await self.store._writer.put(
+        await self.store.execute(
+            _ALARM_UPSERT,
             (
-                _ALARM_UPSERT,
-                (
-                    int(alarm.id),
-                    _text(alarm.key),
-                    _text(alarm.rule),
-                    _text(alarm.device),
-                    int(alarm.severity),
-                    _text(alarm.message),
-                    _text(alarm.source),
-                    _ms(alarm.raised_at),
-                    _ms(alarm.updated_at),
-                    _ms(alarm.cleared_at),
-                    _ms(alarm.acked_at),
-                    max(int(alarm.count), 1),
-                    _dumps(alarm.to_payload()),
-                ),
-            )
+                int(alarm.id),
+                _text(alarm.key),
+                _text(alarm.rule),
+                _text(alarm.device),
+                int(alarm.severity),
+                _text(alarm.message),
+                _text(alarm.source),
+                _ms(alarm.raised_at),
+                _ms(alarm.updated_at),
+                _ms(alarm.cleared_at),
+                _ms(alarm.acked_at),
+                max(int(alarm.count), 1),
+                _dumps(alarm.to_payload()),
+            ),
         )
 
     async def load_open_payloads(self) -> list[dict[str, JsonValue]]:
@@ -408,7 +404,7 @@ class AlarmLog:
         Raises:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
-        rows = await self.store._fetch(
+        rows = await self.store.fetch(
             f"SELECT id, payload FROM alarms WHERE NOT ({_CLOSED}) ORDER BY id"
         )
         found: list[dict[str, JsonValue]] = []
@@ -449,7 +445,7 @@ class AlarmLog:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
         rows = list(
-            await self.store._fetch(
+            await self.store.fetch(
                 "SELECT max(coalesce((SELECT max(id) FROM alarms), 0),"
                 " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alarms'), 0))"
             )
@@ -478,5 +474,5 @@ class AlarmLog:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
         where = f" WHERE NOT ({_CLOSED})" if open_only else ""
-        rows = list(await self.store._fetch(f"SELECT count(*) FROM alarms{where}"))
+        rows = list(await self.store.fetch(f"SELECT count(*) FROM alarms{where}"))
         return int(rows[0][0])
