@@ -8,10 +8,11 @@ same statement go to SQLite as one ``executemany`` call.
 
 The batch window is counted from the moment the batch's first write was *queued*
 (not from when the task gets to it: writes queued while the previous batch was being
-committed have already waited that long), and the batch closes early by the time
-recent commits took to reach the file (a moving average, at most half the window), so
-that a write is in the file about ``batch_window`` seconds after it was queued: what
-a ``kill -9`` can lose (``docs/store.md``, "The durability promise", measured by
+committed have already waited that long), and the batch closes early: by the time
+recent commits took (a moving average, at most half the window) and by a quarter of
+the window kept for the hand-overs between the event loop and SQLite's thread, so
+that a write is in the file within ``batch_window`` seconds of being queued: what a
+``kill -9`` can lose (``docs/store.md``, "The durability promise", measured by
 ``bench/bench_crash.py``). A commit that takes longer than the window (a disk that
 stalls on ``fsync``) delays the next batch by as much: the writer never runs two
 commits at once.
@@ -107,6 +108,8 @@ class WriterStats:
         longest_commit: the longest commit so far, seconds.
         oldest_wait: the longest a committed write waited between being queued
             and its batch's commit starting, seconds.
+        commit_started: when the commit in progress began (``time.monotonic()``), or
+            ``None`` between commits.
     """
 
     queued: int = 0
@@ -116,6 +119,7 @@ class WriterStats:
     commit_seconds: float = 0.0
     longest_commit: float = 0.0
     oldest_wait: float = 0.0
+    commit_started: float | None = None
 
     @property
     def pending(self) -> int:
@@ -125,6 +129,8 @@ class WriterStats:
 
 #: Weight of the newest commit in :attr:`WriterStats.commit_seconds`.
 _COMMIT_WEIGHT = 0.2
+#: Part of the batch window kept for hand-overs (loop, SQLite's thread, a busy loop).
+_MARGIN = 0.25
 
 
 class BatchWriter(ClosesOnce):
@@ -255,10 +261,12 @@ class BatchWriter(ClosesOnce):
 
     def _deadline(self) -> float:
         """When the open batch must start committing (``time.monotonic()``): its first
-        write's queuing time plus the window, less the expected commit time."""
+        write's queuing time plus the window, less the expected commit time and the
+        margin."""
         first = time.monotonic() if self._first_at is None else self._first_at
-        early = min(self.stats.commit_seconds, self.batch_window / 2)
-        return first + self.batch_window - early
+        window = self.batch_window
+        early = min(self.stats.commit_seconds, window / 2) + window * _MARGIN
+        return first + window - early
 
     async def _wait_for_batch(self) -> None:
         """Wait until the batch is full, a flush or close asks, or the window ends."""
@@ -292,7 +300,7 @@ class BatchWriter(ClosesOnce):
     async def _commit(self, batch: list[Write]) -> None:
         """Commit ``batch`` in one transaction, grouping runs of the same statement."""
         db = self._db
-        started = time.monotonic()
+        started = self.stats.commit_started = time.monotonic()
         try:
             await db.execute("BEGIN IMMEDIATE")
             start = 0
@@ -308,12 +316,14 @@ class BatchWriter(ClosesOnce):
                 start = end
             await db.execute("COMMIT")
         except BaseException:
+            self.stats.commit_started = None
             self.stats.discarded += len(batch)
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
             raise
         stats = self.stats
+        stats.commit_started = None
         took = time.monotonic() - started
         stats.commit_seconds = (
             took
