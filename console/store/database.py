@@ -33,7 +33,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypedDict
 
 import aiosqlite
 
@@ -56,13 +56,26 @@ from console.store.writer import (
     check_bounds,
 )
 
-__all__ = ["MIN_SQLITE", "Database", "SqlFunction"]
+__all__ = ["MIN_SQLITE", "Database", "OpenOptions", "SqlFunction"]
 
 #: Oldest SQLite the store runs on (STRICT tables).
 MIN_SQLITE: Final = (3, 37, 0)
 
 #: A deterministic SQL function for the read connection: ``(name, arguments, function)``.
 SqlFunction = tuple[str, int, Callable[..., Any]]
+
+
+class OpenOptions(TypedDict, total=False):
+    """The tuning options of :meth:`Database.open` (what each means is said there),
+    for the openers that pass them on (:meth:`PropertyStore.open
+    <console.store.properties.PropertyStore.open>`)."""
+
+    batch_size: int
+    batch_window: float
+    max_pending: int
+    lock_timeout: float
+    busy_timeout: float
+    check: bool
 
 
 class Database(ClosesOnce):

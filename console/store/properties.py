@@ -52,9 +52,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Final, Self, Unpack
 
-from console.store.database import Database
+from console.store.database import Database, OpenOptions
 from console.store.errors import StoreCorruptError, StoreError
 from console.store.paths import (
     SQL_FUNCTION,
@@ -72,9 +72,6 @@ from console.store.values import (
     encode_value,
 )
 from console.store.writer import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_BATCH_WINDOW,
-    DEFAULT_MAX_PENDING,
     WriterStats,
 )
 
@@ -178,34 +175,19 @@ class PropertyStore:
         self.path = database.path
 
     @classmethod
-    async def open(
-        cls,
-        path: str | Path,
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        batch_window: float = DEFAULT_BATCH_WINDOW,
-        max_pending: int = DEFAULT_MAX_PENDING,
-        lock_timeout: float = 1.0,
-        busy_timeout: float = 5.0,
-        check: bool = True,
-    ) -> Self:
+    async def open(cls, path: str | Path, **options: Unpack[OpenOptions]) -> Self:
         """Open (or create) the store at ``path``: :meth:`Database.open
-        <console.store.database.Database.open>` (same arguments, same errors), with
-        the path-filter SQL function the property queries use.
+        <console.store.database.Database.open>` (the same options: ``batch_size``,
+        ``batch_window``, ``max_pending``, ``lock_timeout``, ``busy_timeout``,
+        ``check``; the same errors), with the path-filter SQL function the property
+        queries use.
 
         Raises:
             StoreInUseError, StoreLockedError, StoreReadOnlyError, StoreCorruptError,
             StoreSchemaError, StoreError, ValueError: see ``Database.open``.
         """
         database = await Database.open(
-            path,
-            batch_size=batch_size,
-            batch_window=batch_window,
-            max_pending=max_pending,
-            lock_timeout=lock_timeout,
-            busy_timeout=busy_timeout,
-            check=check,
-            functions=[(SQL_FUNCTION, 2, _sql_path_match)],
+            path, functions=[(SQL_FUNCTION, 2, _sql_path_match)], **options
         )
         return cls(database)
 
