@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from console.config import Config, ConfigError, check_config, load_config
 from console.events import Pattern
 from console.headless import parse_filter, run_headless
-from console.runtime import Runtime
+from console.runtime import Runtime, default_store_path
 
 if TYPE_CHECKING:
     from console.app import FleettopApp
@@ -177,7 +177,8 @@ def _run(runtime: Runtime, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fleettop`` command; return its exit code.
 
-    Exit codes: 0 success, 2 usage error or invalid configuration.
+    Exit codes: 0 success, 2 usage error, invalid configuration, or a store
+    already open for writing by another fleettop.
     """
     args = build_parser().parse_args(argv)
     if args.command == "check":
@@ -191,8 +192,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CONFIG
     _setup_logging(args)
     runtime = Runtime(config, demo=args.command == "demo")
+    from console.store.errors import StoreInUseError
+    from console.store.lock import check_not_in_use
+
     try:
+        store = config.store if config is not None else None  # demo: the defaults
+        if store is None or store.enabled:
+            demo = args.command == "demo"
+            check_not_in_use(store.path if store and store.path else default_store_path(demo=demo))
         return _run(runtime, args)
+    except StoreInUseError as exc:  # another fleettop writes it: never run without it
+        print(f"fleettop: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK
 

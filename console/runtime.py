@@ -206,11 +206,15 @@ class Runtime(ClosesOnce):
         Returns:
             The ``("store", "status")`` payload, published by :meth:`start` once the
             notification center listens (so a "no persistence" reaches the stream).
+
+        Raises:
+            StoreInUseError: another fleettop has the store open for writing: the
+                runtime refuses to start rather than run without persistence.
         """
         conf = self.config.store
         if not conf.enabled:
             return {"persistent": False, "path": None, "error": None}
-        from console.store import PropertyStore, StoreError
+        from console.store import PropertyStore, StoreError, StoreInUseError
         from console.store.audit import AuditRecorder
         from console.store.mqtt import MqttPropertyFeeder
         from console.store.snmp import StoreFeeder
@@ -222,6 +226,8 @@ class Runtime(ClosesOnce):
             store = await PropertyStore.open(
                 path, batch_size=conf.batch_size, batch_window=conf.batch_window
             )
+        except StoreInUseError:
+            raise  # another fleettop writes this file: refuse to start (docs/store.md)
         except StoreError as exc:
             self.store_error = str(exc)
             mlog.warning("running without persistence: %s", exc)

@@ -40,6 +40,7 @@ from console.store import (
     StoreCorruptError,
     StoreError,
     StoreFeeder,
+    StoreInUseError,
     StoreLockedError,
     StoreReadOnlyError,
     StoreSchemaError,
@@ -54,6 +55,7 @@ IFACE = "org.fleettop.test.Values"
 UTC = dt.UTC
 #: Bounds a hung test only (not a speed assertion).
 HANG = 30
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -1168,3 +1170,118 @@ async def test_the_feeder_persists_the_demo_fleets_polled_values(tmp_path: Path)
             known = await last_known(reopened, name)
             assert known, name
             assert all(k.data["type"] and k.updated_ms > 0 for k in known.values())
+
+
+# -- one fleettop per store file (a lock beside the database) ------------------------
+
+
+@contextmanager
+def held_by_another_fleettop(db: Path) -> Iterator[subprocess.Popen[str]]:
+    """A real process that has the store at ``db`` open and writes to it
+    (``tests/store_writer_proc.py``, streaming 10 updates a second, its progress lines
+    left in the pipe), until the block ends (SIGKILL)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.store_writer_proc", str(db), "holder", "--rate", "10"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "opened\n"
+        yield holder
+    finally:
+        holder.kill()  # SIGKILL: the kernel releases its lock
+        holder.wait(timeout=HANG)
+
+
+async def test_a_store_open_in_another_process_is_refused_naming_it(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    with held_by_another_fleettop(db) as holder:
+        with pytest.raises(StoreInUseError) as info:
+            await PropertyStore.open(db)
+        assert info.value.pid == holder.pid
+        assert info.value.path == db
+        message = str(info.value)
+        assert str(db) in message
+        assert f"process {holder.pid}" in message
+        assert "already open for writing" in message
+        assert isinstance(info.value, StoreLockedError)
+        # a second process is refused the same way, and tells why
+        second = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "tests.store_writer_proc", str(db), "second", "--close"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+            check=False,
+        )
+        assert second.returncode == 3, second.stderr
+        assert f"already open for writing by process {holder.pid}" in second.stdout
+    # killed with SIGKILL: its lock went with it, the store opens and holds its rows
+    async with await PropertyStore.open(db) as store:
+        assert await store.count(device="holder") > 0
+    # a clean close removes the lock file
+    assert not await asyncio.to_thread(os.path.exists, f"{db}.lock")
+
+
+async def test_one_process_cannot_open_a_store_twice(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    async with await PropertyStore.open(db):
+        with pytest.raises(StoreInUseError, match=f"process {os.getpid()}"):
+            await PropertyStore.open(db)
+    async with await PropertyStore.open(db) as again:
+        assert await again.count() == 0
+
+
+def fleet_config(tmp_path: Path, db: Path) -> Path:
+    config = tmp_path / "fleet.yaml"
+    config.write_text(
+        "devices:\n"
+        "  - name: core-sw1\n"
+        "    snmp: {remote_host: 127.0.0.1, version: V2C, community: public,"
+        " polling_oids: [1.3.6.1.2.1.1.3.0]}\n"
+        f"store: {{path: {str(db)!r}}}\n"
+    )
+    return config
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_fleettop_refuses_to_start_on_a_store_in_use(tmp_path: Path, command: str) -> None:
+    data = tmp_path / "data"
+    db = data / "demo.db" if command == "demo" else tmp_path / "fleet.db"
+    args = ["demo"] if command == "demo" else ["run", str(fleet_config(tmp_path, db))]
+    with held_by_another_fleettop(db) as holder:
+        done = subprocess.run(
+            [sys.executable, "-m", "console.cli", *args, "--headless", "--seconds", "5"],
+            cwd=REPO,
+            env=dict(os.environ, FLEETTOP_DATA_DIR=str(data), PYTHONWARNINGS="ignore"),
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""  # not one event: it never ran
+    assert "Traceback" not in done.stderr
+    assert f"{db} is already open for writing by process {holder.pid}" in done.stderr
+
+
+async def test_the_runtime_refuses_a_store_that_another_process_took_meanwhile(
+    tmp_path: Path,
+) -> None:
+    from console.config import load_config
+    from console.runtime import Runtime
+
+    db = tmp_path / "fleet.db"
+    runtime = Runtime(load_config(fleet_config(tmp_path, db)))
+    with held_by_another_fleettop(db) as holder:
+        try:
+            with pytest.raises(StoreInUseError) as info:
+                await runtime.start()
+        finally:
+            await runtime.aclose()
+    assert info.value.pid == holder.pid
+    assert runtime.store is None

@@ -1,20 +1,25 @@
 """fleettop's property store: typed, versioned device properties in SQLite.
 
-* :mod:`console.store.database`: :class:`PropertyStore` (the Astarte SDK's
-  ``AstarteDatabase`` API per device, plus queries) and :class:`Property`;
+* :mod:`console.store.properties`: :class:`PropertyStore` (the Astarte SDK's
+  ``AstarteDatabase`` API per device, plus queries; the object the runtime and the
+  UI pass around) and :class:`Property`;
+* :mod:`console.store.database`: :class:`Database`, the file itself: its lock (one
+  fleettop per file, :mod:`console.store.lock`), WAL and pragmas, schema
+  migration, the batching writer, ``fetch`` / ``execute`` / ``flush``, closing;
 * :mod:`console.store.values`: the Astarte mapping types and their exact encoding;
 * :mod:`console.store.writer`: the batching writer task behind every write;
 * :mod:`console.store.schema`: the versioned schema and its forward migrations;
 * :mod:`console.store.paths`: property paths and query path filters;
 * :mod:`console.store.snmp`: :class:`StoreFeeder` (SNMP read events -> properties)
   and :func:`last_known`;
-* :mod:`console.store.audit`: the audit log of operator actions: :class:`AuditLog`
-  (in the same file, through the same writer), :class:`AuditRecorder` (bus events ->
-  entries) and the JSONL/CSV exports;
+* :mod:`console.store.audit` (a package): the audit log of operator actions:
+  :class:`AuditLog` (in the same file, through the same writer),
+  :class:`AuditRecorder` (bus events -> entries) and the JSONL/CSV exports;
 * :mod:`console.store.notifications`: :class:`NotificationLog` (the notification
   stream) and :class:`AlarmLog` (alarms), in the same file, through the same writer;
 * :mod:`console.rowfiles`: rows to JSON Lines and CSV files (generic);
-* :mod:`console.store.errors`: :class:`StoreError` and its subclasses.
+* :mod:`console.store.errors`: :class:`StoreError` and its subclasses (the
+  hierarchy is in its docstring).
 
 The durability promise and the API for operators and developers: ``docs/store.md``.
 """
@@ -32,16 +37,18 @@ from console.store.audit import (
     read_audit_csv,
     read_audit_jsonl,
 )
-from console.store.database import DEFAULT_QUERY_LIMIT, Property, PropertyStore
+from console.store.database import Database
 from console.store.errors import (
     StoreClosedError,
     StoreCorruptError,
     StoreError,
+    StoreInUseError,
     StoreLockedError,
     StoreReadOnlyError,
     StoreSchemaError,
     StoreWriteError,
 )
+from console.store.properties import DEFAULT_QUERY_LIMIT, Property, PropertyStore
 from console.store.snmp import (
     SNMP_INTERFACE,
     SNMP_MAJOR,
@@ -62,6 +69,7 @@ __all__ = [
     "AuditLog",
     "AuditRecorder",
     "AuditRule",
+    "Database",
     "KnownValue",
     "Ownership",
     "Property",
@@ -73,6 +81,7 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "StoreFeeder",
+    "StoreInUseError",
     "StoreLockedError",
     "StoreReadOnlyError",
     "StoreSchemaError",

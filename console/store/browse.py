@@ -49,7 +49,7 @@ from console.rowfiles import (
     write_jsonl,
 )
 from console.store.audit import iso_time
-from console.store.database import Property, PropertyStore
+from console.store.properties import Property, PropertyStore
 from console.store.snmp import data_from_property
 from console.store.values import (
     Ownership,

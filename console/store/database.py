@@ -1,46 +1,29 @@
-"""The property store: typed, versioned properties of every device, in one SQLite file.
+"""The store's database: one SQLite file, its connections, its schema and its writer.
 
-:class:`PropertyStore` mirrors the Astarte SDK for Python's ``AstarteDatabase``
-(``store_prop``, ``load_prop``, ``delete_prop``, ``delete_props_from_interface``,
-``load_all_props``, ``clear``), per device, and adds the queries a property browser
-needs (:meth:`PropertyStore.query`, :meth:`PropertyStore.count`). What it keeps and
-how it reads back is in :mod:`console.store.values`; the schema in
-:mod:`console.store.schema`; the durability promise in ``docs/store.md``.
+:class:`Database` is what every table of the store shares (properties, audit,
+notifications, alarms): it opens the file (refusing one that is in use, damaged, of
+a newer schema or not a fleettop store), switches it to WAL with ``synchronous =
+FULL``, migrates its schema (:mod:`console.store.schema`), and owns
 
-Semantics taken from the Astarte SDK
-------------------------------------
-* A property is identified by ``(device, interface, path)``; the interface's
-  ``major`` version is stored with it. Storing it again replaces the row, whatever
-  the major was.
-* ``store_prop(..., value=None)`` *unsets* the property: the row is deleted.
-  (Only ``None`` unsets: ``0``, ``False``, ``""`` and ``[]`` are values. The SDK's
-  SQLite implementation tests ``if not value`` and so also deletes those.)
-* ``load_prop`` with a major that differs from the stored one deletes the stored
-  row (it belongs to an incompatible version of the interface) and returns
-  ``None``. The delete is conditional on the stale major, so a value stored
-  meanwhile with the new major is never lost.
+* the **writer** (:class:`~console.store.writer.BatchWriter`): :meth:`Database.execute`
+  queues one write statement, committed in order with every other in batched
+  transactions; :meth:`Database.flush` returns once everything queued before it is
+  committed;
+* a **read connection** (``query_only``) that sees committed data only:
+  :meth:`Database.fetch` flushes first (read-your-writes), then runs the query;
+* the **store lock** (:class:`~console.store.lock.StoreLock`): one process at a time
+  has the file open for writing;
+* its lifecycle: :meth:`Database.aclose` commits everything, checkpoints the WAL back
+  into the file, closes both connections and releases the lock.
 
-Writes and reads
-----------------
-Every write (store, unset, delete, clear) is validated at once (a bad value raises
-:class:`ValueError` and nothing is queued), then queued to one writer task
-(:class:`~console.store.writer.BatchWriter`) that commits in batched transactions: a
-write returns once queued, and waits only while ``max_pending`` writes are
-uncommitted (backpressure: memory stays bounded). :meth:`PropertyStore.flush`
-returns once everything queued so far is committed; :meth:`PropertyStore.aclose`
-commits everything, then closes.
+The tables' own APIs live beside it: :class:`~console.store.properties.PropertyStore`
+(which opens a :class:`Database` and is what the runtime and the UI pass around),
+:mod:`console.store.audit`, and the notification log.
 
-Reads go through a second connection and see committed data only. To give
-read-your-writes, every read first flushes (which closes the open batch at once, so
-it costs one commit, not a batch window); with nothing queued the flush is free.
-
-Errors
-------
-:meth:`PropertyStore.open` raises a :class:`~console.store.errors.StoreError`
-subclass an operator can act on (locked, read-only, corrupt, newer schema, not a
-fleettop store) and never writes to such a file. If a commit fails later (disk
-full), the writer stops; writes raise that error from then on, reads still serve
-what was committed, and :attr:`PropertyStore.error` holds it.
+Errors: :meth:`Database.open` raises a :class:`~console.store.errors.StoreError`
+subclass an operator can act on and never writes to such a file. If a commit fails
+later (disk full), the writer stops; writes raise that error from then on, reads still
+serve what was committed, and :attr:`Database.error` holds it.
 """
 
 from __future__ import annotations
@@ -48,14 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypedDict
 
 import aiosqlite
 
+from console.lifecycle import ClosesOnce
 from console.store.errors import (
     StoreClosedError,
     StoreCorruptError,
@@ -63,22 +45,8 @@ from console.store.errors import (
     StoreReadOnlyError,
     error_from_sqlite,
 )
-from console.store.paths import (
-    SQL_FUNCTION,
-    _sql_path_match,
-    check_text,
-    compile_path_filter,
-    validate_path,
-)
+from console.store.lock import StoreLock
 from console.store.schema import check_version, migrate
-from console.store.values import (
-    Ownership,
-    PropertyType,
-    PropertyValue,
-    Source,
-    decoder,
-    encode_value,
-)
 from console.store.writer import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_BATCH_WINDOW,
@@ -88,95 +56,36 @@ from console.store.writer import (
     check_bounds,
 )
 
-__all__ = ["DEFAULT_QUERY_LIMIT", "MIN_SQLITE", "Property", "PropertyStore"]
+__all__ = ["MIN_SQLITE", "Database", "OpenOptions", "SqlFunction"]
 
-#: Oldest SQLite this store runs on (STRICT tables).
+#: Oldest SQLite the store runs on (STRICT tables).
 MIN_SQLITE: Final = (3, 37, 0)
-#: Rows returned by :meth:`PropertyStore.query` unless told otherwise.
-DEFAULT_QUERY_LIMIT: Final = 1000
 
-_COLUMNS: Final = (
-    "device, interface, path, major, minor, type, value, ownership, source, updated_ms, native_type"
-)
-_UPSERT: Final = f"INSERT OR REPLACE INTO properties ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-_DELETE: Final = "DELETE FROM properties WHERE device = ? AND interface = ? AND path = ?"
-_DELETE_STALE: Final = _DELETE + " AND major = ?"
-_DELETE_INTERFACE: Final = "DELETE FROM properties WHERE device = ? AND interface = ?"
-_DELETE_DEVICE: Final = "DELETE FROM properties WHERE device = ?"
-_DELETE_ALL: Final = "DELETE FROM properties"
-
-_TYPES: Final = {t.value: t for t in PropertyType}
-_OWNERSHIPS: Final = {o.value: o for o in Ownership}
-_SOURCES: Final = {s.value: s for s in Source}
+#: A deterministic SQL function for the read connection: ``(name, arguments, function)``.
+SqlFunction = tuple[str, int, Callable[..., Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Property:
-    """One stored property, as read back.
+class OpenOptions(TypedDict, total=False):
+    """The tuning options of :meth:`Database.open` (what each means is said there),
+    for the openers that pass them on (:meth:`PropertyStore.open
+    <console.store.properties.PropertyStore.open>`)."""
+
+    batch_size: int
+    batch_window: float
+    max_pending: int
+    lock_timeout: float
+    busy_timeout: float
+    check: bool
+
+
+class Database(ClosesOnce):
+    """One open store file: its write connection behind a batching writer, its read
+    connection, and its lock (see the module doc).
+
+    Create with :meth:`open` (inside the running loop); close with :meth:`aclose`.
 
     Attributes:
-        device: the device's name (fleettop's configuration name).
-        interface: the interface name, e.g. ``org.fleettop.snmp.Values``.
-        major: the interface's major version the value was stored under.
-        minor: the interface's minor version (0 when unknown).
-        path: the property's path, starting with ``/``.
-        type: the declared type.
-        value: the value, of the Python type of ``type`` (see :mod:`.values`).
-        ownership: who owns the property (device or server).
-        source: where fleettop learnt the value (snmp, mqtt, operator).
-        updated_ms: when it was stored (or reported), ms since the epoch.
-        native_type: the source protocol's own type name (``TIME_TICKS``), or ``None``.
-    """
-
-    device: str
-    interface: str
-    major: int
-    minor: int
-    path: str
-    type: PropertyType
-    value: PropertyValue
-    ownership: Ownership
-    source: Source
-    updated_ms: int
-    native_type: str | None = None
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-_INT64_MAX: Final = 2**63 - 1
-
-
-def _name(kind: str, value: object) -> str:
-    """A device or interface name: a non-empty string SQLite can store."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{kind} must be a non-empty string, not {value!r}")
-    if "\x00" in value:
-        raise ValueError(f"{kind} {value!r} must not contain NUL")
-    return check_text(kind, value)
-
-
-def _version(kind: str, value: object) -> int:
-    """A major or minor version: an int in 0..2^63-1 (not a bool)."""
-    if type(value) is not int or not 0 <= value <= _INT64_MAX:
-        raise ValueError(f"{kind} must be a non-negative int, not {value!r}")
-    return value
-
-
-def _enum_value(kind: str, table: dict[str, Any], value: object) -> Any:
-    found = table.get(value) if isinstance(value, str) else None
-    if found is None:
-        raise ValueError(f"unknown {kind} {value!r}: expected one of {', '.join(table)}")
-    return found
-
-
-class PropertyStore:
-    """Typed properties of every device in one SQLite file (WAL mode), written by one
-    batching writer task.
-
-    Create with :meth:`open` (inside the running loop); close with :meth:`aclose`, or
-    use ``async with await PropertyStore.open(path) as store:``.
+        path: the database file.
     """
 
     def __init__(
@@ -185,15 +94,14 @@ class PropertyStore:
         write_db: aiosqlite.Connection,
         read_db: aiosqlite.Connection,
         writer: BatchWriter,
+        lock: StoreLock,
     ) -> None:
         """Use :meth:`open`."""
         self.path = path
         self._write_db = write_db
         self._read_db = read_db
         self._writer = writer
-        self._closing: asyncio.Future[None] | None = None
-
-    # -- opening -------------------------------------------------------------------
+        self._lock = lock
 
     @classmethod
     async def open(
@@ -206,10 +114,12 @@ class PropertyStore:
         lock_timeout: float = 1.0,
         busy_timeout: float = 5.0,
         check: bool = True,
+        functions: Sequence[SqlFunction] = (),
     ) -> Self:
-        """Open (or create) the store at ``path``, migrating its schema forward.
+        """Open (or create) the store file at ``path``, migrating its schema forward.
 
-        Checks, in this order and before anything is written: the file is an SQLite
+        First takes the store lock (``FILE.lock``: one fleettop per file). Then
+        checks, in this order and before anything is written: the file is an SQLite
         database, intact (``PRAGMA quick_check``, when ``check``), at a schema version
         this fleettop knows, and a fleettop store. Then it switches the file to WAL
         mode and migrates it in one write transaction, which also proves it is
@@ -218,16 +128,20 @@ class PropertyStore:
         Args:
             path: the database file; missing parent directories are created.
             batch_size: writes per transaction, at most.
-            batch_window: seconds a batch stays open after its first write (0.1 s: at
-                most 100 ms of writes are lost if the process is killed).
+            batch_window: seconds between a write being queued and its batch
+                committing, at most (what a ``kill -9`` can lose; ``docs/store.md``).
             max_pending: uncommitted writes before writes wait (memory bound).
-            lock_timeout: seconds to wait for another process's lock while opening.
+            lock_timeout: seconds to wait for another process's SQLite lock while
+                opening.
             busy_timeout: seconds a later write or read waits for another
                 process's lock before failing.
             check: run ``PRAGMA quick_check`` (O(file size)) before using the file.
+            functions: SQL functions to register on the read connection.
 
         Raises:
-            StoreLockedError: another process holds the lock past ``lock_timeout``.
+            StoreInUseError: another fleettop has the file open (names its pid).
+            StoreLockedError: another process holds an SQLite lock past
+                ``lock_timeout``.
             StoreReadOnlyError: the file or its directory is not writable, or the
                 directory cannot be created.
             StoreCorruptError: not an SQLite database, or damaged.
@@ -238,6 +152,7 @@ class PropertyStore:
         """
         check_bounds(batch_size, batch_window, max_pending)
         path = await asyncio.to_thread(_prepare_path, Path(path))
+        lock = await asyncio.to_thread(StoreLock.acquire, path)
         write_db: aiosqlite.Connection | None = None
         read_db: aiosqlite.Connection | None = None
         try:
@@ -251,12 +166,14 @@ class PropertyStore:
             await write_db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             read_db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
             await read_db.execute("PRAGMA query_only = ON")
-            await read_db.create_function(SQL_FUNCTION, 2, _sql_path_match, deterministic=True)
+            for name, arguments, function in functions:
+                await read_db.create_function(name, arguments, function, deterministic=True)
         except BaseException as exc:
             for db in (read_db, write_db):
                 if db is not None:
                     with contextlib.suppress(Exception):
                         await db.close()
+            await asyncio.to_thread(lock.release)
             if isinstance(exc, sqlite3.Error):
                 raise error_from_sqlite(exc, path, "open") from exc
             raise
@@ -267,116 +184,20 @@ class PropertyStore:
             batch_window=batch_window,
             max_pending=max_pending,
         )
-        return cls(path, write_db, read_db, writer)
+        return cls(path, write_db, read_db, writer, lock)
 
-    # -- writes (queued) -----------------------------------------------------------
+    # -- writes and reads ------------------------------------------------------------
 
-    async def store_prop(
-        self,
-        device: str,
-        interface: str,
-        major: int,
-        path: str,
-        value: PropertyValue | None,
-        *,
-        type: PropertyType | str,  # the Astarte mapping's own word; shadows type()
-        ownership: Ownership | str,
-        source: Source | str,
-        minor: int = 0,
-        native_type: str | None = None,
-        updated_ms: int | None = None,
-    ) -> None:
-        """Store (replace) one property, or unset it when ``value`` is ``None``.
-
-        Returns once the write is queued (waits only while the queue is full);
-        :meth:`flush` to wait for the commit.
-
-        Args:
-            device, interface, path: the property's key (``path`` starts with ``/``).
-            major: the interface's major version (int >= 0).
-            value: the value, of the Python type of ``type``; ``None`` deletes the
-                row (as the Astarte SDK).
-            type: the declared type (a :class:`PropertyType` or its name).
-            ownership: ``device`` or ``server``.
-            source: ``snmp``, ``mqtt`` or ``operator``.
-            minor: the interface's minor version (int >= 0).
-            native_type: the source protocol's own type name, kept for display.
-            updated_ms: when the value was reported, ms since the epoch (now if
-                ``None``).
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Queue one write statement for the writer: committed in its next batch, in
+        order with every other write. Returns once queued (waits only while
+        ``max_pending`` writes are uncommitted).
 
         Raises:
-            ValueError: a bad key, version, type name, ownership, source, or a value
-                that is not a valid ``type`` (nothing is queued, nothing changes).
             StoreClosedError: the store is closed.
-            StoreError: the writer stopped after a failed commit.
+            StoreError: the writer stopped (a commit failed) before this call.
         """
-        key = (_name("device", device), _name("interface", interface), validate_path(path))
-        _version("major", major)
-        if value is None:
-            await self._writer.put((_DELETE, key))
-            return
-        type_ = type if isinstance(type, PropertyType) else _enum_value("type", _TYPES, type)
-        owner = (
-            ownership
-            if isinstance(ownership, Ownership)
-            else _enum_value("ownership", _OWNERSHIPS, ownership)
-        )
-        origin = source if isinstance(source, Source) else _enum_value("source", _SOURCES, source)
-        encoded = encode_value(type_, value)
-        if native_type is not None:
-            if not isinstance(native_type, str):
-                raise ValueError(f"native_type must be a string or None, not {native_type!r}")
-            check_text("native_type", native_type)
-        stamp = _now_ms() if updated_ms is None else updated_ms
-        # not type(stamp): the parameter ``type`` shadows the builtin here
-        if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp.bit_length() > 63:
-            raise ValueError(f"updated_ms must be an int (ms since the epoch), not {stamp!r}")
-        await self._writer.put(
-            (
-                _UPSERT,
-                (
-                    *key,
-                    major,
-                    _version("minor", minor),
-                    type_._value_,
-                    encoded,
-                    owner._value_,
-                    origin._value_,
-                    stamp,
-                    native_type,
-                ),
-            )
-        )
-
-    async def delete_prop(self, device: str, interface: str, path: str) -> None:
-        """Delete one property (queued, as every write). Deleting a missing one is
-        not an error.
-
-        Raises:
-            ValueError: a bad key. StoreClosedError, StoreError: as :meth:`store_prop`.
-        """
-        key = (_name("device", device), _name("interface", interface), validate_path(path))
-        await self._writer.put((_DELETE, key))
-
-    async def delete_props_from_interface(self, device: str, interface: str) -> None:
-        """Delete every property of ``interface`` on ``device`` (any major).
-
-        Raises:
-            ValueError: a bad name. StoreClosedError, StoreError: as :meth:`store_prop`.
-        """
-        params = (_name("device", device), _name("interface", interface))
-        await self._writer.put((_DELETE_INTERFACE, params))
-
-    async def clear(self, device: str | None = None) -> None:
-        """Delete every property of ``device``, or of every device when ``None``.
-
-        Raises:
-            ValueError: a bad name. StoreClosedError, StoreError: as :meth:`store_prop`.
-        """
-        if device is None:
-            await self._writer.put((_DELETE_ALL, ()))
-        else:
-            await self._writer.put((_DELETE_DEVICE, (_name("device", device),)))
+        await self._writer.put((sql, tuple(params)))
 
     async def flush(self) -> None:
         """Return once every write queued before this call is committed.
@@ -386,18 +207,6 @@ class PropertyStore:
         """
         await self._writer.flush()
 
-    # -- reads (committed data, after a flush) -------------------------------------
-
-    async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        """Queue one write statement for the store's writer (committed in its next
-        batch, in order with every other write); for the tables that modules beside
-        the property store own (audit, notifications, alarms).
-
-        Raises:
-            StoreError: the writer stopped (a commit failed) before this call.
-        """
-        await self._writer.put((sql, tuple(params)))
-
     async def fetch(self, sql: str, params: Sequence[object] = ()) -> Iterable[sqlite3.Row]:
         """Run one read query on committed data, after the writes queued before this
         call are committed (read-your-writes); rows as :class:`sqlite3.Row`.
@@ -406,7 +215,7 @@ class PropertyStore:
             StoreClosedError: the store is closed.
             StoreError: the query failed (locked, corrupt, ...).
         """
-        if self._closing is not None:
+        if self.closing:
             raise StoreClosedError(f"the property store {self.path} is closed", path=self.path)
         if self._writer.error is None:
             with contextlib.suppress(StoreError):  # reads still serve committed data
@@ -416,249 +225,7 @@ class PropertyStore:
         except sqlite3.Error as exc:
             raise error_from_sqlite(exc, self.path, "read") from exc
 
-    def _decode(self, row: Sequence[Any]) -> Property:
-        (device, interface, path, major, minor, type_name, stored, owner, origin, stamp, native) = (
-            row
-        )
-        try:
-            return Property(
-                device,
-                interface,
-                major,
-                minor,
-                path,
-                _TYPES[type_name],
-                decoder(type_name)(stored),
-                _OWNERSHIPS[owner],
-                _SOURCES[origin],
-                stamp,
-                native,
-            )
-        except (KeyError, ValueError) as exc:
-            raise self._damaged(device, interface, path, exc) from exc
-
-    def _damaged(self, device: str, interface: str, path: str, exc: Exception) -> StoreCorruptError:
-        return StoreCorruptError(
-            f"the property store {self.path} holds a damaged value at {device}"
-            f" {interface}{path}: {exc}",
-            path=self.path,
-        )
-
-    async def load_prop(
-        self, device: str, interface: str, major: int, path: str
-    ) -> PropertyValue | None:
-        """The value of one property, or ``None``.
-
-        As the Astarte SDK: when the stored major differs from ``major``, the stored
-        row is deleted (queued, and only if its major is still the stale one) and
-        ``None`` is returned.
-
-        Raises:
-            ValueError: a bad key. StoreClosedError: the store is closed.
-            StoreCorruptError: the stored value does not fit its type.
-        """
-        key = (_name("device", device), _name("interface", interface), validate_path(path))
-        _version("major", major)
-        rows = list(
-            await self.fetch(
-                "SELECT major, type, value FROM properties"
-                " WHERE device = ? AND interface = ? AND path = ?",
-                key,
-            )
-        )
-        if not rows:
-            return None
-        stored_major, type_name, stored = rows[0]
-        if stored_major != major:
-            with contextlib.suppress(StoreError):
-                await self._writer.put((_DELETE_STALE, (*key, stored_major)))
-            return None
-        try:
-            return decoder(type_name)(stored)
-        except (KeyError, ValueError) as exc:
-            raise self._damaged(device, interface, path, exc) from exc
-
-    async def get_prop(self, device: str, interface: str, path: str) -> Property | None:
-        """The whole stored record of one property (any major), or ``None``.
-
-        Raises:
-            ValueError: a bad key. StoreClosedError, StoreCorruptError: as
-            :meth:`load_prop`.
-        """
-        key = (_name("device", device), _name("interface", interface), validate_path(path))
-        rows = list(
-            await self.fetch(
-                f"SELECT {_COLUMNS} FROM properties"
-                " WHERE device = ? AND interface = ? AND path = ?",
-                key,
-            )
-        )
-        return self._decode(rows[0]) if rows else None
-
-    async def load_all_props(self, device: str) -> list[Property]:
-        """Every property of ``device``, ordered by interface then path.
-
-        Raises:
-            ValueError: a bad name. StoreClosedError, StoreCorruptError: as
-            :meth:`load_prop`.
-        """
-        rows = await self.fetch(
-            f"SELECT {_COLUMNS} FROM properties WHERE device = ? ORDER BY interface, path",
-            (_name("device", device),),
-        )
-        return [self._decode(row) for row in rows]
-
-    @staticmethod
-    def _where(
-        device: str | None,
-        interface: str | None,
-        path_filter: str | None,
-        ownership: Ownership | str | None,
-        source: Source | str | None,
-        major: int | None = None,
-    ) -> tuple[str, list[object]]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if device is not None:
-            clauses.append("device = ?")
-            params.append(_name("device", device))
-        if interface is not None:
-            clauses.append("interface = ?")
-            params.append(_name("interface", interface))
-        if major is not None:
-            clauses.append("major = ?")
-            params.append(_version("major", major))
-        if path_filter:
-            compiled = compile_path_filter(path_filter)
-            clauses.append(compiled.sql)
-            params.extend(compiled.params)
-        if ownership is not None:
-            clauses.append("ownership = ?")
-            params.append(_enum_value("ownership", _OWNERSHIPS, str(ownership)).value)
-        if source is not None:
-            clauses.append("source = ?")
-            params.append(_enum_value("source", _SOURCES, str(source)).value)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-    async def query(
-        self,
-        device: str | None = None,
-        interface: str | None = None,
-        path_filter: str | None = None,
-        *,
-        ownership: Ownership | str | None = None,
-        source: Source | str | None = None,
-        major: int | None = None,
-        limit: int | None = DEFAULT_QUERY_LIMIT,
-        offset: int = 0,
-    ) -> list[Property]:
-        """Properties matching every given filter, ordered by device, interface, path.
-
-        Args:
-            device: only this device.
-            interface: only this interface.
-            path_filter: a substring (ASCII case-insensitive) or an MQTT-style pattern
-                with ``+`` / ``#`` (see :mod:`console.store.paths`).
-            ownership: only ``device`` or ``server`` properties.
-            source: only ``snmp``, ``mqtt`` or ``operator`` properties.
-            major: only properties stored under this major version.
-            limit: at most this many rows (``None``: all).
-            offset: skip this many rows first (for paging).
-
-        Raises:
-            ValueError: a malformed pattern, unknown ownership or source, or a
-                negative limit or offset. StoreClosedError, StoreCorruptError: as
-                :meth:`load_prop`.
-        """
-        where, params = self._where(device, interface, path_filter, ownership, source, major)
-        if limit is not None and (type(limit) is not int or limit < 0):
-            raise ValueError(f"limit must be a non-negative int or None, not {limit!r}")
-        if type(offset) is not int or offset < 0:
-            raise ValueError(f"offset must be a non-negative int, not {offset!r}")
-        sql = f"SELECT {_COLUMNS} FROM properties{where} ORDER BY device, interface, path"
-        sql += " LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, offset]
-        return [self._decode(row) for row in await self.fetch(sql, params)]
-
-    async def count(
-        self,
-        device: str | None = None,
-        interface: str | None = None,
-        path_filter: str | None = None,
-        *,
-        ownership: Ownership | str | None = None,
-        source: Source | str | None = None,
-        major: int | None = None,
-    ) -> int:
-        """How many properties :meth:`query` would return without a limit.
-
-        Raises:
-            ValueError, StoreClosedError: as :meth:`query`.
-        """
-        where, params = self._where(device, interface, path_filter, ownership, source, major)
-        rows = list(await self.fetch(f"SELECT count(*) FROM properties{where}", params))
-        return int(rows[0][0])
-
-    async def device_counts(
-        self,
-        path_filter: str | None = None,
-        *,
-        ownership: Ownership | str | None = None,
-        source: Source | str | None = None,
-    ) -> list[tuple[str, int]]:
-        """``(device, properties)`` of every device with a property matching the
-        filters (one query), sorted by device: the first level of a property browser.
-
-        Raises:
-            ValueError, StoreClosedError: as :meth:`query`.
-        """
-        where, params = self._where(None, None, path_filter, ownership, source)
-        rows = await self.fetch(
-            f"SELECT device, count(*) FROM properties{where} GROUP BY device ORDER BY device",
-            params,
-        )
-        return [(str(r[0]), int(r[1])) for r in rows]
-
-    async def interface_counts(
-        self,
-        device: str,
-        path_filter: str | None = None,
-        *,
-        ownership: Ownership | str | None = None,
-        source: Source | str | None = None,
-    ) -> list[tuple[str, int, int, int]]:
-        """``(interface, major, minor, properties)`` of ``device``'s properties that
-        match the filters, sorted by interface then major; ``minor`` is the highest
-        minor stored under that major.
-
-        Raises:
-            ValueError, StoreClosedError: as :meth:`query`.
-        """
-        where, params = self._where(device, None, path_filter, ownership, source)
-        rows = await self.fetch(
-            f"SELECT interface, major, max(minor), count(*) FROM properties{where}"
-            " GROUP BY interface, major ORDER BY interface, major",
-            params,
-        )
-        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-    async def devices(self) -> list[str]:
-        """The devices that have at least one property, sorted."""
-        rows = await self.fetch("SELECT DISTINCT device FROM properties ORDER BY device")
-        return [str(row[0]) for row in rows]
-
-    async def interfaces(self, device: str | None = None) -> list[tuple[str, int, int]]:
-        """``(interface, major, properties)`` of ``device`` (or of every device),
-        sorted by interface then major."""
-        where, params = self._where(device, None, None, None, None)
-        rows = await self.fetch(
-            f"SELECT interface, major, count(*) FROM properties{where}"
-            " GROUP BY interface, major ORDER BY interface, major",
-            params,
-        )
-        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
-
-    # -- state and lifecycle -------------------------------------------------------
+    # -- state and lifecycle -----------------------------------------------------------
 
     @property
     def stats(self) -> WriterStats:
@@ -670,38 +237,23 @@ class PropertyStore:
         """The error that stopped the writer (writes then raise it), or ``None``."""
         return self._writer.error
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`aclose` has started."""
-        return self._closing is not None
-
-    async def aclose(self) -> None:
-        """Commit every queued write, then close both connections.
-
-        Idempotent, safe to call concurrently, and it runs to the end even if the
-        caller is cancelled. Never raises a :class:`StoreError`: a writer failure was
-        reported when it happened and stays in :attr:`error`.
-        """
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
-
     async def _close(self) -> None:
-        with contextlib.suppress(StoreError):
-            await self._writer.aclose()
-        with contextlib.suppress(Exception):
-            await self._read_db.close()
-        with contextlib.suppress(sqlite3.Error):
-            # fold the WAL back into the file: a closed store is one tidy file
-            await self._write_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        with contextlib.suppress(Exception):
-            await self._write_db.close()
+        """Commit every queued write, close both connections, release the lock.
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        Never raises a :class:`StoreError`: a writer failure was reported when it
+        happened and stays in :attr:`error`."""
+        try:
+            with contextlib.suppress(StoreError):
+                await self._writer.aclose()
+            with contextlib.suppress(Exception):
+                await self._read_db.close()
+            with contextlib.suppress(sqlite3.Error):
+                # fold the WAL back into the file: a closed store is one tidy file
+                await self._write_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with contextlib.suppress(Exception):
+                await self._write_db.close()
+        finally:
+            await asyncio.to_thread(self._lock.release)
 
 
 def _prepare_path(path: Path) -> Path:

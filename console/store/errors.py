@@ -1,5 +1,20 @@
 """The property store's errors: one base class, one subclass per thing an operator
-can act on.
+can act on. Every error the store package raises on purpose is defined here.
+
+Hierarchy::
+
+    StoreError                  the store cannot be used as asked (``path``: the file)
+    ├── StoreLockedError        another process holds an SQLite lock too long
+    │   └── StoreInUseError     another fleettop has the store open for writing
+    │                           (its advisory lock file); ``pid``: that process
+    ├── StoreReadOnlyError      the file or its directory cannot be written
+    ├── StoreCorruptError       not an SQLite database, damaged, or a bad value
+    ├── StoreSchemaError        a newer fleettop's file, or not a fleettop store
+    ├── StoreClosedError        the store was closed (or its writer stopped)
+    └── StoreWriteError         a batch could not be committed (disk full, I/O)
+
+Besides these, the store raises :class:`ValueError` for a bad argument (a malformed
+path, a value that does not fit its type), before anything is queued.
 
 Every message is meant for an operator: it names the file, says what is wrong and
 what to do, and ends with the SQLite error it came from. None of these cases ever
@@ -16,6 +31,7 @@ __all__ = [
     "StoreClosedError",
     "StoreCorruptError",
     "StoreError",
+    "StoreInUseError",
     "StoreLockedError",
     "StoreReadOnlyError",
     "StoreSchemaError",
@@ -39,6 +55,21 @@ class StoreError(Exception):
 class StoreLockedError(StoreError):
     """Another process holds a lock on the database for longer than fleettop waits
     (another fleettop on the same file, or a tool with an open write transaction)."""
+
+
+class StoreInUseError(StoreLockedError):
+    """Another process (another fleettop) has the store open for writing: it holds
+    the advisory lock on ``FILE.lock`` beside the database, taken at open and
+    released at close, or by the kernel when that process dies (even ``kill -9``).
+
+    Attributes:
+        pid: the other process's id as it wrote it in the lock file, or ``None``
+            when it could not be read.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, pid: int | None = None) -> None:
+        super().__init__(message, path=path)
+        self.pid = pid
 
 
 class StoreReadOnlyError(StoreError):

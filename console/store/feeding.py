@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 from console.events import DEFAULT_MAXSIZE, Event, EventManager, Pattern, Policy, Subscription
-from console.store.database import PropertyStore
 from console.store.errors import StoreError
+from console.store.properties import PropertyStore
 
 __all__ = ["Feeder"]
 

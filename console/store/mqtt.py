@@ -19,8 +19,8 @@ from typing import Final, NamedTuple
 
 from console.events import Event, EventManager, JsonValue, Pattern
 from console.mqtt.interfaces import from_json_value
-from console.store.database import PropertyStore
 from console.store.feeding import Feeder
+from console.store.properties import PropertyStore
 from console.store.values import PropertyType, Source
 
 __all__ = ["PROPERTY_PATTERN", "MqttPropertyFeeder", "PropertyWrite", "property_write"]

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from console.events import JsonValue
 from console.notifications.model import Category, Notification, Severity
-from console.store.database import PropertyStore
+from console.store.properties import PropertyStore
 
 if TYPE_CHECKING:
     from console.notifications.alarms import Alarm

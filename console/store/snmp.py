@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from console.events import DEFAULT_MAXSIZE, Event, EventManager, JsonValue
-from console.store.database import Property, PropertyStore
 from console.store.feeding import Feeder
+from console.store.properties import Property, PropertyStore
 from console.store.values import Ownership, PropertyType, PropertyValue, Source
 
 __all__ = [

@@ -3,9 +3,19 @@
 :class:`BatchWriter` owns one task and the write connection's transactions. Callers
 :meth:`~BatchWriter.put` writes (an SQL statement and its parameters) and return as
 soon as the write is queued; the task commits them in ``BEGIN IMMEDIATE ...
-COMMIT`` transactions of at most ``batch_size`` writes, and a batch closes at the
-latest ``batch_window`` seconds after its first write. Consecutive writes of the same
-statement go to SQLite as one ``executemany`` call.
+COMMIT`` transactions of at most ``batch_size`` writes. Consecutive writes of the
+same statement go to SQLite as one ``executemany`` call.
+
+The batch window is counted from the moment the batch's first write was *queued*
+(not from when the task gets to it: writes queued while the previous batch was being
+committed have already waited that long), and the batch closes early: by the time
+recent commits took (a moving average, at most half the window) and by a quarter of
+the window kept for the hand-overs between the event loop and SQLite's thread, so
+that a write is in the file within ``batch_window`` seconds of being queued: what a
+``kill -9`` can lose (``docs/store.md``, "The durability promise", measured by
+``bench/bench_crash.py``). A commit that takes longer than the window (a disk that
+stalls on ``fsync``) delays the next batch by as much: the writer never runs two
+commits at once.
 
 * Backpressure: at most ``max_pending`` writes are uncommitted (queued or in the
   transaction being committed); :meth:`~BatchWriter.put` then waits for room, so
@@ -31,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +50,7 @@ from typing import Any, TypeAlias
 
 import aiosqlite
 
+from console.lifecycle import ClosesOnce
 from console.store.errors import (
     StoreClosedError,
     StoreError,
@@ -91,12 +103,23 @@ class WriterStats:
         batches: transactions committed.
         discarded: writes dropped, never committed, when the writer stopped after a
             failed commit.
+        commit_seconds: the moving average of the time a commit takes (``BEGIN``
+            to ``COMMIT`` done, ``fsync`` included), seconds.
+        longest_commit: the longest commit so far, seconds.
+        oldest_wait: the longest a committed write waited between being queued
+            and its batch's commit starting, seconds.
+        commit_started: when the commit in progress began (``time.monotonic()``), or
+            ``None`` between commits.
     """
 
     queued: int = 0
     committed: int = 0
     batches: int = 0
     discarded: int = 0
+    commit_seconds: float = 0.0
+    longest_commit: float = 0.0
+    oldest_wait: float = 0.0
+    commit_started: float | None = None
 
     @property
     def pending(self) -> int:
@@ -104,8 +127,15 @@ class WriterStats:
         return self.queued - self.committed - self.discarded
 
 
-class BatchWriter:
-    """The one task that writes to the store's database.
+#: Weight of the newest commit in :attr:`WriterStats.commit_seconds`.
+_COMMIT_WEIGHT = 0.2
+#: Part of the batch window kept for hand-overs (loop, SQLite's thread, a busy loop).
+_MARGIN = 0.25
+
+
+class BatchWriter(ClosesOnce):
+    """The one task that writes to the store's database (spawned on creation, owned:
+    :meth:`aclose` ends it).
 
     Args:
         db: the write connection, in autocommit mode (``isolation_level=None``); the
@@ -143,11 +173,10 @@ class BatchWriter:
         self._room = asyncio.Event()  # set: fewer than max_pending writes uncommitted
         self._room.set()
         self._flushes: list[tuple[int, asyncio.Future[None]]] = []
-        self._closing = False
+        self._stopping = False
         self._error: StoreError | None = None
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"fleettop-store-writer-{path.name}"
-        )
+        self._first_at: float | None = None  # monotonic: when the oldest queued write came
+        self._task = self.spawn(self._run(), name=f"fleettop-store-writer-{path.name}")
 
     # -- producer side ------------------------------------------------------------
 
@@ -159,7 +188,7 @@ class BatchWriter:
     def _check(self) -> None:
         if self._error is not None:
             raise self._error
-        if self._closing:
+        if self._stopping:
             raise StoreClosedError(f"the property store {self._path} is closed", path=self._path)
 
     async def put(self, write: Write) -> None:
@@ -176,6 +205,8 @@ class BatchWriter:
             await self._room.wait()
             self._check()
         queue = self._queue
+        if not queue:
+            self._first_at = time.monotonic()
         queue.append(write)
         self.stats.queued += 1
         if len(queue) == 1 or len(queue) >= self.batch_size or len(queue) >= self.max_pending:
@@ -203,7 +234,7 @@ class BatchWriter:
         try:
             while True:
                 if not self._queue:
-                    if self._closing:
+                    if self._stopping:
                         return
                     self._wakeup.clear()
                     await self._wakeup.wait()
@@ -222,36 +253,54 @@ class BatchWriter:
         """True when the open batch must be committed now, not at the window's end."""
         queued = len(self._queue)
         return (
-            self._closing
+            self._stopping
             or bool(self._flushes)
             or queued >= self.batch_size
             or queued >= self.max_pending  # producers are waiting for room
         )
 
+    def _deadline(self) -> float:
+        """When the open batch must start committing (``time.monotonic()``): its first
+        write's queuing time plus the window, less the expected commit time and the
+        margin."""
+        first = time.monotonic() if self._first_at is None else self._first_at
+        window = self.batch_window
+        early = min(self.stats.commit_seconds, window / 2) + window * _MARGIN
+        return first + window - early
+
     async def _wait_for_batch(self) -> None:
         """Wait until the batch is full, a flush or close asks, or the window ends."""
         if self._urgent() or not self.batch_window:
             return
+        remaining = self._deadline() - time.monotonic()
+        if remaining <= 0:
+            return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.batch_window
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(loop.time() + remaining):
                 while not self._urgent():
                     self._wakeup.clear()
                     await self._wakeup.wait()
 
     def _take(self) -> list[Write]:
         queue = self._queue
+        if self._first_at is not None:
+            stats = self.stats
+            stats.oldest_wait = max(stats.oldest_wait, time.monotonic() - self._first_at)
         if len(queue) <= self.batch_size:
             batch = list(queue)
             queue.clear()
+            self._first_at = None
         else:
+            # what stays queued came no earlier than the batch's first write: keeping
+            # that time commits it at once (the writer is behind)
             batch = [queue.popleft() for _ in range(self.batch_size)]
         return batch
 
     async def _commit(self, batch: list[Write]) -> None:
         """Commit ``batch`` in one transaction, grouping runs of the same statement."""
         db = self._db
+        started = self.stats.commit_started = time.monotonic()
         try:
             await db.execute("BEGIN IMMEDIATE")
             start = 0
@@ -267,12 +316,21 @@ class BatchWriter:
                 start = end
             await db.execute("COMMIT")
         except BaseException:
+            self.stats.commit_started = None
             self.stats.discarded += len(batch)
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
             raise
         stats = self.stats
+        stats.commit_started = None
+        took = time.monotonic() - started
+        stats.commit_seconds = (
+            took
+            if not stats.batches
+            else stats.commit_seconds + _COMMIT_WEIGHT * (took - stats.commit_seconds)
+        )
+        stats.longest_commit = max(stats.longest_commit, took)
         stats.committed += len(batch)
         stats.batches += 1
         if stats.pending < self.max_pending:
@@ -315,8 +373,11 @@ class BatchWriter:
         Raises:
             StoreError: the writer stopped after a failure (the error it stopped with).
         """
-        self._closing = True
-        self._wakeup.set()
-        await asyncio.shield(self._task)
+        await super().aclose()
         if self._error is not None:
             raise self._error
+
+    async def _close(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        await asyncio.wait([self._task])  # its own end: every queued write committed
