@@ -81,7 +81,7 @@ from console.config import DeviceConfig, SnmpAuthentication, SnmpPrivacy, TrapsC
 from console.events import EventManager, JsonValue
 from console.lifecycle import ClosesOnce
 from console.snmp.codec import from_pysnmp
-from console.snmp.engine import new_engine
+from console.snmp.engine import new_engine, shutdown_engine
 from console.snmp.mib import MibResolver
 
 with warnings.catch_warnings():
@@ -456,7 +456,6 @@ class TrapReceiver(ClosesOnce):
         self._rejected_counters: list[Any] = []
         self._malformed_counters: list[Any] = []
         self._changed = asyncio.Event()
-        self._reporter: asyncio.Task[None] | None = None
         self._last_report: TrapStats | None = None
 
     def __repr__(self) -> str:
@@ -541,7 +540,7 @@ class TrapReceiver(ClosesOnce):
                 sock.close()
             await self.aclose()
             raise
-        self._reporter = asyncio.create_task(self._report(), name=f"trap-receiver {self._listen}")
+        self.spawn(self._report(), name=f"trap-receiver {self._listen}")
         self._changed.set()
         mlog.info("trap receiver listening on udp %s", self._listen)
 
@@ -643,11 +642,7 @@ class TrapReceiver(ClosesOnce):
         """Stop receiving, close the socket (the port is free once this returns),
         stop pysnmp's timer and publish the final counters if they changed.
         """
-        reporter, self._reporter = self._reporter, None
-        if reporter is not None:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+        await self.cancel_tasks()  # the reporter
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close_transport()
@@ -658,12 +653,7 @@ class TrapReceiver(ClosesOnce):
         if self._receiver is not None:
             self._receiver.close(engine)
             self._receiver = None
-        dispatcher = engine.transport_dispatcher
-        timer = dispatcher.loopingcall if dispatcher is not None else None
-        if dispatcher is not None:
-            engine.close_dispatcher()
-        if timer is not None:
-            await asyncio.wait([timer])
+        await shutdown_engine(engine)
         if self._address is not None:
             self._publish_stats()
             mlog.info("trap receiver on udp %s stopped", self._listen)
