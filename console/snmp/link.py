@@ -319,11 +319,6 @@ class SnmpLink:
         if shared is not None:
             await release_engine(shared)
 
-    def use_auth(self, auth: Any) -> None:
-        """Send the following requests with pysnmp credentials ``auth`` (tests: an
-        agent that stops knowing the user while the device is connected)."""
-        self._auth = auth
-
     async def connect(self) -> Any:
         """Build the transport target to ``remote_host:remote_port`` and keep it in
         :attr:`target`.
