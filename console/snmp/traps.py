@@ -81,7 +81,7 @@ from console.config import DeviceConfig, SnmpAuthentication, SnmpPrivacy, TrapsC
 from console.events import EventManager, JsonValue
 from console.lifecycle import ClosesOnce
 from console.snmp.codec import from_pysnmp
-from console.snmp.engine import new_engine, shutdown_engine
+from console.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, new_engine, shutdown_engine
 from console.snmp.mib import MibResolver
 
 with warnings.catch_warnings():
@@ -134,21 +134,9 @@ _TIMER_RESOLUTION: Final = 1.0  # s between pysnmp housekeeping ticks
 _REPORT_INTERVAL: Final = 1.0  # s: counters are published at most this often
 DEFAULT_RECEIVE_BUFFER: Final = 4 * 1024 * 1024  # bytes (SO_RCVBUF)
 
-_AUTH: Final[Mapping[str, Any]] = {
-    "MD5": snmp_config.USM_AUTH_HMAC96_MD5,
-    "SHA": snmp_config.USM_AUTH_HMAC96_SHA,
-    "SHA224": snmp_config.USM_AUTH_HMAC128_SHA224,
-    "SHA256": snmp_config.USM_AUTH_HMAC192_SHA256,
-    "SHA384": snmp_config.USM_AUTH_HMAC256_SHA384,
-    "SHA512": snmp_config.USM_AUTH_HMAC384_SHA512,
-}
-_PRIV: Final[Mapping[str, Any]] = {
-    "DES": snmp_config.USM_PRIV_CBC56_DES,
-    "3DES": snmp_config.USM_PRIV_CBC168_3DES,
-    "AES": snmp_config.USM_PRIV_CFB128_AES,
-    "AES192": snmp_config.USM_PRIV_CFB192_AES,
-    "AES256": snmp_config.USM_PRIV_CFB256_AES,
-}
+#: The same protocols as polling devices (``authentication.type``/``privacy.type``).
+_AUTH: Final = AUTH_PROTOCOLS
+_PRIV: Final = PRIV_PROTOCOLS
 
 #: (MIB module, counter) pysnmp bumps when it drops a datagram for bad credentials.
 _REJECTED_COUNTERS: Final = (
