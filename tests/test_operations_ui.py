@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Select, Static
 from console.app import FleettopApp, help_sections
 from console.events import Event
 from console.runtime import Runtime
-from console.snmp.manager import SnmpNotConnectedError
+from console.snmp.errors import SnmpNotConnectedError
 from screens.confirm import ConfirmScreen
 from screens.get import OidPromptScreen
 from screens.help import help_rows

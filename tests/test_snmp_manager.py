@@ -21,8 +21,8 @@ from pysnmp.proto import rfc1902
 from console.config import SnmpDeviceConfig
 from console.events import Event, EventManager, Policy
 from console.secrets import Secret
-from console.snmp import manager as manager_module
-from console.snmp.manager import SnmpDevice, SnmpNotConnectedError, SnmpStatus
+from console.snmp import SnmpDevice, SnmpNotConnectedError, SnmpStatus
+from console.snmp.engine import loop_engines
 from tests.conftest import free_udp_port
 from tests.snmp_peers import ScriptedAgent, Snmpd, snmpget
 from tests.waiting import EventRecorder
@@ -301,18 +301,125 @@ async def test_agent_stop_disconnects_and_restart_reconnects_with_interrogate(
     assert again[0]["cause"] == "INTERROGATE"
 
 
+async def test_an_outage_is_one_disconnected_status_however_many_retries(
+    snmpd: Snmpd, bus: EventManager
+) -> None:
+    """Issue 11 §5: "DISCONNECTED since" is the outage's start. The device stays
+    DISCONNECTED through its reconnection tries (it used to flip to CONNECTING and
+    back on every try, so the time of its DISCONNECTED status reset each time)."""
+    recorder = Recorder(bus)
+    conf = make_conf(snmpd.port, (SYS_UPTIME,), connect_delay=0.2)
+    async with SnmpDevice("edge", conf, bus) as device:
+        await recorder.wait_for(status_is("CONNECTED"))
+        snmpd.stop()
+        await recorder.wait_for(status_is("DISCONNECTED"), within=disconnect_bound(conf))
+        down = len(recorder.events)
+        # three more connection attempts fail while the agent is away
+        errors = device.stats()["errors"]
+        tries = conf.request_retry_count + 1
+        await recorder.wait_for(lambda _: device.stats()["errors"] >= errors + 3 * tries)
+        assert device.status == SnmpStatus.DISCONNECTED
+        assert [e for e in recorder.events[down:] if e.type[2] == "status"] == []
+        outage = len(recorder.of("status"))
+        snmpd.start()
+        await recorder.wait_for(status_is("CONNECTED", after=outage), within=30)
+    statuses = [_payload(e) for e in recorder.of("status")]
+    assert statuses == [
+        {"status": "CONNECTING", "reason": None},
+        {"status": "CONNECTED", "reason": None},
+        {"status": "DISCONNECTED", "reason": "no response after 2 tries (timeout 0.5 s)"},
+        {"status": "CONNECTED", "reason": None},
+        {"status": "DISCONNECTED", "reason": "device closed"},
+    ]
+
+
+async def test_errors_count_the_failed_polls_during_an_outage(
+    snmpd: Snmpd, bus: EventManager
+) -> None:
+    """Issue 11 §5: ERRORS grows while the agent is away (it used to stay at its old
+    value until the agent came back, then jump by every failed try at once)."""
+    recorder = Recorder(bus)
+    conf = make_conf(snmpd.port, (SYS_UPTIME,), connect_delay=0.2)
+    tries = conf.request_retry_count + 1
+    async with SnmpDevice("edge", conf, bus) as device:
+        await recorder.wait_for(polls_at_least(2))
+        assert device.stats()["errors"] == 0
+        snmpd.stop()
+        await recorder.wait_for(status_is("DISCONNECTED"), within=disconnect_bound(conf))
+        completed = device.stats()["polls"]
+        await recorder.wait_for(
+            lambda _: [_payload(e)["errors"] for e in recorder.of("poll")][-1] >= 3 * tries
+        )
+        assert device.status == SnmpStatus.DISCONNECTED
+        during = [_payload(e) for e in recorder.of("poll") if _payload(e)["errors"]]
+        # every failed cycle is published: its tries counted, no cycle completed
+        assert [p["errors"] for p in during] == [tries * n for n in range(1, len(during) + 1)]
+        assert {p["polls"] for p in during} == {completed}
+        assert {p["values"] for p in during} == {0}
+        last_poll = _payload(recorder.of("poll")[completed - 1])["last_poll"]
+        assert {p["last_poll"] for p in during} == {last_poll}
+        assert device.stats()["errors"] >= during[-1]["errors"]
+        seen = len(recorder.of("poll"))
+        snmpd.start()
+        await recorder.wait_for(
+            lambda _: any(_payload(e)["polls"] > completed for e in recorder.of("poll")[seen:]),
+            within=30,
+        )
+    after = next(
+        _payload(e) for e in recorder.of("poll")[seen:] if _payload(e)["polls"] > completed
+    )
+    # no jump once the agent is back: at most the tries of the cycle that reconnected
+    last_failed = _payload(recorder.of("poll")[seen - 1])["errors"]
+    assert last_failed <= after["errors"] < last_failed + tries
+
+
+async def test_polling_list_is_published_at_start_and_on_every_change(
+    snmpd: Snmpd, bus: EventManager
+) -> None:
+    """Contract 1: ``("snmp", DEVICE, "polling")`` ``{"oids": [...]}`` (numeric, no
+    leading dot, in polling order) at start and after every change of the list; it is
+    state-like (the bus keeps the latest)."""
+    recorder = Recorder(bus)
+    device = SnmpDevice("sw", make_conf(snmpd.port, (SYS_DESCR, "." + SYS_UPTIME)), bus)
+    device.add_polling_oid(SYS_NAME)  # before start: part of the first list
+    assert recorder.of("polling") == []
+    async with device:
+        await recorder.wait_for(lambda _: SYS_NAME in recorder.latest())
+        assert [_payload(e) for e in recorder.of("polling")] == [
+            {"oids": [SYS_DESCR, SYS_UPTIME, SYS_NAME]}
+        ]
+        assert device.add_polling_oid("." + SYS_CONTACT) == SYS_CONTACT
+        assert device.add_polling_oid(SYS_CONTACT) == SYS_CONTACT  # unchanged: no event
+        assert device.remove_polling_oid(SYS_UPTIME) is True
+        assert device.remove_polling_oid(SYS_LOCATION) is False  # unchanged: no event
+        await recorder.wait_for(lambda _: SYS_CONTACT in recorder.latest())
+        uptime_reads = len(recorder.of("read", SYS_UPTIME))
+        polls = recorder.polls()
+        await recorder.wait_for(polls_at_least(polls + 2))
+        assert len(recorder.of("read", SYS_UPTIME)) == uptime_reads  # no longer polled
+    assert [_payload(e)["oids"] for e in recorder.of("polling")] == [
+        [SYS_DESCR, SYS_UPTIME, SYS_NAME],
+        [SYS_DESCR, SYS_UPTIME, SYS_NAME, SYS_CONTACT],
+        [SYS_DESCR, SYS_NAME, SYS_CONTACT],
+    ]
+    latest = bus.latest(("snmp", "sw", "polling"))
+    assert latest is not None
+    assert latest.payload == {"oids": [SYS_DESCR, SYS_NAME, SYS_CONTACT]}
+    assert list(device.polling_oids) == [SYS_DESCR, SYS_NAME, SYS_CONTACT]
+
+
 async def test_unreachable_port_is_disconnected_with_a_reason(bus: EventManager) -> None:
     recorder = Recorder(bus)
     conf = make_conf(free_udp_port(), (SYS_DESCR,), request_timeout=0.3, request_retry_count=2)
     async with SnmpDevice("nowhere", conf, bus) as device:
         await recorder.wait_for(status_is("DISCONNECTED"), within=disconnect_bound(conf))
         assert device.reason == "no response after 3 tries (timeout 0.3 s)"
-        await recorder.wait_for(lambda _: recorder.statuses().count("CONNECTING") >= 2)
+        # it keeps trying (each failed try is counted and published), DISCONNECTED
+        await recorder.wait_for(lambda _: len(recorder.of("poll")) >= 2)
         with pytest.raises(SnmpNotConnectedError, match="'nowhere' is not connected"):
             await device.read(SYS_DESCR)
     assert recorder.of("read") == []
-    assert recorder.statuses()[:3] == ["CONNECTING", "DISCONNECTED", "CONNECTING"]
-    assert no_consecutive_duplicates(recorder.statuses())
+    assert recorder.statuses() == ["CONNECTING", "DISCONNECTED"]
 
 
 async def test_unresolvable_host_is_disconnected_with_a_reason(bus: EventManager) -> None:
@@ -531,8 +638,8 @@ async def test_aclose_releases_sockets_and_tasks(snmpd: Snmpd, bus: EventManager
         second = SnmpDevice("b", make_conf(snmpd.port, (SYS_DESCR,), version="V1"), bus)
         await first.start()
         await second.start()
-        loop = asyncio.get_running_loop()
-        shared = manager_module._ENGINES[loop]
+        shared, _spares = loop_engines()
+        assert shared is not None
         assert shared.users == 2  # one pysnmp engine for the loop
         await recorder.wait_for(lambda _: len(recorder.of("read")) == 2)
         await first.aclose()
@@ -541,7 +648,7 @@ async def test_aclose_releases_sockets_and_tasks(snmpd: Snmpd, bus: EventManager
         await recorder.wait_for(polls_at_least(polls + 2))  # the other still polls
         await asyncio.gather(second.aclose(), second.aclose())  # idempotent, concurrent
         await first.aclose()
-        assert loop not in manager_module._ENGINES
+        assert loop_engines() == (None, [])
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
     assert _socket_count() == baseline_sockets

@@ -30,8 +30,12 @@ import pytest
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
 from console.events import Event, EventManager
 from console.secrets import Secret
-from console.snmp.manager import SnmpDevice, SnmpNotConnectedError, SnmpTimeoutError
-from console.snmp.operations import SnmpOperationError
+from console.snmp import (
+    SnmpDevice,
+    SnmpNotConnectedError,
+    SnmpOperationError,
+    SnmpTimeoutError,
+)
 from tests.conftest import require_program
 from tests.snmp_peers import Snmpd, V3User
 from tests.waiting import EventRecorder

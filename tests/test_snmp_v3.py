@@ -21,14 +21,10 @@ from pysnmp.proto import errind
 from console.config import SnmpAuthentication, SnmpContext, SnmpDeviceConfig, SnmpPrivacy
 from console.events import EventManager
 from console.secrets import Secret
-from console.snmp import manager as manager_module
+from console.snmp import SnmpDevice, SnmpNotConnectedError, SnmpStatus
 from console.snmp.codec import ERROR_NAMES, USM_ERROR_NAMES, error_data
-from console.snmp.manager import (
-    SnmpDevice,
-    SnmpNotConnectedError,
-    SnmpStatus,
-    usm_error_name,
-)
+from console.snmp.engine import loop_engines, usm_user_data
+from console.snmp.link import usm_error_name
 from tests.snmp_peers import DEFAULT_CONF, Snmpd, V3User, snmpget
 from tests.waiting import EventRecorder
 
@@ -276,14 +272,13 @@ async def test_wrong_auth_password_is_wrong_digests_and_disconnects(
         await recorder.wait_for(lambda: recorder.has_status("locked", "DISCONNECTED", reason))
         assert device.status == SnmpStatus.DISCONNECTED
         assert device.reason == reason
-        # it keeps trying, after connect_delay, and fails the same way
-        await recorder.wait_for(
-            lambda: recorder.statuses("locked").count(("DISCONNECTED", reason)) >= 2
-        )
+        # it keeps trying, after connect_delay, and fails the same way: every try
+        # reports the values again (the cache is cleared on disconnect)
+        await recorder.wait_for(lambda: len(recorder.of("locked", "read", POLLED[0])) >= 2)
         with pytest.raises(SnmpNotConnectedError):
             await device.read(SYS_CONTACT)
-    statuses = recorder.statuses("locked")
-    assert statuses[:3] == [("CONNECTING", None), ("DISCONNECTED", reason), ("CONNECTING", None)]
+    # one outage, however many tries: it stays DISCONNECTED (issue 11 §5)
+    assert recorder.statuses("locked") == [("CONNECTING", None), ("DISCONNECTED", reason)]
     # hat-gateway: the read events carry the USM report, for every polled OID, once
     # per connection attempt (the cache is cleared on disconnect)
     first = {oid: recorder.of("locked", "read", oid)[0] for oid in POLLED}
@@ -295,7 +290,14 @@ async def test_wrong_auth_password_is_wrong_digests_and_disconnects(
         }
         for oid in POLLED
     }
-    assert recorder.of("locked", "poll") == []  # no polling cycle completed
+    # no polling cycle completed; each failed one says how many errors so far
+    polls = recorder.of("locked", "poll")
+    assert len(polls) >= 2
+    assert {p["polls"] for p in polls} == {0}
+    assert {p["last_poll"] for p in polls} == {None}
+    errors = [p["errors"] for p in polls]
+    assert errors == sorted(errors)
+    assert errors[0] < errors[-1]
     assert device.stats()["errors"] >= 2 * (1 + len(POLLED))  # a try and the values
     assert_no_secret(recorder.dump(), caplog.text, repr(conf), repr(device.reason))
     assert "SNMP device locked" in caplog.text  # the log was captured
@@ -326,9 +328,10 @@ async def test_unsupported_security_level_disconnects_with_the_reason(
     async with SnmpDevice("too-secure", conf, bus) as device:
         await recorder.wait_for(lambda: recorder.has_status("too-secure", "DISCONNECTED", reason))
         assert device.reason == reason
-        await recorder.wait_for(
-            lambda: recorder.statuses("too-secure").count(("DISCONNECTED", reason)) >= 2
-        )
+        # it keeps trying: each failed try is counted and published while disconnected
+        await recorder.wait_for(lambda: len(recorder.of("too-secure", "poll")) >= 2)
+        assert device.status == SnmpStatus.DISCONNECTED
+    assert recorder.statuses("too-secure") == [("CONNECTING", None), ("DISCONNECTED", reason)]
     assert recorder.of("too-secure", "read") == []  # no ERROR name for it
     assert_no_secret(recorder.dump())
 
@@ -354,7 +357,7 @@ async def test_operator_read_answered_by_a_usm_report_is_an_error_value(
         await recorder.wait_for(lambda: device.status == SnmpStatus.CONNECTED)
         # the agent stops knowing the device's user while it is connected (a swapped
         # user in place of an agent reconfigured between two requests)
-        device._auth = manager_module._usm_user_data(v3_conf(snmpd.port, NO_AUTH, name="forgotten"))
+        device._link._auth = usm_user_data(v3_conf(snmpd.port, NO_AUTH, name="forgotten"))
         payload = await device.read(SYS_CONTACT, session_id="op-2")
     assert payload == {
         "session_id": "op-2",
@@ -416,13 +419,12 @@ async def test_one_user_name_with_two_passwords_gets_two_engines(
     right = SnmpDevice("right", v3_conf(snmpd.port, SHA_AES), bus)
     twin = SnmpDevice("twin", v3_conf(snmpd.port, SHA_AES), bus)
     other = SnmpDevice("other", v3_conf(snmpd.port, MD5_DES), bus)
-    loop = asyncio.get_running_loop()
     devices = (wrong, right, twin, other)
     try:
         for device in devices:
             await device.start()
-        first = manager_module._ENGINES[loop]
-        (spare,) = manager_module._SPARE_ENGINES[loop]
+        first, (spare,) = loop_engines()
+        assert first is not None
         assert (first.users, spare.users) == (2, 2)  # wrong+other, right+twin
         await recorder.wait_for(
             lambda: all(len(recorder.of(name, "poll")) >= 2 for name in ("right", "twin", "other"))
@@ -439,8 +441,7 @@ async def test_one_user_name_with_two_passwords_gets_two_engines(
     finally:
         for device in devices:
             await device.aclose()
-    assert loop not in manager_module._ENGINES
-    assert manager_module._SPARE_ENGINES.get(loop, []) == []
+    assert loop_engines() == (None, [])
 
 
 async def test_v2c_and_v3_devices_share_one_engine(snmpd: Snmpd, bus: EventManager) -> None:
@@ -457,9 +458,10 @@ async def test_v2c_and_v3_devices_share_one_engine(snmpd: Snmpd, bus: EventManag
         SnmpDevice("old", v2c, bus),
         SnmpDevice("new", v3_conf(snmpd.port, SHA_AES, (SYS_CONTACT,)), bus),
     ):
-        loop = asyncio.get_running_loop()
-        assert manager_module._ENGINES[loop].users == 2
-        assert manager_module._SPARE_ENGINES.get(loop, []) == []
+        shared, spares = loop_engines()
+        assert shared is not None
+        assert shared.users == 2
+        assert spares == []
         await recorder.wait_for(
             lambda: SYS_CONTACT in recorder.latest("old") and SYS_CONTACT in recorder.latest("new")
         )
@@ -541,7 +543,7 @@ def test_usm_user_data_protocols(
         authentication=None if auth is None else SnmpAuthentication(auth, Secret("auth-Secret-A")),  # type: ignore[arg-type]
         privacy=None if priv is None else SnmpPrivacy(priv, Secret("priv-Secret-P")),  # type: ignore[arg-type]
     )
-    data = manager_module._usm_user_data(conf)
+    data = usm_user_data(conf)
     assert tuple(data.authentication_protocol) == auth_oid
     assert tuple(data.privacy_protocol) == priv_oid
     assert data.security_level == level

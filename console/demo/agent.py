@@ -33,7 +33,7 @@ from pysnmp.smi import error as smi_error
 from console.demo.models import DeviceModel, ObjectSpec, SnmpValue, ValueType
 from console.lifecycle import ClosesOnce
 from console.secrets import Secret
-from console.snmp.engine import new_engine
+from console.snmp.engine import new_engine, shutdown_engine
 
 __all__ = ["SnmpAgent"]
 
@@ -327,10 +327,5 @@ class SnmpAgent(ClosesOnce):
         for responder in self._responders:
             responder.close(engine)
         self._responders = []
-        dispatcher = engine.transport_dispatcher
-        timer = dispatcher.loopingcall if dispatcher is not None else None
-        if dispatcher is not None:
-            engine.close_dispatcher()
-        if timer is not None:
-            await asyncio.wait([timer])
+        await shutdown_engine(engine)
         mlog.info("demo agent %s stopped", self.name)

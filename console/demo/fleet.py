@@ -72,7 +72,7 @@ def device_document(model: DeviceModel, host: str, port: int) -> dict[str, Any]:
     SNMPv2c with the read community for polling and the write community for operator
     SETs (sysContact, sysName, sysLocation are writable); a 1 s polling delay so the
     screen moves, a 0.5 s request timeout with one retry, and a 2 s reconnect delay
-    so an outage shows as DISCONNECTED -> CONNECTING -> CONNECTED within seconds. Raw-byte strings
+    so an outage shows as DISCONNECTED -> CONNECTED within seconds. Raw-byte strings
     (ifPhysAddress) are listed in ``string_hex_oids``. Contains the community in clear:
     never log it.
     """
@@ -181,7 +181,7 @@ class DemoFleet(ClosesOnce):
     Every ``outage_period`` seconds the access point stops answering for
     ``outage_duration`` seconds (its first outage starts ``outage_period -
     outage_duration`` seconds after :meth:`start`), so the console shows it go
-    DISCONNECTED, then CONNECTING and CONNECTED again.
+    DISCONNECTED (through the device's reconnection tries), then CONNECTED again.
 
     Args:
         host: the IPv4 address the agents bind (and the configuration points at).

@@ -22,7 +22,6 @@ pysnmp's protocol API (:func:`v2c_trap`), as SNMPv2-Trap-PDUs (RFC 3416 §4.2.6)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pysnmp.proto.api import v2c
 from console.demo.agent import SnmpAgent
 from console.demo.models import IF_ENTRY, ObjectSpec, Oid, SnmpValue
 from console.demo.signals import Window
+from console.lifecycle import ClosesOnce
 from console.secrets import Secret
 
 __all__ = [
@@ -134,7 +134,7 @@ class _Link:
     status: int
 
 
-class DemoTrapSender:
+class DemoTrapSender(ClosesOnce):
     """Send the demo devices' notifications to a receiver (see the module docstring).
 
     Args:
@@ -173,8 +173,7 @@ class DemoTrapSender:
         self._links: list[_Link] = []
         self._ups = next((a for a in self._agents if a.name == UPS_DEVICE), None)
         self._on_battery = False
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
+        self._started = False
         self.sent = 0
 
     @property
@@ -188,14 +187,15 @@ class DemoTrapSender:
         Raises:
             RuntimeError: started twice.
         """
-        if self._task is not None or self._closed:
+        if self._started or self.closing:
             raise RuntimeError("the demo trap sender was already started")
+        self._started = True
         for agent in self._agents:
             self._send(agent, COLD_START)
             self._links += self._watch(agent)
         if self._ups is not None:
             self._on_battery = self._power_dips.is_off(self._ups.elapsed())
-        self._task = asyncio.create_task(self._run(), name="demo-traps")
+        self.spawn(self._run(), name="demo-traps")
 
     @staticmethod
     def _watch(agent: SnmpAgent) -> list[_Link]:
@@ -266,11 +266,5 @@ class DemoTrapSender:
         if agent.send(datagram, self._target):
             self.sent += 1
 
-    async def aclose(self) -> None:
-        """Stop watching. Idempotent."""
-        self._closed = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _close(self) -> None:
+        """Stop watching (the watch task is cancelled by :meth:`aclose`)."""

@@ -3,8 +3,13 @@
 * :mod:`console.snmp.manager`: :class:`SnmpDevice`, the per-device connection and
   polling loops (hat-gateway's SNMP manager device), publishing ``("snmp", NAME,
   ...)`` events as documented in ``docs/events.md``;
+* :mod:`console.snmp.link`: :class:`~console.snmp.link.SnmpLink`, one device's
+  requests: retries, tooBig splitting, SNMPv3 security errors;
+* :mod:`console.snmp.engine`: the pysnmp engines (made, shared per loop, shut down);
 * :mod:`console.snmp.operations`: operator SET and WALK behind
-  :meth:`SnmpDevice.write` and :meth:`SnmpDevice.walk`;
+  :meth:`SnmpDevice.write` and :meth:`SnmpDevice.walk`, on the link;
+* :mod:`console.snmp.errors`: every exception of the package, with its hierarchy;
+* :mod:`console.snmp.traps`: the trap/inform receiver;
 * :mod:`console.snmp.codec`: pysnmp values <-> data dicts, OID parsing;
 * :mod:`console.snmp.mib`: :class:`MibResolver`, numeric OID -> ``MODULE::name``
   for display (never used on the polling path).
@@ -20,15 +25,15 @@ from console.snmp.codec import (
     pdu_error_name,
     to_pysnmp,
 )
-from console.snmp.manager import (
-    SnmpDevice,
+from console.snmp.errors import (
     SnmpError,
     SnmpNotConnectedError,
-    SnmpStatus,
+    SnmpOperationError,
     SnmpTimeoutError,
 )
+from console.snmp.link import SnmpStatus
+from console.snmp.manager import SnmpDevice
 from console.snmp.mib import MibResolver
-from console.snmp.operations import SnmpOperationError
 
 __all__ = [
     "DataType",

@@ -81,7 +81,7 @@ from console.config import DeviceConfig, SnmpAuthentication, SnmpPrivacy, TrapsC
 from console.events import EventManager, JsonValue
 from console.lifecycle import ClosesOnce
 from console.snmp.codec import from_pysnmp
-from console.snmp.engine import new_engine
+from console.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, new_engine, shutdown_engine
 from console.snmp.mib import MibResolver
 
 with warnings.catch_warnings():
@@ -134,21 +134,9 @@ _TIMER_RESOLUTION: Final = 1.0  # s between pysnmp housekeeping ticks
 _REPORT_INTERVAL: Final = 1.0  # s: counters are published at most this often
 DEFAULT_RECEIVE_BUFFER: Final = 4 * 1024 * 1024  # bytes (SO_RCVBUF)
 
-_AUTH: Final[Mapping[str, Any]] = {
-    "MD5": snmp_config.USM_AUTH_HMAC96_MD5,
-    "SHA": snmp_config.USM_AUTH_HMAC96_SHA,
-    "SHA224": snmp_config.USM_AUTH_HMAC128_SHA224,
-    "SHA256": snmp_config.USM_AUTH_HMAC192_SHA256,
-    "SHA384": snmp_config.USM_AUTH_HMAC256_SHA384,
-    "SHA512": snmp_config.USM_AUTH_HMAC384_SHA512,
-}
-_PRIV: Final[Mapping[str, Any]] = {
-    "DES": snmp_config.USM_PRIV_CBC56_DES,
-    "3DES": snmp_config.USM_PRIV_CBC168_3DES,
-    "AES": snmp_config.USM_PRIV_CFB128_AES,
-    "AES192": snmp_config.USM_PRIV_CFB192_AES,
-    "AES256": snmp_config.USM_PRIV_CFB256_AES,
-}
+#: The same protocols as polling devices (``authentication.type``/``privacy.type``).
+_AUTH: Final = AUTH_PROTOCOLS
+_PRIV: Final = PRIV_PROTOCOLS
 
 #: (MIB module, counter) pysnmp bumps when it drops a datagram for bad credentials.
 _REJECTED_COUNTERS: Final = (
@@ -456,7 +444,6 @@ class TrapReceiver(ClosesOnce):
         self._rejected_counters: list[Any] = []
         self._malformed_counters: list[Any] = []
         self._changed = asyncio.Event()
-        self._reporter: asyncio.Task[None] | None = None
         self._last_report: TrapStats | None = None
 
     def __repr__(self) -> str:
@@ -541,7 +528,7 @@ class TrapReceiver(ClosesOnce):
                 sock.close()
             await self.aclose()
             raise
-        self._reporter = asyncio.create_task(self._report(), name=f"trap-receiver {self._listen}")
+        self.spawn(self._report(), name=f"trap-receiver {self._listen}")
         self._changed.set()
         mlog.info("trap receiver listening on udp %s", self._listen)
 
@@ -643,11 +630,7 @@ class TrapReceiver(ClosesOnce):
         """Stop receiving, close the socket (the port is free once this returns),
         stop pysnmp's timer and publish the final counters if they changed.
         """
-        reporter, self._reporter = self._reporter, None
-        if reporter is not None:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+        await self.cancel_tasks()  # the reporter
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close_transport()
@@ -658,12 +641,7 @@ class TrapReceiver(ClosesOnce):
         if self._receiver is not None:
             self._receiver.close(engine)
             self._receiver = None
-        dispatcher = engine.transport_dispatcher
-        timer = dispatcher.loopingcall if dispatcher is not None else None
-        if dispatcher is not None:
-            engine.close_dispatcher()
-        if timer is not None:
-            await asyncio.wait([timer])
+        await shutdown_engine(engine)
         if self._address is not None:
             self._publish_stats()
             mlog.info("trap receiver on udp %s stopped", self._listen)
