@@ -776,9 +776,12 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
     from console.mqtt.client import BrokerConnection
 
     got: list[str] = []
+    gate = asyncio.Event()  # the subscriber stalls until paho's thread has waited
 
     async def slow(event: Event) -> None:
         got.append(event.payload["topic"])  # type: ignore[index, call-overload]
+        if len(got) == 1:
+            await gate.wait()
         if len(got) % 50 == 0:
             await asyncio.sleep(0.01)
 
@@ -790,6 +793,10 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
         await eventually(lambda: bus.latest(("mqtt", "@plant", "subscribed")) is not None)
         lines = "".join(f"{n}\n" for n in range(3000)).encode()
         await mosquitto_pub(broker, "-t", "load/x", "-q", "1", "-l", stdin=lines)
+        # the pump is held by the subscriber: the hand-over fills to its bound and
+        # paho's thread waits there (deterministic, whatever the machine's speed)
+        await eventually(lambda: connection.pending >= 100)
+        gate.set()
         await eventually(lambda: len(got) == 3000, within=60)
         assert connection.stats.received == 3000
         assert connection.stats.stalls > 0  # paho's thread did wait

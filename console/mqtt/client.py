@@ -158,7 +158,14 @@ class BrokerConnection(ClosesOnce):
         self._session = PahoSession(config, self.client_id, self.subscriptions, self._handover)
         self._publishes = PublishFutures(loop)
         self._own = OwnPublishes()
+        self._marked = config.protocol == "5"  # own publishes carry OWN_PROPERTY
         self._started = False
+
+    @property
+    def pending(self) -> int:
+        """Items (messages and status controls) waiting in the hand-over for the loop
+        now; at most ``max_pending`` messages plus a few controls."""
+        return self._handover.waiting
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -197,10 +204,11 @@ class BrokerConnection(ClosesOnce):
 
     async def _deliver(self, messages: list[MqttMessage]) -> None:
         """Mark the echoes of operator publishes, then hand the messages on."""
-        is_echo = self._own.is_echo
-        for index, m in enumerate(messages):
-            if is_echo(m.topic, m.payload, m.properties):
-                messages[index] = m._replace(own=True)
+        own = self._own
+        if own.waiting or self._marked:
+            for index, m in enumerate(messages):
+                if (m.properties or own.waiting) and own.is_echo(m.topic, m.payload, m.properties):
+                    messages[index] = m._replace(own=True)
         await self._handler(messages)
 
     def _apply_control(self, item: Control) -> None:

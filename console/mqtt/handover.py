@@ -199,6 +199,11 @@ class Handover:
 
     # -- the loop --------------------------------------------------------------------
 
+    @property
+    def waiting(self) -> int:
+        """Messages and controls waiting for the pump now."""
+        return len(self._pending)
+
     def release(self) -> None:
         """Stop applying backpressure (the connection is closing)."""
         self.released = True

@@ -116,13 +116,13 @@ class PublishFutures:
         self._futures.clear()
 
 
-def _key(topic: str, payload: bytes) -> tuple[str, bytes]:
-    return topic, hashlib.blake2b(payload, digest_size=16).digest()
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 class OwnPublishes:
     """What this connection published lately, to recognise each echo once (used on
-    the loop only).
+    the loop only). A message to a topic not published lately costs one dict lookup.
 
     Args:
         window: seconds a publish is remembered (:data:`ECHO_WINDOW`).
@@ -134,18 +134,24 @@ class OwnPublishes:
     ) -> None:
         self._window = window
         self._now = clock
-        # (topic, payload digest) -> times published, oldest first
-        self._sent: OrderedDict[tuple[str, bytes], list[float]] = OrderedDict()
+        # topic -> (time published, payload digest), oldest first; topics in the
+        # order of their last publish
+        self._sent: OrderedDict[str, list[tuple[float, bytes]]] = OrderedDict()
+
+    @property
+    def waiting(self) -> bool:
+        """True while some publish may still echo."""
+        return bool(self._sent)
 
     def sent(self, topic: str, payload: bytes) -> None:
         """Remember that ``payload`` was published to ``topic`` now."""
-        key, now = _key(topic, payload), self._now()
-        self._sent.setdefault(key, []).append(now)
-        self._sent.move_to_end(key)
-        # oldest last publish first: forget what no echo can match any more
+        now = self._now()
         sent = self._sent
+        sent.setdefault(topic, []).append((now, _digest(payload)))
+        sent.move_to_end(topic)
+        # the topic published longest ago first: forget what no echo can match
         while sent and (
-            len(sent) > _ECHO_LIMIT or now - next(iter(sent.values()))[-1] > self._window
+            len(sent) > _ECHO_LIMIT or now - next(iter(sent.values()))[-1][0] > self._window
         ):
             sent.popitem(last=False)
 
@@ -155,21 +161,22 @@ class OwnPublishes:
         within the window (that publish is then consumed: one echo each)."""
         if properties and _has_own_property(properties.get("UserProperty")):
             return True
-        if not self._sent:
-            return False
-        key = _key(topic, payload)
-        times = self._sent.get(key)
-        if not times:
+        entries = self._sent.get(topic)
+        if not entries:
             return False
         now = self._now()
-        while times and now - times[0] > self._window:
-            times.pop(0)
-        found = bool(times)
-        if times:
-            times.pop(0)
-        if not times:
-            del self._sent[key]
-        return found
+        while entries and now - entries[0][0] > self._window:
+            entries.pop(0)
+        digest = _digest(payload)
+        for index, (_, sent_digest) in enumerate(entries):
+            if sent_digest == digest:
+                del entries[index]
+                break
+        else:
+            index = -1
+        if not entries:
+            del self._sent[topic]
+        return index >= 0
 
 
 def _has_own_property(pairs: JsonValue) -> bool:

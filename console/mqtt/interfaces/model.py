@@ -247,7 +247,7 @@ class Interface:
             raise ValidationError(
                 f"{self.name} is an object interface: send a non-empty object of fields "
                 f"({', '.join(m.endpoint.rsplit('/', 1)[1] for m in self.mappings)}) "
-                f"to the common path, got {_kind(value)}"
+                f"to the common path, got {kind(value, JSON_WORDS)}"
             )
         first: InterfaceMapping | None = None
         for key in value:
@@ -327,31 +327,31 @@ def _check_scalar(where: str, type_name: str, value: object, item: str = "") -> 
     bad = f"{prefix}: {item}"
     if type_name in ("integer", "longinteger"):
         if type(value) is not int:
-            raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+            raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
         low, high = INT32 if type_name == "integer" else INT64
         if not low <= value <= high:
             raise ValidationError(f"{bad}{value} is out of range")
     elif type_name == "double":
         if type(value) is not float:
-            raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+            raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
         if not math.isfinite(value):
             raise ValidationError(f"{bad}{value} is not a finite number")
     elif type_name == "string":
         if type(value) is not str:
-            raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+            raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_STRING_BYTES:
             raise ValidationError(f"{bad}{size} bytes is too long")
     elif type_name == "binaryblob":
         if not isinstance(value, bytes | bytearray):
-            raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+            raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
         if len(value) > MAX_BLOB_BYTES:
             raise ValidationError(f"{bad}{len(value)} bytes is more than 64 KiB")
     elif type_name == "boolean":
         if type(value) is not bool:
-            raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+            raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
     elif type_name == "datetime" and not isinstance(value, dt.datetime):
-        raise ValidationError(f"{bad}got {_kind(value)} {_shown(value)}")
+        raise ValidationError(f"{bad}got {kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}")
 
 
 def _check_value(interface: str, path: str, mapping: InterfaceMapping, value: object) -> None:
@@ -366,7 +366,7 @@ def _check_value(interface: str, path: str, mapping: InterfaceMapping, value: ob
     if not isinstance(value, list | tuple):
         raise ValidationError(
             f"{where} is {mapping.type} (a list of at most {MAX_ARRAY_ITEMS} items): got "
-            f"{_kind(value)} {_shown(value)}"
+            f"{kind(value, JSON_WORDS)} {shown(value, JSON_WORDS)}"
         )
     if len(value) > MAX_ARRAY_ITEMS:
         raise ValidationError(
@@ -387,11 +387,3 @@ def _check_timestamp(
         raise ValidationError(
             f"{interface} {path}: its mapping has no explicit_timestamp: send no timestamp"
         )
-
-
-def _kind(value: object) -> str:
-    return kind(value, JSON_WORDS)
-
-
-def _shown(value: object) -> str:
-    return shown(value, JSON_WORDS)
