@@ -917,7 +917,7 @@ def test_mqtt_file_loads_brokers_devices_and_interfaces() -> None:
         None,
         None,
     )
-    assert plant.reconnect == ReconnectConfig(1.0, 60.0, 0.2)
+    assert plant.reconnect == ReconnectConfig(1.0, 4.0, 0.2)
     assert cloud.transport == "websockets"
     assert cloud.websocket_path == "/ws"
     assert cloud.tls == BrokerTls(ca_certs=interfaces / "org.example.Commands.json", insecure=True)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import itertools
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from console.config import Config, parse_config
+from console.config import Config, ReconnectConfig, parse_config
 from console.events import Event, EventManager
 from console.mqtt.client import MqttNotConnectedError
 from console.mqtt.codec import decode_payload
@@ -293,6 +295,61 @@ async def test_persistent_session_loses_nothing_while_away(
             ]
         finally:
             await fleet.aclose()
+
+
+async def test_default_backoff_is_capped_so_a_broker_back_for_a_short_window_is_reconnected(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """Issue 11 §5: after a long outage the retry delay stays at the default cap, so a
+    broker that is back is reconnected within ``max * (1 + jitter)`` seconds, each
+    time; the statuses say CONNECTING, DISCONNECTED (refused, ``retry_in``) and
+    CONNECTED in turn. Bounds come from the configuration, not from timings."""
+    config = config_for(broker.port, reconnect="{}", subscriptions='[{topic: "site/#", qos: 1}]')
+    backoff = config.brokers[0].reconnect
+    assert backoff == ReconnectConfig()  # the defaults are what is tested
+    longest = backoff.max * (1 + backoff.jitter)
+    promise = 5.0  # docs/configuration.md: a broker that is back, within 5 s
+    assert longest <= promise
+    recorder = Recorder(bus)
+    fleet = await started(config, bus)
+
+    def failed() -> list[dict[str, Any]]:
+        return [p for p in recorder.payloads("mqtt", "@plant", "status") if "retry_in" in p]
+
+    try:
+        await connected(recorder)
+        # the first outage lasts 5 failed attempts: the delay grows to the cap (the
+        # old default, 60 s, would wait 32 s next); the others are short windows
+        for attempts in (5, 2, 2):
+            before = len(failed())
+            broker.stop()
+            await eventually(
+                lambda n=before + attempts: len(failed()) >= n,  # type: ignore[misc]
+                within=attempts * longest + 10,
+            )
+            broker.start()
+            await eventually(  # + 5 s: only for a loaded machine, not a speed target
+                lambda: recorder.statuses("plant")[-1] == "CONNECTED", within=promise + 5
+            )
+        await connected(recorder, times=4)
+    finally:
+        await fleet.aclose()
+    delays = [p["retry_in"] for p in failed()]
+    assert len(delays) >= 9
+    assert all(backoff.min * (1 - backoff.jitter) <= d <= longest for d in delays)
+    assert max(delays[:5]) >= backoff.max * (1 - backoff.jitter)  # it reached the cap
+    assert all(p["reason"] == "connection refused (no broker listening)" for p in failed())
+    statuses = recorder.statuses("plant")
+    assert statuses[:2] == ["CONNECTING", "CONNECTED"]
+    assert statuses.count("CONNECTED") == 4
+    assert statuses[-1] == "DISCONNECTED"  # closed
+    for previous, status in itertools.pairwise(statuses):
+        if previous == "CONNECTING":
+            assert status in ("CONNECTED", "DISCONNECTED")
+        elif previous == "CONNECTED":
+            assert status == "DISCONNECTED"
+        else:
+            assert status == "CONNECTING"
 
 
 # --------------------------------------------------------------------------- credentials
@@ -650,6 +707,63 @@ async def test_device_status_from_status_topic_and_freshness(
         await fleet.aclose()
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+async def test_an_operator_publish_on_a_device_template_makes_up_no_device(
+    broker: Mosquitto, bus: EventManager, protocol: str
+) -> None:
+    """Issue 11 §7: the echo of the operator's own publish to a topic that a
+    ``device_rules`` template matches is shown (as the broker's message, marked
+    ``own``) but creates no device, so nothing goes OFFLINE and no alarm follows; a
+    device that publishes the same way is discovered. With MQTT 5 the mark travels
+    with a retained message, so a restarted console does not make one up either."""
+    config = config_for(
+        broker.port,
+        extra="    device_rules: [{template: 'site/{device}/telemetry/#', timeout: 5}]\n",
+        protocol=f'"{protocol}"',
+    )
+    recorder = Recorder(bus)
+    fleet = await started(config, bus)
+    try:
+        await connected(recorder)
+        for retain in (False, True):
+            result = await fleet.publish(
+                "plant", f"site/phantom/telemetry/r{retain:d}", "1", qos=1, retain=retain
+            )
+            assert result.success
+        await mosquitto_pub(broker, "-t", "site/boiler-2/telemetry/t", "-m", "80")
+        await eventually(lambda: "boiler-2" in fleet.devices)
+        await eventually(lambda: len([m for m in messages(recorder) if m["own"]]) == 2)
+        echoes = [m for m in messages(recorder) if m["own"]]
+        assert {m["topic"] for m in echoes} == {
+            "site/phantom/telemetry/r0",
+            "site/phantom/telemetry/r1",
+        }
+        assert all(m["device"] is None for m in echoes)
+        assert recorder.of("mqtt", "@plant", "message", "site", "phantom", "telemetry", "r0")
+        assert "phantom" not in fleet.devices
+        assert not recorder.of("mqtt", "phantom")
+        fleet.tick(time.time() + 60)  # past every freshness timeout
+        await bus.drain()
+        assert recorder.payloads("mqtt", "boiler-2", "status")[-1]["status"] == "OFFLINE"
+        assert not recorder.of("mqtt", "phantom")
+    finally:
+        await fleet.aclose()
+    if protocol != "5":
+        return  # MQTT 3.1.1 carries no mark: a retained echo is known in-session only
+    restarted = Recorder(bus)
+    fleet = await started(config, bus)
+    try:
+        await connected(restarted)
+        await eventually(
+            lambda: any(m["topic"] == "site/phantom/telemetry/r1" for m in messages(restarted))
+        )
+        (retained,) = [m for m in messages(restarted) if m["topic"].startswith("site/phantom")]
+        assert (retained["retain"], retained["own"], retained["device"]) == (True, True, None)
+        assert "phantom" not in fleet.devices
+    finally:
+        await fleet.aclose()
+
+
 # --------------------------------------------------------------------------- bounds
 
 
@@ -662,9 +776,12 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
     from console.mqtt.client import BrokerConnection
 
     got: list[str] = []
+    gate = asyncio.Event()  # the subscriber stalls until paho's thread has waited
 
     async def slow(event: Event) -> None:
         got.append(event.payload["topic"])  # type: ignore[index, call-overload]
+        if len(got) == 1:
+            await gate.wait()
         if len(got) % 50 == 0:
             await asyncio.sleep(0.01)
 
@@ -676,6 +793,10 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
         await eventually(lambda: bus.latest(("mqtt", "@plant", "subscribed")) is not None)
         lines = "".join(f"{n}\n" for n in range(3000)).encode()
         await mosquitto_pub(broker, "-t", "load/x", "-q", "1", "-l", stdin=lines)
+        # the pump is held by the subscriber: the hand-over fills to its bound and
+        # paho's thread waits there (deterministic, whatever the machine's speed)
+        await eventually(lambda: connection.pending >= 100)
+        gate.set()
         await eventually(lambda: len(got) == 3000, within=60)
         assert connection.stats.received == 3000
         assert connection.stats.stalls > 0  # paho's thread did wait

@@ -16,6 +16,7 @@ from console.mqtt.topics import (
     TemplateMatch,
     filter_covers,
     filter_matches,
+    levels_match,
     parse_template,
     validate_filter,
     validate_topic,
@@ -180,3 +181,48 @@ def test_device_templates() -> None:
     ]:
         with pytest.raises(ValueError, match=reason):
             parse_template(bad)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "levels", "matches"),
+    [
+        ("a/+/c", "a/b/c", True),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("a/+", "a", False),
+        ("a/+", "a/b/c", False),
+        ("+/+", "a/b", True),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_one_matcher_for_filters_templates_and_store_paths(
+    pattern: str, levels: str, matches: bool
+) -> None:
+    """``+``/``#`` mean the same in a topic filter, a device template's filter and a
+    store path filter: all three use :func:`console.mqtt.topics.levels_match`."""
+    from console.store.paths import path_matches
+
+    assert levels_match(pattern.split("/"), levels.split("/")) is matches
+    assert filter_matches(pattern, levels) is matches
+    assert path_matches("/" + pattern, "/" + levels) is matches
+    template = parse_template("{device}/" + pattern)
+    assert (template.match("dev/" + levels) is not None) is matches
+
+
+def test_own_publishes_are_recognised_once_within_the_window() -> None:
+    from console.mqtt.publishes import OWN_PROPERTY, OwnPublishes
+
+    now = [100.0]
+    own = OwnPublishes(window=60, clock=lambda: now[0])
+    own.sent("site/a", b"1")
+    own.sent("site/a", b"1")
+    assert not own.is_echo("site/a", b"2", None)  # another payload: a device's
+    assert not own.is_echo("site/b", b"1", None)  # another topic
+    assert own.is_echo("site/a", b"1", None)
+    assert own.is_echo("site/a", b"1", None)
+    assert not own.is_echo("site/a", b"1", None)  # each publish echoes once
+    own.sent("site/a", b"1")
+    now[0] += 61
+    assert not own.is_echo("site/a", b"1", None)  # too late: a device said the same
+    assert own.is_echo("x", b"", {"UserProperty": [list(OWN_PROPERTY)]})  # MQTT 5 mark
+    assert not own.is_echo("x", b"", {"UserProperty": [["fleettop", "device"]]})

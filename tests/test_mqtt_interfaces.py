@@ -294,3 +294,45 @@ def test_interface_rules(changes: dict[str, Any], field: str, reason: str) -> No
         parse_interface(json.loads(json.dumps(data)), file="t.json")
     assert caught.value.field == field
     assert reason in caught.value.message
+
+
+def test_the_schema_is_a_valid_json_schema_and_every_bundled_interface_fits_it() -> None:
+    import jsonschema
+
+    from console.demo.mqtt import INTERFACES_DIR
+    from console.mqtt.interfaces.loader import interface_schema
+
+    schema = interface_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for directory in (DATA, INTERFACES_DIR):
+        for path in sorted(directory.glob("*.json")):
+            assert not list(validator.iter_errors(json.loads(path.read_text()))), path.name
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"version_major": 1.0}, "version_major", "an integer 0 or more, got 1.0"),
+        (
+            {"mappings": [{"endpoint": "/a", "type": "integer", "retention": "forever"}]},
+            "mappings[0].retention",
+            "expected one of discard, volatile, stored, got 'forever'",
+        ),
+        (
+            {"mappings": [{"endpoint": "/a", "type": "integer", "expiry": -1}]},
+            "mappings[0].expiry",
+            "an integer 0 or more (seconds), got -1",
+        ),
+        ({"mappings": ["/a"]}, "mappings[0]", "expected an object, got '/a'"),
+        ({"mappings": [{"type": "integer"}]}, "mappings[0].endpoint", "required, an endpoint"),
+        ({"description": "x" * 1001}, "description", "is not text of at most 1000 characters"),
+    ],
+)
+def test_schema_rules_are_worded_by_field(changes: dict[str, Any], field: str, reason: str) -> None:
+    """The Astarte interface schema's rules (interface.schema.json) reach the operator
+    as field + reason, never as a jsonschema message."""
+    with pytest.raises(InterfaceError) as caught:
+        parse_interface(base(**changes), file="t.json")
+    assert (caught.value.field, caught.value.file) == (field, "t.json")
+    assert reason in caught.value.message

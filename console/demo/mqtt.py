@@ -34,6 +34,8 @@ from typing import Any, Final
 
 import bson
 
+from console.lifecycle import ClosesOnce
+
 __all__ = ["ASTARTE_DEVICES", "BROKER_NAME", "INTERFACES_DIR", "DemoMqtt", "demo_mqtt_document"]
 
 mlog = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-class DemoMqtt:
+class DemoMqtt(ClosesOnce):
     """The demo broker and its simulated devices.
 
     Args:
@@ -90,7 +92,6 @@ class DemoMqtt:
         self.published = 0
         self._rng = random.Random(seed)
         self._broker: Any = None
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the broker (in the running loop) and the devices.
@@ -110,14 +111,11 @@ class DemoMqtt:
             }
         )
         await self._broker.start()
-        self._task = asyncio.create_task(self._run(), name="demo-mqtt-devices")
+        self.spawn(self._run(), name="demo-mqtt-devices")
 
-    async def aclose(self) -> None:
-        """Stop the devices and the broker. Idempotent."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def _close(self) -> None:
+        """Stop the devices, then the broker (:meth:`aclose`: once, idempotent)."""
+        await self.cancel_tasks()
         broker, self._broker = self._broker, None
         if broker is not None:
             with contextlib.suppress(Exception):

@@ -11,7 +11,13 @@ freshness timeouts once a second.
 Events (``docs/events.md``): message events ``("mqtt", DEVICE | "@BROKER",
 "message", *LEVELS)``, Astarte ``property`` / ``datastream`` / ``introspection``
 events, device ``status`` and ``stats``, broker ``status`` and ``subscribed``, and
-``publish`` results. Message events are published with
+``publish`` results. The echo of an operator publish (a message marked ``own``,
+:mod:`console.mqtt.publishes`) is shown as a message event, of its device if that
+device exists and of the broker otherwise, but it is not a device's traffic: it
+discovers no device, counts no message and changes no status, so a publish to a
+topic that a ``device_rules`` template matches does not make up a device that
+would then go OFFLINE (and raise an alarm) when the operator stops publishing.
+Message events are published with
 :meth:`~console.events.EventManager.publish_wait` (a ``BLOCK`` subscriber slows the
 broker connection down instead of losing messages).
 
@@ -51,7 +57,7 @@ from console.mqtt.client import (
     PublishResult,
     message_payload,
 )
-from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, astarte_events
+from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
 from console.mqtt.interfaces import (
     Interface,
     InterfaceError,
@@ -123,7 +129,6 @@ class MqttFleet(ClosesOnce):
         }
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
-        self._ticker: asyncio.Task[None] | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -162,13 +167,11 @@ class MqttFleet(ClosesOnce):
             )
             self.connections[broker.name] = connection
             await connection.start()
-        self._ticker = asyncio.create_task(self._tick(), name="mqtt-devices")
+        self.spawn(self._tick(), name="mqtt-devices")
 
     async def _close(self) -> None:
-        """Close every connection and the ticker."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
+        """Stop the ticker, then close every connection."""
+        await self.cancel_tasks()
         results = await asyncio.gather(
             *(c.aclose() for c in self.connections.values()), return_exceptions=True
         )
@@ -199,6 +202,18 @@ class MqttFleet(ClosesOnce):
                         bus.publish(unrouted(m.topic), message_payload(m, broker, None))
                     continue
                 state = devices.get(route.device)
+                if m.own:
+                    # the echo of an operator publish: shown, never taken for traffic
+                    # of a device (it creates none and changes no device's status)
+                    if state is None:
+                        await bus.publish_wait(unrouted(m.topic), message_payload(m, broker, None))
+                        continue
+                    await bus.publish_wait(
+                        route.event_type, message_payload(m, broker, route.device)
+                    )
+                    if route.astarte:
+                        await self._astarte(route, broker, m)
+                    continue
                 if state is None:
                     state = self._discover(route.device, broker, router, m.topic)
                     state.astarte_base = route.base
@@ -216,22 +231,20 @@ class MqttFleet(ClosesOnce):
                 if state.status is not online and state.status_topic is None:
                     self._set_status(state, online, None)
                 if route.astarte:
-                    assert route.interface is not None
-                    assert route.path is not None
-                    event_type, payload, source_ts = astarte_events(
-                        route.device,
-                        broker,
-                        m.topic,
-                        route.interface,
-                        route.path,
-                        m.payload,
-                        self.interfaces,
-                    )
-                    await bus.publish_wait(event_type, payload, source_timestamp=source_ts)
+                    await self._astarte(route, broker, m)
                 elif route.kind == "introspection":
                     self._introspection(state, m.payload)
 
         return handle
+
+    async def _astarte(self, route: Route, broker: str, m: MqttMessage) -> None:
+        """Publish the property or datastream event of one Astarte data message."""
+        assert route.interface is not None
+        assert route.path is not None
+        event_type, payload, source_ts = astarte_events(
+            route.device, broker, m.topic, route.interface, route.path, m.payload, self.interfaces
+        )
+        await self._bus.publish_wait(event_type, payload, source_timestamp=source_ts)
 
     def _discover(self, name: str, broker: str, router: DeviceRouter, topic: str) -> DeviceState:
         state = DeviceState(

@@ -23,6 +23,7 @@ uses it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +32,7 @@ __all__ = [
     "TemplateMatch",
     "filter_covers",
     "filter_matches",
+    "levels_match",
     "parse_template",
     "validate_filter",
     "validate_topic",
@@ -88,16 +90,16 @@ def validate_filter(text: str) -> str:
     return text
 
 
-def filter_matches(topic_filter: str, topic: str) -> bool:
-    """Tell whether ``topic`` (a topic name) matches ``topic_filter`` (§4.7).
+def levels_match(filter_levels: Sequence[str], topic_levels: Sequence[str]) -> bool:
+    """The ``+``/``#`` matcher (§4.7.1) on levels already split at ``/``: ``+``
+    matches exactly one level, ``#`` (the last level) that level's parent and every
+    level below it (``a/#`` matches ``a``). No ``$`` rule here (see
+    :func:`filter_matches`); the store's path filters use it too
+    (:func:`console.store.paths.path_matches`).
 
-    >>> filter_matches("site/+/temp", "site/s7/temp"), filter_matches("#", "$SYS/x")
+    >>> levels_match(["a", "+", "#"], ["a", "b"]), levels_match(["a", "+"], ["a"])
     (True, False)
     """
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    filter_levels = topic_filter.split("/")
-    topic_levels = topic.split("/")
     for index, level in enumerate(filter_levels):
         if level == "#":
             return True
@@ -106,6 +108,17 @@ def filter_matches(topic_filter: str, topic: str) -> bool:
         if level != "+" and level != topic_levels[index]:
             return False
     return len(filter_levels) == len(topic_levels)
+
+
+def filter_matches(topic_filter: str, topic: str) -> bool:
+    """Tell whether ``topic`` (a topic name) matches ``topic_filter`` (§4.7).
+
+    >>> filter_matches("site/+/temp", "site/s7/temp"), filter_matches("#", "$SYS/x")
+    (True, False)
+    """
+    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    return levels_match(topic_filter.split("/"), topic.split("/"))
 
 
 def filter_covers(wide: str, narrow: str) -> bool:
@@ -159,17 +172,19 @@ class DeviceTemplate:
         levels: its levels, placeholders included.
         device_level: index of ``{device}``.
         interface_level: index of ``{interface}``, or ``None``.
+        filter_levels: the levels of :attr:`filter` (placeholders as ``+``).
     """
 
     text: str
     levels: tuple[str, ...]
     device_level: int
     interface_level: int | None
+    filter_levels: tuple[str, ...] = ()
 
     @property
     def filter(self) -> str:
         """The topic filter to subscribe to: each placeholder becomes ``+``."""
-        return "/".join("+" if level.startswith("{") else level for level in self.levels)
+        return "/".join(self.filter_levels)
 
     def match(self, topic: str) -> TemplateMatch | None:
         """The device (and interface, path) ``topic`` belongs to, or ``None``.
@@ -180,19 +195,8 @@ class DeviceTemplate:
         parts = topic.split("/")
         if topic.startswith("$") and self.levels[0] in ("+", "#", "{device}", "{interface}"):
             return None
-        levels = self.levels
-        for index, level in enumerate(levels):
-            if level == "#":
-                break
-            if index >= len(parts):
-                return None
-            if level in ("+", "{device}", "{interface}"):
-                continue
-            if level != parts[index]:
-                return None
-        else:
-            if len(parts) != len(levels):
-                return None
+        if not levels_match(self.filter_levels, parts):
+            return None
         # interned: a device's name repeats in each of its topics' routes and events
         device = sys.intern(parts[self.device_level])
         if not device or device.startswith("@"):
@@ -241,4 +245,5 @@ def parse_template(text: str) -> DeviceTemplate:
                 f"{text!r} is not a device template: '{{interface}}' must be followed by "
                 "a final '#' (the Astarte path), like 'realm/{device}/{interface}/#'"
             )
-    return DeviceTemplate(text, levels, devices[0], interface_level)
+    filter_levels = tuple("+" if level.startswith("{") else level for level in levels)
+    return DeviceTemplate(text, levels, devices[0], interface_level, filter_levels)

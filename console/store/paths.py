@@ -15,13 +15,16 @@ one level). A ``path_filter`` is one of:
 For a pattern, SQLite first narrows the rows with a ``LIKE`` on the literal prefix
 (before the first wildcard) and a ``GLOB`` in which every ``+`` is a ``*`` (a
 superset of the matches, checked in C), then :func:`path_matches`, registered on
-the read connection as the SQL function :data:`SQL_FUNCTION`, decides exactly.
+the read connection as the SQL function :data:`SQL_FUNCTION`, decides exactly with
+MQTT's matcher (:func:`console.mqtt.topics.levels_match`).
 """
 
 from __future__ import annotations
 
 import functools
 from typing import Final, NamedTuple
+
+from console.mqtt.topics import levels_match
 
 __all__ = [
     "SQL_FUNCTION",
@@ -116,16 +119,7 @@ def path_matches(pattern: str, path: str) -> bool:
     Raises:
         ValueError: the pattern is malformed.
     """
-    levels = _levels(pattern)
-    parts = path.split("/")
-    for index, level in enumerate(levels):
-        if level == "#":
-            return True
-        if index >= len(parts):
-            return False
-        if level != "+" and level != parts[index]:
-            return False
-    return len(parts) == len(levels)
+    return levels_match(_levels(pattern), path.split("/"))
 
 
 def _sql_path_match(pattern: str, path: str) -> int:
