@@ -30,12 +30,12 @@ from console.notifications.alarms import (
     AlarmBook,
 )
 from console.notifications.model import Category, Severity, classify
+from console.notifications.storage import AlarmLog
 from console.secrets import Secret
 from console.snmp.manager import SnmpDevice
 from console.snmp.mib import MibResolver
 from console.snmp.traps import TrapReceiver
 from console.store import PropertyStore
-from console.store.notifications import AlarmLog
 from tests.conftest import require_program
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
 from tests.snmp_peers import Snmpd

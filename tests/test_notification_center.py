@@ -21,8 +21,8 @@ from console.events import EventManager, JsonValue
 from console.notifications.center import NotificationCenter
 from console.notifications.filters import EVERYTHING, FilterError, NotificationFilter
 from console.notifications.model import Category, Notification, Severity
+from console.notifications.storage import NotificationLog
 from console.store import PropertyStore
-from console.store.notifications import NotificationLog
 from tests.waiting import eventually
 
 

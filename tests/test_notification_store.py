@@ -20,8 +20,8 @@ import pytest
 
 from console.events import EventType, JsonValue
 from console.notifications.model import Category, Notification, Severity
+from console.notifications.storage import AlarmLog, NotificationLog, glob_to_sql, json_safe
 from console.store import PropertyStore, schema
-from console.store.notifications import AlarmLog, NotificationLog, glob_to_sql, json_safe
 
 NOW = time.time()
 

@@ -12,7 +12,7 @@ the center's pace) and batching (a batch every ``batch_duration`` seconds or
 2. into the ring, a :class:`collections.deque` of at most ``ring_size`` entries
    (the oldest fall off);
 3. to every listener (:meth:`NotificationCenter.listen`), as one list;
-4. to the :class:`~console.store.notifications.NotificationLog`, when there is one:
+4. to the :class:`~console.notifications.storage.NotificationLog`, when there is one:
    queued to the store's batching writer (this builds each summary, for its column).
    Queuing never blocks the loop; when the writer's bounded queue is full the center
    waits, its own bounded queue fills, and ``publish_wait`` producers wait in turn.
@@ -45,8 +45,8 @@ from console.events import Event, EventManager, Policy, Subscription
 from console.lifecycle import ClosesOnce
 from console.notifications.filters import NotificationFilter
 from console.notifications.model import CATEGORIES, Notification, classify
+from console.notifications.storage import NotificationLog
 from console.store.errors import StoreError
-from console.store.notifications import NotificationLog
 
 __all__ = [
     "DEFAULT_BATCH_DURATION",
@@ -142,7 +142,6 @@ class NotificationCenter(ClosesOnce):
         self._listeners: list[NotificationListener] = []
         self._subscription: Subscription | None = None
         self._started = asyncio.Event()
-        self._pruner: asyncio.Task[None] | None = None
         self.received = 0
         """Live notifications since start (replayed ones not counted)."""
         self.replayed = 0
@@ -224,9 +223,7 @@ class NotificationCenter(ClosesOnce):
         finally:
             self._started.set()
         if self._log is not None and self.prune_interval and self._has_retention:
-            self._pruner = asyncio.get_running_loop().create_task(
-                self._prune_every(), name="fleettop-notifications-prune"
-            )
+            self.spawn(self._prune_every(), name="fleettop-notifications-prune")
 
     @property
     def _has_retention(self) -> bool:
@@ -339,9 +336,7 @@ class NotificationCenter(ClosesOnce):
         return found[-limit:] if len(found) > limit else found
 
     async def _close(self) -> None:
-        if self._pruner is not None:
-            self._pruner.cancel()
-            await asyncio.gather(self._pruner, return_exceptions=True)
+        await self.cancel_tasks()  # the pruner: no prune once closing
         subscription = self._subscription
         if subscription is None:
             return

@@ -9,12 +9,13 @@
   every change (raised, re-occurred, cleared, acknowledged); the alarms not yet
   closed come back after a restart (:meth:`AlarmLog.load_open`).
 
-Both hold no resources of their own: they read through the store's read connection
-(:meth:`PropertyStore._fetch`, which flushes first: read-your-writes) and write through
-its one batching writer, so a write returns once queued and never blocks the loop;
-it waits only while the writer's bounded queue is full (backpressure). The store's
-owner closes the store. A writer that stopped (disk full) makes every write raise its
-:class:`~console.store.errors.StoreError`; the caller decides to carry on in memory.
+Both hold no resources of their own and use only the store's public API: they read
+with :meth:`PropertyStore.fetch` (which flushes first: read-your-writes) and write with
+:meth:`PropertyStore.execute` through its one batching writer, so a write returns
+once queued and never blocks the loop; it waits only while the writer's bounded queue
+is full (backpressure). The store's owner closes the store. A writer that stopped
+(disk full) makes every write raise its :class:`~console.store.errors.StoreError`;
+the caller decides to carry on in memory.
 
 Rows are numbered by fleettop, not SQLite: :class:`NotificationLog` hands out
 increasing ids at queue time (:meth:`NotificationLog.record` returns them), so the
@@ -38,11 +39,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from console.events import JsonValue
+from console.notifications.alarms.record import Alarm
 from console.notifications.model import Category, Notification, Severity
-from console.store.database import PropertyStore
 
 if TYPE_CHECKING:
-    from console.notifications.alarms import Alarm
+    from console.store import PropertyStore
 
 __all__ = [
     "AlarmLog",
@@ -423,9 +424,6 @@ class AlarmLog:
         Raises:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
-        # imported here: console.notifications.alarms may import this module
-        from console.notifications.alarms import Alarm
-
         alarms: list[Alarm] = []
         for payload in await self.load_open_payloads():
             try:
