@@ -307,7 +307,13 @@ class Runtime(ClosesOnce):
             ring_size=conf.ring_size,
             replay=conf.replay,
             retention=(conf.retention.max_age, conf.retention.max_count),
-            log=NotificationLog(store) if store is not None else None,
+            log=(
+                NotificationLog(store, max_payload_bytes=conf.stored_payload_bytes)
+                if store is not None
+                else None
+            ),
+            ring_bytes=conf.ring_bytes,
+            payload_bytes=conf.payload_bytes,
         )
         self.notifications = center
         # closed in reverse (monitors, alarm book, center): each hands what was
@@ -330,7 +336,14 @@ class Runtime(ClosesOnce):
             await book.start()
         except StoreError as exc:
             mlog.warning("open alarms are not replayed: %s", exc)
-        self.monitors = monitors = MonitorSet(bus, config.monitors, ring_size=conf.ring_size)
+        self.monitors = monitors = MonitorSet(
+            bus,
+            config.monitors,
+            ring_size=conf.ring_size,
+            ring_bytes=conf.ring_bytes,
+            payload_bytes=conf.payload_bytes,
+            stored_payload_bytes=conf.stored_payload_bytes,
+        )
         self._on_close("the monitors", monitors.aclose)
         await monitors.start()
 
