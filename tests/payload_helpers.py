@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterable
 from typing import Final
 
@@ -31,7 +30,7 @@ def message_payload(topic: str, data: bytes) -> dict[str, JsonValue]:
         "qos": 0,
         "retain": False,
         "properties": None,
-        "received": time.time(),
+        "received": 0.0,
     }
 
 
