@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from console.config import Config
 from console.events import EventManager, JsonValue
+from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
 
@@ -179,6 +180,8 @@ class Runtime(ClosesOnce):
         """
         if self._started:
             return
+        # freed large payloads go back to the system (console/gcpolicy.py)
+        return_large_blocks()
         bus = await self.start_bus()
         if self._demo_enabled:
             from console.demo import DemoFleet

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,3 +215,54 @@ async def test_large_mqtt_payloads_are_bounded_in_memory_and_in_the_store(
     assert len(stored) == 3
     assert all(length <= 100_000 * 4 // 3 + 1000 for length, _ in stored)
     assert all('"truncated":{"kept":99999,"size":10485760}' in text for _, text in stored)
+
+
+_ALLOCATIONS = """
+import sys
+from pathlib import Path
+
+def rss_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+
+if sys.argv[1] == "runtime":
+    import asyncio
+    from console.config import Config, StoreConfig
+    from console.runtime import Runtime
+
+    async def run():
+        runtime = Runtime(Config(store=StoreConfig(enabled=False)))
+        await runtime.start()
+        await runtime.aclose()
+
+    asyncio.run(run())
+once = bytearray(10 * 1024 * 1024)
+del once  # glibc's dynamic threshold rises past 10 MB here
+before = rss_mb()
+blocks = [bytearray(b"x" * (10 * 1024 * 1024)) for _ in range(30)]
+last = blocks[-1]
+blocks.clear()
+print(rss_mb() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_freed_large_payloads_leave_the_process_once_a_runtime_started() -> None:
+    """30 blocks of 10 MB freed but the last: without a fixed mmap threshold glibc
+    keeps ~300 MB resident (its dynamic threshold, mallopt(3)); a started runtime
+    fixes it, so only the live block stays (issue 11 §1)."""
+
+    def grown(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _ALLOCATIONS, mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parent.parent,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    assert grown("plain") >= 200  # the allocator's habit this guards against
+    assert grown("runtime") <= 40
