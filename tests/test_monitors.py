@@ -358,6 +358,7 @@ async def test_large_payloads_through_a_broker_stay_within_the_ring_budget(
         for n in range(3):
             await mosquitto_pub(broker, "-t", f"big/{n}", "-f", str(blob))
         await eventually(lambda: sum(batches.sizes) == 3, within=60)
+        await eventually(lambda: monitor.stats.recorded == 3)  # written after the listeners
     finally:
         await monitor.aclose()
         await fleet.aclose()
