@@ -62,7 +62,6 @@ import json
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,7 +69,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Arrivals, peak_mb, rss_mb
+from bench.measure import Arrivals, peak_mb, rss_mb, run_phase
 from bench.peers import mosquitto
 from console.app import FleettopApp
 from console.config import parse_config
@@ -402,19 +401,8 @@ async def _phase(name: str) -> dict[str, Any]:
 
 
 def _run_phase(name: str) -> dict[str, Any]:
-    """One measurement in a child process of its own (a fresh heap: the peak RSS and
-    the garbage collector's pauses are that measurement's alone)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_notifications", "--phase", name],
-        cwd=_ROOT,
-        stdout=subprocess.PIPE,
-        check=False,
-        timeout=300,
-    )
-    if done.returncode:
-        raise RuntimeError(f"the {name} measurement failed ({done.returncode})")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    """One measurement in a child process of its own (:func:`bench.measure.run_phase`)."""
+    return run_phase("bench.bench_notifications", name, timeout=300)
 
 
 def main() -> dict[str, Any]:

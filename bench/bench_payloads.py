@@ -44,14 +44,13 @@ import ctypes
 import gc
 import json
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Arrivals, peak_mb, rss_mb
+from bench.measure import Arrivals, peak_mb, rss_mb, run_phase
 from bench.peers import mosquitto, program
 from console.config import parse_config
 from console.runtime import Runtime
@@ -204,18 +203,8 @@ async def _app_phase(runtime: Runtime, port: int, blob: Path) -> dict[str, Any]:
 
 
 def _run_phase(name: str) -> dict[str, Any]:
-    """One measurement in a child process of its own (its RSS and peak alone)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_payloads", "--phase", name],
-        cwd=_ROOT,
-        stdout=subprocess.PIPE,
-        check=False,
-        timeout=600,
-    )
-    if done.returncode:
-        raise RuntimeError(f"the {name} measurement failed ({done.returncode})")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    """One measurement in a child process of its own (:func:`bench.measure.run_phase`)."""
+    return run_phase("bench.bench_payloads", name, timeout=600)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

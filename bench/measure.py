@@ -4,13 +4,19 @@ the MQTT messages that reached the notification center's listeners."""
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from console.notifications.model import Category, Notification
 
-__all__ = ["Arrivals", "peak_mb", "rss_mb"]
+__all__ = ["Arrivals", "peak_mb", "rss_mb", "run_phase"]
+
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_mb() -> float:
@@ -56,3 +62,25 @@ class Arrivals:
                 return False
             await asyncio.sleep(0.05)
         return True
+
+
+def run_phase(module: str, name: str, timeout: float) -> dict[str, Any]:
+    """Run ``python -m MODULE --phase NAME`` in a child process of its own (a fresh
+    heap: its RSS, peak and garbage-collector pauses are that measurement's alone)
+    and return the JSON object it printed.
+
+    Raises:
+        RuntimeError: the child failed.
+        subprocess.TimeoutExpired: it ran longer than ``timeout`` seconds.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--phase", name],
+        cwd=_ROOT,
+        stdout=subprocess.PIPE,
+        check=False,
+        timeout=timeout,
+    )
+    if done.returncode:
+        raise RuntimeError(f"the {name} measurement failed ({done.returncode})")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
