@@ -60,10 +60,8 @@ import asyncio
 import contextlib
 import json
 import random
-import resource
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,10 +69,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.measure import Arrivals, peak_mb, rss_mb, run_phase
 from bench.peers import mosquitto
 from console.app import FleettopApp
 from console.config import parse_config
-from console.notifications.model import Category, Notification
+from console.notifications.model import Category
 from console.runtime import Runtime
 from screens.devices import DevicesScreen
 from screens.notifications import NotificationsScreen
@@ -106,19 +105,6 @@ PAYLOAD = 100
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def _rss_mb() -> float:
-    """This process's resident set (``VmRSS``), MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _peak_mb() -> float:
-    """This process's peak resident set so far (``ru_maxrss``, KiB on Linux), MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _config(port: int, store: Path, client_id: str) -> Any:
     return parse_config(
         f"""
@@ -134,36 +120,6 @@ store: {{path: "{store}"}}
 """,
         environ={},
     )
-
-
-class _Arrivals:
-    """Counts the flood's messages as the notification center hands them to its
-    listeners (category ``message``), with the time of the first and the last."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.first = self.last = 0.0
-
-    def __call__(self, batch: list[Notification]) -> None:
-        n = 0
-        for notification in batch:
-            if notification.category is Category.MESSAGE:
-                n += 1
-        if n:
-            now = time.perf_counter()
-            if not self.count:
-                self.first = now
-            self.count += n
-            self.last = now
-
-    async def wait_for(self, count: int, limit: float) -> bool:
-        """Wait until ``count`` messages arrived; False after ``limit`` s."""
-        deadline = time.monotonic() + limit
-        while self.count < count:
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
 
 
 async def _start_flood(
@@ -232,21 +188,21 @@ async def _rss(port: int, work: Path) -> dict[str, Any]:
     store = work / "rss.db"
     runtime = Runtime(_config(port, store, "bench-notifications-rss"))
     app = FleettopApp(runtime, freeze_heap=True)  # as `fleettop` runs it
-    arrivals = _Arrivals()
+    arrivals = Arrivals()
     result: dict[str, Any] = {}
     async with app.run_test(size=SIZE) as pilot:
         pane = await _open_notifications(app, pilot)
         center = runtime.notifications
         assert center is not None
         center.listen(arrivals)
-        baseline = _rss_mb()
+        baseline = rss_mb()
         started = time.perf_counter()
         flood = await _start_flood(port, RSS_COUNT, RSS_TOPICS)
         complete = await arrivals.wait_for(RSS_COUNT, limit=150)
         sent = await _end_flood(flood)
         elapsed = (arrivals.last - started) if complete else time.perf_counter() - started
         await pilot.pause(0.5)  # the last frame drawn, the store writer caught up
-        after = _rss_mb()
+        after = rss_mb()
         result = {
             "messages": RSS_COUNT,
             "topics": RSS_TOPICS,
@@ -258,7 +214,7 @@ async def _rss(port: int, work: Path) -> dict[str, Any]:
             "rss_baseline_mb": round(baseline, 1),
             "rss_after_mb": round(after, 1),
             "rss_growth_mb": round(after - baseline, 1),
-            "rss_peak_mb": round(_peak_mb(), 1),
+            "rss_peak_mb": round(peak_mb(), 1),
             "ring_len": len(center.entries),
             "ring_size": center.ring_size,
             "list_rows": len(pane.entry_list.rows),
@@ -390,7 +346,7 @@ async def _latency(port: int, work: Path) -> dict[str, Any]:
     store = work / "latency.db"
     runtime = Runtime(_config(port, store, "bench-notifications-latency"))
     app = FleettopApp(runtime, freeze_heap=True)  # as `fleettop` runs it
-    arrivals = _Arrivals()
+    arrivals = Arrivals()
     rng = random.Random(6)
     flood_count = RATE * FLOOD_SECONDS
     async with app.run_test(size=SIZE) as pilot:
@@ -445,19 +401,8 @@ async def _phase(name: str) -> dict[str, Any]:
 
 
 def _run_phase(name: str) -> dict[str, Any]:
-    """One measurement in a child process of its own (a fresh heap: the peak RSS and
-    the garbage collector's pauses are that measurement's alone)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_notifications", "--phase", name],
-        cwd=_ROOT,
-        stdout=subprocess.PIPE,
-        check=False,
-        timeout=300,
-    )
-    if done.returncode:
-        raise RuntimeError(f"the {name} measurement failed ({done.returncode})")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    """One measurement in a child process of its own (:func:`bench.measure.run_phase`)."""
+    return run_phase("bench.bench_notifications", name, timeout=300)
 
 
 def main() -> dict[str, Any]:

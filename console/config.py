@@ -383,11 +383,20 @@ class NotificationsConfig:
             monitor); older ones stay browsable from the store.
         replay: notifications put back on screen (marked as history) after a restart.
         retention: how much of the stored stream is kept.
+        ring_bytes: payload bytes kept in memory per pane (the stream and each
+            monitor); the oldest entries fall off first.
+        payload_bytes: the most of one payload kept in memory; a larger one is kept
+            truncated, its size noted.
+        stored_payload_bytes: the most of one payload written to the store (and to
+            monitor recordings); the rest is truncated, its size noted.
     """
 
     ring_size: int = 10_000
     replay: int = 500
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    ring_bytes: int = 67_108_864
+    payload_bytes: int = 65_536
+    stored_payload_bytes: int = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -1878,7 +1887,11 @@ def _build_store(data: Mapping[str, Any], base: Path) -> StoreConfig:
 def _build_notifications(data: Mapping[str, Any]) -> NotificationsConfig:
     """A :class:`NotificationsConfig` from a validated ``notifications:`` mapping."""
     retention = data.get("retention", {})
-    options: dict[str, Any] = {k: int(data[k]) for k in ("ring_size", "replay") if k in data}
+    options: dict[str, Any] = {
+        k: int(data[k])
+        for k in ("ring_size", "replay", "ring_bytes", "payload_bytes", "stored_payload_bytes")
+        if k in data
+    }
     defaults = RetentionConfig()
     max_age = retention.get("max_age", defaults.max_age)
     max_count = retention.get("max_count", defaults.max_count)

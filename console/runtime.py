@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
 from console.events import EventManager, JsonValue
+from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
 
@@ -117,6 +119,8 @@ class Runtime(ClosesOnce):
         """The monitors of ``config.monitors``, once started."""
         self._started = False
         self._log_handler: BusLogHandler | None = None
+        # every resource is pushed here as it starts; _close unwinds it in reverse
+        self._stack = contextlib.AsyncExitStack()
 
     @property
     def bus(self) -> EventManager:
@@ -149,10 +153,25 @@ class Runtime(ClosesOnce):
         """Create the bus (only), so subscribers can attach before any backend
         publishes. :meth:`start` calls it too; calling it twice returns the same bus."""
         if self._bus is None:
-            self._bus = EventManager(transient=TRANSIENT_EVENTS)
-            self._log_handler = BusLogHandler(self._bus)
-            logging.getLogger("console").addHandler(self._log_handler)
+            self._bus = bus = EventManager(transient=TRANSIENT_EVENTS)
+            self._on_close("the bus", bus.aclose)
+            self._log_handler = handler = BusLogHandler(bus)
+            logging.getLogger("console").addHandler(handler)
+            self._stack.callback(logging.getLogger("console").removeHandler, handler)
         return self._bus
+
+    def _on_close(self, what: str, aclose: Callable[[], Awaitable[object]]) -> None:
+        """Push ``aclose`` on the shutdown stack: called when the runtime closes, in
+        the reverse order of the pushes; an exception it raises is logged as "closing
+        ``what`` failed" and the rest still close."""
+
+        async def close() -> None:
+            try:
+                await aclose()
+            except Exception as exc:
+                mlog.warning("closing %s failed: %s", what, exc)
+
+        self._stack.push_async_callback(close)
 
     async def start(self) -> None:
         """Create the bus, start the demo agents (if asked) and every device backend.
@@ -161,12 +180,15 @@ class Runtime(ClosesOnce):
         """
         if self._started:
             return
+        # freed large payloads go back to the system (console/gcpolicy.py)
+        return_large_blocks()
         bus = await self.start_bus()
         if self._demo_enabled:
             from console.demo import DemoFleet
 
-            self.demo = DemoFleet(mqtt=True)
-            await self.demo.start()
+            self.demo = demo = DemoFleet(mqtt=True)
+            self._on_close("the demo agents", demo.aclose)
+            await demo.start()
             self._config = self.demo.config if self._config is None else self._config
         await self._start_mib()
         store_status = await self._open_store(bus)
@@ -179,12 +201,23 @@ class Runtime(ClosesOnce):
             await self._start_mqtt(bus)
         from console.snmp.manager import SnmpDevice
 
+        self._on_close("the SNMP devices", self._close_snmp_devices)
         for device in self.config.devices:
             if device.snmp is not None:
                 snmp_device = SnmpDevice(device.name, device.snmp, bus)
                 self.snmp_devices[device.name] = snmp_device
                 await snmp_device.start()
         self._started = True
+
+    async def _close_snmp_devices(self) -> None:
+        """Close every SNMP device at once; each failure is logged."""
+        results = await asyncio.gather(
+            *(device.aclose() for device in self.snmp_devices.values()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                mlog.warning("closing a device failed: %s", result)
 
     async def _start_mib(self) -> None:
         """Create the shared MIB resolver; user ``mib_paths`` are compiled (or taken
@@ -232,10 +265,17 @@ class Runtime(ClosesOnce):
             self.store_error = str(exc)
             mlog.warning("running without persistence: %s", exc)
             return {"persistent": False, "path": str(path), "error": str(exc)}
+        # closed in reverse: the feeders and the audit recorder hand everything
+        # already published to the store, then the store commits it (clean shutdown
+        # loses nothing: docs/store.md)
         self.store = store
-        self.store_feeder = StoreFeeder(bus, store)
-        self.mqtt_feeder = MqttPropertyFeeder(bus, store)
+        self._on_close("the store", store.aclose)
         self.audit = AuditRecorder(bus, store)
+        self._on_close("the audit recorder", self.audit.aclose)
+        self.mqtt_feeder = MqttPropertyFeeder(bus, store)
+        self._on_close("a store feeder", self.mqtt_feeder.aclose)
+        self.store_feeder = StoreFeeder(bus, store)
+        self._on_close("a store feeder", self.store_feeder.aclose)
         return {"persistent": True, "path": str(path), "error": None}
 
     async def _replay_last_known(self, bus: EventManager) -> None:
@@ -265,8 +305,8 @@ class Runtime(ClosesOnce):
         from console.notifications.alarms import AlarmBook
         from console.notifications.center import NotificationCenter
         from console.notifications.monitors import MonitorSet
+        from console.notifications.storage import AlarmLog, NotificationLog
         from console.store import StoreError
-        from console.store.notifications import AlarmLog, NotificationLog
 
         config = self.config
         conf = config.notifications
@@ -276,9 +316,18 @@ class Runtime(ClosesOnce):
             ring_size=conf.ring_size,
             replay=conf.replay,
             retention=(conf.retention.max_age, conf.retention.max_count),
-            log=NotificationLog(store) if store is not None else None,
+            log=(
+                NotificationLog(store, max_payload_bytes=conf.stored_payload_bytes)
+                if store is not None
+                else None
+            ),
+            ring_bytes=conf.ring_bytes,
+            payload_bytes=conf.payload_bytes,
         )
         self.notifications = center
+        # closed in reverse (monitors, alarm book, center): each hands what was
+        # published to its recording and the store before the store closes
+        self._on_close("the notification center", center.aclose)
         try:
             await center.start()
         except StoreError as exc:
@@ -291,12 +340,21 @@ class Runtime(ClosesOnce):
             audit=self.audit,
         )
         self.alarms = book
+        self._on_close("the alarm book", book.aclose)
         try:
             await book.start()
         except StoreError as exc:
             mlog.warning("open alarms are not replayed: %s", exc)
-        self.monitors = MonitorSet(bus, config.monitors, ring_size=conf.ring_size)
-        await self.monitors.start()
+        self.monitors = monitors = MonitorSet(
+            bus,
+            config.monitors,
+            ring_size=conf.ring_size,
+            ring_bytes=conf.ring_bytes,
+            payload_bytes=conf.payload_bytes,
+            stored_payload_bytes=conf.stored_payload_bytes,
+        )
+        self._on_close("the monitors", monitors.aclose)
+        await monitors.start()
 
     async def _start_mqtt(self, bus: EventManager) -> None:
         """Connect every broker of ``config.brokers`` and track the MQTT devices
@@ -304,8 +362,9 @@ class Runtime(ClosesOnce):
         in the background (its status says why), it never stops the start."""
         from console.mqtt.fleet import MqttFleet
 
-        self.mqtt = MqttFleet(self.config, bus)
-        await self.mqtt.start()
+        self.mqtt = mqtt = MqttFleet(self.config, bus)
+        self._on_close("the MQTT brokers", mqtt.aclose)
+        await mqtt.start()
 
     async def _start_traps(self, bus: EventManager) -> None:
         """Start the trap receiver of ``config.traps``, and the demo's traps to it."""
@@ -330,6 +389,7 @@ class Runtime(ClosesOnce):
             )
             return
         self.trap_receiver = receiver
+        self._on_close("the trap receiver", receiver.aclose)
         if self.demo is not None:
             host, port = receiver.address
             if host in ("0.0.0.0", "::"):
@@ -337,59 +397,11 @@ class Runtime(ClosesOnce):
             await self.demo.start_traps((host, port))
 
     async def _close(self) -> None:
-        """Close, in order: the MQTT brokers, the trap receiver and every SNMP device
-        (nothing new is published after them); the store feeder and audit recorder
-        (they hand everything already published to the store) and the store (which
-        commits it); the demo agents; the log handler; the bus."""
-        if self.mqtt is not None:
-            try:
-                await self.mqtt.aclose()
-            except Exception as exc:
-                mlog.warning("closing the MQTT brokers failed: %s", exc)
-        if self.trap_receiver is not None:
-            try:
-                await self.trap_receiver.aclose()
-            except Exception as exc:
-                mlog.warning("closing the trap receiver failed: %s", exc)
-        results = await asyncio.gather(
-            *(device.aclose() for device in self.snmp_devices.values()),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                mlog.warning("closing a device failed: %s", result)
-        # the monitors, the alarm book and the center hand what was published to
-        # their recordings and the store
-        for part in (self.monitors, self.alarms, self.notifications):
-            if part is None:
-                continue
-            try:
-                await part.aclose()
-            except Exception as exc:
-                mlog.warning("closing %s failed: %s", type(part).__name__, exc)
-        # the feeder hands every read already published to the store, then the store
-        # commits everything (clean shutdown loses nothing: docs/store.md)
-        for feeder in (self.store_feeder, self.mqtt_feeder):
-            if feeder is None:
-                continue
-            try:
-                await feeder.aclose()
-            except Exception as exc:
-                mlog.warning("closing a store feeder failed: %s", exc)
-        # the audit recorder hands every operator action already published to the
-        # store, before the store closes
-        audit = self.audit
-        if audit is not None:
-            try:
-                await audit.aclose()
-            except Exception as exc:
-                mlog.warning("closing the audit recorder failed: %s", exc)
-        if self.store is not None:
-            await self.store.aclose()
-        if self.demo is not None:
-            with contextlib.suppress(Exception):
-                await self.demo.aclose()
-        if self._log_handler is not None:
-            logging.getLogger("console").removeHandler(self._log_handler)
-        if self._bus is not None:
-            await self._bus.aclose()
+        """Close everything started, in the reverse order of starting (the shutdown
+        stack): the SNMP devices, the MQTT brokers and the trap receiver (nothing new
+        is published after them); the monitors, the alarm book and the notification
+        center; the store feeders and the audit recorder (they hand everything
+        already published to the store) and the store (which commits it); the demo
+        agents; the log handler; the bus. A part that fails to close is logged and
+        the others still close."""
+        await self._stack.aclose()

@@ -10,7 +10,6 @@ re-occurrence, index matching, ack states) on crafted events published on a real
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import os
@@ -30,14 +29,15 @@ from console.notifications.alarms import (
     AlarmBook,
 )
 from console.notifications.model import Category, Severity, classify
+from console.notifications.storage import AlarmLog
 from console.secrets import Secret
 from console.snmp.manager import SnmpDevice
 from console.snmp.mib import MibResolver
 from console.snmp.traps import TrapReceiver
 from console.store import PropertyStore
-from console.store.notifications import AlarmLog
 from tests.conftest import require_program
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
+from tests.payload_helpers import message_payload as message
 from tests.snmp_peers import Snmpd
 from tests.waiting import EventRecorder, eventually
 
@@ -83,20 +83,6 @@ def trap_payload(trap_oid: str, *varbinds: tuple[str, int], name: str | None = N
 
 def read(value: Any, kind: str = "INTEGER") -> Any:
     return {"session_id": None, "cause": "CHANGE", "data": {"type": kind, "value": value}}
-
-
-def message(topic: str, payload: bytes) -> Any:
-    return {
-        "broker": "plant",
-        "device": None,
-        "topic": topic,
-        "payload": base64.b64encode(payload).decode(),
-        "size": len(payload),
-        "qos": 0,
-        "retain": False,
-        "properties": None,
-        "received": 0.0,
-    }
 
 
 # -- the Alarm record -------------------------------------------------------------------

@@ -9,6 +9,7 @@ Recording, rotation, rings and ``$`` topics on events published on a real bus.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from console.mqtt.fleet import MqttFleet
 from console.notifications.model import Category, Notification
 from console.notifications.monitors import Monitor, MonitorSet, read_recording
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
+from tests.payload_helpers import TEN_MB, held, message_payload, payload_bytes
 from tests.waiting import eventually
 
 
@@ -325,3 +327,69 @@ async def test_monitor_set_from_config_and_listener_errors(
     assert recorded == ['{"x": 1}']
     with pytest.raises(ValueError, match="duplicate"):
         MonitorSet(bus, [config.monitors[0], config.monitors[0]])
+
+
+# -- payloads bounded by bytes (issue 11 §1) -------------------------------------------
+
+
+async def test_large_payloads_through_a_broker_stay_within_the_ring_budget(
+    broker: Mosquitto, bus: EventManager, tmp_path: Path
+) -> None:
+    """Three 10 MB messages through mosquitto: the monitor's ring keeps each truncated
+    to ``payload_bytes`` and all of them within ``ring_bytes``; its recording keeps
+    each up to ``stored_payload_bytes``; both say the full size."""
+    blob = tmp_path / "blob.bin"
+    data = payload_bytes(TEN_MB)
+    blob.write_bytes(data)
+    fleet = await fleet_on(broker, bus)
+    path = tmp_path / "rec.jsonl"
+    config = MonitorConfig(
+        name="big",
+        topics=("big/#",),
+        batch_duration=0,
+        record=RecordConfig(path=path, max_bytes=100_000_000, backups=0),
+    )
+    monitor = Monitor(
+        bus, config, ring_bytes=200_000, payload_bytes=65_536, stored_payload_bytes=300_000
+    )
+    batches = Batches(monitor)
+    await monitor.start()
+    try:
+        for n in range(3):
+            await mosquitto_pub(broker, "-t", f"big/{n}", "-f", str(blob))
+        await eventually(lambda: sum(batches.sizes) == 3, within=60)
+        await eventually(lambda: monitor.stats.recorded == 3)  # written after the listeners
+    finally:
+        await monitor.aclose()
+        await fleet.aclose()
+    assert held(monitor.entries) <= 200_000
+    assert [n.topic for n in monitor.entries] == ["big/1", "big/2"]  # 2 x 87 kB fit
+    assert all(n.truncated == (65_535, TEN_MB) for n in monitor.entries)
+    newest = monitor.entries[-1].payload
+    assert isinstance(newest, dict)
+    assert base64.b64decode(newest["payload"]) == data[:65_535]  # type: ignore[arg-type]
+    records = read_recording(path)
+    assert [r["payload"]["truncated"] for r in records] == [  # type: ignore[index]
+        {"kept": 300_000, "size": TEN_MB}
+    ] * 3
+    assert path.stat().st_size < 3 * 500_000
+
+
+async def test_a_ring_of_thirty_10_mb_payloads_stays_within_its_byte_budget(
+    bus: EventManager,
+) -> None:
+    payload = message_payload("big/blob", payload_bytes(TEN_MB))
+    monitor = Monitor(
+        bus,
+        MonitorConfig(name="big", topics=("big/#",), batch_duration=0),
+        ring_bytes=1024 * 1024,
+    )
+    await monitor.start()
+    for _ in range(30):
+        bus.publish(("mqtt", "@plant", "message", "big", "blob"), payload)
+    await bus.drain()
+    await monitor.aclose()
+    assert monitor.stats.events == 30
+    assert held(monitor.entries) <= 1024 * 1024
+    assert 1 <= len(monitor.entries) < 30
+    assert all(n.truncated == (65_535, TEN_MB) for n in monitor.entries)

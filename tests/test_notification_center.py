@@ -9,6 +9,7 @@ only to catch a hung test, nothing asserts speed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import sqlite3
 import time
@@ -21,8 +22,10 @@ from console.events import EventManager, JsonValue
 from console.notifications.center import NotificationCenter
 from console.notifications.filters import EVERYTHING, FilterError, NotificationFilter
 from console.notifications.model import Category, Notification, Severity
+from console.notifications.payloads import DEFAULT_PAYLOAD_BYTES
+from console.notifications.storage import NotificationLog
 from console.store import PropertyStore
-from console.store.notifications import NotificationLog
+from tests.payload_helpers import TEN_MB, held, message_payload, payload_bytes
 from tests.waiting import eventually
 
 
@@ -290,3 +293,75 @@ def test_bad_bounds_are_refused() -> None:
         NotificationCenter(bus, retention=(-1.0, None))
     with pytest.raises(ValueError, match="retention"):
         NotificationCenter(bus, retention=(None, -5))
+
+
+# -- payloads bounded by bytes (issue 11 §1) -------------------------------------------
+
+
+def publish_large(bus: EventManager, count: int, data: bytes) -> None:
+    """``count`` MQTT messages carrying ``data`` (one payload object, published
+    ``count`` times: the ring's accounting is what is measured, not the test's RSS)."""
+    payload = message_payload("big/blob", data)
+    for _ in range(count):
+        bus.publish(("mqtt", "@plant", "message", "big", "blob"), payload)
+
+
+async def test_a_ring_of_thirty_10_mb_payloads_stays_within_its_byte_budget(
+    bus: EventManager,
+) -> None:
+    data = payload_bytes(TEN_MB)
+    center = await started(bus, ring_bytes=1024 * 1024, payload_bytes=64 * 1024)
+    seen: list[Notification] = []
+    center.listen(seen.extend)
+    try:
+        publish_large(bus, 30, data)
+        await eventually(lambda: center.received == 30)
+        assert held(center.entries) <= 1024 * 1024
+        assert 1 <= len(center.entries) < 30  # the oldest fell off by bytes, not count
+        newest = center.entries[-1]
+        # the detail can still tell the full size: "65535 of 10485760 bytes"
+        assert newest.truncated == (65535, TEN_MB)
+        assert isinstance(newest.payload, dict)
+        assert base64.b64decode(newest.payload["payload"]) == data[:65535]  # type: ignore[arg-type]
+        assert newest.payload["size"] == TEN_MB
+        assert newest.summary.startswith(f"big/blob q0 {TEN_MB} B: ")
+        # listeners get the entries as the ring keeps them
+        assert len(seen) == 30
+        assert held(seen) <= 30 * 65536 * 4 // 3
+        assert all(n.truncated == (65535, TEN_MB) for n in seen)
+    finally:
+        await center.aclose()
+
+
+async def test_by_default_large_payloads_are_kept_truncated(bus: EventManager) -> None:
+    center = await started(bus)
+    try:
+        publish_large(bus, 30, payload_bytes(TEN_MB))
+        publish_large(bus, 1, b"small")
+        await eventually(lambda: center.received == 31)
+        assert len(center.entries) == 31
+        assert held(center.entries) <= 30 * DEFAULT_PAYLOAD_BYTES * 4 // 3 + 8
+        assert center.entries[-1].truncated is None
+        assert center.entries[-1].payload["payload"] == "c21hbGw="  # type: ignore[index,call-overload]
+    finally:
+        await center.aclose()
+
+
+async def test_stored_rows_keep_more_of_a_payload_than_memory(
+    bus: EventManager, store: PropertyStore
+) -> None:
+    data = payload_bytes(TEN_MB)
+    log = NotificationLog(store, max_payload_bytes=300_000)
+    center = await started(bus, log=log, payload_bytes=30_000)
+    try:
+        publish_large(bus, 2, data)
+        await eventually(lambda: center.received == 2)
+        await bus.drain()
+        assert [n.truncated for n in center.entries] == [(30_000, TEN_MB)] * 2
+        back = await log.recent(2)
+        assert [n.truncated for n in back] == [(300_000, TEN_MB)] * 2
+        # paging back gives entries within the memory limit again
+        older = await center.older(EVERYTHING, time.time() + 10, 10**9)
+        assert [n.truncated for n in older] == [(30_000, TEN_MB)] * 2
+    finally:
+        await center.aclose()

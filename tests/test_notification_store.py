@@ -7,6 +7,7 @@ Every test uses real SQLite files.
 
 from __future__ import annotations
 
+import base64
 import math
 import sqlite3
 import time
@@ -20,8 +21,9 @@ import pytest
 
 from console.events import EventType, JsonValue
 from console.notifications.model import Category, Notification, Severity
+from console.notifications.storage import AlarmLog, NotificationLog, glob_to_sql, json_safe
 from console.store import PropertyStore, schema
-from console.store.notifications import AlarmLog, NotificationLog, glob_to_sql, json_safe
+from tests.payload_helpers import TEN_MB, message_payload, payload_bytes
 
 NOW = time.time()
 
@@ -333,3 +335,53 @@ async def test_load_open_gives_alarms_marked_as_history(store: PropertyStore) ->
     assert alarm.severity is Severity.WARNING
     assert alarm.value == 42.5
     assert alarm.state == "active"
+
+
+# -- payloads bounded by bytes (issue 11 §1) -------------------------------------------
+
+
+async def test_the_row_of_a_10_mb_payload_is_capped_and_says_its_full_size(
+    store: PropertyStore,
+) -> None:
+    data = payload_bytes(TEN_MB)
+    log = NotificationLog(store)
+    assert log.max_payload_bytes == 1024 * 1024
+    await log.record([note(1, payload=message_payload("big/blob", data)), note(2)])
+    await store.flush()
+    lengths = [n for (n,) in rows(store.path, "SELECT length(payload) FROM notifications")]
+    assert lengths[0] <= 1024 * 1024 * 4 // 3 + 1000  # base64 of 1 MiB, and the fields
+    assert lengths[1] < 100
+    big, small = await log.recent(2)
+    assert big.truncated == (1024 * 1024 - 1, TEN_MB)  # the detail: "N of M bytes"
+    assert isinstance(big.payload, dict)
+    assert base64.b64decode(big.payload["payload"]) == data[: 1024 * 1024 - 1]  # type: ignore[arg-type]
+    assert (big.payload["topic"], big.payload["size"]) == ("big/blob", TEN_MB)
+    assert small.truncated is None
+    assert small.payload == {"n": 2}
+
+
+async def test_a_large_payload_that_is_not_a_message_is_capped_too(
+    store: PropertyStore,
+) -> None:
+    value = "x" * 5_000_000
+    payload: JsonValue = {"interface": "org.Blob", "path": "/b", "value": value, "valid": True}
+    log = NotificationLog(store, max_payload_bytes=10_000)
+    await log.record([note(1, category=Category.PROPERTY, payload=payload)])
+    await store.flush()
+    (length,) = rows(store.path, "SELECT length(payload) FROM notifications")[0]
+    assert length <= 10_100
+    (back,) = await log.recent(1)
+    assert isinstance(back.payload, dict)
+    assert (back.payload["interface"], back.payload["path"], back.payload["valid"]) == (
+        "org.Blob",
+        "/b",
+        True,
+    )
+    assert back.truncated is not None
+    kept, size = back.truncated
+    assert kept <= 10_000 < 5_000_000 < size
+
+
+def test_a_stored_payload_limit_below_one_byte_is_refused(store: PropertyStore) -> None:
+    with pytest.raises(ValueError, match="max_payload_bytes"):
+        NotificationLog(store, max_payload_bytes=0)

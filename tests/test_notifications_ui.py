@@ -28,9 +28,9 @@ from console.notifications.center import NotificationCenter
 from console.notifications.export import read_notifications_csv, read_notifications_jsonl
 from console.notifications.model import Category, Notification, Severity, classify
 from console.notifications.monitors import MonitorSet
+from console.notifications.storage import NotificationLog
 from console.state import FleetState
 from console.store import PropertyStore
-from console.store.notifications import NotificationLog
 from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen
 from screens.export import ExportScreen

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,143 @@ async def test_an_unusable_database_is_reported_untouched_and_polling_goes_on(
         await runtime.aclose()
     assert database.read_bytes() == GARBAGE
     assert any("without persistence" in str(e.payload) for e in warnings)
+
+
+async def test_shutdown_closes_in_reverse_and_a_failing_part_does_not_stop_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shutdown stack: a part whose close raises is logged, and everything
+    started before it (the store, the bus) still closes."""
+    from console.config import parse_config
+    from console.notifications.center import NotificationCenter
+
+    closed: list[str] = []
+
+    async def failing_close(self: NotificationCenter) -> None:
+        closed.append("center")
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(NotificationCenter, "_close", failing_close)
+    config = parse_config(f"store: {{path: {tmp_path / 's.db'}}}\n", environ={})
+    runtime = Runtime(config)
+    await runtime.start()
+    store, bus, book = runtime.store, runtime.bus, runtime.alarms
+    assert store is not None
+    assert book is not None
+    original = store.aclose
+
+    async def store_close() -> None:
+        closed.append("store")
+        await original()
+
+    runtime._stack.push_async_callback(store_close)  # closes first: the newest pushed
+    with caplog.at_level(logging.WARNING, logger="console.runtime"):
+        await runtime.aclose()
+    assert closed == ["store", "center"]
+    assert "closing the notification center failed: disk on fire" in caplog.text
+    assert store.closed
+    assert book.closing
+    assert bus.closed
+
+
+async def test_large_mqtt_payloads_are_bounded_in_memory_and_in_the_store(
+    tmp_path: Path,
+) -> None:
+    """Three 10 MB messages through a real mosquitto into a runtime with a store: the
+    stream's ring keeps each truncated to ``payload_bytes``, the store's row up to
+    ``stored_payload_bytes``, and both tell the full size (issue 11 §1)."""
+    import base64
+    import sqlite3
+
+    from console.config import parse_config
+    from tests.mqtt_peers import Mosquitto, mosquitto_pub
+    from tests.payload_helpers import TEN_MB, held, payload_bytes
+
+    blob = tmp_path / "blob.bin"
+    data = payload_bytes(TEN_MB)
+    blob.write_bytes(data)
+    with Mosquitto(tmp_path / "broker") as broker:
+        config = parse_config(
+            f"store: {{path: {tmp_path / 's.db'}, batch_window: 0.01}}\n"
+            "notifications: {payload_bytes: 4096, stored_payload_bytes: 100000}\n"
+            "brokers:\n"
+            "  - name: plant\n"
+            "    host: 127.0.0.1\n"
+            f"    port: {broker.port}\n"
+            "    subscriptions: [{topic: 'big/#'}]\n",
+            environ={},
+        )
+        runtime = Runtime(config)
+        await runtime.start()
+        try:
+            center = runtime.notifications
+            assert center is not None
+            await eventually(lambda: bool(runtime.bus.snapshot(("mqtt", "@plant", "subscribed"))))
+            for n in range(3):
+                await mosquitto_pub(broker, "-t", f"big/{n}", "-f", str(blob))
+            await eventually(lambda: sum(1 for e in center.entries if e.topic) == 3, within=60)
+            messages = [e for e in center.entries if e.topic]
+            assert held(messages) <= 3 * 4096 * 4 // 3
+            assert [m.truncated for m in messages] == [(4095, TEN_MB)] * 3
+            assert isinstance(messages[0].payload, dict)
+            assert base64.b64decode(messages[0].payload["payload"]) == data[:4095]  # type: ignore[arg-type]
+        finally:
+            await runtime.aclose()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        stored = conn.execute(
+            "SELECT length(payload), payload FROM notifications WHERE category = 'message'"
+        ).fetchall()
+    assert len(stored) == 3
+    assert all(length <= 100_000 * 4 // 3 + 1000 for length, _ in stored)
+    assert all('"truncated":{"kept":99999,"size":10485760}' in text for _, text in stored)
+
+
+_ALLOCATIONS = """
+import sys
+from pathlib import Path
+
+def rss_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+
+if sys.argv[1] == "runtime":
+    import asyncio
+    from console.config import Config, StoreConfig
+    from console.runtime import Runtime
+
+    async def run():
+        runtime = Runtime(Config(store=StoreConfig(enabled=False)))
+        await runtime.start()
+        await runtime.aclose()
+
+    asyncio.run(run())
+once = bytearray(10 * 1024 * 1024)
+del once  # glibc's dynamic threshold rises past 10 MB here
+before = rss_mb()
+blocks = [bytearray(b"x" * (10 * 1024 * 1024)) for _ in range(30)]
+last = blocks[-1]
+blocks.clear()
+print(rss_mb() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_freed_large_payloads_leave_the_process_once_a_runtime_started() -> None:
+    """30 blocks of 10 MB freed but the last: without a fixed mmap threshold glibc
+    keeps ~300 MB resident (its dynamic threshold, mallopt(3)); a started runtime
+    fixes it, so only the live block stays (issue 11 §1)."""
+
+    def grown(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _ALLOCATIONS, mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parent.parent,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    assert grown("plain") >= 200  # the allocator's habit this guards against
+    assert grown("runtime") <= 40

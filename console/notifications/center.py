@@ -9,15 +9,20 @@ the center's pace) and batching (a batch every ``batch_duration`` seconds or
 
 1. through :func:`~console.notifications.model.classify` (cheap: no summary is
    built), dropping statistics and internal state;
-2. into the ring, a :class:`collections.deque` of at most ``ring_size`` entries
-   (the oldest fall off);
-3. to every listener (:meth:`NotificationCenter.listen`), as one list;
-4. to the :class:`~console.store.notifications.NotificationLog`, when there is one:
-   queued to the store's batching writer (this builds each summary, for its column).
+2. into the ring, a :class:`~console.notifications.payloads.NotificationRing` of at
+   most ``ring_size`` entries and ``ring_bytes`` payload bytes (the oldest fall off),
+   each payload larger than ``payload_bytes`` kept truncated with its size noted
+   (:attr:`Notification.truncated <console.notifications.model.Notification.truncated>`);
+3. to every listener (:meth:`NotificationCenter.listen`), as one list (the entries as
+   the ring keeps them);
+4. to the :class:`~console.notifications.storage.NotificationLog`, when there is one:
+   queued to the store's batching writer (this builds each summary, for its column),
+   with each payload whole up to the log's own limit (``stored_payload_bytes``).
    Queuing never blocks the loop; when the writer's bounded queue is full the center
    waits, its own bounded queue fills, and ``publish_wait`` producers wait in turn.
 
-Memory therefore stays bounded whatever the rate: the ring, the subscription's
+Memory therefore stays bounded whatever the rate and the payload sizes: the ring
+(entries and bytes), the subscription's
 queue (``maxsize``), the writer's queue (``max_pending``) and a table of row ids
 for the ring's live entries (``ring_size``).
 
@@ -37,7 +42,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -45,8 +49,14 @@ from console.events import Event, EventManager, Policy, Subscription
 from console.lifecycle import ClosesOnce
 from console.notifications.filters import NotificationFilter
 from console.notifications.model import CATEGORIES, Notification, classify
+from console.notifications.payloads import (
+    DEFAULT_PAYLOAD_BYTES,
+    DEFAULT_RING_BYTES,
+    NotificationRing,
+    cut_notification,
+)
+from console.notifications.storage import NotificationLog
 from console.store.errors import StoreError
-from console.store.notifications import NotificationLog
 
 __all__ = [
     "DEFAULT_BATCH_DURATION",
@@ -97,9 +107,15 @@ class NotificationCenter(ClosesOnce):
         maxsize: the subscription's queue bound in events (``BLOCK``: past it,
             ``publish_wait`` producers wait); default ``2 * batch_size``.
         prune_interval: seconds between two prunes.
+        ring_bytes: payload bytes the ring holds at most (the oldest entries fall
+            off first; the newest always stays).
+        payload_bytes: the most of one payload kept in memory (the ring's entries,
+            the listeners' and :meth:`older`'s); a larger one is kept truncated,
+            its size noted.
 
     Raises:
-        ValueError: ``ring_size``, ``batch_size`` or ``maxsize`` below 1, a negative
+        ValueError: ``ring_size``, ``batch_size``, ``maxsize``, ``ring_bytes`` or
+            ``payload_bytes`` below 1, a negative
             ``replay``, ``batch_duration``, ``prune_interval`` or retention limit.
     """
 
@@ -115,9 +131,13 @@ class NotificationCenter(ClosesOnce):
         batch_duration: float = DEFAULT_BATCH_DURATION,
         maxsize: int | None = None,
         prune_interval: float = DEFAULT_PRUNE_INTERVAL,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
     ) -> None:
         if ring_size < 1 or batch_size < 1 or (maxsize is not None and maxsize < 1):
             raise ValueError("ring_size, batch_size and maxsize must be at least 1")
+        if ring_bytes < 1 or payload_bytes < 1:
+            raise ValueError("ring_bytes and payload_bytes must be at least 1")
         if replay < 0 or batch_duration < 0 or prune_interval < 0:
             raise ValueError("replay, batch_duration and prune_interval must not be negative")
         max_age, max_count = retention
@@ -135,14 +155,14 @@ class NotificationCenter(ClosesOnce):
         self.maxsize = maxsize if maxsize is not None else 2 * batch_size
         self.prune_interval = prune_interval
         self._log = log
-        self._ring: deque[Notification] = deque(maxlen=ring_size)
+        self.payload_bytes = payload_bytes
+        self._ring = NotificationRing(ring_size, max_bytes=ring_bytes, entry_bytes=payload_bytes)
         # live id -> row id, for the newest ring_size live entries (older() pages
         # back from exactly the row of a live entry)
         self._rows: dict[int, int] = {}
         self._listeners: list[NotificationListener] = []
         self._subscription: Subscription | None = None
         self._started = asyncio.Event()
-        self._pruner: asyncio.Task[None] | None = None
         self.received = 0
         """Live notifications since start (replayed ones not counted)."""
         self.replayed = 0
@@ -157,7 +177,8 @@ class NotificationCenter(ClosesOnce):
     @property
     def entries(self) -> Sequence[Notification]:
         """The ring, oldest first (replayed history, then live entries); at most
-        ``ring_size`` long. A live view: copy it before awaiting."""
+        ``ring_size`` long and ``ring_bytes`` of payloads (large payloads truncated).
+        A live view: copy it before awaiting."""
         return self._ring
 
     @property
@@ -224,9 +245,7 @@ class NotificationCenter(ClosesOnce):
         finally:
             self._started.set()
         if self._log is not None and self.prune_interval and self._has_retention:
-            self._pruner = asyncio.get_running_loop().create_task(
-                self._prune_every(), name="fleettop-notifications-prune"
-            )
+            self.spawn(self._prune_every(), name="fleettop-notifications-prune")
 
     @property
     def _has_retention(self) -> bool:
@@ -264,18 +283,18 @@ class NotificationCenter(ClosesOnce):
                 fresh.append(notification)
         if not fresh:
             return
-        self._ring.extend(fresh)
+        kept = self._ring.extend(fresh)
         self.received += len(fresh)
         for listener in tuple(self._listeners):
             try:
-                listener(fresh)
+                listener(kept)
             except Exception:
                 mlog.exception("a notification listener failed")
         log = self._log
         if log is None:
             return
         try:
-            ids = await log.record(fresh)
+            ids = await log.record(fresh)  # whole payloads, up to the log's limit
         except StoreError as exc:
             self._lose_store(exc)
             return
@@ -336,12 +355,11 @@ class NotificationCenter(ClosesOnce):
                     break
         except StoreError as exc:
             mlog.warning("older notifications cannot be read: %s", exc)
-        return found[-limit:] if len(found) > limit else found
+        found = found[-limit:] if len(found) > limit else found
+        return [cut_notification(n, self.payload_bytes) for n in found]
 
     async def _close(self) -> None:
-        if self._pruner is not None:
-            self._pruner.cancel()
-            await asyncio.gather(self._pruner, return_exceptions=True)
+        await self.cancel_tasks()  # the pruner: no prune once closing
         subscription = self._subscription
         if subscription is None:
             return

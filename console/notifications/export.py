@@ -14,7 +14,7 @@ never leaves half a file.
   ``time`` a JSON number, ``history`` ``true``/``false``.
 
 A payload that is not strict JSON (NaN, text with lone surrogates) is written through
-:func:`~console.store.notifications.json_safe` rather than failing the export.
+:func:`~console.notifications.storage.json_safe` rather than failing the export.
 
 Both writers block (file I/O): from the loop, call them via :func:`asyncio.to_thread`.
 :func:`read_notifications_jsonl` and :func:`read_notifications_csv` give the records
@@ -29,6 +29,7 @@ from typing import Final, Literal
 
 from console.events import JsonValue
 from console.notifications.model import Notification
+from console.notifications.storage import json_safe
 from console.rowfiles import (
     RowCells,
     from_json_text,
@@ -37,7 +38,6 @@ from console.rowfiles import (
     write_csv,
     write_jsonl,
 )
-from console.store.notifications import json_safe
 
 __all__ = [
     "COLUMNS",

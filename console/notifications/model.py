@@ -48,11 +48,34 @@ from console.events import Event, EventType, JsonValue
 
 __all__ = [
     "CATEGORIES",
+    "SUMMARY_CHARS",
+    "TRUNCATED",
     "Category",
     "Notification",
     "Severity",
     "classify",
+    "truncation",
 ]
+
+#: The key of the truncation note in a payload cut to bound memory or the store:
+#: ``{"truncated": {"kept": N, "size": M}}`` (:mod:`console.notifications.payloads`).
+TRUNCATED: Final = "truncated"
+#: Most characters of a summary (a 10 MB value must not make a 10 MB line).
+SUMMARY_CHARS: Final = 1000
+
+
+def truncation(payload: object) -> tuple[int, int] | None:
+    """``(kept, size)`` of a payload truncated to bound memory or the store (bytes
+    kept, bytes it had), or ``None`` for a whole payload."""
+    if not isinstance(payload, Mapping):
+        return None
+    note = payload.get(TRUNCATED)
+    if not isinstance(note, Mapping):
+        return None
+    kept, size = note.get("kept"), note.get("size")
+    if type(kept) is int and type(size) is int:
+        return kept, size
+    return None
 
 
 class Category(enum.StrEnum):
@@ -161,6 +184,22 @@ class Notification:
         if self._summary is None:
             self._summary = _summarize(self.category, self.event_type, self.payload)
         return self._summary
+
+    @property
+    def truncated(self) -> tuple[int, int] | None:
+        """``(kept, size)`` when the payload was truncated to bound memory or the
+        store (the detail says "kept of size bytes"): for an MQTT message the bytes
+        of its payload, otherwise about the bytes of the payload's JSON text;
+        ``None`` for a whole payload (:mod:`console.notifications.payloads`)."""
+        return truncation(self.payload)
+
+    def with_payload(self, payload: JsonValue) -> Notification:
+        """A copy with ``payload`` instead (same id, time, category, severity,
+        device, event type and history; the summary too, when already built)."""
+        return Notification(
+            self.id, self.time, self.category, self.severity, self.device, self.event_type,
+            payload, history=self.history, summary=self._summary,
+        )  # fmt: skip
 
     @property
     def topic(self) -> str | None:
@@ -350,9 +389,10 @@ def _data_text(data: Any) -> str:
 
 
 def _summarize(category: Category, event_type: EventType, payload: JsonValue) -> str:
-    """One line describing the event; never raises."""
+    """One line describing the event, at most :data:`SUMMARY_CHARS` long; never
+    raises."""
     try:
-        return _summary_of(category, event_type, payload)
+        return _summary_of(category, event_type, payload)[:SUMMARY_CHARS]
     except Exception:  # pragma: no cover - a shape no producer publishes
         return "/".join(event_type)
 

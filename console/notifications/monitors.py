@@ -9,9 +9,13 @@ cannot starve the other monitors or the main stream. Each batch is
 
 1. classified (:func:`~console.notifications.model.classify` with ``fallback=True``:
    a monitor shows whatever its patterns ask for, statistics included);
-2. appended to the monitor's own ring (a ``deque`` of ``ring_size``: bounded memory);
-3. handed to its listeners (the UI tab), as one list;
-4. recorded, when ``record:`` is set, as JSON lines (one
+2. appended to the monitor's own ring (a
+   :class:`~console.notifications.payloads.NotificationRing` of ``ring_size`` entries
+   and ``ring_bytes`` payload bytes, each payload cut to ``payload_bytes``: bounded
+   memory);
+3. handed to its listeners (the UI tab), as one list (as the ring keeps them);
+4. recorded (each payload whole up to ``stored_payload_bytes``, the rest truncated
+   with its size noted), when ``record:`` is set, as JSON lines (one
    :meth:`~console.notifications.model.Notification.to_record` per line, ASCII-only
    JSON) appended to a file rotated by size with the standard library's
    :class:`logging.handlers.RotatingFileHandler` (``path.1`` the newest backup). The
@@ -31,7 +35,6 @@ import json
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
@@ -50,6 +53,13 @@ from console.events import (
 from console.lifecycle import ClosesOnce
 from console.mqtt.topics import filter_matches
 from console.notifications.model import Notification, classify
+from console.notifications.payloads import (
+    DEFAULT_PAYLOAD_BYTES,
+    DEFAULT_RING_BYTES,
+    DEFAULT_STORED_PAYLOAD_BYTES,
+    NotificationRing,
+    cut_notification,
+)
 
 __all__ = [
     "DEFAULT_RING_SIZE",
@@ -184,9 +194,13 @@ class Monitor(ClosesOnce):
             recording).
         ring_size: entries kept in memory (oldest dropped first).
         clock: wall-clock time in seconds (tests).
+        ring_bytes: payload bytes kept in memory at most (oldest dropped first).
+        payload_bytes: the most of one payload kept in memory (truncated past it).
+        stored_payload_bytes: the most of one payload written to the recording.
 
     Raises:
-        ValueError: ``ring_size`` below 1, or a config without events and topics.
+        ValueError: ``ring_size`` or a byte limit below 1, or a config without events
+            and topics.
 
     Usage::
 
@@ -204,9 +218,14 @@ class Monitor(ClosesOnce):
         *,
         ring_size: int = DEFAULT_RING_SIZE,
         clock: Callable[[], float] = time.time,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
+        stored_payload_bytes: int = DEFAULT_STORED_PAYLOAD_BYTES,
     ) -> None:
         if ring_size < 1:
             raise ValueError("ring_size must be at least 1")
+        if stored_payload_bytes < 1:
+            raise ValueError("stored_payload_bytes must be at least 1")
         if not config.patterns:
             raise ValueError(f"monitor {config.name!r} has neither events nor topics")
         self.name = config.name
@@ -214,7 +233,8 @@ class Monitor(ClosesOnce):
         self.stats = MonitorStats()
         self._bus = bus
         self._clock = clock
-        self._ring: deque[Notification] = deque(maxlen=ring_size)
+        self._ring = NotificationRing(ring_size, max_bytes=ring_bytes, entry_bytes=payload_bytes)
+        self.stored_payload_bytes = stored_payload_bytes
         self._listeners: list[Callable[[list[Notification]], None]] = []
         self._subscription: Subscription | None = None
         self._recorder: JsonlRecorder | None = None
@@ -228,7 +248,8 @@ class Monitor(ClosesOnce):
 
     @property
     def entries(self) -> Sequence[Notification]:
-        """The ring, oldest first (at most ``ring_size`` entries)."""
+        """The ring, oldest first (at most ``ring_size`` entries and ``ring_bytes`` of
+        payloads, large payloads truncated)."""
         return self._ring
 
     @property
@@ -316,15 +337,16 @@ class Monitor(ClosesOnce):
         stats.events += len(batch)
         stats.last_batch_size = len(batch)
         stats.last_batch_at = self._clock()
-        self._ring.extend(batch)
+        kept = self._ring.extend(batch)
         for callback in list(self._listeners):
             try:
-                callback(batch)
+                callback(kept)
             except Exception:
                 mlog.exception("monitor %s: listener %r failed", self.name, callback)
         recorder = self._recorder
         if recorder is not None:
-            records = [note.to_record() for note in batch]
+            most = self.stored_payload_bytes
+            records = [cut_notification(note, most).to_record() for note in batch]
             try:
                 stats.recorded += await asyncio.to_thread(recorder.write, records)
             except (OSError, ValueError, TypeError) as exc:
@@ -347,6 +369,9 @@ class MonitorSet(ClosesOnce):
         bus: the event manager.
         configs: ``Config.monitors`` (names are unique: the loader checks).
         ring_size: entries each monitor keeps in memory (``notifications.ring_size``).
+        ring_bytes, payload_bytes, stored_payload_bytes: each monitor's byte limits
+            (``notifications.ring_bytes``, ``payload_bytes``, ``stored_payload_bytes``;
+            see :class:`Monitor`).
 
     Raises:
         ValueError: two monitors share a name.
@@ -358,13 +383,23 @@ class MonitorSet(ClosesOnce):
         configs: Iterable[MonitorConfig],
         *,
         ring_size: int = DEFAULT_RING_SIZE,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
+        stored_payload_bytes: int = DEFAULT_STORED_PAYLOAD_BYTES,
     ) -> None:
         self.monitors: dict[str, Monitor] = {}
         """The monitors by name, in configuration order."""
         for config in configs:
             if config.name in self.monitors:
                 raise ValueError(f"duplicate monitor name {config.name!r}")
-            self.monitors[config.name] = Monitor(bus, config, ring_size=ring_size)
+            self.monitors[config.name] = Monitor(
+                bus,
+                config,
+                ring_size=ring_size,
+                ring_bytes=ring_bytes,
+                payload_bytes=payload_bytes,
+                stored_payload_bytes=stored_payload_bytes,
+            )
 
     async def start(self) -> None:
         """Start every monitor, in order.

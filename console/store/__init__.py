@@ -15,7 +15,8 @@
 * :mod:`console.store.audit` (a package): the audit log of operator actions:
   :class:`AuditLog` (in the same file, through the same writer),
   :class:`AuditRecorder` (bus events -> entries) and the JSONL/CSV exports;
-* :mod:`console.store.notifications`: :class:`NotificationLog` (the notification
+* :mod:`console.notifications.storage` (not part of this package, which never imports
+  it): :class:`NotificationLog` (the notification
   stream) and :class:`AlarmLog` (alarms), in the same file, through the same writer;
 * :mod:`console.rowfiles`: rows to JSON Lines and CSV files (generic);
 * :mod:`console.store.errors`: :class:`StoreError` and its subclasses (the

@@ -29,7 +29,7 @@ Versions
    ``actor``, ``action``, ``device``, ``target``, ``old`` and ``new`` (JSON text, or
    NULL), ``result`` and ``session_id``; ``STRICT``. Indexes ``audit_by_time``
    (newest-first pages) and ``audit_by_device``.
-4. ``notifications``: the notification stream (:mod:`console.store.notifications`),
+4. ``notifications``: the notification stream (:mod:`console.notifications.storage`),
    one row per notification: ``id`` (``AUTOINCREMENT``, assigned by fleettop in
    arrival order and never reused), ``time_ms`` (ms since the epoch), ``category``,
    ``severity`` (0 info .. 3 critical), ``device``, ``type`` (the bus event type as a

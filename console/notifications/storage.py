@@ -9,12 +9,13 @@
   every change (raised, re-occurred, cleared, acknowledged); the alarms not yet
   closed come back after a restart (:meth:`AlarmLog.load_open`).
 
-Both hold no resources of their own: they read through the store's read connection
-(:meth:`PropertyStore._fetch`, which flushes first: read-your-writes) and write through
-its one batching writer, so a write returns once queued and never blocks the loop;
-it waits only while the writer's bounded queue is full (backpressure). The store's
-owner closes the store. A writer that stopped (disk full) makes every write raise its
-:class:`~console.store.errors.StoreError`; the caller decides to carry on in memory.
+Both hold no resources of their own and use only the store's public API: they read
+with :meth:`PropertyStore.fetch` (which flushes first: read-your-writes) and write with
+:meth:`PropertyStore.execute` through its one batching writer, so a write returns
+once queued and never blocks the loop; it waits only while the writer's bounded queue
+is full (backpressure). The store's owner closes the store. A writer that stopped
+(disk full) makes every write raise its :class:`~console.store.errors.StoreError`;
+the caller decides to carry on in memory.
 
 Rows are numbered by fleettop, not SQLite: :class:`NotificationLog` hands out
 increasing ids at queue time (:meth:`NotificationLog.record` returns them), so the
@@ -24,7 +25,10 @@ remembers the highest id ever used, so ids never repeat, even after a prune.
 
 Payloads are stored as JSON text (``ensure_ascii``: a lone surrogate cannot break a
 commit); a value that is not JSON (NaN, bytes, a set) is stored through
-:func:`json_safe`.
+:func:`json_safe`. A payload is written whole up to :attr:`NotificationLog.max_payload_bytes`
+(``notifications.stored_payload_bytes``); a larger one is written truncated with its
+size noted (:func:`~console.notifications.payloads.cut_payload`), so a 10 MB MQTT
+message costs the file 1 MiB, not 13 MB of base64.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from console.events import JsonValue
+from console.notifications.alarms.record import Alarm
 from console.notifications.model import Category, Notification, Severity
-from console.store.properties import PropertyStore
+from console.notifications.payloads import DEFAULT_STORED_PAYLOAD_BYTES, cut_payload
 
 if TYPE_CHECKING:
-    from console.notifications.alarms import Alarm
+    from console.store import PropertyStore
 
 __all__ = [
     "AlarmLog",
@@ -153,10 +158,21 @@ class NotificationLog:
 
     Args:
         store: the open property store (schema version 4 or later).
+        max_payload_bytes: the most of one payload written (:attr:`max_payload_bytes`).
+
+    Raises:
+        ValueError: ``max_payload_bytes`` below 1.
     """
 
-    def __init__(self, store: PropertyStore) -> None:
+    def __init__(
+        self, store: PropertyStore, *, max_payload_bytes: int = DEFAULT_STORED_PAYLOAD_BYTES
+    ) -> None:
+        if max_payload_bytes < 1:
+            raise ValueError(f"max_payload_bytes must be at least 1, not {max_payload_bytes!r}")
         self.store = store
+        self.max_payload_bytes = max_payload_bytes
+        """Bytes of one payload written at most: a larger payload is written truncated
+        with its size noted (``"truncated": {"kept", "size"}``)."""
         self._next_id: int | None = None
         self._id_lock = asyncio.Lock()
 
@@ -194,6 +210,7 @@ class NotificationLog:
         ids = range(first, first + len(notifications))
         self._next_id = ids.stop
         execute = self.store.execute
+        most = self.max_payload_bytes
         for row_id, n in zip(ids, notifications, strict=True):
             if not row_id % _YIELD_EVERY:
                 await asyncio.sleep(0)  # a big batch must not hold the loop (the UI)
@@ -207,7 +224,7 @@ class NotificationLog:
                     _text(n.device),
                     _dumps(list(n.event_type)),
                     _text(n.summary),
-                    _dumps(n.payload),
+                    _dumps(cut_payload(n.payload, most)),
                 ),
             )
         return ids
@@ -423,9 +440,6 @@ class AlarmLog:
         Raises:
             StoreClosedError, StoreError: the store is closed or cannot be read.
         """
-        # imported here: console.notifications.alarms may import this module
-        from console.notifications.alarms import Alarm
-
         alarms: list[Alarm] = []
         for payload in await self.load_open_payloads():
             try:

@@ -1,15 +1,8 @@
 """Alarms: conditions an operator must acknowledge, raised from bus events.
 
-States follow ISA-18.2 (ANSI/ISA-18.2-2016 §5, the alarm state model; IEC 62682):
-
-=====================  =====================================================
-state                  meaning
-=====================  =====================================================
-active, unacked        the condition holds; nobody has acknowledged it
-active, acked          the condition holds; an operator has acknowledged it
-cleared, unacked       the condition went away; the alarm stays until acked
-cleared, acked         *closed*: removed from the book (kept in the store)
-=====================  =====================================================
+The alarm book: the open alarms, in the ISA-18.2 states of
+:mod:`console.notifications.alarms.record`, with the rules of
+:mod:`console.notifications.alarms.rules`.
 
 An alarm is identified by its *key* (rule, device, and what the rule watches: an
 OID, a topic, a trap index); at most one alarm per key is open. A condition that
@@ -42,51 +35,41 @@ condition that could go away: acknowledging it closes it.
 
 Every change publishes ``("alarm", DEVICE, str(ID))`` with :meth:`Alarm.to_payload`
 (raised, re-occurred, cleared, acknowledged, closed) and is saved to the
-:class:`AlarmStore` when one is given (``console.store.notifications.AlarmLog``);
+:class:`AlarmStore` when one is given (``console.notifications.storage.AlarmLog``);
 ids come from the store's ``next_id`` so they never repeat across restarts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
-import fnmatch
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
-from console.config import AlarmRule, AlarmsConfig, topic_pattern
+from console.config import AlarmsConfig, topic_pattern
 from console.events import Event, EventManager, JsonValue, Pattern, Policy, Subscription
 from console.lifecycle import ClosesOnce
 from console.mqtt.topics import filter_matches
+from console.notifications.alarms.record import (
+    ALARM_EVENT,
+    RULE_DISCONNECTED,
+    RULE_OFFLINE,
+    RULE_TRAP,
+    Alarm,
+    AlarmStore,
+)
+from console.notifications.alarms.rules import Rule, as_number, compile_rules, payload_number
 from console.notifications.model import Severity
 
 if TYPE_CHECKING:
     from console.snmp.mib import MibResolver
 
-__all__ = [
-    "ALARM_EVENT",
-    "RULE_DISCONNECTED",
-    "RULE_OFFLINE",
-    "RULE_TRAP",
-    "Alarm",
-    "AlarmBook",
-    "AlarmStore",
-]
+__all__ = ["ACK_ACTION", "DEFAULT_MAX_OPEN", "AckAuditor", "AlarmBook"]
 
 mlog = logging.getLogger(__name__)
 
-#: The event type head of alarm changes: ``("alarm", DEVICE, str(ID))``.
-ALARM_EVENT: Final = "alarm"
-#: Built-in rule names (rule names from the file never start with ``@``).
-RULE_TRAP: Final = "@trap"
-RULE_DISCONNECTED: Final = "@disconnected"
-RULE_OFFLINE: Final = "@offline"
 #: Open alarms the book holds at most (memory stays bounded when a topic rule
 #: matches 100k topics); past it, a rule's new alarms fold into one per rule.
 DEFAULT_MAX_OPEN: Final = 10_000
@@ -97,227 +80,6 @@ _OVERFLOW: Final = "|@overflow"
 _SHUTDOWN_REASONS: Final = frozenset({"device closed", "closed"})
 #: SNMP data types whose value is a number (docs/events.md).
 _NUMERIC_TYPES: Final = frozenset({"INTEGER", "UNSIGNED", "COUNTER", "BIG_COUNTER", "TIME_TICKS"})
-#: Longest MQTT payload read as a number, bytes.
-_MAX_NUMBER_BYTES: Final = 64
-
-
-@dataclass(slots=True)
-class Alarm:
-    """One alarm, open or closed (ISA-18.2 states, see the module docstring).
-
-    Attributes:
-        id: unique, never reused (also across restarts, with a store).
-        key: identity of the condition: at most one open alarm per key.
-        rule: the rule's name, or ``@trap``, ``@disconnected``, ``@offline``.
-        device: the device (or ``@`` sender/broker) it is about.
-        severity: its :class:`~console.notifications.model.Severity`.
-        message: one line for the operator.
-        source: the event type that last raised it, ``/``-joined.
-        raised_at: when it was first raised, seconds since the epoch.
-        updated_at: when it last changed (any change), seconds since the epoch.
-        count: occurrences while open (1 when raised).
-        cleared_at: when its condition went away (s), ``None`` while active.
-        acked_at: when an operator acknowledged it (s), ``None`` until then.
-        history: loaded from the store after a restart and not changed since.
-        value: the value that raised it (threshold rules), else ``None``.
-    """
-
-    id: int
-    key: str
-    rule: str
-    device: str
-    severity: Severity
-    message: str
-    source: str
-    raised_at: float
-    updated_at: float
-    count: int = 1
-    cleared_at: float | None = None
-    acked_at: float | None = None
-    history: bool = False
-    value: JsonValue = None
-
-    @property
-    def state(self) -> Literal["active", "cleared"]:
-        """``"active"`` while the condition holds, ``"cleared"`` once it went away."""
-        return "active" if self.cleared_at is None else "cleared"
-
-    @property
-    def acked(self) -> bool:
-        """True once acknowledged."""
-        return self.acked_at is not None
-
-    @property
-    def closed(self) -> bool:
-        """True when cleared and acknowledged (ISA-18.2 "normal"): out of the book."""
-        return self.cleared_at is not None and self.acked_at is not None
-
-    def to_payload(self) -> dict[str, JsonValue]:
-        """The alarm as the payload of its ``("alarm", DEVICE, ID)`` event and its
-        store row: every attribute (``severity`` as its label, times in seconds since
-        the epoch or ``None``) plus ``state``, ``acked`` and ``closed``."""
-        return {
-            "id": self.id,
-            "key": self.key,
-            "rule": self.rule,
-            "device": self.device,
-            "severity": self.severity.label,
-            "message": self.message,
-            "source": self.source,
-            "raised_at": self.raised_at,
-            "updated_at": self.updated_at,
-            "count": self.count,
-            "cleared_at": self.cleared_at,
-            "acked_at": self.acked_at,
-            "state": self.state,
-            "acked": self.acked,
-            "closed": self.closed,
-            "history": self.history,
-            "value": self.value,
-        }
-
-    @classmethod
-    def from_payload(cls, data: Mapping[str, Any]) -> Alarm:
-        """An alarm from :meth:`to_payload`'s dict (``state``, ``acked`` and
-        ``closed`` are derived, so ignored).
-
-        Raises:
-            KeyError: a required key is missing.
-            ValueError: an unknown severity, or a field of the wrong type.
-            TypeError: a field of the wrong type.
-        """
-
-        def when(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
-        severity = data["severity"]
-        return cls(
-            id=int(data["id"]),
-            key=_text(data["key"], "key"),
-            rule=_text(data["rule"], "rule"),
-            device=_text(data["device"], "device"),
-            severity=Severity(severity) if isinstance(severity, int) else Severity.parse(severity),
-            message=_text(data["message"], "message"),
-            source=_text(data.get("source", ""), "source"),
-            raised_at=float(data["raised_at"]),
-            updated_at=float(data.get("updated_at", data["raised_at"])),
-            count=int(data.get("count", 1)),
-            cleared_at=when("cleared_at"),
-            acked_at=when("acked_at"),
-            history=bool(data.get("history", False)),
-            value=data.get("value"),
-        )
-
-
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"alarm {name} must be text, not {type(value).__name__}")
-    return value
-
-
-class AlarmStore(Protocol):
-    """Where alarms persist (``console.store.notifications.AlarmLog`` is one)."""
-
-    async def save(self, alarm: Alarm) -> None:
-        """Queue the alarm's current state (upsert by id)."""
-        ...
-
-    async def load_open(self) -> list[Alarm]:
-        """Every alarm not closed, with ``history`` True."""
-        ...
-
-    async def next_id(self) -> int:
-        """The first id never used."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class _SnmpObject:
-    """A trap or var-bind object of a rule: its numeric OID (when known) and name."""
-
-    oid: str | None
-    name: str | None
-
-    def matches_trap(self, trap_oid: object, trap_name: object) -> bool:
-        if self.oid is not None and trap_oid == self.oid:
-            return True
-        return (
-            self.name is not None
-            and isinstance(trap_name, str)
-            and _same_name(self.name, trap_name)
-        )
-
-    def instance(self, varbinds: object) -> str | None:
-        """The instance (index arcs after the object) of the first var-bind under this
-        object, as dotted text, or ``None``."""
-        if not isinstance(varbinds, list):
-            return None
-        for varbind in varbinds:
-            if not isinstance(varbind, Mapping):
-                continue
-            oid = varbind.get("oid")
-            if self.oid is not None and isinstance(oid, str) and oid.startswith(self.oid + "."):
-                return oid[len(self.oid) + 1 :]
-            name = varbind.get("name")
-            if self.name is not None and isinstance(name, str):
-                qualified, dot, index = name.partition(".")
-                if dot and _same_name(self.name, qualified):
-                    return index
-        return None
-
-
-def _same_name(wanted: str, found: str) -> bool:
-    """``IF-MIB::linkDown`` vs a reported name: module and label when both are
-    qualified, else the labels (case-insensitive, as :meth:`MibResolver.lookup`)."""
-    wanted_module, _, wanted_label = wanted.rpartition("::")
-    found_module, _, found_label = found.rpartition("::")
-    if wanted_label.casefold() != found_label.casefold():
-        return False
-    return not (wanted_module and found_module) or wanted_module == found_module
-
-
-def _number(value: object) -> float | None:
-    """``value`` as a finite float when it is an int or a float (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _payload_number(b64: object) -> float | None:
-    """An MQTT payload (base64) read as a number: text such as ``21.5`` or a JSON
-    number, surrounding blanks allowed; ``None`` otherwise."""
-    if not isinstance(b64, str) or len(b64) > _MAX_NUMBER_BYTES * 4 // 3 + 4:
-        return None
-    try:
-        text = base64.b64decode(b64, validate=True).decode("ascii").strip()
-        number = float(text)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-@dataclass(slots=True)
-class _Rule:
-    """A configured rule, with its objects resolved."""
-
-    conf: AlarmRule
-    severity: Severity
-    trap: _SnmpObject | None = None
-    clear_trap: _SnmpObject | None = None
-    index: _SnmpObject | None = None
-
-    @property
-    def momentary(self) -> bool:
-        """An event rule: no condition to clear (ack closes its alarms)."""
-        conf = self.conf
-        if conf.source == "trap":
-            return conf.clear_trap is None
-        return conf.source == "topic" and not conf.has_threshold
-
-    def applies_to(self, device: str) -> bool:
-        return fnmatch.fnmatchcase(device, self.conf.device)
 
 
 def _fmt(value: float) -> str:
@@ -398,7 +160,7 @@ class AlarmBook(ClosesOnce):
         self._alarms: dict[int, Alarm] = {}
         self._by_key: dict[str, Alarm] = {}
         self._next_id = 1
-        self._rules: list[_Rule] = []
+        self._rules: list[Rule] = []
         self._momentary_rules: set[str] = set()
         self._trap_severity = None if config.traps is None else Severity.parse(config.traps)
         self._status_severity = (
@@ -439,7 +201,7 @@ class AlarmBook(ClosesOnce):
             for alarm in sorted(loaded, key=lambda a: a.id):
                 self._publish(alarm)
         if self._log is not None or self._audit is not None:
-            self._saver = asyncio.create_task(self._save_loop(), name="fleettop-alarm-saver")
+            self._saver = self.spawn(self._save_loop(), name="fleettop-alarm-saver")
         patterns = self._patterns()
         if self._status_severity is not None:
             for pattern in (("snmp", "?", "status"), ("mqtt", "?", "status")):
@@ -455,46 +217,8 @@ class AlarmBook(ClosesOnce):
             )
 
     async def _compile_rules(self) -> None:
-        mib = self._mib
-        names = {
-            text
-            for rule in self.config.rules
-            for text in (rule.trap, rule.clear_trap, rule.index)
-            if text is not None and not text[:1].isdigit()
-        }
-        resolved: dict[str, str] = {}
-        if mib is not None and names:
-            resolved = await asyncio.to_thread(_lookup_all, mib, names)
-        if names - resolved.keys():
-            # the generic traps (RFC 3418 / RFC 2863 notification types), which the
-            # MIB indexes do not name: linkDown, linkUp, coldStart...
-            from console.snmp.traps import GENERIC_TRAP_NAMES
-
-            for name in names - resolved.keys():
-                for oid, generic in GENERIC_TRAP_NAMES.items():
-                    if _same_name(name, generic):
-                        resolved[name] = oid
-        rules: list[_Rule] = []
-        for conf in self.config.rules:
-
-            def obj(text: str | None) -> _SnmpObject | None:
-                if text is None:
-                    return None
-                if text[:1].isdigit():
-                    return _SnmpObject(text, None)
-                return _SnmpObject(resolved.get(text), text)
-
-            rule = _Rule(
-                conf,
-                Severity.parse(conf.severity),
-                trap=obj(conf.trap),
-                clear_trap=obj(conf.clear_trap),
-                index=obj(conf.index),
-            )
-            rules.append(rule)
-            if rule.momentary:
-                self._momentary_rules.add(conf.name)
-        self._rules = rules
+        self._rules = await compile_rules(self.config, self._mib)
+        self._momentary_rules = {rule.conf.name for rule in self._rules if rule.momentary}
 
     def _patterns(self) -> list[Pattern]:
         """The bus patterns the configuration needs (none: no subscription)."""
@@ -824,7 +548,7 @@ class AlarmBook(ClosesOnce):
         raw: object,
         event: Event,
     ) -> None:
-        value = _number(raw)
+        value = as_number(raw)
         if value is None:
             return
         for rule in self._rules:
@@ -847,7 +571,7 @@ class AlarmBook(ClosesOnce):
                 label = where
             self._threshold(rule, device, label, value, event)
 
-    def _threshold(self, rule: _Rule, device: str, label: str, value: float, event: Event) -> None:
+    def _threshold(self, rule: Rule, device: str, label: str, value: float, event: Event) -> None:
         conf = rule.conf
         key = f"{conf.name}|{device}|{label}"
         high = conf.above is not None and value > conf.above
@@ -883,7 +607,7 @@ class AlarmBook(ClosesOnce):
                 continue
             if conf.has_threshold:
                 if not decoded:
-                    number, decoded = _payload_number(payload.get("payload")), True
+                    number, decoded = payload_number(payload.get("payload")), True
                 if number is not None:
                     self._threshold(rule, device, topic, number, event)
                 continue
@@ -892,15 +616,3 @@ class AlarmBook(ClosesOnce):
                 severity=rule.severity, message=conf.message or f"message on {topic}",
                 event=event, occurrence=True,
             )  # fmt: skip
-
-
-def _lookup_all(mib: MibResolver, names: Iterable[str]) -> dict[str, str]:
-    """Resolve MIB names to numeric OIDs (blocking: loads the MIBs); names the MIBs
-    do not know are logged and left out."""
-    found: dict[str, str] = {}
-    for name in names:
-        try:
-            found[name] = mib.lookup(name)
-        except ValueError as exc:
-            mlog.info("alarm rule: %s; matching the trap's reported name instead", exc)
-    return found
