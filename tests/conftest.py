@@ -44,13 +44,37 @@ _running: pytest.Item | None = None
 its own process), for :func:`require_program`'s marker check."""
 
 
+#: The slowest test modules (Pilot on the demo, real peers, MIB compiles), heaviest
+#: first: they run first, so that under ``--dist loadfile`` no long module starts
+#: last while the other workers sit idle. Only the order of whole modules changes.
+SLOW_MODULES = (
+    "test_properties.py",
+    "test_operations_ui.py",
+    "test_snmp_operations.py",
+    "test_notifications_ui.py",
+    "test_mqtt_ui.py",
+    "test_store_crash.py",
+    "test_snmp_manager.py",
+    "test_app.py",
+    "test_mib.py",
+    "test_snmp_v3.py",
+    "test_traps.py",
+    "test_mqtt_broker.py",
+    "test_demo.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``peer`` every test that uses a fixture of :data:`PEER_FIXTURES`."""
+    """Mark ``peer`` every test that uses a fixture of :data:`PEER_FIXTURES`, and
+    move the :data:`SLOW_MODULES` to the front (stable: modules stay whole, tests
+    keep their order within a module)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         for fixture, program in PEER_FIXTURES.items():
             if fixture in names and item.get_closest_marker("peer") is None:
                 item.add_marker(pytest.mark.peer(program))
+    rank = {name: index for index, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.hookimpl(tryfirst=True)
