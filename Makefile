@@ -29,13 +29,13 @@ WORKERS ?= 3
 test: $(STAMP)
 	@$(BIN)/mypy >$(VENV)/mypy.out 2>&1 & mypy=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache || rc=1; \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache --no-logo || rc=1; \
 	wait $$mypy || rc=1; cat $(VENV)/mypy.out; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
