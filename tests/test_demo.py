@@ -106,15 +106,16 @@ def model(fleet: DemoFleet, name: str) -> DeviceModel:
     return next(m for m in fleet.models if m.name == name)
 
 
+def demo_fleet() -> DemoFleet:
+    """The demo fleet the tests read (no outages); ``async with`` starts and closes it."""
+    return DemoFleet(seed=7, outage_duration=0.0)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared_fleet() -> AsyncIterator[DemoFleet]:
     """One demo fleet for the module's reading tests (starting one takes seconds)."""
-    demo = DemoFleet(seed=7, outage_duration=0.0)
-    await demo.start()
-    try:
+    async with demo_fleet() as demo:
         yield demo
-    finally:
-        await demo.aclose()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -126,12 +127,8 @@ async def fleet(
     if request.node.get_closest_marker("fresh_demo") is None:
         yield shared_fleet
         return
-    demo = DemoFleet(seed=7, outage_duration=0.0)
-    await demo.start()
-    try:
+    async with demo_fleet() as demo:
         yield demo
-    finally:
-        await demo.aclose()
 
 
 # -- the SNMPv2-MIB system group and the polled objects ----------------------------
