@@ -1,6 +1,6 @@
 # fleettop: two commands from a fresh clone.
 #   make demo   runs the console on the built-in demo (creates .venv on first use)
-#   make test   runs the whole test suite, then ruff and mypy
+#   make test   runs the whole test suite (in parallel), ruff, import-linter and mypy
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,25 +8,34 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint typecheck bench peers snapshots clean
 
+# pip's own cache (~/.cache/pip) makes a second clone's install a local copy; pip
+# itself is not upgraded (the venv's bundled pip installs everything we need).
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 demo: $(STAMP)
 	$(BIN)/fleettop demo
 
+# The suite runs on $(WORKERS) pytest-xdist workers (peers listen on free ports,
+# every test has its own data directory); `--dist loadfile` keeps a module's tests on
+# one worker, so module-scoped fixtures (the demo fleet, snmpd) start once.
+# mypy runs beside pytest (it is CPU work while the tests wait on peers); its
+# output follows the tests'. `make test PYTEST_ARGS='-m "not peer"'` runs the fast set.
+WORKERS ?= 3
+
 test: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@$(BIN)/mypy >$(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider -n $(WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache --no-logo || rc=1; \
+	wait $$mypy || rc=1; cat $(VENV)/mypy.out; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,8 +1,20 @@
-"""Shared test fixtures.
+"""Shared test fixtures and the suite's collection rules.
 
 Peer programs (Debian ``snmpd``, ``snmpget``, ``mosquitto``) are found with
 :func:`require_program`: a missing one skips the test locally with the reason, and
 fails it when ``CI=true`` (CI installs them; a green CI must not hide a skipped peer).
+
+Every test that runs a peer program carries the ``peer`` marker, so
+``pytest -m "not peer"`` runs the fast, peer-free set. The marker is added at
+collection from the fixtures a test uses (:data:`PEER_FIXTURES`); a test that starts
+a peer in its body is marked ``@pytest.mark.peer("snmpd")`` (or by its module's
+``pytestmark``). :func:`require_program` fails a test that runs a peer without the
+marker, so a forgotten marker is caught the first time the test runs.
+
+The suite runs in parallel (pytest-xdist, ``make test``): peers listen on free
+loopback ports, every test has its own data directory, and compiled MIBs are shared
+by the whole run (one cache directory for all workers, see
+:func:`_shared_mib_cache`).
 """
 
 from __future__ import annotations
@@ -11,12 +23,72 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from console.events import EventManager
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+#: Fixture name -> the peer program it starts. A test using one of these fixtures
+#: (directly or through another fixture) is marked ``peer(program)`` at collection.
+PEER_FIXTURES: dict[str, str] = {
+    "snmpd": "snmpd",
+    "broker": "mosquitto",
+    "netsnmp_env": "net-snmp tools",
+}
+
+_running: pytest.Item | None = None
+"""The test being set up, run or torn down in this process (each xdist worker is
+its own process), for :func:`require_program`'s marker check."""
+
+
+#: The slowest test modules (Pilot on the demo, real peers, MIB compiles), heaviest
+#: first: they run first, so that under ``--dist loadfile`` no long module starts
+#: last while the other workers sit idle. Only the order of whole modules changes.
+SLOW_MODULES = (
+    "test_properties.py",
+    "test_operations_ui.py",
+    "test_snmp_operations.py",
+    "test_notifications_ui.py",
+    "test_mqtt_ui.py",
+    "test_store_crash.py",
+    "test_snmp_manager.py",
+    "test_app.py",
+    "test_mib.py",
+    "test_snmp_v3.py",
+    "test_traps.py",
+    "test_mqtt_broker.py",
+    "test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``peer`` every test that uses a fixture of :data:`PEER_FIXTURES`, and
+    move the :data:`SLOW_MODULES` to the front (stable: modules stay whole, tests
+    keep their order within a module)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        for fixture, program in PEER_FIXTURES.items():
+            if fixture in names and item.get_closest_marker("peer") is None:
+                item.add_marker(pytest.mark.peer(program))
+    rank = {name: index for index, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Remember the running test (see :func:`require_program`)."""
+    global _running
+    _running = item
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Forget the running test once it is torn down."""
+    global _running
+    _running = None
 
 
 @pytest.fixture
@@ -26,18 +98,54 @@ async def bus() -> AsyncIterator[EventManager]:
         yield manager
 
 
+@pytest.fixture(scope="session")
+def _shared_mib_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cache root (``FLEETTOP_CACHE_DIR``) of the whole run: MIBs a test compiles
+    through the default cache are compiled once and found by every later test.
+
+    Under pytest-xdist each worker has its own base temp directory
+    (``.../pytest-N/popen-gwK``); the cache sits beside them, so the workers share
+    it. ``console.snmp.mibs.compile_mibs`` compiles into a temporary sibling and
+    renames it into place, so two workers compiling the same sources at once both
+    end with one complete copy. Tests of the cache itself pass their own
+    ``cache_dir``.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = root / "shared-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
 @pytest.fixture(autouse=True)
 def _private_data_and_cache_dirs(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    _shared_mib_cache: Path,
 ) -> None:
     """Keep every test (and the fleettop subprocesses it starts) out of the user's
-    data and cache directories: each test gets its own store and MIB cache."""
+    data and cache directories: each test gets its own store; the MIB cache is the
+    run's (:func:`_shared_mib_cache`)."""
     monkeypatch.setenv("FLEETTOP_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-    monkeypatch.setenv("FLEETTOP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("FLEETTOP_CACHE_DIR", str(_shared_mib_cache))
 
 
 def require_program(name: str) -> str:
-    """Return the path of program ``name``; skip (locally) or fail (CI) when missing."""
+    """Return the path of program ``name``; skip (locally) or fail (CI) when missing.
+
+    Raises:
+        pytest.fail.Exception: the running test is not marked ``peer`` (a test that
+            runs a peer program must be, so ``-m "not peer"`` leaves it out), or the
+            program is missing and ``CI`` is set.
+        pytest.skip.Exception: the program is missing (locally).
+    """
+    if _running is not None and _running.get_closest_marker("peer") is None:
+        pytest.fail(
+            f"{_running.nodeid} runs the peer program {name!r} but is not marked: add "
+            f"@pytest.mark.peer({name!r}) (or use a fixture of tests.conftest.PEER_FIXTURES)"
+            ' so that `pytest -m "not peer"` leaves it out',
+            pytrace=False,
+        )
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
     )

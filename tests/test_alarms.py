@@ -532,6 +532,7 @@ def generic_sender(alarms: Alarms, alarm_id: int) -> str:
     return str(payload["message"]).rsplit(" from ", 1)[1]
 
 
+@pytest.mark.peer("snmpd")
 async def test_agent_down_raises_up_clears_and_alarms_survive_a_restart(
     bus: EventManager, tmp_path: Path
 ) -> None:
@@ -594,6 +595,7 @@ async def test_agent_down_raises_up_clears_and_alarms_survive_a_restart(
         await store.aclose()
 
 
+@pytest.mark.peer("mosquitto")
 async def test_mosquitto_numbers_raise_and_clear_and_broker_loss_alarms(
     bus: EventManager, tmp_path: Path
 ) -> None:

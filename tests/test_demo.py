@@ -19,6 +19,7 @@ import warnings
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 
 from console.config import Config
 from console.demo import READ_COMMUNITY, WRITE_COMMUNITY, DemoFleet
@@ -105,14 +106,29 @@ def model(fleet: DemoFleet, name: str) -> DeviceModel:
     return next(m for m in fleet.models if m.name == name)
 
 
-@pytest.fixture
-async def fleet() -> AsyncIterator[DemoFleet]:
-    demo = DemoFleet(seed=7, outage_duration=0.0)
-    await demo.start()
-    try:
+def demo_fleet() -> DemoFleet:
+    """The demo fleet the tests read (no outages); ``async with`` starts and closes it."""
+    return DemoFleet(seed=7, outage_duration=0.0)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_fleet() -> AsyncIterator[DemoFleet]:
+    """One demo fleet for the module's reading tests (starting one takes seconds)."""
+    async with demo_fleet() as demo:
         yield demo
-    finally:
-        await demo.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fleet(
+    request: pytest.FixtureRequest, shared_fleet: DemoFleet
+) -> AsyncIterator[DemoFleet]:
+    """The module's shared demo fleet; a test marked ``fresh_demo`` (it changes the
+    agents' values) gets its own, closed afterwards."""
+    if request.node.get_closest_marker("fresh_demo") is None:
+        yield shared_fleet
+        return
+    async with demo_fleet() as demo:
+        yield demo
 
 
 # -- the SNMPv2-MIB system group and the polled objects ----------------------------
@@ -126,6 +142,8 @@ async def fleet() -> AsyncIterator[DemoFleet]:
         ("ups-1", "1.3.6.1.4.1.32473.1.3"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_system_group_has_rfc3418_types(fleet: DemoFleet, name: str, object_id: str) -> None:
     values = await get(fleet, name, *(f"{SYSTEM}.{n}.0" for n in range(1, 8)))
 
@@ -138,6 +156,8 @@ async def test_system_group_has_rfc3418_types(fleet: DemoFleet, name: str, objec
     assert 0 <= int(values[f"{SYSTEM}.7.0"][1]) <= 127  # sysServices
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_every_polled_oid_answers_with_its_declared_type(fleet: DemoFleet) -> None:
     for device in fleet.config.devices:
         assert device.snmp is not None
@@ -149,6 +169,8 @@ async def test_every_polled_oid_answers_with_its_declared_type(fleet: DemoFleet)
             assert type_ in NET_SNMP_TYPES[specs[oid].type], (device.name, oid, type_, value)
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_counters_and_uptime_increase_between_reads(fleet: DemoFleet) -> None:
     oids = (SYS_UPTIME, f"{IF_HC_IN_OCTETS}.1", f"{IF_HC_IN_OCTETS}.2")
     first = await get(fleet, "core-sw1", *oids)
@@ -160,6 +182,8 @@ async def test_counters_and_uptime_increase_between_reads(fleet: DemoFleet) -> N
         assert int(second[oid][1]) > int(first[oid][1]), oid
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_ups_serves_rfc1628_battery_input_and_output_values(fleet: DemoFleet) -> None:
     ups = "1.3.6.1.2.1.33.1"
     battery_temp, charge = f"{ups}.2.7.0", f"{ups}.2.4.0"
@@ -176,6 +200,9 @@ async def test_ups_serves_rfc1628_battery_input_and_output_values(fleet: DemoFle
 # -- SET access control ------------------------------------------------------------
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
+@pytest.mark.fresh_demo
 async def test_set_with_write_community_is_read_back(fleet: DemoFleet) -> None:
     rc, _out, err = await snmp(
         "snmpset", fleet, "core-sw1",
@@ -192,6 +219,8 @@ async def test_set_with_write_community_is_read_back(fleet: DemoFleet) -> None:
     assert values[SYS_LOCATION] == ("STRING", '"Rack B7"')
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_set_with_read_community_is_refused(fleet: DemoFleet) -> None:
     before = await get(fleet, "ups-1", SYS_CONTACT)
 
@@ -210,6 +239,8 @@ async def test_set_with_read_community_is_refused(fleet: DemoFleet) -> None:
         (f"{IF_TABLE}.1.2.1", "s", "eth9", "notWritable"),  # ifDescr
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_invalid_sets_with_write_community_are_refused(
     fleet: DemoFleet, oid: str, type_: str, value: str, error: str
 ) -> None:
@@ -220,6 +251,8 @@ async def test_invalid_sets_with_write_community_are_refused(
     assert error in err
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_unknown_community_gets_no_answer(fleet: DemoFleet) -> None:
     rc, _out, err = await net_snmp(
         "snmpget",
@@ -240,6 +273,8 @@ async def test_unknown_community_gets_no_answer(fleet: DemoFleet) -> None:
 # -- walks ---------------------------------------------------------------------------
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_walk_of_if_table_returns_every_row_in_order(fleet: DemoFleet) -> None:
     rc, out, err = await snmp("snmpwalk", fleet, "core-sw1", IF_TABLE)
     assert rc == 0, err
@@ -265,6 +300,8 @@ async def test_walk_of_if_table_returns_every_row_in_order(fleet: DemoFleet) -> 
 
 
 @pytest.mark.parametrize("name", ["core-sw1", "ap-lobby", "ups-1"])
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_bulk_walk_of_whole_agent_matches_the_model_in_order(
     fleet: DemoFleet, name: str
 ) -> None:
@@ -278,6 +315,8 @@ async def test_bulk_walk_of_whole_agent_matches_the_model_in_order(
         assert type_ in NET_SNMP_TYPES[spec.type], (oid, type_, value)
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.peer("net-snmp tools")
 async def test_snmpv1_walk_skips_counter64_as_rfc2576_requires(fleet: DemoFleet) -> None:
     rc, out, err = await net_snmp(
         "snmpwalk", "-v1", "-c", "public", "-On", target(fleet, "core-sw1"), "1.3.6.1.2.1.31"
@@ -290,6 +329,7 @@ async def test_snmpv1_walk_skips_counter64_as_rfc2576_requires(fleet: DemoFleet)
 # -- the access point's outages --------------------------------------------------------
 
 
+@pytest.mark.peer("net-snmp tools")
 async def test_outage_agent_goes_silent_and_comes_back() -> None:
     async with DemoFleet(seed=3, outage_period=1.0, outage_duration=0.5) as demo:
         address = target(demo, "ap-lobby")
@@ -325,6 +365,7 @@ async def test_outages_can_be_disabled_and_are_validated() -> None:
 # -- configuration and lifecycle ---------------------------------------------------------
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_config_points_one_v2c_device_at_each_agent(fleet: DemoFleet) -> None:
     config = fleet.config
 
@@ -367,6 +408,7 @@ async def test_config_and_ports_exist_only_once_started() -> None:
         await demo.start()
 
 
+@pytest.mark.peer("net-snmp tools")
 async def test_aclose_releases_sockets_and_tasks(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with warnings.catch_warnings(record=True) as caught:
@@ -389,6 +431,7 @@ async def test_aclose_releases_sockets_and_tasks(caplog: pytest.LogCaptureFixtur
     assert WRITE_COMMUNITY.reveal() not in caplog.text
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_pysnmp_manager_in_the_same_loop_reads_the_agent(fleet: DemoFleet) -> None:
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 
 import pytest
 
@@ -77,6 +78,7 @@ async def test_spawn_after_close_is_refused_and_the_coroutine_not_run() -> None:
         ran.append(1)
 
     coro = work()
+    assert isinstance(coro, types.CoroutineType)  # a native coroutine: it has cr_frame
     with pytest.raises(RuntimeError, match="closing"):
         resource.spawn(coro)
     await asyncio.sleep(0)

@@ -425,6 +425,7 @@ async def test_aload_compiles_in_a_thread(tmp_path: Path) -> None:
     assert resolver.lookup("FLEETTOP-TEST-MIB::ftLabel.0") == f"{FT}.1.2.0"
 
 
+@pytest.mark.peer("net-snmp MIBs")
 def test_debians_net_snmp_mibs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Real MIB sources: what Debian's libsnmp-base installs. Some import modules
     whose sources Debian does not ship (SNMP-FRAMEWORK-MIB, HCNUM-TC): each of those

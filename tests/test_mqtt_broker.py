@@ -254,6 +254,7 @@ async def test_killed_broker_reconnects_and_resubscribes_once(
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+@pytest.mark.peer("mosquitto")
 async def test_persistent_session_loses_nothing_while_away(
     tmp_path: Path, bus: EventManager, protocol: str
 ) -> None:
@@ -355,6 +356,7 @@ async def test_default_backoff_is_capped_so_a_broker_back_for_a_short_window_is_
 # --------------------------------------------------------------------------- credentials
 
 
+@pytest.mark.peer("mosquitto")
 async def test_password_broker(tmp_path: Path, bus: EventManager, caplog: Any) -> None:
     caplog.set_level(logging.DEBUG)
     password = "pw-9f3Kq-secret"
@@ -389,6 +391,7 @@ async def test_password_broker(tmp_path: Path, bus: EventManager, caplog: Any) -
     assert password not in everything
 
 
+@pytest.mark.peer("mosquitto")
 async def test_tls_with_client_certificates(tmp_path: Path, bus: EventManager) -> None:
     certs = make_certificates(tmp_path / "certs")
     recorder = Recorder(bus)
