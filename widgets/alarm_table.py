@@ -79,15 +79,7 @@ class AlarmTable(RowTable):
             self.remove_row(row_key)
         added = False
         for alarm in alarms.values():
-            key = str(alarm.id)
-            cells = self._cells(alarm)
-            if key not in self.rows:
-                self.add_row(*cells.values(), key=key)
-                added = True
-                continue
-            for column, cell in cells.items():
-                if self.get_cell(key, column) != cell:
-                    self.update_cell(key, column, cell, update_width=True)
+            added = self.upsert(str(alarm.id), self._cells(alarm)) or added
         if added and self.row_count > 1:
             selected = self.highlighted_alarm
             self.sort("raised", key=lambda cell: cell.plain, reverse=True)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual import events, work
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -33,7 +33,7 @@ from textual.strip import Strip
 
 from console.format import Clock, printable, truncate
 from console.notifications.model import Notification, Severity
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 
 __all__ = ["NotificationList", "notification_line"]
 
@@ -162,9 +162,6 @@ class NotificationList(ScrollView, can_focus=True):
             self.at_end = at_end
             """True when the cursor is on the newest entry."""
 
-    class NamesResolved(Message):
-        """MIB names arrived from the resolver thread (handled by the list itself)."""
-
     def __init__(
         self,
         clock: Clock,
@@ -184,7 +181,7 @@ class NotificationList(ScrollView, can_focus=True):
         operator moved it off the newest (then the entry under it stays under it).
         The pane sets it when it resumes or pauses."""
         self._highlighted: Notification | None = None
-        self._resolving = False
+        self._name_worker = NameWorker(self, mib_names, lambda _names: self.refresh())
 
     # -- data -----------------------------------------------------------------------
 
@@ -267,22 +264,10 @@ class NotificationList(ScrollView, can_focus=True):
         if oid is None:
             return None
         name = names.get(oid)
-        if name is None and names.request((oid,)) and not self._resolving:
-            self._resolving = True
-            self._resolve_names()
+        if name is None:
+            # the lines in view are drawn again when names arrive
+            self._name_worker.request((oid,))
         return name
-
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        assert self._mib_names is not None
-        self._mib_names.resolve_pending()
-        self.post_message(self.NamesResolved())
-
-    def on_notification_list_names_resolved(self, message: NamesResolved) -> None:
-        """Show the names that arrived (the lines in view are drawn again)."""
-        message.stop()
-        self._resolving = False
-        self.refresh()
 
     def on_resize(self) -> None:
         """Keep the virtual width the widget's, and the cursor in view."""

@@ -35,7 +35,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -46,7 +45,7 @@ from console.format import Clock, format_count
 from console.notifications.filters import FilterError, NotificationFilter
 from console.notifications.model import CATEGORIES, Category, Notification
 from widgets.category_mask import CategoryMask
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 from widgets.notification_detail import NotificationDetail, unnamed_oids
 from widgets.notification_list import NotificationList
 from widgets.showing import is_showing
@@ -138,6 +137,7 @@ class NotificationPane(Vertical):
         self._detail_due: Notification | None = None
         self._detail_timer = False
         self._unlisten: Callable[[], None] | None = None
+        self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self.filter_errors: dict[str, str] = {}
         """Why the text in a filter input was refused (input id -> message)."""
 
@@ -368,15 +368,10 @@ class NotificationPane(Vertical):
         names = self._mib_names
         if notification is not None and names is not None:
             oids = unnamed_oids(notification)
-            if oids and names.request(oids):
-                self._resolve_names()
+            if oids:
+                self._name_worker.request(oids)
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        if self._mib_names is not None and self._mib_names.resolve_pending():
-            self.app.call_from_thread(self._names_resolved)
-
-    def _names_resolved(self) -> None:
+    def _names_resolved(self, _names: dict[str, str | None]) -> None:
         self.detail.show(self.detail.notification, force=True)
 
     def on_notification_list_cursor_moved(self, message: NotificationList.CursorMoved) -> None:
