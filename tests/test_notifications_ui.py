@@ -465,6 +465,49 @@ async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
             assert entries.highlighted is center.entries[-1]
 
 
+async def test_home_at_the_cap_keeps_the_oldest_entry_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list holds as many entries as the ring (its cap) and five more wait for
+    the next frame (held back here): ``home`` pauses, and drawing the waiting entries
+    on pausing must not drop the oldest one, under the cursor (it used to: the cursor
+    then fell back to the newest entry)."""
+    monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
+    app = make_app(ring=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)
+        runtime = app.runtime
+        assert isinstance(runtime, NotifyingRuntime)
+        center = runtime.notifications
+        assert center is not None
+        publish(app, *(log(f"entry {i}") for i in range(60)))
+        await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        entries = pane.entry_list
+        await wait_for(pilot, lambda: len(drawn(pane)) == 60, "the ring drawn")
+        assert pane.ring_size == 60
+        oldest = drawn(pane)[0]
+        publish(app, *(message(f"site/{i}") for i in range(5)))
+        await wait_for(pilot, lambda: pane.counts[Category.MESSAGE] == 5, "arrivals waiting")
+        assert drawn(pane)[0] is oldest
+
+        await pilot.press("home")
+        assert pane.paused
+        assert entries.highlighted is oldest
+        assert entries.cursor == 0
+        assert drawn(pane)[0] is oldest
+        assert len(drawn(pane)) == 65  # what had arrived is shown, the chosen entry kept
+        publish(app, log("late"))
+        await wait_for(pilot, lambda: pane.arrived_while_paused == 1, "one counted")
+        assert entries.highlighted is oldest
+
+        await pilot.press("space")
+        assert not pane.paused
+        assert len(drawn(pane)) == 60
+        assert entries.highlighted is drawn(pane)[-1] is center.entries[-1]
+
+
 async def test_moving_off_the_newest_entry_pauses_under_a_live_stream() -> None:
     """A message every few milliseconds: ``up``, ``pageup``, ``home`` and a click
     leave the cursor off the newest entry, on the same entry while paused."""

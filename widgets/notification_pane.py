@@ -24,8 +24,9 @@ entries that arrived meanwhile. Resuming rebuilds the list from the ring.
 
 Paused, or as soon as the operator moved the cursor (the list stops following at
 once, before its ``CursorMoved`` reaches the pane), the entry under the cursor stays
-under it: when the entries that had arrived are drawn on pausing, and when a filter
-change rebuilds the list (if the entry still matches and is still in the ring).
+under it: when the entries that had arrived are drawn on pausing (even with the list
+at its cap: the oldest entries go, never the chosen one), and when a filter change
+rebuilds the list (if the entry still matches and is still in the ring).
 """
 
 from __future__ import annotations
@@ -231,12 +232,21 @@ class NotificationPane(Vertical):
         if self._dirty and self.is_mounted:
             self._redraw()
 
-    def _trimmed(self, rows: list[Notification]) -> list[Notification]:
+    def _trimmed(self, rows: list[Notification], keep: Notification | None) -> list[Notification]:
+        """``rows`` less the oldest beyond the cap (the ring size plus the older
+        entries loaded), but never ``keep`` (the entry the operator chose): the
+        entries from it on stay, counted as older ones until the list is rebuilt
+        (resuming), so the list holds at most twice the ring."""
         cap = self.ring_size + self.older_loaded
         if len(rows) > cap:
             dropped = len(rows) - cap
+            kept = 0
+            if keep is not None:
+                index = next((i for i in range(dropped) if rows[i] is keep), None)
+                if index is not None:
+                    kept, dropped = dropped - index, index
             del rows[:dropped]
-            self.older_loaded = max(0, self.older_loaded - dropped)
+            self.older_loaded = max(0, self.older_loaded - dropped - kept) + kept
         return rows
 
     def _redraw(self) -> None:
@@ -245,10 +255,13 @@ class NotificationPane(Vertical):
         self._dirty = False
         self.frames += 1
         if self._pending and not self.paused:
-            # a new list object: the list widget never sees one change under it
-            self._view = self._trimmed([*self._view, *self._pending])
+            # a new list object: the list widget never sees one change under it;
+            # the entry the operator moved to (the list stopped following) stays
+            entries = self.entry_list
+            keep = None if entries.following else entries.highlighted
+            self._view = self._trimmed([*self._view, *self._pending], keep)
             self._pending.clear()
-            self.entry_list.set_rows(self._view)
+            entries.set_rows(self._view)
         self.query_one(CategoryMask).show(self.filter.categories, self.counts)
         badge = self.query_one(".notification-badge", Static)
         badge.set_class(self.paused, "-paused")
