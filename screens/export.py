@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from console.store.browse import EXPORT_FORMATS, ExportFormat
 from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["ExportChoice", "ExportScreen", "default_export_name"]
 
@@ -54,7 +55,7 @@ class ExportScreen(CheckedForm[ExportChoice]):
         Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Write nothing"),
     ]
     FORM = "export"
-    FOCUS = "#export-file"
+    AUTO_FOCUS = "#export-file"
     VERB = "Export"
 
     def __init__(self, title: str, name: str, *, directory: Path | None = None) -> None:
@@ -82,7 +83,7 @@ class ExportScreen(CheckedForm[ExportChoice]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("file", classes="dialog-label")
-                yield Input(self._file_name, id="export-file")
+                yield FormInput(self._file_name, id="export-file")
             yield Static(id="export-note", classes="dialog-hint", markup=False)
             yield Static(id="export-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):

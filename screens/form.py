@@ -8,8 +8,12 @@ submits, Cancel and escape close with ``None``. What the operator typed is never
 rewritten by the check: it reads the fields, it does not set them.
 
 The dialog's widgets follow one naming scheme from :attr:`CheckedForm.FORM`:
-``#FORM-error`` (the inline reason), ``#FORM-ok`` (the OK button), ``#FORM-hint`` (the
-keys) and :attr:`CheckedForm.FOCUS` (the field focused first).
+``#FORM-error`` (the inline reason), ``#FORM-ok`` (the OK button) and ``#FORM-hint``
+(the keys). The first field (``AUTO_FOCUS``) has the focus from the moment the dialog
+is composed, before any key can reach it: keys typed as soon as the dialog shows go
+into it, after its select-all on focus, never to another widget. Fields are
+:class:`~widgets.form_fields.FormInput` and :class:`~widgets.form_fields.FormCheckbox`
+(keys applied in the order typed; enter on a checkbox submits).
 """
 
 from __future__ import annotations
@@ -23,24 +27,16 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from widgets.commands import key_hint
 
-__all__ = ["CheckedForm", "FormCheckbox"]
+__all__ = ["CheckedForm"]
 
 ResultT = TypeVar("ResultT")
-
-
-class FormCheckbox(Checkbox, inherit_bindings=False):
-    """A checkbox that space toggles; enter is left to the form (it submits)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_button", "Toggle", show=False),
-    ]
 
 
 class CheckedForm(ModalScreen[ResultT | None], Generic[ResultT]):
     """A modal dialog whose fields make a checked result; dismisses with it, or with
     ``None`` when cancelled.
 
-    Subclasses set :attr:`FORM`, :attr:`FOCUS` and :attr:`VERB`, compose their fields
+    Subclasses set :attr:`FORM`, :attr:`AUTO_FOCUS` and :attr:`VERB`, compose their fields
     and the ``#FORM-error`` / ``#FORM-ok`` / ``#FORM-hint`` widgets, and write
     :meth:`check`.
     """
@@ -52,8 +48,8 @@ class CheckedForm(ModalScreen[ResultT | None], Generic[ResultT]):
 
     FORM: ClassVar[str] = "form"
     """The id of the dialog box and the prefix of its widgets' ids."""
-    FOCUS: ClassVar[str] = ""
-    """The selector of the field focused when the dialog opens."""
+    AUTO_FOCUS: ClassVar[str | None] = "Input"
+    """The selector of the field focused when the dialog is composed."""
     VERB: ClassVar[str] = "OK"
     """What enter does, for the key hint (``Write…``, ``Publish…``)."""
 
@@ -73,8 +69,8 @@ class CheckedForm(ModalScreen[ResultT | None], Generic[ResultT]):
     def on_mount(self) -> None:
         """Check the start fields, focus the first one and show the keys."""
         self._check()
-        if self.FOCUS:
-            self.query_one(self.FOCUS).focus()
+        if self.focused is None and self.AUTO_FOCUS:  # the terminal had no focus
+            self.set_focus(self.query_one(self.AUTO_FOCUS))
         hint = f"enter {self.VERB}  ·  {key_hint(self)}"
         self.query_one(f"#{self.FORM}-hint", Static).update(hint)
 

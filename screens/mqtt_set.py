@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from console.events import JsonValue
 from console.mqtt.interfaces import Interface, ValidationError
 from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["MqttSetScreen", "SetRequest", "check_set", "parse_json_text"]
 
@@ -74,7 +75,7 @@ class MqttSetScreen(CheckedForm[SetRequest]):
     """
 
     FORM = "mqtt-set"
-    FOCUS = "#mqtt-set-value"
+    AUTO_FOCUS = "#mqtt-set-value"
     VERB = "Set…"
 
     def __init__(
@@ -124,10 +125,12 @@ class MqttSetScreen(CheckedForm[SetRequest]):
                     )
                 with Horizontal(classes="dialog-field"):
                     yield Label("path", classes="dialog-label")
-                    yield Input(self.path, placeholder="/sensor/setting", id="mqtt-set-path")
+                    yield FormInput(self.path, placeholder="/sensor/setting", id="mqtt-set-path")
             with Horizontal(classes="dialog-field"):
                 yield Label("value", classes="dialog-label")
-                yield Input(self._current, placeholder=f"a {type_name} (JSON)", id="mqtt-set-value")
+                yield FormInput(
+                    self._current, placeholder=f"a {type_name} (JSON)", id="mqtt-set-value"
+                )
             yield Static(id="mqtt-set-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Set…", id="mqtt-set-ok", variant="warning")

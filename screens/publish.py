@@ -19,7 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from screens.form import CheckedForm, FormCheckbox
+from screens.form import CheckedForm
+from widgets.form_fields import FormCheckbox, FormInput
 
 __all__ = ["PublishRequest", "PublishScreen", "check_publish"]
 
@@ -71,7 +72,7 @@ class PublishScreen(CheckedForm[PublishRequest]):
     """
 
     FORM = "publish"
-    FOCUS = "#publish-topic"
+    AUTO_FOCUS = "#publish-topic"
     VERB = "Publish…"
 
     def __init__(self, brokers: Sequence[str], topics: Sequence[str], topic: str = "") -> None:
@@ -99,7 +100,7 @@ class PublishScreen(CheckedForm[PublishRequest]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("topic", classes="dialog-label")
-                yield Input(
+                yield FormInput(
                     self._topic,
                     placeholder="site/device/setpoint",
                     suggester=SuggestFromList(self._topics, case_sensitive=True),
@@ -107,7 +108,9 @@ class PublishScreen(CheckedForm[PublishRequest]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("payload", classes="dialog-label")
-                yield Input(placeholder='text, or JSON such as {"on": true}', id="publish-payload")
+                yield FormInput(
+                    placeholder='text, or JSON such as {"on": true}', id="publish-payload"
+                )
             with Horizontal(classes="dialog-field"):
                 yield Label("QoS", classes="dialog-label")
                 yield Select[int](

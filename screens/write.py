@@ -21,6 +21,7 @@ from console.format import MISSING, editable_text, format_value, parse_value_tex
 from console.snmp.codec import to_pysnmp
 from console.state import ValueState
 from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["TYPE_HINTS", "WRITE_TYPES", "WriteScreen", "check_write"]
 
@@ -84,7 +85,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
     """
 
     FORM = "write"
-    FOCUS = "#write-value"
+    AUTO_FOCUS = "#write-value"
     VERB = "Write…"
 
     def __init__(
@@ -134,7 +135,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("value", classes="dialog-label")
-                yield Input(self._text, placeholder=TYPE_HINTS[self._type], id="write-value")
+                yield FormInput(self._text, placeholder=TYPE_HINTS[self._type], id="write-value")
             yield Static(id="write-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Write…", id="write-ok", variant="warning")

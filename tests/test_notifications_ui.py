@@ -21,6 +21,7 @@ import pytest
 from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp
+from console.bridge import NotificationFeed
 from console.config import AlarmsConfig, Config, MonitorConfig, UiConfig
 from console.events import Event, JsonValue
 from console.notifications.alarms import AlarmBook
@@ -268,6 +269,54 @@ def test_state_ignores_malformed_alarms() -> None:
     )
     assert not changes
     assert not state.alarms
+
+
+class _Listened:
+    """A source that records its listener (what a center or monitor offers)."""
+
+    def __init__(self) -> None:
+        self.callback: Any = None
+        self.stopped = False
+
+    def listen(self, callback: Any) -> Any:
+        self.callback = callback
+
+        def unlisten() -> None:
+            self.stopped = True
+
+        return unlisten
+
+
+class _Target:
+    """Records the messages posted to it (stands for the pane)."""
+
+    def __init__(self) -> None:
+        self.posted: list[Any] = []
+
+    def post_message(self, message: Any) -> bool:
+        self.posted.append(message)
+        return True
+
+
+def test_notification_feed_posts_one_message_per_take_and_is_bounded() -> None:
+    """The bridge's feed: batches join one buffer (the newest ``limit`` kept, the rest
+    counted), one ``Arrived`` waits at a time, and closing stops listening."""
+    source, target = _Listened(), _Target()
+    feed: NotificationFeed[int] = NotificationFeed(source, target, limit=3)  # type: ignore[arg-type]
+    assert source.callback is None
+    feed.open()
+    source.callback([1, 2])
+    source.callback([3, 4])
+    assert len(target.posted) == 1
+    assert isinstance(target.posted[0], NotificationFeed.Arrived)
+    assert target.posted[0].feed is feed
+    assert (feed.take(), feed.dropped) == ([2, 3, 4], 1)
+    assert feed.take() == []
+    source.callback([5])
+    assert len(target.posted) == 2
+    feed.close()
+    assert source.stopped
+    assert feed.take() == []
 
 
 def test_history_entries_are_marked() -> None:

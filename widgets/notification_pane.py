@@ -3,12 +3,14 @@ mask, the device and text filters, the list and the detail of the selected entry
 
 Feeding
 -------
-The pane listens to its source (a :class:`NotificationSource`: the
-``NotificationCenter`` or a ``Monitor``), whose callback runs in the event loop
-with each batch of new notifications. The callback only counts categories and
-filters the batch into a bounded deque; the list is redrawn by a one-shot timer at
-most :data:`FRAME_SECONDS` after the first arrival (at most 15 frames a second,
-whatever the rate), and only while the pane is on screen. A hidden pane catches up
+New notifications of the source (a :class:`NotificationSource`: the
+``NotificationCenter`` or a ``Monitor``) reach the pane through the bridge: a
+:class:`console.bridge.NotificationFeed` listens to the source and posts
+``NotificationFeed.Arrived`` messages (at most one waiting, the arrivals bounded).
+The handler only counts categories and filters the batch into a bounded deque; the
+list is redrawn by a one-shot timer at most :data:`FRAME_SECONDS` after the first
+arrival (at most 15 frames a second, whatever the rate), and only while the pane is
+on screen. A hidden pane catches up
 when shown (:meth:`NotificationPane.catch_up`).
 
 The list holds the entries matching the filter, at most the source's ring size (plus
@@ -42,6 +44,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from console.bridge import NotificationFeed
 from console.format import Clock, format_count
 from console.notifications.filters import FilterError, NotificationFilter
 from console.notifications.model import CATEGORIES, Category, Notification
@@ -137,7 +140,7 @@ class NotificationPane(Vertical):
         self._scheduled = False
         self._detail_due: Notification | None = None
         self._detail_timer = False
-        self._unlisten: Callable[[], None] | None = None
+        self._feed = NotificationFeed(source, self, limit=self.ring_size)
         self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self.filter_errors: dict[str, str] = {}
         """Why the text in a filter input was refused (input id -> message)."""
@@ -157,19 +160,17 @@ class NotificationPane(Vertical):
             yield NotificationDetail(self._clock, self._mib_names, classes="notification-detail")
 
     def on_mount(self) -> None:
-        """Show the ring, then listen for new entries."""
+        """Show the ring, then take new entries from the feed."""
         entries = list(self.source.entries)
         self.counts.update(n.category for n in entries)
         self._view = [n for n in entries if self._predicate(n)]
-        self._unlisten = self.source.listen(self._arrived)
+        self._feed.open()
         self.entry_list.set_rows(self._view)
         self._redraw()
 
     def on_unmount(self) -> None:
-        """Stop listening."""
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
+        """Close the feed."""
+        self._feed.close()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -205,8 +206,10 @@ class NotificationPane(Vertical):
 
     # -- feeding --------------------------------------------------------------------------
 
-    def _arrived(self, batch: list[Notification]) -> None:
-        """A batch of new notifications (the source's callback, in the loop)."""
+    def on_notification_feed_arrived(self, message: NotificationFeed.Arrived) -> None:
+        """New notifications wait in the feed: count and filter them."""
+        message.stop()
+        batch = self._feed.take()
         self.counts.update(n.category for n in batch)
         predicate = self._predicate
         if self.paused:
