@@ -248,3 +248,40 @@ def test_write_typed_at_paste_speed_through_tmux_reaches_the_agent(demo_in_tmux:
             assert time.monotonic() < deadline, agent_value(snmpget, port, SYS_CONTACT)
             time.sleep(0.1)
         tmux.wait(r"fleettop — OIDs · core-sw1", "back on the OIDs screen")
+
+
+# -- the audit table ------------------------------------------------------------------------
+
+
+async def test_audit_result_column_is_on_a_140_column_screen() -> None:
+    """The RESULT column comes before the long target and values (it used to be the
+    last one, off a 140-column screen)."""
+    from textual.app import App, ComposeResult
+
+    from console.store import AuditEntry
+    from tests.ui_helpers import fixed_clock
+    from widgets.audit_table import AuditTable
+
+    long_value = {"type": "STRING", "value": "x" * 200}
+    entry = AuditEntry(
+        7, 1_700_000_000_000, "operator", "snmp.set", "core-sw1",
+        "1.3.6.1.4.1.8072.9999.9999.1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18",
+        long_value, long_value, "NOT_WRITABLE", None,
+    )  # fmt: skip
+
+    class Audit(App[None]):
+        def compose(self) -> ComposeResult:
+            yield AuditTable(fixed_clock())
+
+    app = Audit()
+    async with app.run_test(size=(140, 10)) as pilot:
+        table = app.query_one(AuditTable)
+        table.add_entries([entry])
+        await pilot.pause()
+        widths = {
+            key.value: column.get_render_width(table) for key, column in table.columns.items()
+        }
+        keys = list(widths)
+        end = sum(widths[key] for key in keys[: keys.index("result") + 1])
+        assert end <= 140, widths
+        assert table.get_cell("7", "result").plain == "NOT_WRITABLE"

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp
@@ -859,3 +861,84 @@ async def test_detail_follows_the_stream_slowly_and_the_operator_at_once() -> No
         await pilot.press("up")
         assert pane.detail.notification is pane.entry_list.highlighted
         assert pane.entry_list.highlighted is drawn(pane)[-2]
+
+
+# -- what a new user stumbled on (issue 11 §7) --------------------------------------------
+
+
+def visible_text(widget: Widget) -> str:
+    """The text a widget draws in its region (what is cut off is not there)."""
+    lines = widget.render_lines(Region(0, 0, widget.region.width, widget.region.height))
+    return "\n".join("".join(segment.text for segment in line) for line in lines)
+
+
+async def test_a_regex_filters_as_typed_and_a_bad_one_keeps_the_last_good_one() -> None:
+    """``/link(`` typed key by key: ``/link`` is the regular expression typed so far
+    (not the plain text ``/link``, which matches nothing and used to stay in force),
+    so the traps stay listed when ``(`` makes it bad; the reason shows whole."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, trap("core-sw1"), trap("ap-lobby"), log("disk almost full"))
+        await pilot.press("slash")
+        await pilot.press(*"/link")
+        await wait_for(pilot, lambda: pane.filter.text == "/link/", "the regex typed so far")
+        matching = drawn(pane)
+        assert matching
+        assert all(n.category is not Category.LOG for n in matching)
+        await pilot.press("(")
+        error = pane.query_one(".notification-filter-error", Static)
+        await wait_for(pilot, lambda: "bad regular expression" in str(error.content), "error")
+        assert pane.filter.text == "/link/"
+        assert drawn(pane) == matching
+        await pilot.pause()
+        shown_text = " ".join(visible_text(error).split())
+        assert shown_text == " ".join(str(error.content).split())  # whole, "at position 4"
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: not str(error.content), "error gone")
+        assert not error.display
+
+
+async def test_alarms_sorted_by_severity_then_time_cursor_on_the_first_and_visible() -> None:
+    """The worst alarm first (then the newest); the cursor starts on it, and ``a``
+    acknowledges it; the cursor row is marked without colour too (underlined)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        publish(app, trap("core-sw1"))
+        await wait_for(pilot, lambda: len(app.state.alarms) == 1, "the trap alarm")
+        publish(app, status("ap-lobby", "DISCONNECTED", "timeout"), trap("ups-1"))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen.active_tab == ALARMS_TAB, "alarms tab")
+        table = screen.query_one(AlarmTable)
+        await wait_for(pilot, lambda: table.row_count == 3, "three alarms")
+        alarms = app.state.alarms
+        severities = [alarms[i].severity for i in table.shown_ids]
+        assert severities == sorted(severities, reverse=True)
+        assert severities[0] is Severity.ERROR
+        first = table.shown_ids[0]
+        assert table.cursor_row == 0
+        assert table.highlighted_alarm == first
+        assert table.get_component_rich_style("datatable--cursor").underline
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: alarms[first].acked, "the first alarm acknowledged")
+        assert sum(1 for a in alarms.values() if a.acked) == 1
+
+
+async def test_at_80x24_the_summary_and_every_chip_show() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, log("disk almost full"), trap("core-sw1"))
+        await pilot.pause()
+        assert "disk almost full" in visible_text(pane.entry_list)
+        mask = pane.query_one(CategoryMask)
+        right = mask.region.right
+        for category in mask.categories:
+            chip = mask.query_one(f"#mask-{category.value}")
+            assert chip.region.right <= right, category
+            assert chip.region.width >= len(mask.chip_text(category)), category
+        assert mask.chip_text(Category.LOG).startswith("7 log")

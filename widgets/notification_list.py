@@ -6,7 +6,9 @@ cost of a frame does not depend on how many entries the pane holds: the pane han
 over its whole filtered list with :meth:`NotificationList.set_rows` at most once per
 frame. A line reads ``HH:MM:SS.mmm ↺ SEV category device summary``: ``↺`` (and a
 dimmed line) marks an entry replayed from the store (history), the severity is
-coloured.
+coloured. In a list narrower than :data:`COMPACT_BELOW` columns (80 columns of
+terminal) the line is compact, ``HH:MM:SS ↺ SEV device summary`` with a shorter
+device column, so the summary still shows.
 
 The operator's cursor moves (keys, mouse wheel aside, clicks) post
 :class:`NotificationList.CursorMoved`, so the pane can stop following; every change
@@ -41,6 +43,10 @@ __all__ = ["NotificationList", "notification_line"]
 DEVICE_WIDTH = 16
 #: Characters of the category column.
 CATEGORY_WIDTH = 8
+#: Lists narrower than this (columns) draw compact lines.
+COMPACT_BELOW = 72
+#: Characters of the device column of a compact line.
+COMPACT_DEVICE_WIDTH = 10
 _SEVERITY_TEXT = {
     Severity.INFO: "INFO",
     Severity.WARNING: "WARN",
@@ -62,19 +68,28 @@ _OID_KINDS = frozenset({"read", "write", "walk"})
 
 
 def notification_line(
-    notification: Notification, clock: Clock, oid_name: str | None = None
+    notification: Notification,
+    clock: Clock,
+    oid_name: str | None = None,
+    *,
+    compact: bool = False,
 ) -> tuple[str, str, str]:
     """The three parts of a line: time with milliseconds and the history mark,
     severity, and ``category device summary`` (control characters escaped); with
-    ``oid_name``, the summary names the entry's OID (:func:`snmp_oid`) by it."""
+    ``oid_name``, the summary names the entry's OID (:func:`snmp_oid`) by it;
+    ``compact``: the time without milliseconds, no category, a shorter device."""
     when = notification.time
-    stamp = f"{clock.time_of_day(when)}.{int(when * 1000) % 1000:03d}"
+    stamp = clock.time_of_day(when)
+    if not compact:
+        stamp = f"{stamp}.{int(when * 1000) % 1000:03d}"
     mark = HISTORY_MARK if notification.history else " "
-    device = truncate(printable(notification.device), DEVICE_WIDTH)
-    rest = (
-        f"{notification.category.value:<{CATEGORY_WIDTH}} {device:<{DEVICE_WIDTH}} "
-        f"{printable(_named(notification, oid_name))}"
-    )
+    summary = printable(_named(notification, oid_name))
+    if compact:
+        device = truncate(printable(notification.device), COMPACT_DEVICE_WIDTH)
+        rest = f"{device:<{COMPACT_DEVICE_WIDTH}} {summary}"
+    else:
+        device = truncate(printable(notification.device), DEVICE_WIDTH)
+        rest = f"{notification.category.value:<{CATEGORY_WIDTH}} {device:<{DEVICE_WIDTH}} {summary}"
     return f"{stamp} {mark} ", _SEVERITY_TEXT[notification.severity], f" {rest}"
 
 
@@ -234,7 +249,7 @@ class NotificationList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         notification = self._rows[index]
         stamp, severity, rest = notification_line(
-            notification, self._clock, self._oid_name(notification)
+            notification, self._clock, self._oid_name(notification), compact=width < COMPACT_BELOW
         )
         style = (
             base + self.get_component_rich_style("notification-list--history")

@@ -65,6 +65,16 @@ DEVICE_HINT = "device: name or glob (sw*, @plant)"
 TEXT_HINT = "text, or /regex/"
 
 
+def regex_in_progress(text: str) -> str:
+    """The text filter for what is typed: a ``/regex`` not closed yet is the regular
+    expression typed so far (``/ab`` -> ``/ab/``), never the plain text ``/ab`` (which
+    matches nothing, and stayed the filter in force when the next key made the
+    expression bad)."""
+    if text.startswith("/") and not (len(text) >= 2 and text.endswith("/")):
+        return f"{text}/"
+    return text
+
+
 class NotificationSource(Protocol):
     """What a pane shows: a ring of notifications and a way to hear of new ones
     (``NotificationCenter`` and ``Monitor`` both are)."""
@@ -153,8 +163,9 @@ class NotificationPane(Vertical):
         with Horizontal(classes="notification-filter-bar"):
             yield Input(placeholder=DEVICE_HINT, classes="notification-device")
             yield Input(placeholder=TEXT_HINT, classes="notification-text")
-            yield Static(classes="notification-filter-error", markup=False)
             yield Static(classes="notification-badge", markup=False)
+        # below the bar, the whole width: a long reason is never cut
+        yield Static(classes="notification-filter-error", markup=False)
         with Horizontal(classes="notification-main"):
             yield NotificationList(self._clock, self._mib_names, classes="notification-list")
             yield NotificationDetail(self._clock, self._mib_names, classes="notification-detail")
@@ -165,6 +176,7 @@ class NotificationPane(Vertical):
         self.counts.update(n.category for n in entries)
         self._view = [n for n in entries if self._predicate(n)]
         self._feed.open()
+        self.query_one(".notification-filter-error", Static).display = False
         self.entry_list.set_rows(self._view)
         self._redraw()
 
@@ -404,6 +416,8 @@ class NotificationPane(Vertical):
         event.stop()
         field = "device" if event.input.has_class("notification-device") else "text"
         value = event.value.strip()
+        if field == "text":
+            value = regex_in_progress(value)
         flt = (
             replace(self.filter, device=value)
             if field == "device"
@@ -425,6 +439,7 @@ class NotificationPane(Vertical):
             if self.filter_errors
             else ""
         )
+        message.display = bool(self.filter_errors)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in a filter: back to the list."""
