@@ -448,6 +448,24 @@ async def click_line(pilot: Any, pane: NotificationPane, line: int) -> Notificat
     return target
 
 
+async def sixty_logs_shown(
+    pilot: Any, app: FleettopApp
+) -> tuple[NotificationCenter, NotificationPane]:
+    """60 log entries in the center's ring, then the Notifications screen open with
+    them drawn; returns the center and the stream pane."""
+    await devices_screen(pilot)
+    runtime = app.runtime
+    assert isinstance(runtime, NotifyingRuntime)
+    center = runtime.notifications
+    assert center is not None
+    publish(app, *(log(f"entry {i}") for i in range(60)))
+    await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
+    screen = await open_notifications(pilot)
+    pane = stream(screen)
+    await wait_for(pilot, lambda: len(drawn(pane)) >= 60, "the ring drawn")
+    return center, pane
+
+
 async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -458,17 +476,8 @@ async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
     monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await devices_screen(pilot)
-        runtime = app.runtime
-        assert isinstance(runtime, NotifyingRuntime)
-        center = runtime.notifications
-        assert center is not None
-        publish(app, *(log(f"entry {i}") for i in range(60)))
-        await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
-        screen = await open_notifications(pilot)
-        pane = stream(screen)
+        center, pane = await sixty_logs_shown(pilot, app)
         entries = pane.entry_list
-        await wait_for(pilot, lambda: len(drawn(pane)) >= 60, "the ring drawn")
         height = entries.scrollable_content_region.height
         assert 2 < height < 60
         topics = iter(f"site/{i}" for i in range(1000))
@@ -526,17 +535,9 @@ async def test_home_at_the_cap_keeps_the_oldest_entry_chosen(
     monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
     app = make_app(ring=60)
     async with app.run_test(size=SIZE) as pilot:
-        await devices_screen(pilot)
-        runtime = app.runtime
-        assert isinstance(runtime, NotifyingRuntime)
-        center = runtime.notifications
-        assert center is not None
-        publish(app, *(log(f"entry {i}") for i in range(60)))
-        await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
-        screen = await open_notifications(pilot)
-        pane = stream(screen)
+        center, pane = await sixty_logs_shown(pilot, app)
         entries = pane.entry_list
-        await wait_for(pilot, lambda: len(drawn(pane)) == 60, "the ring drawn")
+        assert len(drawn(pane)) == 60
         assert pane.ring_size == 60
         oldest = drawn(pane)[0]
         publish(app, *(message(f"site/{i}") for i in range(5)))

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual.coordinate import Coordinate
 
 from console.format import MISSING, Clock, format_count, printable, truncate
 from console.notifications.alarms import Alarm
@@ -81,6 +81,7 @@ class AlarmTable(RowTable):
         self._clock = clock
         self.chosen = False
         """True once the operator moved the cursor (it then stays on that alarm)."""
+        self._syncing = False
 
     def on_mount(self) -> None:
         """Create the columns."""
@@ -104,6 +105,13 @@ class AlarmTable(RowTable):
         """Make the rows those of ``alarms``: update changed cells, add new rows,
         remove the rows of alarms no longer open; keep the rows in :func:`alarm_order`
         and the cursor on its alarm (on the first row when the table was empty)."""
+        self._syncing = True
+        try:
+            self._sync(alarms)
+        finally:
+            self._syncing = False
+
+    def _sync(self, alarms: Mapping[int, Alarm]) -> None:
         selected = self.highlighted_alarm if self.chosen and self.row_count else None
         wanted = {str(alarm_id) for alarm_id in alarms}
         for row_key in [key for key in self.rows if key.value not in wanted]:
@@ -119,51 +127,11 @@ class AlarmTable(RowTable):
             self.chosen = False
             self.move_cursor(row=0, animate=False)
 
-    # the operator's moves (keys, clicks): from then on the cursor keeps its alarm
-
-    def action_cursor_up(self) -> None:
-        """The alarm above."""
-        self.chosen = True
-        super().action_cursor_up()
-
-    def action_cursor_down(self) -> None:
-        """The alarm below."""
-        self.chosen = True
-        super().action_cursor_down()
-
-    def action_page_up(self) -> None:
-        """A page up."""
-        self.chosen = True
-        super().action_page_up()
-
-    def action_page_down(self) -> None:
-        """A page down."""
-        self.chosen = True
-        super().action_page_down()
-
-    def action_scroll_top(self) -> None:
-        """The first alarm."""
-        self.chosen = True
-        super().action_scroll_top()
-
-    def action_scroll_bottom(self) -> None:
-        """The last alarm."""
-        self.chosen = True
-        super().action_scroll_bottom()
-
-    def action_scroll_home(self) -> None:
-        """The first alarm."""
-        self.chosen = True
-        super().action_scroll_home()
-
-    def action_scroll_end(self) -> None:
-        """The last alarm."""
-        self.chosen = True
-        super().action_scroll_end()
-
-    async def _on_click(self, event: events.Click) -> None:
-        self.chosen = True
-        await super()._on_click(event)
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        """A move outside :meth:`sync` is the operator's (a key, a click): from then
+        on the cursor keeps its alarm."""
+        if not self._syncing and old != new:
+            self.chosen = True
 
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True, default=Style())
