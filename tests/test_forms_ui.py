@@ -157,19 +157,23 @@ class Tmux:
         self.program = program
         self.name = name
 
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        """``send-keys`` (``-l``: the text as typed, at once)."""
-        flags = ["-l", "--"] if literal else []
-        subprocess.run([self.program, "send-keys", "-t", self.name, *flags, *keys], check=True)
-
-    def screen(self) -> str:
-        """``capture-pane``: the text on screen."""
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``tmux ARGS`` on the test's own server (``-L``: never another one's)."""
         return subprocess.run(
-            [self.program, "capture-pane", "-t", self.name, "-p"],
+            [self.program, "-L", self.name, "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
             check=True,
-        ).stdout
+        )
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        """``send-keys`` (``-l``: the text as typed, at once)."""
+        flags = ["-l", "--"] if literal else []
+        self.run("send-keys", "-t", self.name, *flags, *keys)
+
+    def screen(self) -> str:
+        """``capture-pane``: the text on screen."""
+        return self.run("capture-pane", "-t", self.name, "-p").stdout
 
     def wait(self, pattern: str, what: str, seconds: float = 30.0) -> re.Match[str]:
         """The first match of ``pattern`` on screen; fails after ``seconds``."""
@@ -190,18 +194,17 @@ def demo_in_tmux(tmp_path: Path) -> Iterator[Tmux]:
     root = Path(__file__).resolve().parent.parent
     command = " ".join(
         [
-            f"cd {root} &&",
+            f"cd {root} && unset COLUMNS LINES &&",  # the size is the terminal's
             f"FLEETTOP_DATA_DIR={tmp_path} PYTHONPATH={root}",
             f"{sys.executable} -m console.cli demo",
         ]
     )
-    subprocess.run(
-        [program, "new-session", "-d", "-s", name, "-x", "140", "-y", "40", command], check=True
-    )
+    tmux = Tmux(program, name)
+    tmux.run("new-session", "-d", "-s", name, "-x", "140", "-y", "40", command)
     try:
-        yield Tmux(program, name)
+        yield tmux
     finally:
-        subprocess.run([program, "kill-session", "-t", name], check=False)
+        subprocess.run([program, "-L", name, "kill-server"], check=False)
 
 
 def agent_value(snmpget: str, port: int, oid: str) -> str:
@@ -234,6 +237,8 @@ def test_write_typed_at_paste_speed_through_tmux_reaches_the_agent(demo_in_tmux:
     tmux.wait(r"core-sw1  1\.3\.6\.1\.2\.1\.1\.4\.0  SNMPv2-MIB::sysContact\.0", "sysContact")
     expected = agent_value(snmpget, port, SYS_CONTACT)
     for attempt in range(3):
+        # the dialog starts from the value the UI shows: wait until it is the agent's
+        tmux.wait(re.escape(expected), "the value read back on screen")
         tmux.keys("w")
         tmux.wait(r"Write to core-sw1 ", "the write dialog")
         tmux.keys("End")
