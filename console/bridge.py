@@ -143,3 +143,93 @@ class Bridge:
         self._pending.merge(changes)
         if not self._posted:
             self._posted = self._target.post_message(self.Changed(self))
+
+
+# -- the notification feed (contract 3: the end of this module belongs to the
+# notification pane's side; these imports serve only the class below) -------------------
+
+from collections import deque  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any, Generic, Protocol, TypeVar  # noqa: E402
+
+_Item = TypeVar("_Item")
+
+
+class _Listenable(Protocol[_Item]):
+    """A source that calls back with batches: ``listen(callback) -> unlisten``."""
+
+    def listen(self, callback: Callable[[list[_Item]], None], /) -> Callable[[], None]:
+        """Call ``callback`` in the loop with each batch; return what stops it."""
+        ...
+
+
+class NotificationFeed(Generic[_Item]):
+    """Adapt a notification source's ``listen(callback)`` (``NotificationCenter``,
+    ``Monitor``) into Textual messages to ``target`` (the notification pane), so the
+    UI hears of new notifications through the bridge, never from a backend's
+    callback.
+
+    Arrivals gather in one bounded buffer (the newest ``limit`` kept; what falls off
+    is counted in :attr:`dropped`) and at most one :class:`NotificationFeed.Arrived`
+    message waits in the target's queue at a time: while it waits, later batches
+    only join the buffer, so a burst costs the UI one message per frame it draws,
+    whatever the rate. The target takes the buffer with :meth:`take`.
+
+    Args:
+        source: what to listen to.
+        target: where ``Arrived`` messages go.
+        limit: most entries buffered between two :meth:`take` calls.
+    """
+
+    class Arrived(Message):
+        """New notifications wait; take them with :meth:`NotificationFeed.take`
+        (handler: ``on_notification_feed_arrived``)."""
+
+        def __init__(self, feed: NotificationFeed[Any]) -> None:
+            super().__init__()
+            self.feed = feed
+            """The feed that posted the message."""
+
+    def __init__(self, source: _Listenable[_Item], target: MessagePump, *, limit: int) -> None:
+        self._source = source
+        self._target = target
+        self._buffer: deque[_Item] = deque(maxlen=max(1, limit))
+        self._posted = False
+        self._unlisten: Callable[[], None] | None = None
+        self.dropped = 0
+        """Entries that fell off the buffer before being taken (a flood faster than
+        the UI takes them), since the feed opened."""
+
+    @property
+    def is_open(self) -> bool:
+        """True while the feed listens."""
+        return self._unlisten is not None
+
+    def open(self) -> None:
+        """Start listening (again after :meth:`close`)."""
+        if self._unlisten is None:
+            self._unlisten = self._source.listen(self._on_batch)
+
+    def close(self) -> None:
+        """Stop listening; what waits is forgotten."""
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        self._buffer.clear()
+        self._posted = False
+
+    def take(self) -> list[_Item]:
+        """Return the entries that arrived since the last call, oldest first."""
+        batch = list(self._buffer)
+        self._buffer.clear()
+        self._posted = False
+        return batch
+
+    def _on_batch(self, batch: list[_Item]) -> None:
+        buffer = self._buffer
+        room = (buffer.maxlen or 0) - len(buffer)
+        if len(batch) > room:
+            self.dropped += len(batch) - room
+        buffer.extend(batch)
+        if batch and not self._posted:
+            self._posted = self._target.post_message(self.Arrived(self))

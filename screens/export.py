@@ -17,11 +17,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.store.browse import EXPORT_FORMATS, ExportFormat
-from widgets.commands import key_hint
+from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["ExportChoice", "ExportScreen", "default_export_name"]
 
@@ -41,7 +41,7 @@ def default_export_name(kind: str, stamp: str, format: ExportFormat = "jsonl") -
     return f"fleettop-{kind}-{stamp}.{format}"
 
 
-class ExportScreen(ModalScreen[ExportChoice | None]):
+class ExportScreen(CheckedForm[ExportChoice]):
     """Ask for the export's format and file; dismisses with an :class:`ExportChoice`
     or ``None`` when cancelled.
 
@@ -54,14 +54,20 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Write nothing"),
     ]
+    FORM = "export"
+    AUTO_FOCUS = "#export-file"
+    VERB = "Export"
 
     def __init__(self, title: str, name: str, *, directory: Path | None = None) -> None:
         super().__init__()
         self._heading = title
         self._file_name = name
         self._directory = directory or Path.cwd()
-        self.choice: ExportChoice | None = None
+
+    @property
+    def choice(self) -> ExportChoice | None:
         """The checked choice of the current fields, or ``None`` while invalid."""
+        return self.result
 
     def compose(self) -> ComposeResult:
         """Title, format, file name, the inline check and the buttons."""
@@ -77,7 +83,7 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("file", classes="dialog-label")
-                yield Input(self._file_name, id="export-file")
+                yield FormInput(self._file_name, id="export-file")
             yield Static(id="export-note", classes="dialog-hint", markup=False)
             yield Static(id="export-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -85,43 +91,30 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
                 yield Button("Cancel", id="export-cancel")
             yield Static(id="export-hint", classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        """Check the default name, focus it and show the keys."""
-        self._check()
-        self.query_one("#export-file", Input).focus()
-        self.query_one("#export-hint", Static).update(f"enter Export  ·  {key_hint(self)}")
-
-    @property
-    def error(self) -> str:
-        """The inline error shown, or ``""``."""
-        return str(self.query_one("#export-error", Static).content)
-
     def _format(self) -> ExportFormat:
         value = self.query_one("#export-format", Select).value
         return "csv" if value == "csv" else "jsonl"
 
-    def _check(self) -> None:
+    def check(self) -> ExportChoice:
+        """The file and format chosen; the note says where it goes.
+
+        Raises:
+            ValueError: no name, no such directory, or a directory named.
+        """
         text = self.query_one("#export-file", Input).value.strip()
         note = self.query_one("#export-note", Static)
-        error = ""
-        self.choice = None
+        note.update("")
         if not text:
-            error = "enter a file name"
-        else:
-            path = Path(text).expanduser()
-            path = path if path.is_absolute() else self._directory / path
-            if not path.parent.is_dir():
-                error = f"no such directory: {path.parent}"
-            elif path.is_dir():
-                error = f"{path} is a directory"
-            else:
-                self.choice = ExportChoice(path, self._format())
-                exists = "  (exists: it will be replaced)" if path.exists() else ""
-                note.update(f"writes {path}{exists}")
-        if error:
-            note.update("")
-        self.query_one("#export-error", Static).update(error)
-        self.query_one("#export-ok", Button).disabled = self.choice is None
+            raise ValueError("enter a file name")
+        path = Path(text).expanduser()
+        path = path if path.is_absolute() else self._directory / path
+        if not path.parent.is_dir():
+            raise ValueError(f"no such directory: {path.parent}")
+        if path.is_dir():
+            raise ValueError(f"{path} is a directory")
+        exists = "  (exists: it will be replaced)" if path.exists() else ""
+        note.update(f"writes {path}{exists}")
+        return ExportChoice(path, self._format())
 
     @on(Select.Changed, "#export-format")
     def _format_changed(self) -> None:
@@ -131,32 +124,6 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         if dot and ext in EXPORT_FORMATS and ext != wanted:
             field.value = f"{stem}.{wanted}"
         self._check()
-
-    @on(Input.Changed, "#export-file")
-    def _file_changed(self) -> None:
-        self._check()
-
-    @on(Input.Submitted, "#export-file")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Export (when valid) or cancel."""
-        event.stop()
-        if event.button.id == "export-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def _submit(self) -> None:
-        self._check()
-        if self.choice is not None:
-            self.dismiss(self.choice)
-
-    def action_cancel(self) -> None:
-        """Close without writing."""
-        self.dismiss(None)
 
 
 def _format_of(name: str) -> ExportFormat:

@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.events import JsonValue
 from console.mqtt.interfaces import Interface, ValidationError
-from widgets.commands import key_hint
+from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["MqttSetScreen", "SetRequest", "check_set", "parse_json_text"]
 
@@ -64,7 +61,7 @@ def check_set(interface: Interface, path: str, text: str) -> JsonValue:
     return value
 
 
-class MqttSetScreen(ModalScreen[SetRequest | None]):
+class MqttSetScreen(CheckedForm[SetRequest]):
     """Ask for the value to set; dismisses with a checked :class:`SetRequest`, or
     ``None``.
 
@@ -77,9 +74,9 @@ class MqttSetScreen(ModalScreen[SetRequest | None]):
             too (a path that has no value yet).
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Send nothing"),
-    ]
+    FORM = "mqtt-set"
+    AUTO_FOCUS = "#mqtt-set-value"
+    VERB = "Set…"
 
     def __init__(
         self,
@@ -96,8 +93,11 @@ class MqttSetScreen(ModalScreen[SetRequest | None]):
         self.path = path
         self._current = current
         self._choices = {choice.name: choice for choice in choices}
-        self.value: SetRequest | None = None
+
+    @property
+    def value(self) -> SetRequest | None:
         """The checked request, or ``None`` while invalid."""
+        return self.result
 
     def compose(self) -> ComposeResult:
         """Where, the value field, the inline error and the buttons."""
@@ -125,67 +125,27 @@ class MqttSetScreen(ModalScreen[SetRequest | None]):
                     )
                 with Horizontal(classes="dialog-field"):
                     yield Label("path", classes="dialog-label")
-                    yield Input(self.path, placeholder="/sensor/setting", id="mqtt-set-path")
+                    yield FormInput(self.path, placeholder="/sensor/setting", id="mqtt-set-path")
             with Horizontal(classes="dialog-field"):
                 yield Label("value", classes="dialog-label")
-                yield Input(self._current, placeholder=f"a {type_name} (JSON)", id="mqtt-set-value")
+                yield FormInput(
+                    self._current, placeholder=f"a {type_name} (JSON)", id="mqtt-set-value"
+                )
             yield Static(id="mqtt-set-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Set…", id="mqtt-set-ok", variant="warning")
                 yield Button("Cancel", id="mqtt-set-cancel")
             yield Static(id="mqtt-set-hint", classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        """Check the start value, focus it and show the keys."""
-        self._check()
-        self.query_one("#mqtt-set-value", Input).focus()
-        self.query_one("#mqtt-set-hint", Static).update(f"enter Set…  ·  {key_hint(self)}")
+    def check(self) -> SetRequest:
+        """The request of the fields (see :func:`check_set`).
 
-    @property
-    def error(self) -> str:
-        """The inline error shown, or ``""``."""
-        return str(self.query_one("#mqtt-set-error", Static).content)
-
-    def _check(self) -> None:
+        Raises:
+            ValueError: why the value cannot be set.
+        """
         if self._choices:
             name = self.query_one("#mqtt-set-interface", Select).value
             self.interface = self._choices.get(str(name), self.interface)
             self.path = self.query_one("#mqtt-set-path", Input).value
         text = self.query_one("#mqtt-set-value", Input).value
-        try:
-            value = check_set(self.interface, self.path, text)
-            self.value = SetRequest(self.interface, self.path, value)
-        except ValueError as exc:
-            self.value = None
-            self.query_one("#mqtt-set-error", Static).update(str(exc))
-        else:
-            self.query_one("#mqtt-set-error", Static).update("")
-        self.query_one("#mqtt-set-ok", Button).disabled = self.value is None
-
-    @on(Input.Changed)
-    @on(Select.Changed)
-    def _changed(self) -> None:
-        if self.is_mounted:
-            self._check()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Set (when valid) or cancel."""
-        event.stop()
-        if event.button.id == "mqtt-set-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def _submit(self) -> None:
-        self._check()
-        if self.value is not None:
-            self.dismiss(self.value)
-
-    def action_cancel(self) -> None:
-        """Close without setting."""
-        self.dismiss(None)
+        return SetRequest(self.interface, self.path, check_set(self.interface, self.path, text))

@@ -340,7 +340,9 @@ class NotificationsScreen(FleetScreen):
     def _show_alarms(self) -> None:
         state = self.context.state
         self.query_one(AlarmTable).sync(state.alarms)
-        self.query_one(TabbedContent).get_tab(ALARMS_TAB).label = self._alarms_label()
+        tab, label = self.query_one(TabbedContent).get_tab(ALARMS_TAB), self._alarms_label()
+        if tab.label.plain != label:  # a relabelled tab redraws the tab bar
+            tab.label = label
         total = len(state.alarms)
         self.query_one("#alarm-counts", Static).update(
             Content.from_markup(

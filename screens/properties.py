@@ -59,6 +59,7 @@ from screens.base import FleetScreen, ScreenContext
 from screens.confirm import ConfirmScreen
 from screens.export import ExportScreen, default_export_name
 from widgets.audit_table import AuditTable
+from widgets.mib_names import NameWorker
 from widgets.property_detail import PropertyDetail
 from widgets.property_tree import PropertyTree
 from widgets.showing import is_showing
@@ -186,6 +187,7 @@ class PropertiesScreen(FleetScreen):
         self._audit_page = audit_page
         self.history = ValueHistory()
         """Recent numeric values per property, from the live events."""
+        self._name_worker = NameWorker(self, context.mib_names, self._names_resolved)
         self.shown = 0
         """Properties matching the filter, at the last load."""
         self.total = 0
@@ -408,16 +410,11 @@ class PropertiesScreen(FleetScreen):
         if prop.interface == SNMP_INTERFACE:
             oid = prop.path[1:]
             name = self.context.mib_names.get(oid)
-            if name is None and self.context.mib_names.request([oid]):
-                self._resolve_names()
+            if name is None:
+                self._name_worker.request([oid])
         detail.show(prop, history=history, mib_name=name)
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        if self.context.mib_names.resolve_pending():
-            self.app.call_from_thread(self._names_resolved)
-
-    def _names_resolved(self) -> None:
+    def _names_resolved(self, _names: dict[str, str | None]) -> None:
         if self.has_store:
             self._show_detail(self.query_one(PropertyTree).highlighted_property)
 

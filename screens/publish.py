@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from widgets.commands import key_hint
+from screens.form import CheckedForm
+from widgets.form_fields import FormCheckbox, FormInput
 
 __all__ = ["PublishRequest", "PublishScreen", "check_publish"]
 
@@ -64,7 +61,7 @@ def check_publish(
     return PublishRequest(broker, topic, payload.encode("utf-8"), qos, retain)
 
 
-class PublishScreen(ModalScreen[PublishRequest | None]):
+class PublishScreen(CheckedForm[PublishRequest]):
     """Ask what to publish; dismisses with a checked :class:`PublishRequest`, or
     ``None`` when cancelled.
 
@@ -74,17 +71,20 @@ class PublishScreen(ModalScreen[PublishRequest | None]):
         topic: the topic to start with.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Send nothing"),
-    ]
+    FORM = "publish"
+    AUTO_FOCUS = "#publish-topic"
+    VERB = "Publish…"
 
     def __init__(self, brokers: Sequence[str], topics: Sequence[str], topic: str = "") -> None:
         super().__init__()
         self._brokers = list(brokers)
         self._topics = list(topics)
         self._topic = topic
-        self.request: PublishRequest | None = None
+
+    @property
+    def request(self) -> PublishRequest | None:
         """The checked request of the current input, or ``None`` while invalid."""
+        return self.result
 
     def compose(self) -> ComposeResult:
         """Broker, topic, payload, JSON, QoS, retain, the inline error and buttons."""
@@ -100,7 +100,7 @@ class PublishScreen(ModalScreen[PublishRequest | None]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("topic", classes="dialog-label")
-                yield Input(
+                yield FormInput(
                     self._topic,
                     placeholder="site/device/setpoint",
                     suggester=SuggestFromList(self._topics, case_sensitive=True),
@@ -108,75 +108,35 @@ class PublishScreen(ModalScreen[PublishRequest | None]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("payload", classes="dialog-label")
-                yield Input(placeholder='text, or JSON such as {"on": true}', id="publish-payload")
+                yield FormInput(
+                    placeholder='text, or JSON such as {"on": true}', id="publish-payload"
+                )
             with Horizontal(classes="dialog-field"):
                 yield Label("QoS", classes="dialog-label")
                 yield Select[int](
                     [("0", 0), ("1", 1), ("2", 2)], value=1, allow_blank=False, id="publish-qos"
                 )
-                yield Checkbox("JSON", id="publish-json")
-                yield Checkbox("retain", id="publish-retain")
+                yield FormCheckbox("JSON", id="publish-json")
+                yield FormCheckbox("retain", id="publish-retain")
             yield Static(id="publish-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Publish…", id="publish-ok", variant="warning")
                 yield Button("Cancel", id="publish-cancel")
             yield Static(id="publish-hint", classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        """Check the start input, focus the topic and show the keys."""
-        self._check()
-        self.query_one("#publish-topic", Input).focus()
-        self.query_one("#publish-hint", Static).update(f"enter Publish…  ·  {key_hint(self)}")
+    def check(self) -> PublishRequest:
+        """The request of the fields (see :func:`check_publish`).
 
-    @property
-    def error(self) -> str:
-        """The inline error shown, or ``""``."""
-        return str(self.query_one("#publish-error", Static).content)
-
-    def _check(self) -> None:
+        Raises:
+            ValueError: why nothing can be published as it is.
+        """
         broker = self.query_one("#publish-broker", Select).value
         qos = self.query_one("#publish-qos", Select).value
-        try:
-            self.request = check_publish(
-                str(broker),
-                self.query_one("#publish-topic", Input).value,
-                self.query_one("#publish-payload", Input).value,
-                qos if isinstance(qos, int) else 0,
-                self.query_one("#publish-retain", Checkbox).value,
-                as_json=self.query_one("#publish-json", Checkbox).value,
-            )
-        except ValueError as exc:
-            self.request = None
-            self.query_one("#publish-error", Static).update(str(exc))
-        else:
-            self.query_one("#publish-error", Static).update("")
-        self.query_one("#publish-ok", Button).disabled = self.request is None
-
-    @on(Select.Changed)
-    @on(Input.Changed)
-    @on(Checkbox.Changed)
-    def _changed(self) -> None:
-        if self.is_mounted:
-            self._check()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Publish (when valid) or cancel."""
-        event.stop()
-        if event.button.id == "publish-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def _submit(self) -> None:
-        self._check()
-        if self.request is not None:
-            self.dismiss(self.request)
-
-    def action_cancel(self) -> None:
-        """Close without publishing."""
-        self.dismiss(None)
+        return check_publish(
+            str(broker),
+            self.query_one("#publish-topic", Input).value,
+            self.query_one("#publish-payload", Input).value,
+            qos if isinstance(qos, int) else 0,
+            self.query_one("#publish-retain", Checkbox).value,
+            as_json=self.query_one("#publish-json", Checkbox).value,
+        )

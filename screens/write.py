@@ -11,21 +11,17 @@ the caller asks for confirmation and sends it.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.events import JsonValue
 from console.format import MISSING, editable_text, format_value, parse_value_text
 from console.snmp.codec import to_pysnmp
 from console.state import ValueState
-from widgets.commands import key_hint
+from screens.form import CheckedForm
+from widgets.form_fields import FormInput
 
 __all__ = ["TYPE_HINTS", "WRITE_TYPES", "WriteScreen", "check_write"]
 
@@ -77,7 +73,7 @@ def check_write(data_type: str, text: str) -> dict[str, JsonValue]:
     return data
 
 
-class WriteScreen(ModalScreen[dict[str, JsonValue] | None]):
+class WriteScreen(CheckedForm[dict[str, JsonValue]]):
     """Ask for the type and value to write to one OID; dismisses with the checked
     data dict, or ``None`` when cancelled.
 
@@ -88,9 +84,9 @@ class WriteScreen(ModalScreen[dict[str, JsonValue] | None]):
         current: the last value read, if any (pre-sets the type and the text).
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Send nothing"),
-    ]
+    FORM = "write"
+    AUTO_FOCUS = "#write-value"
+    VERB = "Write…"
 
     def __init__(
         self, device: str, oid: str, mib_name: str | None, current: ValueState | None
@@ -103,8 +99,11 @@ class WriteScreen(ModalScreen[dict[str, JsonValue] | None]):
         known = current is not None and current.data_type in WRITE_TYPES
         self._type = current.data_type if current is not None and known else DEFAULT_TYPE
         self._text = editable_text(current.data_type, current.value) if current and known else ""
-        self.data: dict[str, JsonValue] | None = None
+
+    @property
+    def data(self) -> dict[str, JsonValue] | None:
         """The checked data of the current type and text, or ``None`` while invalid."""
+        return self.result
 
     def compose(self) -> ComposeResult:
         """Where, the current value, the type and value fields, errors and buttons."""
@@ -136,61 +135,21 @@ class WriteScreen(ModalScreen[dict[str, JsonValue] | None]):
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("value", classes="dialog-label")
-                yield Input(self._text, placeholder=TYPE_HINTS[self._type], id="write-value")
+                yield FormInput(self._text, placeholder=TYPE_HINTS[self._type], id="write-value")
             yield Static(id="write-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Write…", id="write-ok", variant="warning")
                 yield Button("Cancel", id="write-cancel")
             yield Static(id="write-hint", classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        """Check the start value, focus the value and show the keys."""
-        self._check()
-        self.query_one("#write-value", Input).focus()
-        self.query_one("#write-hint", Static).update(f"enter Write…  ·  {key_hint(self)}")
+    def check(self) -> dict[str, JsonValue]:
+        """The data dict of the type and value fields (see :func:`check_write`).
 
-    @property
-    def error(self) -> str:
-        """The inline error shown, or ``""``."""
-        return str(self.query_one("#write-error", Static).content)
-
-    def _check(self) -> None:
+        Raises:
+            ValueError: why the text is not a value of the type.
+        """
         select = self.query_one("#write-type", Select)
         data_type = str(select.value) if select.value != Select.BLANK else DEFAULT_TYPE
         value = self.query_one("#write-value", Input)
         value.placeholder = TYPE_HINTS.get(data_type, "")
-        try:
-            self.data = check_write(data_type, value.value)
-        except ValueError as exc:
-            self.data = None
-            self.query_one("#write-error", Static).update(str(exc))
-        else:
-            self.query_one("#write-error", Static).update("")
-        self.query_one("#write-ok", Button).disabled = self.data is None
-
-    @on(Select.Changed, "#write-type")
-    @on(Input.Changed, "#write-value")
-    def _changed(self) -> None:
-        self._check()
-
-    @on(Input.Submitted, "#write-value")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Write (when valid) or cancel."""
-        event.stop()
-        if event.button.id == "write-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def _submit(self) -> None:
-        self._check()
-        if self.data is not None:
-            self.dismiss(self.data)
-
-    def action_cancel(self) -> None:
-        """Close without writing."""
-        self.dismiss(None)
+        return check_write(data_type, value.value)

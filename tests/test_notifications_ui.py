@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp
+from console.bridge import NotificationFeed
 from console.config import AlarmsConfig, Config, MonitorConfig, UiConfig
 from console.events import Event, JsonValue
 from console.notifications.alarms import AlarmBook
@@ -270,6 +273,54 @@ def test_state_ignores_malformed_alarms() -> None:
     assert not state.alarms
 
 
+class _Listened:
+    """A source that records its listener (what a center or monitor offers)."""
+
+    def __init__(self) -> None:
+        self.callback: Any = None
+        self.stopped = False
+
+    def listen(self, callback: Any) -> Any:
+        self.callback = callback
+
+        def unlisten() -> None:
+            self.stopped = True
+
+        return unlisten
+
+
+class _Target:
+    """Records the messages posted to it (stands for the pane)."""
+
+    def __init__(self) -> None:
+        self.posted: list[Any] = []
+
+    def post_message(self, message: Any) -> bool:
+        self.posted.append(message)
+        return True
+
+
+def test_notification_feed_posts_one_message_per_take_and_is_bounded() -> None:
+    """The bridge's feed: batches join one buffer (the newest ``limit`` kept, the rest
+    counted), one ``Arrived`` waits at a time, and closing stops listening."""
+    source, target = _Listened(), _Target()
+    feed: NotificationFeed[int] = NotificationFeed(source, target, limit=3)  # type: ignore[arg-type]
+    assert source.callback is None
+    feed.open()
+    source.callback([1, 2])
+    source.callback([3, 4])
+    assert len(target.posted) == 1
+    assert isinstance(target.posted[0], NotificationFeed.Arrived)
+    assert target.posted[0].feed is feed
+    assert (feed.take(), feed.dropped) == ([2, 3, 4], 1)
+    assert feed.take() == []
+    source.callback([5])
+    assert len(target.posted) == 2
+    feed.close()
+    assert source.stopped
+    assert feed.take() == []
+
+
 def test_history_entries_are_marked() -> None:
     live = Notification(1, T0, Category.LOG, Severity.INFO, "fleettop", ("log", "info"), {})
     old = Notification(
@@ -397,6 +448,24 @@ async def click_line(pilot: Any, pane: NotificationPane, line: int) -> Notificat
     return target
 
 
+async def sixty_logs_shown(
+    pilot: Any, app: FleettopApp
+) -> tuple[NotificationCenter, NotificationPane]:
+    """60 log entries in the center's ring, then the Notifications screen open with
+    them drawn; returns the center and the stream pane."""
+    await devices_screen(pilot)
+    runtime = app.runtime
+    assert isinstance(runtime, NotifyingRuntime)
+    center = runtime.notifications
+    assert center is not None
+    publish(app, *(log(f"entry {i}") for i in range(60)))
+    await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
+    screen = await open_notifications(pilot)
+    pane = stream(screen)
+    await wait_for(pilot, lambda: len(drawn(pane)) >= 60, "the ring drawn")
+    return center, pane
+
+
 async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -407,17 +476,8 @@ async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
     monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await devices_screen(pilot)
-        runtime = app.runtime
-        assert isinstance(runtime, NotifyingRuntime)
-        center = runtime.notifications
-        assert center is not None
-        publish(app, *(log(f"entry {i}") for i in range(60)))
-        await wait_for(pilot, lambda: len(center.entries) >= 60, "the ring")
-        screen = await open_notifications(pilot)
-        pane = stream(screen)
+        center, pane = await sixty_logs_shown(pilot, app)
         entries = pane.entry_list
-        await wait_for(pilot, lambda: len(drawn(pane)) >= 60, "the ring drawn")
         height = entries.scrollable_content_region.height
         assert 2 < height < 60
         topics = iter(f"site/{i}" for i in range(1000))
@@ -463,6 +523,41 @@ async def test_moving_off_the_newest_entry_pauses_on_the_entry_chosen(
             assert not pane.paused
             assert entries.highlighted is drawn(pane)[-1], action
             assert entries.highlighted is center.entries[-1]
+
+
+async def test_home_at_the_cap_keeps_the_oldest_entry_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list holds as many entries as the ring (its cap) and five more wait for
+    the next frame (held back here): ``home`` pauses, and drawing the waiting entries
+    on pausing must not drop the oldest one, under the cursor (it used to: the cursor
+    then fell back to the newest entry)."""
+    monkeypatch.setattr(notification_pane, "FRAME_SECONDS", 3600.0)
+    app = make_app(ring=60)
+    async with app.run_test(size=SIZE) as pilot:
+        center, pane = await sixty_logs_shown(pilot, app)
+        entries = pane.entry_list
+        assert len(drawn(pane)) == 60
+        assert pane.ring_size == 60
+        oldest = drawn(pane)[0]
+        publish(app, *(message(f"site/{i}") for i in range(5)))
+        await wait_for(pilot, lambda: pane.counts[Category.MESSAGE] == 5, "arrivals waiting")
+        assert drawn(pane)[0] is oldest
+
+        await pilot.press("home")
+        assert pane.paused
+        assert entries.highlighted is oldest
+        assert entries.cursor == 0
+        assert drawn(pane)[0] is oldest
+        assert len(drawn(pane)) == 65  # what had arrived is shown, the chosen entry kept
+        publish(app, log("late"))
+        await wait_for(pilot, lambda: pane.arrived_while_paused == 1, "one counted")
+        assert entries.highlighted is oldest
+
+        await pilot.press("space")
+        assert not pane.paused
+        assert len(drawn(pane)) == 60
+        assert entries.highlighted is drawn(pane)[-1] is center.entries[-1]
 
 
 async def test_moving_off_the_newest_entry_pauses_under_a_live_stream() -> None:
@@ -767,3 +862,84 @@ async def test_detail_follows_the_stream_slowly_and_the_operator_at_once() -> No
         await pilot.press("up")
         assert pane.detail.notification is pane.entry_list.highlighted
         assert pane.entry_list.highlighted is drawn(pane)[-2]
+
+
+# -- what a new user stumbled on (issue 11 §7) --------------------------------------------
+
+
+def visible_text(widget: Widget) -> str:
+    """The text a widget draws in its region (what is cut off is not there)."""
+    lines = widget.render_lines(Region(0, 0, widget.region.width, widget.region.height))
+    return "\n".join("".join(segment.text for segment in line) for line in lines)
+
+
+async def test_a_regex_filters_as_typed_and_a_bad_one_keeps_the_last_good_one() -> None:
+    """``/link(`` typed key by key: ``/link`` is the regular expression typed so far
+    (not the plain text ``/link``, which matches nothing and used to stay in force),
+    so the traps stay listed when ``(`` makes it bad; the reason shows whole."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, trap("core-sw1"), trap("ap-lobby"), log("disk almost full"))
+        await pilot.press("slash")
+        await pilot.press(*"/link")
+        await wait_for(pilot, lambda: pane.filter.text == "/link/", "the regex typed so far")
+        matching = drawn(pane)
+        assert matching
+        assert all(n.category is not Category.LOG for n in matching)
+        await pilot.press("(")
+        error = pane.query_one(".notification-filter-error", Static)
+        await wait_for(pilot, lambda: "bad regular expression" in str(error.content), "error")
+        assert pane.filter.text == "/link/"
+        assert drawn(pane) == matching
+        await pilot.pause()
+        shown_text = " ".join(visible_text(error).split())
+        assert shown_text == " ".join(str(error.content).split())  # whole, "at position 4"
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: not str(error.content), "error gone")
+        assert not error.display
+
+
+async def test_alarms_sorted_by_severity_then_time_cursor_on_the_first_and_visible() -> None:
+    """The worst alarm first (then the newest); the cursor starts on it, and ``a``
+    acknowledges it; the cursor row is marked without colour too (underlined)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_notifications(pilot)
+        publish(app, trap("core-sw1"))
+        await wait_for(pilot, lambda: len(app.state.alarms) == 1, "the trap alarm")
+        publish(app, status("ap-lobby", "DISCONNECTED", "timeout"), trap("ups-1"))
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen.active_tab == ALARMS_TAB, "alarms tab")
+        table = screen.query_one(AlarmTable)
+        await wait_for(pilot, lambda: table.row_count == 3, "three alarms")
+        alarms = app.state.alarms
+        severities = [alarms[i].severity for i in table.shown_ids]
+        assert severities == sorted(severities, reverse=True)
+        assert severities[0] is Severity.ERROR
+        first = table.shown_ids[0]
+        assert table.cursor_row == 0
+        assert table.highlighted_alarm == first
+        assert table.get_component_rich_style("datatable--cursor").underline
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: alarms[first].acked, "the first alarm acknowledged")
+        assert sum(1 for a in alarms.values() if a.acked) == 1
+
+
+async def test_at_80x24_the_summary_and_every_chip_show() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_notifications(pilot)
+        pane = stream(screen)
+        await fill(pilot, app, pane, log("disk almost full"), trap("core-sw1"))
+        await pilot.pause()
+        assert "disk almost full" in visible_text(pane.entry_list)
+        mask = pane.query_one(CategoryMask)
+        right = mask.region.right
+        for category in mask.categories:
+            chip = mask.query_one(f"#mask-{category.value}")
+            assert chip.region.right <= right, category
+            assert chip.region.width >= len(mask.chip_text(category)), category
+        assert mask.chip_text(Category.LOG).startswith("7 log")

@@ -13,7 +13,9 @@ from datetime import UTC
 from typing import TypeAlias
 
 from rich.text import Text
+from textual import events
 from textual.coordinate import Coordinate
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -371,6 +373,19 @@ def shown_keys(table: DataTable[Text]) -> list[str | None]:
     return [
         table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)
     ]
+
+
+def burst(app: FleettopApp, keys: Sequence[str]) -> None:
+    """Hand ``keys`` to the app's driver all at once, as a terminal delivers text
+    typed at paste speed (``pilot.press`` waits for the app between keys)."""
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        character = key if len(key) == 1 else None
+        name = _character_to_key(key) if character and not key.isalnum() else key
+        event = events.Key(name, character)
+        event.set_sender(app)
+        driver.send_message(event)
 
 
 def screen_text(app: FleettopApp) -> str:

@@ -1,4 +1,6 @@
-"""The audit table: recorded operator actions, newest first, keyed by entry id."""
+"""The audit table: recorded operator actions, newest first, keyed by entry id. The
+RESULT column comes right after the action (shortened; an export has it whole), so it
+stays on screen whatever the target and values."""
 
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("time", "TIME"),
     ("device", "DEVICE"),
     ("action", "ACTION"),
+    ("result", "RESULT"),
     ("target", "TARGET"),
     ("change", "OLD → NEW"),
-    ("result", "RESULT"),
 )
 VALUE_WIDTH = 24
 TARGET_WIDTH = 44
+RESULT_WIDTH = 24
 
 
 def _value_text(value: JsonValue) -> str:
@@ -89,9 +92,9 @@ class AuditTable(RowTable):
             Text(self._clock.date_time(entry.time_ms / 1000)),
             Text(printable(entry.device)),
             Text(entry.action),
+            Text(truncate(printable(entry.result), RESULT_WIDTH), style=style),
             Text(truncate(printable(entry.target), TARGET_WIDTH)),
             Text(change_text(entry)),
-            Text(printable(entry.result), style=style),
         ]
 
     def _style(self, component: str) -> Style:

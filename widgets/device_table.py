@@ -144,12 +144,7 @@ class DeviceTable(RowTable):
             cells = self._cells(device)
             self._statuses[device.name] = device_status(device)
             self._alarms[device.name] = device.alarm
-            if device.name not in self.rows:
-                self.add_row(*cells.values(), key=device.name)
-                continue
-            for column, cell in cells.items():
-                if self.get_cell(device.name, column) != cell:
-                    self.update_cell(device.name, column, cell, update_width=True)
+            self.upsert(device.name, cells)
 
     @property
     def highlighted_device(self) -> str | None:

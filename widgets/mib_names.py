@@ -7,7 +7,12 @@ pending set that a thread worker resolves with :meth:`MibNames.resolve_pending`
 (loading MIB modules can take a while). The resolver itself is created on first use,
 in that thread. Prompts call :meth:`MibNames.lookup` and :meth:`MibNames.complete`
 in threads too. Every call into the resolver holds one lock, so it is only ever used
-from one thread at a time. No Textual here.
+from one thread at a time.
+
+:class:`NameWorker` is the one way a widget gets names resolved: it queues the OIDs,
+runs one thread worker of the widget at a time while any wait, and hands each batch
+of names to the widget's callback in the event loop. Only it touches Textual here
+(a widget's worker and message queue); :class:`MibNames` itself does not.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from console.oid import normalize_oid
 
-__all__ = ["MibNames", "MibSource", "Resolve", "default_resolver"]
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+__all__ = ["MibNames", "MibSource", "NameWorker", "Resolve", "default_resolver"]
 
 mlog = logging.getLogger(__name__)
 
@@ -196,3 +204,69 @@ class MibNames:
         except Exception as exc:
             mlog.debug("cannot resolve %s: %s", oid, exc)
             return None
+
+
+Names = dict[str, str | None]
+"""A batch of resolved names: OID -> ``MODULE::name.index`` (``None``: unknown)."""
+
+
+class NameWorker:
+    """Resolves the MIB names a widget asks for, off the UI thread.
+
+    :meth:`request` queues OIDs in the shared :class:`MibNames`; while any wait, one
+    thread worker of ``widget`` (group ``mib-names``) resolves them batch by batch and
+    ``deliver`` is called with each batch in the event loop (through the widget's
+    message queue, so the widget may update itself). A widget that is gone gets
+    nothing.
+
+    Args:
+        widget: the widget that owns the worker and receives the names.
+        mib_names: the shared names (``None``: names are not available, requests do
+            nothing).
+        deliver: called in the event loop with each batch of names found.
+    """
+
+    def __init__(
+        self, widget: Widget, mib_names: MibNames | None, deliver: Callable[[Names], object]
+    ) -> None:
+        self._widget = widget
+        self._names = mib_names
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._running = False
+
+    def request(self, oids: Iterable[str]) -> None:
+        """Queue the OIDs whose name is not cached, and start resolving them unless a
+        worker already runs (it takes them too). Call it from the event loop."""
+        names = self._names
+        if names is None:
+            return
+        with self._lock:
+            if not names.request(oids) or self._running:
+                return
+            self._running = True
+        self._widget.run_worker(
+            self._resolve,
+            thread=True,
+            group="mib-names",
+            exit_on_error=False,
+            description="resolve MIB names",
+        )
+
+    def _resolve(self) -> None:
+        """The worker thread: resolve batches until none waits."""
+        names = self._names
+        assert names is not None
+        try:
+            while True:
+                found = names.resolve_pending()
+                if found:
+                    self._widget.call_later(self._deliver, found)
+                with self._lock:
+                    if not names.pending:
+                        self._running = False
+                        return
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise

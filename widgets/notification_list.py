@@ -6,7 +6,9 @@ cost of a frame does not depend on how many entries the pane holds: the pane han
 over its whole filtered list with :meth:`NotificationList.set_rows` at most once per
 frame. A line reads ``HH:MM:SS.mmm ↺ SEV category device summary``: ``↺`` (and a
 dimmed line) marks an entry replayed from the store (history), the severity is
-coloured.
+coloured. In a list narrower than :data:`COMPACT_BELOW` columns (80 columns of
+terminal) the line is compact, ``HH:MM:SS ↺ SEV device summary`` with a shorter
+device column, so the summary still shows.
 
 The operator's cursor moves (keys, mouse wheel aside, clicks) post
 :class:`NotificationList.CursorMoved`, so the pane can stop following; every change
@@ -24,7 +26,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual import events, work
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -33,7 +35,7 @@ from textual.strip import Strip
 
 from console.format import Clock, printable, truncate
 from console.notifications.model import Notification, Severity
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 
 __all__ = ["NotificationList", "notification_line"]
 
@@ -41,6 +43,10 @@ __all__ = ["NotificationList", "notification_line"]
 DEVICE_WIDTH = 16
 #: Characters of the category column.
 CATEGORY_WIDTH = 8
+#: Lists narrower than this (columns) draw compact lines.
+COMPACT_BELOW = 72
+#: Characters of the device column of a compact line.
+COMPACT_DEVICE_WIDTH = 10
 _SEVERITY_TEXT = {
     Severity.INFO: "INFO",
     Severity.WARNING: "WARN",
@@ -62,19 +68,28 @@ _OID_KINDS = frozenset({"read", "write", "walk"})
 
 
 def notification_line(
-    notification: Notification, clock: Clock, oid_name: str | None = None
+    notification: Notification,
+    clock: Clock,
+    oid_name: str | None = None,
+    *,
+    compact: bool = False,
 ) -> tuple[str, str, str]:
     """The three parts of a line: time with milliseconds and the history mark,
     severity, and ``category device summary`` (control characters escaped); with
-    ``oid_name``, the summary names the entry's OID (:func:`snmp_oid`) by it."""
+    ``oid_name``, the summary names the entry's OID (:func:`snmp_oid`) by it;
+    ``compact``: the time without milliseconds, no category, a shorter device."""
     when = notification.time
-    stamp = f"{clock.time_of_day(when)}.{int(when * 1000) % 1000:03d}"
+    stamp = clock.time_of_day(when)
+    if not compact:
+        stamp = f"{stamp}.{int(when * 1000) % 1000:03d}"
     mark = HISTORY_MARK if notification.history else " "
-    device = truncate(printable(notification.device), DEVICE_WIDTH)
-    rest = (
-        f"{notification.category.value:<{CATEGORY_WIDTH}} {device:<{DEVICE_WIDTH}} "
-        f"{printable(_named(notification, oid_name))}"
-    )
+    summary = printable(_named(notification, oid_name))
+    if compact:
+        device = truncate(printable(notification.device), COMPACT_DEVICE_WIDTH)
+        rest = f"{device:<{COMPACT_DEVICE_WIDTH}} {summary}"
+    else:
+        device = truncate(printable(notification.device), DEVICE_WIDTH)
+        rest = f"{notification.category.value:<{CATEGORY_WIDTH}} {device:<{DEVICE_WIDTH}} {summary}"
     return f"{stamp} {mark} ", _SEVERITY_TEXT[notification.severity], f" {rest}"
 
 
@@ -162,9 +177,6 @@ class NotificationList(ScrollView, can_focus=True):
             self.at_end = at_end
             """True when the cursor is on the newest entry."""
 
-    class NamesResolved(Message):
-        """MIB names arrived from the resolver thread (handled by the list itself)."""
-
     def __init__(
         self,
         clock: Clock,
@@ -184,7 +196,7 @@ class NotificationList(ScrollView, can_focus=True):
         operator moved it off the newest (then the entry under it stays under it).
         The pane sets it when it resumes or pauses."""
         self._highlighted: Notification | None = None
-        self._resolving = False
+        self._name_worker = NameWorker(self, mib_names, lambda _names: self.refresh())
 
     # -- data -----------------------------------------------------------------------
 
@@ -237,7 +249,7 @@ class NotificationList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         notification = self._rows[index]
         stamp, severity, rest = notification_line(
-            notification, self._clock, self._oid_name(notification)
+            notification, self._clock, self._oid_name(notification), compact=width < COMPACT_BELOW
         )
         style = (
             base + self.get_component_rich_style("notification-list--history")
@@ -267,22 +279,10 @@ class NotificationList(ScrollView, can_focus=True):
         if oid is None:
             return None
         name = names.get(oid)
-        if name is None and names.request((oid,)) and not self._resolving:
-            self._resolving = True
-            self._resolve_names()
+        if name is None:
+            # the lines in view are drawn again when names arrive
+            self._name_worker.request((oid,))
         return name
-
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        assert self._mib_names is not None
-        self._mib_names.resolve_pending()
-        self.post_message(self.NamesResolved())
-
-    def on_notification_list_names_resolved(self, message: NamesResolved) -> None:
-        """Show the names that arrived (the lines in view are drawn again)."""
-        message.stop()
-        self._resolving = False
-        self.refresh()
 
     def on_resize(self) -> None:
         """Keep the virtual width the widget's, and the cursor in view."""

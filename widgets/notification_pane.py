@@ -3,12 +3,14 @@ mask, the device and text filters, the list and the detail of the selected entry
 
 Feeding
 -------
-The pane listens to its source (a :class:`NotificationSource`: the
-``NotificationCenter`` or a ``Monitor``), whose callback runs in the event loop
-with each batch of new notifications. The callback only counts categories and
-filters the batch into a bounded deque; the list is redrawn by a one-shot timer at
-most :data:`FRAME_SECONDS` after the first arrival (at most 15 frames a second,
-whatever the rate), and only while the pane is on screen. A hidden pane catches up
+New notifications of the source (a :class:`NotificationSource`: the
+``NotificationCenter`` or a ``Monitor``) reach the pane through the bridge: a
+:class:`console.bridge.NotificationFeed` listens to the source and posts
+``NotificationFeed.Arrived`` messages (at most one waiting, the arrivals bounded).
+The handler only counts categories and filters the batch into a bounded deque; the
+list is redrawn by a one-shot timer at most :data:`FRAME_SECONDS` after the first
+arrival (at most 15 frames a second, whatever the rate), and only while the pane is
+on screen. A hidden pane catches up
 when shown (:meth:`NotificationPane.catch_up`).
 
 The list holds the entries matching the filter, at most the source's ring size (plus
@@ -24,8 +26,9 @@ entries that arrived meanwhile. Resuming rebuilds the list from the ring.
 
 Paused, or as soon as the operator moved the cursor (the list stops following at
 once, before its ``CursorMoved`` reaches the pane), the entry under the cursor stays
-under it: when the entries that had arrived are drawn on pausing, and when a filter
-change rebuilds the list (if the entry still matches and is still in the ring).
+under it: when the entries that had arrived are drawn on pausing (even with the list
+at its cap: the oldest entries go, never the chosen one), and when a filter change
+rebuilds the list (if the entry still matches and is still in the ring).
 """
 
 from __future__ import annotations
@@ -35,18 +38,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from console.bridge import NotificationFeed
 from console.format import Clock, format_count
 from console.notifications.filters import FilterError, NotificationFilter
 from console.notifications.model import CATEGORIES, Category, Notification
 from widgets.category_mask import CategoryMask
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 from widgets.notification_detail import NotificationDetail, unnamed_oids
 from widgets.notification_list import NotificationList
 from widgets.showing import is_showing
@@ -60,6 +63,16 @@ FRAME_SECONDS = 1 / 15
 FOLLOW_DETAIL_SECONDS = 0.5
 DEVICE_HINT = "device: name or glob (sw*, @plant)"
 TEXT_HINT = "text, or /regex/"
+
+
+def regex_in_progress(text: str) -> str:
+    """The text filter for what is typed: a ``/regex`` not closed yet is the regular
+    expression typed so far (``/ab`` -> ``/ab/``), never the plain text ``/ab`` (which
+    matches nothing, and stayed the filter in force when the next key made the
+    expression bad)."""
+    if text.startswith("/") and not (len(text) >= 2 and text.endswith("/")):
+        return f"{text}/"
+    return text
 
 
 class NotificationSource(Protocol):
@@ -137,7 +150,8 @@ class NotificationPane(Vertical):
         self._scheduled = False
         self._detail_due: Notification | None = None
         self._detail_timer = False
-        self._unlisten: Callable[[], None] | None = None
+        self._feed = NotificationFeed(source, self, limit=self.ring_size)
+        self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self.filter_errors: dict[str, str] = {}
         """Why the text in a filter input was refused (input id -> message)."""
 
@@ -149,26 +163,26 @@ class NotificationPane(Vertical):
         with Horizontal(classes="notification-filter-bar"):
             yield Input(placeholder=DEVICE_HINT, classes="notification-device")
             yield Input(placeholder=TEXT_HINT, classes="notification-text")
-            yield Static(classes="notification-filter-error", markup=False)
             yield Static(classes="notification-badge", markup=False)
+        # below the bar, the whole width: a long reason is never cut
+        yield Static(classes="notification-filter-error", markup=False)
         with Horizontal(classes="notification-main"):
             yield NotificationList(self._clock, self._mib_names, classes="notification-list")
             yield NotificationDetail(self._clock, self._mib_names, classes="notification-detail")
 
     def on_mount(self) -> None:
-        """Show the ring, then listen for new entries."""
+        """Show the ring, then take new entries from the feed."""
         entries = list(self.source.entries)
         self.counts.update(n.category for n in entries)
         self._view = [n for n in entries if self._predicate(n)]
-        self._unlisten = self.source.listen(self._arrived)
+        self._feed.open()
+        self.query_one(".notification-filter-error", Static).display = False
         self.entry_list.set_rows(self._view)
         self._redraw()
 
     def on_unmount(self) -> None:
-        """Stop listening."""
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
+        """Close the feed."""
+        self._feed.close()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -204,8 +218,10 @@ class NotificationPane(Vertical):
 
     # -- feeding --------------------------------------------------------------------------
 
-    def _arrived(self, batch: list[Notification]) -> None:
-        """A batch of new notifications (the source's callback, in the loop)."""
+    def on_notification_feed_arrived(self, message: NotificationFeed.Arrived) -> None:
+        """New notifications wait in the feed: count and filter them."""
+        message.stop()
+        batch = self._feed.take()
         self.counts.update(n.category for n in batch)
         predicate = self._predicate
         if self.paused:
@@ -231,12 +247,21 @@ class NotificationPane(Vertical):
         if self._dirty and self.is_mounted:
             self._redraw()
 
-    def _trimmed(self, rows: list[Notification]) -> list[Notification]:
+    def _trimmed(self, rows: list[Notification], keep: Notification | None) -> list[Notification]:
+        """``rows`` less the oldest beyond the cap (the ring size plus the older
+        entries loaded), but never ``keep`` (the entry the operator chose): the
+        entries from it on stay, counted as older ones until the list is rebuilt
+        (resuming), so the list holds at most twice the ring."""
         cap = self.ring_size + self.older_loaded
         if len(rows) > cap:
             dropped = len(rows) - cap
+            kept = 0
+            if keep is not None:
+                index = next((i for i in range(dropped) if rows[i] is keep), None)
+                if index is not None:
+                    kept, dropped = dropped - index, index
             del rows[:dropped]
-            self.older_loaded = max(0, self.older_loaded - dropped)
+            self.older_loaded = max(0, self.older_loaded - dropped - kept) + kept
         return rows
 
     def _redraw(self) -> None:
@@ -245,10 +270,13 @@ class NotificationPane(Vertical):
         self._dirty = False
         self.frames += 1
         if self._pending and not self.paused:
-            # a new list object: the list widget never sees one change under it
-            self._view = self._trimmed([*self._view, *self._pending])
+            # a new list object: the list widget never sees one change under it;
+            # the entry the operator moved to (the list stopped following) stays
+            entries = self.entry_list
+            keep = None if entries.following else entries.highlighted
+            self._view = self._trimmed([*self._view, *self._pending], keep)
             self._pending.clear()
-            self.entry_list.set_rows(self._view)
+            entries.set_rows(self._view)
         self.query_one(CategoryMask).show(self.filter.categories, self.counts)
         badge = self.query_one(".notification-badge", Static)
         badge.set_class(self.paused, "-paused")
@@ -368,15 +396,10 @@ class NotificationPane(Vertical):
         names = self._mib_names
         if notification is not None and names is not None:
             oids = unnamed_oids(notification)
-            if oids and names.request(oids):
-                self._resolve_names()
+            if oids:
+                self._name_worker.request(oids)
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        if self._mib_names is not None and self._mib_names.resolve_pending():
-            self.app.call_from_thread(self._names_resolved)
-
-    def _names_resolved(self) -> None:
+    def _names_resolved(self, _names: dict[str, str | None]) -> None:
         self.detail.show(self.detail.notification, force=True)
 
     def on_notification_list_cursor_moved(self, message: NotificationList.CursorMoved) -> None:
@@ -393,6 +416,8 @@ class NotificationPane(Vertical):
         event.stop()
         field = "device" if event.input.has_class("notification-device") else "text"
         value = event.value.strip()
+        if field == "text":
+            value = regex_in_progress(value)
         flt = (
             replace(self.filter, device=value)
             if field == "device"
@@ -414,6 +439,7 @@ class NotificationPane(Vertical):
             if self.filter_errors
             else ""
         )
+        message.display = bool(self.filter_errors)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in a filter: back to the list."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 
 from textual.suggester import Suggester
-from textual.widgets import Input
 
+from widgets.form_fields import FormInput
 from widgets.mib_names import MibNames
 
 __all__ = ["COMPLETIONS", "MibSuggester", "OidInput", "suggestion"]
@@ -52,8 +52,9 @@ class MibSuggester(Suggester):
         return suggestion(value, names)
 
 
-class OidInput(Input):
-    """A one-line input of a numeric OID or a MIB name, with name completion.
+class OidInput(FormInput):
+    """A one-line input of a numeric OID or a MIB name, with name completion (keys
+    applied in the order typed, see :class:`~widgets.form_fields.FormInput`).
 
     Args:
         mib_names: the shared MIB names.

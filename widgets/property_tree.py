@@ -27,7 +27,6 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -37,7 +36,7 @@ from console.format import format_count, format_mib_name
 from console.history import LiveValue, PropertyKey
 from console.store import SNMP_INTERFACE, Property, PropertyStore
 from console.store.browse import display_value
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 
 __all__ = ["AUTO_EXPAND", "PAGE", "EntryKind", "PropertyTree", "TreeEntry"]
 
@@ -122,14 +121,6 @@ class PropertyTree(Tree[TreeEntry]):
     class Loaded(Message):
         """A device's interfaces or a page of paths arrived."""
 
-    class NamesResolved(Message):
-        """MIB names arrived from the resolver thread."""
-
-        def __init__(self, names: dict[str, str | None]) -> None:
-            super().__init__()
-            self.names = names
-            """Names by OID (``None``: the MIBs do not know it)."""
-
     def __init__(
         self,
         store: PropertyStore,
@@ -145,6 +136,7 @@ class PropertyTree(Tree[TreeEntry]):
         self.auto_expand = True
         self._store = store
         self._mib_names = mib_names
+        self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self._page = page
         self._auto_expand = auto_expand
         self.path_filter: str | None = None
@@ -334,30 +326,21 @@ class PropertyTree(Tree[TreeEntry]):
             self._leaves[key] = leaf
         entry.loaded += len(props)
         oids = [p.path[1:] for p in props if p.interface == SNMP_INTERFACE]
-        if oids and self._mib_names.request(oids):
-            self._resolve_names()
+        if oids:
+            self._name_worker.request(oids)
         if len(props) == self._page and entry.loaded < entry.count:
             node.add_leaf(
                 self._more_label(entry.loaded, entry.count),
                 TreeEntry(EntryKind.MORE, entry.device, entry.interface, entry.major, entry.minor),
             )
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        names = self._mib_names.resolve_pending()
-        if names:
-            self.post_message(self.NamesResolved(names))
-
-    def on_property_tree_names_resolved(self, message: NamesResolved) -> None:
+    def _names_resolved(self, names: dict[str, str | None]) -> None:
         """Show the MIB names that arrived on the loaded SNMP leaves."""
-        message.stop()
         for key, leaf in self._leaves.items():
-            if key[1] == SNMP_INTERFACE and message.names.get(key[2][1:]) and leaf.data:
+            if key[1] == SNMP_INTERFACE and names.get(key[2][1:]) and leaf.data:
                 prop = leaf.data.prop
                 if prop is not None:
                     leaf.set_label(self._property_label(prop))
-        if self._mib_names.pending:
-            self._resolve_names()
 
     # -- changes in place ------------------------------------------------------------
 

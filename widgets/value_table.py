@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -22,7 +21,7 @@ from console.format import (
 )
 from console.mqtt_state import MQTT, object_text
 from console.state import COUNTER_MODULI, ValueKey, ValueState
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
 from widgets.row_table import RowTable
 
 __all__ = ["ValueTable", "row_key"]
@@ -83,7 +82,8 @@ class ValueTable(RowTable):
             """``(device, oid)`` of the highlighted row."""
 
     class NamesResolved(Message):
-        """MIB names arrived from the resolver thread."""
+        """MIB names arrived from the resolver thread and are shown in the table
+        (handler: ``on_value_table_names_resolved``)."""
 
         def __init__(self, names: dict[str, str | None]) -> None:
             super().__init__()
@@ -103,6 +103,7 @@ class ValueTable(RowTable):
         self.device = device
         self._clock = clock
         self._mib_names = mib_names
+        self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self._oids: dict[str, set[str]] = {}
 
     @property
@@ -139,20 +140,13 @@ class ValueTable(RowTable):
             if self.device is not None and value.device != self.device:
                 continue
             key = row_key(value.key)
-            cells = self._cells(value)
-            if key not in self.rows:
-                self.add_row(*cells.values(), key=key)
+            if self.upsert(key, self._cells(value)):
                 if value.protocol != MQTT:  # MQTT paths have no MIB name
                     self._oids.setdefault(value.oid, set()).add(key)
                 added = True
-                continue
-            for column, cell in cells.items():
-                if self.get_cell(key, column) != cell:
-                    self.update_cell(key, column, cell, update_width=True)
         if added:
             self._sort_rows(keep_cursor=had_rows)
-            if self._mib_names.request(self._oids):
-                self._resolve_names()
+            self._name_worker.request(self._oids)
 
     def show_device(self, device: str, values: Iterable[ValueState]) -> None:
         """Show the values of ``device`` instead of the current device's.
@@ -232,21 +226,15 @@ class ValueTable(RowTable):
             return (cells[0].plain, oid_sort_key(cells[1].plain), cells[1].plain)
         return ("", oid_sort_key(cells.plain), cells.plain)
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        names = self._mib_names.resolve_pending()
-        if names:
-            self.post_message(self.NamesResolved(names))
-
-    def on_value_table_names_resolved(self, message: NamesResolved) -> None:
-        """Fill in the MIB names that arrived (the message then bubbles to the screen)."""
-        for oid, name in message.names.items():
+    def _names_resolved(self, names: dict[str, str | None]) -> None:
+        """Fill in the MIB names that arrived, then tell the screen
+        (:class:`NamesResolved`)."""
+        for oid, name in names.items():
             for key in self._oids.get(oid, ()):
                 if key in self.rows:
                     cell = Text(format_mib_name(name, NAME_WIDTH))
                     self.update_cell(key, "name", cell, update_width=True)
-        if self._mib_names.pending:
-            self._resolve_names()
+        self.post_message(self.NamesResolved(names))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Turn the table's highlight into :class:`ValueHighlighted`."""

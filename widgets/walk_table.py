@@ -7,13 +7,11 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
-from textual.message import Message
-from textual.widgets import DataTable
 
 from console.events import JsonValue
 from console.format import format_mib_name, format_value
-from widgets.mib_names import MibNames
+from widgets.mib_names import MibNames, NameWorker
+from widgets.row_table import RowTable
 
 __all__ = ["WalkRow", "WalkTable"]
 
@@ -24,7 +22,7 @@ VALUE_WIDTH = 48
 NAME_WIDTH = 32
 
 
-class WalkTable(DataTable[Text]):
+class WalkTable(RowTable):
     """OID, MIB name, type and value of every var-bind a walk returned, in walk order.
 
     Rows are only ever appended (a walk returns OIDs in order) through :meth:`add`,
@@ -37,22 +35,10 @@ class WalkTable(DataTable[Text]):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"walk-table--error"}
 
-    class NamesResolved(Message):
-        """MIB names arrived from the resolver thread."""
-
-        def __init__(self, names: dict[str, str | None]) -> None:
-            super().__init__()
-            self.names = names
-            """Names by OID (``None``: the MIBs do not know it)."""
-
     def __init__(self, mib_names: MibNames, *, id: str | None = None) -> None:
-        super().__init__(
-            cursor_type="row",
-            zebra_stripes=True,
-            cursor_foreground_priority="renderable",
-            id=id,
-        )
+        super().__init__(id=id)
         self._mib_names = mib_names
+        self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self.data: dict[str, dict[str, JsonValue]] = {}
         """The data of each row, by OID."""
 
@@ -81,8 +67,8 @@ class WalkTable(DataTable[Text]):
                 self.add_row(Text(oid), name, Text(data_type), value, key=oid)
                 added.append(oid)
             self.data[oid] = data
-        if added and self._mib_names.request(added):
-            self._resolve_names()
+        if added:
+            self._name_worker.request(added)
         return len(added)
 
     def reset(self) -> None:
@@ -98,18 +84,10 @@ class WalkTable(DataTable[Text]):
         row, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row.value
 
-    @work(thread=True, group="mib-names", exit_on_error=False, description="resolve MIB names")
-    def _resolve_names(self) -> None:
-        names = self._mib_names.resolve_pending()
-        if names:
-            self.post_message(self.NamesResolved(names))
-
-    def on_walk_table_names_resolved(self, message: NamesResolved) -> None:
+    def _names_resolved(self, names: dict[str, str | None]) -> None:
         """Fill in the MIB names that arrived."""
-        for oid, name in message.names.items():
+        for oid, name in names.items():
             if oid in self.rows:
                 self.update_cell(
                     oid, "name", Text(format_mib_name(name, NAME_WIDTH)), update_width=True
                 )
-        if self._mib_names.pending:
-            self._resolve_names()
