@@ -76,8 +76,10 @@ __all__ = [
     "Policy",
     "Subscription",
     "SubscriptionStats",
+    "event_pattern",
     "matches",
     "on_event",
+    "topic_pattern",
 ]
 
 mlog = logging.getLogger(__name__)
@@ -195,6 +197,38 @@ def matches(pattern: Pattern, event_type: EventType) -> bool:
         if len(event_type) != len(head):
             return False
     return all(p == "?" or p == s for p, s in zip(head, event_type, strict=False))
+
+
+def topic_pattern(topic_filter: str) -> tuple[str, ...]:
+    """The bus pattern of the message events an MQTT topic filter selects:
+    ``site/+/temp`` -> ``("mqtt", "?", "message", "site", "?", "temp")``, ``#`` -> ``*``.
+    A filter ending in ``/#`` also matches its parent (MQTT 3.1.1 §4.7.1.2), as the
+    trailing ``*`` matches zero segments."""
+    levels = ["?" if level == "+" else "*" if level == "#" else level
+              for level in topic_filter.split("/")]  # fmt: skip
+    return ("mqtt", "?", "message", *levels)
+
+
+def event_pattern(text: str | Sequence[str]) -> tuple[str, ...]:
+    """A monitor ``events`` entry as a bus pattern: a string is split on ``/``
+    (``"snmp/?/trap/*"``), a list is taken segment by segment (for segments holding a
+    ``/``, such as an Astarte path).
+
+    Raises:
+        ValueError: empty, an empty segment, or ``*`` before the last segment.
+    """
+    segments = tuple(text.split("/")) if isinstance(text, str) else tuple(text)
+    shown = text if isinstance(text, str) else "/".join(segments)
+    if not segments or segments == ("",):
+        raise ValueError("an event pattern must not be empty")
+    if any(segment == "" for segment in segments):
+        raise ValueError(f"{shown!r} is not an event pattern: a segment is empty")
+    if "*" in segments[:-1]:
+        raise ValueError(
+            f"{shown!r} is not an event pattern: '*' may only be the last segment, "
+            "like 'snmp/?/trap/*'"
+        )
+    return segments
 
 
 def _matches_any(patterns: tuple[Pattern, ...], event_type: EventType) -> bool:
