@@ -124,7 +124,7 @@ def test_issue_example_loads() -> None:
         ),
     )
     assert config.ui.theme == "fleettop"
-    assert dict(config.ui.keymap) == {"quit": "ctrl+q"}
+    assert dict(config.ui.keymap) == {"app.quit": "ctrl+q"}
 
 
 def test_full_file_sets_every_field() -> None:
@@ -155,7 +155,7 @@ def test_full_file_sets_every_field() -> None:
     assert second.snmp.community.reveal() == "literal ${NOT_A_VARIABLE} and pa$$word"
 
     assert config.ui.theme == "textual-dark"
-    assert dict(config.ui.keymap) == {"quit": "ctrl+q,f10", "app.help": "?"}
+    assert dict(config.ui.keymap) == {"app.quit": "ctrl+q,f10", "app.help": "?"}
 
 
 def test_v3_file_loads_every_security_level() -> None:

@@ -402,14 +402,16 @@ def _duplicate_oids(doc: Document, path: DocPath, oids: list[object]) -> None:
 
 def _keymap(doc: Document, ui: object) -> None:
     """Report each ``ui.keymap`` id that names no binding (:data:`console.keys.BINDINGS`),
-    with the closest id as a suggestion."""
+    with the closest id as a suggestion; an id whose keys are already wrong is left
+    at that one problem."""
     keymap = ui.get("keymap") if isinstance(ui, dict) else None
     if not isinstance(keymap, dict):
         return
+    reported = {found.path for found in doc.found}
     for binding_id in keymap:
-        if binding_id in BINDINGS:
-            continue
         path: DocPath = ("ui", "keymap", binding_id)
+        if binding_id in BINDINGS or path in reported or doc.is_broken(path):
+            continue  # a known id, or its keys are already a problem
         message = f"unknown binding id {binding_id!r}"
         close = difflib.get_close_matches(binding_id, list(BINDINGS), n=1, cutoff=0.6)
         if not close:

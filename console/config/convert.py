@@ -166,9 +166,12 @@ def prepare(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
 
 
 def _decode(kind: type, value: Any) -> Any:
-    """msgspec's hook for the types it does not know: :class:`Secret` from text."""
+    """msgspec's hook for the types it does not know: :class:`Secret` and ``Path``
+    from text."""
     if kind is Secret and isinstance(value, str):
         return Secret(value)
+    if kind is Path and isinstance(value, str):
+        return Path(value)
     raise NotImplementedError(kind)
 
 
