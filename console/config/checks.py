@@ -16,20 +16,19 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-from console.config.formats import absolute_path, normalize_engine_id
+from console.config.formats import absolute_path, normalize_engine_id, oid_form
 from console.config.model import RESERVED_NAME_PREFIX
 from console.config.schema import config_schema
 from console.config.source import DocPath, Document, field_name
 from console.events import event_pattern
 from console.keys import BINDINGS
 from console.mqtt.topics import validate_filter
-from console.oid import normalize_oid
 
-__all__ = ["cross_checks", "reserved_names", "secret_values"]
+__all__ = ["cross_checks", "reserved_names", "secret_keys"]
 
 
 @cache
-def _secret_keys() -> frozenset[str]:
+def secret_keys() -> frozenset[str]:
     """Names of the schema properties marked ``x-secret: true`` (``community``...)."""
 
     def walk(node: object) -> Iterable[str]:
@@ -44,20 +43,6 @@ def _secret_keys() -> frozenset[str]:
                 yield from walk(item)
 
     return frozenset(walk(config_schema()))
-
-
-def secret_values(data: object) -> Iterable[str]:
-    """Every non-empty string under a secret key anywhere in ``data`` (even in the
-    wrong section), so that no problem message echoes it."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in _secret_keys():
-                values = value if isinstance(value, list) else [value]
-                yield from (v for v in values if isinstance(v, str) and v)
-            yield from secret_values(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from secret_values(item)
 
 
 def reserved_names(doc: Document) -> None:
@@ -382,7 +367,7 @@ def _duplicate_oids(doc: Document, path: DocPath, oids: list[object]) -> None:
         if not isinstance(oid, str):
             continue
         try:
-            normal = normalize_oid(oid)
+            normal = oid_form(oid)
         except ValueError:
             continue  # reported by the schema
         item = (*path, index)

@@ -34,12 +34,12 @@ from console.config.formats import (
     absolute_path,
     check_snmp_object,
     normalize_engine_id,
+    oid_form,
     split_host_port,
 )
 from console.config.model import Config
 from console.config.schema import config_schema, resolve
 from console.events import event_pattern
-from console.oid import normalize_oid
 from console.secrets import Secret
 
 __all__ = ["build", "prepare"]
@@ -49,7 +49,7 @@ Prepare = Callable[[Any, Path], Any]
 
 #: Formats whose check also gives the normal form of the value.
 _FORMS: Final[Mapping[str, Callable[[str], str]]] = {
-    "snmp-oid": normalize_oid,
+    "snmp-oid": oid_form,
     "snmp-engine-id": normalize_engine_id,
     "snmp-object": check_snmp_object,
 }

@@ -13,6 +13,7 @@ import os
 import re
 import string
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -21,6 +22,7 @@ from console.oid import normalize_oid
 
 __all__ = [
     "FORMAT_CHECKS",
+    "oid_form",
     "absolute_path",
     "check_snmp_object",
     "normalize_engine_id",
@@ -29,11 +31,15 @@ __all__ = [
 
 # --------------------------------------------------------------------------- OIDs
 
+#: :func:`~console.oid.normalize_oid`, remembered: a fleet lists the same OIDs on
+#: many devices, and each is checked, compared and converted.
+oid_form: Final[Callable[[str], str]] = lru_cache(maxsize=16_384)(normalize_oid)
+
 
 def _is_oid(instance: object) -> bool:
     """``snmp-oid`` format check for jsonschema: non-strings pass (``type`` reports
     them); raises ``ValueError`` from :func:`normalize_oid` for a bad OID."""
-    return not isinstance(instance, str) or bool(normalize_oid(instance))
+    return not isinstance(instance, str) or bool(oid_form(instance))
 
 
 # --------------------------------------------------------------------------- engine IDs
@@ -167,7 +173,7 @@ def check_snmp_object(text: str) -> str:
     """
     stripped = text.strip()
     if stripped.lstrip(".")[:1].isdigit():
-        return normalize_oid(stripped)
+        return oid_form(stripped)
     if not _SNMP_NAME.fullmatch(stripped):
         raise ValueError(
             f"{text!r} is neither a numeric OID nor a MIB name like 'IF-MIB::linkDown'"

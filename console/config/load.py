@@ -10,6 +10,7 @@ by document order.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from console.config.checks import cross_checks, reserved_names, secret_values
+from console.config.checks import cross_checks, reserved_names, secret_keys
 from console.config.convert import build
 from console.config.errors import ConfigError, Problem
 from console.config.messages import Messages
@@ -61,16 +62,38 @@ def _schema_errors(data: dict[str, Any]) -> Iterator[jsonschema.ValidationError]
 
 
 def _analyse(
-    text: str, source: str, environ: Mapping[str, str] | None, path: Path | None
+    text: str,
+    source: str,
+    environ: Mapping[str, str] | None,
+    path: Path | None,
+    *,
+    build_config: bool = True,
 ) -> tuple[Config | None, list[Problem]]:
-    """Parse, validate and build; returns the config (``None`` when invalid) and the
-    problems sorted by line. Relative paths start at the directory of ``path``, or at
-    the working directory when there is no file."""
+    """Parse, validate and build (unless ``build_config`` is false: ``check``);
+    returns the config (``None`` when invalid or not built) and the problems sorted by
+    line. Relative paths start at the directory of ``path``, or at the working
+    directory when there is no file."""
+    collecting = gc.isenabled()
+    gc.disable()  # a large file makes millions of containers and no cycle
+    try:
+        return _stages(text, source, environ, path, build_config)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _stages(
+    text: str,
+    source: str,
+    environ: Mapping[str, str] | None,
+    path: Path | None,
+    build_config: bool,
+) -> tuple[Config | None, list[Problem]]:
+    """:func:`_analyse` with the collector off."""
     env: Mapping[str, str] = os.environ if environ is None else environ
     base = (Path.cwd() if path is None else path.parent).absolute()
-    doc = read(text, env)
+    doc = read(text, env, secret_keys())
     if isinstance(doc.data, dict):
-        doc.secrets.update(secret_values(doc.data))
         reserved_names(doc)
         messages = Messages(doc)
         for error in _schema_errors(doc.data):
@@ -85,7 +108,7 @@ def _analyse(
         Problem(source, found.line, field_name(found.path), found.message)
         for found in sorted(doc.found, key=position)
     ]
-    if problems or not isinstance(doc.data, dict):
+    if problems or not isinstance(doc.data, dict) or not build_config:
         return None, problems
     return build(doc.data, path, base), problems
 
@@ -153,4 +176,4 @@ def check_config(
     text, problem = _read_file(path)
     if text is None:
         return [problem] if problem else []
-    return _analyse(text, os.fspath(path), environ, Path(path))[1]
+    return _analyse(text, os.fspath(path), environ, Path(path), build_config=False)[1]

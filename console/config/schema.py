@@ -133,27 +133,29 @@ class _Compiler:
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS or keyword.startswith("x-"):
                 continue
-            if keyword in ("then", "else") or keyword in ("properties", "patternProperties"):
+            if keyword in ("then", "else", "properties", "patternProperties"):
                 continue  # compiled with `if` / `additionalProperties` below
+            if keyword == "additionalProperties":
+                continue
             checks.append(self._keyword(schema, keyword, value))
-        if "properties" in schema:
+        if "additionalProperties" in schema or "patternProperties" in schema:
+            checks.append(self._additional(schema, schema.get("additionalProperties", True)))
+        elif "properties" in schema:
             checks.append(self._properties(schema["properties"]))
-        if "patternProperties" in schema and "additionalProperties" not in schema:
-            checks.append(self._additional(schema, True))
         if "if" in schema:
             checks.append(self._conditional(schema))
-        if len(checks) == 1:
-            return checks[0]
-        return lambda value: all(check(value) for check in checks)
+        return _every(checks)
 
     def _keyword(self, schema: Mapping[str, Any], keyword: str, value: Any) -> Accept:  # noqa: C901, PLR0911, PLR0912
         if keyword == "$ref":
             return self.compile(resolve(schema))
         if keyword == "type":
-            tests = [_TYPES[name] for name in ([value] if isinstance(value, str) else value)]
-            return lambda v: any(test(v) for test in tests)
+            return _type_test([value] if isinstance(value, str) else list(value))
         if keyword in ("enum", "const"):
             choices = list(value) if keyword == "enum" else [value]
+            if all(isinstance(choice, str) for choice in choices):
+                texts = frozenset(choices)
+                return lambda v: isinstance(v, str) and v in texts
             return lambda v: any(_same(v, choice) for choice in choices)
         if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             compare: Callable[[Any], bool] = {
@@ -177,6 +179,9 @@ class _Compiler:
             return lambda v: _conforms(check, v)
         if keyword == "required":
             names = tuple(value)
+            if len(names) == 1:
+                (only,) = names
+                return lambda v: not isinstance(v, dict) or only in v
             return lambda v: not isinstance(v, dict) or all(n in v for n in names)
         if keyword == "dependentRequired":
             needs = {name: tuple(required) for name, required in value.items()}
@@ -187,7 +192,15 @@ class _Compiler:
             return self._additional(schema, value)
         if keyword == "items":
             item = self.compile(value)
-            return lambda v: not isinstance(v, list) or all(item(i) for i in v)
+
+            def items(v: object) -> bool:
+                if isinstance(v, list):
+                    for i in v:
+                        if not item(i):
+                            return False
+                return True
+
+            return items
         if keyword in ("minItems", "maxItems"):
             low = keyword == "minItems"
             return lambda v: not isinstance(v, list) or (len(v) >= value if low else len(v) <= value)
@@ -224,21 +237,34 @@ class _Compiler:
         return accept
 
     def _additional(self, schema: Mapping[str, Any], extra: Any) -> Accept:
-        known = frozenset(schema.get("properties", {}))
-        patterns = {
-            re.compile(pattern).search: self.compile(sub)
+        """``properties``, ``patternProperties`` and ``additionalProperties`` in one
+        pass over the keys."""
+        compiled = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
+        patterns = tuple(
+            (re.compile(pattern).search, self.compile(sub))
             for pattern, sub in schema.get("patternProperties", {}).items()
-        }
+        )
         rest = self.compile(extra)
+        closed = extra is False and not patterns
 
         def accept(value: object) -> bool:
             if not isinstance(value, dict):
                 return True
             for name, item in value.items():
-                matched = [check for search, check in patterns.items() if search(name)]
-                if not all(check(item) for check in matched):
+                check = compiled.get(name)
+                if closed:
+                    if check is None or not check(item):
+                        return False
+                    continue
+                if check is not None and not check(item):
                     return False
-                if name not in known and not matched and not rest(item):
+                matched = False
+                for search, pattern_check in patterns:
+                    if search(name):
+                        matched = True
+                        if not pattern_check(item):
+                            return False
+                if check is None and not matched and not rest(item):
                     return False
             return True
 
@@ -249,6 +275,41 @@ class _Compiler:
         then = self.compile(schema.get("then", True))
         otherwise = self.compile(schema.get("else", True))
         return lambda v: then(v) if condition(v) else otherwise(v)
+
+
+def _every(checks: list[Accept]) -> Accept:
+    """All of ``checks`` (a plain loop: this runs for every value of every device)."""
+    if len(checks) == 1:
+        return checks[0]
+    tuple_of = tuple(checks)
+
+    def accept(value: object) -> bool:
+        for check in tuple_of:
+            if not check(value):
+                return False
+        return True
+
+    return accept
+
+
+#: JSON types that one ``isinstance`` decides (bool is an int, so number and integer
+#: are tested apart).
+_PLAIN_TYPES: Final[Mapping[str, type]] = {
+    "string": str,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+    "null": type(None),
+}
+
+
+def _type_test(names: list[str]) -> Accept:
+    """The ``type`` keyword for ``names``."""
+    if all(name in _PLAIN_TYPES for name in names):
+        kinds = tuple(_PLAIN_TYPES[name] for name in names)  # no int: True is not matched
+        return lambda v: isinstance(v, kinds)
+    tests = tuple(_TYPES[name] for name in names)
+    return lambda v: any(test(v) for test in tests)
 
 
 def _conforms(check: Callable[[object], bool], value: object) -> bool:

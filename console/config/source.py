@@ -236,10 +236,22 @@ class _Stop(Exception):
 class _Frame:
     """An open mapping or sequence while its events arrive."""
 
-    __slots__ = ("anchor", "container", "key", "key_line", "lines", "merges", "own", "size", "slot")
+    __slots__ = (
+        "anchor",
+        "container",
+        "is_map",
+        "key",
+        "key_line",
+        "lines",
+        "merges",
+        "own",
+        "size",
+        "slot",
+    )
 
     def __init__(self, container: Any, own: int, slot: str | int, anchor: str | None) -> None:
         self.container = container
+        self.is_map = isinstance(container, dict)
         self.own = own
         self.slot = slot  # the key or index under which it sits in its parent
         self.anchor = anchor
@@ -260,9 +272,16 @@ _COMPLEX: Final = "\x00complex key"  # the container being read is a mapping's k
 class _Reader:
     """Builds a :class:`Document` from libyaml's events, substituting ``${VAR}``."""
 
-    def __init__(self, loader: yaml.CSafeLoader, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, loader: yaml.CSafeLoader, environ: Mapping[str, str], secret_keys: frozenset[str]
+    ) -> None:
         self._loader = loader
         self._environ = environ
+        self._secret_keys = secret_keys
+        resolvers = loader.yaml_implicit_resolvers
+        #: first characters of plain scalars that may be other than text (None: any)
+        self._typed_starts = None if None in resolvers else frozenset(resolvers)
+        self._tags: dict[str, str] = {}  # plain scalar text -> resolved tag (bounded)
         self._anchors: dict[str, tuple[object, int, int]] = {}  # value, line, size
         self._open: set[str] = set()  # anchors of containers still being read
         self._aliased = 0
@@ -304,26 +323,63 @@ class _Reader:
     def _document(self, get: Any) -> None:  # noqa: C901, PLR0912, PLR0915 - the event loop
         stack: list[_Frame] = []
         doc = self.doc
+        scalar_event, alias_event = ScalarEvent, AliasEvent
+        mapping_start, sequence_start = MappingStartEvent, SequenceStartEvent
+        keys = self._keys
+        typed_starts = self._typed_starts
+        secret_keys = self._secret_keys
         while True:
             event = get()
             cls = event.__class__
-            line = event.start_mark.line + 1
             size = 1
-            if cls is ScalarEvent:
-                if stack and stack[-1].key is None and isinstance(stack[-1].container, dict):
-                    merge = event.value == "<<" and event.implicit[0] and event.tag is None
-                    self._key(stack, event.value, line, merge=merge)
+            if cls is scalar_event:
+                line = event.start_mark.line + 1
+                top = stack[-1] if stack else None
+                text = event.value
+                if top is not None and top.is_map and top.key is None:
+                    # a key (the common case inline: this runs for every key)
+                    if text == "<<" and event.implicit[0] and event.tag is None:
+                        self._key(stack, text, line, merge=True)
+                        continue
+                    key = keys.get(text)
+                    if key is None:
+                        key = keys.setdefault(text, text)
+                    if key in top.lines:
+                        self._key(stack, key, line)
+                        continue
+                    top.key, top.key_line = key, line
                     continue
-                value = self._scalar(event, stack, line)
-                if event.anchor is not None:
-                    self._anchor(event.anchor, value, line, 1, event.start_mark)
-            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                if (
+                    event.tag is None
+                    and event.anchor is None
+                    and "$" not in text
+                    and event.implicit[0]
+                    and typed_starts is not None
+                    and text[:1] not in typed_starts
+                ):
+                    value = text  # plain text that no resolver claims: the common case
+                    if top is not None and top.is_map:
+                        key = top.key
+                        if key is not None and key[:1] != "\x00":
+                            top.container[key] = value
+                            top.lines[key] = (top.key_line, line)  # type: ignore[index]
+                            top.key = None
+                            top.size += 1
+                            if key in secret_keys and value:
+                                doc.secrets.add(value)
+                            continue
+                else:
+                    value = self._scalar(event, stack, line)
+                    if event.anchor is not None:
+                        self._anchor(event.anchor, value, line, 1, event.start_mark)
+            elif cls is mapping_start or cls is sequence_start:
+                line = event.start_mark.line + 1
                 if len(stack) >= MAX_DEPTH:
                     raise _Stop(line, f"invalid YAML: nested more than {MAX_DEPTH} levels deep")
                 if event.anchor is not None:
                     self._check_anchor(event.anchor, event.start_mark)
                     self._open.add(event.anchor)
-                if stack and stack[-1].key is None and isinstance(stack[-1].container, dict):
+                if stack and stack[-1].is_map and stack[-1].key is None:
                     self.doc.report(
                         tuple(f.slot for f in stack[1:]),
                         line,
@@ -331,7 +387,7 @@ class _Reader:
                     )
                     stack[-1].key = _COMPLEX
                 slot = self._slot(stack)
-                container: Any = {} if cls is MappingStartEvent else []
+                container: Any = {} if cls is mapping_start else []
                 if event.anchor is not None:
                     self._anchors[event.anchor] = (container, line, 0)
                 stack.append(_Frame(container, line, slot, event.anchor))
@@ -342,9 +398,10 @@ class _Reader:
                 if frame.anchor is not None:
                     self._open.discard(frame.anchor)
                     self._anchors[frame.anchor] = (value, line, size)
-            elif cls is AliasEvent:
+            elif cls is alias_event:
+                line = event.start_mark.line + 1
                 value, line, size = self._alias(event, stack, line)
-                if stack and stack[-1].key is None and isinstance(stack[-1].container, dict):
+                if stack and stack[-1].is_map and stack[-1].key is None:
                     if isinstance(value, str):
                         self._key(stack, value, event.start_mark.line + 1)
                         continue
@@ -355,7 +412,7 @@ class _Reader:
                     )
                     stack[-1].key = _COMPLEX
             else:  # pragma: no cover - libyaml gives no other event inside a document
-                raise _Stop(line, f"invalid YAML: unexpected {cls.__name__}")
+                raise _Stop(event.start_mark.line + 1, f"invalid YAML: unexpected {cls.__name__}")
             if not stack:
                 doc.data, doc.root_line = value, line
                 return
@@ -414,6 +471,9 @@ class _Reader:
         lines = frame.lines
         assert isinstance(lines, dict)
         lines[key] = (frame.key_line, line)
+        if key in self._secret_keys:
+            values = value if isinstance(value, list) else [value]
+            self.doc.secrets.update(v for v in values if isinstance(v, str) and v)
 
     def _close(self, frame: _Frame) -> object:
         """The finished container, merges (``<<``) applied, its lines registered."""
@@ -517,7 +577,12 @@ class _Reader:
         tag = event.tag
         text = event.value
         if tag is None or tag == "!":
-            tag = self._loader.resolve(yaml.ScalarNode, text, event.implicit)
+            if not event.implicit[0]:
+                tag = self._loader.resolve(yaml.ScalarNode, text, event.implicit)
+            elif self._typed_starts is not None and text[:1] not in self._typed_starts:
+                tag = _STR_TAG  # no implicit resolver starts with this character
+            else:
+                tag = self._tags.get(text) or self._resolve_plain(text, event.implicit)
         if tag == _STR_TAG:
             return self._substitute(text, stack, line) if "$" in text else text
         node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
@@ -536,6 +601,14 @@ class _Reader:
             self._problem(stack, line, "must be a finite number (.inf and .nan are not allowed)")
             return None
         return value
+
+    def _resolve_plain(self, text: str, implicit: tuple[bool, bool]) -> str:
+        """The tag of a plain scalar (PyYAML's resolver), remembered for repeats."""
+        tag: str = self._loader.resolve(yaml.ScalarNode, text, implicit)
+        if len(self._tags) > 10_000:
+            self._tags.clear()
+        self._tags[text] = tag
+        return tag
 
     def _problem(self, stack: list[_Frame], line: int, message: str) -> None:
         """Report a problem for the value about to be added (and its slot, so that a
@@ -609,16 +682,20 @@ def _reword(text: str) -> yaml.MarkedYAMLError | None:
     return None
 
 
-def read(text: str, environ: Mapping[str, str]) -> Document:
+def read(
+    text: str, environ: Mapping[str, str], secret_keys: frozenset[str] = frozenset()
+) -> Document:
     """Parse ``text`` into a :class:`Document` (stages 1 and 2); never raises for a
-    bad text: every problem is in ``Document.found``."""
+    bad text: every problem is in ``Document.found``. Every non-empty string under a
+    key of ``secret_keys`` (a list's strings too), wherever it is, joins
+    ``Document.secrets``."""
     control = _control_character(text)
     if control is not None:
         doc = Document()
         doc.report((), *control)
         return doc
     loader = yaml.CSafeLoader(text)
-    reader = _Reader(loader, environ)
+    reader = _Reader(loader, environ, secret_keys)
     try:
         reader.run()
     except yaml.composer.ComposerError as error:
