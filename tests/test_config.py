@@ -1256,9 +1256,7 @@ def test_every_schema_default_is_the_dataclass_default(
             dataclasses.MISSING
         ), f"{where}/{name}: a schema default but no dataclass default"
         wanted = (
-            field.default
-            if field.default is not dataclasses.MISSING
-            else field.default_factory()  # type: ignore[misc]
+            field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
         )
         value = sub["default"]
         if sub.get("x-convert") == "str" and value is not None:
@@ -1279,7 +1277,9 @@ CORPUS = sorted([*BAD.glob("*.yaml"), *UNDECODABLE.glob("*.yaml")])
 
 def _generated(tmp_path: Path, name: str) -> Path:
     """Broken files too large or too deep to keep in the repository."""
-    device = "  - name: sw{n}\n    snmp: {{remote_host: 10.0.0.1, version: V2C, polling_oids: []}}\n"
+    device = (
+        "  - name: sw{n}\n    snmp: {{remote_host: 10.0.0.1, version: V2C, polling_oids: []}}\n"
+    )
     texts = {
         "deep_10000_flow": "devices: " + "[" * 10_000 + "]" * 10_000 + "\n",
         "deep_5000_dashes": "devices:\n" + "- " * 5_000 + "x\n",
@@ -1344,7 +1344,8 @@ def test_undecodable_files_name_the_byte() -> None:
 
 def test_control_characters_and_depth_are_worded() -> None:
     (bel,) = check_config(BAD / "control_bel.yaml", environ={})
-    assert "U+0007 (BEL)" in bel.message and bel.line == 3
+    assert "U+0007 (BEL)" in bel.message
+    assert bel.line == 3
     (deep,) = check_config(BAD / "deep_block.yaml", environ={})
     assert deep.message == "invalid YAML: nested more than 64 levels deep"
 
@@ -1406,7 +1407,8 @@ def test_fleettop_check_reports_a_broken_file_with_exit_2(name: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert lines and all(line.startswith(f"{path}:") for line in lines), lines
+    assert lines
+    assert all(line.startswith(f"{path}:") for line in lines), lines
     assert result.stdout == ""
 
 
@@ -1418,7 +1420,8 @@ def test_fleettop_run_reports_a_broken_file_with_exit_2(path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert lines and all(line.startswith(f"{path}:") for line in lines), lines
+    assert lines
+    assert all(line.startswith(f"{path}:") for line in lines), lines
 
 
 def test_keymap_ids_are_checked_with_a_suggestion() -> None:

@@ -383,8 +383,6 @@ def _duplicate_oids(doc: Document, path: DocPath, oids: list[object]) -> None:
             seen[normal] = index
 
 
-
-
 def _keymap(doc: Document, ui: object) -> None:
     """Report each ``ui.keymap`` id that names no binding (:data:`console.keys.BINDINGS`),
     with the closest id as a suggestion; an id whose keys are already wrong is left

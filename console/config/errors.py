@@ -28,7 +28,6 @@ from dataclasses import dataclass
 __all__ = ["ConfigError", "DocumentTooLarge", "Problem"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with a configuration file.
@@ -65,8 +64,6 @@ class ConfigError(Exception):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
-
-
 
 
 class DocumentTooLarge(Exception):

@@ -22,10 +22,10 @@ from console.oid import normalize_oid
 
 __all__ = [
     "FORMAT_CHECKS",
-    "oid_form",
     "absolute_path",
     "check_snmp_object",
     "normalize_engine_id",
+    "oid_form",
     "split_host_port",
 ]
 

@@ -284,5 +284,3 @@ def _bounds(schema: Mapping[str, Any]) -> str:
         text = " and ".join(parts)
     unit = schema.get("x-unit")
     return f"{text} ({unit})" if unit else text
-
-

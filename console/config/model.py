@@ -499,5 +499,3 @@ class Config:
     """What raises alarms."""
     monitors: tuple[MonitorConfig, ...] = ()
     """The monitors, in configuration order."""
-
-

@@ -128,7 +128,7 @@ class _Compiler:
             self._done[key] = slot[0]
         return self._done[key]
 
-    def _build(self, schema: Mapping[str, Any]) -> Accept:  # noqa: C901 - one branch per keyword
+    def _build(self, schema: Mapping[str, Any]) -> Accept:
         checks: list[Accept] = []
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS or keyword.startswith("x-"):
@@ -146,7 +146,7 @@ class _Compiler:
             checks.append(self._conditional(schema))
         return _every(checks)
 
-    def _keyword(self, schema: Mapping[str, Any], keyword: str, value: Any) -> Accept:  # noqa: C901, PLR0911, PLR0912
+    def _keyword(self, schema: Mapping[str, Any], keyword: str, value: Any) -> Accept:
         if keyword == "$ref":
             return self.compile(resolve(schema))
         if keyword == "type":
@@ -185,8 +185,11 @@ class _Compiler:
             return lambda v: not isinstance(v, dict) or all(n in v for n in names)
         if keyword == "dependentRequired":
             needs = {name: tuple(required) for name, required in value.items()}
-            return lambda v: not isinstance(v, dict) or all(
-                all(n in v for n in required) for name, required in needs.items() if name in v
+            return lambda v: (
+                not isinstance(v, dict)
+                or all(
+                    all(n in v for n in required) for name, required in needs.items() if name in v
+                )
             )
         if keyword == "additionalProperties":
             return self._additional(schema, value)
@@ -203,7 +206,9 @@ class _Compiler:
             return items
         if keyword in ("minItems", "maxItems"):
             low = keyword == "minItems"
-            return lambda v: not isinstance(v, list) or (len(v) >= value if low else len(v) <= value)
+            return lambda v: (
+                not isinstance(v, list) or (len(v) >= value if low else len(v) <= value)
+            )
         if keyword == "uniqueItems":
             if not value:
                 return lambda v: True
@@ -284,10 +289,7 @@ def _every(checks: list[Accept]) -> Accept:
     tuple_of = tuple(checks)
 
     def accept(value: object) -> bool:
-        for check in tuple_of:
-            if not check(value):
-                return False
-        return True
+        return all(check(value) for check in tuple_of)
 
     return accept
 
@@ -333,7 +335,7 @@ def accepts(accept: Accept, value: object) -> bool:
     sure": the caller then asks jsonschema."""
     try:
         return accept(value)
-    except Exception:  # noqa: BLE001 - "not sure" is always a safe answer
+    except Exception:
         return False
 
 

@@ -143,29 +143,26 @@ class Document:
 
     def _walk(self, path: DocPath) -> Iterator[tuple[object, str | int]]:
         """``(container, key)`` along ``path`` while the data has it."""
-        node = self.data
+        node: Any = self.data
         for part in path:
-            if isinstance(node, dict) and isinstance(part, str) and part in node:
-                yield node, part
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                yield node, part
-                node = node[part]
+            if isinstance(node, dict):
+                found = isinstance(part, str) and part in node
             else:
+                found = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            if not found:
                 return
+            yield node, part
+            node = node[part]
 
     def line_of(self, path: DocPath, *, key: bool = False) -> int | None:
         """Line of the key naming ``path`` (``key=True``, falling back to the value),
         or of its value; ``None`` when the data has no such path."""
         if not path:
             return self.root_line
-        last: tuple[object, str | int] | None = None
-        steps = 0
-        for last in self._walk(path):
-            steps += 1
-        if last is None or steps != len(path):
+        steps = list(self._walk(path))
+        if len(steps) != len(path):
             return None
-        container, part = last
+        container, part = steps[-1]
         offset = self._where.get(id(container))
         if offset is None:
             return None
@@ -221,7 +218,7 @@ def yaml_message(error: yaml.MarkedYAMLError) -> str:
 
 def _mark(line: int) -> yaml.Mark:
     """A mark at 1-based ``line``, for errors worded like PyYAML's."""
-    return yaml.Mark("", 0, line - 1, 0, None, None)
+    return yaml.Mark("", 0, line - 1, 0, "", 0)
 
 
 class _Stop(Exception):
@@ -258,9 +255,8 @@ class _Frame:
         self.size = 1
         self.key: str | None = None  # a mapping waiting for this key's value
         self.key_line = 0
-        self.lines: dict[str, tuple[int, int]] | list[int] = (
-            {} if isinstance(container, dict) else []
-        )
+        #: dict: key -> (key line, value line); list: item lines
+        self.lines: Any = {} if isinstance(container, dict) else []
         self.merges: list[tuple[object, int]] = []
 
 
@@ -275,7 +271,7 @@ class _Reader:
     def __init__(
         self, loader: yaml.CSafeLoader, environ: Mapping[str, str], secret_keys: frozenset[str]
     ) -> None:
-        self._loader = loader
+        self._loader: Any = loader  # PyYAML's C loader is untyped
         self._environ = environ
         self._secret_keys = secret_keys
         resolvers = loader.yaml_implicit_resolvers
@@ -300,9 +296,8 @@ class _Reader:
             _Stop: nesting deeper than :data:`MAX_DEPTH`.
             DocumentTooLarge: aliases add more than :data:`MAX_ALIASED_NODES` values.
         """
-        loader = self._loader
-        get = loader.get_event
-        event = get()
+        get = self._loader.get_event
+        event: Any = get()
         assert isinstance(event, StreamStartEvent)
         event = get()
         if isinstance(event, StreamEndEvent):
@@ -320,7 +315,7 @@ class _Reader:
                 event.start_mark,
             )
 
-    def _document(self, get: Any) -> None:  # noqa: C901, PLR0912, PLR0915 - the event loop
+    def _document(self, get: Any) -> None:
         stack: list[_Frame] = []
         doc = self.doc
         scalar_event, alias_event = ScalarEvent, AliasEvent
@@ -329,7 +324,7 @@ class _Reader:
         typed_starts = self._typed_starts
         secret_keys = self._secret_keys
         while True:
-            event = get()
+            event: Any = get()
             cls = event.__class__
             size = 1
             if cls is scalar_event:
@@ -362,7 +357,7 @@ class _Reader:
                         key = top.key
                         if key is not None and key[:1] != "\x00":
                             top.container[key] = value
-                            top.lines[key] = (top.key_line, line)  # type: ignore[index]
+                            top.lines[key] = (top.key_line, line)
                             top.key = None
                             top.size += 1
                             if key in secret_keys and value:
@@ -526,7 +521,9 @@ class _Reader:
                 offset = self.doc._where.get(id(source), -1)
                 for index, (key, item) in enumerate(source.items()):
                     at = offset + 1 + 2 * index
-                    where = (self.doc._lines[at], self.doc._lines[at + 1]) if offset >= 0 else (0, 0)
+                    where = (
+                        (self.doc._lines[at], self.doc._lines[at + 1]) if offset >= 0 else (0, 0)
+                    )
                     pairs.append((key, item, where))
         merged: dict[str, object] = {}
         lines: dict[str, tuple[int, int]] = {}
@@ -538,7 +535,7 @@ class _Reader:
             lines[key] = own_lines[key]
         return merged, lines
 
-    def _alias(self, event: AliasEvent, stack: list[_Frame], line: int) -> tuple[object, int, int]:
+    def _alias(self, event: Any, stack: list[_Frame], line: int) -> tuple[object, int, int]:
         anchor = event.anchor
         if anchor not in self._anchors:
             raise yaml.composer.ComposerError(
@@ -570,7 +567,7 @@ class _Reader:
 
     # ------------------------------------------------------------------ scalars
 
-    def _scalar(self, event: ScalarEvent, stack: list[_Frame], line: int) -> object:
+    def _scalar(self, event: Any, stack: list[_Frame], line: int) -> object:
         """The scalar as PyYAML's safe constructor reads it (YAML 1.1 types), with
         ``${VAR}`` substituted in strings; unknown tags and ``.inf``/``.nan`` are
         problems."""
@@ -645,7 +642,13 @@ class _Reader:
 
 def _node_id(value: object) -> str:
     """PyYAML's node kind of built data: ``mapping``, ``sequence`` or ``scalar``."""
-    return "mapping" if isinstance(value, dict) else "sequence" if isinstance(value, list) else "scalar"
+    return (
+        "mapping"
+        if isinstance(value, dict)
+        else "sequence"
+        if isinstance(value, list)
+        else "scalar"
+    )
 
 
 def _control_character(text: str) -> tuple[int, str] | None:
@@ -669,7 +672,7 @@ def _reword(text: str) -> yaml.MarkedYAMLError | None:
     the ones fleettop always gave), or ``None``."""
     if len(text) > _REWORD_LIMIT:
         return None
-    loader = yaml.SafeLoader(text)
+    loader: Any = yaml.SafeLoader(text)
     try:
         while loader.get_event() is not None:
             pass

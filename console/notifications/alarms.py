@@ -61,7 +61,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from console.config import AlarmRule, AlarmsConfig
-from console.events import Event, EventManager, JsonValue, Pattern, Policy, Subscription, topic_pattern
+from console.events import (
+    Event,
+    EventManager,
+    JsonValue,
+    Pattern,
+    Policy,
+    Subscription,
+    topic_pattern,
+)
 from console.lifecycle import ClosesOnce
 from console.mqtt.topics import filter_matches
 from console.notifications.model import Severity
