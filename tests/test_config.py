@@ -1395,14 +1395,22 @@ def test_the_acceptor_never_accepts_what_jsonschema_rejects() -> None:
 
 
 FLEETTOP = [sys.executable, "-m", "console.cli"]
-CLI_FILES = ["control_bel", "control_nul", "deep_flow", "alias_bomb", "keymap_unknown_id"]
+CLI_RUNS = [
+    ("check", BAD / "control_bel.yaml"),
+    ("check", BAD / "control_nul.yaml"),
+    ("check", BAD / "deep_flow.yaml"),
+    ("check", BAD / "alias_bomb.yaml"),
+    ("check", BAD / "keymap_unknown_id.yaml"),
+    ("run", BAD / "control_esc.yaml"),
+    ("run", UNDECODABLE / "utf16.yaml"),
+]
 
 
-@pytest.mark.parametrize("name", CLI_FILES)
-def test_fleettop_check_reports_a_broken_file_with_exit_2(name: str) -> None:
-    path = BAD / f"{name}.yaml"
+@pytest.mark.parametrize(("command", "path"), CLI_RUNS, ids=lambda v: getattr(v, "stem", v))
+def test_fleettop_reports_a_broken_file_with_exit_2(command: str, path: Path) -> None:
+    """The real command: problems on stderr, each line naming the file, exit 2."""
     result = subprocess.run(
-        [*FLEETTOP, "check", str(path)], capture_output=True, text=True, timeout=60, check=False
+        [*FLEETTOP, command, str(path)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -1410,18 +1418,6 @@ def test_fleettop_check_reports_a_broken_file_with_exit_2(name: str) -> None:
     assert lines
     assert all(line.startswith(f"{path}:") for line in lines), lines
     assert result.stdout == ""
-
-
-@pytest.mark.parametrize("path", [BAD / "control_esc.yaml", UNDECODABLE / "utf16.yaml"])
-def test_fleettop_run_reports_a_broken_file_with_exit_2(path: Path) -> None:
-    result = subprocess.run(
-        [*FLEETTOP, "run", str(path)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert lines
-    assert all(line.startswith(f"{path}:") for line in lines), lines
 
 
 def test_keymap_ids_are_checked_with_a_suggestion() -> None:

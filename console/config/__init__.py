@@ -73,6 +73,9 @@ from console.config.schema import config_schema
 from console.events import event_pattern, topic_pattern
 from console.oid import normalize_oid
 
+# The names other modules import from `console.config` (contract 2: a module that
+# became a package re-exports them); repeated from the submodules' `__all__` on purpose,
+# so that mypy --strict and readers see the public face in one place.
 __all__ = [
     "MQTT_PROTOCOLS",
     "RESERVED_NAME_PREFIX",

@@ -83,22 +83,10 @@ def cross_checks(doc: Document, base: Path) -> None:
     if not isinstance(devices, list):
         return
     _device_brokers(doc, devices, brokers)
-    names: dict[str, int] = {}  # name -> index of its first device
+    _unique_names(doc, devices, ("devices",), "device")
     for index, device in enumerate(devices):
         if not isinstance(device, dict):
             continue
-        name, name_path = device.get("name"), ("devices", index, "name")
-        if isinstance(name, str):
-            if name in names:
-                shown = "" if doc.hidden(name_path, name) else f" {name!r}"
-                first = doc.line_of(("devices", names[name], "name"))
-                doc.report(
-                    name_path,
-                    doc.line_of(name_path),
-                    f"duplicate device name{shown} (first defined at line {first})",
-                )
-            else:
-                names[name] = index
         snmp = device.get("snmp")
         oids = snmp.get("polling_oids") if isinstance(snmp, dict) else None
         if isinstance(oids, list):
@@ -108,22 +96,16 @@ def cross_checks(doc: Document, base: Path) -> None:
 def _brokers(doc: Document, brokers: object, base: Path) -> list[str]:
     """Report duplicate broker names and TLS files that do not exist; return the
     broker names (for the devices' ``mqtt.broker``)."""
-    names: dict[str, int | None] = {}
     if not isinstance(brokers, list):
         return []
+    _unique_names(doc, brokers, ("brokers",), "broker")
+    names: dict[str, None] = {}
     for index, broker in enumerate(brokers):
         if not isinstance(broker, dict):
             continue
-        name, path = broker.get("name"), ("brokers", index, "name")
+        name = broker.get("name")
         if isinstance(name, str):
-            if name in names:
-                doc.report(
-                    path,
-                    doc.line_of(path),
-                    f"duplicate broker name {name!r} (first defined at line {names[name]})",
-                )
-            else:
-                names[name] = doc.line_of(path)
+            names[name] = None
         tls = broker.get("tls")
         if not isinstance(tls, dict):
             continue
@@ -179,21 +161,25 @@ _RULE_SOURCES: Final = ("trap", "oid", "interface", "topic")
 
 
 def _unique_names(doc: Document, items: list[object], where: tuple[str, ...], what: str) -> None:
-    """Report each ``name`` of the mappings in ``items`` (at ``where``) that repeats."""
-    names: dict[str, int | None] = {}
+    """Report each ``name`` of the mappings in ``items`` (at ``where``) that repeats;
+    a name from the environment is not echoed. Lines are looked up only for repeats
+    (a 100,000-device list)."""
+    names: dict[str, int] = {}  # name -> index of its first item
     for index, item in enumerate(items):
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str):
             continue
+        if name not in names:
+            names[name] = index
+            continue
         path: DocPath = (*where, index, "name")
-        if name in names:
-            doc.report(
-                path,
-                doc.line_of(path),
-                f"duplicate {what} name {name!r} (first defined at line {names[name]})",
-            )
-        else:
-            names[name] = doc.line_of(path)
+        shown = "" if doc.hidden(path, name) else f" {name!r}"
+        first = doc.line_of((*where, names[name], "name"))
+        doc.report(
+            path,
+            doc.line_of(path),
+            f"duplicate {what} name{shown} (first defined at line {first})",
+        )
 
 
 def _alarm_rules(doc: Document, alarms: object) -> None:
