@@ -321,6 +321,7 @@ class _Reader:
         scalar_event, alias_event = ScalarEvent, AliasEvent
         mapping_start, sequence_start = MappingStartEvent, SequenceStartEvent
         keys = self._keys
+        tags = self._tags
         typed_starts = self._typed_starts
         secret_keys = self._secret_keys
         while True:
@@ -344,25 +345,36 @@ class _Reader:
                         continue
                     top.key, top.key_line = key, line
                     continue
-                if (
+                plain = (
                     event.tag is None
                     and event.anchor is None
-                    and "$" not in text
                     and event.implicit[0]
+                    and "$" not in text
                     and typed_starts is not None
-                    and text[:1] not in typed_starts
-                ):
-                    value = text  # plain text that no resolver claims: the common case
-                    if top is not None and top.is_map:
+                )
+                if plain and text[:1] in typed_starts:  # type: ignore[operator]
+                    plain = (tags.get(text) or self._resolve_plain(text, event.implicit)) == (
+                        _STR_TAG
+                    )
+                if plain and top is not None:
+                    # plain text (the common case, inline): straight into its container
+                    if top.is_map:
                         key = top.key
                         if key is not None and key[:1] != "\x00":
-                            top.container[key] = value
+                            top.container[key] = text
                             top.lines[key] = (top.key_line, line)
                             top.key = None
                             top.size += 1
-                            if key in secret_keys and value:
-                                doc.secrets.add(value)
+                            if key in secret_keys and text:
+                                doc.secrets.add(text)
                             continue
+                    else:
+                        top.container.append(text)
+                        top.lines.append(line)
+                        top.size += 1
+                        continue
+                if plain:
+                    value = text
                 else:
                     value = self._scalar(event, stack, line)
                     if event.anchor is not None:
