@@ -23,8 +23,9 @@ import re
 import string
 import unicodedata
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Final
 
 import yaml
@@ -135,7 +136,7 @@ class Document:
         self.found.append(Found(line, path, message))
         self.broken.add(path)
 
-    def register(self, container: object, own_line: int, lines: list[int]) -> None:
+    def register(self, container: object, own_line: int, lines: Iterable[int]) -> None:
         """Record the lines of ``container`` (see the class docstring for the layout)."""
         self._where[id(container)] = len(self._lines)
         self._lines.append(own_line)
@@ -493,10 +494,9 @@ class _Reader:
         assert isinstance(lines, dict)
         if frame.merges:
             container, lines = self._merge(frame, container, lines)
-        flat: list[int] = []
-        for key in container:
-            flat.extend(lines.get(key, (0, 0)))
-        self.doc.register(container, frame.own, flat)
+        # `lines` got its keys in the same order as `container` (both are written
+        # together): its values are the container's (key line, value line) in order
+        self.doc.register(container, frame.own, chain.from_iterable(lines.values()))
         return container
 
     def _merge(
