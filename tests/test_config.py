@@ -1227,7 +1227,9 @@ def test_every_section_is_walked() -> None:
 
 
 @pytest.mark.parametrize(
-    ("where", "section", "cls"), _schema_sections(), ids=lambda v: getattr(v, "__name__", "")
+    ("where", "section", "cls"),
+    _schema_sections(),
+    ids=lambda v: v.__name__ if isinstance(v, type) else v if isinstance(v, str) else "schema",
 )
 def test_every_schema_default_is_the_dataclass_default(
     where: str, section: dict[str, Any], cls: type
