@@ -216,9 +216,9 @@ class _Compiler:
         if keyword in ("anyOf", "oneOf", "allOf"):
             branches = [self.compile(branch) for branch in value]
             if keyword == "anyOf":
-                return lambda v: any(branch(v) for branch in branches)
+                return _some(branches)
             if keyword == "allOf":
-                return lambda v: all(branch(v) for branch in branches)
+                return _every(branches)
             return lambda v: sum(1 for branch in branches if branch(v)) == 1
         if keyword == "not":
             inner = self.compile(value)
@@ -289,7 +289,23 @@ def _every(checks: list[Accept]) -> Accept:
     tuple_of = tuple(checks)
 
     def accept(value: object) -> bool:
-        return all(check(value) for check in tuple_of)
+        for check in tuple_of:  # noqa: SIM110 - a loop: no generator per value
+            if not check(value):
+                return False
+        return True
+
+    return accept
+
+
+def _some(checks: list[Accept]) -> Accept:
+    """Any of ``checks``, as :func:`_every`."""
+    tuple_of = tuple(checks)
+
+    def accept(value: object) -> bool:
+        for check in tuple_of:  # noqa: SIM110 - a loop: no generator per value
+            if check(value):
+                return True
+        return False
 
     return accept
 
