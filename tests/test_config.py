@@ -11,11 +11,14 @@ import dataclasses
 import re
 import subprocess
 import sys
+import typing
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
 
 import jsonschema
+import msgspec
 import pytest
 import yaml
 
@@ -48,6 +51,8 @@ from console.config import (
     load_config,
     parse_config,
 )
+from console.config.formats import split_host_port
+from console.config.schema import acceptor, accepts, resolve, validator
 from console.secrets import Secret
 
 DATA = Path(__file__).parent / "data" / "configs"
@@ -124,7 +129,7 @@ def test_issue_example_loads() -> None:
         ),
     )
     assert config.ui.theme == "fleettop"
-    assert dict(config.ui.keymap) == {"quit": "ctrl+q"}
+    assert dict(config.ui.keymap) == {"app.quit": "ctrl+q"}
 
 
 def test_full_file_sets_every_field() -> None:
@@ -155,7 +160,7 @@ def test_full_file_sets_every_field() -> None:
     assert second.snmp.community.reveal() == "literal ${NOT_A_VARIABLE} and pa$$word"
 
     assert config.ui.theme == "textual-dark"
-    assert dict(config.ui.keymap) == {"quit": "ctrl+q,f10", "app.help": "?"}
+    assert dict(config.ui.keymap) == {"app.quit": "ctrl+q,f10", "app.help": "?"}
 
 
 def test_v3_file_loads_every_security_level() -> None:
@@ -389,9 +394,11 @@ def test_no_bad_corpus_problem_shows_a_secret() -> None:
 
     checked = 0
     for path in BAD_FILES:
+        if path.stem.startswith(("deep", "alias")):
+            continue  # too deep for PyYAML's recursive composer, or recursive / huge data
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # `!!int snmp`: PyYAML itself gives up
             continue
         text = "\n".join(str(problem) for problem in check_config(path, environ={}))
         for secret in secrets(data):
@@ -1173,3 +1180,248 @@ def test_bad_event_patterns(text: Any) -> None:
 
     with pytest.raises(ValueError, match="pattern"):
         event_pattern(text)
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def _dataclasses_in(hint: Any) -> list[type]:
+    """The dataclasses a field's type names (``tuple[X, ...]``, ``X | None``...)."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return [hint]
+    return [found for arg in get_args(hint) for found in _dataclasses_in(arg)]
+
+
+def _object_schema(schema: Any) -> dict[str, Any] | None:
+    """The object schema a property describes, through ``$ref`` and ``items``."""
+    schema = resolve(schema)
+    if "items" in schema and "properties" not in schema:
+        schema = resolve(schema["items"])
+    return dict(schema) if "properties" in schema else None
+
+
+def _schema_sections() -> list[tuple[str, dict[str, Any], type]]:
+    """Every (schema path, object schema, dataclass) pair reachable from the top."""
+    pairs: list[tuple[str, dict[str, Any], type]] = []
+    todo: list[tuple[str, Any, type]] = [("", config_schema(), Config)]
+    seen: set[type] = set()
+    while todo:
+        where, schema, cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        section = _object_schema(schema)
+        assert section is not None, where
+        pairs.append((where or "/", section, cls))
+        hints = typing.get_type_hints(cls)
+        for name, sub in section["properties"].items():
+            for inner in _dataclasses_in(hints.get(name)):
+                todo.append((f"{where}/{name}", sub, inner))
+    return pairs
+
+
+def test_every_section_is_walked() -> None:
+    names = {cls.__name__ for _, _, cls in _schema_sections()}
+    assert len(names) >= 20, names
+    assert {"TrapUser", "RecordConfig", "RetentionConfig", "DeviceRule"} <= names
+
+
+@pytest.mark.parametrize(
+    ("where", "section", "cls"),
+    _schema_sections(),
+    ids=lambda v: v.__name__ if isinstance(v, type) else v if isinstance(v, str) else "schema",
+)
+def test_every_schema_default_is_the_dataclass_default(
+    where: str, section: dict[str, Any], cls: type
+) -> None:
+    """For every section, every property is a field, every field a property, and
+    each schema ``default`` reads (as the loader reads it) to the field's default."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    expected_names = set(fields) - {"source"}
+    schema_names: set[str] = set()
+    for name, sub in section["properties"].items():
+        if sub.get("x-convert") == "host-port":
+            schema_names |= {f"{name}_host", f"{name}_port"}
+        else:
+            schema_names.add(name)
+    assert schema_names == expected_names, where
+    for name, sub in section["properties"].items():
+        if "default" not in sub:
+            continue
+        if sub.get("x-convert") == "host-port":
+            host, port = split_host_port(sub["default"])
+            assert (host, port) == (fields[f"{name}_host"].default, fields[f"{name}_port"].default)
+            continue
+        field = fields[name]
+        assert field.default is not dataclasses.MISSING or field.default_factory is not (
+            dataclasses.MISSING
+        ), f"{where}/{name}: a schema default but no dataclass default"
+        wanted = (
+            field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+        )
+        value = sub["default"]
+        if sub.get("x-convert") == "str" and value is not None:
+            value = str(value)
+        loaded = msgspec.convert(value, hints[name], dec_hook=lambda kind, text: kind(text))
+        if isinstance(wanted, Mapping):
+            loaded, wanted = dict(loaded), dict(wanted)
+        assert loaded == wanted, f"{where}/{name}"
+
+
+# --------------------------------------------------------------------------- corpus
+# Every malformed file is problems, never a traceback: `file:line: ...` or, where no
+# line applies, `file: ...`; `fleettop check` and `run` exit 2 with them.
+
+UNDECODABLE = DATA / "undecodable"
+CORPUS = sorted([*BAD.glob("*.yaml"), *UNDECODABLE.glob("*.yaml")])
+
+
+def _generated(tmp_path: Path, name: str) -> Path:
+    """Broken files too large or too deep to keep in the repository."""
+    device = (
+        "  - name: sw{n}\n    snmp: {{remote_host: 10.0.0.1, version: V2C, polling_oids: []}}\n"
+    )
+    texts = {
+        "deep_10000_flow": "devices: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        "deep_5000_dashes": "devices:\n" + "- " * 5_000 + "x\n",
+        "deep_3000_block": "x-deep:\n"
+        + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(3_000))
+        + "devices: []\n",
+        "long_name": "devices:\n  - name: " + "n" * 1_000_000 + "\n",
+        "many_unknown_keys": "".join(f"key{n}: 1\n" for n in range(20_000)) + "devices: []\n",
+        "many_devices": "devices:\n" + "".join(device.format(n=n) for n in range(5_000)),
+        "controls_after_a_megabyte": "devices: []\n" + "# padding\n" * 100_000 + "\x1b\n",
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(texts[name], encoding="utf-8")
+    return path
+
+
+GENERATED = [
+    "deep_10000_flow",
+    "deep_5000_dashes",
+    "deep_3000_block",
+    "long_name",
+    "many_unknown_keys",
+    "many_devices",
+    "controls_after_a_megabyte",
+]
+
+
+def _assert_reported(path: Path, problems: list[Problem]) -> None:
+    prefix = re.compile(rf"^{re.escape(str(path))}(:\d+)?: \S")
+    assert problems, f"{path.name}: no problem found"
+    for problem in problems:
+        assert prefix.match(str(problem)), str(problem)
+
+
+def test_broken_corpus_is_large_and_varied() -> None:
+    assert len(CORPUS) >= 60
+    names = {path.stem for path in CORPUS}
+    for topic in ("control", "deep", "alias", "oid", "port", "topic", "env", "unknown", "utf"):
+        assert any(topic in name for name in names), topic
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
+def test_broken_file_is_problems_not_a_traceback(path: Path) -> None:
+    _assert_reported(path, check_config(path, environ={}))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    _assert_reported(path, caught.value.problems)
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_large_and_deep_files_are_problems_not_a_traceback(tmp_path: Path, name: str) -> None:
+    path = _generated(tmp_path, name)
+    _assert_reported(path, check_config(path, environ={}))
+
+
+def test_undecodable_files_name_the_byte() -> None:
+    for path in sorted(UNDECODABLE.glob("*.yaml")):
+        (problem,) = check_config(path, environ={})
+        assert problem.line is None
+        assert problem.message.startswith("not UTF-8 text (bad byte at offset "), problem
+
+
+def test_control_characters_and_depth_are_worded() -> None:
+    (bel,) = check_config(BAD / "control_bel.yaml", environ={})
+    assert "U+0007 (BEL)" in bel.message
+    assert bel.line == 3
+    (deep,) = check_config(BAD / "deep_block.yaml", environ={})
+    assert deep.message == "invalid YAML: nested more than 64 levels deep"
+
+
+def test_a_large_fleet_still_reports_its_duplicate_and_its_bad_device(tmp_path: Path) -> None:
+    """5,000 devices: most skip jsonschema (the compiled acceptor), the broken one is
+    worded by jsonschema at its own line, and the repeated name is found."""
+    rows = ["devices:"]
+    for n in range(5_000):
+        name = "sw0" if n == 4_999 else f"sw{n}"
+        port = "remote_port: 0, " if n == 2_500 else ""
+        rows.append(
+            f"  - {{name: {name}, snmp: {{remote_host: 10.0.0.1, {port}version: V2C, "
+            "community: c, polling_oids: [1.3.6.1.2.1.1.3.0]}}"
+        )
+    path = tmp_path / "fleet.yaml"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert [(p.line, p.field, p.message) for p in check_config(path, environ={})] == [
+        (2502, "devices[2500].snmp.remote_port", "must be between 1 and 65535, got 0"),
+        (5001, "devices[4999].name", "duplicate device name 'sw0' (first defined at line 2)"),
+    ]
+
+
+def _device_schemas_agree(data: object) -> None:
+    """The compiled acceptor never accepts a device jsonschema rejects."""
+    accept = acceptor("#/$defs/device")
+    assert accept is not None
+    alone = validator().evolve(schema={"$ref": "#/$defs/device"})
+    devices = data.get("devices") if isinstance(data, dict) else None
+    for device in devices if isinstance(devices, list) else []:
+        if accepts(accept, device):
+            assert not list(alone.iter_errors(device)), device
+
+
+def test_the_acceptor_never_accepts_what_jsonschema_rejects() -> None:
+    checked = 0
+    for path in [*BAD_FILES, *sorted(GOOD.glob("*.yaml"))]:
+        if path.stem.startswith("deep"):
+            continue  # nested deeper than PyYAML's own recursive composer goes
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, ValueError):
+            continue
+        _device_schemas_agree(data)
+        checked += 1
+    assert checked >= 50
+
+
+FLEETTOP = [sys.executable, "-m", "console.cli"]
+CLI_RUNS = [
+    ("check", BAD / "control_bel.yaml"),
+    ("check", BAD / "control_nul.yaml"),
+    ("check", BAD / "deep_flow.yaml"),
+    ("check", BAD / "alias_bomb.yaml"),
+    ("check", BAD / "keymap_unknown_id.yaml"),
+    ("run", BAD / "control_esc.yaml"),
+    ("run", UNDECODABLE / "utf16.yaml"),
+]
+
+
+@pytest.mark.parametrize(("command", "path"), CLI_RUNS, ids=lambda v: getattr(v, "stem", v))
+def test_fleettop_reports_a_broken_file_with_exit_2(command: str, path: Path) -> None:
+    """The real command: problems on stderr, each line naming the file, exit 2."""
+    result = subprocess.run(
+        [*FLEETTOP, command, str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines
+    assert all(line.startswith(f"{path}:") for line in lines), lines
+    assert result.stdout == ""
+
+
+def test_keymap_ids_are_checked_with_a_suggestion() -> None:
+    (problem,) = check_config(BAD / "keymap_unknown_id.yaml", environ={})
+    assert problem.message == "unknown binding id 'app.qiut'; did you mean 'app.quit'?"

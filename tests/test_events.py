@@ -947,3 +947,17 @@ async def test_transient_types_are_delivered_but_not_kept_in_the_snapshot() -> N
     await bus.aclose()
     with pytest.raises(ValueError, match="last segment"):
         EventManager(transient=[("mqtt", "*", "message")])
+
+
+def test_topic_and_event_patterns_live_beside_matches() -> None:
+    from console import config, events
+
+    assert config.topic_pattern is events.topic_pattern
+    assert config.event_pattern is events.event_pattern
+    pattern = events.topic_pattern("site/+/temp/#")
+    assert pattern == ("mqtt", "?", "message", "site", "?", "temp", "*")
+    assert events.matches(pattern, ("mqtt", "main", "message", "site", "a", "temp"))
+    assert not events.matches(pattern, ("mqtt", "main", "message", "site", "a", "hum"))
+    assert events.event_pattern("snmp/?/trap/*") == ("snmp", "?", "trap", "*")
+    with pytest.raises(ValueError, match="may only be the last segment"):
+        events.event_pattern("snmp/*/trap")

@@ -23,7 +23,7 @@ cannot starve the other monitors or the main stream. Each batch is
    never on the event loop; a write error is counted and kept in
    :attr:`MonitorStats.record_error`, and the monitor carries on showing entries.
 
-Topic filters become message patterns (:func:`console.config.topic_pattern`: ``+`` ->
+Topic filters become message patterns (:func:`console.events.topic_pattern`: ``+`` ->
 ``?``, ``#`` -> ``*``); a filter starting with a wildcard does not match ``$`` topics
 (MQTT 3.1.1 §4.7.2), which the pattern alone would.
 """

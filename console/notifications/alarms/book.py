@@ -48,8 +48,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
-from console.config import AlarmsConfig, topic_pattern
-from console.events import Event, EventManager, JsonValue, Pattern, Policy, Subscription
+from console.config import AlarmsConfig
+from console.events import (
+    Event,
+    EventManager,
+    JsonValue,
+    Pattern,
+    Policy,
+    Subscription,
+    topic_pattern,
+)
 from console.lifecycle import ClosesOnce
 from console.mqtt.topics import filter_matches
 from console.notifications.alarms.record import (

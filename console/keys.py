@@ -1,0 +1,78 @@
+"""The key binding ids of the terminal UI, declared where the core can read them.
+
+``ui.keymap`` in the configuration remaps bindings by id (Textual's
+``App.set_keymap``). The bindings themselves live in the UI (``console/app.py``,
+``screens/``, ``widgets/``), which the core must not import, so the ids are declared
+here, each with what its binding does: :mod:`console.config.checks` reports a keymap
+id that is not one of them (with a "did you mean"), and ``tests/test_keys.py`` collects
+every ``Binding`` id of the app, its screens and its widgets and asserts the two sets
+are equal, so they cannot drift apart. Add a binding with an ``id``: add it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["BINDINGS"]
+
+#: Binding id -> what the binding does.
+BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "app.commands": "Open the command palette",
+        "app.help": "Show every key",
+        "app.quit": "Close the devices and quit",
+        "devices.all_oids": "Values of every device",
+        "devices.open": "Show its values",
+        "dialog.cancel": "Do nothing",
+        "dialog.confirm": "Do it",
+        "mqtt.publish": "Publish an MQTT message",
+        "mqtt.set": "Set a server-owned Astarte property",
+        "mqtt.unset": "Unset the selected Astarte property",
+        "nav.devices": "Back to the Devices screen",
+        "nav.notifications": "Traps, messages and changes, the alarms and the monitors",
+        "nav.properties": "Browse the property store and the audit log",
+        "notifications.ack": "Acknowledge the selected alarm",
+        "notifications.ack_all": "Acknowledge every alarm shown",
+        "notifications.copy": "Copy the selected entry's detail to the clipboard",
+        "notifications.device": "Filter by device: a name or a glob (sw*)",
+        "notifications.export": "Export what the filter shows to JSON Lines or CSV",
+        "notifications.filter": "Filter by text: plain text, or /regex/",
+        "notifications.list.down": "Next",
+        "notifications.list.first": "The oldest entry",
+        "notifications.list.last": "The newest entry",
+        "notifications.list.page_down": "A page down",
+        "notifications.list.page_up": "A page up",
+        "notifications.list.up": "Previous",
+        "notifications.mask.alarm": "Show or hide the alarm notifications",
+        "notifications.mask.audit": "Show or hide the audit notifications",
+        "notifications.mask.event": "Show or hide the event notifications",
+        "notifications.mask.log": "Show or hide the log notifications",
+        "notifications.mask.message": "Show or hide the message notifications",
+        "notifications.mask.property": "Show or hide the property notifications",
+        "notifications.mask.read": "Show or hide the read notifications",
+        "notifications.mask.status": "Show or hide the status notifications",
+        "notifications.mask.trap": "Show or hide the trap notifications",
+        "notifications.mask.write": "Show or hide the write notifications",
+        "notifications.older": "Load older entries from the store",
+        "notifications.pause": "Pause the list (a badge counts what arrives), or follow again",
+        "notifications.tab": "Show the next tab (stream, alarms, monitors)",
+        "properties.delete": "Delete the selected entry from the store (audited)",
+        "properties.export": "Export the filtered properties, or the audit log (JSONL or CSV)",
+        "properties.filter": "Filter the paths (substring, or MQTT + and # wildcards)",
+        "properties.refresh": "Read the selected property again from its device",
+        "properties.reload": "Load the tree again from the store (new devices and paths)",
+        "properties.set": "Set the selected property",
+        "properties.tab": "Switch between the Properties and Audit tabs",
+        "properties.unset": "Unset the selected property (MQTT, allow_unset)",
+        "screen.back": "Close the screen or dialog and go back",
+        "snmp.get": "GET any OID or MIB name",
+        "snmp.poll_add": "Poll the selected OID",
+        "snmp.poll_remove": "Stop polling the selected OID",
+        "snmp.read": "GET the selected OID now",
+        "snmp.walk": "Walk the selected table or group",
+        "snmp.write": "SET the selected OID",
+        "walk.root": "Walk another subtree",
+    }
+)
