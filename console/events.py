@@ -251,7 +251,8 @@ class EventManager:
         """The live subscriptions, in the order they were made."""
         return tuple(self._subscriptions)
 
-    def _remove(self, subscription: Subscription) -> None:
+    def discard(self, subscription: Subscription) -> None:
+        """Stop routing events to ``subscription`` (called by its ``unsubscribe``)."""
         with contextlib.suppress(ValueError):
             self._subscriptions.remove(subscription)
         self._routes_version += 1
@@ -377,9 +378,11 @@ class EventManager:
         for event_type, payload, source_timestamp in batch:
             self.publish(event_type, payload, source_timestamp=source_timestamp)
 
-    def _report_handler_error(
+    def report_handler_error(
         self, subscription: Subscription, item: Event | list[Event], exc: Exception
     ) -> None:
+        """Log a handler's exception with the subscription and the first event's type
+        (called by the subscription's delivery task; delivery goes on)."""
         first = item[0] if isinstance(item, list) else item
         mlog.error(
             "handler %s failed on %s: %s",

@@ -11,7 +11,7 @@ import asyncio
 import inspect
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from console.event_types import (
     DEFAULT_MAXSIZE,
@@ -24,10 +24,22 @@ from console.event_types import (
     validate_pattern,
 )
 
-if TYPE_CHECKING:
-    from console.events import EventManager
+__all__ = ["Subscription", "SubscriptionOwner", "on_event"]
 
-__all__ = ["Subscription", "on_event"]
+
+class SubscriptionOwner(Protocol):
+    """What a :class:`Subscription` needs of the bus that made it (the
+    :class:`~console.events.EventManager`): no import of the manager, no reach into
+    its private state."""
+
+    def report_handler_error(
+        self, subscription: Subscription, item: Event | list[Event], exc: Exception
+    ) -> None:
+        """Log (and publish) a handler's exception; delivery goes on."""
+
+    def discard(self, subscription: Subscription) -> None:
+        """Stop routing events to ``subscription`` (it unsubscribed)."""
+
 
 #: A delivery task yields to the event loop after this many deliveries in a row.
 _YIELD_EVERY = 256
@@ -42,7 +54,7 @@ class Subscription:
 
     def __init__(
         self,
-        manager: EventManager,
+        manager: SubscriptionOwner,
         patterns: tuple[Pattern, ...],
         handler: EventHandler,
         *,
@@ -231,7 +243,7 @@ class Subscription:
                     raise
                 except Exception as exc:
                     stats.errors += 1
-                    self._manager._report_handler_error(self, event, exc)
+                    self._manager.report_handler_error(self, event, exc)
                 finally:
                     stats.delivered += 1
                 if not stats.delivered % _YIELD_EVERY:
@@ -305,7 +317,7 @@ class Subscription:
             raise
         except Exception as exc:
             self.stats.errors += 1
-            self._manager._report_handler_error(self, item, exc)
+            self._manager.report_handler_error(self, item, exc)
         finally:
             self._deliveries += 1
             self.stats.delivered += count
@@ -323,7 +335,7 @@ class Subscription:
         if self._closed:
             return
         self._closed = True
-        self._manager._remove(self)
+        self._manager.discard(self)
         self._queue.clear()
         self._latest.clear()
         self._full = False

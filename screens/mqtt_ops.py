@@ -7,7 +7,7 @@ then runs in an app worker with a fresh session id (tying it to its
 ``("mqtt", TARGET, "publish")`` result event on the bus) and reports the result
 (``PUBACK`` / ``PUBCOMP`` / written, or the error) as a notification. Invalid
 input never reaches the broker: the dialogs check it, and the backend's
-:class:`~console.mqtt.interfaces.ValidationError` reason (a device-owned
+:class:`~console.astarte.ValidationError` reason (a device-owned
 interface, no ``allow_unset``) is shown instead of sending.
 """
 
@@ -21,8 +21,8 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
+from console.astarte import Interface, ValidationError
 from console.events import JsonValue
-from console.mqtt.interfaces import Interface, ValidationError
 from console.mqtt_state import MQTT
 from console.state import FleetState, ValueKey
 from screens.confirm import ConfirmScreen

@@ -1,6 +1,6 @@
 """The Astarte set dialog: a new value for a server-owned interface path, checked
 against the mapping's type by the backend's own validation
-(:meth:`console.mqtt.interfaces.Interface.validate_payload`) before anything is sent.
+(:meth:`console.astarte.Interface.validate_payload`) before anything is sent.
 
 The value is typed as JSON (``21.5``, ``true``, ``"text"``, ``[1, 2]``,
 ``{"field": 1}`` for an object interface); text that is not JSON is taken as a
@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
+from console.astarte import Interface, ValidationError
 from console.events import JsonValue
-from console.mqtt.interfaces import Interface, ValidationError
 from screens.form import CheckedForm
 from widgets.form_fields import FormInput
 

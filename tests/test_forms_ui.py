@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox
 
 import console.demo
-from console.mqtt.interfaces import load_interface
+from console.astarte import load_interface
 from screens.export import ExportChoice, ExportScreen
 from screens.mqtt_set import MqttSetScreen, SetRequest
 from screens.publish import PublishRequest, PublishScreen

@@ -24,12 +24,12 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from console.astarte import ValidationError
 from console.config import Config, ReconnectConfig, parse_config
 from console.events import Event, EventManager
 from console.mqtt.client import MqttNotConnectedError
 from console.mqtt.codec import decode_payload
 from console.mqtt.fleet import MqttFleet
-from console.mqtt.interfaces import ValidationError
 from tests.conftest import free_tcp_port
 from tests.mqtt_peers import Mosquitto, make_certificates, mosquitto_pub, mosquitto_sub
 from tests.waiting import eventually

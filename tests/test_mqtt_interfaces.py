@@ -1,4 +1,4 @@
-"""Astarte interfaces (console/mqtt/interfaces.py): loading, path and payload
+"""Astarte interfaces (console/astarte.py): loading, path and payload
 validation, the reliability -> QoS table. Cases follow the Astarte documentation
 ("Interfaces", "Mapping types") and the Astarte Device SDK for Python's checks."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from console.mqtt.interfaces import (
+from console.astarte import (
     Interface,
     InterfaceError,
     ValidationError,
@@ -299,8 +299,8 @@ def test_interface_rules(changes: dict[str, Any], field: str, reason: str) -> No
 def test_the_schema_is_a_valid_json_schema_and_every_bundled_interface_fits_it() -> None:
     import jsonschema
 
+    from console.astarte.loader import interface_schema
     from console.demo.mqtt import INTERFACES_DIR
-    from console.mqtt.interfaces.loader import interface_schema
 
     schema = interface_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -151,7 +151,7 @@ def _interfaces_dir(doc: Document, text: object, base: Path) -> None:
         shown = "" if doc.hidden(path, text) else f" {str(directory)!r}"
         doc.report(path, doc.line_of(path), f"no such directory{shown}")
         return
-    from console.mqtt.interfaces import check_interfaces
+    from console.astarte import check_interfaces
 
     for error in check_interfaces(directory):
         doc.report(path, doc.line_of(path), str(error))

@@ -9,7 +9,7 @@ configuration loader can use :mod:`console.mqtt.topics` without paho):
   Astarte BSON, hex dump, with a visible size limit;
 * :mod:`console.mqtt.errors` - every exception of the package, the hierarchy
   documented;
-* :mod:`console.mqtt.interfaces` - a package: the Astarte interface model (path and
+* :mod:`console.astarte` - a package: the Astarte interface model (path and
   payload validation, the reliability -> QoS table), value conversion, and the
   interface-file loader validating against the Astarte interface JSON Schema;
 * :mod:`console.mqtt.client` - :class:`~console.mqtt.client.BrokerConnection`: one

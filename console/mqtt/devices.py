@@ -24,7 +24,7 @@ the broker is not connected (fleettop cannot know).
 
 Astarte data (:func:`astarte_events`): the BSON payload ``{"v": value, "t":
 timestamp}`` is decoded and checked against the interface of ``interfaces_dir``
-(:mod:`console.mqtt.interfaces`), then published as
+(:mod:`console.astarte`), then published as
 ``("mqtt", DEVICE, "property", INTERFACE, PATH)`` or
 ``("mqtt", DEVICE, "datastream", INTERFACE, PATH)``; an object-aggregated datastream
 is one event whose value holds every field. A payload that does not validate is
@@ -40,10 +40,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from console.astarte import Interface, ValidationError, to_json_value
 from console.config import BrokerConfig, DeviceConfig, MqttDeviceConfig
 from console.events import JsonValue
 from console.mqtt.codec import decode_bson, is_bson, json_ready
-from console.mqtt.interfaces import Interface, ValidationError, to_json_value
 from console.mqtt.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [

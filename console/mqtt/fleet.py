@@ -46,6 +46,13 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
+from console.astarte import (
+    Interface,
+    InterfaceError,
+    ValidationError,
+    load_interfaces,
+    to_json_value,
+)
 from console.config import Config, DeviceConfig, MqttSubscription
 from console.events import EventManager, JsonValue, Policy
 from console.lifecycle import ClosesOnce
@@ -58,13 +65,6 @@ from console.mqtt.client import (
     message_payload,
 )
 from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
-from console.mqtt.interfaces import (
-    Interface,
-    InterfaceError,
-    ValidationError,
-    load_interfaces,
-    to_json_value,
-)
 
 __all__ = ["STATS_INTERVAL", "MqttFleet"]
 

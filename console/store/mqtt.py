@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
+from console.astarte import from_json_value
 from console.events import Event, EventManager, JsonValue, Pattern
-from console.mqtt.interfaces import from_json_value
 from console.store.feeding import Feeder
 from console.store.properties import PropertyStore
 from console.store.values import PropertyType, Source

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
-from console.mqtt.errors import ValidationError
+from console.astarte.errors import ValidationError
 from console.wording import JSON_WORDS, kind, shown
 
 __all__ = [

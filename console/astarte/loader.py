@@ -1,6 +1,6 @@
 """Astarte interface files: JSON, one interface per file, validated against the
 Astarte interface JSON Schema (``interface.schema.json`` beside this module), then
-built into :class:`~console.mqtt.interfaces.model.Interface`.
+built into :class:`~console.astarte.model.Interface`.
 
 The schema checks each field's form (names, versions, enums, endpoints, keys that
 have no meaning for the interface's type); this module checks what spans fields:
@@ -29,8 +29,8 @@ from typing import Any, Final, cast
 import jsonschema
 import jsonschema.validators
 
-from console.mqtt.errors import InterfaceError
-from console.mqtt.interfaces.model import (
+from console.astarte.errors import InterfaceError
+from console.astarte.model import (
     AstarteType,
     Interface,
     InterfaceMapping,

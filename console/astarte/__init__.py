@@ -1,28 +1,29 @@
 """Astarte interfaces: the model, value conversion and the interface-file loader.
 
-* :mod:`~console.mqtt.interfaces.model` -- :class:`Interface`,
+* :mod:`~console.astarte.model` -- :class:`Interface`,
   :class:`InterfaceMapping`: path and payload validation, the reliability -> QoS
   table (the Astarte Device SDK's semantics, the differences listed there);
-* :mod:`~console.mqtt.interfaces.values` -- values between Python, Astarte's JSON
+* :mod:`~console.astarte.values` -- values between Python, Astarte's JSON
   form and an operator's text;
-* :mod:`~console.mqtt.interfaces.loader` -- interface files, validated against the
+* :mod:`~console.astarte.loader` -- interface files, validated against the
   Astarte interface JSON Schema (``interface.schema.json``) and the rules across
   fields; every problem an :class:`InterfaceError` naming file, field and reason.
 
-The names below are re-exported so that ``from console.mqtt.interfaces import ...``
-keeps working; the exceptions live in :mod:`console.mqtt.errors`.
+The package is apart from the MQTT backend: the configuration, the MQTT backend and
+the property store all use it, and it imports none of them. The names below are
+its public API; the exceptions live in :mod:`console.astarte.errors`.
 """
 
 from __future__ import annotations
 
-from console.mqtt.errors import InterfaceError, ValidationError
-from console.mqtt.interfaces.loader import (
+from console.astarte.errors import InterfaceError, ValidationError
+from console.astarte.loader import (
     check_interfaces,
     load_interface,
     load_interfaces,
     parse_interface,
 )
-from console.mqtt.interfaces.model import (
+from console.astarte.model import (
     ASTARTE_TYPES,
     MAX_ARRAY_ITEMS,
     MAX_BLOB_BYTES,
@@ -31,7 +32,7 @@ from console.mqtt.interfaces.model import (
     Interface,
     InterfaceMapping,
 )
-from console.mqtt.interfaces.values import from_json_value, parse_value, to_json_value
+from console.astarte.values import from_json_value, parse_value, to_json_value
 
 __all__ = [
     "ASTARTE_TYPES",

@@ -1,6 +1,6 @@
 """Astarte values between their Python form, their JSON form and an operator's text.
 
-Python form (what :meth:`~console.mqtt.interfaces.model.Interface.validate_payload`
+Python form (what :meth:`~console.astarte.model.Interface.validate_payload`
 checks and BSON carries): ``int``, ``float``, ``str``, ``bool``, ``bytes``,
 :class:`datetime.datetime`, lists of those. JSON form (Astarte's JSON APIs, and
 fleettop's events and store): ``binaryblob`` as base64 text, ``datetime`` as ISO 8601
@@ -14,7 +14,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from console.mqtt.errors import ValidationError
+from console.astarte.errors import ValidationError
 
 __all__ = ["from_json_value", "parse_value", "to_json_value"]
 
