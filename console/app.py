@@ -6,7 +6,7 @@ opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit 
 closes the runtime. Everything on screen comes from the bus through the bridge.
 
 The operator's requests (read, get, write, walk, polling list) go through one
-:class:`~screens.operations.Operator`; with ``read_only=True`` it refuses every
+:class:`~screens.controllers.snmp.Operator`; with ``read_only=True`` it refuses every
 write. Every binding is also a command of the palette (``ctrl+p``):
 :class:`~widgets.commands.BindingCommands` lists the current screen's.
 
@@ -33,20 +33,20 @@ from textual.worker import Worker, WorkerState
 
 from console.bridge import UI_PATTERNS, Bridge
 from console.config import UiConfig
+from console.fleet import Changes, FleetState
 from console.format import Clock
 from console.gcpolicy import LatencyGc
 from console.runtime import Runtime
-from console.state import Changes, FleetState
 from screens.base import FleetScreen, NotificationsAccess, ScreenContext, StoreAccess
 from screens.confirm import ConfirmScreen
+from screens.controllers.mqtt import MqttOperator
+from screens.controllers.snmp import Operator
 from screens.devices import DevicesScreen
 from screens.export import ExportScreen
 from screens.get import OidPromptScreen
 from screens.help import HelpScreen, HelpSection
-from screens.mqtt_ops import MqttOperator
 from screens.notifications import NotificationsScreen
 from screens.oids import OidsScreen
-from screens.operations import Operator
 from screens.properties import PropertiesScreen
 from screens.startup import StartupErrorScreen
 from screens.walk import WalkScreen
@@ -209,12 +209,9 @@ class FleettopApp(App[None]):
             self.runtime.snmp_devices,
             self.state,
             self.mib_names,
-            self.show_changes,
             read_only=self.read_only,
         )
-        self.operator.mqtt = MqttOperator(
-            self, self.runtime.mqtt, self.state, read_only=self.read_only
-        )
+        mqtt = MqttOperator(self, self.runtime.mqtt, self.state, read_only=self.read_only)
         runtime = self.runtime
         store = runtime.store
         context = ScreenContext(
@@ -224,6 +221,7 @@ class FleettopApp(App[None]):
             clock=self.clock,
             mib_names=self.mib_names,
             operator=self.operator,
+            mqtt=mqtt,
             store=StoreAccess(
                 store=store,
                 audit=runtime.audit,
@@ -305,6 +303,8 @@ class FleettopApp(App[None]):
         if self._screen_context is None:
             return
         if self._properties is None:
+            if self._bridge is not None:
+                self._bridge.follow_live()
             self._properties = PropertiesScreen(self._screen_context)
             self.install_screen(self._properties, name="properties")
         if self._properties in self.screen_stack:

@@ -2,8 +2,8 @@
 
 The UI is fed only through the bus. :class:`Bridge` makes one batched, coalescing
 subscription (``Policy.LATEST_PER_TYPE``, a batch per frame of
-:data:`FRAME_SECONDS`), folds each batch into a :class:`~console.state.FleetState`
-(plain Python, ``console/state.py``) and tells the app with one
+:data:`FRAME_SECONDS`), folds each batch into a :class:`~console.fleet.FleetState`
+(plain Python, ``console/fleet/``) and tells the app with one
 :class:`Bridge.Changed` message what changed.
 
 At most one ``Changed`` message waits in the app's queue at a time: while one is
@@ -13,6 +13,14 @@ updates instead of a growing queue.
 
 :meth:`Bridge.open` first folds :meth:`~console.events.EventManager.snapshot` into
 the state, so a UI opened late shows the current values at once.
+
+Live property values (:meth:`Bridge.follow_live`): the Properties screen draws the
+recent values of each property, so every value counts, not only the latest of a
+frame. Once it is asked to, the bridge also subscribes to
+:data:`~console.history.LIVE_PATTERNS` without coalescing (``Policy.DROP_OLDEST``,
+batched per frame) and folds them with :meth:`~console.fleet.FleetState.apply_live`;
+the newest value per property reaches the screens in ``Changes.live``. So no screen
+subscribes to the bus itself: backend → bus → bridge → fleet state → screens.
 
 This module and ``console/app.py`` are the only core modules that import Textual.
 """
@@ -25,7 +33,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from console.events import Event, EventManager, Pattern, Policy, Subscription
-from console.state import Changes, FleetState
+from console.fleet import Changes, FleetState
+from console.history import LIVE_PATTERNS
 
 __all__ = [
     "ALARM_PATTERN",
@@ -97,13 +106,14 @@ class Bridge:
         self._patterns = tuple(patterns)
         self._frame = frame
         self._subscriptions: list[Subscription] = []
+        self._live: list[Subscription] = []
         self._pending = Changes()
         self._posted = False
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         """The bridge's live subscriptions (their ``stats`` show coalescing and drops)."""
-        return tuple(self._subscriptions)
+        return tuple(self._subscriptions + self._live)
 
     def open(self) -> None:
         """Fold the bus snapshot into the state, then subscribe (no event is missed:
@@ -122,11 +132,28 @@ class Bridge:
                 )
             )
 
+    def follow_live(self, patterns: Sequence[Pattern] = LIVE_PATTERNS) -> None:
+        """Also fold every live property value from now on (see the module
+        docstring); a second call does nothing."""
+        if self._live:
+            return
+        self._live = [
+            self.bus.subscribe(
+                pattern,
+                self._on_live,
+                policy=Policy.DROP_OLDEST,
+                batch_duration=self._frame,
+                name=f"ui.live.{'/'.join(pattern)}",
+            )
+            for pattern in patterns
+        ]
+
     def close(self) -> None:
         """Unsubscribe; the state keeps what it knows."""
-        for subscription in self._subscriptions:
+        for subscription in self._subscriptions + self._live:
             subscription.unsubscribe()
         self._subscriptions.clear()
+        self._live.clear()
 
     def take_changes(self) -> Changes:
         """Return the changes gathered since the last call and start a new set."""
@@ -136,6 +163,9 @@ class Bridge:
 
     def _on_batch(self, events: list[Event]) -> None:
         self._add(self.state.apply(events))
+
+    def _on_live(self, events: list[Event]) -> None:
+        self._add(self.state.apply_live(events))
 
     def _add(self, changes: Changes) -> None:
         if not changes:

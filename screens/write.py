@@ -22,9 +22,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.events import JsonValue
+from console.fleet import ValueState
 from console.format import MISSING, editable_text, format_value, parse_value_text
 from console.snmp.codec import to_pysnmp
-from console.state import ValueState
 from widgets.commands import key_hint
 
 __all__ = ["TYPE_HINTS", "WRITE_TYPES", "WriteScreen", "check_write"]

@@ -23,8 +23,8 @@ from console.app import FleettopApp, help_sections
 from console.bridge import Bridge
 from console.config import Config, UiConfig
 from console.events import Event, EventManager
+from console.fleet import FleetState
 from console.runtime import Runtime
-from console.state import FleetState
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection, help_rows
 from screens.oids import OidsScreen

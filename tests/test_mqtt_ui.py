@@ -17,9 +17,8 @@ from textual.widgets import Button, Input, Select, Static
 from console.app import FleettopApp
 from console.config import Config
 from console.events import Event, EventManager
-from console.mqtt_state import TOPIC_LIMIT, VALUES_PER_DEVICE
+from console.fleet import TOPIC_LIMIT, VALUES_PER_DEVICE, FleetState
 from console.runtime import Runtime
-from console.state import FleetState
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
 from screens.mqtt_set import MqttSetScreen

@@ -25,10 +25,10 @@ from console.events import Event
 from console.runtime import Runtime
 from console.snmp.manager import SnmpNotConnectedError
 from screens.confirm import ConfirmScreen
+from screens.controllers.snmp import Operator
 from screens.get import OidPromptScreen
 from screens.help import help_rows
 from screens.oids import OidsScreen
-from screens.operations import Operator
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from screens.write import WriteScreen, check_write
 from tests.ui_helpers import (

@@ -25,10 +25,10 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp, help_sections
 from console.events import Event
+from console.fleet import STORED, FleetState
 from console.history import ValueHistory, live_value
 from console.runtime import Runtime
 from console.snmp.manager import SnmpDevice
-from console.state import STORED, FleetState
 from console.store import (
     SNMP_INTERFACE,
     AuditAction,
