@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.screen import Screen
@@ -23,7 +23,27 @@ if TYPE_CHECKING:
     from screens.controllers.mqtt import MqttOperator
     from screens.controllers.snmp import Operator
 
-__all__ = ["FleetScreen", "NotificationsAccess", "ScreenContext", "StoreAccess"]
+__all__ = [
+    "WRITE_BINDING_IDS",
+    "FleetScreen",
+    "NotificationsAccess",
+    "ScreenContext",
+    "StoreAccess",
+]
+
+WRITE_BINDING_IDS: frozenset[str] = frozenset(
+    {
+        "snmp.write",
+        "mqtt.publish",
+        "mqtt.set",
+        "mqtt.unset",
+        "properties.set",
+        "properties.unset",
+        "properties.delete",
+    }
+)
+"""The bindings that change a device or the store: in read-only mode the footer
+does not offer them (pressing one still says why nothing happens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +147,18 @@ class FleetScreen(Screen[None]):
         super().__init__()
         self.context = context
         self._stale = False
+        if context.operator.read_only:
+            self._hide_write_keys()
+
+    def _hide_write_keys(self) -> None:
+        """Take the write keys off the footer (they stay bound, see
+        :data:`WRITE_BINDING_IDS`)."""
+        keys = self._bindings.key_to_bindings
+        for key, bindings in keys.items():
+            keys[key] = [
+                replace(binding, show=False) if binding.id in WRITE_BINDING_IDS else binding
+                for binding in bindings
+            ]
 
     def mark_stale(self) -> None:
         """Catch up with the whole state when the screen shows again."""

@@ -614,3 +614,21 @@ async def test_the_gc_policy_is_installed_only_when_asked_and_undone_at_exit(
         assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()  # the test process runs many apps: give it its collector back
+
+
+async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:
+    rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
+    lines = [(row.section, row.keys, row.description, row.binding_id) for row in rows]
+    assert len(lines) == len(set(lines))  # the dialogs' escape Cancel: once
+    assert [line[1:] for line in lines if line[0] == "Dialogs"].count(
+        ("escape", "Cancel", "screen.cancel")
+    ) <= 1
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: shown(app, HelpScreen), "the help")
+        table = app.screen.query_one("#help-table", DataTable)
+        await pilot.pause()
+        # every column fits: no id is cut at the box's edge (page_dow)
+        assert table.virtual_size.width <= table.scrollable_content_region.width

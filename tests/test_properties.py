@@ -955,3 +955,30 @@ async def test_demo_unset_of_an_mqtt_property_with_confirmation() -> None:
         await store.flush()
         entries = await recorder.log.query_audit(device="thermostat-1", action="mqtt.unset")
         assert [(e.target, e.result) for e in entries] == [(f"{rate} /room/samplingPeriod", "ok")]
+
+
+def footer_ids(app: FleettopApp) -> set[str]:
+    """The ids of the bindings the footer offers on the screen showing."""
+    return {
+        active.binding.id or ""
+        for active in app.screen.active_bindings.values()
+        if active.binding.show
+    }
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_the_footer_offers_no_write_key_in_read_only_mode(
+    tmp_path: Path, read_only: bool
+) -> None:
+    writes = {"properties.set", "properties.unset", "properties.delete"}
+    app = store_app(tmp_path / "s.db", read_only=read_only)
+    async with app.run_test(size=(200, 30)) as pilot:
+        devices = await devices_screen(pilot)
+        assert ("mqtt.publish" in footer_ids(app)) is not read_only
+        screen = await properties_screen(pilot)
+        offered = footer_ids(app)
+        assert "properties.filter" in offered
+        assert offered.isdisjoint(writes) if read_only else writes <= offered
+        assert app.screen is screen
+        await pilot.press("D")
+        await wait_for(pilot, lambda: app.screen is devices, "the Devices")
