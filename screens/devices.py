@@ -124,6 +124,10 @@ class DevicesScreen(FleetScreen):
         name = self.query_one(DeviceTable).highlighted_device
         if name is not None:
             preview = self.query_one("#preview", ValueTable)
+            if name != preview.device:
+                # columns anew: their widths fit this device's values, not the
+                # widest a previous device had (a long MQTT topic)
+                preview.clear(columns=True)
             preview.show_device(name, self.context.state.values(name))
 
     def _show_detail(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, Input, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from console.app import FleettopApp
 from console.config import Config
@@ -34,6 +35,7 @@ from tests.ui_helpers import (
     devices_screen,
     make_app,
     publish,
+    read,
     shown,
     status,
     wait_for,
@@ -440,3 +442,34 @@ def test_large_payloads_are_kept_truncated_with_their_size() -> None:
     value = state.value(("blobber", "site/blobber/b0"))
     assert value is not None
     assert value.data_type == "text, truncated"
+
+
+async def test_the_preview_columns_fit_each_device_again() -> None:
+    """After an MQTT device with a long topic, the preview of an SNMP device gets
+    its own OID column width back (RATE, CHANGED, CAUSE stay on a 140-column screen)."""
+    long_topic = "site/blobber/" + "/".join(f"level{i}" for i in range(8)) + "/temperature"
+    seed = [
+        broker_status("CONNECTED"),
+        device_status("blobber", "ONLINE"),
+        message("blobber", long_topic, b"21.5"),
+        status("core-sw1", "CONNECTED"),
+        read("core-sw1", "1.3.6.1.2.1.1.5.0", "STRING", "core-sw1"),
+    ]
+    app = make_app(Config(devices=FLEET), seed=seed)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        devices = screen.query_one(DeviceTable)
+        preview = screen.query_one("#preview", ValueTable)
+
+        def oid_width() -> int:
+            return preview.columns[ColumnKey("oid")].get_render_width(preview)
+
+        await wait_for(pilot, lambda: "blobber" in devices.rows, "the MQTT device")
+        devices.move_cursor(row=devices.get_row_index("blobber"))
+        await wait_for(pilot, lambda: preview.device == "blobber", "its preview")
+        await wait_for(pilot, lambda: preview.row_count == 1, "its value")
+        assert oid_width() >= len(long_topic)
+        devices.move_cursor(row=devices.get_row_index("core-sw1"))
+        await wait_for(pilot, lambda: preview.device == "core-sw1", "the SNMP preview")
+        await wait_for(pilot, lambda: preview.row_count == 1, "its value")
+        assert oid_width() < len(long_topic) // 2
