@@ -156,6 +156,14 @@ class FleettopApp(App[None]):
             tooltip="Show every key",
         ),
         Binding(
+            "colon",
+            "command_line",
+            "Command",
+            key_display=":",
+            id="app.command_line",
+            tooltip="Type a command: devices, properties, notifications, walk OID, help, q",
+        ),
+        Binding(
             "ctrl+p",
             "command_palette",
             "Commands",
@@ -383,6 +391,8 @@ class FleettopApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Navigation only once the fleet shows, not from a dialog, and not to the
         screen already showing."""
+        if action == "command_line":
+            return self._screen_context is not None and not isinstance(self.screen, ModalScreen)
         mode = _NAVIGATION_MODES.get(action)
         if mode is not None:
             if self._screen_context is None or isinstance(self.screen, ModalScreen):
@@ -443,6 +453,61 @@ class FleettopApp(App[None]):
             self.screen.dismiss()
         else:
             self.push_screen(HelpScreen(help_sections(), self._keymap))
+
+    def action_command_line(self) -> None:
+        """Open the ``:`` command line (:mod:`screens.command_line`)."""
+        from screens.command_line import CommandLineScreen
+
+        self.push_screen(CommandLineScreen(), callback=self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """Run a command of the ``:`` line (``None``: cancelled); a bad one is told."""
+        from screens.command_line import parse_command
+
+        if text is None:
+            return
+        try:
+            command = parse_command(text)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if command.name == "devices":
+            self.action_open_devices()
+        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE):
+            self.show_mode(command.name)
+        elif command.name == "help":
+            self.action_help()
+        elif command.name == "quit":
+            self.exit(return_code=EXIT_STARTUP_FAILED if self.startup_error else 0)
+        elif command.name == "walk":
+            self._walk(*command.args)
+
+    @work(group="command", exit_on_error=False, description="walk")
+    async def _walk(self, text: str, device: str | None = None) -> None:
+        from screens.devices import DevicesScreen
+        from screens.walk import WalkScreen
+        from widgets.device_table import DeviceTable
+
+        context = self._screen_context
+        if context is None:
+            return
+        if device is None:
+            base = self.get_screen_stack(DEVICES_MODE)[0]
+            if isinstance(base, DevicesScreen):
+                device = base.query_one(DeviceTable).highlighted_device
+        if device is None or device not in self.runtime.snmp_devices:
+            self.notify(
+                f"walk: {device or 'no device'} is not an SNMP device (:walk OID DEVICE)",
+                severity="warning",
+                markup=False,
+            )
+            return
+        try:
+            oid = await asyncio.to_thread(self.mib_names.lookup, text)
+        except ValueError as exc:
+            self.notify(f"walk: {exc}", severity="warning", markup=False)
+            return
+        self.push_screen(WalkScreen(context, device, oid))
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
         """Warn when ``ui.keymap`` gives two bindings the same key."""

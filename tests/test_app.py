@@ -25,10 +25,13 @@ from console.config import Config, UiConfig
 from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.runtime import Runtime
+from screens.command_line import Command, CommandLineScreen, parse_command
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection, help_rows
+from screens.notifications import NotificationsScreen
 from screens.oids import OidsScreen
 from screens.startup import StartupErrorScreen
+from screens.walk import WalkScreen
 from tests.ui_helpers import (
     COMMUNITY,
     ENTERPRISE,
@@ -41,6 +44,9 @@ from tests.ui_helpers import (
     T0,
     Crafted,
     CraftedRuntime,
+    FakeBackend,
+    Notices,
+    attach,
     cell,
     devices_screen,
     make_app,
@@ -632,3 +638,35 @@ async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:
         await pilot.pause()
         # every column fits: no id is cut at the box's edge (page_dow)
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+def test_command_line_parses_k9s_commands() -> None:
+    assert parse_command("devices") == Command("devices")
+    assert parse_command(":prop") == Command("properties")
+    assert parse_command("q") == Command("quit")
+    assert parse_command("walk 1.3.6.1.2.1.1") == Command("walk", ("1.3.6.1.2.1.1",))
+    assert parse_command("walk sysName core-sw1") == Command("walk", ("sysName", "core-sw1"))
+    for bad, why in (("", "type a command"), ("bogus", "unknown command"), ("walk", "needs")):
+        with pytest.raises(ValueError, match=why):
+            parse_command(bad)
+
+
+async def test_colon_command_line_navigates_and_completes() -> None:
+    notices = Notices()
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=notices.hook) as pilot:
+        devices = await devices_screen(pilot)
+        attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: shown(app, CommandLineScreen), "the command line")
+        await pilot.press(*"noti", "tab", "enter")  # completed to notifications
+        await wait_for(pilot, lambda: shown(app, NotificationsScreen), "the Notifications")
+        await pilot.press("colon", *"devices", "enter")
+        await wait_for(pilot, lambda: app.screen is devices, "back on the Devices")
+        await pilot.press("colon", *"bogus", "enter")
+        await wait_for(pilot, lambda: notices.has("unknown command 'bogus'"), "the refusal")
+        assert app.screen is devices
+        await pilot.press("colon", *"walk 1.3.6.1.2.1.1", "enter")
+        await wait_for(pilot, lambda: shown(app, WalkScreen), "the walk")
+        assert isinstance(app.screen, WalkScreen)
+        assert (app.screen.device, app.screen.root) == ("core-sw1", "1.3.6.1.2.1.1")
