@@ -61,6 +61,7 @@ from tests.store_helpers import (
     T0_MS,
     Prop,
     properties_screen,
+    snmp_prop,
     store_app,
 )
 from tests.ui_helpers import (
@@ -982,3 +983,22 @@ async def test_the_footer_offers_no_write_key_in_read_only_mode(
         assert app.screen is screen
         await pilot.press("D")
         await wait_for(pilot, lambda: app.screen is devices, "the Devices")
+
+
+async def test_oids_sort_as_numbers_in_the_tree(tmp_path: Path) -> None:
+    oids = ["1.3.6.1.2.1.2.2.1.10.1", "1.3.6.1.2.1.2.2.1.2.1", "1.3.6.1.2.1.2.2.1.2.10"]
+    oids += ["1.3.6.1.2.1.2.2.1.2.2"]
+    props = [snmp_prop("core-sw1", oid, "INTEGER", n) for n, oid in enumerate(oids)]
+    app = store_app(tmp_path / "s.db", props=props, audit=())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await properties_screen(pilot)
+        tree = tree_of(screen)
+        await expand_all(pilot, tree)
+        interface = tree.root.children[0].children[0]
+        paths = [str(leaf.data.prop.path) for leaf in interface.children]  # type: ignore[union-attr]
+        assert paths == [
+            "/1.3.6.1.2.1.2.2.1.2.1",
+            "/1.3.6.1.2.1.2.2.1.2.2",
+            "/1.3.6.1.2.1.2.2.1.2.10",
+            "/1.3.6.1.2.1.2.2.1.10.1",
+        ]
