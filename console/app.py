@@ -380,8 +380,9 @@ class FleettopApp(App[None]):
         return screens
 
     def show_changes(self, changes: Changes) -> None:
-        """Hand ``changes`` of the state to every fleet screen (hidden ones defer)."""
-        if not changes:
+        """Hand ``changes`` of the state to every fleet screen (hidden ones defer);
+        nothing once the app is shutting down (its screens are being removed)."""
+        if not changes or not self.is_running:
             return
         for screen in self.fleet_screens():
             screen.apply_changes(changes)
