@@ -442,8 +442,9 @@ class PropertiesScreen(FleetScreen):
             count = await access.audit.log.export(choice.path, format=choice.format)
             operator.notify(f"{format_count(count)} audit entries written to {choice.path}")
             return
-        text = self.filter_shown or None
-        what = f"matching {text!r}" if text else "(all)"
+        shown = self.filter_shown or None
+        text = self.query_one(PropertyPane).path_filter
+        what = f"matching {shown!r}" if shown else "(all)"
         title = f"Export {format_count(self.shown)} properties {what}"
         choice = await self.app.push_screen_wait(
             ExportScreen(title, default_export_name("properties", stamp))

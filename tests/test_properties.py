@@ -65,7 +65,9 @@ from tests.store_helpers import (
     store_app,
 )
 from tests.ui_helpers import (
+    IF_IN_OCTETS_1,
     SIZE,
+    SYS_UPTIME,
     T0,
     Notices,
     cell,
@@ -1002,3 +1004,23 @@ async def test_oids_sort_as_numbers_in_the_tree(tmp_path: Path) -> None:
             "/1.3.6.1.2.1.2.2.1.2.10",
             "/1.3.6.1.2.1.2.2.1.10.1",
         ]
+
+
+async def test_filter_by_the_mib_name_the_tree_shows(tmp_path: Path) -> None:
+    props = [
+        snmp_prop("core-sw1", IF_IN_OCTETS_1, "COUNTER", 10),
+        snmp_prop("core-sw1", SYS_UPTIME, "TIME_TICKS", 5),
+        Prop("ap-lobby", SENSORS, "/temp/value", 21.5, PropertyType.DOUBLE),
+    ]
+    app = store_app(tmp_path / "s.db", props=props, audit=())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await properties_screen(pilot)
+        await pilot.press("slash", *"ifInOctets.1")
+        await wait_for(pilot, lambda: screen.filter_shown == "ifInOctets.1", "the name filter")
+        assert (screen.shown, screen.total) == (1, 3)
+        tree = tree_of(screen)
+        await expand_all(pilot, tree)
+        assert tree.leaf(("core-sw1", SNMP_INTERFACE, "/" + IF_IN_OCTETS_1)) is not None
+        screen.query_one("#property-filter", Input).value = "temp"  # a path, not a name
+        await wait_for(pilot, lambda: screen.filter_shown == "temp", "the path filter")
+        assert (screen.shown, screen.total) == (1, 3)

@@ -4,6 +4,7 @@ under the cursor, with the live values of the loaded leaves."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from textual import on, work
@@ -27,6 +28,10 @@ FILTER_DELAY = 0.15
 AUTO_RELOAD_SECONDS = 1.0
 
 FILTER_HINT = "filter paths: a substring (1.3.6.1.2.1.2.), or +/# wildcards (/+/value, /sensors/#)"
+
+#: A MIB object name as the tree shows it (``ifInOctets.1``, ``IF-MIB::ifInOctets``):
+#: camelCase, with an optional module and index. "temp" is a path substring.
+MIB_NAME = re.compile(r"^(?:[A-Za-z][\w-]*::)?[a-z][a-z0-9]*[A-Z][\w-]*(?:\.\d+)*$")
 
 
 class PropertyPane(Vertical):
@@ -71,6 +76,9 @@ class PropertyPane(Vertical):
         """The filter text of the tree shown (``None`` before the first load)."""
         self.filter_error: str | None = None
         """Why the last filter was refused (a malformed pattern), or ``None``."""
+        self.path_filter: str | None = None
+        """The path filter the store applied at the last load: the text typed, or
+        ``/OID`` for a MIB name (``None``: every property)."""
         self.tree_updated_at = 0.0
         """``time.perf_counter()`` when the tree was last rebuilt (benchmarks)."""
         self._pending: dict[PropertyKey, LiveValue] = {}
@@ -128,9 +136,10 @@ class PropertyPane(Vertical):
             await asyncio.sleep(delay)
         tree = self.property_tree
         selected = tree.highlighted_property
+        query = await self._path_filter(text.strip())
         self._loading = True
         try:
-            shown, total = await tree.load(text.strip() or None)
+            shown, total = await tree.load(query)
         except ValueError as exc:
             self.filter_error = str(exc)
             self._show_counts()
@@ -138,11 +147,25 @@ class PropertyPane(Vertical):
         finally:
             self._loading = False
         self.filter_error = None
+        self.path_filter = query
         self.shown, self.total, self.filter_shown = shown, total, text.strip()
         self.tree_updated_at = time.perf_counter()
         if selected is not None:
             self._restore = (selected.device, selected.interface, selected.path)
         self._show_counts()
+
+    async def _path_filter(self, text: str) -> str | None:
+        """The store's path filter for ``text``: a MIB name the tree shows
+        (``ifInOctets.1``) becomes its OID, anything else is a path substring or
+        pattern."""
+        if not text:
+            return None
+        if MIB_NAME.match(text):
+            try:
+                return "/" + await asyncio.to_thread(self._mib_names.lookup, text)
+            except ValueError:
+                pass  # not a known name: a path substring after all
+        return text
 
     def _show_counts(self) -> None:
         counts = self.query_one("#property-counts", Static)
