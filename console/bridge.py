@@ -27,7 +27,7 @@ This module and ``console/app.py`` are the only core modules that import Textual
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -123,13 +123,7 @@ class Bridge:
         for pattern in self._patterns:
             self._add(self.state.apply(self.bus.snapshot(pattern)))
             self._subscriptions.append(
-                self.bus.subscribe(
-                    pattern,
-                    self._on_batch,
-                    policy=Policy.LATEST_PER_TYPE,
-                    batch_duration=self._frame,
-                    name=f"ui.{'/'.join(pattern)}",
-                )
+                self._subscribe(pattern, self._on_batch, Policy.LATEST_PER_TYPE, "ui")
             )
 
     def follow_live(self, patterns: Sequence[Pattern] = LIVE_PATTERNS) -> None:
@@ -138,15 +132,25 @@ class Bridge:
         if self._live:
             return
         self._live = [
-            self.bus.subscribe(
-                pattern,
-                self._on_live,
-                policy=Policy.DROP_OLDEST,
-                batch_duration=self._frame,
-                name=f"ui.live.{'/'.join(pattern)}",
-            )
+            self._subscribe(pattern, self._on_live, Policy.DROP_OLDEST, "ui.live")
             for pattern in patterns
         ]
+
+    def _subscribe(
+        self,
+        pattern: Pattern,
+        callback: Callable[[list[Event]], None],
+        policy: Policy,
+        prefix: str,
+    ) -> Subscription:
+        """One batched subscription (a batch per frame), named ``PREFIX.PATTERN``."""
+        return self.bus.subscribe(
+            pattern,
+            callback,
+            policy=policy,
+            batch_duration=self._frame,
+            name=f"{prefix}.{'/'.join(pattern)}",
+        )
 
     def close(self) -> None:
         """Unsubscribe; the state keeps what it knows."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from console.events import JsonValue
+from console.events import Event, JsonValue
 from console.notifications.model import Severity
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ __all__ = [
     "StoreStatus",
     "ValueKey",
     "ValueState",
+    "unpack",
 ]
 
 ValueKey: TypeAlias = tuple[str, str]
@@ -187,3 +188,14 @@ class Changes:
         return bool(
             self.devices or self.values or self.store or self.audit or self.alarms or self.live
         )
+
+
+def unpack(event: Event) -> tuple[str, str, dict[str, JsonValue], float] | None:
+    """``(TARGET, KIND, payload, when)`` of a ``(PROTOCOL, TARGET, KIND, ...)`` event
+    whose payload is an object, else ``None``; ``when`` is the event's source
+    timestamp, else the bus's (s since the epoch)."""
+    payload = event.payload
+    if len(event.type) < 3 or not isinstance(payload, dict):
+        return None
+    when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
+    return event.type[1], event.type[2], payload, when

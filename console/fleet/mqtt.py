@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from console.events import Event, JsonValue
-from console.fleet.model import MQTT, Changes, DeviceState, ValueKey
+from console.fleet.model import MQTT, Changes, DeviceState, ValueKey, unpack
 from console.fleet.values import FleetValues
 from console.mqtt.codec import DEFAULT_DISPLAY_LIMIT, DecodedPayload, decode_payload
 
@@ -199,12 +199,10 @@ class MqttFold:
 
     def apply_one(self, event: Event, changes: Changes) -> None:
         """Fold one ``("mqtt", ...)`` event."""
-        kind = event.type[2] if len(event.type) >= 3 else None
-        payload = event.payload
-        if kind is None or not isinstance(payload, dict):
+        parts = unpack(event)
+        if parts is None:
             return
-        target = event.type[1]
-        when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
+        target, kind, payload, when = parts
         if target.startswith("@"):
             if kind == "status" and len(event.type) == 3:
                 self._broker_status(target[1:], payload, changes)

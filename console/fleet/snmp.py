@@ -51,6 +51,7 @@ from console.fleet.model import (
     Changes,
     Sample,
     ValueState,
+    unpack,
 )
 from console.fleet.values import FleetValues
 
@@ -106,12 +107,10 @@ class SnmpFold:
             KeyError, TypeError, ValueError: the payload does not follow
                 ``docs/events.md`` (the caller logs and skips the event).
         """
-        kind = event.type[2] if len(event.type) >= 3 else None
-        payload = event.payload
-        if kind is None or not isinstance(payload, dict):
+        parts = unpack(event)
+        if parts is None:
             return
-        device = event.type[1]
-        when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
+        device, kind, payload, when = parts
         if kind == "status" and len(event.type) == 3:
             self._status(device, payload, when, changes)
             changes.devices.add(device)
