@@ -89,6 +89,9 @@ class _Terminal:
 
     def __init__(self) -> None:
         self.socket = f"fleettop-bench-{os.getpid()}"
+        # a session that lives as long as the benchmark: the server does not exit
+        # (and race the next session's start) whenever a run's session ends
+        self.start("keep", "sleep 3600", {})
 
     def _tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -113,6 +116,8 @@ class _Terminal:
                 str(COLUMNS),
                 "-y",
                 str(ROWS),
+                "-c",
+                str(ROOT),
                 f"env {exports} {command}",
             ],
             check=True,
