@@ -161,6 +161,7 @@ class FleettopApp(App[None]):
             "Command",
             key_display=":",
             id="app.command_line",
+            show=False,  # in the help and the palette; the footer keeps room for navigation
             tooltip="Type a command: devices, properties, notifications, walk OID, help, q",
         ),
         Binding(
