@@ -137,7 +137,9 @@ async def _ui(path: Path) -> dict[str, Any]:
     app = FleettopApp(_StoreRuntime(path), clock=Clock())
     texts = _texts()
     async with app.run_test(headless=True, size=SIZE) as pilot:
-        await _wait(pilot, lambda: app.operator is not None and len(app.screen_stack) > 1, "app")
+        await _wait(
+            pilot, lambda: app.operator is not None and app.current_mode != "_default", "app"
+        )
         await pilot.press("P")
         await _wait(pilot, lambda: isinstance(app.screen, PropertiesScreen), "the screen")
         screen = app.screen

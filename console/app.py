@@ -1,65 +1,64 @@
 """The Textual app: screens, navigation, bindings and the runtime's lifecycle.
 
-The app owns nothing but the UI. On mount it starts the :class:`~console.runtime.
-Runtime` in a worker (the demo agents and pollers live in the app's event loop),
+The app owns nothing but the UI. It draws first: its first frame ("Starting
+fleettop…") needs only Textual and the themes, so this module imports nothing else
+at load time. Once that frame is on screen it imports the rest of the UI and the
+backends in a thread (:data:`UI_MODULES`; pysnmp and the configuration cost over a
+second), builds the :class:`~console.runtime.Runtime` when it was given a factory,
+starts it in a worker (the demo agents and pollers live in the app's event loop),
 opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit it
 closes the runtime. Everything on screen comes from the bus through the bridge.
 
 The operator's requests (read, get, write, walk, polling list) go through one
-:class:`~screens.operations.Operator`; with ``read_only=True`` it refuses every
+:class:`~screens.controllers.snmp.Operator`; with ``read_only=True`` it refuses every
 write. Every binding is also a command of the palette (``ctrl+p``):
 :class:`~widgets.commands.BindingCommands` lists the current screen's.
 
-Top-level navigation lives here, in one table (:data:`NAVIGATION`): ``P`` opens the
+The top-level screens are Textual modes (:data:`DEVICES_MODE`,
+:data:`PROPERTIES_MODE`, :data:`NOTIFICATIONS_MODE`), each with its own screen stack,
+and navigation lives here, in one table (:data:`NAVIGATION`): ``P`` shows the
 Properties screen from every screen (one instance, kept while hidden so its live
 value history and its tree survive), ``N`` the Notifications screen (one instance
 too: its panes, filters and paused lists survive), ``D`` goes back to the Devices
-screen. When the property store could not be used, the operator is told at startup
-(a notification with the reason) and the status bar says ``NO PERSISTENCE``.
+screen (the top of the devices stack). Going back from a top-level screen
+(``escape``) returns to the mode it was shown from. When the property store could
+not be used, the operator is told at startup (a notification with the reason) and
+the status bar says ``NO PERSISTENCE``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from console.bridge import UI_PATTERNS, Bridge
-from console.config import UiConfig
-from console.format import Clock
-from console.gcpolicy import LatencyGc
-from console.runtime import Runtime
-from console.state import Changes, FleetState
-from screens.base import FleetScreen, NotificationsAccess, ScreenContext, StoreAccess
-from screens.confirm import ConfirmScreen
-from screens.devices import DevicesScreen
-from screens.export import ExportScreen
-from screens.get import OidPromptScreen
-from screens.help import HelpScreen, HelpSection
-from screens.mqtt_ops import MqttOperator
-from screens.notifications import NotificationsScreen
-from screens.oids import OidsScreen
-from screens.operations import Operator
-from screens.properties import PropertiesScreen
-from screens.startup import StartupErrorScreen
-from screens.walk import WalkScreen
-from screens.write import WriteScreen
 from themes import CSS_FILES, FLEETTOP_THEME
 from widgets.commands import BindingCommands
-from widgets.device_table import DeviceTable
-from widgets.mib_names import MibNames
-from widgets.notification_list import NotificationList
-from widgets.property_tree import PropertyTree
-from widgets.value_table import ValueTable
 
-__all__ = ["NAVIGATION", "FleettopApp"]
+if TYPE_CHECKING:
+    from console.bridge import Bridge
+    from console.config import UiConfig
+    from console.fleet import Changes, FleetState
+    from console.format import Clock
+    from console.gcpolicy import LatencyGc
+    from console.runtime import Runtime
+    from screens.base import FleetScreen, NotificationsAccess, ScreenContext
+    from screens.controllers.snmp import Operator
+    from screens.help import HelpSection
+    from widgets.mib_names import MibNames
+
+__all__ = ["DEVICES_MODE", "NAVIGATION", "NOTIFICATIONS_MODE", "PROPERTIES_MODE", "FleettopApp"]
 
 mlog = logging.getLogger(__name__)
 
@@ -67,6 +66,29 @@ RUNTIME_GROUP = "runtime"
 EXIT_STARTUP_FAILED = 1
 #: How long the "no persistence" notification stays (seconds).
 NO_PERSISTENCE_SECONDS = 30
+
+#: The top-level screens, each a Textual mode with its own screen stack.
+DEVICES_MODE = "devices"
+PROPERTIES_MODE = "properties"
+NOTIFICATIONS_MODE = "notifications"
+TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
+
+#: What the UI imports once the first frame is drawn (in a thread, so the
+#: "Starting…" frame shows at once and keys are still read meanwhile).
+UI_MODULES = (
+    "console.runtime",
+    "console.bridge",
+    "console.fleet",
+    "console.gcpolicy",
+    "screens.base",
+    "screens.devices",
+    "screens.properties",
+    "screens.notifications",
+    "screens.help",
+    "screens.controllers.snmp",
+    "screens.controllers.mqtt",
+    "widgets.mib_names",
+)
 
 #: Top-level navigation, from every screen (not from dialogs).
 NAVIGATION: list[Binding] = [
@@ -93,6 +115,12 @@ NAVIGATION: list[Binding] = [
         tooltip="Back to the Devices screen",
     ),
 ]
+
+_NAVIGATION_MODES = {
+    "open_devices": DEVICES_MODE,
+    "open_properties": PROPERTIES_MODE,
+    "open_notifications": NOTIFICATIONS_MODE,
+}
 
 
 class FleettopApp(App[None]):
@@ -128,6 +156,15 @@ class FleettopApp(App[None]):
             tooltip="Show every key",
         ),
         Binding(
+            "colon",
+            "command_line",
+            "Command",
+            key_display=":",
+            id="app.command_line",
+            show=False,  # in the help and the palette; the footer keeps room for navigation
+            tooltip="Type a command: devices, properties, notifications, walk OID, help, q",
+        ),
+        Binding(
             "ctrl+p",
             "command_palette",
             "Commands",
@@ -140,25 +177,23 @@ class FleettopApp(App[None]):
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | None = None,
         *,
+        runtime_factory: Callable[[], Runtime] | None = None,
         clock: Clock | None = None,
         mib_names: MibNames | None = None,
         read_only: bool = False,
         freeze_heap: bool = False,
     ) -> None:
         super().__init__()
+        if (runtime is None) == (runtime_factory is None):
+            raise TypeError("give a runtime or a runtime_factory, not both")
         self.freeze_heap = freeze_heap
         """True when :attr:`gc_policy` is installed once the fleet shows."""
-        self.gc_policy = LatencyGc()
-        """The garbage-collection policy (installed only with ``freeze_heap``)."""
-        self.runtime = runtime
-        """The runtime the app starts and closes."""
-        self.clock = clock or Clock()
-        """Where the UI reads the time."""
-        self.state = FleetState()
-        """The fleet as shown, kept up to date by the bridge."""
-        self.mib_names = mib_names or MibNames()
+        self._runtime = runtime
+        self._runtime_factory = runtime_factory
+        self._clock = clock
+        self._mib_names = mib_names
         self.read_only = read_only
         """True when writes are refused."""
         self.operator: Operator | None = None
@@ -167,12 +202,40 @@ class FleettopApp(App[None]):
         """Why the runtime could not start, or ``None``."""
         self._bridge: Bridge | None = None
         self._screen_context: ScreenContext | None = None
-        self._properties: PropertiesScreen | None = None
-        self._notifications_screen: NotificationsScreen | None = None
+        self._mode_trail: list[str] = []
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
         self.register_theme(FLEETTOP_THEME)
         self.theme = FLEETTOP_THEME.name
+        if runtime is not None:
+            self._prepare()
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the app starts and closes (built in the start worker when the
+        app was given a factory).
+
+        Raises:
+            RuntimeError: asked before the factory built it.
+        """
+        if self._runtime is None:
+            raise RuntimeError("the runtime is not built yet")
+        return self._runtime
+
+    def _prepare(self) -> None:
+        """Create what the UI keeps (imports the UI modules when not done yet)."""
+        from console.fleet import FleetState
+        from console.format import Clock
+        from console.gcpolicy import LatencyGc
+        from widgets.mib_names import MibNames
+
+        self.gc_policy: LatencyGc = LatencyGc()
+        """The garbage-collection policy (installed only with ``freeze_heap``)."""
+        self.clock: Clock = self._clock or Clock()
+        """Where the UI reads the time."""
+        self.state: FleetState = FleetState()
+        """The fleet as shown, kept up to date by the bridge."""
+        self.mib_names: MibNames = self._mib_names or MibNames()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -181,13 +244,24 @@ class FleettopApp(App[None]):
         yield Static("Starting fleettop…", id="starting")
 
     def on_mount(self) -> None:
-        """Start the runtime in a worker."""
-        self._start_runtime()
+        """Start the runtime once the first frame is drawn."""
+        self.call_after_refresh(self._start_runtime)
 
     @work(exclusive=True, group=RUNTIME_GROUP, exit_on_error=False, description="start runtime")
     async def _start_runtime(self) -> None:
+        if self._runtime is None:
+            self._runtime = await asyncio.to_thread(self._build_runtime)
+            self._prepare()
         await self.runtime.start()
         self._show_fleet()
+
+    def _build_runtime(self) -> Runtime:
+        """Import the UI and the backends, then build the runtime (in a thread)."""
+        for name in UI_MODULES:
+            importlib.import_module(name)
+        factory = self._runtime_factory
+        assert factory is not None
+        return factory()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures are handled (startup: the error screen)."""
@@ -196,26 +270,33 @@ class FleettopApp(App[None]):
             error = worker.error
             mlog.error("%s failed", worker.description, exc_info=error)
             if worker.group == RUNTIME_GROUP:
+                from screens.startup import StartupErrorScreen
+
                 self.startup_error = f"{type(error).__name__}: {error}"
                 self.push_screen(StartupErrorScreen(self.startup_error))
             else:
                 self.notify(f"{worker.description} failed: {error}", severity="error", markup=False)
 
     def _show_fleet(self) -> None:
-        config = self.runtime.config
+        from console.bridge import UI_PATTERNS, Bridge
+        from screens.base import ScreenContext, StoreAccess
+        from screens.controllers.mqtt import MqttOperator
+        from screens.controllers.snmp import Operator
+        from screens.devices import DevicesScreen
+        from screens.notifications import NotificationsScreen
+        from screens.properties import PropertiesScreen
+
+        runtime = self.runtime
+        config = runtime.config
         self._apply_ui_config(config.ui)
         self.operator = Operator(
             self,
-            self.runtime.snmp_devices,
+            runtime.snmp_devices,
             self.state,
             self.mib_names,
-            self.show_changes,
             read_only=self.read_only,
         )
-        self.operator.mqtt = MqttOperator(
-            self, self.runtime.mqtt, self.state, read_only=self.read_only
-        )
-        runtime = self.runtime
+        mqtt = MqttOperator(self, runtime.mqtt, self.state, read_only=self.read_only)
         store = runtime.store
         context = ScreenContext(
             bus=runtime.bus,
@@ -224,6 +305,7 @@ class FleettopApp(App[None]):
             clock=self.clock,
             mib_names=self.mib_names,
             operator=self.operator,
+            mqtt=mqtt,
             store=StoreAccess(
                 store=store,
                 audit=runtime.audit,
@@ -233,9 +315,17 @@ class FleettopApp(App[None]):
             notifications=notifications_access(runtime),
         )
         self._screen_context = context
-        self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
-        self._bridge.open()
-        self.push_screen(DevicesScreen(context))
+        bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
+        bridge.open()
+
+        def properties() -> Screen[Any]:
+            bridge.follow_live()  # the screen draws every live value, not the latest
+            return PropertiesScreen(context)
+
+        self.add_mode(DEVICES_MODE, lambda: DevicesScreen(context))
+        self.add_mode(PROPERTIES_MODE, properties)
+        self.add_mode(NOTIFICATIONS_MODE, lambda: NotificationsScreen(context))
+        self.switch_mode(DEVICES_MODE)
         if self.freeze_heap:
             self.call_after_refresh(self.gc_policy.install)
         if runtime.store_error is not None:
@@ -266,8 +356,10 @@ class FleettopApp(App[None]):
         self.workers.cancel_group(self, RUNTIME_GROUP)
         if self._bridge is not None:
             self._bridge.close()
-        await self.runtime.aclose()
-        self.gc_policy.uninstall()
+        if self._runtime is not None:
+            await self._runtime.aclose()
+        if hasattr(self, "gc_policy"):
+            self.gc_policy.uninstall()
 
     # -- data -----------------------------------------------------------------------
 
@@ -275,64 +367,79 @@ class FleettopApp(App[None]):
         """Hand the bridge's changes to every fleet screen (hidden ones defer)."""
         self.show_changes(message.bridge.take_changes())
 
+    def fleet_screens(self) -> list[FleetScreen]:
+        """The fleet screens of every mode's stack (those showing and those not)."""
+        from screens.base import FleetScreen
+
+        screens: list[FleetScreen] = []
+        for mode in (self.current_mode, *TOP_MODES):
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:  # a mode not shown yet has no stack
+                continue
+            screens.extend(s for s in stack if isinstance(s, FleetScreen) and s not in screens)
+        return screens
+
     def show_changes(self, changes: Changes) -> None:
-        """Hand ``changes`` of the state to every fleet screen (hidden ones defer)."""
-        if not changes:
+        """Hand ``changes`` of the state to every fleet screen (hidden ones defer);
+        nothing once the app is shutting down (its screens are being removed)."""
+        if not changes or not self.is_running:
             return
-        for screen in self.screen_stack:
-            if isinstance(screen, FleetScreen):
-                screen.apply_changes(changes)
+        for screen in self.fleet_screens():
+            screen.apply_changes(changes)
 
     # -- navigation -----------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Navigation only once the fleet shows, not from a dialog, and not to the
         screen already showing."""
-        if action in ("open_properties", "open_devices", "open_notifications"):
-            screen = self.screen
-            if self._screen_context is None or isinstance(screen, ModalScreen):
+        if action == "command_line":
+            return self._screen_context is not None and not isinstance(self.screen, ModalScreen)
+        mode = _NAVIGATION_MODES.get(action)
+        if mode is not None:
+            if self._screen_context is None or isinstance(self.screen, ModalScreen):
                 return False
-            if action == "open_properties" and isinstance(screen, PropertiesScreen):
-                return False
-            if action == "open_notifications" and isinstance(screen, NotificationsScreen):
-                return False
-            if action == "open_devices" and isinstance(screen, DevicesScreen):
+            if self.current_mode == mode and len(self.screen_stack) == 1:
                 return False
         return True
 
     def action_open_properties(self) -> None:
         """Show the Properties screen (the same one every time)."""
-        if self._screen_context is None:
-            return
-        if self._properties is None:
-            self._properties = PropertiesScreen(self._screen_context)
-            self.install_screen(self._properties, name="properties")
-        if self._properties in self.screen_stack:
-            self._pop_to(self._properties)
-        else:
-            self.push_screen(self._properties)
+        self.show_mode(PROPERTIES_MODE)
 
     def action_open_notifications(self) -> None:
         """Show the Notifications screen (the same one every time)."""
-        if self._screen_context is None:
-            return
-        if self._notifications_screen is None:
-            self._notifications_screen = NotificationsScreen(self._screen_context)
-            self.install_screen(self._notifications_screen, name="notifications")
-        if self._notifications_screen in self.screen_stack:
-            self._pop_to(self._notifications_screen)
-        else:
-            self.push_screen(self._notifications_screen)
+        self.show_mode(NOTIFICATIONS_MODE)
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
-        devices = next((s for s in self.screen_stack if isinstance(s, DevicesScreen)), None)
-        if devices is not None:
-            self._pop_to(devices)
-
-    def _pop_to(self, screen: FleetScreen) -> None:
-        while self.screen is not screen and len(self.screen_stack) > 1:
+        self.show_mode(DEVICES_MODE)
+        while len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def show_mode(self, mode: str) -> None:
+        """Show the top-level screen ``mode`` (its stack as it was left); going back
+        from it returns to the mode showing now."""
+        if self._screen_context is None or mode == self.current_mode:
+            return
+        for screen in self.fleet_screens():  # those left behind get no changes: catch up
+            if screen in self.screen_stack:
+                screen.mark_stale()
+        if self.current_mode in TOP_MODES:
+            self._mode_trail = [m for m in self._mode_trail if m != self.current_mode]
+            self._mode_trail.append(self.current_mode)
+        self._mode_trail = [m for m in self._mode_trail if m != mode]
+        self.switch_mode(mode)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Pop the top screen; from the base of a top-level mode, go back to the mode
+        it was shown from (the Devices when none)."""
+        if self.current_mode in TOP_MODES and len(self.screen_stack) == 1:
+            if self.current_mode != DEVICES_MODE:
+                self.show_mode(self._mode_trail.pop() if self._mode_trail else DEVICES_MODE)
+            done: AwaitComplete = AwaitComplete.nothing()  # type: ignore[no-untyped-call]
+            return done
+        return super().pop_screen()
 
     # -- actions --------------------------------------------------------------------
 
@@ -342,10 +449,67 @@ class FleettopApp(App[None]):
 
     def action_help(self) -> None:
         """Show the help screen, or close it when it is showing."""
+        from screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
             self.push_screen(HelpScreen(help_sections(), self._keymap))
+
+    def action_command_line(self) -> None:
+        """Open the ``:`` command line (:mod:`screens.command_line`)."""
+        from screens.command_line import CommandLineScreen
+
+        self.push_screen(CommandLineScreen(), callback=self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """Run a command of the ``:`` line (``None``: cancelled); a bad one is told."""
+        from screens.command_line import parse_command
+
+        if text is None:
+            return
+        try:
+            command = parse_command(text)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if command.name == "devices":
+            self.action_open_devices()
+        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE):
+            self.show_mode(command.name)
+        elif command.name == "help":
+            self.action_help()
+        elif command.name == "quit":
+            self.exit(return_code=EXIT_STARTUP_FAILED if self.startup_error else 0)
+        elif command.name == "walk":
+            self._walk(*command.args)
+
+    @work(group="command", exit_on_error=False, description="walk")
+    async def _walk(self, text: str, device: str | None = None) -> None:
+        from screens.devices import DevicesScreen
+        from screens.walk import WalkScreen
+        from widgets.device_table import DeviceTable
+
+        context = self._screen_context
+        if context is None:
+            return
+        if device is None:
+            base = self.get_screen_stack(DEVICES_MODE)[0]
+            if isinstance(base, DevicesScreen):
+                device = base.query_one(DeviceTable).highlighted_device
+        if device is None or device not in self.runtime.snmp_devices:
+            self.notify(
+                f"walk: {device or 'no device'} is not an SNMP device (:walk OID DEVICE)",
+                severity="warning",
+                markup=False,
+            )
+            return
+        try:
+            oid = await asyncio.to_thread(self.mib_names.lookup, text)
+        except ValueError as exc:
+            self.notify(f"walk: {exc}", severity="warning", markup=False)
+            return
+        self.push_screen(WalkScreen(context, device, oid))
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
         """Warn when ``ui.keymap`` gives two bindings the same key."""
@@ -363,6 +527,8 @@ class FleettopApp(App[None]):
 def notifications_access(runtime: Runtime) -> NotificationsAccess | None:
     """The runtime's notification center, alarm book and monitors for the screens,
     or ``None`` when it has none of them."""
+    from screens.base import NotificationsAccess
+
     center, alarms, monitors = runtime.notifications, runtime.alarms, runtime.monitors
     if center is None and alarms is None and monitors is None:
         return None
@@ -376,6 +542,23 @@ def notifications_access(runtime: Runtime) -> NotificationsAccess | None:
 
 def help_sections() -> list[HelpSection]:
     """The bindings of every part of the UI, for the help screen."""
+    from textual.widgets import DataTable
+
+    from screens.confirm import ConfirmScreen
+    from screens.devices import DevicesScreen
+    from screens.export import ExportScreen
+    from screens.get import OidPromptScreen
+    from screens.help import HelpScreen, HelpSection
+    from screens.notifications import NotificationsScreen
+    from screens.oids import OidsScreen
+    from screens.properties import PropertiesScreen
+    from screens.walk import WalkScreen
+    from screens.write import WriteScreen
+    from widgets.device_table import DeviceTable
+    from widgets.notification_list import NotificationList
+    from widgets.property_tree import PropertyTree
+    from widgets.value_table import ValueTable
+
     return [
         HelpSection.of("Global", FleettopApp, App),
         HelpSection.of("Devices", DevicesScreen, DeviceTable),

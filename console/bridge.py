@@ -2,8 +2,8 @@
 
 The UI is fed only through the bus. :class:`Bridge` makes one batched, coalescing
 subscription (``Policy.LATEST_PER_TYPE``, a batch per frame of
-:data:`FRAME_SECONDS`), folds each batch into a :class:`~console.state.FleetState`
-(plain Python, ``console/state.py``) and tells the app with one
+:data:`FRAME_SECONDS`), folds each batch into a :class:`~console.fleet.FleetState`
+(plain Python, ``console/fleet/``) and tells the app with one
 :class:`Bridge.Changed` message what changed.
 
 At most one ``Changed`` message waits in the app's queue at a time: while one is
@@ -14,18 +14,27 @@ updates instead of a growing queue.
 :meth:`Bridge.open` first folds :meth:`~console.events.EventManager.snapshot` into
 the state, so a UI opened late shows the current values at once.
 
+Live property values (:meth:`Bridge.follow_live`): the Properties screen draws the
+recent values of each property, so every value counts, not only the latest of a
+frame. Once it is asked to, the bridge also subscribes to
+:data:`~console.history.LIVE_PATTERNS` without coalescing (``Policy.DROP_OLDEST``,
+batched per frame) and folds them with :meth:`~console.fleet.FleetState.apply_live`;
+the newest value per property reaches the screens in ``Changes.live``. So no screen
+subscribes to the bus itself: backend → bus → bridge → fleet state → screens.
+
 This module and ``console/app.py`` are the only core modules that import Textual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
 from console.events import Event, EventManager, Pattern, Policy, Subscription
-from console.state import Changes, FleetState
+from console.fleet import Changes, FleetState
+from console.history import LIVE_PATTERNS
 
 __all__ = [
     "ALARM_PATTERN",
@@ -97,13 +106,14 @@ class Bridge:
         self._patterns = tuple(patterns)
         self._frame = frame
         self._subscriptions: list[Subscription] = []
+        self._live: list[Subscription] = []
         self._pending = Changes()
         self._posted = False
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         """The bridge's live subscriptions (their ``stats`` show coalescing and drops)."""
-        return tuple(self._subscriptions)
+        return tuple(self._subscriptions + self._live)
 
     def open(self) -> None:
         """Fold the bus snapshot into the state, then subscribe (no event is missed:
@@ -113,20 +123,41 @@ class Bridge:
         for pattern in self._patterns:
             self._add(self.state.apply(self.bus.snapshot(pattern)))
             self._subscriptions.append(
-                self.bus.subscribe(
-                    pattern,
-                    self._on_batch,
-                    policy=Policy.LATEST_PER_TYPE,
-                    batch_duration=self._frame,
-                    name=f"ui.{'/'.join(pattern)}",
-                )
+                self._subscribe(pattern, self._on_batch, Policy.LATEST_PER_TYPE, "ui")
             )
+
+    def follow_live(self, patterns: Sequence[Pattern] = LIVE_PATTERNS) -> None:
+        """Also fold every live property value from now on (see the module
+        docstring); a second call does nothing."""
+        if self._live:
+            return
+        self._live = [
+            self._subscribe(pattern, self._on_live, Policy.DROP_OLDEST, "ui.live")
+            for pattern in patterns
+        ]
+
+    def _subscribe(
+        self,
+        pattern: Pattern,
+        callback: Callable[[list[Event]], None],
+        policy: Policy,
+        prefix: str,
+    ) -> Subscription:
+        """One batched subscription (a batch per frame), named ``PREFIX.PATTERN``."""
+        return self.bus.subscribe(
+            pattern,
+            callback,
+            policy=policy,
+            batch_duration=self._frame,
+            name=f"{prefix}.{'/'.join(pattern)}",
+        )
 
     def close(self) -> None:
         """Unsubscribe; the state keeps what it knows."""
-        for subscription in self._subscriptions:
+        for subscription in self._subscriptions + self._live:
             subscription.unsubscribe()
         self._subscriptions.clear()
+        self._live.clear()
 
     def take_changes(self) -> Changes:
         """Return the changes gathered since the last call and start a new set."""
@@ -136,6 +167,9 @@ class Bridge:
 
     def _on_batch(self, events: list[Event]) -> None:
         self._add(self.state.apply(events))
+
+    def _on_live(self, events: list[Event]) -> None:
+        self._add(self.state.apply_live(events))
 
     def _add(self, changes: Changes) -> None:
         if not changes:
@@ -149,7 +183,6 @@ class Bridge:
 # notification pane's side; these imports serve only the class below) -------------------
 
 from collections import deque  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from typing import Any, Generic, Protocol, TypeVar  # noqa: E402
 
 _Item = TypeVar("_Item")

@@ -9,7 +9,10 @@
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
 validates (exit 0, or 2 with every problem as ``file:line: field: message``).
-Textual is imported only when the terminal UI actually starts.
+Textual is imported only when the terminal UI actually starts, and ``demo`` in the
+terminal UI imports nothing heavy before the UI's first frame: the configuration,
+the runtime and the backends (pysnmp) are imported after it, in the app's start
+worker (``bench/bench_startup.py`` measures it).
 """
 
 from __future__ import annotations
@@ -19,18 +22,17 @@ import asyncio
 import logging
 import logging.handlers
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.config import Config, ConfigError, check_config, load_config
-from console.events import Pattern
-from console.headless import parse_filter, run_headless
-from console.runtime import Runtime, default_store_path
-
 if TYPE_CHECKING:
     from console.app import FleettopApp
+    from console.config import Config, ConfigError
+    from console.events import Pattern
+    from console.runtime import Runtime
 
 __all__ = ["build_parser", "main", "make_app"]
 
@@ -47,6 +49,8 @@ def _version() -> str:
 
 
 def _filter_arg(text: str) -> Pattern:
+    from console.headless import parse_filter
+
     try:
         return parse_filter(text)
     except ValueError as exc:
@@ -142,6 +146,8 @@ def _print_problems(error: ConfigError) -> None:
 
 
 def _check(path: Path) -> int:
+    from console.config import check_config
+
     problems = check_config(path)
     if problems:
         for problem in problems:
@@ -153,23 +159,36 @@ def _check(path: Path) -> int:
     return EXIT_OK
 
 
-def make_app(runtime: Runtime, args: argparse.Namespace) -> FleettopApp:
-    """Return the terminal UI for ``runtime`` with the options of ``args``
-    (``--read-only``), its startup heap frozen once the fleet shows (see
-    :class:`~console.app.FleettopApp`). Imports Textual."""
+def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace) -> FleettopApp:
+    """Return the terminal UI for ``runtime`` (or for the runtime a factory builds
+    after the first frame) with the options of ``args`` (``--read-only``), its
+    startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`).
+    Imports Textual."""
     from console.app import FleettopApp
 
+    if callable(runtime):
+        return FleettopApp(runtime_factory=runtime, read_only=args.read_only, freeze_heap=True)
     return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True)
 
 
-def _run(runtime: Runtime, args: argparse.Namespace) -> int:
+def _new_runtime(config: Config | None, demo: bool) -> Runtime:
+    from console.runtime import Runtime
+
+    return Runtime(config, demo=demo)
+
+
+def _run(config: Config | None, args: argparse.Namespace) -> int:
+    demo = args.command == "demo"
     if args.headless:
+        from console.headless import run_headless
+
         patterns = tuple(args.filters) if args.filters else (("*",),)
+        runtime = _new_runtime(config, demo)
         return asyncio.run(run_headless(runtime, patterns=patterns, seconds=args.seconds))
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
-    app = make_app(runtime, args)
+    app = make_app(partial(_new_runtime, config, demo), args)
     app.run()
     return app.return_code or EXIT_OK
 
@@ -185,22 +204,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.config)
     config: Config | None = None
     if args.command == "run":
+        from console.config import ConfigError, load_config
+
         try:
             config = load_config(args.config)
         except ConfigError as exc:
             _print_problems(exc)
             return EXIT_CONFIG
     _setup_logging(args)
-    runtime = Runtime(config, demo=args.command == "demo")
     from console.store.errors import StoreInUseError
     from console.store.lock import check_not_in_use
 
     try:
         store = config.store if config is not None else None  # demo: the defaults
         if store is None or store.enabled:
+            from console.runtime import default_store_path
+
             demo = args.command == "demo"
             check_not_in_use(store.path if store and store.path else default_store_path(demo=demo))
-        return _run(runtime, args)
+        return _run(config, args)
     except StoreInUseError as exc:  # another fleettop writes it: never run without it
         print(f"fleettop: {exc}", file=sys.stderr)
         return EXIT_CONFIG

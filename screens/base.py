@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.screen import Screen
 
 from console.config import DeviceConfig
 from console.events import EventManager
+from console.fleet import Changes, FleetState
 from console.format import Clock
-from console.state import Changes, FleetState
 from widgets.mib_names import MibNames
 from widgets.showing import is_showing
 from widgets.status_bar import StatusBar
@@ -20,9 +20,30 @@ if TYPE_CHECKING:
     from console.notifications.center import NotificationCenter
     from console.notifications.monitors import MonitorSet
     from console.store import AuditRecorder, PropertyStore
-    from screens.operations import Operator
+    from screens.controllers.mqtt import MqttOperator
+    from screens.controllers.snmp import Operator
 
-__all__ = ["FleetScreen", "NotificationsAccess", "ScreenContext", "StoreAccess"]
+__all__ = [
+    "WRITE_BINDING_IDS",
+    "FleetScreen",
+    "NotificationsAccess",
+    "ScreenContext",
+    "StoreAccess",
+]
+
+WRITE_BINDING_IDS: frozenset[str] = frozenset(
+    {
+        "snmp.write",
+        "mqtt.publish",
+        "mqtt.set",
+        "mqtt.unset",
+        "properties.set",
+        "properties.unset",
+        "properties.delete",
+    }
+)
+"""The bindings that change a device or the store: in read-only mode the footer
+does not offer them (pressing one still says why nothing happens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +102,7 @@ class ScreenContext:
         clock: the UI's clock (time formatting, rates).
         mib_names: the shared OID -> MIB name cache.
         operator: the operator's SNMP requests (read, write, walk, polling list).
+        mqtt: the operator's MQTT actions (publish, set, unset), or ``None``.
         store: the property store and its audit log (the Properties screen).
         notifications: the stream, alarms and monitors (the Notifications
             screen), or ``None`` when the runtime has none.
@@ -92,6 +114,7 @@ class ScreenContext:
     clock: Clock
     mib_names: MibNames
     operator: Operator
+    mqtt: MqttOperator | None = None
     store: StoreAccess = StoreAccess()
     notifications: NotificationsAccess | None = None
 
@@ -115,10 +138,31 @@ class FleetScreen(Screen[None]):
     it is shown again, so hidden screens do no rendering work.
     """
 
+    CATCH_UP_ON_RESUME: ClassVar[bool] = False
+    """True for a screen kept while hidden that catches up every time it shows
+    again, whether or not changes were handed to it meanwhile (a top-level screen
+    left in another mode receives none)."""
+
     def __init__(self, context: ScreenContext) -> None:
         super().__init__()
         self.context = context
         self._stale = False
+        if context.operator.read_only:
+            self._hide_write_keys()
+
+    def _hide_write_keys(self) -> None:
+        """Take the write keys off the footer (they stay bound, see
+        :data:`WRITE_BINDING_IDS`)."""
+        keys = self._bindings.key_to_bindings
+        for key, bindings in keys.items():
+            keys[key] = [
+                replace(binding, show=False) if binding.id in WRITE_BINDING_IDS else binding
+                for binding in bindings
+            ]
+
+    def mark_stale(self) -> None:
+        """Catch up with the whole state when the screen shows again."""
+        self._stale = True
 
     def apply_changes(self, changes: Changes) -> None:
         """Show ``changes`` now if the screen is showing, else on resume (or on
@@ -132,8 +176,9 @@ class FleetScreen(Screen[None]):
             self.query_one(StatusBar).refresh_counts()
 
     def on_screen_resume(self) -> None:
-        """Catch up with what changed while the screen was hidden."""
-        if self._stale:
+        """Catch up with what changed while the screen was hidden (every time, for a
+        screen with :attr:`CATCH_UP_ON_RESUME`)."""
+        if self._stale or self.CATCH_UP_ON_RESUME:
             self._stale = False
             with self.app.batch_update():
                 self.show_all()

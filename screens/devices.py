@@ -11,14 +11,13 @@ from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
 from console.config import DeviceConfig
+from console.fleet import Changes, DeviceState, MqttFold, ValueKey
 from console.format import MISSING, Clock, format_count, printable
-from console.mqtt_state import MqttFold
-from console.state import Changes, DeviceState, ValueKey
 from screens.base import FleetScreen, ScreenContext
-from screens.mqtt_ops import PUBLISH
+from screens.controllers.mqtt import PUBLISH
+from screens.controllers.snmp import GET, WALK
 from screens.mqtt_values import mqtt_detail
 from screens.oids import OidsScreen
-from screens.operations import GET, WALK
 from screens.walk import SYSTEM_GROUP, WalkScreen
 from widgets.device_table import DeviceTable, device_address, device_protocol
 from widgets.value_table import ValueTable
@@ -125,6 +124,10 @@ class DevicesScreen(FleetScreen):
         name = self.query_one(DeviceTable).highlighted_device
         if name is not None:
             preview = self.query_one("#preview", ValueTable)
+            if name != preview.device:
+                # columns anew: their widths fit this device's values, not the
+                # widest a previous device had (a long MQTT topic)
+                preview.clear(columns=True)
             preview.show_device(name, self.context.state.values(name))
 
     def _show_detail(self) -> None:
@@ -172,6 +175,6 @@ class DevicesScreen(FleetScreen):
     @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
     async def action_publish(self) -> None:
         """Publish an MQTT message (dialog, confirmation, then the publish)."""
-        mqtt = self.context.operator.mqtt
+        mqtt = self.context.mqtt
         if mqtt is not None:
             await mqtt.ask_publish()

@@ -56,7 +56,8 @@ def help_rows(
     key_display: Callable[[Binding], str],
 ) -> list[HelpRow]:
     """Return the help lines of ``sections`` with ``keymap`` (binding id -> keys)
-    applied; bindings without a description are left out.
+    applied; bindings without a description are left out, and so is a line already
+    listed in its section (the dialogs' ``escape`` Cancel, one line, not four).
 
     Args:
         sections: the groups of bindings to list.
@@ -65,6 +66,7 @@ def help_rows(
     """
     rows: list[HelpRow] = []
     for section in sections:
+        listed: set[tuple[str, str, str]] = set()
         for binding in section.bindings:
             if not binding.description:
                 continue
@@ -76,7 +78,10 @@ def help_rows(
                 )
                 for key in keys.split(",")
             )
-            rows.append(HelpRow(section.title, shown, binding.description, binding.id or ""))
+            line = (shown, binding.description, binding.id or "")
+            if line not in listed:
+                listed.add(line)
+                rows.append(HelpRow(section.title, *line))
     return rows
 
 

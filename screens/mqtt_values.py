@@ -7,9 +7,8 @@ import json
 from textual.content import Content
 
 from console.config import DeviceConfig
+from console.fleet import DeviceState, MqttFold, ValueState, mqtt_address, mqtt_reason
 from console.format import MISSING, Clock, format_count, format_counter_rate, printable
-from console.mqtt_state import MqttFold, mqtt_address, mqtt_reason
-from console.state import DeviceState, ValueState
 
 __all__ = ["DETAIL_LINES", "mqtt_detail", "mqtt_value_detail"]
 

@@ -39,10 +39,10 @@ from textual.content import Content
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from console.fleet import Changes
 from console.format import Clock, format_count
 from console.notifications.export import export_notifications
 from console.notifications.model import CATEGORIES, Category
-from console.state import Changes
 from screens.base import FleetScreen, NotificationsAccess, ScreenContext
 from screens.confirm import ConfirmScreen
 from screens.export import ExportScreen, default_export_name

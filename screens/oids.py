@@ -10,13 +10,12 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
+from console.fleet import COUNTER_MODULI, MQTT, Changes, ValueKey, ValueState
 from console.format import Clock, format_count, format_counter_rate, format_value
-from console.mqtt_state import MQTT
-from console.state import COUNTER_MODULI, Changes, ValueKey, ValueState
 from screens.base import FleetScreen, ScreenContext
-from screens.mqtt_ops import PUBLISH, SET_NEW, UNSET
+from screens.controllers.mqtt import PUBLISH, SET_NEW, UNSET
+from screens.controllers.snmp import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
 from screens.mqtt_values import mqtt_value_detail
-from screens.operations import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from widgets.value_table import ValueTable
 
@@ -186,8 +185,8 @@ class OidsScreen(FleetScreen):
     async def action_write(self) -> None:
         """Write the selected OID: type and value, confirmation, then the SET."""
         if (key := self._mqtt_key()) is not None:
-            if self.context.operator.mqtt is not None:
-                await self.context.operator.mqtt.ask_set(key)
+            if self.context.mqtt is not None:
+                await self.context.mqtt.ask_set(key)
             return
         if not self.context.operator.may_write():
             return
@@ -228,7 +227,7 @@ class OidsScreen(FleetScreen):
     @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
     async def action_publish(self) -> None:
         """Publish an MQTT message; the topic starts as the selected value's."""
-        mqtt = self.context.operator.mqtt
+        mqtt = self.context.mqtt
         if mqtt is None:
             return
         key = self._mqtt_key()
@@ -238,7 +237,7 @@ class OidsScreen(FleetScreen):
     @work(exclusive=True, group="dialog", exit_on_error=False, description="unset")
     async def action_unset(self) -> None:
         """Unset the selected Astarte property (where its mapping allows it)."""
-        mqtt = self.context.operator.mqtt
+        mqtt = self.context.mqtt
         if mqtt is None:
             return
         if mqtt.read_only:
@@ -254,7 +253,7 @@ class OidsScreen(FleetScreen):
     async def action_set_new(self) -> None:
         """Set any path of a server-owned interface of the shown (or selected)
         Astarte device, one that has no value yet included."""
-        mqtt = self.context.operator.mqtt
+        mqtt = self.context.mqtt
         if mqtt is None:
             return
         if mqtt.read_only:

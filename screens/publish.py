@@ -2,7 +2,7 @@
 anything is sent.
 
 The topic completes from the topics seen lately (a bounded set, see
-:mod:`console.mqtt_state`); wildcards are refused. The payload is checked as JSON
+:mod:`console.fleet.mqtt`); wildcards are refused. The payload is checked as JSON
 when the ``JSON`` switch is on or when it starts with ``{`` or ``[`` (it claims to be
 JSON): a mistake is shown inline and the Publish button stays disabled. The dialog
 only returns the request; the caller confirms and publishes.

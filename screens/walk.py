@@ -27,7 +27,8 @@ from textual.worker import Worker, WorkerState
 from console.format import format_count, format_duration, format_rate
 from console.oid import format_oid, parse_oid
 from screens.base import ScreenContext
-from screens.operations import POLL_ADD, SnmpBackend, new_session_id
+from screens.controllers.base import new_session_id
+from screens.controllers.snmp import POLL_ADD, SnmpBackend
 from widgets.oid_input import OidInput
 from widgets.showing import is_showing
 from widgets.walk_table import WalkRow, WalkTable

@@ -17,9 +17,9 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.events import JsonValue
+from console.fleet import ValueState
 from console.format import MISSING, editable_text, format_value, parse_value_text
 from console.snmp.codec import to_pysnmp
-from console.state import ValueState
 from screens.form import CheckedForm
 from widgets.form_fields import FormInput
 

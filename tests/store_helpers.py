@@ -231,4 +231,4 @@ async def properties_screen(pilot: Pilot[None], *, loaded: bool = True) -> Prope
 
 def shown_fleet(app: FleettopApp) -> bool:
     """True once the fleet screens show (the runtime started)."""
-    return app.operator is not None and app.screen.is_mounted and len(app.screen_stack) >= 2
+    return app.operator is not None and app.screen.is_mounted and app.current_mode != "_default"

@@ -23,12 +23,15 @@ from console.app import FleettopApp, help_sections
 from console.bridge import Bridge
 from console.config import Config, UiConfig
 from console.events import Event, EventManager
+from console.fleet import FleetState
 from console.runtime import Runtime
-from console.state import FleetState
+from screens.command_line import Command, CommandLineScreen, parse_command
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection, help_rows
+from screens.notifications import NotificationsScreen
 from screens.oids import OidsScreen
 from screens.startup import StartupErrorScreen
+from screens.walk import WalkScreen
 from tests.ui_helpers import (
     COMMUNITY,
     ENTERPRISE,
@@ -41,6 +44,9 @@ from tests.ui_helpers import (
     T0,
     Crafted,
     CraftedRuntime,
+    FakeBackend,
+    Notices,
+    attach,
     cell,
     devices_screen,
     make_app,
@@ -614,3 +620,53 @@ async def test_the_gc_policy_is_installed_only_when_asked_and_undone_at_exit(
         assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()  # the test process runs many apps: give it its collector back
+
+
+async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:
+    rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
+    lines = [(row.section, row.keys, row.description, row.binding_id) for row in rows]
+    assert len(lines) == len(set(lines))  # the dialogs' escape Cancel: once
+    assert [line[1:] for line in lines if line[0] == "Dialogs"].count(
+        ("escape", "Cancel", "screen.cancel")
+    ) <= 1
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: shown(app, HelpScreen), "the help")
+        table = app.screen.query_one("#help-table", DataTable)
+        await pilot.pause()
+        # every column fits: no id is cut at the box's edge (page_dow)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+def test_command_line_parses_k9s_commands() -> None:
+    assert parse_command("devices") == Command("devices")
+    assert parse_command(":prop") == Command("properties")
+    assert parse_command("q") == Command("quit")
+    assert parse_command("walk 1.3.6.1.2.1.1") == Command("walk", ("1.3.6.1.2.1.1",))
+    assert parse_command("walk sysName core-sw1") == Command("walk", ("sysName", "core-sw1"))
+    for bad, why in (("", "type a command"), ("bogus", "unknown command"), ("walk", "needs")):
+        with pytest.raises(ValueError, match=why):
+            parse_command(bad)
+
+
+async def test_colon_command_line_navigates_and_completes() -> None:
+    notices = Notices()
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=notices.hook) as pilot:
+        devices = await devices_screen(pilot)
+        attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: shown(app, CommandLineScreen), "the command line")
+        await pilot.press(*"noti", "tab", "enter")  # completed to notifications
+        await wait_for(pilot, lambda: shown(app, NotificationsScreen), "the Notifications")
+        await pilot.press("colon", *"devices", "enter")
+        await wait_for(pilot, lambda: app.screen is devices, "back on the Devices")
+        await pilot.press("colon", *"bogus", "enter")
+        await wait_for(pilot, lambda: notices.has("unknown command 'bogus'"), "the refusal")
+        assert app.screen is devices
+        await pilot.press("colon", *"walk 1.3.6.1.2.1.1", "enter")
+        await wait_for(pilot, lambda: shown(app, WalkScreen), "the walk")
+        assert isinstance(app.screen, WalkScreen)
+        assert (app.screen.device, app.screen.root) == ("core-sw1", "1.3.6.1.2.1.1")

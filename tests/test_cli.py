@@ -199,3 +199,33 @@ def test_read_only_flag_reaches_the_app(flags: list[str], read_only: bool) -> No
     app = make_app(Runtime(demo=True), args)
     assert app.read_only is read_only
     assert app.freeze_heap  # the product runs with the startup heap frozen
+
+
+def test_the_ui_draws_before_importing_the_backends() -> None:
+    """``fleettop demo``'s first frame needs only Textual: the command line and the
+    app import neither the configuration, the runtime nor pysnmp (they come after
+    the first frame, in the app's start worker)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from console.cli import build_parser, make_app
+        args = build_parser().parse_args(["demo"])
+        app = make_app(lambda: None, args)
+        heavy = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] == "pysnmp"
+            or name in ("console.config", "console.runtime", "console.fleet", "screens.devices")
+        )
+        print(",".join(heavy))
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+    )
+    assert done.stdout.strip() == ""

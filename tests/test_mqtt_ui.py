@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, Input, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from console.app import FleettopApp
 from console.config import Config
 from console.events import Event, EventManager
-from console.mqtt_state import TOPIC_LIMIT, VALUES_PER_DEVICE
+from console.fleet import LINE_LIMIT, TOPIC_LIMIT, VALUES_PER_DEVICE, FleetState
 from console.runtime import Runtime
-from console.state import FleetState
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
 from screens.mqtt_set import MqttSetScreen
@@ -35,6 +35,7 @@ from tests.ui_helpers import (
     devices_screen,
     make_app,
     publish,
+    read,
     shown,
     status,
     wait_for,
@@ -412,3 +413,63 @@ def test_fold_bounds_message_topics_over_all_devices() -> None:
     state.apply([Event(*message("dev0", "site/dev0/t9", b"1")[:2], 11.0, None, 21)])
     assert state.value(("dev1", "site/dev1/t4")) is not None
     assert state.value(("dev2", "site/dev2/t5")) is None
+
+
+def test_large_payloads_are_kept_truncated_with_their_size() -> None:
+    """30 payloads of 10 MB: each topic keeps the first display-limit bytes of its
+    latest message (not 10 MB), the detail says how much of how much it shows, and
+    past the byte budget older payloads shrink to their table line."""
+    state = FleetState()
+    fold = state.mqtt
+    fold.payload_budget = 4 * fold.display_limit
+    size = 10_000_000
+    big = b'{"data": "' + b"y" * (size - 12) + b'"}'
+    for i in range(30):
+        etype, payload, _ = message("blobber", f"site/blobber/b{i}", big)
+        state.apply([Event(etype, payload, float(i), None, i + 1)])
+    kept = [fold.info[("blobber", f"site/blobber/b{i}")] for i in range(30)]
+    assert all(info.size == size for info in kept)
+    assert all(info.payload is not None for info in kept)
+    kept_bytes = sum(len(info.payload or "") for info in kept) * 3 // 4
+    assert kept_bytes <= fold.payload_budget + 30 * (LINE_LIMIT + 3)  # not 300 MB
+    assert fold.payload_bytes <= fold.payload_budget
+    newest = fold.payload(("blobber", "site/blobber/b29"))
+    assert newest is not None
+    assert f"… truncated: 65,536 of {size:,} bytes shown" in newest.text
+    oldest = fold.payload(("blobber", "site/blobber/b0"))
+    assert oldest is not None
+    assert f"of {size:,} bytes shown" in oldest.text
+    value = state.value(("blobber", "site/blobber/b0"))
+    assert value is not None
+    assert value.data_type == "text, truncated"
+
+
+async def test_the_preview_columns_fit_each_device_again() -> None:
+    """After an MQTT device with a long topic, the preview of an SNMP device gets
+    its own OID column width back (RATE, CHANGED, CAUSE stay on a 140-column screen)."""
+    long_topic = "site/blobber/" + "/".join(f"level{i}" for i in range(8)) + "/temperature"
+    seed = [
+        broker_status("CONNECTED"),
+        device_status("blobber", "ONLINE"),
+        message("blobber", long_topic, b"21.5"),
+        status("core-sw1", "CONNECTED"),
+        read("core-sw1", "1.3.6.1.2.1.1.5.0", "STRING", "core-sw1"),
+    ]
+    app = make_app(Config(devices=FLEET), seed=seed)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        devices = screen.query_one(DeviceTable)
+        preview = screen.query_one("#preview", ValueTable)
+
+        def oid_width() -> int:
+            return preview.columns[ColumnKey("oid")].get_render_width(preview)
+
+        await wait_for(pilot, lambda: "blobber" in devices.rows, "the MQTT device")
+        devices.move_cursor(row=devices.get_row_index("blobber"))
+        await wait_for(pilot, lambda: preview.device == "blobber", "its preview")
+        await wait_for(pilot, lambda: preview.row_count == 1, "its value")
+        assert oid_width() >= len(long_topic)
+        devices.move_cursor(row=devices.get_row_index("core-sw1"))
+        await wait_for(pilot, lambda: preview.device == "core-sw1", "the SNMP preview")
+        await wait_for(pilot, lambda: preview.row_count == 1, "its value")
+        assert oid_width() < len(long_topic) // 2

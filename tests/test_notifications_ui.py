@@ -26,13 +26,13 @@ from console.app import FleettopApp
 from console.bridge import NotificationFeed
 from console.config import AlarmsConfig, Config, MonitorConfig, UiConfig
 from console.events import Event, JsonValue
+from console.fleet import FleetState
 from console.notifications.alarms import AlarmBook
 from console.notifications.center import NotificationCenter
 from console.notifications.export import read_notifications_csv, read_notifications_jsonl
 from console.notifications.model import Category, Notification, Severity, classify
 from console.notifications.monitors import MonitorSet
 from console.notifications.storage import NotificationLog
-from console.state import FleetState
 from console.store import PropertyStore
 from screens.confirm import ConfirmScreen
 from screens.devices import DevicesScreen

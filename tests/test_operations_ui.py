@@ -15,6 +15,7 @@ Waiting is bounded polling (``wait_for``), never a timed assertion.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.command import CommandList
@@ -25,10 +26,10 @@ from console.events import Event
 from console.runtime import Runtime
 from console.snmp.errors import SnmpNotConnectedError
 from screens.confirm import ConfirmScreen
+from screens.controllers.snmp import Operator
 from screens.get import OidPromptScreen
 from screens.help import help_rows
 from screens.oids import OidsScreen
-from screens.operations import Operator
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from screens.write import WriteScreen, check_write
 from tests.ui_helpers import (
@@ -415,6 +416,19 @@ async def test_walk_streams_a_column_and_a_adds_to_polling() -> None:
         await wait_for(pilot, lambda: key in table.rows, "the newly polled OID", attempts=1000)
 
 
+def devices_announce_polling() -> bool:
+    """True once the SNMP device publishes its polling list, as ``docs/events.md``
+    documents it (cross-team contract 1): the fleet state learns from that event,
+    not from the operator, that an OID is no longer polled."""
+    events = Path(__file__).parents[1] / "docs" / "events.md"
+    return '`("snmp", DEVICE, "polling")`' in events.read_text(encoding="utf-8")
+
+
+@pytest.mark.xfail(
+    not devices_announce_polling(),
+    reason="the SNMP device does not publish its polling list yet (contract 1)",
+    strict=True,
+)
 @pytest.mark.timeout(DEMO_TIMEOUT)
 async def test_x_removes_from_polling_after_confirmation() -> None:
     notices = Notices()

@@ -25,10 +25,10 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp, help_sections
 from console.events import Event
+from console.fleet import STORED, FleetState
 from console.history import ValueHistory, live_value
 from console.runtime import Runtime
 from console.snmp.manager import SnmpDevice
-from console.state import STORED, FleetState
 from console.store import (
     SNMP_INTERFACE,
     AuditAction,
@@ -61,10 +61,13 @@ from tests.store_helpers import (
     T0_MS,
     Prop,
     properties_screen,
+    snmp_prop,
     store_app,
 )
 from tests.ui_helpers import (
+    IF_IN_OCTETS_1,
     SIZE,
+    SYS_UPTIME,
     T0,
     Notices,
     cell,
@@ -955,3 +958,69 @@ async def test_demo_unset_of_an_mqtt_property_with_confirmation() -> None:
         await store.flush()
         entries = await recorder.log.query_audit(device="thermostat-1", action="mqtt.unset")
         assert [(e.target, e.result) for e in entries] == [(f"{rate} /room/samplingPeriod", "ok")]
+
+
+def footer_ids(app: FleettopApp) -> set[str]:
+    """The ids of the bindings the footer offers on the screen showing."""
+    return {
+        active.binding.id or ""
+        for active in app.screen.active_bindings.values()
+        if active.binding.show
+    }
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_the_footer_offers_no_write_key_in_read_only_mode(
+    tmp_path: Path, read_only: bool
+) -> None:
+    writes = {"properties.set", "properties.unset", "properties.delete"}
+    app = store_app(tmp_path / "s.db", read_only=read_only)
+    async with app.run_test(size=(200, 30)) as pilot:
+        devices = await devices_screen(pilot)
+        assert ("mqtt.publish" in footer_ids(app)) is not read_only
+        screen = await properties_screen(pilot)
+        offered = footer_ids(app)
+        assert "properties.filter" in offered
+        assert offered.isdisjoint(writes) if read_only else writes <= offered
+        assert app.screen is screen
+        await pilot.press("D")
+        await wait_for(pilot, lambda: app.screen is devices, "the Devices")
+
+
+async def test_oids_sort_as_numbers_in_the_tree(tmp_path: Path) -> None:
+    oids = ["1.3.6.1.2.1.2.2.1.10.1", "1.3.6.1.2.1.2.2.1.2.1", "1.3.6.1.2.1.2.2.1.2.10"]
+    oids += ["1.3.6.1.2.1.2.2.1.2.2"]
+    props = [snmp_prop("core-sw1", oid, "INTEGER", n) for n, oid in enumerate(oids)]
+    app = store_app(tmp_path / "s.db", props=props, audit=())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await properties_screen(pilot)
+        tree = tree_of(screen)
+        await expand_all(pilot, tree)
+        interface = tree.root.children[0].children[0]
+        paths = [str(leaf.data.prop.path) for leaf in interface.children]  # type: ignore[union-attr]
+        assert paths == [
+            "/1.3.6.1.2.1.2.2.1.2.1",
+            "/1.3.6.1.2.1.2.2.1.2.2",
+            "/1.3.6.1.2.1.2.2.1.2.10",
+            "/1.3.6.1.2.1.2.2.1.10.1",
+        ]
+
+
+async def test_filter_by_the_mib_name_the_tree_shows(tmp_path: Path) -> None:
+    props = [
+        snmp_prop("core-sw1", IF_IN_OCTETS_1, "COUNTER", 10),
+        snmp_prop("core-sw1", SYS_UPTIME, "TIME_TICKS", 5),
+        Prop("ap-lobby", SENSORS, "/temp/value", 21.5, PropertyType.DOUBLE),
+    ]
+    app = store_app(tmp_path / "s.db", props=props, audit=())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await properties_screen(pilot)
+        await pilot.press("slash", *"ifInOctets.1")
+        await wait_for(pilot, lambda: screen.filter_shown == "ifInOctets.1", "the name filter")
+        assert (screen.shown, screen.total) == (1, 3)
+        tree = tree_of(screen)
+        await expand_all(pilot, tree)
+        assert tree.leaf(("core-sw1", SNMP_INTERFACE, "/" + IF_IN_OCTETS_1)) is not None
+        screen.query_one("#property-filter", Input).value = "temp"  # a path, not a name
+        await wait_for(pilot, lambda: screen.filter_shown == "temp", "the path filter")
+        assert (screen.shown, screen.total) == (1, 3)

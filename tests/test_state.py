@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console.events import Event, EventType, JsonValue
-from console.state import FleetState, counter_rate
+from console.fleet import FleetState, counter_rate
 
 _seq = iter(range(1, 1_000_000))
 
@@ -114,6 +114,14 @@ def counter(
     )
 
 
+SYS_UPTIME_OID = "1.3.6.1.2.1.1.3.0"
+
+
+def polling(device: str, *oids: str) -> Event:
+    """The polling-list event of ``device`` (contract 1, ``docs/events.md``)."""
+    return event(("snmp", device, "polling"), {"oids": list(oids)})
+
+
 def poll_at(at: float) -> Event:
     payload: JsonValue = {"rtt_ms": 1.0, "values": 1, "errors": 0, "polls": 1, "last_poll": at}
     return event(("snmp", "sw1", "poll"), payload, at)
@@ -220,7 +228,8 @@ def test_a_counter_read_only_by_the_operator_is_not_zeroed_by_polls() -> None:
     state.apply([counter(IN_OCTETS, 2_000, 11.0, cause="REQUESTED"), poll_at(11.5)])
     state.apply([poll_at(12.5)])
     assert rate(state) == 1_000.0
-    assert state.stop_polling(("sw1", IN_OCTETS)).values == {("sw1", IN_OCTETS)}
+    state.apply([polling("sw1", IN_OCTETS)])
+    assert state.apply([polling("sw1")]).values == {("sw1", IN_OCTETS)}  # removed
     assert rate(state) is None
 
 
@@ -253,3 +262,24 @@ def test_the_session_id_of_a_requested_read_is_kept() -> None:
     value = state.value(("sw1", "1.3.6"))
     assert value is not None
     assert (value.session_id, value.cause, value.polled) == ("ab12", "REQUESTED", False)
+
+
+def test_an_oid_that_leaves_the_polling_list_is_no_longer_polled() -> None:
+    state = FleetState()
+    state.apply([polling("sw1", IN_OCTETS, SYS_UPTIME_OID)])
+    state.apply([counter(IN_OCTETS, 1_000, 10.0), counter(IN_OCTETS, 2_000, 11.0)])
+    state.apply([read("sw1", SYS_UPTIME_OID, "TIME_TICKS", 5, at=11.0)])
+    assert rate(state) == 1_000.0
+    changes = state.apply([polling("sw1", SYS_UPTIME_OID)])
+    assert changes.values == {("sw1", IN_OCTETS)}
+    value = state.value(("sw1", IN_OCTETS))
+    assert value is not None
+    assert (value.polled, value.rate, value.value) == (False, None, 2_000)  # the value stays
+    uptime = state.value(("sw1", SYS_UPTIME_OID))
+    assert uptime is not None
+    assert uptime.polled
+    assert state.device("sw1").polling == (SYS_UPTIME_OID,)
+    state.apply([poll_at(12.0), poll_at(13.0)])  # polls no longer prove it unchanged
+    assert rate(state) is None
+    assert not state.apply([polling("sw1", SYS_UPTIME_OID)]).values  # nothing left again
+    assert not state.apply([event(("snmp", "sw1", "polling"), {"oids": "1.3"})])  # malformed

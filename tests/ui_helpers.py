@@ -208,7 +208,7 @@ def fake_mib_names() -> MibNames:
 
 
 class FakeBackend:
-    """A scripted SNMP backend (``screens.operations.SnmpBackend``) for a crafted
+    """A scripted SNMP backend (``screens.controllers.snmp.SnmpBackend``) for a crafted
     runtime: reads answer from ``values`` and publish like ``SnmpDevice.read``;
     writes answer ``write_result`` (or raise ``write_error``) and publish the write
     event; a walk yields ``walk_rows``, waiting on :attr:`release` after

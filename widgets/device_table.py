@@ -13,6 +13,14 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from console.config import DeviceConfig
+from console.fleet import (
+    DeviceState,
+    MqttFold,
+    device_status,
+    mqtt_address,
+    mqtt_protocol,
+    mqtt_reason,
+)
 from console.format import (
     MISSING,
     Clock,
@@ -22,9 +30,7 @@ from console.format import (
     format_snmp_version,
     truncate,
 )
-from console.mqtt_state import MqttFold, device_status, mqtt_address, mqtt_protocol, mqtt_reason
 from console.notifications.model import Severity
-from console.state import DeviceState
 from widgets.row_table import RowTable
 
 __all__ = ["DeviceTable", "device_address", "device_protocol"]

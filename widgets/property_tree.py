@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -38,7 +39,7 @@ from console.store import SNMP_INTERFACE, Property, PropertyStore
 from console.store.browse import display_value
 from widgets.mib_names import MibNames, NameWorker
 
-__all__ = ["AUTO_EXPAND", "PAGE", "EntryKind", "PropertyTree", "TreeEntry"]
+__all__ = ["AUTO_EXPAND", "PAGE", "EntryKind", "PropertyTree", "TreeEntry", "natural_key"]
 
 #: Paths loaded per page under an interface.
 PAGE = 500
@@ -47,6 +48,13 @@ AUTO_EXPAND = 200
 #: Values longer than this are cut in the tree (the detail panel shows them whole).
 VALUE_WIDTH = 40
 NAME_WIDTH = 28
+
+
+def natural_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key for ``path`` in which numbers compare as numbers: OIDs in their
+    order (``/1.3.6.1.2.1.2.2.1.2.1`` before ``/1.3.6.1.2.1.2.2.1.10.1``)."""
+    parts = re.split(r"(\d+)", path)
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts if part)
 
 
 class EntryKind(enum.Enum):
@@ -308,6 +316,10 @@ class PropertyTree(Tree[TreeEntry]):
         for child in list(node.children):  # the old "more…" node
             if child.data is not None and child.data.kind is EntryKind.MORE:
                 child.remove()
+        if entry.loaded == 0 and len(props) >= entry.count:
+            # the whole interface in one page: numbers in order (…1.2.1 before
+            # …1.10.1); paged interfaces keep the store's order, page after page
+            props = sorted(props, key=lambda prop: natural_key(prop.path))
         for prop in props:
             key = (prop.device, prop.interface, prop.path)
             if key in self._leaves:

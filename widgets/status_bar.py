@@ -9,8 +9,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from console.events import EventManager
+from console.fleet import CONNECTED, ONLINE, DeviceState, FleetState
 from console.format import Clock, format_count, format_rate
-from console.state import CONNECTED, ONLINE, DeviceState, FleetState
 from widgets.showing import is_showing
 
 __all__ = ["RateMeter", "StatusBar"]

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
+from console.fleet import COUNTER_MODULI, MQTT, ValueKey, ValueState, object_text
 from console.format import (
     Clock,
     format_count,
@@ -19,8 +20,6 @@ from console.format import (
     oid_sort_key,
     truncate,
 )
-from console.mqtt_state import MQTT, object_text
-from console.state import COUNTER_MODULI, ValueKey, ValueState
 from widgets.mib_names import MibNames, NameWorker
 from widgets.row_table import RowTable
 

@@ -1,7 +1,7 @@
 """The operator's MQTT actions from the UI: publish, and set / unset on Astarte
 server-owned interfaces.
 
-Like the SNMP :class:`~screens.operations.Operator`: read-only mode refuses every
+Like the SNMP :class:`~screens.controllers.snmp.Operator`: read-only mode refuses every
 one, each asks (dialog), then confirms (:class:`~screens.confirm.ConfirmScreen`),
 then runs in an app worker with a fresh session id (tying it to its
 ``("mqtt", TARGET, "publish")`` result event on the bus) and reports the result
@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
-from textual.notifications import SeverityLevel
 
 from console.astarte import Interface, ValidationError
 from console.events import JsonValue
-from console.mqtt_state import MQTT
-from console.state import FleetState, ValueKey
+from console.fleet import MQTT, FleetState, ValueKey
 from screens.confirm import ConfirmScreen
+from screens.controllers.base import Controller
 from screens.mqtt_set import MqttSetScreen
-from screens.operations import new_session_id
 from screens.publish import PublishRequest, PublishScreen
 
 if TYPE_CHECKING:
@@ -54,7 +52,7 @@ def ack_name(qos: int) -> str:
     return {1: "PUBACK", 2: "PUBCOMP"}.get(qos, "sent (QoS 0)")
 
 
-class MqttOperator:
+class MqttOperator(Controller):
     """The operator's MQTT actions, for every screen (one per app).
 
     Args:
@@ -67,16 +65,10 @@ class MqttOperator:
     def __init__(
         self, app: App[Any], fleet: MqttFleet | None, state: FleetState, *, read_only: bool
     ) -> None:
-        self._app = app
+        super().__init__(app, read_only=read_only)
         self.fleet = fleet
+        """The MQTT backend, or ``None`` without brokers."""
         self._state = state
-        self.read_only = read_only
-        self.sessions: list[str] = []
-        """Session ids of the publishes sent, oldest first (the last 100)."""
-
-    def notify(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        """Tell the operator (never markup: topics and values come from devices)."""
-        self._app.notify(message, severity=severity, markup=False)
 
     def _may(self, what: str) -> MqttFleet | None:
         if self.read_only:
@@ -86,11 +78,6 @@ class MqttOperator:
             self.notify("no MQTT broker is configured", severity="warning")
             return None
         return self.fleet
-
-    def _session(self) -> str:
-        session = new_session_id()
-        self.sessions = [*self.sessions[-99:], session]
-        return session
 
     def _run(self, work: Any, description: str) -> None:
         self._app.run_worker(work, group=MQTT_GROUP, description=description, exit_on_error=False)

@@ -1,12 +1,12 @@
-"""The MQTT side of the UI state: plain Python folded from ``("mqtt", ...)`` bus
+"""The MQTT side of the fleet state: plain Python folded from ``("mqtt", ...)`` bus
 events (``docs/events.md``), no Textual.
 
-:class:`MqttFold` belongs to a :class:`~console.state.FleetState` (its ``mqtt``)
+:class:`MqttFold` belongs to a :class:`~console.fleet.FleetState` (its ``mqtt``)
 and folds what the Devices and values screens show:
 
 * broker status (``("mqtt", "@BROKER", "status")``): status, reason, address;
 * device status and statistics into the device's
-  :class:`~console.state.DeviceState` (``mqtt_status``, ``msg_rate``...). A device
+  :class:`~console.fleet.model.DeviceState` (``mqtt_status``, ``msg_rate``...). A device
   with both ``snmp:`` and ``mqtt:`` keeps **one** row: SNMP's status in ``status``,
   MQTT's in ``mqtt_status`` (the table shows both);
 * Astarte ``property`` / ``datastream`` values as values of the device, keyed
@@ -18,6 +18,14 @@ and folds what the Devices and values screens show:
 Payloads stay encoded (base64, as on the bus) until shown: the table line decodes
 at most :data:`LINE_LIMIT` bytes, the detail view decodes with the display limit
 (64 KiB) once per received payload (:meth:`MqttFold.payload`, cached).
+
+Payloads are bounded by bytes too: of each topic's latest message only the first
+``display_limit`` (+1) bytes are kept, with the message's real size
+(:attr:`MqttValueInfo.size`), so the detail says ``… truncated: N of M bytes shown``
+and 30 messages of 10 MB keep ~2 MB, not 300. Over all topics, kept payloads beyond
+:data:`LINE_LIMIT` bytes are bounded by ``payload_budget`` (:data:`PAYLOAD_BUDGET`
+bytes): past it, the least recently updated ones are cut down to
+:data:`LINE_LIMIT` bytes (their size still noted).
 
 Memory is bounded: at most :data:`VALUES_PER_DEVICE` message topics per device and
 :data:`MESSAGE_TOPIC_LIMIT` over all devices (the least recently updated one goes;
@@ -36,16 +44,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from console.events import Event, JsonValue
+from console.fleet.model import MQTT, Changes, DeviceState, ValueKey, unpack
+from console.fleet.values import FleetValues
 from console.mqtt.codec import DEFAULT_DISPLAY_LIMIT, DecodedPayload, decode_payload
 
 if TYPE_CHECKING:
     from console.config import DeviceConfig
-    from console.state import Changes, DeviceState, FleetState, ValueKey
 
 __all__ = [
     "LINE_LIMIT",
     "MESSAGE_TOPIC_LIMIT",
     "MQTT",
+    "PAYLOAD_BUDGET",
     "TOPIC_LIMIT",
     "VALUES_PER_DEVICE",
     "BrokerInfo",
@@ -58,15 +68,16 @@ __all__ = [
     "object_text",
 ]
 
-MQTT: Final = "mqtt"
-"""The protocol of an MQTT value (:attr:`ValueState.protocol`)."""
 LINE_LIMIT: Final = 512
 """Bytes of a payload decoded for its one-line table cell."""
 VALUES_PER_DEVICE: Final = 500
+"""Message topics kept per device (Astarte values are bounded by the interfaces)."""
 MESSAGE_TOPIC_LIMIT: Final = 50_000
 """Message topics kept over all devices (a flood over 100k topics keeps the 50k most
 recently updated ones as rows)."""
-"""Message topics kept per device (Astarte values are bounded by the interfaces)."""
+PAYLOAD_BUDGET: Final = 16 * 1024 * 1024
+"""Bytes of kept payloads (beyond each one's first :data:`LINE_LIMIT`) over all
+topics."""
 TOPIC_LIMIT: Final = 1000
 """Topics remembered for completion in the publish dialog."""
 
@@ -84,7 +95,7 @@ class BrokerInfo:
 
 @dataclass(slots=True)
 class MqttValueInfo:
-    """Where an MQTT value comes from, beside its :class:`~console.state.ValueState`.
+    """Where an MQTT value comes from, beside its :class:`~console.fleet.model.ValueState`.
 
     Attributes:
         broker: the broker's name.
@@ -95,8 +106,9 @@ class MqttValueInfo:
         aggregation: ``individual`` or ``object`` (Astarte only).
         valid: the value fits its interface.
         error: why it does not, or ``None``.
-        payload: the last payload in base64 (plain topics), or ``None``.
-        size: its size in bytes.
+        payload: the last payload in base64 (plain topics), or ``None``: at most
+            its first ``display_limit`` + 1 bytes (see the module docstring).
+        size: its size in bytes (the whole message's).
         count: messages seen for this value.
     """
 
@@ -117,19 +129,26 @@ class MqttFold:
     """Fold MQTT events into ``state`` (see the module docstring).
 
     Args:
-        state: the fleet state the values go to.
-        display_limit: bytes of a payload decoded for the detail view.
+        state: the devices and values the events go to.
+        display_limit: bytes of a payload decoded for the detail view (and kept).
         message_limit: message topics kept over all devices.
+        payload_budget: bytes of kept payloads beyond :data:`LINE_LIMIT` each, over
+            all topics.
     """
 
     def __init__(
         self,
-        state: FleetState,
+        state: FleetValues,
         *,
         display_limit: int = DEFAULT_DISPLAY_LIMIT,
         message_limit: int = MESSAGE_TOPIC_LIMIT,
+        payload_budget: int = PAYLOAD_BUDGET,
     ) -> None:
         self.message_limit = message_limit
+        self.payload_budget = payload_budget
+        """Bytes of kept payloads beyond :data:`LINE_LIMIT` each, over all topics."""
+        self._kept: OrderedDict[ValueKey, int] = OrderedDict()
+        self._kept_chars = 0
         self._recent: OrderedDict[ValueKey, None] = OrderedDict()
         self._state = state
         self.display_limit = display_limit
@@ -180,12 +199,10 @@ class MqttFold:
 
     def apply_one(self, event: Event, changes: Changes) -> None:
         """Fold one ``("mqtt", ...)`` event."""
-        kind = event.type[2] if len(event.type) >= 3 else None
-        payload = event.payload
-        if kind is None or not isinstance(payload, dict):
+        parts = unpack(event)
+        if parts is None:
             return
-        target = event.type[1]
-        when = event.source_timestamp if event.source_timestamp is not None else event.timestamp
+        target, kind, payload, when = parts
         if target.startswith("@"):
             if kind == "status" and len(event.type) == 3:
                 self._broker_status(target[1:], payload, changes)
@@ -263,7 +280,33 @@ class MqttFold:
         self._counts[key[0]] = self._counts.get(key[0], 0) + 1
         return info
 
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes of payload kept over all topics beyond :data:`LINE_LIMIT` each
+        (base64 characters x 3/4)."""
+        return self._kept_chars * 3 // 4
+
+    def _keep(self, key: ValueKey, info: MqttValueInfo, data: str) -> None:
+        """Keep the first ``display_limit`` + 1 bytes of ``data`` (base64) as the
+        value's payload, within the payload budget."""
+        kept = data[: _b64_chars(self.display_limit + 1)]
+        info.payload = kept
+        self._kept_chars -= self._kept.pop(key, 0)
+        extra = len(kept) - _b64_chars(LINE_LIMIT + 1)
+        if extra <= 0:
+            return
+        self._kept[key] = extra
+        self._kept_chars += extra
+        while self._kept_chars * 3 // 4 > self.payload_budget and self._kept:
+            old, chars = self._kept.popitem(last=False)
+            self._kept_chars -= chars
+            old_info = self.info.get(old)
+            if old_info is not None and old_info.payload is not None:
+                old_info.payload = old_info.payload[: _b64_chars(LINE_LIMIT + 1)]
+                self._decoded.pop(old, None)
+
     def _drop(self, key: ValueKey, changes: Changes) -> None:
+        self._kept_chars -= self._kept.pop(key, 0)
         if self.info.pop(key, None) is not None:
             self._counts[key[0]] = self._counts.get(key[0], 1) - 1
         self._decoded.pop(key, None)
@@ -338,10 +381,13 @@ class MqttFold:
         info = self.info.get(key)
         if info is None:
             info = self._new_info(key, payload.get("broker"), topic)
-        info.payload = data
+        self._keep(key, info, data)
         device_state = self._state.ensure_device(device)
         device_state.broker = device_state.broker or info.broker or None
-        info.size = size if isinstance(size, int) and not isinstance(size, bool) else 0
+        if isinstance(size, int) and not isinstance(size, bool):
+            info.size = size
+        else:
+            info.size = len(data) * 3 // 4 - len(data[-2:]) + len(data[-2:].rstrip("="))
         info.count += 1
         line = decode_payload(_b64_prefix(data, LINE_LIMIT + 1), limit=LINE_LIMIT, pretty=False)
         line = _with_size(line, info.size, LINE_LIMIT)
@@ -364,12 +410,16 @@ def _text(value: JsonValue) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _b64_chars(limit: int) -> int:
+    """Base64 characters that encode the first ``limit`` bytes (and up to 2 more)."""
+    return ((limit + 2) // 3) * 4
+
+
 def _b64_prefix(data: str, limit: int) -> bytes:
     """At most ``limit`` bytes (and a few more) of base64 ``data``, decoding only
     what is needed."""
-    chars = ((limit + 2) // 3) * 4
     try:
-        return base64.b64decode(data[:chars])
+        return base64.b64decode(data[: _b64_chars(limit)])
     except (binascii.Error, ValueError):
         return b""
 

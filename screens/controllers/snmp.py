@@ -6,7 +6,9 @@ fresh session id (``uuid4().hex``) that ties it to its result event on the bus, 
 the request in an app worker (so it survives the screen it was started from) and
 tells the operator the outcome with a notification. Failures raised by a request
 (not connected, timed out) end the worker in error and are reported in one place:
-the app's ``on_worker_state_changed``.
+the app's ``on_worker_state_changed``. Removing an OID from polling changes the
+fleet state only through the bus: the device publishes its new polling list
+(``("snmp", DEVICE, "polling")``), which the state folds.
 
 The dialog flows (write -> confirm -> send; get prompt; remove from polling ->
 confirm) are coroutines run in the calling screen's worker, because
@@ -16,25 +18,21 @@ confirm) are coroutines run in the calling screen's worker, because
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
-from textual.notifications import SeverityLevel
 
 from console.events import JsonValue
+from console.fleet import FleetState
 from console.format import format_value
-from console.state import Changes, FleetState, ValueKey
 from screens.confirm import ConfirmScreen
+from screens.controllers.base import Controller, new_session_id
 from screens.get import OidPromptScreen
 from screens.write import WriteScreen
 from widgets.mib_names import MibNames
-
-if TYPE_CHECKING:
-    from screens.mqtt_ops import MqttOperator
 
 __all__ = [
     "GET",
@@ -94,20 +92,14 @@ class SnmpBackend(Protocol):
         """Stop polling ``oid``; True if it was polled."""
 
 
-def new_session_id() -> str:
-    """A fresh operator session id: 32 hex digits (``uuid4().hex``)."""
-    return uuid.uuid4().hex
-
-
-class Operator:
-    """The operator's requests, for every screen (one per app).
+class Operator(Controller):
+    """The operator's SNMP requests, for every screen (one per app).
 
     Args:
         app: where workers run and notifications show.
         devices: the SNMP backends by device name (``Runtime.snmp_devices``).
-        state: the fleet state (its polling flags change with the polling list).
+        state: the fleet state (current values for the dialogs).
         mib_names: names for messages and dialogs.
-        show_changes: hands state changes to the screens (the app's).
         read_only: refuse every write.
     """
 
@@ -117,21 +109,13 @@ class Operator:
         devices: Mapping[str, SnmpBackend],
         state: FleetState,
         mib_names: MibNames,
-        show_changes: Callable[[Changes], None],
         *,
         read_only: bool = False,
     ) -> None:
-        self._app = app
+        super().__init__(app, read_only=read_only)
         self._devices = devices
         self._state = state
         self._mib_names = mib_names
-        self._show_changes = show_changes
-        self.read_only = read_only
-        """True when writes are refused."""
-        self.sessions: list[str] = []
-        """Session ids of the requests sent, oldest first (the last 100)."""
-        self.mqtt: MqttOperator | None = None
-        """The MQTT actions (publish, set, unset), set by the app."""
 
     # -- helpers -----------------------------------------------------------------
 
@@ -147,21 +131,12 @@ class Operator:
         """:meth:`label` with the name resolved if it is not cached yet."""
         return f"{device} {await self.name(oid) or oid}"
 
-    def notify(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        """Tell the operator (never markup: values come from devices)."""
-        self._app.notify(message, severity=severity, markup=False)
-
     def backend(self, device: str) -> SnmpBackend | None:
         """The backend of ``device``; tells the operator when there is none."""
         found = self._devices.get(device)
         if found is None:
             self.notify(f"{device}: no SNMP backend for this device", severity="error")
         return found
-
-    def _session(self) -> str:
-        session = new_session_id()
-        self.sessions = [*self.sessions[-99:], session]
-        return session
 
     # -- read --------------------------------------------------------------------
 
@@ -334,7 +309,7 @@ class Operator:
         if not backend.remove_polling_oid(oid):
             self.notify(f"{label} is not polled")
             return False
-        key: ValueKey = (device, oid)
-        self._show_changes(self._state.stop_polling(key))
+        # the device announces its new polling list on the bus: the fleet state folds
+        # it (the value stays, no longer polled)
         self.notify(f"{label}: no longer polled")
         return True
