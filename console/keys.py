@@ -20,9 +20,12 @@ __all__ = ["BINDINGS"]
 #: Binding id -> what the binding does.
 BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "app.command_line": "A k9s-style : command line (:devices, :walk OID, :q)",
         "app.commands": "Open the command palette",
         "app.help": "Show every key",
         "app.quit": "Close the devices and quit",
+        "command.cancel": "Close the : command line",
+        "command.complete": "Take the command line's suggestion",
         "devices.all_oids": "Values of every device",
         "devices.open": "Show its values",
         "dialog.cancel": "Do nothing",

@@ -50,7 +50,6 @@ from widgets.alarm_table import AlarmTable
 from widgets.category_mask import mask_key
 from widgets.notification_pane import NotificationPane
 from widgets.showing import is_showing
-from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from console.notifications.monitors import Monitor
@@ -123,6 +122,8 @@ class NotificationsScreen(FleetScreen):
     Args:
         context: the screen context (its ``notifications`` are shown).
     """
+
+    CATCH_UP_ON_RESUME = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),
@@ -271,13 +272,6 @@ class NotificationsScreen(FleetScreen):
         """Update the alarm rows and the tab's count when alarms changed."""
         if changes.alarms:
             self._show_alarms()
-
-    def on_screen_resume(self) -> None:
-        """Catch up every time the screen shows again (it is kept while hidden)."""
-        self._stale = False
-        with self.app.batch_update():
-            self.show_all()
-            self.query_one(StatusBar).refresh_counts()
 
     # -- tabs ----------------------------------------------------------------------------
 

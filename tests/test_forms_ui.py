@@ -66,6 +66,8 @@ async def test_write_dialog_applies_a_burst_of_keys_in_order() -> None:
     characters that followed them)."""
     app = seeded_app()
     async with app.run_test(size=SIZE) as pilot:
+        await devices_screen(pilot)  # the runtime starts after the first frame
+        await wait_for(pilot, lambda: app.state.value(("core-sw1", SYS_DESCR)) is not None, "seed")
         current = app.state.value(("core-sw1", SYS_DESCR))
         assert current is not None
         results = await opened(pilot, WriteScreen("core-sw1", SYS_DESCR, None, current))

@@ -1,5 +1,5 @@
 """Payload decoding for display (console/mqtt/codec.py) and topic rules
-(console/mqtt/topics.py), pure functions."""
+(console/topics.py), pure functions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from console.config import MqttSubscription
 from console.mqtt.client import merge_subscriptions
 from console.mqtt.codec import decode_payload, hex_dump, is_bson
-from console.mqtt.topics import (
+from console.topics import (
     TemplateMatch,
     filter_covers,
     filter_matches,
@@ -199,7 +199,7 @@ def test_one_matcher_for_filters_templates_and_store_paths(
     pattern: str, levels: str, matches: bool
 ) -> None:
     """``+``/``#`` mean the same in a topic filter, a device template's filter and a
-    store path filter: all three use :func:`console.mqtt.topics.levels_match`."""
+    store path filter: all three use :func:`console.topics.levels_match`."""
     from console.store.paths import path_matches
 
     assert levels_match(pattern.split("/"), levels.split("/")) is matches

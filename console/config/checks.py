@@ -22,7 +22,7 @@ from console.config.schema import config_schema
 from console.config.source import DocPath, Document, field_name
 from console.events import event_pattern
 from console.keys import BINDINGS
-from console.mqtt.topics import validate_filter
+from console.topics import validate_filter
 
 __all__ = ["cross_checks", "reserved_names", "secret_keys"]
 

@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from console.mqtt.topics import parse_template, validate_filter, validate_topic
 from console.oid import normalize_oid
+from console.topics import parse_template, validate_filter, validate_topic
 
 __all__ = [
     "FORMAT_CHECKS",

@@ -228,7 +228,7 @@ class ReconnectConfig:
 
 @dataclass(frozen=True, slots=True)
 class DeviceRule:
-    """A device template (:func:`console.mqtt.topics.parse_template`) and the
+    """A device template (:func:`console.topics.parse_template`) and the
     freshness timeout (seconds) of the devices it finds."""
 
     template: str

@@ -2,9 +2,9 @@
 interfaces.
 
 Modules (import them directly; this package imports none of them, so the
-configuration loader can use :mod:`console.mqtt.topics` without paho):
+configuration loader can use :mod:`console.topics` without paho):
 
-* :mod:`console.mqtt.topics` - topic names, filters and device templates (pure);
+* :mod:`console.topics` - topic names, filters and device templates (pure);
 * :mod:`console.mqtt.codec` - payload decoding for display: JSON, UTF-8 text,
   Astarte BSON, hex dump, with a visible size limit;
 * :mod:`console.mqtt.errors` - every exception of the package, the hierarchy

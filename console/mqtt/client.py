@@ -53,7 +53,7 @@ from console.mqtt.publishes import (
     PublishFutures,
     PublishResult,
 )
-from console.mqtt.topics import filter_covers, validate_topic
+from console.topics import filter_covers, validate_topic
 
 __all__ = [
     "CHUNK",
@@ -77,7 +77,7 @@ def merge_subscriptions(
 ) -> tuple[MqttSubscription, ...]:
     """The filters to subscribe to: ``subscriptions`` then ``extra``, duplicates
     merged at their highest QoS, and every filter dropped that another kept filter
-    covers at a QoS at least its own (:func:`~console.mqtt.topics.filter_covers`):
+    covers at a QoS at least its own (:func:`~console.topics.filter_covers`):
     overlapping subscriptions may deliver a message once per matching subscription
     (MQTT 5.0 §3.3.4), so fleettop avoids them where it can."""
     merged: dict[str, int] = {}

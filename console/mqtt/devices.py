@@ -44,7 +44,7 @@ from console.astarte import Interface, ValidationError, to_json_value
 from console.config import BrokerConfig, DeviceConfig, MqttDeviceConfig
 from console.events import JsonValue
 from console.mqtt.codec import decode_bson, is_bson, json_ready
-from console.mqtt.topics import DeviceTemplate, filter_matches, parse_template
+from console.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [
     "ROUTE_CACHE",

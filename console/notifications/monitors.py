@@ -51,7 +51,6 @@ from console.events import (
     matches,
 )
 from console.lifecycle import ClosesOnce
-from console.mqtt.topics import filter_matches
 from console.notifications.model import Notification, classify
 from console.notifications.payloads import (
     DEFAULT_PAYLOAD_BYTES,
@@ -60,6 +59,7 @@ from console.notifications.payloads import (
     NotificationRing,
     cut_notification,
 )
+from console.topics import filter_matches
 
 __all__ = [
     "DEFAULT_RING_SIZE",

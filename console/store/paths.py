@@ -16,7 +16,7 @@ For a pattern, SQLite first narrows the rows with a ``LIKE`` on the literal pref
 (before the first wildcard) and a ``GLOB`` in which every ``+`` is a ``*`` (a
 superset of the matches, checked in C), then :func:`path_matches`, registered on
 the read connection as the SQL function :data:`SQL_FUNCTION`, decides exactly with
-MQTT's matcher (:func:`console.mqtt.topics.levels_match`).
+MQTT's matcher (:func:`console.topics.levels_match`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from typing import Final, NamedTuple
 
-from console.mqtt.topics import levels_match
+from console.topics import levels_match
 
 __all__ = [
     "SQL_FUNCTION",

@@ -59,7 +59,6 @@ from console.events import (
     topic_pattern,
 )
 from console.lifecycle import ClosesOnce
-from console.mqtt.topics import filter_matches
 from console.notifications.alarms.record import (
     ALARM_EVENT,
     RULE_DISCONNECTED,
@@ -70,6 +69,7 @@ from console.notifications.alarms.record import (
 )
 from console.notifications.alarms.rules import Rule, as_number, compile_rules, payload_number
 from console.notifications.model import Severity
+from console.topics import filter_matches
 
 if TYPE_CHECKING:
     from console.snmp.mib import MibResolver

@@ -16,8 +16,9 @@ name) and, optionally, a later level is ``{interface}`` (an Astarte interface na
 after which the rest of the topic is the Astarte path and the template must end in
 ``#``): ``site/{device}/telemetry/#``, ``demo/{device}/{interface}/#``.
 
-This module imports nothing beyond the standard library: the configuration loader
-uses it.
+This module imports nothing beyond the standard library and belongs to no backend:
+the configuration checker, the MQTT backend, the alarms, monitors and the store's
+path filters all use it (beside :mod:`console.event_types`' event patterns).
 """
 
 from __future__ import annotations
