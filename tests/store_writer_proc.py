@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.events import EventManager
+from console.events import EventManager, JsonValue
 from console.store import Ownership, PropertyStore, PropertyType, Source, StoreError
 from console.store.mqtt import MqttPropertyFeeder
 from console.store.writer import DEFAULT_BATCH_WINDOW
@@ -114,7 +114,7 @@ async def stream(db: str, run: str, rate: int, via_bus: bool, window: float) -> 
             path = f"/u{n % STREAM_PATHS}"
             accepted = now_us()
             if via_bus:
-                payload = {
+                payload: JsonValue = {
                     "interface": INTERFACE,
                     "path": path,
                     "version": "1.0",

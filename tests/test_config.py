@@ -86,6 +86,15 @@ def problems_of(text: str, environ: dict[str, str] | None = None) -> list[Proble
     return caught.value.problems
 
 
+def default_of(field: dataclasses.Field[Any]) -> Any:
+    """A dataclass field's ``default``, or a fresh ``default_factory()`` when it has
+    none (fails when it has neither)."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    assert field.default_factory is not dataclasses.MISSING, f"{field.name}: no default"
+    return field.default_factory()
+
+
 # --------------------------------------------------------------------------- good files
 
 
@@ -100,6 +109,7 @@ def test_minimal_file_takes_every_default() -> None:
     assert snmp is not None
     assert snmp.remote_host == "edge-rtr.example.net"
     assert snmp.version == "V1"
+    assert snmp.community is not None
     assert snmp.community.reveal() == "public"
     assert snmp.polling_oids == ("1.3.6.1.2.1.1.3.0",)
     assert snmp.remote_port == 161
@@ -141,6 +151,7 @@ def test_full_file_sets_every_field() -> None:
     assert snmp is not None
     assert snmp.remote_host == "::1"
     assert snmp.remote_port == 16100
+    assert snmp.community is not None
     assert snmp.community.reveal() == "env-community-7Qx"
     assert (snmp.connect_delay, snmp.request_timeout, snmp.polling_delay) == (10.0, 1.5, 0.25)
     assert type(snmp.connect_delay) is float
@@ -157,6 +168,7 @@ def test_full_file_sets_every_field() -> None:
     assert second.snmp is not None
     assert second.snmp.version == "V1"
     assert second.snmp.polling_oids == ()
+    assert second.snmp.community is not None
     assert second.snmp.community.reveal() == "literal ${NOT_A_VARIABLE} and pa$$word"
 
     assert config.ui.theme == "textual-dark"
@@ -313,7 +325,9 @@ def test_anchors_merge_and_override() -> None:
     assert [device.name for device in config.devices] == ["access-1", "access-2"]
     assert [s.remote_host for s in snmps if s] == ["10.0.0.1", "10.0.0.2"]
     assert [s.polling_delay for s in snmps if s] == [1.0, 30.0]
-    assert all(s and s.community.reveal() == "env-community-7Qx" for s in snmps)
+    assert all(
+        s and s.community is not None and s.community.reveal() == "env-community-7Qx" for s in snmps
+    )
 
 
 def test_a_fleet_may_be_empty() -> None:
@@ -664,6 +678,7 @@ def test_environment_substitution_inside_strings() -> None:
 
     snmp = config.devices[0].snmp
     assert snmp is not None
+    assert snmp.community is not None
     assert snmp.community.reveal() == "pw"
     assert snmp.remote_host == "sw-7.example.net"
     assert config.ui.theme == "fleet-dark"
@@ -673,6 +688,7 @@ def test_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FLEETTOP_TEST_COMMUNITY", "from-os-environ")
     config = parse_config(DEVICE.format(community="${FLEETTOP_TEST_COMMUNITY}", extra=""))
     assert config.devices[0].snmp is not None
+    assert config.devices[0].snmp.community is not None
     assert config.devices[0].snmp.community.reveal() == "from-os-environ"
 
 
@@ -689,6 +705,7 @@ def test_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> 
 def test_dollar_escapes(written: str, loaded: str) -> None:
     config = parse_config(DEVICE.format(community=f"'{written}'", extra=""), environ={"NAME": "v"})
     assert config.devices[0].snmp is not None
+    assert config.devices[0].snmp.community is not None
     assert config.devices[0].snmp.community.reveal() == loaded
 
 
@@ -1006,11 +1023,7 @@ def test_schema_broker_defaults_are_the_dataclass_defaults() -> None:
         if name in {"name", "host"}:
             continue
         field = defaults[name]
-        expected = (
-            field.default_factory()  # type: ignore[misc]
-            if field.default is dataclasses.MISSING
-            else field.default
-        )
+        expected = default_of(field)
         value = sub["default"]
         if name == "reconnect":
             value = ReconnectConfig(**value)
@@ -1257,9 +1270,7 @@ def test_every_schema_default_is_the_dataclass_default(
         assert field.default is not dataclasses.MISSING or field.default_factory is not (
             dataclasses.MISSING
         ), f"{where}/{name}: a schema default but no dataclass default"
-        wanted = (
-            field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        )
+        wanted = default_of(field)
         value = sub["default"]
         if sub.get("x-convert") == "str" and value is not None:
             value = str(value)

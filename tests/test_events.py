@@ -917,7 +917,9 @@ async def test_a_sync_handler_with_a_backlog_does_not_starve_the_loop(
     assert any(0 < seen < 5_000 for seen in progress_seen_at), progress_seen_at
 
 
-async def test_more_patterns_deliver_each_matching_event_once_in_one_batch(bus) -> None:
+async def test_more_patterns_deliver_each_matching_event_once_in_one_batch(
+    bus: EventManager,
+) -> None:
     batches: list[list[Event]] = []
     bus.subscribe(
         ("snmp", "?", "trap", "*"),

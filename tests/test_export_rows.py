@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from console.events import JsonValue
 from console.rowfiles import RowCells, write_csv, write_jsonl
 from console.store.audit import read_audit_csv, read_audit_jsonl
 
@@ -31,7 +32,7 @@ def test_cells_from_csv_and_json_lines() -> None:
 
 
 def test_a_damaged_audit_export_is_refused_with_the_reason(tmp_path: Path) -> None:
-    row = {
+    row: dict[str, JsonValue] = {
         "id": 1, "time_ms": 5, "time": "x", "actor": "operator", "action": "snmp.set",
         "device": "sw1", "target": "1.3", "old": None, "new": None, "result": "ok",
         "session_id": None,

@@ -265,11 +265,12 @@ async def test_audit_result_column_is_on_a_140_column_screen() -> None:
     last one, off a 140-column screen)."""
     from textual.app import App, ComposeResult
 
+    from console.events import JsonValue
     from console.store import AuditEntry
     from tests.ui_helpers import fixed_clock
     from widgets.audit_table import AuditTable
 
-    long_value = {"type": "STRING", "value": "x" * 200}
+    long_value: JsonValue = {"type": "STRING", "value": "x" * 200}
     entry = AuditEntry(
         7, 1_700_000_000_000, "operator", "snmp.set", "core-sw1",
         "1.3.6.1.4.1.8072.9999.9999.1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18",

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import bson
 import paho.mqtt.client as paho
@@ -441,7 +441,7 @@ async def test_tls_with_client_certificates(tmp_path: Path, bus: EventManager) -
 
 
 async def test_amqtt_broker_in_process(bus: EventManager) -> None:
-    from amqtt.broker import Broker
+    from amqtt.broker import Broker  # type: ignore[import-untyped]  # amqtt has no py.typed
 
     port = free_tcp_port()
     amqtt = Broker(
@@ -636,16 +636,16 @@ async def test_astarte_messages_become_properties_and_datastreams(
         assert ok.payload["valid"] is True  # type: ignore[index, call-overload]
         assert ok.source_timestamp == when.timestamp()
 
-        row = recorder.of("mqtt", "thermo", "datastream", geo, "/gps")[0].payload
-        assert row["value"] == {"latitude": 45.1, "longitude": 7.6, "altitude": 250.0}  # type: ignore[index, call-overload]
-        assert row["aggregation"] == "object"  # type: ignore[index, call-overload]
+        row = recorder.payloads("mqtt", "thermo", "datastream", geo, "/gps")[0]
+        assert row["value"] == {"latitude": 45.1, "longitude": 7.6, "altitude": 250.0}
+        assert row["aggregation"] == "object"
 
-        bad = recorder.of("mqtt", "thermo", "datastream", values, "/s2/value")[0].payload
-        assert bad["valid"] is False  # type: ignore[index, call-overload]
-        assert "is double" in bad["error"]  # type: ignore[index, call-overload]
+        bad = recorder.payloads("mqtt", "thermo", "datastream", values, "/s2/value")[0]
+        assert bad["valid"] is False
+        assert "is double" in bad["error"]
 
-        prop = recorder.of("mqtt", "thermo", "property")[0].payload
-        assert (prop["value"], prop["ownership"], prop["valid"]) == ("kitchen", "device", True)  # type: ignore[index, call-overload]
+        prop = recorder.payloads("mqtt", "thermo", "property")[0]
+        assert (prop["value"], prop["ownership"], prop["valid"]) == ("kitchen", "device", True)
 
         (intro,) = recorder.payloads("mqtt", "thermo", "introspection")
         assert [(i["name"], i["known"]) for i in intro["interfaces"]] == [
@@ -782,7 +782,7 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
     gate = asyncio.Event()  # the subscriber stalls until paho's thread has waited
 
     async def slow(event: Event) -> None:
-        got.append(event.payload["topic"])  # type: ignore[index, call-overload]
+        got.append(cast(dict[str, Any], event.payload)["topic"])
         if len(got) == 1:
             await gate.wait()
         if len(got) % 50 == 0:

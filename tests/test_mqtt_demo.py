@@ -32,9 +32,11 @@ async def test_demo_runtime_watches_the_demo_broker_and_sets_a_property() -> Non
             lambda: (latest("mqtt", "@demo-broker", "status") or {}).get("status") == "CONNECTED"
         )
         for device in ("thermostat-1", "van-1", "sensor-7"):
-            await eventually(
-                lambda d=device: (latest("mqtt", d, "status") or {}).get("status") == "ONLINE"
-            )
+
+            def online(d: str = device) -> bool:
+                return bool((latest("mqtt", d, "status") or {}).get("status") == "ONLINE")
+
+            await eventually(online)
         geo = (
             "mqtt",
             "van-1",

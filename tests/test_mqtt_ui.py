@@ -17,7 +17,7 @@ from textual.widgets.data_table import ColumnKey
 
 from console.app import FleettopApp
 from console.config import Config
-from console.events import Event, EventManager
+from console.events import Event, EventManager, JsonValue
 from console.fleet import LINE_LIMIT, TOPIC_LIMIT, VALUES_PER_DEVICE, FleetState
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
@@ -53,7 +53,7 @@ PERIOD = f"{RATE}/room/samplingPeriod"
 
 def message(device: str, topic: str, data: bytes, *, broker: str = "plant") -> Crafted:
     """A crafted ``("mqtt", DEVICE, "message", *LEVELS)`` event."""
-    payload = {
+    payload: JsonValue = {
         "broker": broker,
         "device": None if device.startswith("@") else device,
         "topic": topic,
@@ -68,7 +68,7 @@ def message(device: str, topic: str, data: bytes, *, broker: str = "plant") -> C
 
 
 def device_status(device: str, status: str, reason: str | None = None) -> Crafted:
-    payload = {
+    payload: JsonValue = {
         "status": status,
         "reason": reason,
         "broker": "plant",
@@ -79,7 +79,12 @@ def device_status(device: str, status: str, reason: str | None = None) -> Crafte
 
 
 def broker_status(status: str, reason: str | None = None) -> Crafted:
-    payload = {"status": status, "reason": reason, "address": "10.0.0.5:1883", "protocol": "5"}
+    payload: JsonValue = {
+        "status": status,
+        "reason": reason,
+        "address": "10.0.0.5:1883",
+        "protocol": "5",
+    }
     return (("mqtt", "@plant", "status"), payload, None)
 
 
@@ -140,7 +145,7 @@ def test_fold_bounds_topics_per_device_and_completion() -> None:
 
 
 async def test_mqtt_device_row_status_and_broker_reason() -> None:
-    seed = [
+    seed: list[Crafted] = [
         broker_status("CONNECTED"),
         device_status("press-4", "ONLINE"),
         (
@@ -249,7 +254,11 @@ async def test_read_only_refuses_publish_set_and_unset() -> None:
         await wait_for(pilot, lambda: table.row_count == 1, "the value")
         for key, text in (("p", "publishing"), ("w", "setting"), ("u", "unsetting")):
             await pilot.press(key)
-            await wait_for(pilot, lambda t=text: notices.has(f"read-only mode: {t}"), text)
+
+            def refused(t: str = text) -> bool:
+                return notices.has(f"read-only mode: {t}")
+
+            await wait_for(pilot, refused, text)
         assert not any(isinstance(s, PublishScreen | MqttSetScreen) for s in app.screen_stack)
 
 
@@ -264,12 +273,11 @@ async def test_demo_mqtt_devices_values_and_publish() -> None:
         screen = await devices_screen(pilot)
         table = screen.query_one(DeviceTable)
         for device in ("thermostat-1", "van-1", "sensor-7"):
-            await wait_for(
-                pilot,
-                lambda d=device: d in table.rows and cell(table, d, "status") == "ONLINE",
-                f"{device} ONLINE",
-                attempts=1500,
-            )
+
+            def online(d: str = device) -> bool:
+                return d in table.rows and cell(table, d, "status") == "ONLINE"
+
+            await wait_for(pilot, online, f"{device} ONLINE", attempts=1500)
             assert cell(table, device, "protocol") == "MQTT demo-broker"
         await wait_for(
             pilot,
@@ -309,9 +317,9 @@ async def test_demo_mqtt_devices_values_and_publish() -> None:
         await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
         await pilot.press("y")
         await seen.wait_for(lambda: seen.events)
-        assert base64.b64decode(seen.events[0].payload["payload"]) == b'{"on": true}'
+        assert base64.b64decode(seen.payloads()[0]["payload"]) == b'{"on": true}'
         await results.wait_for(lambda: results.events)
-        assert results.events[0].payload["success"] is True
+        assert results.payloads()[0]["success"] is True
         await wait_for(pilot, lambda: notices.has("published to site/ui-test/cmd: PUBACK"), "ok")
 
 
@@ -336,22 +344,22 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
         # S: a server-owned property that has no value yet
         await pilot.press("S")
         await wait_for(pilot, lambda: shown(app, MqttSetScreen), "the set dialog")
-        dialog = app.screen
-        assert isinstance(dialog, MqttSetScreen)
-        dialog.query_one("#mqtt-set-interface", Select).value = RATE
-        dialog.query_one("#mqtt-set-path", Input).value = "/room/samplingPeriod"
-        field = dialog.query_one("#mqtt-set-value", Input)
+        new_set = app.screen
+        assert isinstance(new_set, MqttSetScreen)
+        new_set.query_one("#mqtt-set-interface", Select).value = RATE
+        new_set.query_one("#mqtt-set-path", Input).value = "/room/samplingPeriod"
+        field = new_set.query_one("#mqtt-set-value", Input)
         field.value = '"fast"'
-        await wait_for(pilot, lambda: "integer" in dialog.error, "the validation error")
-        assert dialog.query_one("#mqtt-set-ok", Button).disabled
+        await wait_for(pilot, lambda: "integer" in new_set.error, "the validation error")
+        assert new_set.query_one("#mqtt-set-ok", Button).disabled
         field.value = "10"
-        await wait_for(pilot, lambda: dialog.error == "", "a valid value")
+        await wait_for(pilot, lambda: new_set.error == "", "a valid value")
         field.focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
         await pilot.press("y")
         await results.wait_for(lambda: results.events)
-        assert results.events[-1].payload["value"] == 10
+        assert results.payloads()[-1]["value"] == 10
         await wait_for(pilot, lambda: notices.has("/room/samplingPeriod set to 10: PUBCOMP"), "ok")
         period = ("thermostat-1", PERIOD)
         await wait_for(pilot, lambda: row_key(period) in values.rows, "the property", attempts=1500)
@@ -373,7 +381,7 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
         await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
         await pilot.press("y")
         await results.wait_for(lambda: len(results.events) == 2)
-        assert results.events[-1].payload["value"] == 20
+        assert results.payloads()[-1]["value"] == 20
         await wait_for(pilot, lambda: cell(values, row_key(period), "value") == "20", "the row")
 
         await wait_for(pilot, lambda: shown(app, OidsScreen), "back on the values")
@@ -382,7 +390,7 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
         await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the unset confirmation")
         await pilot.press("y")
         await results.wait_for(lambda: len(results.events) == 3)
-        assert results.events[-1].payload["operation"] == "unset"
+        assert results.payloads()[-1]["operation"] == "unset"
         await wait_for(pilot, lambda: notices.has("/room/samplingPeriod unset: PUBCOMP"), "unset")
 
         owned = ("thermostat-1", f"{SENSORS}/room/name")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def of(runtime: Runtime, category: Category) -> list[Notification]:
 
 
 @pytest.fixture
-def broker(tmp_path: Path):
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     with Mosquitto(tmp_path / "mosquitto") as running:
         yield running
 

@@ -14,12 +14,13 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import pytest
 
 from console.events import EventType, JsonValue
+from console.notifications.alarms.record import Alarm
 from console.notifications.model import Category, Notification, Severity
 from console.notifications.storage import AlarmLog, NotificationLog, glob_to_sql, json_safe
 from console.store import PropertyStore, schema
@@ -278,19 +279,25 @@ class FakeAlarm:
         }
 
 
+async def save(log: AlarmLog, alarm: FakeAlarm) -> None:
+    """``log.save(alarm)``: the fake stands in for an Alarm (it has every field
+    ``AlarmLog.save`` reads)."""
+    await log.save(cast(Alarm, alarm))
+
+
 async def test_alarms_are_upserted_and_the_open_ones_load_back(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     async with await PropertyStore.open(path) as opened:
         log = AlarmLog(opened)
         assert await log.next_id() == 1
         raised = FakeAlarm(1)
-        await log.save(raised)
-        await log.save(FakeAlarm(2, device="sw2", acked_at=NOW))  # acked, still active
-        await log.save(FakeAlarm(3, cleared_at=NOW))  # cleared, not acked: stays
-        await log.save(FakeAlarm(4, cleared_at=NOW, acked_at=NOW))  # closed
+        await save(log, raised)
+        await save(log, FakeAlarm(2, device="sw2", acked_at=NOW))  # acked, still active
+        await save(log, FakeAlarm(3, cleared_at=NOW))  # cleared, not acked: stays
+        await save(log, FakeAlarm(4, cleared_at=NOW, acked_at=NOW))  # closed
         raised.count = 3
         raised.updated_at = NOW + 5
-        await log.save(raised)  # re-occurred: the same row
+        await save(log, raised)  # re-occurred: the same row
         assert await log.count() == 4
         assert await log.count(open_only=True) == 3
         assert await log.next_id() == 5
@@ -309,12 +316,12 @@ async def test_alarms_are_upserted_and_the_open_ones_load_back(tmp_path: Path) -
 async def test_closed_alarms_are_pruned_and_ids_never_repeat(store: PropertyStore) -> None:
     log = AlarmLog(store)
     for i in range(1, 6):  # closed long ago
-        await log.save(
-            FakeAlarm(i, cleared_at=NOW - 7200, acked_at=NOW - 7200, updated_at=NOW - 7200)
+        await save(
+            log, FakeAlarm(i, cleared_at=NOW - 7200, acked_at=NOW - 7200, updated_at=NOW - 7200)
         )
     for i in range(6, 9):  # closed just now
-        await log.save(FakeAlarm(i, cleared_at=NOW, acked_at=NOW))
-    await log.save(FakeAlarm(9, updated_at=NOW - 7200))  # open, old: never pruned
+        await save(log, FakeAlarm(i, cleared_at=NOW, acked_at=NOW))
+    await save(log, FakeAlarm(9, updated_at=NOW - 7200))  # open, old: never pruned
     assert await log.prune_closed(max_age=3600, max_count=None) == 5
     assert await log.prune_closed(max_age=None, max_count=1) == 2  # keeps the newest closed
     assert rows(store.path, "SELECT id FROM alarms ORDER BY id") == [(8,), (9,)]
@@ -326,8 +333,8 @@ async def test_closed_alarms_are_pruned_and_ids_never_repeat(store: PropertyStor
 async def test_load_open_gives_alarms_marked_as_history(store: PropertyStore) -> None:
     alarms = pytest.importorskip("console.notifications.alarms")
     log = AlarmLog(store)
-    await log.save(FakeAlarm(1, extra={"value": 42.5}))
-    await log.save(FakeAlarm(2, cleared_at=NOW, acked_at=NOW))
+    await save(log, FakeAlarm(1, extra={"value": 42.5}))
+    await save(log, FakeAlarm(2, cleared_at=NOW, acked_at=NOW))
     (alarm,) = await log.load_open()
     assert isinstance(alarm, alarms.Alarm)
     assert alarm.id == 1

@@ -49,6 +49,7 @@ from tests.ui_helpers import (
     devices_screen,
     fake_mib_names,
     fixed_clock,
+    focused,
     publish,
     screen_text,
     shown,
@@ -288,6 +289,10 @@ class _Listened:
 
         return unlisten
 
+    def deliver(self, batch: list[int]) -> None:
+        """Call the listener with ``batch``, as the source would."""
+        self.callback(batch)
+
 
 class _Target:
     """Records the messages posted to it (stands for the pane)."""
@@ -307,14 +312,14 @@ def test_notification_feed_posts_one_message_per_take_and_is_bounded() -> None:
     feed: NotificationFeed[int] = NotificationFeed(source, target, limit=3)  # type: ignore[arg-type]
     assert source.callback is None
     feed.open()
-    source.callback([1, 2])
-    source.callback([3, 4])
+    source.deliver([1, 2])
+    source.deliver([3, 4])
     assert len(target.posted) == 1
     assert isinstance(target.posted[0], NotificationFeed.Arrived)
     assert target.posted[0].feed is feed
     assert (feed.take(), feed.dropped) == ([2, 3, 4], 1)
     assert feed.take() == []
-    source.callback([5])
+    source.deliver([5])
     assert len(target.posted) == 2
     feed.close()
     assert source.stopped
@@ -374,7 +379,7 @@ async def test_device_text_and_regex_filters() -> None:
             pilot, lambda: {n.device for n in drawn(pane)} == {"ap-lobby"}, "ap-lobby only"
         )
         await pilot.press("escape")
-        assert screen.focused is pane.entry_list
+        assert focused(screen) is pane.entry_list
 
         pane.query_one(".notification-device", Input).value = ""
         await pilot.press("slash")

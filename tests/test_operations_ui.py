@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from textual.command import CommandList
@@ -44,6 +45,7 @@ from tests.ui_helpers import (
     cell,
     devices_screen,
     fake_mib_names,
+    focused,
     make_app,
     publish,
     read,
@@ -77,7 +79,7 @@ class Recorder:
 
     def payloads(self, **match: object) -> list[dict[str, object]]:
         """Payloads whose fields equal ``match``."""
-        found = []
+        found: list[dict[str, object]] = []
         for event in self.events:
             payload = event.payload
             if isinstance(payload, dict) and all(payload.get(k) == v for k, v in match.items()):
@@ -405,7 +407,7 @@ async def test_walk_streams_a_column_and_a_adds_to_polling() -> None:
         await wait_for(pilot, lambda: walk.root == IF_MTU, "the new walk")
         await wait_for(pilot, lambda: walk.outcome == "complete", "the walk", attempts=1000)
         await wait_for(pilot, lambda: rows.row_count == 4, "four MTUs")
-        assert walk.focused is rows
+        assert focused(walk) is rows
         assert rows.highlighted_oid == IF_MTU_1
         await pilot.press("a")
         assert IF_MTU_1 in app.runtime.snmp_devices["core-sw1"].polling_oids
@@ -563,7 +565,7 @@ async def test_walk_escape_cancels_and_rows_arrive_in_batches() -> None:
             batches.append(len(new))
             return add(new)
 
-        rows.add = counting_add  # type: ignore[method-assign]
+        rows.add = cast(Callable[..., int], counting_add)  # type: ignore[method-assign]
         await wait_for(pilot, lambda: rows.row_count == 120, "the first 120 rows")
         assert walk.running
         assert walk.count == 120
@@ -655,6 +657,6 @@ async def test_devices_screen_walks_the_system_group() -> None:
         await wait_for(pilot, lambda: walk.outcome == "complete", "the walk")
         rows = walk.query_one(WalkTable)
         await wait_for(pilot, lambda: rows.row_count == 2, "two rows")
-        assert cell(rows, SYS_UPTIME, "value") == "0d 00:00:42.00"  # type: ignore[arg-type]
+        assert cell(rows, SYS_UPTIME, "value") == "0d 00:00:42.00"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is devices, "back on the devices")

@@ -223,7 +223,12 @@ def test_properties_screen(snap_compare: Callable[..., bool], tmp_path: Path) ->
     async def browse(pilot: Pilot[None]) -> None:
         await settle(DevicesScreen)(pilot)
         await pilot.press("P")
-        await settle(PropertiesScreen, lambda p: p.app.screen.filter_shown is not None)(pilot)
+        await settle(
+            PropertiesScreen,
+            lambda p: (
+                isinstance(p.app.screen, PropertiesScreen) and p.app.screen.filter_shown is not None
+            ),
+        )(pilot)
         screen = pilot.app.screen
         tree = screen.query_one(PropertyTree)
         for device in list(tree.root.children):

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,7 +344,7 @@ class MisbehavingAgent:
 
 
 async def drain(
-    rows: AsyncIterator[tuple[str, dict[str, Any]]], into: list[tuple[str, Any]]
+    rows: AsyncGenerator[tuple[str, dict[str, Any]], None], into: list[tuple[str, Any]]
 ) -> None:
     """Append every row of a walk to ``into`` (kept when the walk raises)."""
     async with contextlib.aclosing(rows) as walk:
@@ -352,7 +352,9 @@ async def drain(
             into.append(row)
 
 
-async def collect(rows: AsyncIterator[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+async def collect(
+    rows: AsyncGenerator[tuple[str, dict[str, Any]], None],
+) -> list[tuple[str, Any]]:
     async with contextlib.aclosing(rows) as walk:
         return [item async for item in walk]
 
@@ -461,7 +463,7 @@ async def test_set_failures_name_the_agent_error(
         connected("rw", rw, bus, recorder) as device,
         connected("ro", ro, bus, recorder) as read_only,
     ):
-        cases = [
+        cases: list[tuple[SnmpDevice, str, dict[str, object], str]] = [
             (device, SYS_DESCR, {"type": "STRING", "value": "x"}, "NOT_WRITABLE"),
             (device, SYS_UPTIME, {"type": "TIME_TICKS", "value": 5}, "NOT_WRITABLE"),
             # sent as given: pysnmp's set_cmd would cast it to the MIB's TimeTicks and fail

@@ -130,11 +130,13 @@ class Recorder(EventRecorder):
         )
 
     def latest(self, device: str) -> dict[str, dict[str, Any]]:
-        return {
-            e.type[3]: e.payload["data"]  # type: ignore[index, call-overload]
-            for e in self.events
-            if e.type[:3] == ("snmp", device, "read")
-        }
+        found: dict[str, dict[str, Any]] = {}
+        for e in self.events:
+            if e.type[:3] == ("snmp", device, "read"):
+                assert isinstance(e.payload, dict)
+                assert isinstance(e.payload["data"], dict)
+                found[e.type[3]] = e.payload["data"]
+        return found
 
     def dump(self) -> str:
         return json.dumps([event.to_json() for event in self.events])
@@ -570,7 +572,7 @@ def test_bad_v3_configurations_are_refused_without_secrets() -> None:
             SnmpDevice("bad", conf, bus)
 
     base = v3_conf(161, SHA_AES)
-    cases = {
+    cases: dict[str, dict[str, object]] = {
         "SNMPv3 needs a user": {"user": None},
         "privacy needs authentication": {"authentication": None},
         "the authentication password must be at least 8 characters long": {

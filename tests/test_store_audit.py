@@ -279,8 +279,8 @@ async def test_the_recorder_records_write_events_of_the_bus(store: PropertyStore
         recorder = AuditRecorder(bus, store)
         announced: list[Event] = []
         bus.subscribe(("audit", "*"), announced.append)
-        contact = {"type": "STRING", "value": "ops@example.net"}
-        before = {"type": "STRING", "value": "NOC <noc@example.net>"}
+        contact: JsonValue = {"type": "STRING", "value": "ops@example.net"}
+        before: JsonValue = {"type": "STRING", "value": "NOC <noc@example.net>"}
         published = [
             bus.publish(
                 ("snmp", "sw1", "write", SYS_CONTACT),

@@ -10,7 +10,7 @@ import asyncio
 import difflib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from rich.text import Text
 from textual import events
@@ -19,7 +19,10 @@ from textual.keys import _character_to_key
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from console.app import FleettopApp
 from console.config import Config, DeviceConfig, SnmpDeviceConfig
@@ -337,9 +340,9 @@ def make_app(
 
 
 async def wait_for(
-    pilot: Pilot[None], condition: Callable[[], bool], what: str, *, attempts: int = 400
+    pilot: Pilot[None], condition: Callable[[], object], what: str, *, attempts: int = 400
 ) -> None:
-    """Pause until ``condition()`` holds; fail after ``attempts`` short pauses."""
+    """Pause until ``condition()`` is truthy; fail after ``attempts`` short pauses."""
     for _ in range(attempts):
         if condition():
             return
@@ -363,9 +366,16 @@ async def devices_screen(pilot: Pilot[None]) -> DevicesScreen:
     return screen
 
 
-def cell(table: DataTable[Text], row: str, column: str) -> str:
+def cell(table: DataTable[Text], row: str | RowKey, column: str) -> str:
     """The text of one cell."""
     return table.get_cell(row, column).plain
+
+
+def focused(screen: Screen[Any]) -> Widget | None:
+    """``screen.focused``, read afresh: mypy keeps an earlier narrowing of
+    ``screen.focused`` (``assert isinstance(screen.focused, Input)``) across the key
+    presses that move the focus."""
+    return screen.focused
 
 
 def shown_keys(table: DataTable[Text]) -> list[str | None]:
