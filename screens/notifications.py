@@ -124,6 +124,10 @@ class NotificationsScreen(FleetScreen):
     """
 
     CATCH_UP_ON_RESUME = True
+    AUTO_FOCUS = "NotificationList"
+    """The stream's list has the focus from the first frame: Textual's default (the
+    first focusable widget) is the device filter, where a key such as ``t`` pressed
+    before the tab's own focus lands would be typed instead of switching the tab."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),

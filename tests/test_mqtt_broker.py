@@ -528,7 +528,10 @@ async def test_publish_results(broker: Mosquitto, bus: EventManager) -> None:
                 assert result.success, result
             await fleet.publish("plant", "out/kept", "kept", qos=1, retain=True)
             await eventually(lambda: len(observer.lines) == 4)
-        assert observer.lines == [
+        # mosquitto_sub (libmosquitto) hands a QoS 2 message over on PUBREL, a QoS 1
+        # one on PUBLISH: across topics and QoS levels the printed order may differ
+        # from the publish order (MQTT 5 §4.6 orders per topic only)
+        assert sorted(observer.lines) == [
             "out/0 0 0 q0",
             "out/1 1 0 q1",
             "out/2 2 0 q2",

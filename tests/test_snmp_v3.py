@@ -220,7 +220,9 @@ async def test_polling_matches_net_snmp_at_every_level(
     before = snmpget(snmpd, POLLED, v3_user=user)
     assert before[SYS_CONTACT].value == b"ops@example.com"  # the peer answers this user
     recorder = Recorder(bus)
-    async with SnmpDevice("v3", v3_conf(snmpd.port, user), bus) as device:
+    # a generous timeout: "no failed try" below must not depend on the machine's load
+    conf = v3_conf(snmpd.port, user, request_timeout=5.0)
+    async with SnmpDevice("v3", conf, bus) as device:
         await recorder.wait_for(lambda: len(recorder.of("v3", "poll")) >= 1)
         assert device.status == SnmpStatus.CONNECTED
     after = snmpget(snmpd, POLLED, v3_user=user)
