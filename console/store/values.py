@@ -49,7 +49,7 @@ import enum
 import json
 import math
 from collections.abc import Callable
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, TypeVar, cast
 
 __all__ = [
     "ARRAY_TYPES",
@@ -83,6 +83,8 @@ PropertyValue: TypeAlias = (
     | list[bytes]
     | list[dt.datetime]
 )
+
+_T = TypeVar("_T")
 
 
 class PropertyType(enum.StrEnum):
@@ -311,34 +313,28 @@ def encode_value(type_: PropertyType, value: object) -> SqlValue:
 # -- decoders: SQL value -> Python value ------------------------------------------------
 
 
-def _dec_int(stored: SqlValue) -> int:
-    if type(stored) is not int:
-        raise ValueError(f"expected an SQL INTEGER, found {type(stored).__name__}")
-    return stored
+def _exact(kind: type[_T], storage: str) -> Callable[[SqlValue], _T]:
+    """A decoder that accepts only a stored value of exactly ``kind`` (``storage``
+    names the SQL storage class in the refusal)."""
+
+    def decode(stored: SqlValue) -> _T:
+        if type(stored) is not kind:
+            raise ValueError(f"expected {storage}, found {type(stored).__name__}")
+        return cast(_T, stored)
+
+    return decode
 
 
-def _dec_double(stored: SqlValue) -> float:
-    if type(stored) is not float:
-        raise ValueError(f"expected an SQL REAL, found {type(stored).__name__}")
-    return stored
+_dec_int = _exact(int, "an SQL INTEGER")
+_dec_double = _exact(float, "an SQL REAL")
+_dec_string = _exact(str, "SQL TEXT")
+_dec_binaryblob = _exact(bytes, "an SQL BLOB")
 
 
 def _dec_boolean(stored: SqlValue) -> bool:
     if stored not in (0, 1) or type(stored) is not int:
         raise ValueError(f"expected 0 or 1, found {_echo(stored)}")
     return stored == 1
-
-
-def _dec_string(stored: SqlValue) -> str:
-    if type(stored) is not str:
-        raise ValueError(f"expected SQL TEXT, found {type(stored).__name__}")
-    return stored
-
-
-def _dec_binaryblob(stored: SqlValue) -> bytes:
-    if type(stored) is not bytes:
-        raise ValueError(f"expected an SQL BLOB, found {type(stored).__name__}")
-    return stored
 
 
 def _dec_datetime(stored: SqlValue) -> dt.datetime:
