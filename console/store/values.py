@@ -136,10 +136,6 @@ SCALAR_TYPES: Final = tuple(t for t in PropertyType if not t.is_array)
 #: The array types, in the same order.
 ARRAY_TYPES: Final = tuple(t for t in PropertyType if t.is_array)
 
-_INT32_MIN: Final = -(2**31)
-_INT32_MAX: Final = 2**31 - 1
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_MS: Final = dt.timedelta(milliseconds=1)
 _ECHO_LIMIT: Final = 60
@@ -175,20 +171,22 @@ def datetime_from_ms(ms: int) -> dt.datetime:
 # -- scalar encoders: Python value -> SQL value (validating) ---------------------------
 
 
-def _enc_integer(value: object) -> int:
-    if type(value) is not int:
-        raise _reject(PropertyType.INTEGER, value, "not an int")
-    if not _INT32_MIN <= value <= _INT32_MAX:
-        raise _reject(PropertyType.INTEGER, value, "outside -2^31..2^31-1")
-    return value
+def _int_encoder(type_: PropertyType, bits: int) -> Callable[[object], int]:
+    """The encoder of a ``bits``-bit signed integer type (INTEGER 32, LONGINTEGER 64)."""
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def encode(value: object) -> int:
+        if type(value) is not int:
+            raise _reject(type_, value, "not an int")
+        if not low <= value <= high:
+            raise _reject(type_, value, f"outside -2^{bits - 1}..2^{bits - 1}-1")
+        return value
+
+    return encode
 
 
-def _enc_longinteger(value: object) -> int:
-    if type(value) is not int:
-        raise _reject(PropertyType.LONGINTEGER, value, "not an int")
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise _reject(PropertyType.LONGINTEGER, value, "outside -2^63..2^63-1")
-    return value
+_enc_integer = _int_encoder(PropertyType.INTEGER, 32)
+_enc_longinteger = _int_encoder(PropertyType.LONGINTEGER, 64)
 
 
 def _enc_double(value: object) -> float:
