@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import ClassVar, Generic, TypeVar
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
@@ -37,8 +39,8 @@ class CheckedForm(ModalScreen[ResultT | None], Generic[ResultT]):
     ``None`` when cancelled.
 
     Subclasses set :attr:`FORM`, :attr:`AUTO_FOCUS` and :attr:`VERB`, compose their fields
-    and the ``#FORM-error`` / ``#FORM-ok`` / ``#FORM-hint`` widgets, and write
-    :meth:`check`.
+    and the ``#FORM-error`` / ``#FORM-ok`` / ``#FORM-hint`` widgets (:meth:`compose_controls`
+    yields them), and write :meth:`check`.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,6 +59,15 @@ class CheckedForm(ModalScreen[ResultT | None], Generic[ResultT]):
         super().__init__()
         self.result: ResultT | None = None
         """The checked result of the current fields, or ``None`` while invalid."""
+
+    def compose_controls(self) -> ComposeResult:
+        """The end of the dialog: the inline error, the OK (labelled :attr:`VERB`) and
+        Cancel buttons, and the key hint, with the ids of the naming scheme."""
+        yield Static(id=f"{self.FORM}-error", classes="dialog-error", markup=False)
+        with Horizontal(classes="dialog-buttons"):
+            yield Button(self.VERB, id=f"{self.FORM}-ok", variant="warning")
+            yield Button("Cancel", id=f"{self.FORM}-cancel")
+        yield Static(id=f"{self.FORM}-hint", classes="dialog-hint", markup=False)
 
     def check(self) -> ResultT:
         """Read the fields and return the result they make.

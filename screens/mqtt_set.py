@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from console.astarte import Interface, ValidationError
 from console.events import JsonValue
@@ -131,11 +131,7 @@ class MqttSetScreen(CheckedForm[SetRequest]):
                 yield FormInput(
                     self._current, placeholder=f"a {type_name} (JSON)", id="mqtt-set-value"
                 )
-            yield Static(id="mqtt-set-error", classes="dialog-error", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Set…", id="mqtt-set-ok", variant="warning")
-                yield Button("Cancel", id="mqtt-set-cancel")
-            yield Static(id="mqtt-set-hint", classes="dialog-hint", markup=False)
+            yield from self.compose_controls()
 
     def check(self) -> SetRequest:
         """The request of the fields (see :func:`check_set`).

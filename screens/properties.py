@@ -214,6 +214,8 @@ class PropertiesScreen(FleetScreen):
         self._load_audit()
 
     # -- what the panes show, for tests and benchmarks ----------------------------------
+    # Facade properties: each delegates to its pane (0 / None with no store), so tests
+    # and benchmarks read the screen, not the layout; the repetition is the facade.
 
     @property
     def filter_delay(self) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from screens.form import CheckedForm
 from widgets.form_fields import FormCheckbox, FormInput
@@ -118,11 +118,7 @@ class PublishScreen(CheckedForm[PublishRequest]):
                 )
                 yield FormCheckbox("JSON", id="publish-json")
                 yield FormCheckbox("retain", id="publish-retain")
-            yield Static(id="publish-error", classes="dialog-error", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Publish…", id="publish-ok", variant="warning")
-                yield Button("Cancel", id="publish-cancel")
-            yield Static(id="publish-hint", classes="dialog-hint", markup=False)
+            yield from self.compose_controls()
 
     def check(self) -> PublishRequest:
         """The request of the fields (see :func:`check_publish`).

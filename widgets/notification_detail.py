@@ -152,6 +152,7 @@ class NotificationDetail(VerticalScroll):
         mib_names: names of varbind OIDs the receiver could not name.
     """
 
+    # The same signature as NotificationList on purpose: the pane builds both from one pair.
     def __init__(
         self,
         clock: Clock,

@@ -177,6 +177,7 @@ class NotificationList(ScrollView, can_focus=True):
             self.at_end = at_end
             """True when the cursor is on the newest entry."""
 
+    # The same signature as NotificationDetail on purpose: the pane builds both from one pair.
     def __init__(
         self,
         clock: Clock,

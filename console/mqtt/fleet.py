@@ -384,19 +384,17 @@ class MqttFleet(ClosesOnce):
         """
         connection = self._connection(broker)
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
-        result = await connection.publish(topic, data, qos, retain)
-        self._publish_result(
+        return await self._publish(
+            connection,
             connection.source,
-            result,
+            broker,
+            topic,
+            data,
+            qos,
+            retain,
             session_id=session_id,
             operation="publish",
-            broker=broker,
-            topic=topic,
-            qos=qos,
-            retain=retain,
-            size=len(data),
         )
-        return result
 
     def _astarte_target(self, device: str, interface_name: str) -> tuple[str, str, Interface]:
         """``(broker, base topic, interface)`` for an operator set on ``device``: a
@@ -467,24 +465,21 @@ class MqttFleet(ClosesOnce):
         payload = bson.encode(document)
         topic = f"{base}/{interface_name}{path}"
         qos = interface.qos(path)
-        connection = self._connection(broker)
-        result = await connection.publish(topic, payload, qos)
-        self._publish_result(
+        return await self._publish(
+            self._connection(broker),
             device,
-            result,
+            broker,
+            topic,
+            payload,
+            qos,
+            False,
             session_id=session_id,
             operation="set",
-            broker=broker,
-            topic=topic,
-            qos=qos,
-            retain=False,
-            size=len(payload),
             interface=interface_name,
             path=path,
             type=type_name,
             value=shown,
         )
-        return result
 
     async def unset(
         self, device: str, interface_name: str, path: str, *, session_id: str | None = None
@@ -499,34 +494,51 @@ class MqttFleet(ClosesOnce):
         broker, base, interface = self._astarte_target(device, interface_name)
         mapping = interface.validate_unset(path)
         topic = f"{base}/{interface_name}{path}"
-        connection = self._connection(broker)
-        result = await connection.publish(topic, b"", 2)
-        self._publish_result(
+        return await self._publish(
+            self._connection(broker),
             device,
-            result,
+            broker,
+            topic,
+            b"",
+            2,
+            False,
             session_id=session_id,
             operation="unset",
-            broker=broker,
-            topic=topic,
-            qos=2,
-            retain=False,
-            size=0,
             interface=interface_name,
             path=path,
             type=mapping.type,
             value=None,
         )
-        return result
 
-    def _publish_result(
-        self, target: str, result: PublishResult, *, session_id: str | None, **fields: Any
-    ) -> None:
+    async def _publish(
+        self,
+        connection: BrokerConnection,
+        target: str,
+        broker: str,
+        topic: str,
+        data: bytes,
+        qos: int,
+        retain: bool,
+        *,
+        session_id: str | None,
+        operation: str,
+        **fields: Any,
+    ) -> PublishResult:
+        """Publish on ``connection`` and the result as ``("mqtt", TARGET, "publish")``
+        (``fields``: the Astarte interface, path, type and value)."""
+        result = await connection.publish(topic, data, qos, retain)
         payload: dict[str, JsonValue] = {
             "session_id": session_id,
             "interface": None,
             "path": None,
             "type": None,
             "value": None,
+            "operation": operation,
+            "broker": broker,
+            "topic": topic,
+            "qos": qos,
+            "retain": retain,
+            "size": len(data),
             **fields,
             "success": result.success,
             "error": result.error,
@@ -534,3 +546,4 @@ class MqttFleet(ClosesOnce):
         }
         with contextlib.suppress(RuntimeError):  # the bus closed meanwhile
             self._bus.publish(("mqtt", target, "publish"), payload)
+        return result

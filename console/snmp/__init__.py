@@ -35,6 +35,8 @@ from console.snmp.link import SnmpStatus
 from console.snmp.manager import SnmpDevice
 from console.snmp.mib import MibResolver
 
+# The package's public face, re-exported from its modules on purpose (a module that
+# became a package keeps the names callers import); codec's tail repeats here.
 __all__ = [
     "DataType",
     "MibResolver",

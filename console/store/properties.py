@@ -496,6 +496,8 @@ class PropertyStore:
         params += [-1 if limit is None else limit, offset]
         return [self._decode(row) for row in await self.fetch(sql, params)]
 
+    # The same filter keywords as `query` on purpose (a pager counts what it pages);
+    # both pass them to `_where`, the one place they are interpreted.
     async def count(
         self,
         device: str | None = None,
@@ -575,6 +577,7 @@ class PropertyStore:
         return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
 
     # -- state and lifecycle -------------------------------------------------------
+    # Facade properties: the store delegates to its database, whose docstrings they repeat.
 
     @property
     def stats(self) -> WriterStats:

@@ -103,6 +103,7 @@ async def _v1_properties(db: aiosqlite.Connection) -> None:
 
 
 async def _v2_minor_native_type(db: aiosqlite.Connection) -> None:
+    # Literal SQL, frozen like every step: alike tables share no helper across versions.
     await db.execute(
         "ALTER TABLE properties ADD COLUMN minor INTEGER NOT NULL DEFAULT 0 CHECK (minor >= 0)"
     )
@@ -111,6 +112,7 @@ async def _v2_minor_native_type(db: aiosqlite.Connection) -> None:
 
 
 async def _v3_audit(db: aiosqlite.Connection) -> None:
+    # Literal SQL, frozen like every step: alike tables share no helper across versions.
     await db.execute(
         """
         CREATE TABLE audit (
@@ -132,6 +134,7 @@ async def _v3_audit(db: aiosqlite.Connection) -> None:
 
 
 async def _v4_notifications_alarms(db: aiosqlite.Connection) -> None:
+    # Literal SQL, frozen like every step: alike tables share no helper across versions.
     await db.execute(
         """
         CREATE TABLE notifications (

@@ -49,7 +49,7 @@ import enum
 import json
 import math
 from collections.abc import Callable
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, TypeVar, cast
 
 __all__ = [
     "ARRAY_TYPES",
@@ -83,6 +83,8 @@ PropertyValue: TypeAlias = (
     | list[bytes]
     | list[dt.datetime]
 )
+
+_T = TypeVar("_T")
 
 
 class PropertyType(enum.StrEnum):
@@ -134,10 +136,6 @@ SCALAR_TYPES: Final = tuple(t for t in PropertyType if not t.is_array)
 #: The array types, in the same order.
 ARRAY_TYPES: Final = tuple(t for t in PropertyType if t.is_array)
 
-_INT32_MIN: Final = -(2**31)
-_INT32_MAX: Final = 2**31 - 1
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_MS: Final = dt.timedelta(milliseconds=1)
 _ECHO_LIMIT: Final = 60
@@ -173,20 +171,22 @@ def datetime_from_ms(ms: int) -> dt.datetime:
 # -- scalar encoders: Python value -> SQL value (validating) ---------------------------
 
 
-def _enc_integer(value: object) -> int:
-    if type(value) is not int:
-        raise _reject(PropertyType.INTEGER, value, "not an int")
-    if not _INT32_MIN <= value <= _INT32_MAX:
-        raise _reject(PropertyType.INTEGER, value, "outside -2^31..2^31-1")
-    return value
+def _int_encoder(type_: PropertyType, bits: int) -> Callable[[object], int]:
+    """The encoder of a ``bits``-bit signed integer type (INTEGER 32, LONGINTEGER 64)."""
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def encode(value: object) -> int:
+        if type(value) is not int:
+            raise _reject(type_, value, "not an int")
+        if not low <= value <= high:
+            raise _reject(type_, value, f"outside -2^{bits - 1}..2^{bits - 1}-1")
+        return value
+
+    return encode
 
 
-def _enc_longinteger(value: object) -> int:
-    if type(value) is not int:
-        raise _reject(PropertyType.LONGINTEGER, value, "not an int")
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise _reject(PropertyType.LONGINTEGER, value, "outside -2^63..2^63-1")
-    return value
+_enc_integer = _int_encoder(PropertyType.INTEGER, 32)
+_enc_longinteger = _int_encoder(PropertyType.LONGINTEGER, 64)
 
 
 def _enc_double(value: object) -> float:
@@ -311,34 +311,28 @@ def encode_value(type_: PropertyType, value: object) -> SqlValue:
 # -- decoders: SQL value -> Python value ------------------------------------------------
 
 
-def _dec_int(stored: SqlValue) -> int:
-    if type(stored) is not int:
-        raise ValueError(f"expected an SQL INTEGER, found {type(stored).__name__}")
-    return stored
+def _exact(kind: type[_T], storage: str) -> Callable[[SqlValue], _T]:
+    """A decoder that accepts only a stored value of exactly ``kind`` (``storage``
+    names the SQL storage class in the refusal)."""
+
+    def decode(stored: SqlValue) -> _T:
+        if type(stored) is not kind:
+            raise ValueError(f"expected {storage}, found {type(stored).__name__}")
+        return cast(_T, stored)
+
+    return decode
 
 
-def _dec_double(stored: SqlValue) -> float:
-    if type(stored) is not float:
-        raise ValueError(f"expected an SQL REAL, found {type(stored).__name__}")
-    return stored
+_dec_int = _exact(int, "an SQL INTEGER")
+_dec_double = _exact(float, "an SQL REAL")
+_dec_string = _exact(str, "SQL TEXT")
+_dec_binaryblob = _exact(bytes, "an SQL BLOB")
 
 
 def _dec_boolean(stored: SqlValue) -> bool:
     if stored not in (0, 1) or type(stored) is not int:
         raise ValueError(f"expected 0 or 1, found {_echo(stored)}")
     return stored == 1
-
-
-def _dec_string(stored: SqlValue) -> str:
-    if type(stored) is not str:
-        raise ValueError(f"expected SQL TEXT, found {type(stored).__name__}")
-    return stored
-
-
-def _dec_binaryblob(stored: SqlValue) -> bytes:
-    if type(stored) is not bytes:
-        raise ValueError(f"expected an SQL BLOB, found {type(stored).__name__}")
-    return stored
 
 
 def _dec_datetime(stored: SqlValue) -> dt.datetime:
