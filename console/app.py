@@ -252,7 +252,7 @@ class FleettopApp(App[None]):
         if self._runtime is None:
             self._runtime = await asyncio.to_thread(self._build_runtime)
             self._prepare()
-        await self.runtime.start()
+        await self.runtime.start(background=True)  # the fleet shows while traps, MQTT... start
         self._show_fleet()
 
     def _build_runtime(self) -> Runtime:

@@ -165,6 +165,7 @@ async def test_shutdown_closes_in_reverse_and_a_failing_part_does_not_stop_the_r
     assert bus.closed
 
 
+@pytest.mark.peer("mosquitto")
 async def test_large_mqtt_payloads_are_bounded_in_memory_and_in_the_store(
     tmp_path: Path,
 ) -> None:
