@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
-from console.events import EventManager, JsonValue
+from console.events import Event, EventManager, JsonValue
 from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
@@ -43,8 +43,8 @@ __all__ = ["FIRST_POLL_WAIT", "TRANSIENT_EVENTS", "Runtime", "default_store_path
 #: topic itself (bounded), so the bus holding 100k payloads would only cost memory.
 TRANSIENT_EVENTS: tuple[tuple[str, ...], ...] = (("mqtt", "?", "message", "*"),)
 
-#: Seconds the background part of the start waits for every SNMP device's first
-#: answer (or failure) before it loads MIBs and starts brokers.
+#: Seconds :meth:`Runtime.start` waits, once :attr:`Runtime.ready`, for every SNMP
+#: device's first answer (or failure) before it loads MIBs and starts brokers.
 FIRST_POLL_WAIT = 2.0
 
 mlog = logging.getLogger(__name__)
@@ -79,12 +79,12 @@ class Runtime(ClosesOnce):
     after it. First the bus, the demo's sockets and configuration, the store, the
     notification center, the alarm book (only when its rules watch polled values)
     and the monitors (each subscribed before anything publishes), the last-known
-    values; then the SNMP devices, each polling as soon as its demo agent answers.
-    Then, in the background (``start(background=True)``) or before :meth:`start`
-    returns: the MIB names (``mib_paths`` compiled), the notification replay, the
-    alarm book, the trap receiver, the demo broker and the MQTT brokers. The heavy
-    ones (MIBs, broker) wait for the devices' first answers, at most
-    :data:`FIRST_POLL_WAIT` seconds, so they do not slow them down.
+    values; then the SNMP devices, each polling as soon as its demo agent answers,
+    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names
+    (``mib_paths`` compiled), the end of the notification replay, the alarm book,
+    the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
+    for the devices' first answers (at most :data:`FIRST_POLL_WAIT` seconds) so they
+    do not slow them down.
 
     With ``config.traps``, a :class:`~console.snmp.traps.TrapReceiver` starts once
     the alarm book has; notifications are attributed to the configured devices by
@@ -134,7 +134,10 @@ class Runtime(ClosesOnce):
         self.monitors: MonitorSet | None = None
         """The monitors of ``config.monitors``, once started."""
         self._started = False
-        self._rest: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+        """Set by :meth:`start` once every SNMP device polls (the UI shows the fleet
+        then), while the MIB names, the alarm book, the trap receiver and the MQTT
+        brokers go on starting."""
         self._replaying: asyncio.Task[None] | None = None
         self._book_started = False
         self._log_handler: BusLogHandler | None = None
@@ -192,22 +195,16 @@ class Runtime(ClosesOnce):
 
         self._stack.push_async_callback(close)
 
-    async def start(self, *, background: bool = False) -> None:
+    async def start(self) -> None:
         """Create the bus, start the demo agents (if asked) and every backend, in the
-        order of the class docstring. Must run inside the event loop the runtime will
-        live in; a second call does nothing.
-
-        Args:
-            background: return as soon as every SNMP device polls (the UI shows the
-                fleet then); the MIB names, the notification replay, the alarm book,
-                the trap receiver and the brokers go on starting in a task of the
-                runtime (:meth:`wait_started` waits for them, a failure is logged).
-                ``False``: return once everything has started.
+        order of the class docstring; :attr:`ready` is set once every SNMP device
+        polls, before the rest starts. Must run inside the event loop the runtime
+        will live in; a second call does nothing.
 
         Raises:
             StoreInUseError: another fleettop writes the store.
-            OSError: a demo socket could not be bound, or (without ``background``)
-                the demo broker could not listen.
+            OSError: a demo socket could not be bound, or the demo broker could not
+                listen.
         """
         if self._started:
             return
@@ -232,25 +229,13 @@ class Runtime(ClosesOnce):
         if self.config.brokers:
             from console.mqtt.fleet import MqttFleet
 
-            # created now (the UI holds it), connected in the background
+            # created now (the UI holds it), connected once the devices poll
             self.mqtt = MqttFleet(self.config, bus)
             self._on_close("the MQTT brokers", self.mqtt.aclose)
         await self._start_snmp_devices()
+        self.ready.set()
+        await self._start_rest(bus)
         self._started = True
-        self._rest = self.spawn(self._start_rest(bus), name="fleettop-runtime-start")
-        if not background:
-            await self.wait_started()
-
-    async def wait_started(self) -> None:
-        """Wait until everything :meth:`start` began has started (at once when it
-        has, or when the runtime was not started).
-
-        Raises:
-            Exception: what made the background part of the start fail (it is also
-                logged).
-        """
-        if self._rest is not None:
-            await asyncio.shield(self._rest)
 
     async def _start_snmp_devices(self) -> None:
         """Start every SNMP device's poller; a demo device's once its agent answers
@@ -271,8 +256,10 @@ class Runtime(ClosesOnce):
                 await self.demo.start_agent(name)
 
     async def _start_rest(self, bus: EventManager) -> None:
-        """The part of :meth:`start` the first poll does not need (class docstring)."""
-        await self._notifications_replayed()
+        """The part of :meth:`start` the first poll does not need (class docstring):
+        it runs once :attr:`ready` is set."""
+        if self._replaying is not None:
+            await self._replaying
         await self._first_polls()
         if self.config.mib_paths:
             assert self.mib is not None
@@ -288,12 +275,20 @@ class Runtime(ClosesOnce):
     async def _first_polls(self) -> None:
         """Wait until no SNMP device is ``CONNECTING`` any more (answered, or gave up),
         at most :data:`FIRST_POLL_WAIT` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + FIRST_POLL_WAIT
-        while loop.time() < deadline and any(
-            device.status == "CONNECTING" for device in self.snmp_devices.values()
-        ):
-            await asyncio.sleep(0.02)
+        answered = asyncio.Event()
+
+        def check(_event: Event | None = None) -> None:
+            if not any(d.status == "CONNECTING" for d in self.snmp_devices.values()):
+                answered.set()
+
+        subscription = self.bus.subscribe(("snmp", "?", "status"), check, name="first-polls")
+        try:
+            check()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FIRST_POLL_WAIT):
+                    await answered.wait()
+        finally:
+            subscription.unsubscribe()
 
     async def _close_snmp_devices(self) -> None:
         """Close every SNMP device at once; each failure is logged."""
@@ -378,9 +373,9 @@ class Runtime(ClosesOnce):
         With a store, notifications and alarms are kept in it and replayed (the last
         ``notifications.replay`` entries, every open alarm); a store that fails
         while loading is logged and the stream runs in memory. The center's replay
-        goes on in the background (live notifications queue behind it); the alarm
-        book (its rules name MIB objects) starts in the background too, unless a rule
-        watches polled values (it must see the first reads).
+        goes on in a task (live notifications queue behind it); the alarm book (its
+        rules name MIB objects) starts after the devices (:meth:`_start_rest`),
+        unless a rule watches polled values (it must see the first reads).
         """
         from console.notifications.alarms import AlarmBook
         from console.notifications.center import NotificationCenter
@@ -440,10 +435,6 @@ class Runtime(ClosesOnce):
         except StoreError as exc:
             mlog.warning("notifications are not replayed: %s", exc)
 
-    async def _notifications_replayed(self) -> None:
-        if self._replaying is not None:
-            await self._replaying
-
     async def _start_alarm_book(self) -> None:
         """Start the alarm book (once): its rules' MIB names are resolved in a worker
         thread, its open alarms replayed from the store."""
@@ -492,7 +483,7 @@ class Runtime(ClosesOnce):
         center; the store feeders and the audit recorder (they hand everything
         already published to the store) and the store (which commits it); the demo
         agents; the log handler; the bus. A part that fails to close is logged and
-        the others still close. A start still going on in the background is
-        cancelled first (what it started is on the stack)."""
+        the others still close. The notification replay, if still going on, is
+        cancelled first."""
         await self.cancel_tasks()
         await self._stack.aclose()
