@@ -44,7 +44,7 @@ __all__ = ["FIRST_POLL_WAIT", "TRANSIENT_EVENTS", "Runtime", "default_store_path
 TRANSIENT_EVENTS: tuple[tuple[str, ...], ...] = (("mqtt", "?", "message", "*"),)
 
 #: Seconds :meth:`Runtime.start` waits, once :attr:`Runtime.ready`, for every SNMP
-#: device's first answer (or failure) before it loads MIBs and starts brokers.
+#: device's first polling cycle (or failure) before it loads MIBs and starts brokers.
 FIRST_POLL_WAIT = 2.0
 
 mlog = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ class Runtime(ClosesOnce):
     and :attr:`ready` is set (the UI shows the fleet). Then the MIB names
     (``mib_paths`` compiled), the end of the notification replay, the alarm book,
     the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
-    for the devices' first answers (at most :data:`FIRST_POLL_WAIT` seconds) so they
-    do not slow them down.
+    for the devices' first polling cycles (at most :data:`FIRST_POLL_WAIT` seconds)
+    so they do not slow them down.
 
     With ``config.traps``, a :class:`~console.snmp.traps.TrapReceiver` starts once
     the alarm book has; notifications are attributed to the configured devices by
@@ -273,20 +273,31 @@ class Runtime(ClosesOnce):
             await self.mqtt.start()
 
     async def _first_polls(self) -> None:
-        """Wait until no SNMP device is ``CONNECTING`` any more (answered, or gave up),
+        """Wait until every SNMP device has completed its first polling cycle (or is
+        ``DISCONNECTED``) and the bus's subscribers have handled what it published,
         at most :data:`FIRST_POLL_WAIT` seconds."""
         answered = asyncio.Event()
 
         def check(_event: Event | None = None) -> None:
-            if not any(d.status == "CONNECTING" for d in self.snmp_devices.values()):
+            if all(
+                device.stats()["polls"] or device.status == "DISCONNECTED"
+                for device in self.snmp_devices.values()
+            ):
                 answered.set()
 
-        subscription = self.bus.subscribe(("snmp", "?", "status"), check, name="first-polls")
+        subscription = self.bus.subscribe(
+            ("snmp", "?", "poll"),
+            check,
+            more_patterns=[("snmp", "?", "status")],
+            name="first-polls",
+        )
         try:
             check()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FIRST_POLL_WAIT):
                     await answered.wait()
+                    # every subscriber (the UI's bridge) has what the polls published
+                    await self.bus.drain()
         finally:
             subscription.unsubscribe()
 
