@@ -63,6 +63,19 @@ def default_store_path(*, demo: bool = False) -> Path:
     return user_data_path("fleettop") / name
 
 
+async def _loop_settled(tick: float = 0.05, quiet: int = 3) -> None:
+    """Wait until the event loop is idle: ``quiet`` sleeps of ``tick`` seconds in a
+    row each overshot by less than half a tick (nothing else ran long meanwhile, so
+    what the loop had to do, drawing a frame for instance, is done). Heavy work in a
+    thread started after it no longer slows that down (it holds the GIL)."""
+    loop = asyncio.get_running_loop()
+    calm = 0
+    while calm < quiet:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        calm = calm + 1 if loop.time() - before < 1.5 * tick else 0
+
+
 class Runtime(ClosesOnce):
     """The bus, the demo agents (optional), the trap receiver (optional), the MQTT
     brokers (optional) and the device backends, started and closed together.
@@ -274,8 +287,8 @@ class Runtime(ClosesOnce):
 
     async def _first_polls(self) -> None:
         """Wait until every SNMP device has completed its first polling cycle (or is
-        ``DISCONNECTED``) and the bus's subscribers have handled what it published,
-        at most :data:`FIRST_POLL_WAIT` seconds."""
+        ``DISCONNECTED``), the bus's subscribers have handled what it published and
+        the loop is idle again, at most :data:`FIRST_POLL_WAIT` seconds."""
         answered = asyncio.Event()
 
         def check(_event: Event | None = None) -> None:
@@ -298,6 +311,7 @@ class Runtime(ClosesOnce):
                     await answered.wait()
                     # every subscriber (the UI's bridge) has what the polls published
                     await self.bus.drain()
+                    await _loop_settled()  # and has drawn it
         finally:
             subscription.unsubscribe()
 
