@@ -158,12 +158,8 @@ class FleetState(FleetValues):
     def _apply_receiver(self, payload: JsonValue, changes: Changes) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("status"), str):
             raise TypeError("a receiver status needs a string 'status'")
-        listen, reason = payload.get("listen"), payload.get("reason")
-        self.receiver = ReceiverStatus(
-            status=str(payload["status"]),
-            listen=listen if isinstance(listen, str) else None,
-            reason=reason if isinstance(reason, str) else None,
-        )
+        listen, reason = (_text(payload.get(key)) for key in ("listen", "reason"))
+        self.receiver = ReceiverStatus(str(payload["status"]), listen, reason)
         changes.receiver = True
 
     def _apply_alarm(self, payload: dict[str, JsonValue], changes: Changes) -> None:
@@ -202,3 +198,8 @@ class FleetState(FleetValues):
                 state.alarm = worst
                 changes.devices.add(name)
         self._alarm_devices.clear()
+
+
+def _text(value: JsonValue) -> str | None:
+    """``value`` if it is a string, else ``None``."""
+    return value if isinstance(value, str) else None
