@@ -18,12 +18,19 @@ alike; the medians count. Targets (issue 11 §6): first frame at most
 :data:`RATIO_BOUND` x the bare app's, devices connected within
 :data:`CONNECTED_BOUND_S` s.
 
+Against older code: ``python -m bench.bench_startup --baseline DIR`` (or
+``FLEETTOP_BENCH_BASELINE=DIR``), where ``DIR`` is a checkout of the code to compare
+with (``git worktree add DIR COMMIT``): each round then also runs ``fleettop demo``
+from ``DIR``, and the summary adds its times and the ratios of this code's to its,
+measured in the same run (so under the same load).
+
 Usage: ``python -m bench.bench_startup`` (or ``python -m bench startup``); about
 20 s. Prints a JSON summary and returns it from :func:`main`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -98,8 +105,8 @@ class _Terminal:
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
         )
 
-    def start(self, name: str, command: str, env: dict[str, str]) -> None:
-        """Start ``command`` in a new detached session ``name``."""
+    def start(self, name: str, command: str, env: dict[str, str], cwd: Path = ROOT) -> None:
+        """Start ``command`` in a new detached session ``name``, in ``cwd``."""
         exports = " ".join(f"{key}={value!r}" for key, value in env.items())
         subprocess.run(
             [
@@ -117,7 +124,7 @@ class _Terminal:
                 "-y",
                 str(ROWS),
                 "-c",
-                str(ROOT),
+                str(cwd),
                 f"env {exports} {command}",
             ],
             check=True,
@@ -150,11 +157,12 @@ def _run(
     env: dict[str, str],
     marker: str,
     devices: tuple[str, ...] = (),
+    cwd: Path = ROOT,
 ) -> tuple[float, float | None]:
     """Seconds to the first frame (``marker`` on screen) and, with ``devices``, to
     every device ``CONNECTED``."""
     started = time.perf_counter()
-    terminal.start(name, command, env)
+    terminal.start(name, command, env, cwd)
     first: float | None = None
     try:
         while time.perf_counter() - started < RUN_LIMIT_S:
@@ -172,45 +180,58 @@ def _run(
     raise RuntimeError(f"{name}: nothing after {RUN_LIMIT_S} s (first frame {first})")
 
 
-def _measure() -> dict[str, Any]:
+def _rounded(values: list[float]) -> list[float]:
+    return [round(value, 3) for value in values]
+
+
+def _measure(baseline: Path | None = None) -> dict[str, Any]:
     if shutil.which("tmux") is None:
         raise RuntimeError("tmux is needed to run the apps in a real terminal")
     devices = _demo_devices()
     python = sys.executable
+    roots = {"fleettop": ROOT} | ({"baseline": baseline} if baseline is not None else {})
     with tempfile.TemporaryDirectory(prefix="fleettop-bench-start-") as tmp:
         bare_file = Path(tmp) / "bare.py"
         bare_file.write_text(BARE_APP, encoding="utf-8")
-        log = Path(tmp) / "fleettop.log"
         env = {
-            "PYTHONPATH": str(ROOT),
             "TERM": "xterm-256color",
             "COLORTERM": "truecolor",
             "HOME": tmp,  # the demo writes nothing to the operator's home
         }
         bare_cmd = f"{python} {bare_file}"
-        fleettop_cmd = f"{python} -m console.cli demo --log-file {log}"
         terminal = _Terminal()
-        bare, first, connected = [], [], []
+        bare: list[float] = []
+        first: dict[str, list[float]] = {name: [] for name in roots}
+        connected: dict[str, list[float]] = {name: [] for name in roots}
         try:
             for round_ in range(ROUNDS):
                 bare.append(_run(terminal, f"bare{round_}", bare_cmd, env, BARE_TITLE)[0])
-                frame, up = _run(
-                    terminal, f"fleettop{round_}", fleettop_cmd, env, "fleettop", devices
-                )
-                first.append(frame)
-                assert up is not None
-                connected.append(up)
+                for name, root in roots.items():
+                    log = Path(tmp) / f"{name}.log"
+                    command = f"{python} -m console.cli demo --log-file {log}"
+                    frame, up = _run(
+                        terminal,
+                        f"{name}{round_}",
+                        command,
+                        env | {"PYTHONPATH": str(root)},
+                        "fleettop",
+                        devices,
+                        cwd=root,
+                    )
+                    first[name].append(frame)
+                    assert up is not None
+                    connected[name].append(up)
         finally:
             terminal.close()
-    ratio = statistics.median(first) / statistics.median(bare)
-    connected_s = statistics.median(connected)
-    return {
+    ratio = statistics.median(first["fleettop"]) / statistics.median(bare)
+    connected_s = statistics.median(connected["fleettop"])
+    results: dict[str, Any] = {
         "rounds": ROUNDS,
         "terminal": f"tmux {COLUMNS}x{ROWS}",
         "demo_devices": list(devices),
-        "bare_first_frame_s": [round(s, 3) for s in bare],
-        "fleettop_first_frame_s": [round(s, 3) for s in first],
-        "fleettop_connected_s": [round(s, 3) for s in connected],
+        "bare_first_frame_s": _rounded(bare),
+        "fleettop_first_frame_s": _rounded(first["fleettop"]),
+        "fleettop_connected_s": _rounded(connected["fleettop"]),
         "first_frame_ratio": round(ratio, 2),
         "first_frame_ratio_bound": RATIO_BOUND,
         "first_frame_met": ratio <= RATIO_BOUND,
@@ -218,25 +239,49 @@ def _measure() -> dict[str, Any]:
         "connected_bound_s": CONNECTED_BOUND_S,
         "connected_met": connected_s <= CONNECTED_BOUND_S,
     }
+    if baseline is not None:
+        old_first = statistics.median(first["baseline"])
+        old_connected = statistics.median(connected["baseline"])
+        results |= {
+            "baseline": str(baseline),
+            "baseline_first_frame_s": _rounded(first["baseline"]),
+            "baseline_connected_s": _rounded(connected["baseline"]),
+            "baseline_first_frame_ratio": round(old_first / statistics.median(bare), 2),
+            "baseline_connected_median_s": round(old_connected, 3),
+            "connected_vs_baseline": round(connected_s / old_connected, 2),
+        }
+    return results
 
 
-def main() -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print a JSON summary and return it.
+
+    Args:
+        argv: ``["--baseline", DIR]`` to compare with the code checked out in
+            ``DIR`` (default: ``$FLEETTOP_BENCH_BASELINE``, else no comparison);
+            ``None`` reads nothing from the command line.
 
     Returns:
         ``{"rounds", "terminal", "demo_devices", "bare_first_frame_s",
         "fleettop_first_frame_s", "fleettop_connected_s", "first_frame_ratio",
         "first_frame_ratio_bound", "first_frame_met", "connected_median_s",
         "connected_bound_s", "connected_met"}`` (seconds from the start of the
-        terminal session).
+        terminal session); with a baseline also ``"baseline",
+        "baseline_first_frame_s", "baseline_connected_s",
+        "baseline_first_frame_ratio", "baseline_connected_median_s",
+        "connected_vs_baseline"`` (this code's median over the baseline's).
 
     Raises:
         RuntimeError: tmux is missing, or an app showed nothing in time.
     """
-    results = _measure()
+    parser = argparse.ArgumentParser(prog="bench_startup")
+    parser.add_argument("--baseline", type=Path, default=os.environ.get("FLEETTOP_BENCH_BASELINE"))
+    args = parser.parse_args([] if argv is None else argv)
+    baseline = args.baseline.resolve() if args.baseline else None
+    results = _measure(baseline)
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return results
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

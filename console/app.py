@@ -49,7 +49,7 @@ from widgets.commands import BindingCommands
 if TYPE_CHECKING:
     from console.bridge import Bridge
     from console.config import UiConfig
-    from console.fleet import Changes, FleetState
+    from console.fleet import Changes, FleetState, ReceiverStatus
     from console.format import Clock
     from console.gcpolicy import LatencyGc
     from console.runtime import Runtime
@@ -202,6 +202,7 @@ class FleettopApp(App[None]):
         """Why the runtime could not start, or ``None``."""
         self._bridge: Bridge | None = None
         self._screen_context: ScreenContext | None = None
+        self._told_receiver: ReceiverStatus | None = None
         self._mode_trail: list[str] = []
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
@@ -252,8 +253,19 @@ class FleettopApp(App[None]):
         if self._runtime is None:
             self._runtime = await asyncio.to_thread(self._build_runtime)
             self._prepare()
-        await self.runtime.start()
-        self._show_fleet()
+        # the fleet shows once the devices poll (runtime.ready), while the rest starts
+        runtime = self.runtime
+        starting = asyncio.ensure_future(runtime.start())
+        waiting = asyncio.ensure_future(runtime.ready.wait())
+        try:
+            await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # a start that failed before it was ready
+            self._show_fleet()
+            await starting
+        finally:
+            waiting.cancel()
+            starting.cancel()
 
     def _build_runtime(self) -> Runtime:
         """Import the UI and the backends, then build the runtime (in a thread)."""
@@ -317,6 +329,7 @@ class FleettopApp(App[None]):
         self._screen_context = context
         bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
         bridge.open()
+        self._tell_receiver()
 
         def properties() -> Screen[Any]:
             bridge.follow_live()  # the screen draws every live value, not the latest
@@ -387,6 +400,23 @@ class FleettopApp(App[None]):
             return
         for screen in self.fleet_screens():
             screen.apply_changes(changes)
+        if changes.receiver:
+            self._tell_receiver()
+
+    def _tell_receiver(self) -> None:
+        """Tell the operator, once, that the trap receiver could not listen."""
+        receiver = self.state.receiver
+        if receiver is None or not receiver.failed or receiver == self._told_receiver:
+            return
+        self._told_receiver = receiver
+        self.notify(
+            f"The trap receiver cannot listen on udp {receiver.listen or '?'}"
+            f": {receiver.reason or 'unknown reason'}. No trap or inform is received.",
+            title="Traps failed",
+            severity="error",
+            timeout=NO_PERSISTENCE_SECONDS,
+            markup=False,
+        )
 
     # -- navigation -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
-from console.events import EventManager, JsonValue
+from console.events import Event, EventManager, JsonValue
 from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
@@ -36,12 +36,16 @@ if TYPE_CHECKING:
     from console.store.mqtt import MqttPropertyFeeder
     from console.store.snmp import StoreFeeder
 
-__all__ = ["TRANSIENT_EVENTS", "Runtime", "default_store_path"]
+__all__ = ["FIRST_POLL_WAIT", "TRANSIENT_EVENTS", "Runtime", "default_store_path"]
 
 #: Event types the runtime's bus delivers without keeping the latest of each: MQTT
 #: messages are happenings, one type per topic; the UI keeps the latest message per
 #: topic itself (bounded), so the bus holding 100k payloads would only cost memory.
 TRANSIENT_EVENTS: tuple[tuple[str, ...], ...] = (("mqtt", "?", "message", "*"),)
+
+#: Seconds :meth:`Runtime.start` waits, once :attr:`Runtime.ready`, for every SNMP
+#: device's first polling cycle (or failure) before it loads MIBs and starts brokers.
+FIRST_POLL_WAIT = 2.0
 
 mlog = logging.getLogger(__name__)
 
@@ -59,6 +63,19 @@ def default_store_path(*, demo: bool = False) -> Path:
     return user_data_path("fleettop") / name
 
 
+async def _loop_settled(tick: float = 0.05, quiet: int = 3) -> None:
+    """Wait until the event loop is idle: ``quiet`` sleeps of ``tick`` seconds in a
+    row each overshot by less than half a tick (nothing else ran long meanwhile, so
+    what the loop had to do, drawing a frame for instance, is done). Heavy work in a
+    thread started after it no longer slows that down (it holds the GIL)."""
+    loop = asyncio.get_running_loop()
+    calm = 0
+    while calm < quiet:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        calm = calm + 1 if loop.time() - before < 1.5 * tick else 0
+
+
 class Runtime(ClosesOnce):
     """The bus, the demo agents (optional), the trap receiver (optional), the MQTT
     brokers (optional) and the device backends, started and closed together.
@@ -71,12 +88,24 @@ class Runtime(ClosesOnce):
     Warnings and errors logged under the ``console`` logger are published on the bus
     as ``("log", LEVEL)`` events while the runtime lives.
 
-    With ``config.traps``, a :class:`~console.snmp.traps.TrapReceiver` starts after
-    the bus (and the demo agents), before the devices; notifications are attributed
-    to the configured devices by sender address
-    (:func:`~console.snmp.traps.device_senders`), and the demo devices send theirs
-    to it. A receiver that cannot bind its port is logged as an error and left out
-    (``trap_receiver`` stays ``None``): the rest of the fleet still runs.
+    Start order (:meth:`start`): what the first poll needs comes first, the rest
+    after it. First the bus, the demo's sockets and configuration, the store, the
+    notification center, the alarm book (only when its rules watch polled values)
+    and the monitors (each subscribed before anything publishes), the last-known
+    values; then the SNMP devices, each polling as soon as its demo agent answers,
+    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names
+    (``mib_paths`` compiled), the end of the notification replay, the alarm book,
+    the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
+    for the devices' first polling cycles (at most :data:`FIRST_POLL_WAIT` seconds)
+    so they do not slow them down.
+
+    With ``config.traps``, a :class:`~console.snmp.traps.TrapReceiver` starts once
+    the alarm book has; notifications are attributed to the configured devices by
+    sender address (:func:`~console.snmp.traps.device_senders`), and the demo
+    devices send theirs to it. A receiver that cannot bind its port is logged as an
+    error, publishes ``("snmp", "@receiver", "status")`` ``FAILED`` with the reason
+    (the UI shows it), and is left out (``trap_receiver`` stays ``None``): the rest
+    of the fleet still runs.
 
     Usage::
 
@@ -118,6 +147,12 @@ class Runtime(ClosesOnce):
         self.monitors: MonitorSet | None = None
         """The monitors of ``config.monitors``, once started."""
         self._started = False
+        self.ready = asyncio.Event()
+        """Set by :meth:`start` once every SNMP device polls (the UI shows the fleet
+        then), while the MIB names, the alarm book, the trap receiver and the MQTT
+        brokers go on starting."""
+        self._replaying: asyncio.Task[None] | None = None
+        self._book_started = False
         self._log_handler: BusLogHandler | None = None
         # every resource is pushed here as it starts; _close unwinds it in reverse
         self._stack = contextlib.AsyncExitStack()
@@ -174,9 +209,15 @@ class Runtime(ClosesOnce):
         self._stack.push_async_callback(close)
 
     async def start(self) -> None:
-        """Create the bus, start the demo agents (if asked) and every device backend.
+        """Create the bus, start the demo agents (if asked) and every backend, in the
+        order of the class docstring; :attr:`ready` is set once every SNMP device
+        polls, before the rest starts. Must run inside the event loop the runtime
+        will live in; a second call does nothing.
 
-        Must run inside the event loop the runtime will live in.
+        Raises:
+            StoreInUseError: another fleettop writes the store.
+            OSError: a demo socket could not be bound, or the demo broker could not
+                listen.
         """
         if self._started:
             return
@@ -188,26 +229,91 @@ class Runtime(ClosesOnce):
 
             self.demo = demo = DemoFleet(mqtt=True)
             self._on_close("the demo agents", demo.aclose)
-            await demo.start()
-            self._config = self.demo.config if self._config is None else self._config
-        await self._start_mib()
+            config = demo.bind()
+            self._config = config if self._config is None else self._config
+        from console.snmp.mib import MibResolver
+
+        # loaded when first needed (in a worker thread): after the first polls
+        self.mib = MibResolver(mib_paths=self.config.mib_paths)
         store_status = await self._open_store(bus)
         await self._start_notifications(bus)
         bus.publish(("store", "status"), store_status)
         await self._replay_last_known(bus)
-        if self.config.traps is not None:
-            await self._start_traps(bus)
         if self.config.brokers:
-            await self._start_mqtt(bus)
+            from console.mqtt.fleet import MqttFleet
+
+            # created now (the UI holds it), connected once the devices poll
+            self.mqtt = MqttFleet(self.config, bus)
+            self._on_close("the MQTT brokers", self.mqtt.aclose)
+        await self._start_snmp_devices()
+        self.ready.set()
+        await self._start_rest(bus)
+        self._started = True
+
+    async def _start_snmp_devices(self) -> None:
+        """Start every SNMP device's poller; a demo device's once its agent answers
+        (requests sent meanwhile wait in the agent's socket)."""
         from console.snmp.manager import SnmpDevice
 
         self._on_close("the SNMP devices", self._close_snmp_devices)
+        agents = {info.name for info in self.demo.agents} if self.demo is not None else set()
         for device in self.config.devices:
             if device.snmp is not None:
-                snmp_device = SnmpDevice(device.name, device.snmp, bus)
+                if self.demo is not None and device.name in agents:
+                    await self.demo.start_agent(device.name)
+                snmp_device = SnmpDevice(device.name, device.snmp, self.bus)
                 self.snmp_devices[device.name] = snmp_device
                 await snmp_device.start()
-        self._started = True
+        if self.demo is not None:  # agents no device polls (a configuration given)
+            for name in agents - self.snmp_devices.keys():
+                await self.demo.start_agent(name)
+
+    async def _start_rest(self, bus: EventManager) -> None:
+        """The part of :meth:`start` the first poll does not need (class docstring):
+        it runs once :attr:`ready` is set."""
+        if self._replaying is not None:
+            await self._replaying
+        await self._first_polls()
+        if self.config.mib_paths:
+            assert self.mib is not None
+            await self.mib.aload()  # user MIBs compiled (or cached) in a worker thread
+        await self._start_alarm_book()
+        if self.config.traps is not None:
+            await self._start_traps(bus)
+        if self.demo is not None:
+            await self.demo.start_mqtt()
+        if self.mqtt is not None:
+            await self.mqtt.start()
+
+    async def _first_polls(self) -> None:
+        """Wait until every SNMP device has completed its first polling cycle (or is
+        ``DISCONNECTED``), the bus's subscribers have handled what it published and
+        the loop is idle again, at most :data:`FIRST_POLL_WAIT` seconds."""
+        answered = asyncio.Event()
+
+        def check(_event: Event | None = None) -> None:
+            if all(
+                device.stats()["polls"] or device.status == "DISCONNECTED"
+                for device in self.snmp_devices.values()
+            ):
+                answered.set()
+
+        subscription = self.bus.subscribe(
+            ("snmp", "?", "poll"),
+            check,
+            more_patterns=[("snmp", "?", "status")],
+            name="first-polls",
+        )
+        try:
+            check()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FIRST_POLL_WAIT):
+                    await answered.wait()
+                    # every subscriber (the UI's bridge) has what the polls published
+                    await self.bus.drain()
+                    await _loop_settled()  # and has drawn it
+        finally:
+            subscription.unsubscribe()
 
     async def _close_snmp_devices(self) -> None:
         """Close every SNMP device at once; each failure is logged."""
@@ -218,15 +324,6 @@ class Runtime(ClosesOnce):
         for result in results:
             if isinstance(result, Exception):
                 mlog.warning("closing a device failed: %s", result)
-
-    async def _start_mib(self) -> None:
-        """Create the shared MIB resolver; user ``mib_paths`` are compiled (or taken
-        from the cache) in a thread now, so nothing compiles on the event loop later."""
-        from console.snmp.mib import MibResolver
-
-        self.mib = MibResolver(mib_paths=self.config.mib_paths)
-        if self.config.mib_paths:
-            await self.mib.aload()
 
     async def _open_store(self, bus: EventManager) -> dict[str, JsonValue]:
         """Open the property store and attach its feeders (SNMP reads, MQTT
@@ -295,18 +392,20 @@ class Runtime(ClosesOnce):
                 )
 
     async def _start_notifications(self, bus: EventManager) -> None:
-        """Start the notification center, the alarm book and the monitors, before
-        any backend publishes, so the stream misses nothing.
+        """Create the notification center, the alarm book and the monitors, subscribed
+        before any backend publishes, so the stream misses nothing.
 
         With a store, notifications and alarms are kept in it and replayed (the last
         ``notifications.replay`` entries, every open alarm); a store that fails
-        while loading is logged and the stream runs in memory.
+        while loading is logged and the stream runs in memory. The center's replay
+        goes on in a task (live notifications queue behind it); the alarm book (its
+        rules name MIB objects) starts after the devices (:meth:`_start_rest`),
+        unless a rule watches polled values (it must see the first reads).
         """
         from console.notifications.alarms import AlarmBook
         from console.notifications.center import NotificationCenter
         from console.notifications.monitors import MonitorSet
         from console.notifications.storage import AlarmLog, NotificationLog
-        from console.store import StoreError
 
         config = self.config
         conf = config.notifications
@@ -328,10 +427,8 @@ class Runtime(ClosesOnce):
         # closed in reverse (monitors, alarm book, center): each hands what was
         # published to its recording and the store before the store closes
         self._on_close("the notification center", center.aclose)
-        try:
-            await center.start()
-        except StoreError as exc:
-            mlog.warning("notifications are not replayed: %s", exc)
+        self._replaying = self.spawn(self._replay_notifications(center), name="fleettop-replay")
+        await asyncio.sleep(0)  # the task runs up to its first wait: it has subscribed
         book = AlarmBook(
             bus,
             config.alarms,
@@ -341,10 +438,8 @@ class Runtime(ClosesOnce):
         )
         self.alarms = book
         self._on_close("the alarm book", book.aclose)
-        try:
-            await book.start()
-        except StoreError as exc:
-            mlog.warning("open alarms are not replayed: %s", exc)
+        if any(rule.source == "oid" for rule in config.alarms.rules):
+            await self._start_alarm_book()
         self.monitors = monitors = MonitorSet(
             bus,
             config.monitors,
@@ -356,25 +451,35 @@ class Runtime(ClosesOnce):
         self._on_close("the monitors", monitors.aclose)
         await monitors.start()
 
-    async def _start_mqtt(self, bus: EventManager) -> None:
-        """Connect every broker of ``config.brokers`` and track the MQTT devices
-        (:class:`~console.mqtt.fleet.MqttFleet`); a broker that is down is retried
-        in the background (its status says why), it never stops the start."""
-        from console.mqtt.fleet import MqttFleet
+    async def _replay_notifications(self, center: NotificationCenter) -> None:
+        """Start ``center``: it subscribes at once, then prunes and replays the store."""
+        from console.store import StoreError
 
-        self.mqtt = mqtt = MqttFleet(self.config, bus)
-        self._on_close("the MQTT brokers", mqtt.aclose)
-        await mqtt.start()
+        try:
+            await center.start()
+        except StoreError as exc:
+            mlog.warning("notifications are not replayed: %s", exc)
+
+    async def _start_alarm_book(self) -> None:
+        """Start the alarm book (once): its rules' MIB names are resolved in a worker
+        thread, its open alarms replayed from the store."""
+        from console.store import StoreError
+
+        book = self.alarms
+        if book is None or self._book_started:
+            return
+        self._book_started = True
+        try:
+            await book.start()
+        except StoreError as exc:
+            mlog.warning("open alarms are not replayed: %s", exc)
 
     async def _start_traps(self, bus: EventManager) -> None:
         """Start the trap receiver of ``config.traps``, and the demo's traps to it."""
-        from console.snmp.mib import MibResolver
         from console.snmp.traps import TrapReceiver, device_senders
 
         traps = self.config.traps
         assert traps is not None
-        if self.mib is None:
-            self.mib = MibResolver(mib_paths=self.config.mib_paths)
         receiver = TrapReceiver(
             traps, bus, devices_by_host=await device_senders(self.config.devices), mib=self.mib
         )
@@ -403,5 +508,7 @@ class Runtime(ClosesOnce):
         center; the store feeders and the audit recorder (they hand everything
         already published to the store) and the store (which commits it); the demo
         agents; the log handler; the bus. A part that fails to close is logged and
-        the others still close."""
+        the others still close. The notification replay, if still going on, is
+        cancelled first."""
+        await self.cancel_tasks()
         await self._stack.aclose()

@@ -927,7 +927,10 @@ async def test_demo_unset_of_an_mqtt_property_with_confirmation() -> None:
         assert fleet is not None
         await wait_for(
             pilot,
-            lambda: fleet.connections["demo-broker"].status == "CONNECTED",
+            lambda: (  # the broker starts after the devices: the fleet shows before it
+                "demo-broker" in fleet.connections
+                and fleet.connections["demo-broker"].status == "CONNECTED"
+            ),
             "the demo broker",
             attempts=1500,
         )

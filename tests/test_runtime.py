@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,6 +168,7 @@ async def test_shutdown_closes_in_reverse_and_a_failing_part_does_not_stop_the_r
     assert bus.closed
 
 
+@pytest.mark.peer("mosquitto")
 async def test_large_mqtt_payloads_are_bounded_in_memory_and_in_the_store(
     tmp_path: Path,
 ) -> None:
@@ -266,3 +270,94 @@ def test_freed_large_payloads_leave_the_process_once_a_runtime_started() -> None
 
     assert grown("plain") >= 200  # the allocator's habit this guards against
     assert grown("runtime") <= 40
+
+
+async def test_demo_devices_connect_before_the_mibs_and_the_broker_have_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 11 §6: the pollers start as soon as their agent answers; the MIB names
+    (alarm rules, trap receiver) and the demo MQTT broker come after. Both are held
+    back here until every demo device has said CONNECTED: a runtime that waited for
+    them first would never get there."""
+    import console.notifications.alarms.book as book_module
+    from console.demo.mqtt import DemoMqtt
+    from console.notifications.alarms.rules import compile_rules
+    from console.snmp.mib import MibResolver
+
+    release = asyncio.Event()
+    held: list[str] = []
+
+    def gate(what: str, original: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def gated(*args: Any, **kwargs: Any) -> Any:
+            held.append(what)
+            await release.wait()
+            return await original(*args, **kwargs)
+
+        return gated
+
+    monkeypatch.setattr(DemoMqtt, "start", gate("broker", DemoMqtt.start))
+    monkeypatch.setattr(MibResolver, "aload", gate("mib", MibResolver.aload))
+    # the alarm book's own reference (it imports the function)
+    monkeypatch.setattr(book_module, "compile_rules", gate("rules", compile_rules))
+    runtime = Runtime(demo=True)
+    bus = await runtime.start_bus()
+    statuses: list[Event] = []
+    bus.subscribe(("snmp", "?", "status"), statuses.append)
+    starting = asyncio.create_task(runtime.start())
+    try:
+
+        def connected() -> set[str]:
+            return {e.type[1] for e in statuses if e.payload["status"] == "CONNECTED"}  # type: ignore[index,call-overload]
+
+        names = {"core-sw1", "ap-lobby", "ups-1"}
+        await eventually(lambda: connected() == names)
+        assert runtime.ready.is_set()
+        assert not starting.done()
+        assert runtime.trap_receiver is None  # it starts after the alarm book's MIB names
+        demo_mqtt = runtime.demo.mqtt if runtime.demo is not None else None
+        assert demo_mqtt is not None
+        assert demo_mqtt.published == 0
+        assert runtime.mqtt is not None
+        assert not runtime.mqtt.connections
+        await eventually(lambda: held == ["rules"])  # the first slow part, held back
+        release.set()
+        await starting
+        assert runtime.started
+        assert runtime.trap_receiver is not None
+        assert held == ["rules", "mib", "broker"]
+        assert list(runtime.mqtt.connections) == ["demo-broker"]
+    finally:
+        release.set()
+        await runtime.aclose()
+
+
+async def test_a_runtime_closed_while_starting_closes_what_it_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Closing while the slow parts still start (the app quits at once) cancels the
+    start and closes everything already started: no task, no socket left."""
+    from console.demo.mqtt import DemoMqtt
+
+    before = set(asyncio.all_tasks())
+    never = asyncio.Event()
+
+    async def stuck(self: DemoMqtt) -> None:
+        await never.wait()
+
+    monkeypatch.setattr(DemoMqtt, "start", stuck)
+    runtime = Runtime(demo=True)
+    starting = asyncio.create_task(runtime.start())
+    await runtime.ready.wait()
+    await eventually(lambda: runtime.trap_receiver is not None)  # started before the broker
+    ports = [agent.port for agent in runtime.demo.agents] if runtime.demo else []
+    starting.cancel()
+    await runtime.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    await asyncio.sleep(0)
+    assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
+    assert runtime.trap_receiver is not None
+    assert runtime.trap_receiver.closing
+    for port in ports:  # every agent's port is free again
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", port))

@@ -742,3 +742,52 @@ async def test_a_runtime_whose_trap_port_is_taken_logs_an_error_and_runs_on() ->
             assert COMMUNITY not in message
         finally:
             await runtime.aclose()
+
+
+async def test_a_trap_port_in_use_is_a_visible_failed_status() -> None:
+    """Issue 11 §7: a receiver that cannot listen publishes its FAILED status with the
+    reason; the Devices screen's status bar says TRAPS FAILED and an error
+    notification tells why (not only the log)."""
+    from console.app import FleettopApp
+    from tests.ui_helpers import SIZE, Notices, devices_screen, wait_for
+    from widgets.status_bar import StatusBar
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        busy = sock.getsockname()[1]
+        runtime = Runtime(
+            Config(traps=TrapsConfig(listen_port=busy, communities=(Secret(COMMUNITY),)))
+        )
+        notices = Notices()
+        app = FleettopApp(runtime)
+        async with app.run_test(size=SIZE, notifications=True, message_hook=notices.hook) as pilot:
+            screen = await devices_screen(pilot)
+            bar = screen.query_one(StatusBar)
+            await wait_for(pilot, lambda: "TRAPS FAILED" in str(bar.content), "the status bar")
+            await wait_for(pilot, lambda: notices.has("trap receiver"), "the notification")
+            status = runtime.bus.latest(("snmp", "@receiver", "status"))
+            assert status is not None
+            assert status.payload == {
+                "status": "FAILED",
+                "listen": f"127.0.0.1:{busy}",
+                "reason": "Address already in use",
+            }
+            assert runtime.trap_receiver is None
+            assert app.state.receiver is not None
+            assert app.state.receiver.failed
+            assert "@receiver" not in app.state.devices  # a status, not a device row
+            [(severity, message)] = [n for n in notices.shown if "trap receiver" in n[1]]
+            assert severity == "error"
+            assert f"udp 127.0.0.1:{busy}: Address already in use" in message
+            assert COMMUNITY not in message + str(bar.content)
+            await pilot.press("q")
+
+
+async def test_a_listening_receiver_shows_no_failure() -> None:
+    runtime = Runtime(Config(traps=TrapsConfig(listen_port=0, communities=(Secret(COMMUNITY),))))
+    await runtime.start()
+    try:
+        assert runtime.trap_receiver is not None
+        assert runtime.bus.latest(("snmp", "@receiver", "status")) is None
+    finally:
+        await runtime.aclose()

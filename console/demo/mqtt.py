@@ -93,15 +93,27 @@ class DemoMqtt(ClosesOnce):
         self._rng = random.Random(seed)
         self._broker: Any = None
 
+    def choose_port(self) -> int:
+        """Pick the broker's port (a free one) now, so a configuration can name it
+        before :meth:`start`; idempotent.
+
+        Returns:
+            :attr:`port`.
+        """
+        if not self.port:
+            self.port = _free_port(self.host)
+        return self.port
+
     async def start(self) -> None:
-        """Start the broker (in the running loop) and the devices.
+        """Start the broker (in the running loop, on :meth:`choose_port`'s port) and
+        the devices.
 
         Raises:
             OSError, amqtt.errors.BrokerError: the broker could not listen.
         """
         from amqtt.broker import Broker  # type: ignore[import-untyped]
 
-        self.port = _free_port(self.host)
+        self.choose_port()
         self._broker = Broker(
             {
                 "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},

@@ -19,6 +19,7 @@ __all__ = [
     "STORED",
     "Changes",
     "DeviceState",
+    "ReceiverStatus",
     "Sample",
     "StoreStatus",
     "ValueKey",
@@ -160,10 +161,32 @@ class StoreStatus:
         return not self.persistent and self.error is not None
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiverStatus:
+    """The trap receiver's status as it announced it (``("snmp", "@receiver",
+    "status")``: published when it cannot listen).
+
+    Attributes:
+        status: ``FAILED`` (the receiver does not listen: no trap arrives).
+        listen: the ``host:port`` it was to listen on.
+        reason: why (``Address already in use``...), or ``None``.
+    """
+
+    status: str
+    listen: str | None
+    reason: str | None
+
+    @property
+    def failed(self) -> bool:
+        """True when the receiver does not listen (an operator must see it)."""
+        return self.status == "FAILED"
+
+
 @dataclass(slots=True)
 class Changes:
     """What changed in a fleet state: device names, value keys, whether the store
-    status, the audit log or the alarms changed, and the newest live property values
+    status, the audit log, the alarms or the trap receiver's status changed, and the
+    newest live property values
     (``(device, interface, path)`` -> :class:`~console.history.LiveValue`, only while
     the state follows them: :meth:`~console.fleet.FleetState.apply_live`)."""
 
@@ -173,6 +196,7 @@ class Changes:
     audit: bool = False
     alarms: bool = False
     live: dict[PropertyKey, LiveValue] = field(default_factory=dict)
+    receiver: bool = False
 
     def merge(self, other: Changes) -> None:
         """Add everything ``other`` holds to this set of changes (for live values,
@@ -183,10 +207,17 @@ class Changes:
         self.audit = self.audit or other.audit
         self.alarms = self.alarms or other.alarms
         self.live.update(other.live)
+        self.receiver = self.receiver or other.receiver
 
     def __bool__(self) -> bool:
         return bool(
-            self.devices or self.values or self.store or self.audit or self.alarms or self.live
+            self.devices
+            or self.values
+            or self.store
+            or self.audit
+            or self.alarms
+            or self.live
+            or self.receiver
         )
 
 

@@ -15,6 +15,11 @@ Store and audit
 persistent or why not), and every ``("audit", DEVICE, ACTION)`` event moves
 :attr:`FleetState.audit_seq`, so an audit view knows when to reload.
 
+Trap receiver
+-------------
+``("snmp", "@receiver", "status")`` (published when the receiver cannot listen)
+becomes :attr:`FleetState.receiver` (a :class:`ReceiverStatus`), not a device.
+
 Alarms
 ------
 Every ``("alarm", DEVICE, ID)`` event carries the alarm as it is now
@@ -40,7 +45,7 @@ import logging
 from collections.abc import Iterable
 
 from console.events import DEFAULT_SNAPSHOT_LIMIT, Event, JsonValue
-from console.fleet.model import Changes, StoreStatus
+from console.fleet.model import Changes, ReceiverStatus, StoreStatus
 from console.fleet.mqtt import MqttFold
 from console.fleet.snmp import SnmpFold
 from console.fleet.values import FleetValues
@@ -51,6 +56,10 @@ from console.notifications.model import Severity
 __all__ = ["FleetState"]
 
 mlog = logging.getLogger(__name__)
+
+#: The trap receiver's status event (``console.snmp.traps.RECEIVER_STATUS``: the
+#: fleet state does not import the SNMP backend).
+_RECEIVER_STATUS = ("snmp", "@receiver", "status")
 
 
 class FleetState(FleetValues):
@@ -64,6 +73,8 @@ class FleetState(FleetValues):
         super().__init__(value_limit=value_limit)
         self.store: StoreStatus | None = None
         """The property store's status, once announced."""
+        self.receiver: ReceiverStatus | None = None
+        """The trap receiver's status, once announced (only when it failed)."""
         self.audit_seq = 0
         """The bus sequence number of the latest audit event seen (0: none): it
         moves whenever an operator action is recorded."""
@@ -119,7 +130,9 @@ class FleetState(FleetValues):
     def _apply_one(self, event: Event, changes: Changes) -> None:
         head = event.type[0] if event.type else None
         payload = event.payload
-        if head == "snmp":
+        if event.type == _RECEIVER_STATUS:
+            self._apply_receiver(payload, changes)
+        elif head == "snmp":
             self.snmp.apply_one(event, changes)
         elif head == "mqtt":
             self.mqtt.apply_one(event, changes)
@@ -141,6 +154,13 @@ class FleetState(FleetValues):
             error=error if isinstance(error, str) else None,
         )
         changes.store = True
+
+    def _apply_receiver(self, payload: JsonValue, changes: Changes) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("status"), str):
+            raise TypeError("a receiver status needs a string 'status'")
+        listen, reason = (_text(payload.get(key)) for key in ("listen", "reason"))
+        self.receiver = ReceiverStatus(str(payload["status"]), listen, reason)
+        changes.receiver = True
 
     def _apply_alarm(self, payload: dict[str, JsonValue], changes: Changes) -> None:
         """An alarm as it is now: kept while open, removed once closed. The worst
@@ -178,3 +198,8 @@ class FleetState(FleetValues):
                 state.alarm = worst
                 changes.devices.add(name)
         self._alarm_devices.clear()
+
+
+def _text(value: JsonValue) -> str | None:
+    """``value`` if it is a string, else ``None``."""
+    return value if isinstance(value, str) else None

@@ -238,6 +238,7 @@ class Notification:
 
 _STATUS_SEVERITY: Final[dict[str, Severity]] = {
     "DISCONNECTED": Severity.ERROR,
+    "FAILED": Severity.ERROR,  # the trap receiver cannot listen
     "OFFLINE": Severity.WARNING,
 }
 _LOG_SEVERITY: Final[dict[str, Severity]] = {

@@ -36,6 +36,7 @@ from typing import Any, Final
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
 from console.secrets import Secret
 from console.snmp.mib import disable_pysnmp_compiler
+from console.snmp.mibcode import cache_mib_code
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -101,8 +102,11 @@ def new_engine(**kwargs: Any) -> Any:
     """Return a new ``SnmpEngine(**kwargs)`` whose MIB builder never compiles MIBs
     on its own (fleettop compiles ``mib_paths`` itself, off the event loop).
 
-    pysnmp's DeprecationWarnings raised while building the engine are silenced.
+    pysnmp's DeprecationWarnings raised while building the engine are silenced; the
+    MIB modules it loads are compiled once per process
+    (:func:`~console.snmp.mibcode.cache_mib_code`).
     """
+    cache_mib_code()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         engine = SnmpEngine(**kwargs)

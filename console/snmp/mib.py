@@ -423,6 +423,9 @@ class MibResolver:
         from pysnmp.smi import builder
         from pysnmp.smi.error import MibNotFoundError
 
+        from console.snmp.mibcode import cache_mib_code
+
+        cache_mib_code()  # the engines' modules, compiled once
         mib_builder = builder.MibBuilder()
         if self._mib_dirs:
             mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))

@@ -10,6 +10,11 @@ notification once, as documented in ``docs/events.md``::
                                          "varbinds", "v1"}
     ("snmp", "@receiver", "traps")      {"listen", "received", "informs",
                                          "rejected", "malformed"}
+    ("snmp", "@receiver", "status")     {"status": "FAILED", "listen", "reason"}
+
+The status event is published only when the receiver cannot listen (its port in
+use, an address that is not local...): the UI shows it (``TRAPS FAILED``), since
+no trap will arrive.
 
 Protocol
 --------
@@ -96,6 +101,8 @@ with warnings.catch_warnings():
 __all__ = [
     "GENERIC_TRAP_NAMES",
     "RECEIVER_DEVICE",
+    "RECEIVER_FAILED",
+    "RECEIVER_STATUS",
     "TrapReceiver",
     "TrapStats",
     "device_senders",
@@ -107,6 +114,10 @@ mlog = logging.getLogger(__name__)
 
 #: The DEVICE segment of the receiver's own counter events.
 RECEIVER_DEVICE: Final = "@receiver"
+#: The event type of the receiver's status (published when it cannot listen).
+RECEIVER_STATUS: Final = ("snmp", RECEIVER_DEVICE, "status")
+#: The receiver's status when it cannot listen.
+RECEIVER_FAILED: Final = "FAILED"
 
 SYS_UPTIME_0: Final = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SNMP_TRAP_OID_0: Final = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
@@ -489,7 +500,9 @@ class TrapReceiver(ClosesOnce):
 
         Raises:
             RuntimeError: started twice, or after :meth:`aclose`.
-            OSError: the address cannot be bound (in use, not local...).
+            OSError: the address cannot be bound (in use, not local...); the
+                receiver has published ``("snmp", "@receiver", "status")``
+                ``{"status": "FAILED", "listen": "host:port", "reason": ...}``.
         """
         if self._engine is not None or self._closing is not None:
             raise RuntimeError("the trap receiver was already started")
@@ -523,9 +536,11 @@ class TrapReceiver(ClosesOnce):
                 builder.import_symbols(module, name)[0] for module, name in _MALFORMED_COUNTERS
             ]
             self._receiver = ntfrcv.NotificationReceiver(engine, self._on_notification)
-        except BaseException:
+        except BaseException as exc:
             if self._transport is None:
                 sock.close()
+            if isinstance(exc, OSError):
+                self._publish_failure(_format_address(host, port), exc)
             await self.aclose()
             raise
         self.spawn(self._report(), name=f"trap-receiver {self._listen}")
@@ -607,6 +622,14 @@ class TrapReceiver(ClosesOnce):
             self._changed.clear()
             self._publish_stats()
             await asyncio.sleep(_REPORT_INTERVAL)
+
+    def _publish_failure(self, listen: str, exc: OSError) -> None:
+        """Tell the bus the receiver cannot listen on ``listen``, and why."""
+        if not self._bus.closed:
+            self._bus.publish(
+                RECEIVER_STATUS,
+                {"status": RECEIVER_FAILED, "listen": listen, "reason": exc.strerror or str(exc)},
+            )
 
     def _publish_stats(self) -> None:
         stats = self.stats
