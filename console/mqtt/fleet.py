@@ -429,9 +429,12 @@ class MqttFleet(ClosesOnce):
         *,
         timestamp: dt.datetime | None = None,
         session_id: str | None = None,
+        previous: JsonValue = None,
     ) -> PublishResult:
         """Set ``path`` of a server-owned interface of Astarte device ``device`` to
         ``value`` (a property; on a server-owned datastream, send a value).
+        ``previous`` (the value the caller last saw, or None) is copied into the
+        result event, as an SNMP write's ``previous``.
 
         Raises:
             ValidationError: not an Astarte device, unknown or device-owned
@@ -483,14 +486,21 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=type_name,
             value=shown,
+            previous=previous,
         )
         return result
 
     async def unset(
-        self, device: str, interface_name: str, path: str, *, session_id: str | None = None
+        self,
+        device: str,
+        interface_name: str,
+        path: str,
+        *,
+        session_id: str | None = None,
+        previous: JsonValue = None,
     ) -> PublishResult:
         """Unset property ``path`` of a server-owned interface (an empty payload, QoS
-        2); only where the mapping has ``allow_unset``.
+        2); only where the mapping has ``allow_unset``. ``previous``: as :meth:`set`.
 
         Raises:
             ValidationError: as :meth:`set`, or the mapping does not allow unset.
@@ -515,6 +525,7 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=mapping.type,
             value=None,
+            previous=previous,
         )
         return result
 
@@ -527,6 +538,7 @@ class MqttFleet(ClosesOnce):
             "path": None,
             "type": None,
             "value": None,
+            "previous": None,
             **fields,
             "success": result.success,
             "error": result.error,
