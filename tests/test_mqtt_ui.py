@@ -508,5 +508,8 @@ async def test_demo_unset_audits_the_value_it_removed() -> None:
         assert audit is not None
         (entry,) = await audit.log.query_audit(action="mqtt.unset")
         assert (entry.target, entry.old, entry.new, entry.result) == (
-            f"{RATE} /room/samplingPeriod", 5, None, "ok"
+            f"{RATE} /room/samplingPeriod",
+            5,
+            None,
+            "ok",
         )

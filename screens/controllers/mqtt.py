@@ -286,7 +286,5 @@ class MqttOperator(Controller):
         session: str,
         previous: JsonValue,
     ) -> None:
-        result = await fleet.unset(
-            device, interface, path, session_id=session, previous=previous
-        )
+        result = await fleet.unset(device, interface, path, session_id=session, previous=previous)
         self._report(f"{device} {path} unset", 2, result)
