@@ -502,7 +502,9 @@ async def test_demo_unset_audits_the_value_it_removed() -> None:
         await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the unset confirmation")
         await pilot.press("y")
         await results.wait_for(lambda: results.events)
-        assert results.events[-1].payload["previous"] == 5
+        payload = results.events[-1].payload
+        assert isinstance(payload, dict)
+        assert payload["previous"] == 5
         await wait_for(pilot, lambda: notices.has("/room/samplingPeriod unset: PUBCOMP"), "unset")
         audit = app.runtime.audit
         assert audit is not None
