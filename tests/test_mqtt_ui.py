@@ -19,6 +19,7 @@ from console.app import FleettopApp
 from console.config import Config
 from console.events import Event, EventManager
 from console.fleet import LINE_LIMIT, TOPIC_LIMIT, VALUES_PER_DEVICE, FleetState
+from console.mqtt.fleet import MqttFleet
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
@@ -98,6 +99,20 @@ async def open_values(pilot: Any, app: FleettopApp, device: str) -> OidsScreen:
 
 def select(table: ValueTable, key: tuple[str, str]) -> None:
     assert table.select_key(key)
+
+
+async def thermostat_online(pilot: Any, app: FleettopApp) -> MqttFleet:
+    """The demo's MQTT backend, once its thermostat-1 is ONLINE (Devices screen)."""
+    await devices_screen(pilot)
+    fleet = app.runtime.mqtt
+    assert fleet is not None
+    await wait_for(
+        pilot,
+        lambda: app.state.device("thermostat-1").mqtt_status == "ONLINE",
+        "thermostat online",
+        attempts=1500,
+    )
+    return fleet
 
 
 class Recorder(EventRecorder):
@@ -320,15 +335,7 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
     notices = Notices()
     app = FleettopApp(Runtime(demo=True))
     async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
-        await devices_screen(pilot)
-        fleet = app.runtime.mqtt
-        assert fleet is not None
-        await wait_for(
-            pilot,
-            lambda: app.state.device("thermostat-1").mqtt_status == "ONLINE",
-            "thermostat online",
-            attempts=1500,
-        )
+        await thermostat_online(pilot, app)
         oids = await open_values(pilot, app, "thermostat-1")
         values = oids.query_one(ValueTable)
         results = Recorder(app.runtime.bus, ("mqtt", "thermostat-1", "publish"))
@@ -481,15 +488,7 @@ async def test_demo_unset_audits_the_value_it_removed() -> None:
     notices = Notices()
     app = FleettopApp(Runtime(demo=True))
     async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
-        await devices_screen(pilot)
-        fleet = app.runtime.mqtt
-        assert fleet is not None
-        await wait_for(
-            pilot,
-            lambda: app.state.device("thermostat-1").mqtt_status == "ONLINE",
-            "thermostat online",
-            attempts=1500,
-        )
+        fleet = await thermostat_online(pilot, app)
         await fleet.set("thermostat-1", RATE, "/room/samplingPeriod", 5)
         oids = await open_values(pilot, app, "thermostat-1")
         values = oids.query_one(ValueTable)

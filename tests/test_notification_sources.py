@@ -180,17 +180,8 @@ async def test_publish_results_and_their_audit_read_in_operator_words(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
     # issue 11 §7: "publish demo/test/cmd = None: ok" and "None -> {'topic': …}"
-    text = textwrap.dedent(
-        f"""\
-        brokers:
-          - name: plant
-            host: 127.0.0.1
-            port: {broker.port}
-            subscriptions: [{{topic: "site/#", qos: 0}}]
-        store:
-          path: {tmp_path / "fleet.db"}
-        """
-    )
+    plant = f"{{name: plant, host: 127.0.0.1, port: {broker.port}}}"
+    text = f"brokers: [{plant}]\nstore: {{path: '{tmp_path / 'fleet.db'}'}}\n"
     runtime = Runtime(parse_config(text, environ={}))
     await runtime.start()
     try:
