@@ -50,8 +50,9 @@ __all__ = [
 
 READ_GROUP = "snmp-read"
 WRITE_GROUP = "snmp-write"
-WRITE_DIALOG_GROUP = "snmp-write-dialog"
-"""The workers taking a write dialog's answer to the confirmation and the SET."""
+WRITE_DIALOG_GROUP = "dialog"
+"""The workers taking a write dialog's answer to the confirmation and the SET (the
+group of every dialog flow, as the screens' ``@work(group="dialog")`` ones)."""
 NAME_GROUP = "snmp-name"
 """The workers resolving a MIB name for an open dialog."""
 NOTIFY_WIDTH = 60
