@@ -567,6 +567,7 @@ def notifications_access(runtime: Runtime) -> NotificationsAccess | None:
         alarms=alarms,
         monitors=monitors,
         ring_size=runtime.config.notifications.ring_size,
+        mask=runtime.config.notifications.mask,
     )
 
 

@@ -83,12 +83,15 @@ class NotificationsAccess:
         alarms: the alarm book (acknowledgements), or ``None``.
         monitors: the configured monitors, or ``None``.
         ring_size: entries each pane keeps in memory (``notifications.ring_size``).
+        mask: the category names the stream shows when the screen opens
+            (``notifications.mask``), or ``None`` for every one.
     """
 
     center: NotificationCenter | None = None
     alarms: AlarmBook | None = None
     monitors: MonitorSet | None = None
     ring_size: int = 10_000
+    mask: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

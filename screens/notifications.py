@@ -226,6 +226,7 @@ class NotificationsScreen(FleetScreen):
                         context.clock,
                         context.mib_names,
                         ring_size=center.ring_size,
+                        shown=self._stream_mask(),
                         id="pane-stream",
                     )
             with TabPane(self._alarms_label(), id=ALARMS_TAB):
@@ -244,6 +245,14 @@ class NotificationsScreen(FleetScreen):
                     )
         yield context.status_bar()
         yield Footer()
+
+    def _stream_mask(self) -> frozenset[Category] | None:
+        """The stream's categories on at start (``notifications.mask``; names the
+        configuration check let through), or ``None`` for every one."""
+        mask = self.access.mask
+        if mask is None:
+            return None
+        return frozenset(c for c in CATEGORIES if c.value in mask)
 
     def on_mount(self) -> None:
         """Show the alarms and the monitors' statistics (again every second); focus

@@ -181,17 +181,24 @@ class OidsScreen(FleetScreen):
             if self.query_one(ValueTable).select_key(self._select):
                 self._select = None
 
-    @work(exclusive=True, group="dialog", exit_on_error=False, description="write an OID")
     async def action_write(self) -> None:
-        """Write the selected OID: type and value, confirmation, then the SET."""
+        """Write the selected OID: type and value, confirmation, then the SET. The
+        dialog is on screen before the next key is read (``w`` is a priority
+        binding), so keys typed right after ``w`` go into it."""
         if (key := self._mqtt_key()) is not None:
             if self.context.mqtt is not None:
-                await self.context.mqtt.ask_set(key)
+                self._set_value(key)
             return
         if not self.context.operator.may_write():
             return
         if key := self._selected():
-            await self.context.operator.ask_write(*key)
+            await self.context.operator.open_write(*key)
+
+    @work(exclusive=True, group="dialog", exit_on_error=False, description="set a value")
+    async def _set_value(self, key: ValueKey) -> None:
+        """Set the selected MQTT value (dialog, confirmation, then the publish)."""
+        if self.context.mqtt is not None:
+            await self.context.mqtt.ask_set(key)
 
     def action_walk(self) -> None:
         """Walk the selected OID's table column (or a scalar's group)."""

@@ -96,6 +96,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
         self.oid = oid
         self._mib_name = mib_name
         self._current = current
+        self._now = MISSING
         known = current is not None and current.data_type in WRITE_TYPES
         self._type = current.data_type if current is not None and known else DEFAULT_TYPE
         self._text = editable_text(current.data_type, current.value) if current and known else ""
@@ -114,17 +115,10 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
             if current is not None
             else MISSING
         )
+        self._now = now
         with Vertical(id="write", classes="dialog"):
             yield Static(f"Write to {self.device}", classes="dialog-title", markup=False)
-            yield Static(
-                Content.from_markup(
-                    "$oid  [$accent]$name[/]\n[$text-muted]now[/] $now",
-                    oid=self.oid,
-                    name=self._mib_name or "",
-                    now=now,
-                ),
-                id="write-target",
-            )
+            yield Static(self._target(), id="write-target")
             with Horizontal(classes="dialog-field"):
                 yield Label("type", classes="dialog-label")
                 yield Select[str](
@@ -141,6 +135,21 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
                 yield Button("Write…", id="write-ok", variant="warning")
                 yield Button("Cancel", id="write-cancel")
             yield Static(id="write-hint", classes="dialog-hint", markup=False)
+
+    def _target(self) -> Content:
+        return Content.from_markup(
+            "$oid  [$accent]$name[/]\n[$text-muted]now[/] $now",
+            oid=self.oid,
+            name=self._mib_name or "",
+            now=self._now,
+        )
+
+    def show_mib_name(self, mib_name: str | None) -> None:
+        """Show the OID's MIB name, resolved after the dialog opened (the dialog
+        opens at once, so that no key typed after ``w`` is lost)."""
+        self._mib_name = mib_name
+        if self.is_mounted:
+            self.query_one("#write-target", Static).update(self._target())
 
     def check(self) -> dict[str, JsonValue]:
         """The data dict of the type and value fields (see :func:`check_write`).

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,25 +17,36 @@ from typing import Any
 
 import pytest
 from textual.screen import Screen
-from textual.widgets import Checkbox
+from textual.widgets import Checkbox, Input, Static
 
 import console.demo
+from console.app import FleettopApp
 from console.astarte import load_interface
+from console.config import Config
 from screens.export import ExportChoice, ExportScreen
 from screens.mqtt_set import MqttSetScreen, SetRequest
+from screens.oids import OidsScreen
 from screens.publish import PublishRequest, PublishScreen
 from screens.write import WriteScreen
 from tests.conftest import require_program
 from tests.ui_helpers import (
+    FLEET,
     SIZE,
     SYS_DESCR,
+    CraftedRuntime,
+    FakeBackend,
+    FakeMib,
+    attach,
     burst,
     devices_screen,
+    fixed_clock,
     make_app,
     read,
     shown,
     wait_for,
 )
+from widgets.mib_names import MibNames
+from widgets.value_table import ValueTable
 
 SAMPLING_RATE = (
     Path(console.demo.__file__).parent
@@ -79,6 +91,51 @@ async def test_write_dialog_applies_a_burst_of_keys_in_order() -> None:
         burst(app, ["end", *"-ctl-write", "left", "backspace", "home", "x", "enter"])
         await wait_for(pilot, lambda: bool(results), "the dialog's answer")
         assert results == [{"type": "STRING", "value": "xsw-ctl-wrie"}]
+
+
+class SlowMib(FakeMib):
+    """:class:`FakeMib` whose names wait for :attr:`ready` (a MIB tree still loading)."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+
+    def resolve(self, oid: str) -> str | None:
+        """The name of ``oid`` once :attr:`ready` is set (at most 30 s later)."""
+        self.ready.wait(30)
+        return super().resolve(oid)
+
+
+async def test_w_then_text_in_a_burst_lands_in_the_write_dialog() -> None:
+    """Issue 11 §4: the dialog used to open only once the MIB name was resolved (in a
+    thread), and the keys typed meanwhile went to the OIDs screen underneath."""
+    mib = SlowMib()
+    seed = [read("core-sw1", SYS_DESCR, "STRING", "sw", cause="INTERROGATE")]
+    app = FleettopApp(
+        CraftedRuntime(Config(devices=FLEET), seed=seed),
+        clock=fixed_clock(),
+        mib_names=MibNames(lambda: mib),
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await devices_screen(pilot)
+            attach(app, FakeBackend("core-sw1", app.runtime.bus))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
+            table = app.screen.query_one(ValueTable)
+            await wait_for(pilot, lambda: table.select_key(("core-sw1", SYS_DESCR)), "the row")
+            burst(app, ["w", *"ctl-write"])
+            await wait_for(pilot, lambda: shown(app, WriteScreen), "the write dialog")
+            dialog = app.screen
+            assert isinstance(dialog, WriteScreen)
+            value = dialog.query_one("#write-value", Input)
+            await wait_for(pilot, lambda: value.value == "ctl-write", "the typed value")
+            target = dialog.query_one("#write-target", Static)
+            assert "sysDescr" not in str(target.content)
+            mib.ready.set()  # the name arrives: the dialog shows it, the text stays
+            await wait_for(pilot, lambda: "sysDescr" in str(target.content), "the MIB name")
+            assert value.value == "ctl-write"
+    finally:
+        mib.ready.set()
 
 
 async def test_export_name_typed_in_a_burst_keeps_every_character(tmp_path: Path) -> None:

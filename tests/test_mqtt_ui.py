@@ -19,6 +19,7 @@ from console.app import FleettopApp
 from console.config import Config
 from console.events import Event, EventManager, JsonValue
 from console.fleet import LINE_LIMIT, TOPIC_LIMIT, VALUES_PER_DEVICE, FleetState
+from console.mqtt.fleet import MqttFleet
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
 from screens.help import HelpScreen
@@ -103,6 +104,20 @@ async def open_values(pilot: Any, app: FleettopApp, device: str) -> OidsScreen:
 
 def select(table: ValueTable, key: tuple[str, str]) -> None:
     assert table.select_key(key)
+
+
+async def thermostat_online(pilot: Any, app: FleettopApp) -> MqttFleet:
+    """The demo's MQTT backend, once its thermostat-1 is ONLINE (Devices screen)."""
+    await devices_screen(pilot)
+    fleet = app.runtime.mqtt
+    assert fleet is not None
+    await wait_for(
+        pilot,
+        lambda: app.state.device("thermostat-1").mqtt_status == "ONLINE",
+        "thermostat online",
+        attempts=1500,
+    )
+    return fleet
 
 
 class Recorder(EventRecorder):
@@ -328,15 +343,7 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
     notices = Notices()
     app = FleettopApp(Runtime(demo=True))
     async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
-        await devices_screen(pilot)
-        fleet = app.runtime.mqtt
-        assert fleet is not None
-        await wait_for(
-            pilot,
-            lambda: app.state.device("thermostat-1").mqtt_status == "ONLINE",
-            "thermostat online",
-            attempts=1500,
-        )
+        await thermostat_online(pilot, app)
         oids = await open_values(pilot, app, "thermostat-1")
         values = oids.query_one(ValueTable)
         results = Recorder(app.runtime.bus, ("mqtt", "thermostat-1", "publish"))
@@ -481,3 +488,37 @@ async def test_the_preview_columns_fit_each_device_again() -> None:
         await wait_for(pilot, lambda: preview.device == "core-sw1", "the SNMP preview")
         await wait_for(pilot, lambda: preview.row_count == 1, "its value")
         assert oid_width() < len(long_topic) // 2
+
+
+@pytest.mark.timeout(120)
+async def test_demo_unset_audits_the_value_it_removed() -> None:
+    # issue 11 §7: the audit of mqtt.unset recorded the old value as "—" though it was 5
+    notices = Notices()
+    app = FleettopApp(Runtime(demo=True))
+    async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
+        fleet = await thermostat_online(pilot, app)
+        await fleet.set("thermostat-1", RATE, "/room/samplingPeriod", 5)
+        oids = await open_values(pilot, app, "thermostat-1")
+        values = oids.query_one(ValueTable)
+        period = ("thermostat-1", PERIOD)
+        await wait_for(pilot, lambda: row_key(period) in values.rows, "the property", attempts=1500)
+        await wait_for(pilot, lambda: cell(values, row_key(period), "value") == "5", "the row")
+        results = Recorder(app.runtime.bus, ("mqtt", "thermostat-1", "publish"))
+        select(values, period)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the unset confirmation")
+        await pilot.press("y")
+        await results.wait_for(lambda: results.events)
+        payload = results.events[-1].payload
+        assert isinstance(payload, dict)
+        assert payload["previous"] == 5
+        await wait_for(pilot, lambda: notices.has("/room/samplingPeriod unset: PUBCOMP"), "unset")
+        audit = app.runtime.audit
+        assert audit is not None
+        (entry,) = await audit.log.query_audit(action="mqtt.unset")
+        assert (entry.target, entry.old, entry.new, entry.result) == (
+            f"{RATE} /room/samplingPeriod",
+            5,
+            None,
+            "ok",
+        )

@@ -175,3 +175,26 @@ async def test_every_category_reaches_the_stream_and_comes_back_after_a_restart(
             ))  # fmt: skip
         finally:
             await again.aclose()
+
+
+async def test_publish_results_and_their_audit_read_in_operator_words(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    # issue 11 §7: "publish demo/test/cmd = None: ok" and "None -> {'topic': …}"
+    plant = f"{{name: plant, host: 127.0.0.1, port: {broker.port}}}"
+    text = f"brokers: [{plant}]\nstore: {{path: '{tmp_path / 'fleet.db'}'}}\n"
+    runtime = Runtime(parse_config(text, environ={}))
+    await runtime.start()
+    try:
+        fleet = runtime.mqtt
+        assert fleet is not None
+        await eventually(lambda: fleet.connections["plant"].status == "CONNECTED")
+        result = await fleet.publish("plant", "demo/test/cmd", b'{"on": true}', 1, True)
+        assert result.success
+        await eventually(lambda: of(runtime, Category.WRITE) and of(runtime, Category.AUDIT))
+        (write,) = of(runtime, Category.WRITE)
+        assert write.summary == "publish demo/test/cmd (QoS 1, retained): ok"
+        (audit,) = of(runtime, Category.AUDIT)
+        assert audit.summary == "mqtt.publish demo/test/cmd: — → QoS 1, retained, 12 B (ok)"
+    finally:
+        await runtime.aclose()

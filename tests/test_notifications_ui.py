@@ -24,7 +24,7 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from console.app import FleettopApp
 from console.bridge import NotificationFeed
-from console.config import AlarmsConfig, Config, MonitorConfig, UiConfig
+from console.config import AlarmsConfig, Config, MonitorConfig, NotificationsConfig, UiConfig
 from console.events import Event, JsonValue
 from console.fleet import FleetState
 from console.notifications.alarms import AlarmBook
@@ -948,3 +948,41 @@ async def test_at_80x24_the_summary_and_every_chip_show() -> None:
             assert chip.region.right <= right, category
             assert chip.region.width >= len(mask.chip_text(category)), category
         assert mask.chip_text(Category.LOG).startswith("7 log")
+
+
+def value_change(device: str = "core-sw1", value: str = "noc") -> Crafted:
+    """A polled SNMP value that changed (the ``property`` category)."""
+    payload: JsonValue = {
+        "session_id": None,
+        "cause": "CHANGE",
+        "data": {"type": "STRING", "value": value},
+    }
+    return (("snmp", device, "read", "1.3.6.1.2.1.1.4.0"), payload, T0)
+
+
+async def test_the_stream_opens_with_the_configured_mask() -> None:
+    # issue 11 §7: `property` made 87% of the demo's stream; by default it is off
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = stream(await open_notifications(pilot))
+        mask = pane.query_one(CategoryMask)
+        publish(app, value_change(), trap(), log("disk almost full"))
+        await wait_for(pilot, lambda: mask.chip_text(Category.PROPERTY) == "6 property 1", "count")
+        await wait_for(pilot, lambda: {Category.TRAP, Category.LOG} <= categories(pane), "drawn")
+        assert Category.PROPERTY not in categories(pane)
+        assert not mask.is_on(Category.PROPERTY)
+        assert all(mask.is_on(c) for c in pane.categories if c is not Category.PROPERTY)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: Category.PROPERTY in categories(pane), "values shown")
+
+    only = NotificationsConfig(mask=("property", "alarm"))
+    app = make_app(Config(devices=FLEET, notifications=only))
+    async with app.run_test(size=SIZE) as pilot:
+        pane = stream(await open_notifications(pilot))
+        mask = pane.query_one(CategoryMask)
+        publish(app, trap(), value_change(value="ops"))
+        await wait_for(pilot, lambda: mask.chip_text(Category.TRAP) == "1 trap 1", "trap count")
+        # the trap's alarm shows, the trap does not
+        want = {Category.PROPERTY, Category.ALARM}
+        await wait_for(pilot, lambda: categories(pane) == want, "values and alarms only")
+        assert [c for c in pane.categories if mask.is_on(c)] == [Category.PROPERTY, Category.ALARM]

@@ -36,7 +36,7 @@ from console.store import (
     read_audit_jsonl,
     schema,
 )
-from console.store.audit import AUDIT_COLUMNS, DEFAULT_RULES, iso_time
+from console.store.audit import AUDIT_COLUMNS, DEFAULT_RULES, iso_time, value_text
 from tests.waiting import eventually
 
 SYS_CONTACT = "1.3.6.1.2.1.1.4.0"
@@ -415,6 +415,53 @@ async def test_rules_are_a_table_of_patterns_and_extractors(store: PropertyStore
         "gw1/cmd",
         {"on": True},
     )
+
+
+def mqtt_result(operation: str, **fields: JsonValue) -> dict[str, JsonValue]:
+    """An ``("mqtt", TARGET, "publish")`` payload (docs/events.md)."""
+    payload: dict[str, JsonValue] = {
+        "session_id": None, "operation": operation, "broker": "plant",
+        "topic": "r/th1/org.x.Rate/p", "qos": 2, "retain": False, "size": 0,
+        "interface": "org.x.Rate", "path": "/p", "type": "integer", "value": None,
+        "previous": None, "success": True, "error": None, "reason_code": None,
+    }  # fmt: skip
+    payload.update(fields)
+    return payload
+
+
+async def test_mqtt_set_and_unset_record_the_value_before(store: PropertyStore) -> None:
+    # issue 11 §7: the audit of mqtt.unset recorded the old value as "—" though it was 5
+    async with EventManager() as bus:
+        recorder = AuditRecorder(bus, store)
+        bus.publish(("mqtt", "th1", "publish"), mqtt_result("set", value=5, previous=None))
+        bus.publish(("mqtt", "th1", "publish"), mqtt_result("set", value=7, previous=5))
+        bus.publish(("mqtt", "th1", "publish"), mqtt_result("unset", previous=7))
+        plain = mqtt_result(
+            "publish", topic="site/cmd", qos=1, retain=True, size=3, interface=None,
+            path=None, type=None, previous=None,
+        )  # fmt: skip
+        bus.publish(("mqtt", "@plant", "publish"), plain)
+        await recorder.aclose()
+        entries = (await recorder.log.query_audit())[::-1]
+    assert [(e.action, e.old, e.new) for e in entries] == [
+        ("mqtt.set", None, 5),
+        ("mqtt.set", 5, 7),
+        ("mqtt.unset", 7, None),
+        ("mqtt.publish", None, {"topic": "site/cmd", "qos": 1, "retain": True, "size": 3}),
+    ]
+    assert [f"{value_text(e.old)} → {value_text(e.new)}" for e in entries] == [
+        "— → 5", "5 → 7", "7 → —", "— → QoS 1, retained, 3 B",
+    ]  # fmt: skip
+
+
+def test_values_read_in_operator_words() -> None:
+    assert value_text({"type": "TIME_TICKS", "value": 8_640_000}) == "1d 00:00:00.00"
+    assert value_text({"type": "STRING", "value": "a\nb"}) == "a\\nb"
+    assert value_text("fast") == '"fast"'
+    assert value_text({"on": True, "at": None}) == '{"on":true,"at":null}'
+    assert value_text(False) == "false"
+    assert value_text(None) == "—"
+    assert value_text("x" * 40, 10) == '"xxxxxxxx…'
 
 
 async def test_nothing_is_lost_under_a_burst_with_a_slow_store(tmp_path: Path) -> None:

@@ -10,10 +10,9 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 
-from console.events import JsonValue
-from console.format import MISSING, Clock, format_value, printable, truncate
-from console.rowfiles import to_json_text
+from console.format import Clock, printable, truncate
 from console.store import AuditEntry
+from console.store.audit import value_text
 from widgets.row_table import RowTable
 
 __all__ = ["COLUMNS", "AuditTable", "change_text"]
@@ -33,18 +32,12 @@ TARGET_WIDTH = 44
 RESULT_WIDTH = 24
 
 
-def _value_text(value: JsonValue) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, dict) and isinstance(value.get("type"), str) and "value" in value:
-        return format_value(str(value["type"]), value["value"], width=VALUE_WIDTH)
-    return truncate(printable(to_json_text(value)), VALUE_WIDTH)
-
-
 def change_text(entry: AuditEntry) -> str:
-    """``old → new`` of an entry, each shortened (SNMP data as the OIDs screen shows
-    values; anything else as JSON)."""
-    return f"{_value_text(entry.old)} → {_value_text(entry.new)}"
+    """``old → new`` of an entry, each shortened to :data:`VALUE_WIDTH` and in
+    operator words (:func:`console.store.audit.value_text`: SNMP data as the OIDs
+    screen shows values, a publish as ``QoS 1, retained, 12 B``, anything else as
+    JSON)."""
+    return f"{value_text(entry.old, VALUE_WIDTH)} → {value_text(entry.new, VALUE_WIDTH)}"
 
 
 class AuditTable(RowTable):

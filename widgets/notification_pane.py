@@ -34,7 +34,7 @@ rebuilds the list (if the entry still matches and is still in the ring).
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -100,6 +100,8 @@ class NotificationPane(Vertical):
         ring_size: most live entries kept in the list.
         categories: the categories of the mask (the stream's, or every one for a
             monitor that asks for statistics events).
+        shown: the categories on when the pane opens (``notifications.mask`` for
+            the stream); every one by default.
     """
 
     class Paused(Message):
@@ -120,6 +122,7 @@ class NotificationPane(Vertical):
         *,
         ring_size: int = 10_000,
         categories: Sequence[Category] = CATEGORIES[:9],
+        shown: Collection[Category] | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -132,6 +135,9 @@ class NotificationPane(Vertical):
         self._clock = clock
         self._mib_names = mib_names
         self.filter = NotificationFilter()
+        if shown is not None:  # the categories the mask has no chip for stay as they are
+            hidden = frozenset(self.categories).difference(shown)
+            self.filter = NotificationFilter(categories=self.filter.categories - hidden)
         """The filter in force."""
         self._predicate: Callable[[Notification], bool] = self.filter.predicate()
         self.paused = False

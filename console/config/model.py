@@ -351,6 +351,9 @@ class NotificationsConfig:
             truncated, its size noted.
         stored_payload_bytes: the most of one payload written to the store (and to
             monitor recordings); the rest is truncated, its size noted.
+        mask: the categories (``console.notifications.model.Category`` values) the
+            stream shows when the Notifications screen opens; by default every one
+            but ``property``.
     """
 
     ring_size: int = 10_000
@@ -359,6 +362,9 @@ class NotificationsConfig:
     ring_bytes: int = 67_108_864
     payload_bytes: int = 65_536
     stored_payload_bytes: int = 1_048_576
+    mask: tuple[str, ...] = (
+        "trap", "message", "status", "read", "write", "log", "audit", "alarm",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

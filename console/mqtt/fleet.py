@@ -427,9 +427,12 @@ class MqttFleet(ClosesOnce):
         *,
         timestamp: dt.datetime | None = None,
         session_id: str | None = None,
+        previous: JsonValue = None,
     ) -> PublishResult:
         """Set ``path`` of a server-owned interface of Astarte device ``device`` to
         ``value`` (a property; on a server-owned datastream, send a value).
+        ``previous`` (the value the caller last saw, or None) is copied into the
+        result event, as an SNMP write's ``previous``.
 
         Raises:
             ValidationError: not an Astarte device, unknown or device-owned
@@ -479,13 +482,20 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=type_name,
             value=shown,
+            previous=previous,
         )
 
     async def unset(
-        self, device: str, interface_name: str, path: str, *, session_id: str | None = None
+        self,
+        device: str,
+        interface_name: str,
+        path: str,
+        *,
+        session_id: str | None = None,
+        previous: JsonValue = None,
     ) -> PublishResult:
         """Unset property ``path`` of a server-owned interface (an empty payload, QoS
-        2); only where the mapping has ``allow_unset``.
+        2); only where the mapping has ``allow_unset``. ``previous``: as :meth:`set`.
 
         Raises:
             ValidationError: as :meth:`set`, or the mapping does not allow unset.
@@ -508,6 +518,7 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=mapping.type,
             value=None,
+            previous=previous,
         )
 
     async def _publish(
@@ -533,6 +544,7 @@ class MqttFleet(ClosesOnce):
             "path": None,
             "type": None,
             "value": None,
+            "previous": None,
             "operation": operation,
             "broker": broker,
             "topic": topic,

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from console.events import Event, EventType, JsonValue
+from console.format import MISSING
 
 __all__ = [
     "CATEGORIES",
@@ -385,8 +386,22 @@ def _preview(b64: Any) -> str:
 
 def _data_text(data: Any) -> str:
     if isinstance(data, Mapping):
-        return f"{data.get('value')!s} ({data.get('type')})"
+        value = data.get("value")
+        return f"{MISSING if value is None else value!s} ({data.get('type')})"
     return str(data)
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value in operator words: text as is, anything else as compact JSON
+    (``true``, ``null`` as ``—``, ``{"on":true}``), never a Python repr."""
+    from console.store.audit.model import value_text
+
+    return value if isinstance(value, str) else value_text(value)
+
+
+def _qos_text(qos: Any, retain: Any) -> str:
+    """``QoS 1, retained`` / ``QoS 0``."""
+    return f"QoS {qos}" + (", retained" if retain is True else "")
 
 
 def _summarize(category: Category, event_type: EventType, payload: JsonValue) -> str:
@@ -429,7 +444,7 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
     if category is Category.PROPERTY:
         if event_type[0] == "snmp":
             return f"{event_type[3]} changed to {_data_text(get('data'))}"
-        text = f"{get('interface')}{get('path')} = {get('value')!s}"
+        text = f"{get('interface')}{get('path')} = {_json_text(get('value'))}"
         if get("unset"):
             text = f"{get('interface')}{get('path')} unset"
         if get("valid") is False:
@@ -440,19 +455,20 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
         if event_type[0] == "snmp":
             return f"SET {event_type[3]} = {_data_text(get('data'))}: {outcome}"
         operation = get("operation") or "publish"
-        target = get("topic")
-        if get("interface"):
-            target = f"{get('interface')}{get('path')}"
-        value = "" if operation == "unset" else f" = {get('value')!s}"
+        if not get("interface"):  # a plain publish: its topic and delivery
+            return f"{operation} {get('topic')} ({_qos_text(get('qos'), get('retain'))}): {outcome}"
+        target = f"{get('interface')}{get('path')}"
+        value = "" if operation == "unset" else f" = {_json_text(get('value'))}"
         return f"{operation} {target}{value}: {outcome}"
     if category is Category.LOG:
         if event_type[0] == "store":
             return f"no persistence: {get('error')}"
         return str(get("message"))
     if category is Category.AUDIT:
-        return (
-            f"{get('action')} {get('target')}: {get('old')!s} -> {get('new')!s} ({get('result')})"
-        )
+        from console.store.audit.model import value_text
+
+        change = f"{value_text(get('old'))} → {value_text(get('new'))}"
+        return f"{get('action')} {get('target')}: {change} ({get('result')})"
     if category is Category.ALARM:
         state = get("state") or ""
         return f"{get('severity')} {state} {get('rule')}: {get('message')}".strip()

@@ -208,8 +208,9 @@ class MqttOperator(Controller):
             return False
         interface, path, value = request.interface, request.path, request.value
         current = self._state.value((device, f"{interface.name}{path}"))
-        if current is not None and current.value is not None:
-            text = json.dumps(current.value, ensure_ascii=False)
+        previous = None if current is None else current.value
+        if previous is not None:
+            text = json.dumps(previous, ensure_ascii=False)
         body = Content.from_markup(
             "device     [b]$device[/]\ninterface  $interface\npath       [b]$path[/]\n"
             "value      $old  [b $warning]→[/]  [b]$new[/]",
@@ -225,7 +226,8 @@ class MqttOperator(Controller):
             self.notify("set cancelled: nothing was sent")
             return False
         session = self._session()
-        self._run(self._set(fleet, device, interface, path, value, session), f"set {path}")
+        work = self._set(fleet, device, interface, path, value, session, previous)
+        self._run(work, f"set {path}")
         return True
 
     async def _set(
@@ -236,8 +238,11 @@ class MqttOperator(Controller):
         path: str,
         value: JsonValue,
         session: str,
+        previous: JsonValue,
     ) -> None:
-        result = await fleet.set(device, interface.name, path, value, session_id=session)
+        result = await fleet.set(
+            device, interface.name, path, value, session_id=session, previous=previous
+        )
         self._report(f"{device} {path} set to {json.dumps(value)}", interface.qos(path), result)
 
     async def ask_unset(self, key: ValueKey) -> bool:
@@ -265,12 +270,21 @@ class MqttOperator(Controller):
         ):
             self.notify("unset cancelled: nothing was sent")
             return False
+        current = self._state.value(key)
+        previous = None if current is None else current.value
         session = self._session()
-        self._run(self._unset(fleet, key[0], interface.name, path, session), f"unset {path}")
+        work = self._unset(fleet, key[0], interface.name, path, session, previous)
+        self._run(work, f"unset {path}")
         return True
 
     async def _unset(
-        self, fleet: MqttFleet, device: str, interface: str, path: str, session: str
+        self,
+        fleet: MqttFleet,
+        device: str,
+        interface: str,
+        path: str,
+        session: str,
+        previous: JsonValue,
     ) -> None:
-        result = await fleet.unset(device, interface, path, session_id=session)
+        result = await fleet.unset(device, interface, path, session_id=session, previous=previous)
         self._report(f"{device} {path} unset", 2, result)

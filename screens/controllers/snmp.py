@@ -50,6 +50,11 @@ __all__ = [
 
 READ_GROUP = "snmp-read"
 WRITE_GROUP = "snmp-write"
+WRITE_DIALOG_GROUP = "dialog"
+"""The workers taking a write dialog's answer to the confirmation and the SET (the
+group of every dialog flow, as the screens' ``@work(group="dialog")`` ones)."""
+NAME_GROUP = "snmp-name"
+"""The workers resolving a MIB name for an open dialog."""
 NOTIFY_WIDTH = 60
 """Values in notifications are cut to this many characters."""
 
@@ -59,7 +64,11 @@ Data = dict[str, JsonValue]
 # (the same id on every screen, so one ``ui.keymap`` entry remaps it everywhere).
 READ = Binding("r", "read", "Read", id="snmp.read", tooltip="GET the selected OID now")
 GET = Binding("g", "get", "Get", id="snmp.get", tooltip="GET any OID or MIB name")
-WRITE = Binding("w", "write", "Write", id="snmp.write", tooltip="SET the selected OID")
+WRITE = Binding(
+    "w", "write", "Write", id="snmp.write", tooltip="SET the selected OID", priority=True
+)
+"""A priority binding: the write dialog opens before the app reads the next key
+(:meth:`Operator.open_write`). Only for screens without a text field of their own."""
 WALK = Binding("W", "walk", "Walk", id="snmp.walk", tooltip="Walk the selected table or group")
 POLL_ADD = Binding("a", "poll_add", "Poll", id="snmp.poll_add", tooltip="Poll the selected OID")
 POLL_REMOVE = Binding(
@@ -190,21 +199,76 @@ class Operator(Controller):
             return False
         return True
 
+    def _write_dialog(self, device: str, oid: str) -> WriteScreen:
+        """The write dialog, at once: a MIB name not cached yet is resolved in a
+        thread and shown when it comes (keys typed meanwhile are the dialog's)."""
+        current = self._state.value((device, oid))
+        name = self._mib_names.get(oid)
+        dialog = WriteScreen(device, oid, name, current)
+        if name is None:
+            self._app.run_worker(
+                self._name_dialog(dialog, oid),
+                group=NAME_GROUP,
+                description=f"name {oid}",
+                exit_on_error=False,
+            )
+        return dialog
+
+    async def _name_dialog(self, dialog: WriteScreen, oid: str) -> None:
+        name = await self.name(oid)
+        if name is not None:
+            dialog.show_mib_name(name)
+
     async def ask_write(self, device: str, oid: str) -> bool:
         """Ask for the type and value, confirm, then write (run in a worker).
 
         Returns:
             True when the write was sent.
         """
-        if not self.may_write():
+        if not self.may_write() or self.backend(device) is None:
             return False
-        if self.backend(device) is None:
+        data = await self._app.push_screen_wait(self._write_dialog(device, oid))
+        return await self._confirm_write(device, oid, data)
+
+    async def open_write(self, device: str, oid: str) -> bool:
+        """Open the write dialog and return once it is on screen with its value field
+        focused; its answer, the confirmation and the SET follow in a worker.
+
+        Run from a priority binding (``w``, :data:`WRITE`), the app reads no key
+        while this waits: keys typed right after ``w`` (at paste speed) go into
+        the dialog, none to the screen underneath.
+
+        Returns:
+            True when the dialog opened (False: read-only mode, no backend).
+        """
+        if not self.may_write() or self.backend(device) is None:
+            return False
+        answer: asyncio.Future[Data | None] = asyncio.get_running_loop().create_future()
+
+        def answered(data: Data | None) -> None:
+            if not answer.done():
+                answer.set_result(data)
+
+        await self._app.push_screen(self._write_dialog(device, oid), answered)
+        self._app.run_worker(
+            self._answered_write(device, oid, answer),
+            group=WRITE_DIALOG_GROUP,
+            description=f"write {self.label(device, oid)}",
+            exit_on_error=False,
+        )
+        return True
+
+    async def _answered_write(
+        self, device: str, oid: str, answer: asyncio.Future[Data | None]
+    ) -> bool:
+        return await self._confirm_write(device, oid, await answer)
+
+    async def _confirm_write(self, device: str, oid: str, data: Data | None) -> bool:
+        """Confirm the dialog's ``data`` (``None``: cancelled), then write it."""
+        if data is None:
             return False
         current = self._state.value((device, oid))
         name = await self.name(oid)
-        data = await self._app.push_screen_wait(WriteScreen(device, oid, name, current))
-        if data is None:
-            return False
         old = (
             format_value(current.data_type, current.value, width=NOTIFY_WIDTH)
             if current is not None

@@ -50,6 +50,7 @@ from console.store.audit.model import (
     AuditDraft,
     AuditEntry,
     iso_time,
+    value_text,
 )
 from console.store.audit.recorder import (
     AUDIT_EVENT,
@@ -84,4 +85,5 @@ __all__ = [
     "read_audit_csv",
     "read_audit_jsonl",
     "snmp_write_draft",
+    "value_text",
 ]

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Final, NamedTuple
 
 from console.events import JsonValue
+from console.format import MISSING, format_value, printable, truncate
 from console.rowfiles import to_json_text
 from console.store.paths import check_text
 
@@ -26,6 +27,7 @@ __all__ = [
     "insert_params",
     "iso_time",
     "text_field",
+    "value_text",
 ]
 
 #: The ``result`` of an action that succeeded.
@@ -133,6 +135,41 @@ class AuditDraft(NamedTuple):
     session_id: str | None = None
     time_ms: int | None = None
     actor: str = ACTOR_OPERATOR
+
+
+def _publish_text(value: dict[str, JsonValue]) -> str | None:
+    """``QoS 1, retained, 12 B`` for an MQTT publish's ``{"topic", "qos", "retain",
+    "size"}`` (the topic is the entry's target), else None."""
+    if set(value) != {"topic", "qos", "retain", "size"}:
+        return None
+    qos, size = value["qos"], value["size"]
+    parts = [f"QoS {qos}"]
+    if value["retain"] is True:
+        parts.append("retained")
+    if isinstance(size, int) and not isinstance(size, bool):
+        parts.append(f"{size} B")
+    return ", ".join(parts)
+
+
+def value_text(value: JsonValue, width: int | None = None) -> str:
+    """An entry's ``old`` or ``new`` value in operator words, on one line.
+
+    None (unknown, or nothing: an unset) is ``—``; SNMP data ``{"type", "value"}`` as
+    the OIDs screen shows it (``1d 02:03:04.05``, ``1,234``); an MQTT publish's
+    ``{"topic", "qos", "retain", "size"}`` as ``QoS 1, retained, 12 B``; any other
+    value as compact JSON (``5``, ``"fast"``, ``{"on":true}``), control characters
+    escaped. ``width`` cuts the text to that many characters (``…`` marks the cut).
+    """
+    text: str | None = None
+    if value is None:
+        text = MISSING
+    elif isinstance(value, dict):
+        if isinstance(value.get("type"), str) and "value" in value:
+            return format_value(str(value["type"]), value["value"], width=width)
+        text = _publish_text(value)
+    if text is None:
+        text = printable(to_json_text(value))
+    return truncate(text, width)
 
 
 # -- validation ---------------------------------------------------------------------

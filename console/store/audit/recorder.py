@@ -90,7 +90,9 @@ def mqtt_publish_draft(event: Event) -> AuditDraft:
     + the broker of a plain publish); ``target`` is ``INTERFACE PATH`` for a set or
     unset, else the topic; ``new`` is the value set (``None`` for an unset; for a
     plain publish ``{"topic", "qos", "retain", "size"}`` — the payload bytes are not
-    copied into the log); ``old`` is ``None``: MQTT has no read-before-write.
+    copied into the log); ``old`` is the payload's ``previous`` for a set or unset
+    (the value the operator saw when asking, ``None`` when unknown) and ``None`` for
+    a plain publish.
 
     Raises:
         ValueError: the event is not of the documented shape.
@@ -106,18 +108,20 @@ def mqtt_publish_draft(event: Event) -> AuditDraft:
     if session_id is not None and not isinstance(session_id, str):
         raise ValueError("the payload's 'session_id' is not a string")
     interface, path = payload.get("interface"), payload.get("path")
+    old: JsonValue = None
     if action is AuditAction.MQTT_PUBLISH or not interface:
         target = str(payload["topic"])
         new: JsonValue = {k: payload.get(k) for k in ("topic", "qos", "retain", "size")}
     else:
         target = f"{interface} {path}"
         new = payload.get("value")
+        old = payload.get("previous")
     error = payload.get("error")
     return AuditDraft(
         action=action.value,
         device=event.type[1],
         target=target,
-        old=None,
+        old=old,
         new=new,
         result=RESULT_OK if success else (str(error) if error else "FAILED"),
         session_id=session_id,
