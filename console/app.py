@@ -31,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +77,8 @@ TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
 
 #: What the UI imports once the first frame is drawn (in a thread, so the
 #: "Starting…" frame shows at once and keys are still read meanwhile).
+#: Seconds between two checks that the terminal is still there (it may hang up).
+TERMINAL_CHECK_S = 1.0
 UI_MODULES = (
     "console.runtime",
     "console.bridge",
@@ -245,8 +249,37 @@ class FleettopApp(App[None]):
         yield Static("Starting fleettop…", id="starting")
 
     def on_mount(self) -> None:
-        """Start the runtime once the first frame is drawn."""
+        """Start the runtime once the first frame is drawn; in a real terminal, watch
+        that the terminal is still there."""
         self.call_after_refresh(self._start_runtime)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self.set_interval(TERMINAL_CHECK_S, self._check_terminal, name="terminal")
+
+    def _check_terminal(self) -> None:
+        """Close the runtime and end the process when the terminal has hung up.
+
+        A closed terminal window sends SIGHUP only to its foreground processes; a
+        parent such as ``make demo`` keeps it from fleettop, and Textual's input thread
+        then spins on the dead terminal. ``tcgetpgrp`` fails with EIO once the
+        terminal is gone (POSIX.1 ``tcgetpgrp``; the Linux tty layer's hang-up).
+        Textual's own exit would restore the terminal's modes by writing to it, which
+        can block for good on a hung-up terminal, so the runtime is closed here (every
+        socket and task, the store committed) and the process ends without it."""
+        stdin = sys.__stdin__
+        try:
+            if stdin is not None:
+                os.tcgetpgrp(stdin.fileno())
+        except OSError as exc:
+            mlog.warning("the terminal went away (%s): closing and quitting", exc.strerror)
+            self.run_worker(self._hung_up(), group="hangup", exclusive=True, exit_on_error=False)
+
+    async def _hung_up(self) -> None:
+        try:
+            if self._runtime is not None:
+                await self._runtime.aclose()
+        finally:
+            logging.shutdown()
+            os._exit(1)
 
     @work(exclusive=True, group=RUNTIME_GROUP, exit_on_error=False, description="start runtime")
     async def _start_runtime(self) -> None:

@@ -350,3 +350,51 @@ async def test_audit_result_column_is_on_a_140_column_screen() -> None:
         end = sum(widths[key] for key in keys[: keys.index("result") + 1])
         assert end <= 140, widths
         assert table.get_cell("7", "result").plain == "NOT_WRITABLE"
+
+
+# -- the terminal going away ----------------------------------------------------------------
+
+
+def demo_process(marker: Path) -> int | None:
+    """The pid of the ``fleettop demo`` whose data directory is ``marker``, or None."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if b"console.cli" in command and f"FLEETTOP_DATA_DIR={marker}".encode() in environ:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.peer("tmux")
+@pytest.mark.timeout(120)
+def test_a_closed_terminal_ends_fleettop_even_when_no_sighup_reaches_it(tmp_path: Path) -> None:
+    """A closed terminal window hangs up its terminal; a parent such as ``make demo``
+    keeps SIGHUP from fleettop (here: ``trap '' HUP`` in the shell that starts it, so
+    fleettop inherits it ignored). fleettop still notices the dead terminal and quits,
+    closing its runtime, instead of spinning on it forever."""
+    program = require_program("tmux")
+    name = f"fleettop-hangup-{os.getpid()}"
+    root = Path(__file__).resolve().parent.parent
+    command = (
+        f"cd {root} && unset COLUMNS LINES && trap '' HUP && "
+        f"FLEETTOP_DATA_DIR={tmp_path} PYTHONPATH={root} {sys.executable} -m console.cli demo"
+    )
+    tmux = Tmux(program, name)
+    tmux.run("new-session", "-d", "-s", name, "-x", "140", "-y", "40", command)
+    try:
+        tmux.wait(r"core-sw1\s+127\.0\.0\.1:\d+\s+SNMP v2c\s+CONNECTED", "the demo")
+        pid = demo_process(tmp_path)
+        assert pid is not None
+    finally:
+        subprocess.run([program, "-L", name, "kill-server"], check=False)
+    deadline = time.monotonic() + 30  # bounds a hung test; the check runs every second
+    while demo_process(tmp_path) is not None:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            raise AssertionError("fleettop kept running on a terminal that hung up")
+        time.sleep(0.1)
