@@ -50,8 +50,9 @@ bench: $(STAMP)
 
 # Debian peers the network tests run against (needs root; CI runs it).
 peers:
-	@command -v snmpd >/dev/null && command -v snmpget >/dev/null && command -v mosquitto >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp mosquitto mosquitto-clients; }
+	@command -v snmpd >/dev/null && command -v snmpget >/dev/null && command -v mosquitto >/dev/null && \
+	  command -v tmux >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp mosquitto mosquitto-clients tmux; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
