@@ -253,7 +253,9 @@ class FleettopApp(App[None]):
         that the terminal is still there."""
         self.call_after_refresh(self._start_runtime)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
-            self.set_interval(TERMINAL_CHECK_S, self._check_terminal, name="terminal")
+            self._terminal_timer = self.set_interval(
+                TERMINAL_CHECK_S, self._check_terminal, name="terminal"
+            )
 
     def _check_terminal(self) -> None:
         """Close the runtime and end the process when the terminal has hung up.
@@ -271,7 +273,8 @@ class FleettopApp(App[None]):
                 os.tcgetpgrp(stdin.fileno())
         except OSError as exc:
             mlog.warning("the terminal went away (%s): closing and quitting", exc.strerror)
-            self.run_worker(self._hung_up(), group="hangup", exclusive=True, exit_on_error=False)
+            self._terminal_timer.stop()  # one close: the check is not repeated meanwhile
+            self.run_worker(self._hung_up(), group="hangup", exit_on_error=False)
 
     async def _hung_up(self) -> None:
         try:
