@@ -8,11 +8,14 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint typecheck bench peers snapshots clean
 
-# pip's own cache (~/.cache/pip) makes a second clone's install a local copy; pip
-# itself is not upgraded (the venv's bundled pip installs everything we need).
+# uv (Astral's installer, from PyPI) installs the project and its dependencies: 2 s
+# where pip takes 37 s on a clean clone here, a fifth of `make test`'s time budget.
+# pip is the fallback when uv cannot be installed or fails.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ $(BIN)/pip install --quiet --disable-pip-version-check uv && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; } || \
+	  $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

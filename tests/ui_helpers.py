@@ -342,11 +342,17 @@ def make_app(
 async def wait_for(
     pilot: Pilot[None], condition: Callable[[], object], what: str, *, attempts: int = 400
 ) -> None:
-    """Pause until ``condition()`` is truthy; fail after ``attempts`` short pauses."""
-    for _ in range(attempts):
+    """Pause until ``condition()`` is truthy; fail after ``attempts`` short pauses.
+
+    The pauses are plain ``asyncio.sleep`` s: the app's message pumps and its own
+    refresh run meanwhile, while ``pilot.pause`` would also force a full repaint of
+    the screen each time (most of a Pilot test's CPU time). Once it holds, one
+    ``pilot.pause()`` lets the screen process what is pending (layout included)."""
+    for _ in range(attempts + 1):
         if condition():
+            await pilot.pause()
             return
-        await pilot.pause(0.02)
+        await asyncio.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -130,6 +130,16 @@ class Document:
     found: list[Found] = field(default_factory=list)
     _lines: array[int] = field(default_factory=lambda: array("L"))
     _where: dict[int, int] = field(default_factory=dict)
+    _key_ranks: dict[int, dict[str | int, int]] = field(default_factory=dict)
+
+    def _rank(self, container: dict[Any, Any], key: str | int) -> int:
+        """Position of ``key`` in ``container``'s order; the positions of a mapping
+        are indexed once (a file with 20,000 keys asks for each of them)."""
+        ranks = self._key_ranks.get(id(container))
+        if ranks is None or len(ranks) != len(container):
+            ranks = {name: n for n, name in enumerate(container)}
+            self._key_ranks[id(container)] = ranks
+        return ranks[key]
 
     def report(self, path: DocPath, line: int | None, message: str) -> None:
         """Record a problem at ``path`` and mark the path as already reported."""
@@ -168,7 +178,7 @@ class Document:
         if offset is None:
             return None
         if isinstance(container, dict):
-            index = 2 * list(container).index(part)
+            index = 2 * self._rank(container, part)
             return self._lines[offset + 1 + index + (0 if key else 1)] or None
         assert isinstance(part, int)
         return self._lines[offset + 1 + part] or None
@@ -178,7 +188,7 @@ class Document:
         problems that share a line."""
         ranks: list[int] = []
         for container, part in self._walk(path):
-            ranks.append(list(container).index(part) if isinstance(container, dict) else int(part))
+            ranks.append(self._rank(container, part) if isinstance(container, dict) else int(part))
         return tuple(ranks)
 
     def is_broken(self, path: DocPath) -> bool:
@@ -718,6 +728,12 @@ def read(
     except yaml.constructor.ConstructorError as error:
         return _whole(error.problem_mark, yaml_message(error))
     except yaml.MarkedYAMLError as error:
+        if "maximum nesting depth" in str(error.problem):
+            # libyaml's own depth guard (1,000 levels) fired before ours could; the
+            # pure-Python parser would take a minute to say the same of a deep flow.
+            return _whole(
+                error.problem_mark, f"invalid YAML: nested more than {MAX_DEPTH} levels deep"
+            )
         better = _reword(text) or error
         return _whole(better.problem_mark, yaml_message(better))
     except yaml.YAMLError as error:  # libyaml's reader: bad encoding and the like
