@@ -26,6 +26,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import textual.app
+import textual.pilot
+from textual._wait import wait_for_idle as _textual_wait_for_idle
 
 from console.events import EventManager
 
@@ -38,6 +41,22 @@ PEER_FIXTURES: dict[str, str] = {
     "broker": "mosquitto",
     "netsnmp_env": "net-snmp tools",
 }
+
+#: The longest ``pilot.press`` waits, per key, for the app to look idle (seconds).
+#: Textual waits until a 20 ms window used under 1 ms of CPU, or 1 s: an app on the
+#: live demo (agents polled every second, a stream of messages) is rarely that idle,
+#: so every key cost up to 2 s of waiting, most of the Pilot tests' time. Tests wait
+#: for what a key does with ``wait_for`` conditions, never for idleness.
+PRESS_IDLE_MAX = 0.1
+
+
+async def _wait_briefly_for_idle(min_sleep: float = 1 / 50, max_sleep: float = 1) -> None:
+    """Textual's ``wait_for_idle`` capped at :data:`PRESS_IDLE_MAX`."""
+    await _textual_wait_for_idle(min_sleep, min(max_sleep, PRESS_IDLE_MAX))
+
+
+textual.app.wait_for_idle = _wait_briefly_for_idle  # type: ignore[assignment]
+textual.pilot.wait_for_idle = _wait_briefly_for_idle  # type: ignore[assignment]
 
 _running: pytest.Item | None = None
 """The test being set up, run or torn down in this process (each xdist worker is

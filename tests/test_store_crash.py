@@ -32,13 +32,13 @@ from tests.store_writer_proc import INTERFACE, STREAM_PATHS, kill_streaming
 
 REPO = Path(__file__).resolve().parent.parent
 #: SIGKILLs per run of the test.
-KILLS = 20
+KILLS = 10
 #: Properties per batch (one flush each).
 ROWS = 50
 #: Bounds a hung child only (not a speed assertion), seconds.
 HANG = 60
 #: SIGKILLs of the streaming writer per run, and its updates per second.
-STREAM_KILLS = 10
+STREAM_KILLS = 5
 STREAM_RATE = 1000
 
 
