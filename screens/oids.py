@@ -187,18 +187,12 @@ class OidsScreen(FleetScreen):
         binding), so keys typed right after ``w`` go into it."""
         if (key := self._mqtt_key()) is not None:
             if self.context.mqtt is not None:
-                self._set_value(key)
+                await self.context.mqtt.open_set(key)
             return
         if not self.context.operator.may_write():
             return
         if key := self._selected():
             await self.context.operator.open_write(*key)
-
-    @work(exclusive=True, group="dialog", exit_on_error=False, description="set a value")
-    async def _set_value(self, key: ValueKey) -> None:
-        """Set the selected MQTT value (dialog, confirmation, then the publish)."""
-        if self.context.mqtt is not None:
-            await self.context.mqtt.ask_set(key)
 
     def action_walk(self) -> None:
         """Walk the selected OID's table column (or a scalar's group)."""

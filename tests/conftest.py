@@ -55,8 +55,8 @@ async def _wait_briefly_for_idle(min_sleep: float = 1 / 50, max_sleep: float = 1
     await _textual_wait_for_idle(min_sleep, min(max_sleep, PRESS_IDLE_MAX))
 
 
-textual.app.wait_for_idle = _wait_briefly_for_idle  # type: ignore[assignment]
-textual.pilot.wait_for_idle = _wait_briefly_for_idle  # type: ignore[assignment]
+textual.app.wait_for_idle = _wait_briefly_for_idle  # type: ignore[attr-defined]
+textual.pilot.wait_for_idle = _wait_briefly_for_idle  # type: ignore[attr-defined]
 
 _running: pytest.Item | None = None
 """The test being set up, run or torn down in this process (each xdist worker is

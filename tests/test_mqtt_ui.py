@@ -32,6 +32,7 @@ from tests.ui_helpers import (
     T0,
     Crafted,
     Notices,
+    burst,
     cell,
     devices_screen,
     make_app,
@@ -372,15 +373,15 @@ async def test_demo_mqtt_set_and_unset_on_the_thermostat() -> None:
         await wait_for(pilot, lambda: row_key(period) in values.rows, "the property", attempts=1500)
         await wait_for(pilot, lambda: cell(values, row_key(period), "value") == "10", "the row")
 
-        # w on the property's row: a bad type, then a good value
+        # w on the property's row, and a value typed right after it at paste speed
+        # (the dialog opens before the next key is read): a bad type, then a good value
         select(values, period)
-        await pilot.press("w")
+        burst(app, ["w", *"2.5"])
         await wait_for(pilot, lambda: shown(app, MqttSetScreen), "the set dialog")
         dialog = app.screen
         assert isinstance(dialog, MqttSetScreen)
         field = dialog.query_one("#mqtt-set-value", Input)
-        assert field.value == "10"
-        field.value = "2.5"
+        await wait_for(pilot, lambda: field.value == "2.5", "the typed value replacing 10")
         await wait_for(pilot, lambda: "integer" in dialog.error, "the validation error")
         field.value = "20"
         await wait_for(pilot, lambda: dialog.error == "", "a valid value")

@@ -13,6 +13,7 @@ interface, no ``allow_unset``) is shown instead of sending.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from console.events import JsonValue
 from console.fleet import MQTT, FleetState, ValueKey
 from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller
-from screens.mqtt_set import MqttSetScreen
+from screens.mqtt_set import MqttSetScreen, SetRequest
 from screens.publish import PublishRequest, PublishScreen
 
 if TYPE_CHECKING:
@@ -168,18 +169,59 @@ class MqttOperator(Controller):
             return None
         return interface, path
 
-    async def ask_set(self, key: ValueKey) -> bool:
-        """Ask for a value (checked against the mapping), confirm, then set it in a
-        worker (run in a screen worker); True when sent."""
+    def _set_dialog(self, key: ValueKey) -> tuple[MqttFleet, MqttSetScreen, str] | None:
+        """The fleet, the set dialog of ``key`` and its current value as JSON text, or
+        ``None`` (told why: no broker, read-only, not a server-owned interface)."""
         fleet = self._may("setting")
         target = None if fleet is None else self._target(key, fleet)
         if fleet is None or target is None:
-            return False
+            return None
         interface, path = target
         current = self._state.value(key)
         text = "" if current is None or current.value is None else json.dumps(current.value)
-        dialog = MqttSetScreen(key[0], interface, path, text)
-        return await self._confirm_set(fleet, key[0], dialog, text)
+        return fleet, MqttSetScreen(key[0], interface, path, text), text
+
+    async def ask_set(self, key: ValueKey) -> bool:
+        """Ask for a value (checked against the mapping), confirm, then set it in a
+        worker (run in a screen worker); True when sent."""
+        opened = self._set_dialog(key)
+        if opened is None:
+            return False
+        fleet, dialog, text = opened
+        request = await self._app.push_screen_wait(dialog)
+        return await self._confirm_set(fleet, key[0], request, text)
+
+    async def open_set(self, key: ValueKey) -> bool:
+        """Open the set dialog of ``key`` and return once it is on screen; its answer,
+        the confirmation and the set follow in a worker.
+
+        Run from a priority binding (``w``, ``snmp.write``), the app reads no key
+        while this waits: keys typed right after ``w`` (at paste speed) go into the
+        dialog, none to the screen underneath (as
+        :meth:`screens.controllers.snmp.Operator.open_write`).
+
+        Returns:
+            True when the dialog opened (False: told why, nothing to set).
+        """
+        opened = self._set_dialog(key)
+        if opened is None:
+            return False
+        fleet, dialog, text = opened
+        answer: asyncio.Future[SetRequest | None] = asyncio.get_running_loop().create_future()
+
+        def answered(request: SetRequest | None) -> None:
+            if not answer.done():
+                answer.set_result(request)
+
+        await self._app.push_screen(dialog, answered)
+
+        async def confirm() -> bool:
+            return await self._confirm_set(fleet, key[0], await answer, text)
+
+        self._app.run_worker(
+            confirm(), group="dialog", description=f"set {key[1]}", exit_on_error=False
+        )
+        return True
 
     async def ask_set_new(self, device: str) -> bool:
         """Set a path of a server-owned interface that has no value yet: the
@@ -198,12 +240,12 @@ class MqttOperator(Controller):
             self.notify("no server-owned interface in interfaces_dir", severity="warning")
             return False
         dialog = MqttSetScreen(device, choices[0], "", "", choices=choices)
-        return await self._confirm_set(fleet, device, dialog, "")
+        return await self._confirm_set(fleet, device, await self._app.push_screen_wait(dialog), "")
 
     async def _confirm_set(
-        self, fleet: MqttFleet, device: str, dialog: MqttSetScreen, text: str
+        self, fleet: MqttFleet, device: str, request: SetRequest | None, text: str
     ) -> bool:
-        request = await self._app.push_screen_wait(dialog)
+        """Confirm the dialog's ``request`` (``None``: cancelled), then set it."""
         if request is None:
             return False
         interface, path, value = request.interface, request.path, request.value
