@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         store = config.store if config is not None else None  # demo: the defaults
         if store is None or store.enabled:
-            from console.runtime import default_store_path
+            from console.store.location import default_store_path
 
             demo = args.command == "demo"
             check_not_in_use(store.path if store and store.path else default_store_path(demo=demo))

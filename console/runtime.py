@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.config import Config
@@ -21,6 +19,7 @@ from console.events import Event, EventManager, JsonValue
 from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
+from console.store.location import default_store_path
 
 if TYPE_CHECKING:
     from console.demo import DemoFleet
@@ -48,19 +47,6 @@ TRANSIENT_EVENTS: tuple[tuple[str, ...], ...] = (("mqtt", "?", "message", "*"),)
 FIRST_POLL_WAIT = 2.0
 
 mlog = logging.getLogger(__name__)
-
-
-def default_store_path(*, demo: bool = False) -> Path:
-    """Where the store lives when ``store.path`` is not set: ``fleettop.db`` (the
-    demo's: ``demo.db``, apart from a real fleet's) in ``$FLEETTOP_DATA_DIR``, else in
-    the user data directory (``~/.local/share/fleettop`` on Linux)."""
-    name = "demo.db" if demo else "fleettop.db"
-    override = os.environ.get("FLEETTOP_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / name
-    from platformdirs import user_data_path
-
-    return user_data_path("fleettop") / name
 
 
 async def _loop_settled(tick: float = 0.05, quiet: int = 3) -> None:

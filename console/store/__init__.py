@@ -25,39 +25,81 @@
 The durability promise and the API for operators and developers: ``docs/store.md``.
 """
 
-from console.store.audit import (
-    RESULT_OK,
-    AuditAction,
-    AuditDraft,
-    AuditEntry,
-    AuditLog,
-    AuditRecorder,
-    AuditRule,
-    export_audit_csv,
-    export_audit_jsonl,
-    read_audit_csv,
-    read_audit_jsonl,
-)
-from console.store.database import Database
-from console.store.errors import (
-    StoreClosedError,
-    StoreCorruptError,
-    StoreError,
-    StoreInUseError,
-    StoreLockedError,
-    StoreReadOnlyError,
-    StoreSchemaError,
-    StoreWriteError,
-)
-from console.store.properties import DEFAULT_QUERY_LIMIT, Property, PropertyStore
-from console.store.snmp import (
-    SNMP_INTERFACE,
-    SNMP_MAJOR,
-    KnownValue,
-    StoreFeeder,
-    last_known,
-)
-from console.store.values import Ownership, PropertyType, PropertyValue, Source
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from console.store.audit import (
+        RESULT_OK,
+        AuditAction,
+        AuditDraft,
+        AuditEntry,
+        AuditLog,
+        AuditRecorder,
+        AuditRule,
+        export_audit_csv,
+        export_audit_jsonl,
+        read_audit_csv,
+        read_audit_jsonl,
+    )
+    from console.store.database import Database
+    from console.store.errors import (
+        StoreClosedError,
+        StoreCorruptError,
+        StoreError,
+        StoreInUseError,
+        StoreLockedError,
+        StoreReadOnlyError,
+        StoreSchemaError,
+        StoreWriteError,
+    )
+    from console.store.properties import DEFAULT_QUERY_LIMIT, Property, PropertyStore
+    from console.store.snmp import (
+        SNMP_INTERFACE,
+        SNMP_MAJOR,
+        KnownValue,
+        StoreFeeder,
+        last_known,
+    )
+    from console.store.values import Ownership, PropertyType, PropertyValue, Source
+
+#: Where each public name lives: the package imports a submodule only when one of its
+#: names is first used (PEP 562), so ``console.store.lock`` and
+#: ``console.store.errors`` (checked before the first frame) stay cheap to import.
+_HOMES: dict[str, str] = {
+    "RESULT_OK": "console.store.audit",
+    "AuditAction": "console.store.audit",
+    "AuditDraft": "console.store.audit",
+    "AuditEntry": "console.store.audit",
+    "AuditLog": "console.store.audit",
+    "AuditRecorder": "console.store.audit",
+    "AuditRule": "console.store.audit",
+    "export_audit_csv": "console.store.audit",
+    "export_audit_jsonl": "console.store.audit",
+    "read_audit_csv": "console.store.audit",
+    "read_audit_jsonl": "console.store.audit",
+    "Database": "console.store.database",
+    "StoreClosedError": "console.store.errors",
+    "StoreCorruptError": "console.store.errors",
+    "StoreError": "console.store.errors",
+    "StoreInUseError": "console.store.errors",
+    "StoreLockedError": "console.store.errors",
+    "StoreReadOnlyError": "console.store.errors",
+    "StoreSchemaError": "console.store.errors",
+    "StoreWriteError": "console.store.errors",
+    "DEFAULT_QUERY_LIMIT": "console.store.properties",
+    "Property": "console.store.properties",
+    "PropertyStore": "console.store.properties",
+    "SNMP_INTERFACE": "console.store.snmp",
+    "SNMP_MAJOR": "console.store.snmp",
+    "KnownValue": "console.store.snmp",
+    "StoreFeeder": "console.store.snmp",
+    "last_known": "console.store.snmp",
+    "Ownership": "console.store.values",
+    "PropertyType": "console.store.values",
+    "PropertyValue": "console.store.values",
+    "Source": "console.store.values",
+}
 
 __all__ = [
     "DEFAULT_QUERY_LIMIT",
@@ -93,3 +135,17 @@ __all__ = [
     "read_audit_csv",
     "read_audit_jsonl",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use.
+
+    Raises:
+        AttributeError: not a public name of the package.
+    """
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
