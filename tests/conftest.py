@@ -64,8 +64,9 @@ its own process), for :func:`require_program`'s marker check."""
 
 
 #: The slowest test modules (Pilot on the demo, real peers, MIB compiles), heaviest
-#: first: they run first, so that under ``--dist loadfile`` no long module starts
-#: last while the other workers sit idle. Only the order of whole modules changes.
+#: first: they run first, so that no long test starts last while the other workers
+#: sit idle (``--dist worksteal`` hands the rest out as workers free up). Only the
+#: order of whole modules changes.
 SLOW_MODULES = (
     "test_properties.py",
     "test_operations_ui.py",
