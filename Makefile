@@ -28,16 +28,19 @@ demo: $(STAMP)
 # lets an idle worker take over another's queue, so no long module runs alone at the
 # end (a module-scoped fixture, snmpd or the demo fleet, may start once per worker
 # that runs its module: ~50 ms each; 170 s against loadfile's 178 s here).
-# mypy runs beside pytest (it is CPU work while the tests wait on peers); its
-# output follows the tests'. `make test PYTEST_ARGS='-m "not peer"'` runs the fast set.
+# mypy and the linters (ruff, import-linter) run beside pytest (CPU work while the
+# tests wait on peers); their output follows the tests'.
+# `make test PYTEST_ARGS='-m "not peer"'` runs the fast set.
 # Four workers on this 2-core machine: the tests wait on peers and polls a fifth of
 # the time, so a third worker left a core idle (make test: 205 s with 3, 178 s with 4).
 WORKERS ?= 4
 
 test: $(STAMP)
 	@$(BIN)/mypy >$(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	{ $(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+	  $(BIN)/lint-imports --no-cache --no-logo; } >$(VENV)/lint.out 2>&1 & lint=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(WORKERS) --dist worksteal $(PYTEST_ARGS); rc=$$?; \
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache --no-logo || rc=1; \
+	wait $$lint || rc=1; cat $(VENV)/lint.out; \
 	wait $$mypy || rc=1; cat $(VENV)/mypy.out; exit $$rc
 
 lint: $(STAMP)

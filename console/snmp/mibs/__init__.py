@@ -55,6 +55,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,13 @@ CACHE_ENV: Final = "FLEETTOP_CACHE_DIR"
 MIB_SUFFIXES: Final = frozenset({"", ".txt", ".mib", ".my", ".smi", ".asn", ".asn1"})
 #: Written into each compiled key directory: what was compiled and what failed.
 MANIFEST: Final = "fleettop-mibs.json"
+
+#: pysmi's SMI parser, built once per process (PLY builds its parsing tables in
+#: ~0.5 s each time) and used by one compile at a time: :data:`_PARSER_LOCK` is held
+#: for the whole of each ``MibCompiler.compile`` call (compiles are CPU work under the
+#: GIL: serialising them costs nothing).
+_parser: Any = None
+_PARSER_LOCK: Final = threading.Lock()
 
 _HEADER = re.compile(rb"^\s*([A-Za-z][A-Za-z0-9-]*)\s+DEFINITIONS\s*::=\s*BEGIN", re.M)
 _MISSING_MODULE = re.compile(r'no module "([^"]+)"')
@@ -417,7 +425,8 @@ def _hint(reason: str, missing: Sequence[str]) -> str:
 def _run_pysmi(
     names: Sequence[str], roots: Sequence[Path], output: Path
 ) -> dict[str, tuple[str, str]]:
-    """One ``MibCompiler.compile`` call; returns module -> (status, reason)."""
+    """One ``MibCompiler.compile`` call (with the process's one parser, under
+    :data:`_PARSER_LOCK`); returns module -> (status, reason)."""
     from pysmi.codegen.pysnmp import PySnmpCodeGen
     from pysmi.compiler import MibCompiler
     from pysmi.parser.dialect import smiV1Relaxed
@@ -426,12 +435,14 @@ def _run_pysmi(
     from pysmi.searcher.stub import StubSearcher
     from pysmi.writer.pyfile import PyFileWriter
 
-    compiler = MibCompiler(
-        parserFactory(**smiV1Relaxed)(), PySnmpCodeGen(), PyFileWriter(str(output))
-    )
-    compiler.add_sources(*(FileReader(str(root)) for root in [*roots, BASE_DIR]))
-    compiler.add_searchers(StubSearcher(*PySnmpCodeGen.baseMibs, *_bundled_modules()))
-    processed = compiler.compile(*names, ignoreErrors=True, genTexts=False)
+    global _parser
+    with _PARSER_LOCK:
+        if _parser is None:
+            _parser = parserFactory(**smiV1Relaxed)()
+        compiler = MibCompiler(_parser, PySnmpCodeGen(), PyFileWriter(str(output)))
+        compiler.add_sources(*(FileReader(str(root)) for root in [*roots, BASE_DIR]))
+        compiler.add_searchers(StubSearcher(*PySnmpCodeGen.baseMibs, *_bundled_modules()))
+        processed = compiler.compile(*names, ignoreErrors=True, genTexts=False)
     result: dict[str, tuple[str, str]] = {}
     for name, status in processed.items():
         error = getattr(status, "error", None)
