@@ -29,10 +29,12 @@ the status bar says ``NO PERSISTENCE``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,6 +81,9 @@ TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
 #: "Starting…" frame shows at once and keys are still read meanwhile).
 #: Seconds between two checks that the terminal is still there (it may hang up).
 TERMINAL_CHECK_S = 1.0
+#: Seconds the runtime has to close after the terminal hung up, before the process
+#: ends without waiting longer.
+HANGUP_CLOSE_S = 10.0
 UI_MODULES = (
     "console.runtime",
     "console.bridge",
@@ -210,6 +215,8 @@ class FleettopApp(App[None]):
         self._mode_trail: list[str] = []
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
+        self._ended = threading.Event()
+        """Set once the app unmounts: the terminal watcher thread stops."""
         self.register_theme(FLEETTOP_THEME)
         self.theme = FLEETTOP_THEME.name
         if runtime is not None:
@@ -253,28 +260,54 @@ class FleettopApp(App[None]):
         that the terminal is still there."""
         self.call_after_refresh(self._start_runtime)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
-            self._terminal_timer = self.set_interval(
-                TERMINAL_CHECK_S, self._check_terminal, name="terminal"
+            watcher = threading.Thread(
+                target=self._watch_terminal,
+                args=(sys.__stdin__.fileno(), asyncio.get_running_loop()),
+                name="fleettop-terminal",
+                daemon=True,
             )
+            watcher.start()
 
-    def _check_terminal(self) -> None:
-        """Close the runtime and end the process when the terminal has hung up.
+    def _watch_terminal(self, fd: int, loop: asyncio.AbstractEventLoop) -> None:
+        """(A thread.) Close the runtime and end the process once the terminal has hung
+        up.
 
         A closed terminal window sends SIGHUP only to its foreground processes; a
         parent such as ``make demo`` keeps it from fleettop, and Textual's input thread
         then spins on the dead terminal. ``tcgetpgrp`` fails with EIO once the
-        terminal is gone (POSIX.1 ``tcgetpgrp``; the Linux tty layer's hang-up).
-        Textual's own exit would restore the terminal's modes by writing to it, which
-        can block for good on a hung-up terminal, so the runtime is closed here (every
-        socket and task, the store committed) and the process ends without it."""
-        stdin = sys.__stdin__
-        try:
-            if stdin is not None:
-                os.tcgetpgrp(stdin.fileno())
-        except OSError as exc:
-            mlog.warning("the terminal went away (%s): closing and quitting", exc.strerror)
-            self._terminal_timer.stop()  # one close: the check is not repeated meanwhile
-            self.run_worker(self._hung_up(), group="hangup", exit_on_error=False)
+        terminal is gone (POSIX.1 ``tcgetpgrp``; the Linux tty layer's hang-up),
+        checked every :data:`TERMINAL_CHECK_S` seconds. Textual's own exit would
+        restore the terminal's modes by writing to it, which can block for good on a
+        hung-up terminal, so the runtime is closed in the loop (every socket and task,
+        the store committed) and the process ends without it. The check runs in this
+        thread, not in the loop, so a loop that is itself stuck (Textual's output
+        queue full once its thread died on the dead terminal) still ends: after
+        :data:`HANGUP_CLOSE_S` seconds the process exits whatever the close has done
+        (the store then loses at most its last batch window, ``docs/store.md``)."""
+        while not self._ended.wait(TERMINAL_CHECK_S):
+            try:
+                os.tcgetpgrp(fd)
+            except OSError as exc:
+                mlog.warning("the terminal went away (%s): closing and quitting", exc.strerror)
+                break
+        else:
+            return  # the app ended first
+        # what is still written to the terminal goes nowhere instead of failing:
+        # Textual's output thread ends on its first failed write, and the loop then
+        # blocks for good once that thread's queue is full
+        with contextlib.suppress(OSError):
+            nowhere = os.open(os.devnull, os.O_RDWR)
+            for target in (0, 1, 2):
+                os.dup2(nowhere, target)
+        with contextlib.suppress(RuntimeError):  # a closed loop: nothing left to close
+            loop.call_soon_threadsafe(self._hang_up)
+        self._ended.wait(HANGUP_CLOSE_S)
+        mlog.error("the close after the hang-up took over %s s: exiting now", HANGUP_CLOSE_S)
+        logging.shutdown()
+        os._exit(1)
+
+    def _hang_up(self) -> None:
+        self.run_worker(self._hung_up(), group="hangup", exit_on_error=False)
 
     async def _hung_up(self) -> None:
         try:
@@ -402,6 +435,7 @@ class FleettopApp(App[None]):
 
     async def on_unmount(self) -> None:
         """Close the bridge and the runtime (also after a failed or cancelled start)."""
+        self._ended.set()
         self.workers.cancel_group(self, RUNTIME_GROUP)
         if self._bridge is not None:
             self._bridge.close()
