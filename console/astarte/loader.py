@@ -24,10 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, cast
-
-import jsonschema
-import jsonschema.validators
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from console.astarte.errors import InterfaceError
 from console.astarte.model import (
@@ -51,6 +48,9 @@ __all__ = [
 #: The Astarte interface schema (package data beside this module).
 SCHEMA_FILE: Final = "interface.schema.json"
 
+if TYPE_CHECKING:
+    import jsonschema
+
 
 @cache
 def interface_schema() -> dict[str, Any]:
@@ -62,6 +62,9 @@ def interface_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+    import jsonschema.validators
+
     base = jsonschema.Draft202012Validator
     # JSON Schema's "integer" takes 1.0; an interface version is an exact integer
     checker = base.TYPE_CHECKER.redefine("integer", lambda _checker, value: type(value) is int)

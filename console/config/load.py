@@ -14,9 +14,7 @@ import gc
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from console.config.checks import cross_checks, reserved_names, secret_keys
 from console.config.convert import build
@@ -25,6 +23,9 @@ from console.config.messages import Messages
 from console.config.model import Config
 from console.config.schema import acceptor, accepts, config_schema, validator
 from console.config.source import Found, field_name, read
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["check_config", "load_config", "parse_config"]
 
@@ -35,7 +36,12 @@ _PLAIN_LIST = frozenset({"description", "type", "items", "default"})
 def _schema_errors(data: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
     """jsonschema's errors for ``data``; the entries of the top-level lists
     (``devices``...) that the compiled acceptor accepts skip jsonschema, the others
-    are validated alone and their errors given their full path."""
+    are validated alone and their errors given their full path. A document the
+    compiled acceptor of the whole schema accepts has none (jsonschema is not even
+    imported: the demo and every valid file start without it)."""
+    whole = acceptor("#")
+    if whole is not None and accepts(whole, data):
+        return
     full = validator()
     split: dict[str, tuple[Mapping[str, Any], Any]] = {}
     for name, sub in config_schema()["properties"].items():

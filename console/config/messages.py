@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from typing import Any, Final
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Final
 
 from console.config.schema import resolve
 from console.config.source import DocPath, Document, Found
 from console.wording import kind, shown
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["Messages"]
 

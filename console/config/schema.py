@@ -16,12 +16,14 @@ import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import jsonschema
 import yaml
 
 from console.config.formats import FORMAT_CHECKS
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["Accept", "acceptor", "accepts", "config_schema", "resolve", "validator"]
 
@@ -44,7 +46,10 @@ def config_schema() -> Mapping[str, Any]:
 @cache
 def validator() -> jsonschema.protocols.Validator:
     """The schema validator, with fleettop's formats asserted (``snmp-oid``,
-    ``snmp-engine-id``, ``host-port``, the MQTT forms, ``snmp-object``)."""
+    ``snmp-engine-id``, ``host-port``, the MQTT forms, ``snmp-object``).
+    Imports jsonschema (~80 ms), which a valid configuration never needs."""
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     for name, check in FORMAT_CHECKS.items():
         checker.checks(name, raises=ValueError)(check)
@@ -54,8 +59,11 @@ def validator() -> jsonschema.protocols.Validator:
 
 
 def resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow a local ``$ref`` (``#/$defs/name``) of the configuration schema."""
+    """Follow a local ``$ref`` (``#/$defs/name``, or ``#``: the whole schema) of the
+    configuration schema."""
     ref = schema.get("$ref")
+    if ref == "#":
+        return config_schema()
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return schema
     target: Any = config_schema()
@@ -70,8 +78,20 @@ Accept = Callable[[object], bool]
 """A compiled check: ``True`` only when jsonschema would find no error."""
 
 #: Keywords that never make an instance invalid (annotations, fleettop's ``x-``).
+#: Keywords that assert nothing (annotations, and the document's ``$id`` and
+#: ``$defs`` container: JSON Schema 2020-12 core §8.2).
 _ANNOTATIONS: Final = frozenset(
-    {"description", "default", "title", "examples", "$comment", "deprecated", "$schema"}
+    {
+        "description",
+        "default",
+        "title",
+        "examples",
+        "$comment",
+        "deprecated",
+        "$schema",
+        "$id",
+        "$defs",
+    }
 )
 
 
