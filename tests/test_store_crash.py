@@ -16,6 +16,7 @@ printed in every failure message and can be fixed with ``FLEETTOP_CRASH_SEED``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -68,16 +69,16 @@ def complete_lines(text: str) -> list[str]:
 
 
 def stored_values(db: Path) -> dict[tuple[str, str], int]:
-    with sqlite3.connect(db) as conn:
+    """What the database file holds, read by the sqlite3 module (never through the
+    store); ``{}`` for a file killed while it was being created."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         if "properties" not in tables:  # killed while creating the file: nothing yet
-            conn.close()
             return {}
         found = conn.execute(
             "SELECT device, path, value FROM properties WHERE interface = ?", (INTERFACE,)
         ).fetchall()
-    conn.close()
     return {(device, path): value for device, path, value in found}
 
 
