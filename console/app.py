@@ -77,13 +77,13 @@ PROPERTIES_MODE = "properties"
 NOTIFICATIONS_MODE = "notifications"
 TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
 
-#: What the UI imports once the first frame is drawn (in a thread, so the
-#: "Starting…" frame shows at once and keys are still read meanwhile).
 #: Seconds between two checks that the terminal is still there (it may hang up).
 TERMINAL_CHECK_S = 1.0
 #: Seconds the runtime has to close after the terminal hung up, before the process
 #: ends without waiting longer.
 HANGUP_CLOSE_S = 10.0
+#: What the UI imports once the first frame is drawn (in a thread, so the
+#: "Starting…" frame shows at once and keys are still read meanwhile).
 UI_MODULES = (
     "console.runtime",
     "console.bridge",

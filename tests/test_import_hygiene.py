@@ -72,3 +72,25 @@ def test_the_textual_aware_modules_do_import_textual() -> None:
     )
     assert result.returncode == 1
     assert json.loads(result.stdout.strip())["module"] == "console.bridge"
+
+
+def test_the_store_package_exports_each_name_from_its_submodule_on_first_use() -> None:
+    """``console.store`` imports its submodules lazily (PEP 562): every name of
+    ``__all__`` resolves, to the object its submodule defines, and ``lock`` and
+    ``errors`` (checked before the first frame) import no other store module."""
+    code = (
+        "import sys, console.store.lock, console.store.errors\n"
+        "print(sorted(m for m in sys.modules if m.startswith('console.store.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[0] == str(["console.store.errors", "console.store.lock"])
+
+    import importlib
+
+    import console.store as store
+
+    for name in store.__all__:
+        module = importlib.import_module(store._HOMES[name])
+        assert getattr(store, name) is getattr(module, name), name

@@ -77,9 +77,9 @@ def resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
 Accept = Callable[[object], bool]
 """A compiled check: ``True`` only when jsonschema would find no error."""
 
-#: Keywords that never make an instance invalid (annotations, fleettop's ``x-``).
-#: Keywords that assert nothing (annotations, and the document's ``$id`` and
-#: ``$defs`` container: JSON Schema 2020-12 core §8.2).
+#: Keywords that never make an instance invalid: annotations, and the document's
+#: ``$id`` and ``$defs`` container (JSON Schema 2020-12 core §8.2); fleettop's ``x-``
+#: keywords are skipped too.
 _ANNOTATIONS: Final = frozenset(
     {
         "description",

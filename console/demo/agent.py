@@ -174,8 +174,9 @@ class _CommunityAccess:
     Both security names (one per community) read everything under ``1.3.6.1`` in the
     agent's context; only the write community's may write. A denied object is
     ``notInView`` (RFC 3415 §3.2), which pysnmp's command responder turns into
-    ``noSuchObject`` for a read and ``notWritable`` (``noAccess`` in v1) for a SET,
-    as VACM would.
+    ``noSuchObject`` for a read and ``notWritable`` for a SET (``noSuchName`` in v1,
+    RFC 3584 §4.4), as VACM would: Net-SNMP's ``snmpset`` with the read community
+    reports exactly those.
     """
 
     def is_access_allowed(
