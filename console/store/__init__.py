@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 #: Where each public name lives: the package imports a submodule only when one of its
 #: names is first used (PEP 562), so ``console.store.lock`` and
 #: ``console.store.errors`` (checked before the first frame) stay cheap to import.
+#: The names stand three times on purpose: mypy reads the imports above, Python this
+#: map, and ``__all__`` re-exports them; tests/test_import_hygiene.py keeps them equal.
 _HOMES: dict[str, str] = {
     name: module
     for module, names in {
