@@ -4,7 +4,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+# Recordings of real devices for the tests (tests/snmpsim_peers.py), installed without
+# their dependencies (they pin pysmi < 2; fleettop uses pysmi 2).
+RECORDINGS := snmpsim-data>=1.0,<2
 
 .PHONY: demo test lint typecheck bench peers snapshots clean
 
@@ -15,8 +18,10 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	{ $(BIN)/pip install --quiet --disable-pip-version-check uv && \
-	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'; } || \
-	  $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]' && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps '$(RECORDINGS)'; } || \
+	  { $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' && \
+	    $(BIN)/pip install --quiet --disable-pip-version-check --no-deps '$(RECORDINGS)'; }
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -180,6 +180,22 @@ def _private_data_and_cache_dirs(
     monkeypatch.setenv("FLEETTOP_CACHE_DIR", str(_shared_mib_cache))
 
 
+def require_peer_marker(name: str) -> None:
+    """Fail the running test unless it is marked ``peer``: a test that runs the peer
+    ``name`` must be, so ``-m "not peer"`` leaves it out.
+
+    Raises:
+        pytest.fail.Exception: the running test is not marked.
+    """
+    if _running is not None and _running.get_closest_marker("peer") is None:
+        pytest.fail(
+            f"{_running.nodeid} runs the peer program {name!r} but is not marked: add "
+            f"@pytest.mark.peer({name!r}) (or use a fixture of tests.conftest.PEER_FIXTURES)"
+            ' so that `pytest -m "not peer"` leaves it out',
+            pytrace=False,
+        )
+
+
 def require_program(name: str) -> str:
     """Return the path of program ``name``; skip (locally) or fail (CI) when missing.
 
@@ -189,13 +205,7 @@ def require_program(name: str) -> str:
             program is missing and ``CI`` is set.
         pytest.skip.Exception: the program is missing (locally).
     """
-    if _running is not None and _running.get_closest_marker("peer") is None:
-        pytest.fail(
-            f"{_running.nodeid} runs the peer program {name!r} but is not marked: add "
-            f"@pytest.mark.peer({name!r}) (or use a fixture of tests.conftest.PEER_FIXTURES)"
-            ' so that `pytest -m "not peer"` leaves it out',
-            pytrace=False,
-        )
+    require_peer_marker(name)
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
     )
