@@ -21,9 +21,9 @@ import sys
 
 from snmpsim.commands.responder import main
 
-# the modules above are imported for their side effect (resident before the drop)
-_RESIDENT = (dbm, dbm.dumb, encodings.ascii, encodings.base64_codec, encodings.hex_codec)
-_RESIDENT += (encodings.idna, encodings.latin_1, encodings.utf_8)
+#: The modules above, imported for their side effect (resident before the drop).
+RESIDENT = [dbm, dbm.dumb, encodings.ascii, encodings.base64_codec, encodings.hex_codec]
+RESIDENT += [encodings.idna, encodings.latin_1, encodings.utf_8]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,49 @@ def test_schema_rules_are_worded_by_field(changes: dict[str, Any], field: str, r
         parse_interface(base(**changes), file="t.json")
     assert (caught.value.field, caught.value.file) == (field, "t.json")
     assert reason in caught.value.message
+
+
+def _mutations(data: dict[str, Any], rng: random.Random) -> list[Any]:
+    """Variants of an interface, each one edit away: a key dropped, a value swapped
+    for one of another JSON type, an unknown key, a mapping field changed."""
+    oddities: list[Any] = [None, True, 0, 1.0, -1, "", "x", [], {}, 2**40]
+    variants: list[Any] = []
+    for key in data:
+        variants.append({k: v for k, v in data.items() if k != key})
+        variants.append({**data, key: rng.choice(oddities)})
+    variants.append({**data, "colour": "red"})
+    for index, mapping in enumerate(data.get("mappings", [])):
+        for key in [*mapping, "reliability", "retention", "expiry", "allow_unset"]:
+            changed = {**mapping, key: rng.choice(oddities)}
+            mappings = [*data["mappings"]]
+            mappings[index] = changed
+            variants.append({**data, "mappings": mappings})
+    return variants
+
+
+def test_the_compiled_acceptor_never_accepts_what_jsonschema_rejects() -> None:
+    """Valid interfaces skip jsonschema (the compiled acceptor of console/jsonaccept.py
+    accepts them); the acceptor must then never accept an interface jsonschema
+    refuses: every bundled interface and hundreds of one-edit variants of each."""
+    from console.astarte.loader import _acceptor, _validator
+    from console.demo.mqtt import INTERFACES_DIR
+    from console.jsonaccept import accepts
+
+    accept = _acceptor()
+    assert accept is not None, "the interface schema no longer compiles"
+    validator = _validator()
+    rng = random.Random(11)
+    files = [*sorted(DATA.glob("*.json")), *sorted(INTERFACES_DIR.glob("*.json"))]
+    accepted = refused = 0
+    for path in files:
+        data = json.loads(path.read_text())
+        assert accepts(accept, data), path.name  # valid: jsonschema never imported
+        for variant in _mutations(data, rng):
+            if accepts(accept, variant):
+                accepted += 1
+                assert not list(validator.iter_errors(variant)), variant
+            else:
+                refused += 1
+                assert list(validator.iter_errors(variant)), variant  # and no stricter
+    assert accepted > 20, accepted
+    assert refused > 100, refused

@@ -34,6 +34,7 @@ from console.astarte.model import (
     endpoint_pattern,
     endpoint_shape,
 )
+from console.jsonaccept import Accept, accepts, compile_acceptor
 from console.wording import JSON_WORDS, kind, shown
 
 __all__ = [
@@ -66,10 +67,32 @@ def _validator() -> jsonschema.protocols.Validator:
     import jsonschema.validators
 
     base = jsonschema.Draft202012Validator
-    # JSON Schema's "integer" takes 1.0; an interface version is an exact integer
-    checker = base.TYPE_CHECKER.redefine("integer", lambda _checker, value: type(value) is int)
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _checker, value: _exact_integer(value))
     strict = jsonschema.validators.extend(base, type_checker=checker)  # type: ignore[no-untyped-call]
     return cast(jsonschema.protocols.Validator, strict(interface_schema()))
+
+
+def _exact_integer(value: object) -> bool:
+    """JSON Schema's "integer" takes 1.0; an interface version is an exact integer."""
+    return type(value) is int
+
+
+def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/name`` or ``#``) of the interface schema."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return node
+    target: Any = interface_schema()
+    for part in ref[2:].split("/") if ref.startswith("#/") else ():
+        target = target[part]
+    return _resolve(target)
+
+
+@cache
+def _acceptor() -> Accept | None:
+    """The schema compiled into one test (:mod:`console.jsonaccept`): an interface it
+    accepts needs no jsonschema, which is imported only to word a problem."""
+    return compile_acceptor(interface_schema(), _resolve, types={"integer": _exact_integer})
 
 
 def _where(path: Sequence[str | int]) -> str:
@@ -162,9 +185,11 @@ class _Problems:
 def _form_problems(data: object, problems: _Problems) -> None:
     """The schema's problems of ``data`` and the versions rule, in document order."""
     found: dict[tuple[tuple[str | int, ...], str], None] = {}
-    for error in _validator().iter_errors(cast(Any, data)):
-        for path, reason in _problems(error):
-            found.setdefault((path, reason))
+    accept = _acceptor()
+    if accept is None or not accepts(accept, data):
+        for error in _validator().iter_errors(cast(Any, data)):
+            for path, reason in _problems(error):
+                found.setdefault((path, reason))
     if isinstance(data, Mapping) and [data.get(f"version_{v}") for v in ("major", "minor")] == [
         0,
         0,

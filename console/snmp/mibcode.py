@@ -1,4 +1,4 @@
-"""Compile each pysnmp MIB module once per process, not once per engine.
+"""Compile each pysnmp MIB module once per machine, not once per engine.
 
 pysnmp 7 loads its MIB modules (``SNMPv2-SMI``, ``SNMP-FRAMEWORK-MIB``...: Python
 source files) into every ``MibBuilder``, and every ``SnmpEngine`` has its own. For
@@ -6,39 +6,115 @@ each module it compiles the source twice: once to read it
 (``DirMibSource.read``: pysnmp ships no byte code next to the sources) and once to
 run it (``runpy.run_path`` when Python runs without ``-O``). fleettop makes several
 engines at start (the devices' shared one, the trap receiver's, one per demo agent)
-and a resolver's builder, so that compiling was most of their cost: about 0.1 s of
-CPU per engine.
+and a resolver's builder, and Python's own byte-code cache never sees these files
+(they are not imported): compiling was most of the engines' cost, about 0.2 s of CPU
+at every start of the demo.
 
-:func:`cache_mib_code` keeps the code objects, keyed by file and modification time
-(code objects are immutable: sharing them between builders and threads is safe).
+:func:`cache_mib_code` makes both of pysnmp's steps use one code object per source
+file, kept
+
+* in memory, keyed by the file's path, modification time and size (code objects are
+  immutable: builders and threads share them safely), and
+* on disk, in ``<cache root>/pysnmp-code/<Python cache tag>/`` (the cache root of
+  :func:`console.snmp.mibs.cache_root`), one ``marshal`` file a source, named by a
+  SHA-256 of that key and headed by the interpreter's byte-code magic number, as
+  Python's own ``.pyc`` files are (PEP 3147, PEP 552's timestamp-based
+  invalidation): a later start reads the code instead of compiling it. A file that
+  cannot be read back (another Python, truncated) is compiled again and rewritten; a
+  cache directory that cannot be written leaves the memory cache alone in use. Files
+  are written to a temporary name and renamed, so concurrent fleettops never read a
+  half-written one.
+
 Each builder still executes the modules itself, so every engine keeps its own MIB
 objects; only the compiling is shared.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
+import marshal
 import os
+import sys
+import tempfile
 import threading
 import types
+from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_mib_code"]
+__all__ = ["cache_mib_code", "code_cache_dir"]
 
 _lock = threading.Lock()
 _installed = False
-#: (path, mtime_ns) -> code compiled from that source.
-_CODE: dict[tuple[str, int], types.CodeType] = {}
-#: (source directory, module name, mtime_ns) -> what ``DirMibSource.read`` returned.
-_READ: dict[tuple[str, str, int], Any] = {}
+#: (path, mtime_ns, size) -> code compiled from that source.
+_CODE: dict[tuple[str, int, int], types.CodeType] = {}
+#: The directory of the on-disk code cache (``None``: not chosen yet).
+_disk: Path | None = None
+#: Every file of the on-disk cache starts with this (Python's byte-code magic).
+_MAGIC = importlib.util.MAGIC_NUMBER
+
+
+def code_cache_dir() -> Path:
+    """The directory of the on-disk code cache: ``pysnmp-code/<cache tag>`` under
+    fleettop's cache root (:func:`console.snmp.mibs.cache_root`)."""
+    global _disk
+    if _disk is None:
+        from console.snmp.mibs import cache_root
+
+        _disk = cache_root() / "pysnmp-code" / str(sys.implementation.cache_tag)
+    return _disk
+
+
+def _load(file: Path) -> types.CodeType | None:
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return None
+    if data[: len(_MAGIC)] != _MAGIC:
+        return None
+    try:
+        code = marshal.loads(data[len(_MAGIC) :])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _store(file: Path, code: types.CodeType) -> None:
+    """Write ``code`` to ``file`` atomically; an unwritable cache is not an error."""
+    with contextlib.suppress(OSError):
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(_MAGIC + marshal.dumps(code))
+            os.replace(temporary, file)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _code(path: str) -> types.CodeType:
-    """The code of the Python source at ``path``, compiled once per modification."""
-    key = (path, os.stat(path).st_mtime_ns)
+    """The code of the Python source at ``path``, compiled once per modification
+    (memory, then disk, then the compiler).
+
+    Raises:
+        OSError: the source cannot be read.
+        SyntaxError: it is not Python.
+    """
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size)
     code = _CODE.get(key)
+    if code is not None:
+        return code
+    name = hashlib.sha256(f"{path}\0{key[1]}\0{key[2]}".encode(errors="surrogateescape"))
+    file = code_cache_dir() / f"{name.hexdigest()[:40]}.code"
+    code = _load(file)
     if code is None:
         with open(path, encoding="utf-8") as source:
-            code = _CODE[key] = compile(source.read(), path, "exec")
+            code = compile(source.read(), path, "exec")
+        _store(file, code)
+    _CODE[key] = code
     return code
 
 
@@ -74,15 +150,17 @@ def cache_mib_code() -> None:
         read = builder.DirMibSource.read
 
         def cached_read(source: Any, name: str) -> Any:
-            try:
-                stamp = os.stat(os.path.join(source._srcName, name + ".py")).st_mtime_ns
-            except OSError:  # not here, or byte code only: pysnmp decides
+            """``DirMibSource.read``: ``(code, ".py")`` (the code and the suffix of
+            the file it came from) for a module pysnmp has as Python source only (no
+            ``.pyc`` beside it: then, or when there is no source, pysnmp's own
+            reading decides)."""
+            stem = os.path.join(source._srcName, name)
+            if not os.path.isfile(stem + ".py") or os.path.exists(stem + ".pyc"):
                 return read(source, name)
-            key = (source._srcName, name, stamp)
-            found = _READ.get(key)
-            if found is None:
-                found = _READ[key] = read(source, name)
-            return found
+            try:
+                return _code(stem + ".py"), ".py"
+            except (OSError, SyntaxError, ValueError):
+                return read(source, name)  # pysnmp words the failure its own way
 
         builder.DirMibSource.read = cached_read
         if getattr(builder, "runpy", None) is not None:  # used when __debug__ is on
