@@ -94,3 +94,18 @@ def test_the_store_package_exports_each_name_from_its_submodule_on_first_use() -
     for name in store.__all__:
         module = importlib.import_module(store._HOMES[name])
         assert getattr(store, name) is getattr(module, name), name
+
+
+def test_paho_is_imported_without_dnspython_which_stays_importable() -> None:
+    """paho's DNS SRV support (dnspython, ~60 ms at start) is left out
+    (console/mqtt/pahoclient.py); dnspython itself still imports afterwards."""
+    code = (
+        "import sys, console.mqtt.client as c\n"
+        "print('dns.resolver' in sys.modules, c.paho.HAVE_DNS)\n"
+        "import dns.resolver\n"
+        "print(dns.resolver.Resolver.__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[:2] == ["False False", "Resolver"]

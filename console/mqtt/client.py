@@ -26,7 +26,6 @@ from binascii import b2a_base64 as _b64
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -46,6 +45,7 @@ from console.mqtt.handover import (
     MqttMessage,
 )
 from console.mqtt.paho_adapter import BrokerStatus, PahoSession, new_client_id
+from console.mqtt.pahoclient import paho
 from console.mqtt.publishes import (
     OWN_PROPERTY,
     PUBLISH_TIMEOUT,

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -36,6 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from console.config import BrokerConfig, MqttSubscription
 from console.events import JsonValue
 from console.mqtt.handover import Control, Handover, MqttMessage
+from console.mqtt.pahoclient import paho
 
 __all__ = [
     "BrokerStatus",
