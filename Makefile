@@ -25,7 +25,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The project's bytecode is written first (only what changed: ~70 ms when nothing did),
+# so the console starts from it even where PYTHONDONTWRITEBYTECODE is set (every start
+# would compile fleettop's modules from source again: ~0.3 s of a 1.3 s start).
 demo: $(STAMP)
+	@$(BIN)/python -m compileall -q console widgets screens themes >/dev/null
 	$(BIN)/fleettop demo
 
 # The suite runs on $(WORKERS) pytest-xdist workers (peers listen on free ports,
