@@ -713,6 +713,81 @@ async def test_device_status_from_status_topic_and_freshness(
         await fleet.aclose()
 
 
+async def test_a_device_rule_under_a_broker_filter_of_lower_qos_delivers_once(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """Issue 14 §6: a broker filter at QoS 0 and a device rule covered by it made two
+    subscriptions, and mosquitto delivered every message twice."""
+    recorder = Recorder(bus)
+    fleet = await started(
+        config_for(
+            broker.port,
+            subscriptions='[{topic: "site/#", qos: 0}]',
+            extra="    device_rules: [{template: 'site/{device}/telemetry/#'}]\n",
+        ),
+        bus,
+    )
+    try:
+        await connected(recorder)
+        (subscribed,) = recorder.payloads("mqtt", "@plant", "subscribed")
+        assert [f["topic"] for f in subscribed["filters"]] == ["site/#"]
+        await mosquitto_pub(broker, "-t", "site/b1/telemetry/t", "-m", "80")
+        await mosquitto_pub(broker, "-t", "site/b1/telemetry/end", "-m", "1")
+        await eventually(lambda: any(m["topic"].endswith("/end") for m in messages(recorder)))
+        assert [m["topic"] for m in messages(recorder)].count("site/b1/telemetry/t") == 1
+        assert fleet.devices["b1"].messages == 2
+    finally:
+        await fleet.aclose()
+
+
+async def test_a_status_topic_device_has_its_status_again_when_the_broker_is_back(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """Issue 14 §6: a device whose birth message was not retained stayed "UNKNOWN …
+    broker is CONNECTING" after a broker restart while its data flowed."""
+    recorder = Recorder(bus)
+    devices = (
+        "  - name: lamp\n"
+        '    mqtt: {broker: plant, topic: "lamps/lamp/#", status_topic: lamps/lamp/status}\n'
+        "  - name: pump\n"
+        '    mqtt: {broker: plant, topic: "pumps/pump/#", status_topic: pumps/pump/status}\n'
+        '  - {name: probe, mqtt: {broker: plant, topic: "probes/probe/#"}}\n'
+    )
+    fleet = await started(config_for(broker.port, devices=devices), bus)
+
+    def status(device: str) -> tuple[str, Any]:
+        last = recorder.payloads("mqtt", device, "status")[-1]
+        return str(last["status"]), last["reason"]
+
+    try:
+        await connected(recorder)
+        await mosquitto_pub(broker, "-t", "lamps/lamp/status", "-m", "online")  # not retained
+        await mosquitto_pub(broker, "-t", "pumps/pump/status", "-m", "offline")
+        await mosquitto_pub(broker, "-t", "probes/probe/t", "-m", "1")
+        await eventually(lambda: status("lamp")[0] == "ONLINE")
+        await eventually(lambda: status("pump")[0] == "OFFLINE")
+        await eventually(lambda: status("probe")[0] == "ONLINE")
+        pump_reason = status("pump")[1]
+
+        broker.kill()
+        await eventually(lambda: status("lamp")[0] == "UNKNOWN")
+        await eventually(lambda: status("pump")[0] == "UNKNOWN")
+        assert status("probe")[0] == "UNKNOWN"
+        broker.start()
+        await connected(recorder, times=2)
+        await eventually(lambda: status("lamp") == ("ONLINE", None))
+        await eventually(lambda: status("pump") == ("OFFLINE", pump_reason))
+        # without a status topic: unknown until the device is heard again
+        assert status("probe")[0] == "UNKNOWN"
+        await mosquitto_pub(broker, "-t", "probes/probe/t", "-m", "2")
+        await eventually(lambda: status("probe")[0] == "ONLINE")
+        # the status topic still speaks for itself afterwards
+        await mosquitto_pub(broker, "-t", "lamps/lamp/status", "-m", "offline")
+        await eventually(lambda: status("lamp")[0] == "OFFLINE")
+    finally:
+        await fleet.aclose()
+
+
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 async def test_an_operator_publish_on_a_device_template_makes_up_no_device(
     broker: Mosquitto, bus: EventManager, protocol: str

@@ -162,6 +162,22 @@ def test_subscriptions_are_merged_without_overlaps() -> None:
     assert merged == (MqttSubscription("site/#", 2), MqttSubscription("x", 0))
 
 
+def test_a_broker_filter_covers_a_device_rule_whatever_its_qos() -> None:
+    """Issue 14 §6: ``spBv1.0/#`` at QoS 0 and a device rule's filter at QoS 1 were
+    both subscribed, and mosquitto delivered every message twice."""
+    merged = merge_subscriptions(
+        [MqttSubscription("spBv1.0/#", 0), MqttSubscription("site/+/alarm", 2)],
+        [MqttSubscription("spBv1.0/+/DDATA/#", 1), MqttSubscription("site/#", 0)],
+    )
+    # the device rule goes; two filters the operator configured and an extra one that
+    # covers a configured one at a lower QoS stay (the operator asked QoS 2 there)
+    assert merged == (
+        MqttSubscription("spBv1.0/#", 0),
+        MqttSubscription("site/+/alarm", 2),
+        MqttSubscription("site/#", 0),
+    )
+
+
 def test_device_templates() -> None:
     plain = parse_template("site/{device}/telemetry/#")
     assert plain.filter == "site/+/telemetry/#"

@@ -75,23 +75,35 @@ __all__ = [
 def merge_subscriptions(
     subscriptions: Sequence[MqttSubscription], extra: Sequence[MqttSubscription]
 ) -> tuple[MqttSubscription, ...]:
-    """The filters to subscribe to: ``subscriptions`` then ``extra``, duplicates
-    merged at their highest QoS, and every filter dropped that another kept filter
-    covers at a QoS at least its own (:func:`~console.topics.filter_covers`):
-    overlapping subscriptions may deliver a message once per matching subscription
-    (MQTT 5.0 §3.3.4), so fleettop avoids them where it can."""
+    """The filters to subscribe to: ``subscriptions`` (the broker's, configured by the
+    operator) then ``extra`` (the devices' and device rules'), each filter once at the
+    highest QoS it was asked with, without overlaps: overlapping subscriptions may
+    deliver a message once per matching subscription (MQTT 5.0 §3.3.4; mosquitto
+    does), so
+
+    * an ``extra`` filter that a broker filter covers (:func:`~console.topics.filter_covers`)
+      is dropped whatever the QoS: the broker filter's QoS is the operator's choice
+      (``spBv1.0/#`` at QoS 0 and a device rule's ``spBv1.0/+/#`` made every message
+      arrive twice);
+    * any other filter is dropped when another kept filter covers it at a QoS at
+      least its own (a broker filter at a higher QoS than a wider one stays).
+    """
     merged: dict[str, int] = {}
     for sub in (*subscriptions, *extra):
         merged[sub.topic] = max(merged.get(sub.topic, 0), sub.qos)
-    kept = [
-        MqttSubscription(topic, qos)
-        for topic, qos in merged.items()
-        if not any(
-            other != topic and filter_covers(other, topic) and other_qos >= qos
-            for other, other_qos in merged.items()
-        )
-    ]
-    return tuple(kept)
+    configured = {sub.topic for sub in subscriptions}
+
+    def covered(topic: str, qos: int) -> bool:
+        for other, other_qos in merged.items():
+            if other == topic or not filter_covers(other, topic):
+                continue
+            if other_qos >= qos or (other in configured and topic not in configured):
+                return True
+        return False
+
+    return tuple(
+        MqttSubscription(topic, qos) for topic, qos in merged.items() if not covered(topic, qos)
+    )
 
 
 class BrokerConnection(ClosesOnce):

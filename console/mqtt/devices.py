@@ -20,7 +20,11 @@ Status (:class:`DeviceStatus`, published on change as ``("mqtt", DEVICE,
 (``online_payload`` / ``offline_payload``; an empty retained payload -> ``UNKNOWN``);
 without one, ``ONLINE`` when a message arrives and ``OFFLINE`` after ``timeout``
 seconds without one (freshness). Every device of a broker becomes ``UNKNOWN`` while
-the broker is not connected (fleettop cannot know).
+the broker is not connected (fleettop cannot know). When the broker is back, a device
+with a status topic gets the status that topic had set before the outage (a birth
+message that was not retained is not sent again), until the topic says otherwise (a
+retained Last Will published meanwhile arrives with the new subscription); a device
+without one is ``ONLINE`` again with its first message.
 
 Astarte data (:func:`astarte_events`): the BSON payload ``{"v": value, "t":
 timestamp}`` is decoded and checked against the interface of ``interfaces_dir``
@@ -111,6 +115,9 @@ class DeviceState:
             event said (count, when, whether its rate was above 0).
         interfaces: the Astarte introspection last received: ``name -> (major,
             minor)``.
+        before_outage: the status and reason the device's status topic had set when
+            its broker went away (the device is ``UNKNOWN`` meanwhile), or ``None``:
+            restored when the broker is back, until the status topic says otherwise.
     """
 
     name: str
@@ -129,6 +136,7 @@ class DeviceState:
     reported_at: float = 0.0
     rate_reported: bool = False
     interfaces: dict[str, tuple[int, int]] = field(default_factory=dict)
+    before_outage: tuple[DeviceStatus, str | None] | None = None
 
     @classmethod
     def from_config(cls, device: DeviceConfig) -> DeviceState:

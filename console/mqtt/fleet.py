@@ -258,6 +258,7 @@ class MqttFleet(ClosesOnce):
         return state
 
     def _status_message(self, state: DeviceState, payload: bytes) -> None:
+        state.before_outage = None  # the topic speaks for itself again
         if payload == state.online_payload:
             self._set_status(state, DeviceStatus.ONLINE, None)
         elif payload == state.offline_payload:
@@ -314,11 +315,24 @@ class MqttFleet(ClosesOnce):
         )
 
     def _on_broker_status(self, broker: str, status: BrokerStatus, reason: str | None) -> None:
-        if status is BrokerStatus.CONNECTED:
-            return
+        """A broker's status changed: its devices are ``UNKNOWN`` while it is away; once
+        it is back, a device with a status topic has the status that topic had set
+        before (module docstring)."""
         for state in self.devices.values():
-            if state.broker == broker:
-                self._set_status(state, DeviceStatus.UNKNOWN, f"broker {broker} is {status}")
+            if state.broker != broker:
+                continue
+            if status is BrokerStatus.CONNECTED:
+                if state.before_outage is not None:
+                    before, state.before_outage = state.before_outage, None
+                    self._set_status(state, *before)
+                continue
+            if (
+                state.status_topic is not None
+                and state.before_outage is None
+                and state.status is not DeviceStatus.UNKNOWN
+            ):
+                state.before_outage = (state.status, state.reason)
+            self._set_status(state, DeviceStatus.UNKNOWN, f"broker {broker} is {status}")
 
     async def _tick(self) -> None:
         while True:
