@@ -20,6 +20,7 @@ masked in whatever text an exception carries.
 
 from __future__ import annotations
 
+import base64
 from typing import Final
 
 import aiohttp
@@ -70,14 +71,14 @@ class HttpSender:
         self.compressed = config.compression != "none"
         self._name = config.name
         token = config.token.reveal() if config.token is not None else None
-        self._auth: aiohttp.BasicAuth | None = None
+        self._authorization: str | None = None
         self._masks: tuple[str, ...] = ()
         if token:
-            user, _, password = token.partition(":")
-            self._auth = aiohttp.BasicAuth(user, password)
-            self._masks = tuple(
-                sorted((part for part in (token, password, user) if len(part) >= 3), key=len)
-            )[::-1]
+            _, _, password = token.partition(":")
+            basic = base64.b64encode(token.encode("utf-8")).decode("ascii")
+            self._authorization = f"Basic {basic}"  # RFC 7617
+            parts = (basic, token, password)
+            self._masks = tuple(sorted((p for p in parts if len(p) >= 3), key=len, reverse=True))
         connect = (config.connect_timeout or DEFAULT_TIMEOUT_MS) / 1000
         response = (config.response_timeout or DEFAULT_TIMEOUT_MS) / 1000
         self._timeout = aiohttp.ClientTimeout(
@@ -105,6 +106,8 @@ class HttpSender:
             "X-Fleettop-Monitor": self._name,
             "X-Fleettop-Sequence": str(batch.seq),
         }
+        if self._authorization is not None:
+            headers["Authorization"] = self._authorization
         body = batch.body
         if self.compressed:
             body = compress(body)
@@ -115,7 +118,6 @@ class HttpSender:
                 self.url,
                 data=body,
                 headers=headers,
-                auth=self._auth,
                 ssl=self._ssl if self._ssl is not None else True,
                 allow_redirects=False,
             ) as response:

@@ -216,10 +216,11 @@ class Outbox:
 
     def _warn_dropped(self, count: int, why: str) -> None:
         mlog.warning(
-            "monitor %s: %d kept batches dropped, oldest first, %s (at most %d batches and"
+            "monitor %s: %d kept %s dropped, oldest first, %s (at most %d batches and"
             " %d bytes: max_pending, max_pending_bytes)",
             self.monitor,
             count,
+            "batch" if count == 1 else "batches",
             why,
             self.max_batches,
             self.max_bytes,
