@@ -428,3 +428,24 @@ async def test_outbox_bounds_drop_the_oldest_with_a_warning(
         again = Outbox("m", max_batches=3, max_bytes=1_000, store=store)
         await again.load()
         assert [b.seq for b in again] == [6]
+
+
+def test_monitor_status_events_are_status_notifications() -> None:
+    """("monitor", NAME, "status") reaches the stream: SUSPENDED a warning, DISABLED
+    an error, attributed to @NAME."""
+    from console.event_types import Event
+    from console.notifications.model import Category, Severity, classify
+
+    def note(status: str) -> Any:
+        event = Event(("monitor", "noc", "status"), {"status": status, "reason": "x"}, 0.0, None, 1)
+        return classify(event)
+
+    disabled, suspended, active = note("DISABLED"), note("SUSPENDED"), note("ACTIVE")
+    assert (disabled.category, disabled.severity, disabled.device) == (
+        Category.STATUS,
+        Severity.ERROR,
+        "@noc",
+    )
+    assert suspended.severity is Severity.WARNING
+    assert active.severity is Severity.INFO
+    assert disabled.summary == "DISABLED: x"
