@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import struct
 import zlib
 from typing import Any
@@ -20,8 +21,9 @@ class Endpoint:
     default) and records every request; it can stop and start again on the same
     port (an outage)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.port = free_tcp_port()
+        self.ssl_context = ssl_context
         self.answer = 200
         self.attempts: list[dict[str, Any]] = []
         """Every request: method, headers, raw body, the status answered."""
@@ -31,7 +33,8 @@ class Endpoint:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hook"
 
     @property
     def events(self) -> list[Any]:
@@ -63,7 +66,14 @@ class Endpoint:
         app.router.add_route("*", "/hook", self._handle)
         self._runner = web.AppRunner(app, auto_decompress=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+        site = web.TCPSite(
+            self._runner,
+            "127.0.0.1",
+            self.port,
+            reuse_address=True,
+            ssl_context=self.ssl_context,
+        )
+        await site.start()
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
@@ -80,8 +90,8 @@ class FrameClient:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, port: int) -> FrameClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(cls, port: int, *, ssl_context: ssl.SSLContext | None = None) -> FrameClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ssl_context)
         return cls(reader, writer)
 
     async def batch(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from console.config import MonitorConfig, ReconnectConfig, parse_config
+from console.config import BrokerTls, MonitorConfig, ReconnectConfig, parse_config
 from console.events import EventManager
 from console.notifications.delivery import DeliveryStatus, HttpDelivery, TcpDelivery
 from console.notifications.delivery.outbox import Batch, Outbox
@@ -29,6 +30,7 @@ from console.secrets import Secret
 from console.store import PropertyStore
 from tests.conftest import free_tcp_port
 from tests.delivery_peers import Endpoint, FrameClient
+from tests.mqtt_peers import make_certificates
 from tests.waiting import EventRecorder, eventually
 
 FAST = ReconnectConfig(min=0.02, max=0.1, jitter=0.0)
@@ -449,3 +451,82 @@ def test_monitor_status_events_are_status_notifications() -> None:
     assert suspended.severity is Severity.WARNING
     assert active.severity is Severity.INFO
     assert disabled.summary == "DISABLED: x"
+
+
+# -- TLS and DISABLED across restarts ---------------------------------------------------
+
+
+async def test_https_verifies_the_certificate_by_default(bus: EventManager, tmp_path: Path) -> None:
+    """An HTTPS endpoint whose CA the system does not trust: refused (nothing sent,
+    the reason says why); with tls.ca_certs naming its CA, delivered."""
+    certs = make_certificates(tmp_path / "certs")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs.server_cert, certs.server_key)
+    endpoint = Endpoint(ssl_context=context)
+    await endpoint.start()
+    strict = await started(bus, http_monitor(endpoint.url, name="strict"))
+    trusting = await started(
+        bus, http_monitor(endpoint.url, name="trusting", tls=BrokerTls(ca_certs=certs.ca))
+    )
+    try:
+        publish(bus, 1)
+        await eventually(lambda: endpoint.events == [1])  # the trusting one
+        refused = delivery_of(strict, "strict")
+        await eventually(lambda: refused.stats.status is DeliveryStatus.INACTIVE)
+        assert "TLS certificate rejected" in str(refused.stats.reason)
+        assert len(endpoint.attempts) == 1
+    finally:
+        await strict.aclose()
+        await trusting.aclose()
+        await endpoint.stop()
+
+
+async def test_tcp_over_tls(bus: EventManager, tmp_path: Path) -> None:
+    certs = make_certificates(tmp_path / "certs")
+    port = free_tcp_port()
+    tls = BrokerTls(certfile=certs.server_cert, keyfile=certs.server_key)
+    monitors = await started(bus, tcp_monitor(port, tls=tls))
+    delivery = delivery_of(monitors, "feed")
+    try:
+        assert delivery.destination == f"tls 127.0.0.1:{port}"
+        client_context = ssl.create_default_context(cafile=str(certs.ca))
+        client = await FrameClient.connect(port, ssl_context=client_context)
+        await eventually(lambda: delivery.stats.clients == 1)
+        publish(bus, 7)
+        batch = await client.batch()
+        assert [e["payload"] for e in batch["events"]] == [7]
+        await client.close()
+    finally:
+        await monitors.aclose()
+
+
+async def test_disabled_survives_a_restart_until_the_configuration_changes(
+    tmp_path: Path,
+) -> None:
+    """DISABLED is kept in the store with the delivery settings: the same settings
+    start DISABLED; changed ones (another method) start delivering again."""
+    endpoint = Endpoint()  # nothing listens
+    config = http_monitor(endpoint.url, disable_after=0.2, auto_replay=True)
+
+    async def run(config: MonitorConfig) -> list[str]:
+        store = await PropertyStore.open(tmp_path / "s.db", batch_window=0.01)
+        async with store, EventManager() as bus:
+            log = StatusLog(bus, "noc")
+            monitors = await started(bus, config, store=store)
+            try:
+                if config.method == "PUT":
+                    publish(bus, 1)
+                await log.wait_for(lambda: log.statuses and log.statuses[-1] != "ACTIVE")
+                if config.method == "PUT":
+                    await log.wait_for(lambda: "DISABLED" in log.statuses)
+                return log.statuses
+            finally:
+                await monitors.aclose()
+
+    assert (await run(config))[-1] == "DISABLED"
+    assert await run(config) == ["DISABLED"]
+    await endpoint.start()
+    try:
+        assert (await run(replace(config, method="POST")))[0] == "CONNECTING"
+    finally:
+        await endpoint.stop()

@@ -378,6 +378,23 @@ class Monitor(ClosesOnce):
             await self.delivery.aclose()
 
 
+def _delivery(
+    bus: EventManager, config: MonitorConfig, store: PropertyStore | None
+) -> Delivery | None:
+    """The delivery of ``config``, or ``None`` (logged) when it cannot be set up."""
+    import ssl
+
+    from console.notifications.delivery import make_delivery
+
+    try:
+        return make_delivery(bus, config, store=store)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        mlog.error(
+            "monitor %s: delivery is off: its TLS files cannot be used: %s", config.name, exc
+        )
+        return None
+
+
 class MonitorSet(ClosesOnce):
     """Every configured monitor, started and closed together.
 
@@ -389,10 +406,11 @@ class MonitorSet(ClosesOnce):
             (``notifications.ring_bytes``, ``payload_bytes``, ``stored_payload_bytes``;
             see :class:`Monitor`).
         store: where delivering monitors keep their batches and state, or ``None``.
+            A monitor whose delivery cannot be set up (a TLS file that cannot be
+            read) is logged as an error and runs as a tab only.
 
     Raises:
         ValueError: two monitors share a name.
-        OSError, ssl.SSLError: a delivering monitor's TLS file cannot be read.
     """
 
     def __init__(
@@ -420,9 +438,7 @@ class MonitorSet(ClosesOnce):
                 stored_payload_bytes=stored_payload_bytes,
             )
             if config.transport is not None:
-                from console.notifications.delivery import make_delivery
-
-                self.monitors[config.name].delivery = make_delivery(bus, config, store=store)
+                self.monitors[config.name].delivery = _delivery(bus, config, store)
 
     async def start(self) -> None:
         """Start every monitor, in order.

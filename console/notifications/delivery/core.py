@@ -423,14 +423,14 @@ class TcpDelivery(Delivery):
         from console.notifications.delivery.tls import server_context
 
         tls = self.config.tls
-        context = server_context(tls) if tls is not None else None
         host, port = self.address
         try:
+            context = server_context(tls) if tls is not None else None
             self._server = await asyncio.start_server(
                 self._serve, host, port, ssl=context, limit=MAX_ACK_FRAME * 2
             )
-        except OSError as exc:
-            reason = f"cannot listen on {self.destination}: {exc.strerror or exc}"
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            reason = f"cannot listen on {self.destination}: {getattr(exc, 'strerror', None) or exc}"
             mlog.error("monitor %s: %s", self.name, reason)
             self._set_status(DeliveryStatus.INACTIVE, reason, force=True)
             return
