@@ -1012,8 +1012,12 @@ async def test_delivering_monitor_tab_shows_status_and_r_reenables() -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_notifications(pilot)
-            await pilot.press("t", "t")
-            await wait_for(pilot, lambda: screen.active_tab == monitor_tab(0), "the monitor tab")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen.active_tab == ALARMS_TAB, "alarms", attempts=2000)
+            await pilot.press("t")
+            await wait_for(
+                pilot, lambda: screen.active_tab == monitor_tab(0), "the monitor tab", attempts=2000
+            )
             line = screen.query_one("#monitor-delivery-0", DeliveryStatusLine)
 
             def text() -> str:

@@ -296,6 +296,8 @@ class HttpDelivery(Delivery):
 
     def enable(self) -> str:
         status = self.stats.status
+        if self.closing:
+            return f"monitor {self.name} is closing"
         if status is DeliveryStatus.DISABLED:
             self._disabled_ms = None
             self._failing_since = None
@@ -482,8 +484,6 @@ class TcpDelivery(Delivery):
         sends = asyncio.ensure_future(self._write_batches(client, writer))
         try:
             await asyncio.wait([acks, sends], return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            pass
         finally:
             for task in (acks, sends):
                 task.cancel()
