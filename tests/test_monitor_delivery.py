@@ -9,10 +9,13 @@ assertions.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
+import re
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -530,3 +533,35 @@ async def test_disabled_survives_a_restart_until_the_configuration_changes(
         assert (await run(replace(config, method="POST")))[0] == "CONNECTING"
     finally:
         await endpoint.stop()
+
+
+async def test_the_documented_twenty_line_client_reads_and_acknowledges(
+    bus: EventManager,
+) -> None:
+    """The Python client of docs/monitors.md, run as it is written (only its port
+    changed), reads a zlib frame and acknowledges it."""
+    docs = (Path(__file__).parent.parent / "docs" / "monitors.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", docs, re.S)
+    assert len(code.strip().splitlines()) <= 22
+    port = free_tcp_port()
+    monitors = await started(bus, tcp_monitor(port, ack="explicit", compression="zlib"))
+    delivery = delivery_of(monitors, "feed")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-u",
+        "-c",
+        code.replace("9300", str(port)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await eventually(lambda: delivery.stats.clients == 1)
+        publish(bus, 5)
+        assert process.stdout is not None
+        async with asyncio.timeout(15):  # a hang bound, not a speed assertion
+            line = await process.stdout.readline()
+        assert line.decode().split() == ["1", "test/e", "5"]
+        await eventually(lambda: delivery.stats.sent == 1 and delivery.stats.pending == 0)
+    finally:
+        process.kill()
+        await process.wait()
+        await monitors.aclose()
