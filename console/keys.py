@@ -58,6 +58,7 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "notifications.mask.status": "Show or hide the status notifications",
         "notifications.mask.trap": "Show or hide the trap notifications",
         "notifications.mask.write": "Show or hide the write notifications",
+        "notifications.monitor_enable": "Re-enable the monitor's delivery, or retry it now",
         "notifications.older": "Load older entries from the store",
         "notifications.pause": "Pause the list (a badge counts what arrives), or follow again",
         "notifications.tab": "Show the next tab (stream, alarms, monitors)",

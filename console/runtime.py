@@ -433,6 +433,7 @@ class Runtime(ClosesOnce):
             ring_bytes=conf.ring_bytes,
             payload_bytes=conf.payload_bytes,
             stored_payload_bytes=conf.stored_payload_bytes,
+            store=store,
         )
         self._on_close("the monitors", monitors.aclose)
         await monitors.start()

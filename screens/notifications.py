@@ -18,7 +18,11 @@ updated in place from the fleet state the bridge folds): ``a`` acknowledges the
 selected alarm, ``A`` every alarm shown (after a confirmation).
 
 One tab per monitor (``monitors:`` in the configuration): the same pane over the
-monitor's own ring, fed by its own batched subscription.
+monitor's own ring, fed by its own batched subscription. A monitor that delivers
+(``transport``) shows its status line above the pane
+(:class:`~widgets.delivery_status.DeliveryStatusLine`: status, last connect, last
+sent, pending, retries); ``R`` re-enables a DISABLED one (or retries a waiting one
+now).
 
 The screen is kept while hidden (``N`` shows it again, with its filters and
 panes): hidden panes keep only their bounded pending entries, and draw them when
@@ -48,6 +52,7 @@ from screens.confirm import ConfirmScreen
 from screens.export import ExportScreen, default_export_name
 from widgets.alarm_table import AlarmTable
 from widgets.category_mask import mask_key
+from widgets.delivery_status import DeliveryStatusLine
 from widgets.notification_pane import NotificationPane
 from widgets.showing import is_showing
 
@@ -192,6 +197,13 @@ class NotificationsScreen(FleetScreen):
             id="notifications.tab",
             tooltip="Show the next tab (stream, alarms, monitors)",
         ),
+        Binding(
+            "R",
+            "monitor_enable",
+            "Re-enable",
+            id="notifications.monitor_enable",
+            tooltip="Re-enable the monitor's delivery (DISABLED), or retry it now",
+        ),
         *(_mask_binding(category) for category in CATEGORIES),
     ]
 
@@ -235,6 +247,10 @@ class NotificationsScreen(FleetScreen):
             for index, (name, monitor) in enumerate(self._monitors):
                 with TabPane(f"Monitor {name}", id=monitor_tab(index)):
                     yield Static(id=f"monitor-info-{index}", classes="monitor-info")
+                    if monitor.delivery is not None:
+                        yield DeliveryStatusLine(
+                            id=f"monitor-delivery-{index}", classes="monitor-info"
+                        )
                     yield NotificationPane(
                         monitor,
                         context.clock,
@@ -271,6 +287,9 @@ class NotificationsScreen(FleetScreen):
             if force or active == monitor_tab(index):
                 info = monitor_info(monitor, self.context.clock)
                 self.query_one(f"#monitor-info-{index}", Static).update(info)
+                if monitor.delivery is not None:
+                    line = self.query_one(f"#monitor-delivery-{index}", DeliveryStatusLine)
+                    line.show(monitor.delivery, self.context.clock)
 
     # -- FleetScreen ------------------------------------------------------------------
 
@@ -412,9 +431,27 @@ class NotificationsScreen(FleetScreen):
             return self.active_tab == ALARMS_TAB
         if action == "older":
             return self.active_tab == STREAM_TAB and self.stream is not None
+        if action == "monitor_enable":
+            return self._active_monitor() is not None
         if action == "copy":
             return self.active_pane is not None or self.active_tab == ALARMS_TAB
         return True
+
+    def _active_monitor(self) -> Monitor | None:
+        """The delivering monitor whose tab shows, or ``None``."""
+        active = self.active_tab
+        for index, (_, monitor) in enumerate(self._monitors):
+            if active == monitor_tab(index) and monitor.delivery is not None:
+                return monitor
+        return None
+
+    def action_monitor_enable(self) -> None:
+        """Re-enable the delivery of the monitor showing (or retry it now)."""
+        monitor = self._active_monitor()
+        if monitor is None or monitor.delivery is None:
+            return
+        self.context.operator.notify(monitor.delivery.enable())
+        self._show_monitor_info(force=True)
 
     def action_toggle_category(self, category: str) -> None:
         """Show or hide a category in the pane showing."""

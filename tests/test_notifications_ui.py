@@ -986,3 +986,59 @@ async def test_the_stream_opens_with_the_configured_mask() -> None:
         want = {Category.PROPERTY, Category.ALARM}
         await wait_for(pilot, lambda: categories(pane) == want, "values and alarms only")
         assert [c for c in pane.categories if mask.is_on(c)] == [Category.PROPERTY, Category.ALARM]
+
+
+async def test_delivering_monitor_tab_shows_status_and_r_reenables() -> None:
+    """A delivering monitor's tab shows its status, last connect, last sent, pending
+    and retries; an unreachable URL makes it DISABLED (disable_after 0.3 s) and ``R``
+    re-enables it; once the endpoint answers, ACTIVE with a last-sent time."""
+    from console.config import ReconnectConfig
+    from tests.delivery_peers import Endpoint
+    from widgets.delivery_status import DeliveryStatusLine
+
+    endpoint = Endpoint()  # not listening yet
+    noc = MonitorConfig(
+        "noc",
+        events=(("log", "*"),),
+        batch_size=5,
+        batch_duration=0.01,
+        transport="http",
+        url=endpoint.url,
+        auto_replay=True,
+        disable_after=0.3,
+        retry=ReconnectConfig(min=0.02, max=0.1, jitter=0.0),
+    )
+    app = make_app(Config(devices=FLEET, monitors=(noc,)))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_notifications(pilot)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen.active_tab == ALARMS_TAB, "alarms", attempts=2000)
+            await pilot.press("t")
+            await wait_for(
+                pilot, lambda: screen.active_tab == monitor_tab(0), "the monitor tab", attempts=2000
+            )
+            line = screen.query_one("#monitor-delivery-0", DeliveryStatusLine)
+
+            def text() -> str:
+                return str(line.content)
+
+            publish(app, log("to the NOC"))
+            await wait_for(pilot, lambda: "DISABLED" in text(), "DISABLED on the tab")
+            assert f"PUT {endpoint.url}" in text()
+            assert "last connect —" in text()
+            assert "last sent —" in text()
+            assert "pending 0" in text()
+            assert "nothing delivered for 0.3 s" in text()
+            await endpoint.start()
+            await pilot.press("R")
+            await wait_for(pilot, lambda: "CONNECTING" in text(), "re-enabled")
+            publish(app, log("after the re-enable"))
+            await wait_for(pilot, lambda: "ACTIVE" in text(), "ACTIVE on the tab")
+            await wait_for(pilot, lambda: "last sent —" not in text(), "a last-sent time")
+            assert "delivered 1" in text()
+            assert [e["payload"]["message"] for e in endpoint.batches[0]["events"]] == [
+                "after the re-enable"
+            ]
+    finally:
+        await endpoint.stop()

@@ -4,7 +4,8 @@ duplicate device, broker, rule and monitor names, duplicate polling OIDs and tra
 users, devices naming no configured broker, MIB directories, TLS files and the
 interface directory that do not exist (or hold invalid interfaces), alarm rules
 without exactly one source or with an empty threshold band, monitors without
-patterns, malformed event patterns, and ``ui.keymap`` ids that name no binding
+patterns, malformed event patterns, delivery keys that do not fit the monitor's
+``transport`` (a TLS listener without its certificate), and ``ui.keymap`` ids that name no binding
 (:mod:`console.keys`).
 """
 
@@ -274,6 +275,7 @@ def _monitors(doc: Document, monitors: object) -> None:
         if not isinstance(monitor, dict):
             continue
         here = ("monitors", index)
+        _delivery_keys(doc, here, monitor)
         events, topics = monitor.get("events"), monitor.get("topics")
         if not events and not topics:
             doc.report(
@@ -293,6 +295,34 @@ def _monitors(doc: Document, monitors: object) -> None:
                 event_pattern(item)
             except ValueError as error:
                 doc.report(path, doc.line_of(path), str(error))
+
+
+#: Delivery keys that only one transport reads (``docs/monitors.md``).
+_HTTP_ONLY: Final = ("url", "method", "token", "connect_timeout", "response_timeout")
+_TCP_ONLY: Final = ("listen", "ack")
+_DELIVERY_KEYS: Final = (*_HTTP_ONLY, *_TCP_ONLY, "compression", "auto_replay", "tls")
+
+
+def _delivery_keys(doc: Document, here: DocPath, monitor: dict[object, object]) -> None:
+    """Report delivery keys the monitor's ``transport`` does not read (or without a
+    transport), and a TCP ``tls`` without ``certfile``."""
+    transport = monitor.get("transport")
+    if transport not in (None, "http", "tcp"):
+        return  # reported by the schema
+    unused = {None: _DELIVERY_KEYS, "http": _TCP_ONLY, "tcp": _HTTP_ONLY}[transport]
+    for key in unused:
+        if key in monitor:
+            path = (*here, key)
+            why = "without a 'transport'" if transport is None else f"with transport {transport}"
+            doc.report(path, doc.line_of(path, key=True), f"'{key}' is not used {why}")
+    tls = monitor.get("tls")
+    if transport == "tcp" and isinstance(tls, dict) and not tls.get("certfile"):
+        path = (*here, "tls")
+        doc.report(
+            path,
+            doc.line_of(path, key=True),
+            "a TCP monitor's tls needs 'certfile' (and 'keyfile'): the server's certificate",
+        )
 
 
 def _trap_users(doc: Document, traps: object) -> None:

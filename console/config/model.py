@@ -469,6 +469,20 @@ class MonitorConfig:
         batch_duration: seconds a batch stays open after its first event (>= 0).
         policy: backpressure when the monitor falls behind.
         record: JSONL recording, or ``None``.
+        transport: where batches are delivered (``docs/monitors.md``): ``"http"``,
+            ``"tcp"``, or ``None`` (a tab only).
+        url, method, token: the HTTP destination, its method and its basic-auth
+            ``user:password`` (a :class:`Secret`).
+        connect_timeout, response_timeout: HTTP timeouts, milliseconds (0: 5000).
+        compression: ``"zlib"`` (``"gzip"`` is its synonym) or ``"none"``.
+        auto_replay: keep undelivered batches and deliver them first when back.
+        listen_host, listen_port: where a TCP monitor listens (port 0: any free).
+        ack: TCP acknowledgement, ``"explicit"`` (by sequence number) or ``"off"``.
+        tls: HTTP client TLS (verification on unless ``insecure``) or the TCP
+            server's certificate; ``None``: defaults (HTTP) or plain TCP.
+        retry: backoff between the attempts of a failed batch, seconds.
+        disable_after: seconds unreachable before an HTTP monitor is DISABLED.
+        max_pending, max_pending_bytes: bounds of the batches kept for delivery.
     """
 
     name: str
@@ -478,6 +492,22 @@ class MonitorConfig:
     batch_duration: float = 1.0
     policy: MonitorPolicy = "drop_oldest"
     record: RecordConfig | None = None
+    transport: Literal["http", "tcp"] | None = None
+    url: str | None = None
+    method: Literal["PUT", "POST"] = "PUT"
+    token: Secret | None = None
+    connect_timeout: int = 5000
+    response_timeout: int = 5000
+    compression: Literal["none", "zlib", "gzip"] = "none"
+    auto_replay: bool = False
+    listen_host: str | None = None
+    listen_port: int | None = None
+    ack: Literal["explicit", "off"] = "off"
+    tls: BrokerTls | None = None
+    retry: ReconnectConfig = field(default_factory=ReconnectConfig)
+    disable_after: float = 86400.0
+    max_pending: int = 10_000
+    max_pending_bytes: int = 67_108_864
 
     @property
     def patterns(self) -> tuple[tuple[str, ...], ...]:

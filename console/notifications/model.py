@@ -13,6 +13,8 @@ event type                                     category      severity
 ``("snmp", D, "status")``                      ``status``    error when DISCONNECTED
 ``("mqtt", "@B", "status")``                   ``status``    error when DISCONNECTED
 ``("mqtt", D, "status")``                      ``status``    warning when OFFLINE
+``("monitor", M, "status")``                   ``status``    warning SUSPENDED, error
+                                                             DISABLED (device ``@M``)
 ``("snmp", D, "read", OID)`` REQUESTED         ``read``      info (warning: ERROR value)
 ``("snmp", D, "walk", OID)``                   ``read``      info (warning: not complete)
 ``("snmp", D, "read", OID)`` CHANGE            ``property``  info (warning: ERROR value)
@@ -241,6 +243,8 @@ _STATUS_SEVERITY: Final[dict[str, Severity]] = {
     "DISCONNECTED": Severity.ERROR,
     "FAILED": Severity.ERROR,  # the trap receiver cannot listen
     "OFFLINE": Severity.WARNING,
+    "SUSPENDED": Severity.WARNING,  # a delivering monitor keeps batches for replay
+    "DISABLED": Severity.ERROR,  # a delivering monitor gave up (docs/monitors.md)
 }
 _LOG_SEVERITY: Final[dict[str, Severity]] = {
     "debug": Severity.INFO,
@@ -335,6 +339,10 @@ def _classify(event: Event) -> Notification | None:
                 severity = Severity.WARNING
         else:
             return None
+    elif head == "monitor" and len(event_type) == 3 and event_type[2] == "status":
+        category = Category.STATUS
+        severity = _STATUS_SEVERITY.get(str(_get(payload, "status")), Severity.INFO)
+        device = f"@{event_type[1]}"
     elif head == "log" and len(event_type) >= 2:
         category = Category.LOG
         severity = _LOG_SEVERITY.get(event_type[1], Severity.INFO)

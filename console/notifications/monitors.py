@@ -23,6 +23,11 @@ cannot starve the other monitors or the main stream. Each batch is
    never on the event loop; a write error is counted and kept in
    :attr:`MonitorStats.record_error`, and the monitor carries on showing entries.
 
+5. delivered, when the monitor has a ``transport`` (``http`` or ``tcp``), to a client
+   application: :attr:`Monitor.delivery`, a
+   :class:`~console.notifications.delivery.Delivery` (``docs/monitors.md``), gets the
+   batch's bus events (their ``--headless`` JSON), numbered, kept and replayed.
+
 Topic filters become message patterns (:func:`console.events.topic_pattern`: ``+`` ->
 ``?``, ``#`` -> ``*``); a filter starting with a wildcard does not match ``$`` topics
 (MQTT 3.1.1 §4.7.2), which the pattern alone would.
@@ -39,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from console.config import MonitorConfig, RecordConfig
 from console.events import (
@@ -60,6 +65,10 @@ from console.notifications.payloads import (
     cut_notification,
 )
 from console.topics import filter_matches
+
+if TYPE_CHECKING:
+    from console.notifications.delivery import Delivery
+    from console.store import PropertyStore
 
 __all__ = [
     "DEFAULT_RING_SIZE",
@@ -236,6 +245,9 @@ class Monitor(ClosesOnce):
         self._ring = NotificationRing(ring_size, max_bytes=ring_bytes, entry_bytes=payload_bytes)
         self.stored_payload_bytes = stored_payload_bytes
         self._listeners: list[Callable[[list[Notification]], None]] = []
+        self.delivery: Delivery | None = None
+        """Where the batches are delivered (``transport``), set before :meth:`start`;
+        started and closed with the monitor."""
         self._subscription: Subscription | None = None
         self._recorder: JsonlRecorder | None = None
         self._events = config.events
@@ -275,14 +287,18 @@ class Monitor(ClosesOnce):
         return unlisten
 
     async def start(self) -> None:
-        """Open the recording (in a worker thread; a failure is logged and kept in
-        :attr:`stats`, the monitor still runs) and subscribe.
+        """Start the delivery (if any), open the recording (in a worker thread; a
+        failure is logged and kept in :attr:`stats`, the monitor still runs) and
+        subscribe.
 
         Raises:
             RuntimeError: already started, closing, or the bus is closed.
+            OSError: a TCP delivery cannot listen.
         """
         if self._subscription is not None or self.closing:
             raise RuntimeError(f"monitor {self.name!r} is already started")
+        if self.delivery is not None:
+            await self.delivery.start()
         record = self.config.record
         if record is not None:
             try:
@@ -320,17 +336,15 @@ class Monitor(ClosesOnce):
         return any(filter_matches(topic_filter, topic) for topic_filter in self._topics)
 
     async def _on_batch(self, events: list[Event]) -> None:
-        check = self._dollar_check
-        batch = [
-            note
-            for event in events
-            if not check or self._wanted(event)
-            if (note := classify(event, fallback=True)) is not None
-        ]
+        wanted = [e for e in events if self._wanted(e)] if self._dollar_check else events
+        batch = [note for event in wanted if (note := classify(event, fallback=True)) is not None]
         stats = self.stats
         subscription = self._subscription
         if subscription is not None:
             stats.dropped = subscription.stats.dropped
+        delivery = self.delivery
+        if delivery is not None and wanted:
+            await delivery.offer(wanted)
         if not batch:
             return
         stats.batches += 1
@@ -360,6 +374,25 @@ class Monitor(ClosesOnce):
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
             await asyncio.to_thread(recorder.close)
+        if self.delivery is not None:
+            await self.delivery.aclose()
+
+
+def _delivery(
+    bus: EventManager, config: MonitorConfig, store: PropertyStore | None
+) -> Delivery | None:
+    """The delivery of ``config``, or ``None`` (logged) when it cannot be set up."""
+    import ssl
+
+    from console.notifications.delivery import make_delivery
+
+    try:
+        return make_delivery(bus, config, store=store)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        mlog.error(
+            "monitor %s: delivery is off: its TLS files cannot be used: %s", config.name, exc
+        )
+        return None
 
 
 class MonitorSet(ClosesOnce):
@@ -372,6 +405,9 @@ class MonitorSet(ClosesOnce):
         ring_bytes, payload_bytes, stored_payload_bytes: each monitor's byte limits
             (``notifications.ring_bytes``, ``payload_bytes``, ``stored_payload_bytes``;
             see :class:`Monitor`).
+        store: where delivering monitors keep their batches and state, or ``None``.
+            A monitor whose delivery cannot be set up (a TLS file that cannot be
+            read) is logged as an error and runs as a tab only.
 
     Raises:
         ValueError: two monitors share a name.
@@ -386,6 +422,7 @@ class MonitorSet(ClosesOnce):
         ring_bytes: int = DEFAULT_RING_BYTES,
         payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
         stored_payload_bytes: int = DEFAULT_STORED_PAYLOAD_BYTES,
+        store: PropertyStore | None = None,
     ) -> None:
         self.monitors: dict[str, Monitor] = {}
         """The monitors by name, in configuration order."""
@@ -400,6 +437,8 @@ class MonitorSet(ClosesOnce):
                 payload_bytes=payload_bytes,
                 stored_payload_bytes=stored_payload_bytes,
             )
+            if config.transport is not None:
+                self.monitors[config.name].delivery = _delivery(bus, config, store)
 
     async def start(self) -> None:
         """Start every monitor, in order.

@@ -41,6 +41,13 @@ Versions
    ``payload`` (the alarm's JSON form); ``STRICT``. Indexes ``alarms_open`` (the
    alarms not yet closed) and ``alarms_by_update``.
 
+5. ``monitor_outbox``: the batches a delivering monitor keeps until a client has
+   them (:mod:`console.notifications.delivery.outbox`): ``monitor``, ``seq`` (the
+   batch's sequence number, per monitor), ``time_ms``, ``events`` (how many) and
+   ``body`` (the batch's JSON document, uncompressed, as a BLOB); ``STRICT``,
+   ``WITHOUT ROWID``, key ``(monitor, seq)``. ``monitor_state``: per monitor, the
+   next sequence number, and when and for which destination it was DISABLED.
+
 Reference: the Astarte SDK for Python keeps ``interface, major, path, value`` with
 ``PRIMARY KEY (interface, path)`` (``AstarteDatabaseSQLite``) and no version of its
 own schema.
@@ -175,12 +182,39 @@ async def _v4_notifications_alarms(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX alarms_by_update ON alarms (updated_ms)")
 
 
+async def _v5_monitor_outbox(db: aiosqlite.Connection) -> None:
+    # Literal SQL, frozen like every step: alike tables share no helper across versions.
+    await db.execute(
+        """
+        CREATE TABLE monitor_outbox (
+            monitor    TEXT    NOT NULL CHECK (length(monitor) > 0),
+            seq        INTEGER NOT NULL CHECK (seq >= 1),
+            time_ms    INTEGER NOT NULL,
+            events     INTEGER NOT NULL CHECK (events >= 0),
+            body       BLOB    NOT NULL,
+            PRIMARY KEY (monitor, seq)
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+    await db.execute(
+        """
+        CREATE TABLE monitor_state (
+            monitor     TEXT    PRIMARY KEY CHECK (length(monitor) > 0),
+            next_seq    INTEGER NOT NULL CHECK (next_seq >= 1),
+            disabled_ms INTEGER,
+            destination TEXT
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+
+
 #: Every migration, oldest first; ``MIGRATIONS[i]`` goes from version ``i`` to ``i + 1``.
 MIGRATIONS: Final[Sequence[Migration]] = (
     _v1_properties,
     _v2_minor_native_type,
     _v3_audit,
     _v4_notifications_alarms,
+    _v5_monitor_outbox,
 )
 #: The schema version this fleettop writes.
 CURRENT_VERSION: Final = len(MIGRATIONS)
