@@ -167,9 +167,10 @@ def parse_walk_root(text: str) -> tuple[int, ...]:
     * any numeric OID of :func:`parse_oid`: its arcs.
 
     Net-SNMP 5.9's ``snmpwalk``/``snmpbulkwalk`` read ``.`` as the arc ``1`` and send
-    a one-arc root ``N`` as ``0.N`` (so its walks of ``0`` and ``2`` end at once);
-    fleettop walks all three top arcs for ``.`` and starts each one-arc walk inside
-    its own arc (:func:`walk_start`).
+    a one-arc root ``N`` as the OID ``0.N`` (measured: ``snmpwalk .`` of an agent
+    with data under ``0.1`` prints it, then stops on "OID not increasing"); fleettop
+    walks all three top arcs for ``.`` and starts each one-arc walk inside its own
+    arc (:func:`walk_start`).
 
     Returns:
         The root's arcs: ``()``, ``(N,)`` or a full OID such as ``(1, 3, 6, 1)``.
