@@ -5,10 +5,12 @@
     fleettop demo [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop run CONFIG [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop check CONFIG
+    fleettop walk CONFIG DEVICE [ROOT] [--json] [--no-names] [-r N]
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
-validates (exit 0, or 2 with every problem as ``file:line: field: message``).
+validates (exit 0, or 2 with every problem as ``file:line: field: message``);
+``walk`` prints a subtree of one device (:mod:`console.walkcmd`, ``docs/walk.md``).
 Textual is imported only when the terminal UI actually starts, and ``demo`` in the
 terminal UI imports nothing heavy before the UI's first frame: the configuration,
 the runtime and the backends (pysnmp) are imported after it, in the app's start
@@ -113,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a configuration file and exit")
     check.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
+
+    from console import walkcmd  # argparse only: the walk imports its backend when it runs
+
+    walkcmd.add_parser(commands)
     return parser
 
 
@@ -197,11 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fleettop`` command; return its exit code.
 
     Exit codes: 0 success, 2 usage error, invalid configuration, or a store
-    already open for writing by another fleettop.
+    already open for writing by another fleettop; ``walk`` also 1, 130 and 141
+    (:mod:`console.walkcmd`).
     """
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return _check(args.config)
+    if args.command == "walk":
+        from console.walkcmd import run as run_walk
+
+        return run_walk(args)
     config: Config | None = None
     if args.command == "run":
         from console.config import ConfigError, load_config

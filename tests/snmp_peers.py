@@ -39,6 +39,7 @@ A missing ``snmpd`` / ``snmpget`` skips the test locally and fails it in CI
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import os
 import re
@@ -59,6 +60,7 @@ __all__ = [
     "ScriptedAgent",
     "Snmpd",
     "V3User",
+    "WalkAgent",
     "probe_message",
     "snmpget",
 ]
@@ -507,3 +509,148 @@ class ScriptedAgent:
                 answers.append((name, value if value is not None else rfc1905.noSuchObject))
             proto.apiPDU.set_varbinds(response_pdu, answers)
         return bytes(encoder.encode(response))
+
+
+# -- a scripted agent for walks: whole trees, and agents that answer GETBULK badly ------
+
+
+@dataclass
+class WalkAgent:
+    """A v1/v2c agent on 127.0.0.1 (in the test's event loop) that serves ``values``
+    to GET, GETNEXT and GETBULK as RFC 3416 says, unless told to misbehave.
+
+    A correct GETBULK answer (non-repeaters 0) holds up to max-repetitions successors
+    of the request's OID, ``endOfMibView`` after the last; an SNMPv1 GETNEXT past
+    the end is answered ``noSuchName`` (RFC 1157 §4.1.3). Faults, for walks:
+
+    Attributes:
+        values: OID text -> pysnmp value; any OIDs (``0.1.1``, ``2.999.1``).
+        community: the community answered; others are ignored.
+        max_answer: a GETNEXT/GETBULK whose answer would hold more var-binds is
+            answered ``tooBig`` (as an agent whose answer does not fit its message
+            size); ``0`` answers every GETNEXT/GETBULK ``tooBig``.
+        empty_after: GETNEXT/GETBULK at or after this OID (numeric text) are
+            answered without var-binds.
+        backwards_after: GETNEXT/GETBULK at or after this OID are answered with
+            the agent's first OID (a broken agent that starts over).
+        requests: ``(kind, oid, max_repetitions)`` of every request, in order
+            (``kind`` ``GET``, ``GETNEXT`` or ``GETBULK``; ``0`` repetitions
+            unless GETBULK).
+        port: the UDP port once started.
+    """
+
+    values: Mapping[str, Any]
+    community: str = "public"
+    max_answer: int | None = None
+    empty_after: str | None = None
+    backwards_after: str | None = None
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+    port: int = 0
+    _transport: asyncio.DatagramTransport | None = None
+    _sorted: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)
+    _keys: list[tuple[int, ...]] = field(default_factory=list)
+
+    async def __aenter__(self) -> WalkAgent:
+        self._sorted = sorted(
+            ((_arcs(oid), value) for oid, value in self.values.items()), key=lambda item: item[0]
+        )
+        self._keys = [arcs for arcs, _value in self._sorted]
+        loop = asyncio.get_running_loop()
+        agent = self
+
+        class Protocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                response = agent._answer(data)
+                if response is not None and agent._transport is not None:
+                    agent._transport.sendto(response, addr)
+
+        self._transport, _ = await loop.create_datagram_endpoint(
+            Protocol, local_addr=("127.0.0.1", 0)
+        )
+        self.port = self._transport.get_extra_info("sockname")[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        await asyncio.sleep(0)
+
+    def walk_requests(self) -> list[tuple[str, str, int]]:
+        """The GETNEXT/GETBULK requests received, in order."""
+        return [request for request in self.requests if request[0] != "GET"]
+
+    def _successors(self, arcs: tuple[int, ...], count: int) -> list[tuple[Any, Any]]:
+        from pysnmp.proto import rfc1902, rfc1905
+
+        position = bisect.bisect_right(self._keys, arcs)
+        answer: list[tuple[Any, Any]] = []
+        cursor = arcs
+        for _ in range(count):
+            if position < len(self._sorted):
+                cursor, value = self._sorted[position]
+                answer.append((rfc1902.ObjectName(cursor), value))
+                position += 1
+            else:
+                answer.append((rfc1902.ObjectName(cursor), rfc1905.endOfMibView))
+                break
+        return answer
+
+    def _answer(self, data: bytes) -> bytes | None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api, rfc1902, rfc1905
+
+        version = int(api.decodeMessageVersion(data))
+        proto: Any = api.PROTOCOL_MODULES[version]
+        request, _ = decoder.decode(data, asn1Spec=proto.Message())
+        if str(proto.apiMessage.get_community(request)) != self.community:
+            return None
+        pdu = proto.apiMessage.get_pdu(request)
+        response = proto.apiMessage.get_response(request)
+        response_pdu = proto.apiMessage.get_pdu(response)
+        var_binds = proto.apiPDU.get_varbinds(pdu)
+        arcs = tuple(var_binds[0][0]) if var_binds else ()
+        oid = ".".join(map(str, arcs))
+        if pdu.tagSet == rfc1905.GetBulkRequestPDU.tagSet:
+            kind, repetitions = "GETBULK", int(proto.apiBulkPDU.get_max_repetitions(pdu))
+        elif pdu.tagSet == rfc1905.GetNextRequestPDU.tagSet:
+            kind, repetitions = "GETNEXT", 1
+        else:
+            kind, repetitions = "GET", 0
+        self.requests.append((kind, oid, repetitions if kind == "GETBULK" else 0))
+        if kind == "GET":
+            known = dict(self._sorted)
+            found = [(name, known.get(tuple(name))) for name, _ in var_binds]
+            missing = [i for i, (_name, value) in enumerate(found, 1) if value is None]
+            if missing and version == api.SNMP_VERSION_1:
+                proto.apiPDU.set_error_status(response_pdu, 2)  # noSuchName
+                proto.apiPDU.set_error_index(response_pdu, missing[0])
+                proto.apiPDU.set_varbinds(response_pdu, var_binds)
+            else:
+                proto.apiPDU.set_varbinds(
+                    response_pdu,
+                    [(name, rfc1905.noSuchObject if v is None else v) for name, v in found],
+                )
+            return bytes(encoder.encode(response))
+        answer = self._successors(arcs, max(repetitions, 1))
+        error = 0
+        if self.empty_after is not None and arcs >= _arcs(self.empty_after):
+            answer = []
+        elif self.backwards_after is not None and arcs >= _arcs(self.backwards_after):
+            first, value = self._sorted[0]
+            answer = [(rfc1902.ObjectName(first), value)]
+        elif self.max_answer is not None and len(answer) > self.max_answer:
+            error = 1  # tooBig
+        elif version == api.SNMP_VERSION_1 and answer[0][1].tagSet == rfc1905.endOfMibView.tagSet:
+            error = 2  # noSuchName: the end of the MIB view under SNMPv1
+        if error:
+            proto.apiPDU.set_error_status(response_pdu, error)
+            proto.apiPDU.set_error_index(response_pdu, 0 if error == 1 else 1)
+            proto.apiPDU.set_varbinds(response_pdu, var_binds)
+        else:
+            proto.apiPDU.set_varbinds(response_pdu, answer)
+        return bytes(encoder.encode(response))
+
+
+def _arcs(oid: str) -> tuple[int, ...]:
+    return tuple(int(arc) for arc in oid.split("."))

@@ -409,10 +409,21 @@ class SnmpDevice(ClosesOnce):
         ``max_repetitions`` var-binds asked each), SNMPv1 GETNEXT (§4.2.2), each with
         the device's timeout and retries as polling. The walk ends at
         ``endOfMibView`` (v1: ``noSuchName``, RFC 1157 §4.1.3) or at the first OID
-        outside the subtree. An agent answering an OID not greater than the previous
-        one stops it with ``OID_NOT_INCREASING`` instead of looping forever. If nothing
-        lies below ``oid``, ``oid`` itself is read (a GET) and yielded if it exists,
-        as Net-SNMP's ``snmpwalk`` does.
+        outside the subtree. If nothing lies below ``oid``, ``oid`` itself is read (a
+        GET) and yielded if it exists, as Net-SNMP's ``snmpwalk`` does.
+
+        Whole agents: the root ``"."`` (or ``""``) walks everything the agent has,
+        ``"0"``, ``"1"``, ``"2"`` everything under that top arc (data outside
+        1.3.6.1 too: LLDP under 1.0.8802, IEEE 802.3ad under 1.2.840); the first
+        request asks for what follows ``0.0`` / ``N.0``
+        (:func:`console.oid.walk_start`), the published ``OID`` is ``"."`` / ``"N"``.
+
+        An agent that answers badly ends the walk with a reason, never a loop:
+        ``tooBig`` halves ``max_repetitions`` and asks again, down to 1, then ends
+        with ``TOO_BIG`` (SNMPv1's GETNEXT carries one var-bind: at once); an
+        answer without var-binds ends it with ``EMPTY_RESPONSE``; an OID not greater
+        than the one before it (an agent that would be walked forever, or one whose
+        answer goes backwards) with ``OID_NOT_INCREASING``.
 
         When the walk ends -- complete, failed, or stopped by its consumer (task
         cancelled, or the generator closed) -- ``("snmp", name, "walk", OID)`` is
@@ -431,7 +442,10 @@ class SnmpDevice(ClosesOnce):
         :meth:`write`'s ``previous``.
 
         Args:
-            oid: numeric OID of the subtree root (``"1.3.6.1"`` for everything).
+            oid: the subtree's root: a numeric OID (``"1.3.6.1.2.1.2"``), ``"."``
+                or ``""`` for the whole agent, or one top arc (``"1"``); see
+                :func:`console.oid.parse_walk_root`. A MIB name is looked up first
+                (:func:`console.oid.lookup_walk_root`).
             session_id: the operator session to echo in the walk event.
             max_repetitions: var-binds asked per GETBULK, 1..1000 (halved on
                 ``tooBig``); ignored by SNMPv1.
@@ -441,7 +455,7 @@ class SnmpDevice(ClosesOnce):
             ``string_hex_oids`` apply.
 
         Raises:
-            ValueError: (at the call) ``oid`` is not a numeric OID or
+            ValueError: (at the call) ``oid`` is not a walk root or
                 ``max_repetitions`` is out of range.
             SnmpNotConnectedError: (at the call) the device is not ``CONNECTED``;
                 (while iterating) the device was closed.

@@ -66,8 +66,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from typing import Any, Final, Protocol
 
 from console.events import EventManager, JsonValue
+from console.oid import format_walk_root, parse_walk_root, walk_start
 from console.snmp.codec import (
     Data,
+    format_oid,
     from_pysnmp,
     normalize_oid,
     parse_oid,
@@ -230,8 +232,10 @@ def walk(
 ) -> AsyncGenerator[tuple[str, Data], None]:
     """:meth:`SnmpDevice.walk <console.snmp.manager.SnmpDevice.walk>` (its docstring is
     the contract) on ``link``: validate now, return the walking generator; walked
-    values are kept in ``recent``."""
-    root = parse_oid(oid)
+    values are kept in ``recent``. ``oid`` is a walk root
+    (:func:`console.oid.parse_walk_root`: ``"."`` the whole agent, one top arc, or a
+    numeric OID)."""
+    root = parse_walk_root(oid)
     if (
         isinstance(max_repetitions, bool)
         or not isinstance(max_repetitions, int)
@@ -254,7 +258,7 @@ async def _walk(
     session_id: str | None,
     repetitions: int,
 ) -> AsyncGenerator[tuple[str, Data], None]:
-    text = ".".join(map(str, root))
+    text = format_walk_root(root)
     loop = asyncio.get_running_loop()
     started = loop.time()
     count = 0
@@ -263,8 +267,8 @@ async def _walk(
     kind = NEXT if link.conf.version == "V1" else BULK
     string_hex = link.string_hex
     size = len(root)
-    last = root
-    cursor: Any = rfc1902.ObjectName(root)
+    last = walk_start(root)  # a root of 0 or 1 arc starts at N.0 (BER needs two arcs)
+    cursor: Any = rfc1902.ObjectName(last)
     try:
         done = False
         while not done:
@@ -274,13 +278,26 @@ async def _walk(
             if status:
                 if kind == NEXT and status == _NO_SUCH_NAME:
                     break  # SNMPv1: no successor, the end of the agent's MIB view
-                if status == _TOO_BIG and repetitions > 1:
-                    repetitions //= 2
+                if status == _TOO_BIG and kind == BULK and repetitions > 1:
+                    repetitions //= 2  # RFC 3416 §4.2.3: ask for fewer, down to 1
+                    mlog.debug(
+                        "SNMP device %s: walk of %s: tooBig, max-repetitions now %d",
+                        link.name,
+                        text,
+                        repetitions,
+                    )
                     continue
                 name = pdu_error_name(status)
+                if status == _TOO_BIG:
+                    what = "max-repetitions 1" if kind == BULK else "a single var-bind"
+                    raise RequestFailed(
+                        f"{kind} after {format_oid(last)} answered {name} even for {what}", name
+                    )
                 raise RequestFailed(f"{kind} answered {name}", name)
             if not answer:
-                raise RequestFailed(f"{kind} answered no var-binds", EMPTY_RESPONSE)
+                raise RequestFailed(
+                    f"{kind} after {format_oid(last)} answered no var-binds", EMPTY_RESPONSE
+                )
             for name, value in answer:
                 if value.tagSet == _END_OF_MIB_VIEW:
                     done = True
@@ -288,8 +305,7 @@ async def _walk(
                 arcs = name.asTuple()
                 if arcs <= last:
                     raise RequestFailed(
-                        f"the agent answered {'.'.join(map(str, arcs))} after"
-                        f" {'.'.join(map(str, last))}",
+                        f"the agent answered {format_oid(arcs)} after {format_oid(last)}",
                         OID_NOT_INCREASING,
                     )
                 if arcs[:size] != root:
@@ -302,7 +318,7 @@ async def _walk(
                 remember(oid, data)
                 count += 1
                 yield oid, data
-        if count == 0:
+        if count == 0 and size >= 2:
             # nothing below the root: it may be an instance itself (Net-SNMP's snmpwalk
             # does the same GET unless given -CI)
             status, _index, answer = await link.command(
