@@ -252,8 +252,8 @@ class _Mib:
             prefix = arcs[:end]
             if prefix in self.rows:
                 return prefix
-            if prefix + (1,) in self.rows and prefix in self.tables:
-                return prefix + (1,)
+            if (*prefix, 1) in self.rows and prefix in self.tables:
+                return (*prefix, 1)
         return None
 
     def own_columns(self, entry: tuple[int, ...], table: str) -> list[TableColumn]:
