@@ -71,11 +71,18 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "properties.unset": "Unset the selected property (MQTT, allow_unset)",
         "screen.back": "Close the screen or dialog and go back",
         "snmp.get": "GET any OID or MIB name",
+        "snmp.interfaces": "The device's interfaces",
         "snmp.poll_add": "Poll the selected OID",
         "snmp.poll_remove": "Stop polling the selected OID",
         "snmp.read": "GET the selected OID now",
+        "snmp.table": "The selected OID's table as a grid",
         "snmp.walk": "Walk the selected table or group",
         "snmp.write": "SET the selected OID",
+        "table.refresh": "Read the table now",
+        "table.reverse": "Reverse the sort order",
+        "table.sort_left": "Sort by the column to the left",
+        "table.sort_right": "Sort by the column to the right",
+        "table.totals": "Show counters as totals or as per-second rates",
         "walk.root": "Walk another subtree",
     }
 )

@@ -23,13 +23,14 @@ from typing import Final
 from console.events import JsonValue
 from console.fleet import counter_rate
 from console.format import MISSING, format_counter_rate
-from console.snmp.codec import Data
 from console.tables.index import IndexValues, decode_index, format_cell, index_text
 from console.tables.schema import TableColumn
 from console.tables.views import COUNTER_TYPES, TableView, ViewColumn
 
 __all__ = ["Cell", "GridChanges", "Row", "TableGrid", "format_si"]
 
+Data = dict[str, JsonValue]
+"""A value as polled: ``{"type": TYPE, "value": VALUE}`` (``docs/events.md``)."""
 SortKey = tuple[int, float | str]
 """Numbers before text; within each, natural order."""
 
