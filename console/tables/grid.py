@@ -210,7 +210,9 @@ class TableGrid:
 
     def _cell(self, row: Row, column: ViewColumn) -> Cell:
         if column.kind == "index":
-            return _index_cell(row.index, column.index)
+            parts = self.view.schema.index
+            enums = parts[column.index].column.enums if column.index < len(parts) else {}
+            return _index_cell(row.index, column.index, enums)
         for name, scale in column.sources:
             data = row.values.get(name)
             if data is None or data.get("type") == "ERROR":
@@ -256,14 +258,14 @@ class TableGrid:
         return {key: cell.text for key, cell in self.rows[arcs].cells.items()}
 
 
-def _index_cell(index: IndexValues, position: int) -> Cell:
+def _index_cell(index: IndexValues, position: int, enums: Mapping[int, str]) -> Cell:
     if index.raw:
         text = index_text(index) if position == 0 else MISSING
         return Cell(text, (1, text) if position == 0 else None)
     kind, value = index.values[position]
     number = _number(value)
     if number is not None:
-        return Cell(str(number), (0, float(number)))
+        return Cell(enums.get(number, str(number)), (0, float(number)))
     text = index_text(IndexValues(index.arcs, ((kind, value),)))
     return Cell(text, (1, text.casefold()))
 
