@@ -80,9 +80,9 @@ def snmptable(
 ) -> list[dict[str, str]]:
     """``snmptable -Cb -Ci`` rows (tab-separated), header -> cell."""
     program = require_program("snmptable")
+    options = ["-Cb", "-Ci", "-Cf", "\t", "-t", "5"]
     out = subprocess.run(
-        [program, f"-v{version}", "-c", community, "-Cb", "-Ci", "-Cf", "\t", "-t", "5"]
-        + [f"127.0.0.1:{port}", table],
+        [program, f"-v{version}", "-c", community, *options, f"127.0.0.1:{port}", table],
         capture_output=True,
         text=True,
         timeout=60,
