@@ -8,8 +8,9 @@ columns shown -- and only those -- are read again with GETBULK
 (:meth:`console.snmp.manager.SnmpDevice.fetch_columns`), in one worker of the screen,
 and folded into the grid (:class:`console.tables.grid.TableGrid`): counters become
 per-second rates between two refreshes, cells update in place. ``<`` and ``>``
-choose the sort column (or click a header), ``s`` reverses the order, ``t`` shows
-counters as totals instead of rates, ``r`` refreshes now, escape goes back.
+choose the sort column (or click a header), ``s`` reverses the order, ``x`` hides
+the sort column (it is no longer read) and ``X`` shows every column again, ``t``
+shows counters as totals instead of rates, ``r`` refreshes now, escape goes back.
 
 Open it from anywhere with :func:`open_table` (the walk screen of a table column
 can call it with the column's OID).
@@ -75,10 +76,17 @@ class TableBackend(Protocol):
 
 def open_table(
     app: App[Any], context: ScreenContext, device: str, table_oid: str | None = None
-) -> TableScreen:
+) -> TableScreen | None:
     """Push the table screen of ``device``: the table that ``table_oid`` (a table,
     entry, column or instance OID) is part of, or the Interfaces view when
-    ``table_oid`` is ``None``. Returns the screen pushed."""
+    ``table_oid`` is ``None``.
+
+    Returns:
+        The screen pushed; ``None`` when ``device`` has no SNMP backend (the
+        operator is told so, nothing is pushed).
+    """
+    if context.operator.backend(device) is None:
+        return None
     screen = TableScreen(context, device, table_oid)
     app.push_screen(screen)
     return screen
@@ -121,6 +129,16 @@ class TableScreen(Screen[None]):
             tooltip="Show counters as totals or as per-second rates",
         ),
         Binding("r", "refresh_now", "Refresh", id="table.refresh", tooltip="Read the table now"),
+        Binding(
+            "x",
+            "hide_column",
+            "Hide column",
+            id="table.hide",
+            tooltip="Hide the sort column (no longer read)",
+        ),
+        Binding(
+            "X", "show_columns", "All columns", id="table.show_all", tooltip="Show every column"
+        ),
     ]
 
     def __init__(self, context: ScreenContext, device: str, table_oid: str | None = None) -> None:
@@ -142,6 +160,9 @@ class TableScreen(Screen[None]):
             if config.name == device and config.snmp is not None:
                 self.interval = float(getattr(config.snmp, "table_refresh", DEFAULT_REFRESH))
         self._wake = asyncio.Event()
+        self.hidden: set[str] = set()
+        """View column keys the operator hid (``x``): not shown, not read."""
+        self._full_view: TableView | None = None
         self.title = "fleettop"
         what = "interfaces" if table_oid is None else "table"
         self.sub_title = f"{what} · {device}"
@@ -207,22 +228,19 @@ class TableScreen(Screen[None]):
             return
         config = next((d for d in self.context.devices if d.name == self.device), None)
         v1 = config is not None and config.snmp is not None and config.snmp.version == "V1"
-        grid = TableGrid(self._view(schema, high_capacity=not v1))
+        self._full_view = self._view(schema, high_capacity=not v1)
+        grid = TableGrid(self._full_view)
         self.grid = grid
         self.table.configure(grid.view)
         while True:
             self.state = "refreshing"
             self._show_info()
             try:
-                fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
+                fetch = await self._fetch(backend, grid, schema)
             except Exception as exc:  # SnmpError: operator-readable, no secret
                 self.error = str(exc)
             else:
                 self.error = None
-                if self.refreshes == 0 and self._without_x_table(grid, fetch):
-                    # no ifXTable (or no 64-bit counters): the 32-bit ifTable columns
-                    grid.set_view(self._view(schema, high_capacity=False))
-                    fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
                 changes = grid.update(fetch.columns, self.context.clock.now())
                 self.last_fetch = fetch
                 self.refreshes += 1
@@ -237,6 +255,21 @@ class TableScreen(Screen[None]):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    async def _fetch(
+        self, backend: TableBackend, grid: TableGrid, schema: TableSchema
+    ) -> TableFetch:
+        """Read the columns shown; an Interfaces view whose agent has no 64-bit
+        counters (no ifXTable) falls back on ifTable's 32-bit ones at once."""
+        if not grid.view.polled:
+            raise ValueError("no column to read: every column is hidden (X shows them)")
+        fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
+        if self.refreshes == 0 and self._without_x_table(grid, fetch):
+            self._full_view = self._view(schema, high_capacity=False)
+            grid.set_view(self._full_view.without(self.hidden))
+            self.table.configure(grid.view)
+            fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
+        return fetch
 
     def _without_x_table(self, grid: TableGrid, fetch: TableFetch) -> bool:
         if grid.view.name != INTERFACES:
@@ -324,6 +357,34 @@ class TableScreen(Screen[None]):
     def action_refresh_now(self) -> None:
         """Read the table now instead of at the next interval."""
         self._wake.set()
+
+    def action_hide_column(self) -> None:
+        """Hide the sort column (choose it with < and >): it is no longer read."""
+        column = self.table.sort_column
+        if column is None:
+            self.context.operator.notify("choose a column with < or > first", severity="warning")
+            return
+        self._set_hidden(self.hidden | {column})
+
+    def action_show_columns(self) -> None:
+        """Show every column again (read from the next refresh)."""
+        self._set_hidden(set())
+
+    def _set_hidden(self, hidden: set[str]) -> None:
+        grid, full = self.grid, self._full_view
+        if grid is None or full is None or hidden == self.hidden:
+            return
+        if len(hidden) >= len(full.columns):
+            self.context.operator.notify("the last column stays", severity="warning")
+            return
+        self.hidden = hidden
+        grid.set_view(full.without(hidden))
+        if self.table.sort_column in hidden:
+            self.table.sort_column = None
+        with self.app.batch_update():
+            self.table.show(grid)
+        self._show_info()
+        self._wake.set()  # read the columns now shown
 
     def on_data_table_header_selected(self, message: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by that column (again: reverses)."""

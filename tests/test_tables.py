@@ -297,5 +297,39 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
         await pilot.press("s")
         names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         assert names == sorted(names, key=str.casefold, reverse=True)
+        # r reads again: counters become per-second rates
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.refreshes >= 2, "second refresh", attempts=1500)
+        assert table.get_row("10101")[6].plain.endswith("bit/s")  # In
+        # x hides the sort column: no longer shown nor read; X brings it back
+        await pilot.press("x")
+        assert "name" not in table.column_keys()
+        assert "ifName" not in {c.name for c in screen.grid.view.polled}  # type: ignore[union-attr]
+        await pilot.press("X")
+        assert "name" in table.column_keys()
+        assert table.row_count >= 40
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, TableScreen), "back")
+
+
+@pytest.mark.peer("snmpd")
+async def test_snmpv1_reads_the_interfaces_with_getnext_and_32_bit_counters(
+    tmp_path: Any,
+) -> None:
+    with Snmpd(tmp_path) as agent:
+        v1 = await fetch_grid(
+            agent.port, "public", interfaces_view(high_capacity=False), version="V1"
+        )
+        v2 = await fetch_grid(agent.port, "public", interfaces_view())
+        raw = await asyncio.to_thread(
+            snmptable, agent.port, "public", "IF-MIB::ifTable", version="1"
+        )
+    assert "ifHCInOctets" not in {c.name for c in v1.view.polled}
+    assert list(v1.rows) == list(v2.rows)
+    assert v1.rows
+    for arcs in v1.rows:
+        same = ("ifIndex", "name", "ifAdminStatus", "ifOperStatus")
+        assert [v1.text(arcs)[k] for k in same] == [v2.text(arcs)[k] for k in same]
+    assert sorted(row["index"] for row in raw) == sorted(
+        index_text(r.index) for r in v1.rows.values()
+    )
