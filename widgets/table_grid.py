@@ -3,19 +3,21 @@
 :class:`GridTable` shows a :class:`console.tables.grid.TableGrid`. Each refresh
 touches only what changed (:class:`~console.tables.grid.GridChanges`): new rows are
 appended, gone rows removed, and only the cells whose text changed are rewritten
-(``update_cell``, the column width recomputed only when a text outgrows its
-column); the rows are then put in the sort order with DataTable's own ``sort``,
+(in DataTable's cell store, as ``update_cell`` does, with one refresh for the
+batch rather than one per cell; a column is re-measured, through ``update_cell``
+with ``update_width``, only when a new text outgrows it); the rows are then put in the sort order with DataTable's own ``sort``,
 which reorders row positions without rebuilding anything. The caller wraps it in
 ``app.batch_update()``.
 
-Measured (``DataTable`` of Textual 8.2, 1,000 rows x 12 columns, every rate cell
-changed): the refresh is dominated by ``update_cell``; rows of this size do not need
-a virtual list (tables of real agents have tens to a few thousand rows).
+Measured with ``python -m bench table`` (Textual 8.2's DataTable; the figures are in
+the bench's docstring): rows of this size do not need a virtual list (tables of
+real agents have tens to a few thousand rows).
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.tables.grid import Cell, GridChanges, SortKey, TableGrid
 from console.tables.views import TableView
@@ -88,24 +90,42 @@ class GridTable(RowTable):
                 row = grid.rows[arcs]
                 cells = [GridCell.of(row.cells[key], numeric[key], arcs) for key in numeric]
                 self.add_row(*cells, key=_row_key(arcs))
-            for arcs in changes.updated:
-                self._update_row(grid, arcs, numeric)
+            self._update_rows(grid, changes.updated, numeric)
         self.apply_sort()
 
-    def _update_row(self, grid: TableGrid, arcs: tuple[int, ...], numeric: dict[str, bool]) -> None:
-        key = _row_key(arcs)
-        if key not in self.rows:
-            return
-        row = grid.rows[arcs]
-        for column_key, cell in row.cells.items():
-            current = self.get_cell(key, column_key)
-            if isinstance(current, GridCell) and current.plain == cell.text:
-                current.sort_key = cell.sort
+    def _update_rows(
+        self, grid: TableGrid, keys: tuple[tuple[int, ...], ...], numeric: dict[str, bool]
+    ) -> None:
+        """Rewrite the changed cells of rows ``keys``. A column is re-measured through
+        one cell only, its widest new one (``update_width`` on every cell would make
+        DataTable re-measure the whole column for each narrower one: quadratic)."""
+        widest: dict[str, tuple[int, str, GridCell]] = {}
+        columns = {key: self.columns.get(ColumnKey(key)) for key in numeric}
+        data = self._data  # what update_cell writes, without a refresh per cell
+        changed = False
+        for arcs in keys:
+            key = _row_key(arcs)
+            row = data.get(RowKey(key))
+            if row is None:
                 continue
-            column = self.columns.get(column_key)  # type: ignore[call-overload]
-            wider = column is not None and len(cell.text) > column.content_width
-            shown = GridCell.of(cell, numeric[column_key], arcs)
-            self.update_cell(key, column_key, shown, update_width=wider)
+            for column_key, cell in grid.rows[arcs].cells.items():
+                current = row.get(ColumnKey(column_key))
+                if isinstance(current, GridCell) and current.plain == cell.text:
+                    current.sort_key = cell.sort
+                    continue
+                shown = GridCell.of(cell, numeric[column_key], arcs)
+                column = columns.get(column_key)
+                if column is not None and len(cell.text) > column.content_width:
+                    best = widest.get(column_key)
+                    if best is None or len(cell.text) > best[0]:
+                        widest[column_key] = (len(cell.text), key, shown)
+                row[ColumnKey(column_key)] = shown
+                changed = True
+        if changed:
+            self._update_count += 1  # DataTable's render caches key on it
+            self.refresh()
+        for column_key, (_width, key, shown) in widest.items():
+            self.update_cell(key, column_key, shown, update_width=True)
 
     def sort_by(self, column: str | None, reverse: bool = False) -> None:
         """Sort by the view column ``column`` (``None``: OID order)."""
