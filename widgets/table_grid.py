@@ -5,8 +5,9 @@ touches only what changed (:class:`~console.tables.grid.GridChanges`): new rows 
 appended, gone rows removed, and only the cells whose text changed are rewritten
 (in DataTable's cell store, as ``update_cell`` does, with one refresh for the
 batch rather than one per cell; a column is re-measured, through ``update_cell``
-with ``update_width``, only when a new text outgrows it); the rows are then put in the sort order with DataTable's own ``sort``,
-which reorders row positions without rebuilding anything. The caller wraps it in
+with ``update_width``, only when a new text outgrows it); the rows are then put in
+the sort order with DataTable's own ``sort``, which reorders row positions without
+rebuilding anything. The caller wraps it in
 ``app.batch_update()``.
 
 Measured with ``python -m bench table`` (Textual 8.2's DataTable; the figures are in
