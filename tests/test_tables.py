@@ -50,13 +50,15 @@ def resolver() -> MibResolver:
     return found
 
 
-def conf(port: int, community: str, version: str = "V2C") -> SnmpDeviceConfig:
+def conf(
+    port: int, community: str, version: str = "V2C", oids: tuple[str, ...] = ()
+) -> SnmpDeviceConfig:
     return SnmpDeviceConfig(
         remote_host="127.0.0.1",
         remote_port=port,
         version=version,  # type: ignore[arg-type]
         community=Secret(community),
-        polling_oids=(),
+        polling_oids=oids,
         request_timeout=5.0,
         connect_delay=0.3,
     )
@@ -268,11 +270,14 @@ def test_counters_become_rates_on_refresh_with_wraps_counted() -> None:
 async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> None:
     from console.app import FleettopApp
     from console.runtime import Runtime
+    from screens.oids import OidsScreen
     from screens.table import TableScreen
     from tests.ui_helpers import devices_screen, wait_for
     from widgets.table_grid import GridTable
+    from widgets.value_table import ValueTable
 
-    device = DeviceConfig("c3560", conf(c3560.port, "c3560"))
+    ip_if_index = "1.3.6.1.2.1.4.20.1.2.10.1.100.148"  # ipAdEntIfIndex.10.1.100.148
+    device = DeviceConfig("c3560", conf(c3560.port, "c3560", oids=(ip_if_index,)))
     app = FleettopApp(Runtime(Config(devices=(device,))))
     async with app.run_test(size=(160, 40)) as pilot:
         await devices_screen(pilot)
@@ -310,6 +315,21 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
         assert table.row_count >= 40
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, TableScreen), "back")
+        # T on the OIDs screen: the selected OID's table (ipAddrTable, IP address index)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "OIDs screen")
+        values = app.screen.query_one(ValueTable)
+        await wait_for(pilot, lambda: values.highlighted_key is not None, "the polled value")
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, TableScreen), "table screen")
+        ip_screen = app.screen
+        assert isinstance(ip_screen, TableScreen)
+        await wait_for(pilot, lambda: ip_screen.refreshes >= 1, "ipAddrTable", attempts=1500)
+        ip_table = ip_screen.query_one(GridTable)
+        assert ip_screen.grid is not None
+        assert ip_screen.grid.view.schema.name == "ipAddrTable"
+        assert ip_table.get_row("10.1.100.148")[0].plain == "10.1.100.148"
+        assert ip_table.row_count == 2
 
 
 @pytest.mark.peer("snmpd")
