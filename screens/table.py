@@ -269,6 +269,18 @@ class TableScreen(Screen[None]):
             grid.set_view(self._full_view.without(self.hidden))
             self.table.configure(grid.view)
             fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
+        elif self.refreshes == 0 and schema.joined and self.table_oid is not None:
+            # a joined table the agent does not have (IF-MIB's ifTestTable): its
+            # columns, empty in every row, are hidden and no longer read (X shows them)
+            empty = {
+                c.name
+                for c in grid.view.polled
+                if c.table != schema.name and not fetch.columns.get(c.oid)
+            }
+            if empty:
+                self.hidden |= empty
+                grid.set_view(grid.view.without(empty))
+                self.table.configure(grid.view)
         return fetch
 
     def _without_x_table(self, grid: TableGrid, fetch: TableFetch) -> bool:

@@ -353,3 +353,33 @@ async def test_snmpv1_reads_the_interfaces_with_getnext_and_32_bit_counters(
     assert sorted(row["index"] for row in raw) == sorted(
         index_text(r.index) for r in v1.rows.values()
     )
+
+
+def test_the_built_in_if_mib_agrees_with_the_compiled_if_mib(tmp_path: Any) -> None:
+    """The built-in ifTable + ifXTable (used when no IF-MIB is loaded) is what pysmi
+    compiles from IF-MIB's source: names, OIDs, types, enumerations, hints, index."""
+    compiled_mib = MibResolver(mib_paths=[BASE_DIR], cache_dir=tmp_path)
+    compiled_mib.load()
+    assert "IF-MIB" in compiled_mib.modules
+    compiled = schema_from_mib(compiled_mib.mib_builder, IF_TABLE)
+    built_in = builtin_schema(IF_TABLE)
+    assert compiled is not None
+    assert built_in is not None
+    # IF-MIB's ifTestTable AUGMENTS ifEntry too (deprecated; agents rarely have it:
+    # the table screen hides a joined table's columns that no row has)
+    assert (compiled.name, compiled.joined) == ("ifTable", ("ifXTable", "ifTestTable"))
+    assert [(p.name, p.kind, p.implied) for p in compiled.index] == [
+        (p.name, p.kind, p.implied) for p in built_in.index
+    ]
+
+    def shape(schema: Any) -> list[tuple[Any, ...]]:
+        return [
+            (c.name, c.oid, c.data_type, dict(c.enums), c.table)
+            for c in schema.columns
+            if c.table != "ifTestTable"
+        ]
+
+    assert shape(compiled) == shape(built_in)
+    hints = {c.name: c.hint for c in compiled.columns}
+    assert hints["ifPhysAddress"] == "1x:"
+    assert hints["ifDescr"] == "255a"

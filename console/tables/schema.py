@@ -272,7 +272,8 @@ def schema_from_mib(mib_builder: Any, oid: str | Sequence[int]) -> TableSchema |
     ``None`` when no loaded module defines a table there.
 
     Tables that AUGMENT it, and the table it AUGMENTS (with its other augmentations),
-    are joined: opening ``ifXTable`` shows ``ifTable``'s columns too. Their names are
+    are joined: opening ``ifXTable`` shows ``ifTable``'s columns too. A deprecated or
+    obsolete augmentation (IF-MIB's ``ifTestTable``) is left out. Their names are
     in :attr:`TableSchema.joined`.
     """
     arcs = parse_oid(oid) if isinstance(oid, str) else tuple(oid)
@@ -295,6 +296,8 @@ def schema_from_mib(mib_builder: Any, oid: str | Sequence[int]) -> TableSchema |
             aug_row = mib.object(aug_module, aug_name)
         except Exception:  # an augmentation whose module is not loaded
             continue
+        if str(getattr(aug_row, "status", "current")) in ("deprecated", "obsolete"):
+            continue  # ifTestTable (RFC 2863: deprecated) is not part of the table any more
         aug_entry = tuple(aug_row.name)
         aug_table = _table_name(mib, aug_entry, aug_name)
         joined.append(aug_table)
