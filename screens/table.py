@@ -30,7 +30,13 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from console.format import format_count, format_duration
 from console.tables.grid import TableGrid
-from console.tables.schema import IF_X_TABLE, TableSchema, describe, table_schema
+from console.tables.schema import (
+    IF_X_TABLE,
+    TableSchema,
+    builtin_schema,
+    describe,
+    table_schema,
+)
 from console.tables.views import INTERFACES, TableView, generic_view, interfaces_view
 from screens.base import ScreenContext
 from widgets.showing import is_showing
@@ -201,7 +207,12 @@ class TableScreen(Screen[None]):
     # -- the worker ----------------------------------------------------------------
 
     async def _schema(self) -> TableSchema | None:
-        oid = self.table_oid or IF_TABLE_OID
+        if self.table_oid is None:
+            # the Interfaces view reads IF-MIB's columns by name: the built-in schema
+            # (tests check it against IF-MIB's compiled source) needs no MIB loaded,
+            # so the view opens at once even while MIBs compile
+            return builtin_schema(IF_TABLE_OID)
+        oid = self.table_oid
 
         def read(source: object | None) -> TableSchema | None:
             return table_schema(getattr(source, "mib_builder", None), oid)
@@ -311,6 +322,8 @@ class TableScreen(Screen[None]):
                 f"{format_count(fetch.varbinds)} values in {fetch.requests} requests,"
                 f" {fetch.seconds:.2f} s"
             )
+            if not fetch.complete:
+                fetched += " (stopped at the limit: the first values only)"
         sort = self.table.sort_column
         order = "OID order"
         if sort is not None and grid is not None:
