@@ -20,6 +20,7 @@ from console.secrets import Secret
 from console.snmp.manager import SnmpDevice
 from console.snmp.mib import MibResolver
 from console.snmp.mibs import BASE_DIR
+from console.snmp.table import fetch_columns
 from console.tables.grid import TableGrid
 from console.tables.index import decode_index, index_text
 from console.tables.schema import builtin_schema, schema_from_mib, table_schema
@@ -383,3 +384,106 @@ def test_the_built_in_if_mib_agrees_with_the_compiled_if_mib(tmp_path: Any) -> N
     hints = {c.name: c.hint for c in compiled.columns}
     assert hints["ifPhysAddress"] == "1x:"
     assert hints["ifDescr"] == "255a"
+
+
+# -- agents that answer GETBULK badly ----------------------------------------------------
+
+
+class BulkAgent(asyncio.DatagramProtocol):
+    """A v2c GETBULK responder over ``values`` (OID arcs -> Integer): ``max_answer``
+    var-binds at most, else ``tooBig``; ``stuck`` answers the OID asked (not
+    increasing); ``endless`` answers ever longer OIDs inside the column."""
+
+    def __init__(self, values: dict[tuple[int, ...], int], *, max_answer: int = 1000) -> None:
+        self.values = dict(sorted(values.items()))
+        self.max_answer = max_answer
+        self.stuck = False
+        self.endless = False
+        self.asked: list[int] = []
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def _next(self, arcs: tuple[int, ...]) -> tuple[tuple[int, ...], Any]:
+        from pysnmp.proto import rfc1902, rfc1905
+
+        if self.stuck:
+            return arcs, rfc1902.Integer(1)
+        if self.endless:
+            return (*arcs, 1), rfc1902.Integer(1)
+        for oid, value in self.values.items():
+            if oid > arcs:
+                return oid, rfc1902.Integer(value)
+        return arcs, rfc1905.endOfMibView
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api
+
+        proto: Any = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+        request, _ = decoder.decode(data, asn1Spec=proto.Message())
+        pdu = proto.apiMessage.get_pdu(request)
+        response = proto.apiMessage.get_response(request)
+        out = proto.apiMessage.get_pdu(response)
+        asked = [tuple(name) for name, _ in proto.apiPDU.get_varbinds(pdu)]
+        if not pdu.isSameTypeWith(proto.GetBulkRequestPDU()):  # the device's probe GET
+            from pysnmp.proto import rfc1905
+
+            proto.apiPDU.set_varbinds(out, [(name, rfc1905.noSuchObject) for name in asked])
+            self.transport.sendto(encoder.encode(response), addr)
+            return
+        repetitions = int(proto.apiBulkPDU.get_max_repetitions(pdu))
+        self.asked.append(len(asked) * repetitions)
+        if len(asked) * repetitions > self.max_answer:
+            proto.apiPDU.set_error_status(out, 1)  # tooBig
+            proto.apiPDU.set_varbinds(out, proto.apiPDU.get_varbinds(pdu))
+        else:
+            answers = []
+            cursors = list(asked)
+            for _ in range(repetitions):
+                for position, cursor in enumerate(cursors):
+                    name, value = self._next(cursor)
+                    cursors[position] = name
+                    answers.append((name, value))
+            proto.apiPDU.set_varbinds(out, answers)
+        self.transport.sendto(encoder.encode(response), addr)
+
+
+async def _bulk_device(agent: BulkAgent) -> Any:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: agent, local_addr=("127.0.0.1", 0))
+    return transport, transport.get_extra_info("sockname")[1]
+
+
+COLUMNS: tuple[tuple[int, ...], ...] = (
+    (1, 3, 6, 1, 4, 1, 99, 1, 1, 2),
+    (1, 3, 6, 1, 4, 1, 99, 1, 1, 3),
+)
+
+
+async def test_a_fetch_halves_what_it_asks_on_too_big_and_stops_a_broken_agent() -> None:
+    from console.snmp.errors import SnmpOperationError
+
+    rows: dict[tuple[int, ...], int] = {
+        (*column, i): i * 10 + n for n, column in enumerate(COLUMNS) for i in range(1, 31)
+    }
+    agent = BulkAgent(rows, max_answer=16)
+    transport, port = await _bulk_device(agent)
+    try:
+        async with EventManager() as bus, SnmpDevice("odd", conf(port, "public"), bus) as dev:
+            await eventually(lambda: dev.status == "CONNECTED")
+            fetch = await dev.fetch_columns(COLUMNS, max_varbinds=100)
+            # tooBig: 100 -> 50 -> 25 -> 12 var-binds asked, then the whole table
+            assert agent.asked[:4] == [100, 50, 24, 12]
+            assert {c: len(v) for c, v in fetch.columns.items()} == {c: 30 for c in COLUMNS}
+            assert fetch.columns[COLUMNS[1]][(7,)] == {"type": "INTEGER", "value": 71}
+            agent.stuck = True
+            with pytest.raises(SnmpOperationError) as stuck:
+                await dev.fetch_columns(COLUMNS)
+            assert stuck.value.error == "OID_NOT_INCREASING"
+            agent.stuck, agent.endless = False, True
+            endless = await fetch_columns(dev._link, COLUMNS, max_varbinds=10, limit=500)
+            assert (endless.complete, endless.varbinds) == (False, 500)
+    finally:
+        transport.close()
