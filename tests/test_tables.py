@@ -300,9 +300,15 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
         assert table.sort_column == "name"
         names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         assert names == sorted(names, key=str.casefold)
+        await pilot.press("down", "down", "down")
+        highlighted = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        before = table.cursor_row
         await pilot.press("s")
         names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         assert names == sorted(names, key=str.casefold, reverse=True)
+        # the cursor stays on its row wherever the sort moves it
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key == highlighted
+        assert table.cursor_row == table.row_count - 1 - before
         # r reads again: counters become per-second rates
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.refreshes >= 2, "second refresh", attempts=1500)

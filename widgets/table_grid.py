@@ -135,11 +135,22 @@ class GridTable(RowTable):
         self.apply_sort()
 
     def apply_sort(self) -> None:
-        """Put the rows in the current order (missing cells last either way)."""
+        """Put the rows in the current order (missing cells last either way); the
+        cursor stays on the row it was on, wherever that row goes."""
+        if not self.column_keys() or not self.rows:
+            return
+        current = None
+        if 0 <= self.cursor_row < self.row_count:
+            current = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        self._sort_rows()
+        if current is not None and current in self.rows:
+            position = self.get_row_index(current)
+            if position != self.cursor_row:
+                self.move_cursor(row=position, animate=False, scroll=False)
+
+    def _sort_rows(self) -> None:
         column = self.sort_column
         keys = self.column_keys()
-        if not keys or not self.rows:
-            return
         if column is None or column not in keys:
             # the agent's (OID) order, from any cell's row arcs
             self.sort(keys[0], key=lambda cell: getattr(cell, "arcs", ()), reverse=self.reverse)
