@@ -272,17 +272,19 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
     from console.app import FleettopApp
     from console.runtime import Runtime
     from screens.oids import OidsScreen
-    from screens.table import TableScreen
-    from tests.ui_helpers import devices_screen, wait_for
+    from screens.table import TableScreen, open_table
+    from tests.ui_helpers import Notices, devices_screen, screen_text, wait_for
     from widgets.table_grid import GridTable
     from widgets.value_table import ValueTable
 
     ip_if_index = "1.3.6.1.2.1.4.20.1.2.10.1.100.148"  # ipAdEntIfIndex.10.1.100.148
-    device = DeviceConfig("c3560", conf(c3560.port, "c3560", oids=(ip_if_index,)))
+    # the community ("c3560", the recording's name) is a secret: the device is "sw1"
+    device = DeviceConfig("sw1", conf(c3560.port, "c3560", oids=(ip_if_index,)))
     app = FleettopApp(Runtime(Config(devices=(device,))))
-    async with app.run_test(size=(160, 40)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(160, 40), notifications=True, message_hook=notices.hook) as pilot:
         await devices_screen(pilot)
-        await wait_for(pilot, lambda: app.runtime.snmp_devices["c3560"].status == "CONNECTED", "up")
+        await wait_for(pilot, lambda: app.runtime.snmp_devices["sw1"].status == "CONNECTED", "up")
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, TableScreen), "table screen")
         screen = app.screen
@@ -337,6 +339,19 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
         assert ip_screen.grid.view.schema.name == "ipAddrTable"
         assert ip_table.get_row("10.1.100.148")[0].plain == "10.1.100.148"
         assert ip_table.row_count == 2
+        assert "c3560" not in screen_text(app)
+        # a scalar is no table: said so, nothing raised
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "OIDs screen")
+        scalar = open_table(app, ip_screen.context, "sw1", "1.3.6.1.2.1.1.3.0")
+        assert scalar is not None
+        await wait_for(pilot, lambda: scalar.state.startswith("failed"), "refused")
+        assert "no loaded MIB defines a table there" in scalar.state
+        assert notices.has("sw1: 1.3.6.1.2.1.1.3.0: no loaded MIB defines a table there")
+        # a device without SNMP: told, nothing pushed
+        assert open_table(app, ip_screen.context, "nowhere") is None
+        await wait_for(pilot, lambda: notices.has("nowhere:"), "the refusal")
+        assert notices.has("nowhere: no SNMP backend for this device")
 
 
 @pytest.mark.peer("snmpd")
