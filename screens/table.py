@@ -252,7 +252,8 @@ class TableScreen(Screen[None]):
                 self.error = str(exc)
             else:
                 self.error = None
-                changes = grid.update(fetch.columns, self.context.clock.now())
+                # rates over the fetches' own (monotonic) times, not the display clock
+                changes = grid.update(fetch.columns, asyncio.get_running_loop().time())
                 self.last_fetch = fetch
                 self.refreshes += 1
                 if is_showing(self):
