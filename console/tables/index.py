@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from console.events import JsonValue
-from console.format import MISSING, format_count, format_timeticks, printable
+from console.format import MISSING, format_timeticks, printable
 from console.tables.schema import IndexPart, TableColumn
 
 __all__ = ["IndexValues", "decode_index", "format_cell", "index_text"]
@@ -162,8 +162,3 @@ def format_cell(column: TableColumn, data_type: str, value: JsonValue) -> str:
     if isinstance(value, int) and data_type in ("COUNTER", "BIG_COUNTER"):
         return str(value)
     return printable(str(value))
-
-
-def format_total(value: int | None) -> str:
-    """A counter's total with separators (``1,238,622,295``), or :data:`MISSING`."""
-    return format_count(value) if value is not None else MISSING
