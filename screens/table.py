@@ -235,7 +235,10 @@ class TableScreen(Screen[None]):
             self._fail(str(exc))
             return
         if schema is None:
-            self._fail(f"{self.table_oid}: no loaded MIB defines a table there")
+            self._fail(
+                f"{self.table_oid}: no loaded MIB defines a table there"
+                " (a table's MIB goes in mib_paths)"
+            )
             return
         config = next((d for d in self.context.devices if d.name == self.device), None)
         v1 = config is not None and config.snmp is not None and config.snmp.version == "V1"
@@ -274,7 +277,9 @@ class TableScreen(Screen[None]):
         """Read the columns shown; an Interfaces view whose agent has no 64-bit
         counters (no ifXTable) falls back on ifTable's 32-bit ones at once."""
         if not grid.view.polled:
-            raise ValueError("no column to read: every column is hidden (X shows them)")
+            if self.hidden:
+                raise ValueError("no column to read: every column is hidden (X shows them)")
+            raise ValueError("the table has no readable column besides its index")
         fetch = await backend.fetch_columns([c.oid for c in grid.view.polled])
         if self.refreshes == 0 and self._without_x_table(grid, fetch):
             self._full_view = self._view(schema, high_capacity=False)
