@@ -653,6 +653,7 @@ def help_sections() -> list[HelpSection]:
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
+    from screens.table import TableScreen
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
     from widgets.device_table import DeviceTable
@@ -665,6 +666,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Devices", DevicesScreen, DeviceTable),
         HelpSection.of("OIDs", OidsScreen, ValueTable),
         HelpSection.of("Walk", WalkScreen),
+        HelpSection.of("Table", TableScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
         HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),

@@ -18,6 +18,7 @@ from screens.controllers.mqtt import PUBLISH
 from screens.controllers.snmp import GET, WALK
 from screens.mqtt_values import mqtt_detail
 from screens.oids import OidsScreen
+from screens.table import INTERFACES_BINDING, open_table
 from screens.walk import SYSTEM_GROUP, WalkScreen
 from widgets.device_table import DeviceTable, device_address, device_protocol
 from widgets.value_table import ValueTable
@@ -71,6 +72,7 @@ class DevicesScreen(FleetScreen):
         ),
         GET,
         WALK,
+        INTERFACES_BINDING,
         PUBLISH,
     ]
 
@@ -171,6 +173,12 @@ class DevicesScreen(FleetScreen):
         name = self.query_one(DeviceTable).highlighted_device
         if name is not None:
             self.app.push_screen(WalkScreen(self.context, name, SYSTEM_GROUP))
+
+    def action_interfaces(self) -> None:
+        """The highlighted device's interfaces (IF-MIB ifTable + ifXTable), live."""
+        name = self.query_one(DeviceTable).highlighted_device
+        if name is not None:
+            open_table(self.app, self.context, name)
 
     @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
     async def action_publish(self) -> None:

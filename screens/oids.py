@@ -16,6 +16,7 @@ from screens.base import FleetScreen, ScreenContext
 from screens.controllers.mqtt import PUBLISH, SET_NEW, UNSET
 from screens.controllers.snmp import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
 from screens.mqtt_values import mqtt_value_detail
+from screens.table import INTERFACES_BINDING, TABLE_BINDING, open_table
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from widgets.value_table import ValueTable
 
@@ -80,6 +81,8 @@ class OidsScreen(FleetScreen):
         GET,
         WRITE,
         WALK,
+        TABLE_BINDING,
+        INTERFACES_BINDING,
         POLL_ADD,
         POLL_REMOVE,
         PUBLISH,
@@ -205,6 +208,20 @@ class OidsScreen(FleetScreen):
         else:
             device, root = key[0], walk_root(key[1], self.context.mib_names.get(key[1]))
         self.app.push_screen(WalkScreen(self.context, device, root))
+
+    def action_table(self) -> None:
+        """The selected OID's table as a live grid (any OID of the table)."""
+        if key := self._selected():
+            open_table(self.app, self.context, key[0], key[1])
+
+    def action_interfaces(self) -> None:
+        """The interfaces of the shown device (or of the selected value's)."""
+        key = self.query_one(ValueTable).highlighted_key
+        device = self.device or (key[0] if key is not None else None)
+        if device is None:
+            self.context.operator.notify("no device selected", severity="warning")
+            return
+        open_table(self.app, self.context, device)
 
     def action_poll_add(self) -> None:
         """Poll the selected OID from its device's next cycle."""

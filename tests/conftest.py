@@ -112,6 +112,7 @@ SLOW_MODULES = (
     "test_traps.py",
     "test_mqtt_broker.py",
     "test_demo.py",
+    "test_tables.py",
 )
 
 

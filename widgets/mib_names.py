@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from console.oid import normalize_oid
 
@@ -31,6 +31,7 @@ __all__ = ["MibNames", "MibSource", "NameWorker", "Resolve", "default_resolver"]
 
 mlog = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Resolve = Callable[[str], str | None]
 """Turn a dotted OID into ``MODULE::name.index``, or ``None`` when unknown."""
 
@@ -165,6 +166,14 @@ class MibNames:
                 mlog.debug("cannot complete %r: %s", stripped, exc)
                 return []
         return [str(name) for name in found][:limit]
+
+    def with_source(self, use: Callable[[object | None], T]) -> T:
+        """Return ``use(resolver)`` (``None`` when names are unavailable), the resolver
+        loaded and held by this cache's lock (blocking: call it in a worker thread).
+        The table screens read a table's schema from the MIB this way."""
+        with self._resolving:
+            self._load()
+            return use(self._source)
 
     def _load(self) -> None:
         """Create the resolver once (the caller holds ``_resolving``)."""

@@ -119,6 +119,8 @@ class SnmpDeviceConfig:
     polling_delay: float = 5.0
     string_hex_oids: frozenset[str] = frozenset()
     max_varbinds_per_request: int = 32
+    table_refresh: float = 5.0
+    """Seconds between two refreshes of a table screen (Interfaces, any table)."""
     write_community: Secret | None = None
     """V1/V2C community for operator SETs, when it differs from ``community`` (the
     usual read-only / read-write split); ``None`` writes with ``community``."""

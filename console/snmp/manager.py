@@ -59,7 +59,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from console.config import SnmpDeviceConfig
@@ -75,6 +75,7 @@ from console.snmp.errors import (
     SnmpTimeoutError,
 )
 from console.snmp.link import Cycle, SnmpLink, SnmpStatus
+from console.snmp.table import DEFAULT_VARBINDS, TableFetch, fetch_columns
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -474,6 +475,22 @@ class SnmpDevice(ClosesOnce):
             session_id=session_id,
             max_repetitions=max_repetitions,
         )
+
+    async def fetch_columns(
+        self, columns: Sequence[tuple[int, ...]], *, max_varbinds: int = DEFAULT_VARBINDS
+    ) -> TableFetch:
+        """Read every instance of table ``columns`` (OIDs as arcs) with GETBULK (SNMPv1:
+        GETNEXT), several columns and rows per request, as ``snmptable`` does; nothing
+        is published (:mod:`console.snmp.table` documents the requests and errors).
+
+        Raises:
+            ValueError: no column, or ``max_varbinds`` below 1.
+            SnmpNotConnectedError: the device is not ``CONNECTED`` (or is closed).
+            SnmpTimeoutError: a request got no answer after all its tries.
+            console.snmp.errors.SnmpOperationError: any other failure (``error``
+                names it).
+        """
+        return await fetch_columns(self._link, columns, max_varbinds=max_varbinds)
 
     # -- loops -------------------------------------------------------------------
 

@@ -378,6 +378,12 @@ class MibResolver:
         return self._problems
 
     @property
+    def mib_builder(self) -> Any:
+        """pysnmp's ``MibBuilder`` of the loaded modules (``None`` before :meth:`load`):
+        the table schemas read it (:func:`console.tables.schema.table_schema`)."""
+        return None if self._view is None else self._view.mibBuilder
+
+    @property
     def compiled(self) -> CompiledMibs | None:
         """What compiling ``mib_paths`` produced (``None`` before :meth:`load`, or when
         no ``mib_paths`` were given)."""
