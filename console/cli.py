@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a configuration file and exit")
     check.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
+    from console.collect.commands import add_commands
+
+    add_commands(commands, _add_run_options)  # collect, attach (docs/distributed.md)
     return parser
 
 
@@ -203,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(args.config)
     config: Config | None = None
-    if args.command == "run":
+    if args.command in ("run", "collect"):
         from console.config import ConfigError, load_config
 
         try:
@@ -216,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from console.store.lock import check_not_in_use
 
     try:
+        if args.command in ("collect", "attach"):
+            from console.collect.commands import run_command
+
+            return run_command(args, config)
         store = config.store if config is not None else None  # demo: the defaults
         if store is None or store.enabled:
             from console.store.location import default_store_path
