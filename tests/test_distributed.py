@@ -1,0 +1,347 @@
+"""Collectors and consoles over a real mosquitto (``docs/distributed.md``).
+
+Two ``fleettop collect`` processes (shards 1/2 and 2/2 of one configuration, the
+second ``--read-only``) poll devices of one Debian ``snmpd`` and publish to a
+mosquitto; consoles are :class:`~console.collect.remote.RemoteRuntime` s in the
+test's loop (what ``fleettop attach`` runs). Waits are bounded by ``eventually``
+(which only stops a hung test) except the STALE one, bounded by what the issue
+promises: 1.5 x the collectors' keepalive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from console.collect.link import RemoteError, broker_from_url
+from console.collect.namespace import (
+    decode_segment,
+    encode_segment,
+    event_topic,
+    parse_topic,
+    shard_of,
+)
+from console.collect.remote import STALE, RemoteRuntime
+from console.events import Event
+from tests.conftest import require_program
+from tests.mqtt_peers import Mosquitto
+from tests.snmp_peers import Snmpd
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.peer("mosquitto"), pytest.mark.peer("snmpd")]
+
+ROOT = Path(__file__).resolve().parent.parent
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+SYS_CONTACT = "1.3.6.1.2.1.1.4.0"
+SECRET = "s3cret-rw"
+KEEPALIVE = 2
+DEVICES = [f"dev{i}" for i in range(8)]
+SNMPD_CONF = f"""\
+rocommunity public 127.0.0.1
+rwcommunity {SECRET} 127.0.0.1
+dontLogTCPWrappersConnects yes
+"""
+
+
+def fleet_yaml(port: int) -> str:
+    lines = ["devices:"]
+    for name in DEVICES:
+        lines += [
+            f"  - name: {name}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {port}",
+            "      version: V2C",
+            "      community: public",
+            f"      write_community: {SECRET}",
+            "      polling_delay: 0.5",
+            f"      polling_oids: [{SYS_UPTIME}, {SYS_CONTACT}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class Collectors:
+    """``fleettop collect`` processes, started and killed by name."""
+
+    def __init__(self, workdir: Path, config: Path, url: str) -> None:
+        self.workdir, self.config, self.url = workdir, config, url
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.args: dict[str, list[str]] = {}
+
+    def start(self, name: str, *extra: str) -> None:
+        self.args.setdefault(name, list(extra))
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "console.cli",
+                "collect",
+                str(self.config),
+                "--broker",
+                self.url,
+                "--name",
+                name,
+                "--keepalive",
+                str(KEEPALIVE),
+                *self.args[name],
+            ],
+            cwd=ROOT,
+            env={**os.environ, "FLEETTOP_DATA_DIR": str(self.workdir)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        self.processes.clear()
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
+    with Snmpd(tmp_path / "snmpd", SNMPD_CONF) as agent:
+        yield agent
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path / "broker") as mosquitto:
+        yield mosquitto
+
+
+@pytest.fixture
+def collectors(tmp_path: Path, snmpd: Snmpd, broker: Mosquitto) -> Iterator[Collectors]:
+    config = tmp_path / "fleet.yaml"
+    config.write_text(fleet_yaml(snmpd.port))
+    running = Collectors(tmp_path, config, f"mqtt://127.0.0.1:{broker.port}")
+    running.start("c1", "--shard", "1/2")
+    running.start("c2", "--shard", "2/2", "--read-only")
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+@contextlib.asynccontextmanager
+async def console(broker: Mosquitto) -> AsyncIterator[RemoteRuntime]:
+    runtime = RemoteRuntime(broker_from_url(f"mqtt://127.0.0.1:{broker.port}"))
+    try:
+        await runtime.start()
+        yield runtime
+    finally:
+        await runtime.aclose()
+
+
+def status(runtime: RemoteRuntime, device: str) -> str | None:
+    event = runtime.bus.latest(("snmp", device, "status"))
+    if event is None or not isinstance(event.payload, dict):
+        return None
+    return str(event.payload.get("status"))
+
+
+def owned(name: str) -> list[str]:
+    return [d for d in DEVICES if shard_of(d, 2) == int(name[1:])]
+
+
+def all_online(runtime: RemoteRuntime) -> bool:
+    return all(
+        runtime.collectors.get(c) is not None and runtime.collectors[c].online for c in ("c1", "c2")
+    ) and all(status(runtime, d) == "CONNECTED" for d in DEVICES)
+
+
+# -- the namespace ----------------------------------------------------------------------
+
+
+def test_segments_round_trip_through_topic_levels() -> None:
+    """An Astarte path or a ``+``/``#`` is one level; every segment comes back."""
+    segments = ("mqtt", "dev/1", "property", "org.x.Y", "/s1/enable", "a+b#c%d", "")
+    assert [decode_segment(encode_segment(s)) for s in segments] == list(segments)
+    topic = event_topic("c1", segments)
+    assert "+" not in topic
+    assert "#" not in topic
+    assert topic.count("/") == 3 + len(segments)
+    parsed = parse_topic(topic)
+    assert parsed == ("c1", "event", segments)
+
+
+def test_shards_split_the_devices_and_agree() -> None:
+    """Rendezvous hashing: every name has exactly one shard, the same everywhere,
+    and going from 2 to 3 shards moves only names to the new shard."""
+    names = [f"device-{i}" for i in range(300)]
+    two = {name: shard_of(name, 2) for name in names}
+    three = {name: shard_of(name, 3) for name in names}
+    assert set(two.values()) == {1, 2}
+    assert all(three[n] in (two[n], 3) for n in names)
+    assert 60 < sum(1 for n in names if three[n] == 3) < 140
+
+
+def test_credentials_never_come_from_the_command_line() -> None:
+    with pytest.raises(ValueError, match="never go on the command line"):
+        broker_from_url("mqtt://ops:hunter2@127.0.0.1:1883")
+
+
+# -- collectors and consoles ----------------------------------------------------------
+
+
+async def test_two_collectors_and_consoles(
+    collectors: Collectors, broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Shards 1/2 and 2/2: every device once; a late console has the state at once;
+    a set round-trips with its audit entry; the read-only collector refuses; kill -9
+    -> STALE within 1.5 x keepalive, the other collector unaffected; restart ->
+    current; a broker restart -> everyone reconnects."""
+    async with console(broker) as first:
+        await eventually(lambda: all_online(first), within=30)
+        # every device appears exactly once, owned by the shard its name picks
+        announced = {c: first.collectors[c].status["devices"] for c in ("c1", "c2")}
+        assert sorted(announced["c1"] + announced["c2"]) == sorted(DEVICES)
+        assert announced == {"c1": owned("c1"), "c2": owned("c2")}
+        assert first.owners == {d: f"c{shard_of(d, 2)}" for d in DEVICES}
+        # no secret crosses to the console
+        retained = await retained_dump(broker)
+        assert "fleettop/v1/c1/device/" in retained
+        assert SECRET not in retained
+        assert "public" not in retained
+
+        # a console attaching now has the current state when it is ready
+        async with console(broker) as late:
+            assert {d: status(late, d) for d in DEVICES} == dict.fromkeys(DEVICES, "CONNECTED")
+            assert all(late.bus.latest(("snmp", d, "read", SYS_UPTIME)) for d in DEVICES)
+            assert sorted(d.name for d in late.config.devices) == DEVICES
+
+        # a set round-trips, audited with the operator's identity by the collector
+        target = owned("c1")[0]
+        audits: list[Event] = []
+        first.bus.subscribe(("audit", "?", "*"), audits.append)
+        data = {"type": "STRING", "value": "noc@example.net"}
+        result = await first.remote_devices[target].write(SYS_CONTACT, data, session_id="s-1")
+        assert result["success"] is True
+        assert result["data"] == data
+        await eventually(lambda: audits)
+        entry = audits[0].payload
+        assert isinstance(entry, dict)
+        assert entry["actor"] == first.identity
+        assert "@" in first.identity
+        assert (entry["action"], entry["device"], entry["target"]) == (
+            "snmp.set",
+            target,
+            SYS_CONTACT,
+        )
+        await eventually(lambda: read_value(first, target) == "noc@example.net")
+
+        # the read-only collector refuses, with the reason
+        other = owned("c2")[0]
+        with pytest.raises(RemoteError, match="read-only mode"):
+            await first.remote_devices[other].write(SYS_CONTACT, data)
+        # reads work there, and come back on the bus
+        answer = await first.remote_devices[other].read(SYS_CONTACT, session_id="r-1")
+        assert answer["cause"] == "REQUESTED"
+
+        # kill -9: the broker sends c1's Last Will; its devices turn STALE, c2's stay
+        collectors.kill("c1")
+        await eventually(
+            lambda: all(status(first, d) == STALE for d in owned("c1")),
+            within=1.5 * KEEPALIVE + 1,
+        )
+        assert all(status(first, d) == "CONNECTED" for d in owned("c2"))
+        reason = first.bus.latest(("snmp", target, "status"))
+        assert reason is not None
+        assert isinstance(reason.payload, dict)
+        assert "collector c1 offline since" in str(reason.payload["reason"])
+        assert first.bus.latest(("snmp", target, "read", SYS_UPTIME)) is not None
+        with pytest.raises(RemoteError, match="offline"):
+            await first.remote_devices[target].read(SYS_UPTIME)
+        # a console attaching meanwhile shows them STALE too (the retained Will)
+        async with console(broker) as late:
+            assert all(status(late, d) == STALE for d in owned("c1"))
+            assert all(status(late, d) == "CONNECTED" for d in owned("c2"))
+
+        # restart: current again
+        collectors.start("c1")
+        await eventually(lambda: all_online(first), within=30)
+
+        # broker restart (no persistence: the retained state is gone): collectors
+        # and the console reconnect, the collectors publish their state again
+        connections = first.link.connections
+        broker.stop()
+        broker.start()
+        await eventually(lambda: first.link.connections > connections, within=30)
+        async with console(broker) as late:
+            await eventually(lambda: all_online(late), within=30)
+        seq = first.bus.published
+        await eventually(
+            lambda: any(
+                e.seq > seq for d in DEVICES if (e := first.bus.latest(("snmp", d, "poll")))
+            )
+        )
+
+
+async def retained_dump(broker: Mosquitto) -> str:
+    """What ``mosquitto_sub`` (an independent reader) gets of the namespace in 1 s."""
+    process = await asyncio.create_subprocess_exec(
+        require_program("mosquitto_sub"),
+        *broker.client_args(),
+        "-t",
+        "fleettop/v1/#",
+        "-v",
+        "-W",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    return out.decode(errors="replace")
+
+
+def read_value(runtime: RemoteRuntime, device: str) -> object:
+    event = runtime.bus.latest(("snmp", device, "read", SYS_CONTACT))
+    if event is None or not isinstance(event.payload, dict):
+        return None
+    data = event.payload.get("data")
+    return data.get("value") if isinstance(data, dict) else None
+
+
+def test_collect_refuses_credentials_and_bad_shards(tmp_path: Path) -> None:
+    config = tmp_path / "fleet.yaml"
+    config.write_text(fleet_yaml(161))
+    for args, message in (
+        (["--broker", "mqtt://u:p@127.0.0.1"], "never go on the command line"),
+        (["--broker", "mqtt://127.0.0.1", "--shard", "3/2"], "K/N with 1 <= K <= N"),
+        (["--broker", "http://127.0.0.1"], "use mqtt://"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "console.cli", "collect", str(config), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "FLEETTOP_DATA_DIR": str(tmp_path)},
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr
+        assert "Traceback" not in done.stderr
