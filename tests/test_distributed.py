@@ -345,3 +345,46 @@ def test_collect_refuses_credentials_and_bad_shards(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stderr
         assert message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+# -- the terminal UI over the broker ------------------------------------------------------
+
+
+async def test_attached_console_shows_every_device_and_the_stale_ones(
+    collectors: Collectors, broker: Mosquitto
+) -> None:
+    """``fleettop attach``'s app: one Devices row per device across both collectors,
+    with the status each collector reports; after kill -9 of c1 its rows say STALE
+    with the reason, c2's rows are unchanged; the OIDs of a stale device keep their
+    last values."""
+    from console.app import FleettopApp
+    from tests.ui_helpers import cell, devices_screen, wait_for
+    from widgets.device_table import DeviceTable
+
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    async with console(broker) as probe:  # both collectors polling before the app
+        await eventually(lambda: all_online(probe), within=30)
+    app = FleettopApp(runtime_factory=lambda: RemoteRuntime(broker_from_url(url)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await devices_screen(pilot)
+        table = screen.query_one(DeviceTable)
+
+        def statuses() -> dict[str, str]:
+            return {d: cell(table, d, "status") for d in DEVICES if d in table.rows}
+
+        await wait_for(
+            pilot,
+            lambda: statuses() == dict.fromkeys(DEVICES, "CONNECTED"),
+            "every device connected",
+        )
+        assert table.row_count == len(DEVICES)
+        collectors.kill("c1")
+        await wait_for(
+            pilot,
+            lambda: all(statuses()[d] == STALE for d in owned("c1")),
+            "c1's devices stale",
+            attempts=int((1.5 * KEEPALIVE + 1) / 0.02),
+        )
+        assert all(statuses()[d] == "CONNECTED" for d in owned("c2"))
+        assert "collector c1 offline since" in cell(table, owned("c1")[0], "reason")
+        assert table.row_count == len(DEVICES)

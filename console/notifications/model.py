@@ -241,6 +241,7 @@ _STATUS_SEVERITY: Final[dict[str, Severity]] = {
     "DISCONNECTED": Severity.ERROR,
     "FAILED": Severity.ERROR,  # the trap receiver cannot listen
     "OFFLINE": Severity.WARNING,
+    "STALE": Severity.WARNING,  # its collector went offline (docs/distributed.md)
 }
 _LOG_SEVERITY: Final[dict[str, Severity]] = {
     "debug": Severity.INFO,
