@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run on the built-in demo: simulated agents on 127.0.0.1"
     )
     _add_run_options(demo)
+    demo.add_argument(
+        "--distributed",
+        action="store_true",
+        help="two collectors and a console over an embedded mosquitto (docs/distributed.md)",
+    )
 
     run = commands.add_parser("run", help="run on a configuration file")
     run.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
@@ -219,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from console.store.lock import check_not_in_use
 
     try:
-        if args.command in ("collect", "attach"):
+        if args.command in ("collect", "attach") or getattr(args, "distributed", False):
             from console.collect.commands import run_command
 
             return run_command(args, config)

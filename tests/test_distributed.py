@@ -388,3 +388,37 @@ async def test_attached_console_shows_every_device_and_the_stale_ones(
         assert all(statuses()[d] == "CONNECTED" for d in owned("c2"))
         assert "collector c1 offline since" in cell(table, owned("c1")[0], "reason")
         assert table.row_count == len(DEVICES)
+
+
+async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleettop demo --distributed``: the app over two in-process collectors and an
+    embedded mosquitto shows every demo device once, owned by the collector its
+    shard names, with the statuses they report."""
+    from console.app import FleettopApp
+    from console.collect.demo import DistributedDemo
+    from tests.ui_helpers import cell, devices_screen, wait_for
+    from widgets.device_table import DeviceTable
+
+    require_program("mosquitto")
+    monkeypatch.setenv("FLEETTOP_DATA_DIR", str(tmp_path))
+    app = FleettopApp(runtime_factory=DistributedDemo)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await devices_screen(pilot)
+        runtime = app.runtime
+        assert isinstance(runtime, DistributedDemo)
+        table = screen.query_one(DeviceTable)
+        snmp = ("core-sw1", "ap-lobby", "ups-1")
+        await wait_for(
+            pilot,
+            lambda: all(d in table.rows and cell(table, d, "status") == "CONNECTED" for d in snmp),
+            "the demo's SNMP devices connected",
+            attempts=1500,
+        )
+        assert {d: runtime.owners[d] for d in snmp} == {
+            d: ("east", "west")[shard_of(d, 2) - 1] for d in snmp
+        }
+        assert sorted(runtime.collectors) == ["east", "west"]
+        assert (tmp_path / "demo-east.db").exists()
+        assert (tmp_path / "demo-west.db").exists()

@@ -18,10 +18,12 @@ import dataclasses
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from console.collect.remote import RemoteRuntime
     from console.config import Config
 
 __all__ = ["add_commands", "run_command"]
@@ -111,6 +113,10 @@ def run_command(args: argparse.Namespace, config: Config | None) -> int:
     """
     from console.collect.link import broker_from_url
 
+    if args.command == "demo":
+        from console.collect.demo import DistributedDemo
+
+        return _console(DistributedDemo, args)
     if args.command == "collect":
         assert config is not None
         name = args.name or _default_name()
@@ -132,19 +138,26 @@ def run_command(args: argparse.Namespace, config: Config | None) -> int:
         return EXIT_USAGE
     from console.collect.remote import RemoteRuntime
 
+    return _console(lambda: RemoteRuntime(broker), args)
+
+
+def _console(factory: Callable[[], RemoteRuntime], args: argparse.Namespace) -> int:
+    """Run a console over the runtime ``factory`` builds: headless, or the app."""
     if args.headless:
         from console.headless import run_headless
 
         patterns = tuple(args.filters) if args.filters else (("*",),)
-        return asyncio.run(
-            run_headless(RemoteRuntime(broker), patterns=patterns, seconds=args.seconds)
-        )
+        try:
+            return asyncio.run(run_headless(factory(), patterns=patterns, seconds=args.seconds))
+        except RuntimeError as exc:  # the distributed demo without mosquitto
+            print(f"fleettop: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
     from console.cli import make_app
 
-    app = make_app(lambda: RemoteRuntime(broker), args)
+    app = make_app(factory, args)
     app.run()
     return app.return_code or EXIT_OK
 

@@ -240,6 +240,8 @@ class RemoteRuntime(Runtime):
         if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
             raise ValueError("'type' is not a list of strings")
         event_type: EventType = tuple(raw)
+        if event_type == ("store", "status"):
+            return  # the collector's own store; the console has none
         payload: JsonValue = data.get("payload")
         when = data.get("source_timestamp") or data.get("timestamp")
         source = float(when) if isinstance(when, int | float) else None
