@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ from console.collect.namespace import (
 )
 from console.collect.remote import STALE, RemoteRuntime
 from console.events import Event
-from tests.conftest import require_program
+from tests.conftest import free_udp_port, require_program
 from tests.mqtt_peers import Mosquitto
 from tests.snmp_peers import Snmpd
 from tests.waiting import eventually
@@ -44,6 +45,8 @@ SYS_CONTACT = "1.3.6.1.2.1.1.4.0"
 SECRET = "s3cret-rw"
 KEEPALIVE = 2
 DEVICES = [f"dev{i}" for i in range(8)]
+#: A device nobody answers for: DISCONNECTED, with its built-in alarm.
+DEAD = "dead-1"
 SNMPD_CONF = f"""\
 rocommunity public 127.0.0.1
 rwcommunity {SECRET} 127.0.0.1
@@ -52,7 +55,19 @@ dontLogTCPWrappersConnects yes
 
 
 def fleet_yaml(port: int) -> str:
-    lines = ["devices:"]
+    lines = [
+        "devices:",
+        f"  - name: {DEAD}",
+        "    snmp:",
+        "      remote_host: 127.0.0.1",
+        f"      remote_port: {free_udp_port()}",
+        "      version: V2C",
+        "      community: public",
+        "      request_timeout: 0.3",
+        "      request_retry_count: 0",
+        "      polling_delay: 0.5",
+        f"      polling_oids: [{SYS_UPTIME}]",
+    ]
     for name in DEVICES:
         lines += [
             f"  - name: {name}",
@@ -164,8 +179,8 @@ def status(runtime: RemoteRuntime, device: str) -> str | None:
     return str(event.payload.get("status"))
 
 
-def owned(name: str) -> list[str]:
-    return [d for d in DEVICES if shard_of(d, 2) == int(name[1:])]
+def owned(name: str, devices: list[str] = DEVICES) -> list[str]:
+    return [d for d in devices if shard_of(d, 2) == int(name[1:])]
 
 
 def all_online(runtime: RemoteRuntime) -> bool:
@@ -219,9 +234,10 @@ async def test_two_collectors_and_consoles(
         await eventually(lambda: all_online(first), within=30)
         # every device appears exactly once, owned by the shard its name picks
         announced = {c: first.collectors[c].status["devices"] for c in ("c1", "c2")}
-        assert sorted(announced["c1"] + announced["c2"]) == sorted(DEVICES)
-        assert announced == {"c1": owned("c1"), "c2": owned("c2")}
-        assert first.owners == {d: f"c{shard_of(d, 2)}" for d in DEVICES}
+        everything = [DEAD, *DEVICES]
+        assert sorted(announced["c1"] + announced["c2"]) == sorted(everything)
+        assert announced == {"c1": owned("c1", everything), "c2": owned("c2", everything)}
+        assert first.owners == {d: f"c{shard_of(d, 2)}" for d in everything}
         # no secret crosses to the console
         retained = await retained_dump(broker)
         assert "fleettop/v1/c1/device/" in retained
@@ -232,7 +248,7 @@ async def test_two_collectors_and_consoles(
         async with console(broker) as late:
             assert {d: status(late, d) for d in DEVICES} == dict.fromkeys(DEVICES, "CONNECTED")
             assert all(late.bus.latest(("snmp", d, "read", SYS_UPTIME)) for d in DEVICES)
-            assert sorted(d.name for d in late.config.devices) == DEVICES
+            assert sorted(d.name for d in late.config.devices) == sorted(everything)
 
         # a set round-trips, audited with the operator's identity by the collector
         target = owned("c1")[0]
@@ -261,6 +277,21 @@ async def test_two_collectors_and_consoles(
         # reads work there, and come back on the bus
         answer = await first.remote_devices[other].read(SYS_CONTACT, session_id="r-1")
         assert answer["cause"] == "REQUESTED"
+
+        # an alarm of a collector, acknowledged from the console
+        def dead_alarm() -> dict[str, Any] | None:
+            for event in first.bus.snapshot(("alarm", DEAD, "?")):
+                if isinstance(event.payload, dict):
+                    return event.payload
+            return None
+
+        await eventually(lambda: dead_alarm() is not None)
+        alarm = dead_alarm()
+        assert alarm is not None
+        assert alarm["acked"] is False
+        assert first.alarms is not None
+        assert first.alarms.ack(int(alarm["id"])) is not None
+        await eventually(lambda: (dead_alarm() or {}).get("acked") is True)
 
         # kill -9: the broker sends c1's Last Will; its devices turn STALE, c2's stay
         collectors.kill("c1")
@@ -377,7 +408,7 @@ async def test_attached_console_shows_every_device_and_the_stale_ones(
             lambda: statuses() == dict.fromkeys(DEVICES, "CONNECTED"),
             "every device connected",
         )
-        assert table.row_count == len(DEVICES)
+        assert table.row_count == len(DEVICES) + 1  # and the dead device
         collectors.kill("c1")
         await wait_for(
             pilot,
@@ -387,7 +418,7 @@ async def test_attached_console_shows_every_device_and_the_stale_ones(
         )
         assert all(statuses()[d] == "CONNECTED" for d in owned("c2"))
         assert "collector c1 offline since" in cell(table, owned("c1")[0], "reason")
-        assert table.row_count == len(DEVICES)
+        assert table.row_count == len(DEVICES) + 1  # and the dead device
 
 
 async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(

@@ -34,7 +34,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from console.collect.link import BrokerLink, Message, RemoteError
@@ -45,6 +45,7 @@ from console.oid import normalize_oid
 from console.runtime import Runtime
 
 if TYPE_CHECKING:
+    from console.notifications.alarms import AlarmBook
     from console.snmp.manager import SnmpDevice
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "SETTLE_MAX",
     "STALE",
     "CollectorState",
+    "RemoteAlarms",
     "RemoteError",
     "RemoteRuntime",
     "RemoteSnmpDevice",
@@ -135,6 +137,8 @@ class RemoteRuntime(Runtime):
         # the app hands snmp_devices to the operator, which uses only what
         # SnmpBackend (screens.controllers.snmp) declares: RemoteSnmpDevice has it
         self.snmp_devices = cast("dict[str, SnmpDevice]", self.remote_devices)
+        # likewise the Notifications screen asks the book for ack and ack_all only
+        self.alarms = cast("AlarmBook", RemoteAlarms(self))
         self._last_status: dict[EventType, JsonValue] = {}
         self._last_message = 0.0
         self._attached_at = time.time()
@@ -336,6 +340,63 @@ class RemoteRuntime(Runtime):
             raise RemoteError(f"{collector}: offline, {action} not sent (the device is STALE)")
         body = {**body, "device": device, "operator": self.identity}
         return await self.link.request(collector, action, body, wait=self.request_timeout)
+
+
+class RemoteAlarms:
+    """Acknowledgements of the collectors' alarms (what the Notifications screen
+    asks of :class:`~console.notifications.alarms.AlarmBook`): each is an
+    ``alarm.ack`` request to the collector that raised the alarm, whose book
+    acknowledges, audits and publishes it; the acknowledged alarm comes back on the
+    bus. A failed request is logged (the operator sees it as a notification)."""
+
+    def __init__(self, runtime: RemoteRuntime) -> None:
+        self._runtime = runtime
+
+    def _open(self, alarm_id: int) -> tuple[str, Data] | None:
+        """The device and payload of open alarm ``alarm_id``, from the bus."""
+        for event in self._runtime.bus.snapshot(("alarm", "?", str(alarm_id))):
+            payload = event.payload
+            if isinstance(payload, dict) and payload.get("closed") is not True:
+                return event.type[1], payload
+        return None
+
+    def ack(self, alarm_id: int) -> Data | None:
+        """Ask the alarm's collector to acknowledge it; returns the alarm as last
+        published, or ``None`` when no open alarm has this id."""
+        found = self._open(alarm_id)
+        if found is None:
+            return None
+        device, payload = found
+        self._send(device, [alarm_id])
+        return payload
+
+    def ack_all(self, alarm_ids: Iterable[int]) -> int:
+        """Ask for each open, unacknowledged alarm of ``alarm_ids`` (one request per
+        collector); returns how many were asked for."""
+        by_device: dict[str, list[JsonValue]] = {}
+        for alarm_id in alarm_ids:
+            found = self._open(alarm_id)
+            if found is not None and found[1].get("acked") is not True:
+                by_device.setdefault(found[0], []).append(alarm_id)
+        by_collector: dict[str, tuple[str, list[JsonValue]]] = {}
+        for device, ids in by_device.items():
+            collector = self._runtime.owners.get(device, "")
+            by_collector.setdefault(collector, (device, []))[1].extend(ids)
+        for device, ids in by_collector.values():
+            self._send(device, ids)
+        return sum(len(ids) for ids in by_device.values())
+
+    def _send(self, device: str, ids: list[JsonValue]) -> None:
+        runtime = self._runtime
+
+        async def send() -> None:
+            try:
+                await runtime.request(device, "alarm.ack", {"ids": ids})
+            except RemoteError as exc:
+                mlog.warning("acknowledging alarms %s failed: %s", ids, exc)
+
+        with contextlib.suppress(RuntimeError):  # closing
+            runtime.spawn(send(), name="alarm.ack")
 
 
 class RemoteSnmpDevice:
