@@ -278,6 +278,17 @@ async def test_two_collectors_and_consoles(
         answer = await first.remote_devices[other].read(SYS_CONTACT, session_id="r-1")
         assert answer["cause"] == "REQUESTED"
 
+        # a walk streams back in chunks; a polling change comes back as the new list
+        rows = [row async for row in first.remote_devices[other].walk("1.3.6.1.2.1.1")]
+        assert [oid for oid, _ in rows][:1] == ["1.3.6.1.2.1.1.1.0"]
+        assert all(oid.startswith("1.3.6.1.2.1.1.") for oid, _ in rows)
+        assert len(rows) >= 7
+        sys_name = "1.3.6.1.2.1.1.5.0"
+        assert first.remote_devices[other].add_polling_oid("." + sys_name) == sys_name
+        await eventually(lambda: sys_name in first.remote_devices[other].polling_oids)
+        assert first.remote_devices[other].remove_polling_oid(sys_name) is True
+        await eventually(lambda: sys_name not in first.remote_devices[other].polling_oids)
+
         # an alarm of a collector, acknowledged from the console
         def dead_alarm() -> dict[str, Any] | None:
             for event in first.bus.snapshot(("alarm", DEAD, "?")):
@@ -451,5 +462,36 @@ async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(
             d: ("east", "west")[shard_of(d, 2) - 1] for d in snmp
         }
         assert sorted(runtime.collectors) == ["east", "west"]
+
+        # MQTT actions go to the collector that holds the broker's connection
+        fleet = runtime.remote_mqtt
+        rate = "org.astarte-platform.genericsensors.SamplingRate"
+        await wait_for(
+            pilot,
+            lambda: (
+                rate in fleet.interfaces
+                and "demo-broker" in fleet.connections
+                and fleet.devices.get("thermostat-1") is not None
+                and fleet.devices["thermostat-1"].astarte_base is not None
+            ),
+            "the demo broker, its devices and interfaces",
+            attempts=1500,
+        )
+        published = await fleet.publish("demo-broker", "site/console/hello", b"hi", 1)
+        assert published.success is True
+        done = await fleet.set("thermostat-1", rate, "/s1/samplingPeriod", 5, session_id="m-1")
+        assert done.success is True
+        await wait_for(
+            pilot,
+            lambda: any(
+                isinstance(e.payload, dict) and e.payload.get("session_id") == "m-1"
+                for e in runtime.bus.snapshot(("audit", "thermostat-1", "*"))
+            ),
+            "the set's audit entry",
+        )
+        entry = runtime.bus.latest(("audit", "thermostat-1", "mqtt.set"))
+        assert entry is not None
+        assert isinstance(entry.payload, dict)
+        assert entry.payload["actor"] == runtime.identity
         assert (tmp_path / "demo-east.db").exists()
         assert (tmp_path / "demo-west.db").exists()

@@ -26,6 +26,7 @@ picks.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
@@ -42,6 +43,7 @@ from console.collect.namespace import (
     REQUEST_ROOT,
     device_topic,
     event_topic,
+    interface_topic,
     is_retained,
     public_device,
     shard_of,
@@ -61,7 +63,7 @@ mlog = logging.getLogger(__name__)
 WALK_CHUNK: Final = 500
 #: At most this many var-binds per walk request (the Walk screen's own bound).
 WALK_LIMIT: Final = 50_000
-_WRITES: Final = frozenset({"snmp.write"})
+_WRITES: Final = frozenset({"snmp.write", "mqtt.publish", "mqtt.set", "mqtt.unset"})
 
 
 def shard_config(config: Config, shard: tuple[int, int] | None) -> Config:
@@ -183,7 +185,23 @@ class Collector(ClosesOnce):
             self.link.publish(
                 device_topic(self.name, device.name), _dumps(public_device(device)), retain=True
             )
+        self._announce_interfaces()
         self._forward([e for e in self.runtime.bus.snapshot() if is_retained(e.type)], replay=True)
+
+    def _announce_interfaces(self) -> None:
+        """The Astarte interfaces of ``interfaces_dir`` (their JSON), retained, when the
+        collector runs MQTT brokers: a console checks a set against them."""
+        directory = self.runtime.config.interfaces_dir
+        if directory is None or self.runtime.mqtt is None:
+            return
+        for path in sorted(directory.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                name = str(data["interface_name"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                mlog.warning("interface %s not announced: %s", path.name, exc)
+                continue
+            self.link.publish(interface_topic(self.name, name), _dumps(data), retain=True)
 
     def _on_connect(self) -> None:
         mlog.info("collector %s: connected to the broker", self.name)
@@ -263,6 +281,9 @@ class Collector(ClosesOnce):
         if action == "snmp.poll_remove":
             removed: bool = self._device(body).remove_polling_oid(str(body["oid"]))
             return removed
+        if action.startswith("mqtt."):
+            self._actor(body, session)
+            return await self._mqtt(action, body, session)
         if action == "alarm.ack":
             book = self.runtime.alarms
             if book is None:
@@ -272,6 +293,48 @@ class Collector(ClosesOnce):
                 raise ValueError("alarm.ack needs 'ids', a list of alarm ids")
             return book.ack_all(int(i) for i in ids)
         raise LookupError(f"collector {self.name} does not know the request {action!r}")
+
+    async def _mqtt(self, action: str, body: Mapping[str, Any], session: str | None) -> JsonValue:
+        """``mqtt.publish``, ``mqtt.set``, ``mqtt.unset`` on the collector's brokers;
+        the result as the :class:`~console.mqtt.publishes.PublishResult` fields."""
+        fleet = self.runtime.mqtt
+        if fleet is None:
+            raise LookupError(f"collector {self.name} runs no MQTT broker connection")
+        previous = body.get("previous")
+        if action == "mqtt.publish":
+            result = await fleet.publish(
+                str(body["broker"]),
+                str(body["topic"]),
+                base64.b64decode(str(body.get("payload") or "")),
+                int(body.get("qos", 0)),
+                bool(body.get("retain", False)),
+                session_id=session,
+            )
+        elif action == "mqtt.set":
+            result = await fleet.set(
+                str(body["device"]),
+                str(body["interface"]),
+                str(body["path"]),
+                body.get("value"),
+                session_id=session,
+                previous=previous,
+            )
+        elif action == "mqtt.unset":
+            result = await fleet.unset(
+                str(body["device"]),
+                str(body["interface"]),
+                str(body["path"]),
+                session_id=session,
+                previous=previous,
+            )
+        else:
+            raise LookupError(f"collector {self.name} does not know the request {action!r}")
+        return {
+            "success": result.success,
+            "error": result.error,
+            "reason_code": result.reason_code,
+            "mid": result.mid,
+        }
 
     async def _walk(self, message: Message, body: Mapping[str, Any]) -> None:
         device = self._device(body)

@@ -6,6 +6,7 @@ Topics (``{collector}`` a collector's name, segments percent-encoded by
 
     fleettop/v1/{collector}/status                 retained: online / offline (Last Will)
     fleettop/v1/{collector}/device/{device}        retained: the device, secrets stripped
+    fleettop/v1/{collector}/interface/{name}       retained: an Astarte interface (JSON)
     fleettop/v1/{collector}/event/{type...}        one bus event (the --headless JSON)
     fleettop/request/v1/{collector}/{action}       an operator request (MQTT 5 request)
     fleettop/reply/v1/{client_id}                  the replies to one console
@@ -46,6 +47,7 @@ __all__ = [
     "device_topic",
     "encode_segment",
     "event_topic",
+    "interface_topic",
     "is_retained",
     "parse_shard",
     "parse_topic",
@@ -122,6 +124,11 @@ def device_topic(collector: str, device: str) -> str:
     return f"{ROOT}/{collector}/device/{encode_segment(device)}"
 
 
+def interface_topic(collector: str, name: str) -> str:
+    """``fleettop/v1/{collector}/interface/{name}``: an Astarte interface's JSON."""
+    return f"{ROOT}/{collector}/interface/{encode_segment(name)}"
+
+
 def event_topic(collector: str, event_type: Sequence[str]) -> str:
     """``fleettop/v1/{collector}/event/{segment}/...`` for one bus event type."""
     return f"{ROOT}/{collector}/event/" + "/".join(encode_segment(s) for s in event_type)
@@ -134,7 +141,7 @@ def request_topic(collector: str, action: str) -> str:
 
 def parse_topic(topic: str) -> tuple[str, str, tuple[str, ...]] | None:
     """Split a topic of :data:`ROOT`: ``(collector, kind, rest)`` with ``kind`` one
-    of ``status``, ``device``, ``event`` and ``rest`` the decoded levels after it;
+    of ``status``, ``device``, ``interface``, ``event`` and ``rest`` the decoded levels after it;
     ``None`` for anything else."""
     levels = topic.split("/")
     if len(levels) < 4 or f"{levels[0]}/{levels[1]}" != ROOT:
@@ -142,7 +149,7 @@ def parse_topic(topic: str) -> tuple[str, str, tuple[str, ...]] | None:
     collector, kind, rest = levels[2], levels[3], levels[4:]
     if kind == "status" and not rest:
         return collector, kind, ()
-    if kind in ("device", "event") and rest:
+    if kind in ("device", "event", "interface") and rest:
         return collector, kind, tuple(decode_segment(level) for level in rest)
     return None
 

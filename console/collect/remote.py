@@ -39,12 +39,14 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from console.collect.link import BrokerLink, Message, RemoteError
 from console.collect.namespace import ROOT, device_from_public, parse_topic
+from console.collect.remote_mqtt import RemoteMqttFleet
 from console.config import BrokerConfig, Config, DeviceConfig, StoreConfig
 from console.events import EventType, JsonValue
 from console.oid import normalize_oid
 from console.runtime import Runtime
 
 if TYPE_CHECKING:
+    from console.mqtt.fleet import MqttFleet
     from console.notifications.alarms import AlarmBook
     from console.snmp.manager import SnmpDevice
 
@@ -139,6 +141,11 @@ class RemoteRuntime(Runtime):
         self.snmp_devices = cast("dict[str, SnmpDevice]", self.remote_devices)
         # likewise the Notifications screen asks the book for ack and ack_all only
         self.alarms = cast("AlarmBook", RemoteAlarms(self))
+        self.remote_mqtt = RemoteMqttFleet(self)
+        """The brokers, interfaces and MQTT devices of the collectors; publish, set
+        and unset as requests."""
+        # and the MQTT operator asks the fleet for what RemoteMqttFleet has
+        self.mqtt = cast("MqttFleet", self.remote_mqtt)
         self._last_status: dict[EventType, JsonValue] = {}
         self._last_message = 0.0
         self._attached_at = time.time()
@@ -227,15 +234,20 @@ class RemoteRuntime(Runtime):
                     self._collector_status(collector, data, message)
                 elif kind == "device":
                     self._device(collector, data)
+                elif kind == "interface":
+                    self.remote_mqtt.interface(data)
                 else:
                     self._event(collector, data)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 mlog.warning("ignoring %s: %s", message.topic, exc)
 
     def _device(self, collector: str, data: Mapping[str, Any]) -> None:
         device = device_from_public(data)
         self._described[device.name] = device
         self.owners[device.name] = collector
+        if device.mqtt is not None:
+            astarte = data["mqtt"].get("astarte")
+            self.remote_mqtt.described(device.name, device.mqtt.broker, astarte)
         if device.snmp is not None and device.name not in self.remote_devices:
             self.remote_devices[device.name] = RemoteSnmpDevice(self, device.name)
 
@@ -252,6 +264,8 @@ class RemoteRuntime(Runtime):
         device = event_type[1] if len(event_type) >= 2 else "@"
         if event_type[0] in _DEVICE_EVENTS and not device.startswith("@"):
             self.owners[event_type[1]] = collector
+        if event_type[0] == "mqtt":
+            self.remote_mqtt.event(collector, event_type, payload)
         if self._is_status(event_type):
             self._last_status[event_type] = payload
             state = self.collectors.get(collector)
@@ -334,11 +348,18 @@ class RemoteRuntime(Runtime):
             RemoteError: unknown device, the collector offline, no answer in time,
                 or its refusal.
         """
-        collector = self.owner(device)
+        return await self.request_to(self.owner(device), action, {**body, "device": device})
+
+    async def request_to(self, collector: str, action: str, body: Data) -> JsonValue:
+        """One request to ``collector``, with the operator's identity.
+
+        Raises:
+            RemoteError: the collector offline, no answer in time, or its refusal.
+        """
         state = self.collectors.get(collector)
         if state is not None and not state.online:
             raise RemoteError(f"{collector}: offline, {action} not sent (the device is STALE)")
-        body = {**body, "device": device, "operator": self.identity}
+        body = {**body, "operator": self.identity}
         return await self.link.request(collector, action, body, wait=self.request_timeout)
 
 
