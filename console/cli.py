@@ -5,10 +5,15 @@
     fleettop demo [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop run CONFIG [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop check CONFIG
+    fleettop collect CONFIG --broker URL [--name NAME] [--shard K/N] [--read-only]
+    fleettop attach URL [--read-only] [--headless [--seconds N] [--filter PATTERN ...]]
+    fleettop demo --distributed [--headless ...]
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
-validates (exit 0, or 2 with every problem as ``file:line: field: message``).
+validates (exit 0, or 2 with every problem as ``file:line: field: message``);
+``collect``, ``attach`` and ``demo --distributed`` run collectors and consoles over an
+MQTT broker (``console/collect/commands.py``, ``docs/distributed.md``).
 Textual is imported only when the terminal UI actually starts, and ``demo`` in the
 terminal UI imports nothing heavy before the UI's first frame: the configuration,
 the runtime and the backends (pysnmp) are imported after it, in the app's start

@@ -155,9 +155,9 @@ def _console(factory: Callable[[], RemoteRuntime], args: argparse.Namespace) -> 
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
-    from console.cli import make_app
+    from console.app import FleettopApp
 
-    app = make_app(factory, args)
+    app = FleettopApp(runtime_factory=factory, read_only=args.read_only, freeze_heap=True)
     app.run()
     return app.return_code or EXIT_OK
 

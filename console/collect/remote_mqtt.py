@@ -22,17 +22,28 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from console.astarte import Interface, parse_interface
 from console.collect.link import RemoteError
 from console.events import JsonValue
 from console.mqtt.publishes import PublishResult
 
-if TYPE_CHECKING:
-    from console.collect.remote import RemoteRuntime
 
-__all__ = ["RemoteMqttDevice", "RemoteMqttFleet", "publish_result"]
+class Requests(Protocol):
+    """What the fleet needs of the console's runtime
+    (:class:`~console.collect.remote.RemoteRuntime`): its requests."""
+
+    async def request(
+        self, device: str, action: str, body: dict[str, JsonValue]
+    ) -> JsonValue: ...  # pragma: no cover - a protocol
+
+    async def request_to(
+        self, collector: str, action: str, body: dict[str, JsonValue]
+    ) -> JsonValue: ...  # pragma: no cover - a protocol
+
+
+__all__ = ["RemoteMqttDevice", "RemoteMqttFleet", "Requests", "publish_result"]
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,10 +82,10 @@ class RemoteMqttFleet:
     """See the module docstring.
 
     Args:
-        runtime: the console's runtime (its bus, owners and requests).
+        runtime: the console's runtime (its requests).
     """
 
-    def __init__(self, runtime: RemoteRuntime) -> None:
+    def __init__(self, runtime: Requests) -> None:
         self._runtime = runtime
         self.connections: dict[str, str] = {}
         """Broker name -> the collector holding its connection."""
