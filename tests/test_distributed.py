@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from console.collect.link import RemoteError, broker_from_url
+from console.collect.collector import Collector
+from console.collect.link import BrokerLink, RemoteError, broker_from_url
 from console.collect.namespace import (
     decode_segment,
     encode_segment,
@@ -31,9 +32,11 @@ from console.collect.namespace import (
     shard_of,
 )
 from console.collect.remote import STALE, RemoteRuntime
+from console.config import Config, StoreConfig
 from console.events import Event
+from console.runtime import Runtime
 from tests.conftest import free_udp_port, require_program
-from tests.mqtt_peers import Mosquitto
+from tests.mqtt_peers import Mosquitto, make_certificates
 from tests.snmp_peers import Snmpd
 from tests.waiting import eventually
 
@@ -495,3 +498,91 @@ async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(
         assert entry.payload["actor"] == runtime.identity
         assert (tmp_path / "demo-east.db").exists()
         assert (tmp_path / "demo-west.db").exists()
+
+
+# -- security: the documented ACL, credentials, TLS ------------------------------------------
+
+
+def acl_recipe() -> str:
+    """The ACL of docs/distributed.md, as documented (the test runs the doc's text)."""
+    doc = (ROOT / "docs" / "distributed.md").read_text()
+    start = doc.index("# one block per collector account")
+    return doc[start : doc.index("```", start)]
+
+
+@contextlib.asynccontextmanager
+async def collector_in_process(url: str, name: str) -> AsyncIterator[Collector]:
+    """A collector with no devices, in the test's loop (credentials from the env)."""
+    config = Config(store=StoreConfig(enabled=False))
+    running = Collector(Runtime(config), broker_from_url(url, config), name=name)
+    try:
+        await running.start()
+        await eventually(lambda: running.link.connected.is_set())
+        yield running
+    finally:
+        await running.aclose()
+
+
+async def test_the_documented_acl_lets_operators_act_and_viewers_only_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the ACL recipe, users from the environment (never the command line): the
+    collector publishes its namespace; a viewer sees it but its requests are dropped
+    (a timeout); an operator's request is answered."""
+    acl = tmp_path / "acl"
+    acl.write_text(acl_recipe())
+    users = {"east": "pw-east", "viewer": "pw-viewer", "alice": "pw-alice"}
+    with Mosquitto(tmp_path / "broker", users=users, extra=[f"acl_file {acl}"]) as broker:
+        url = f"mqtt://127.0.0.1:{broker.port}"
+        monkeypatch.setenv("FLEETTOP_MQTT_USERNAME", "east")
+        monkeypatch.setenv("FLEETTOP_MQTT_PASSWORD", "pw-east")
+        async with collector_in_process(url, "east"):
+            for user, answered in (("viewer", False), ("alice", True)):
+                monkeypatch.setenv("FLEETTOP_MQTT_USERNAME", user)
+                monkeypatch.setenv("FLEETTOP_MQTT_PASSWORD", users[user])
+                runtime = RemoteRuntime(broker_from_url(url), request_timeout=1.0)
+                try:
+                    await runtime.start()
+                    await eventually(lambda r=runtime: "east" in r.collectors)  # type: ignore[misc]
+                    assert runtime.collectors["east"].online
+                    assert runtime.identity == user
+                    ack = runtime.request_to("east", "alarm.ack", {"ids": []})
+                    if answered:
+                        assert await ack == 0
+                    else:
+                        with pytest.raises(RemoteError, match=r"no answer to alarm\.ack"):
+                            await ack
+                finally:
+                    await runtime.aclose()
+        # a wrong password: the link says why, and never shows the password
+        monkeypatch.setenv("FLEETTOP_MQTT_USERNAME", "alice")
+        monkeypatch.setenv("FLEETTOP_MQTT_PASSWORD", "wrong-password")
+        link = BrokerLink(broker_from_url(url))
+        link.start()
+        try:
+            await eventually(lambda: link.last_error is not None)
+            assert "refused" in str(link.last_error)
+            assert "wrong-password" not in str(link.last_error)
+        finally:
+            await link.aclose()
+
+
+async def test_tls_verifies_the_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mqtts:// verifies the broker's certificate: with its CA the link connects, with
+    another CA it is rejected with the reason."""
+    certificates = make_certificates(tmp_path / "certs")
+    with Mosquitto(tmp_path / "broker", certificates=certificates) as broker:
+        url = f"mqtts://127.0.0.1:{broker.port}"
+        for ca, connects in ((certificates.ca, True), (certificates.other_ca, False)):
+            monkeypatch.setenv("FLEETTOP_MQTT_CA", str(ca))
+            link = BrokerLink(broker_from_url(url))
+            link.start()
+            try:
+                if connects:
+                    await eventually(lambda lk=link: lk.connected.is_set())  # type: ignore[misc]
+                else:
+                    await eventually(lambda lk=link: lk.last_error is not None)  # type: ignore[misc]
+                    assert "TLS certificate rejected" in str(link.last_error)
+                    assert not link.connected.is_set()
+            finally:
+                await link.aclose()

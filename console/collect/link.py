@@ -385,7 +385,8 @@ class BrokerLink:
     def _lost(self, reason: str) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        self.last_error = reason
+        if was or not (self.last_error or "").startswith("refused"):
+            self.last_error = reason  # a refusal's reason outlives its disconnection
         if was and self._on_disconnect is not None:
             self._on_disconnect(reason)
 
