@@ -10,7 +10,8 @@ first, which the figures show as the local baseline flattening), each device pol
 store. A mosquitto on loopback carries the collectors' events to one console, a
 :class:`~console.collect.remote.RemoteRuntime` in this process.
 
-Measured, over :data:`WINDOW` s after :data:`WARMUP` s, for each N:
+Measured, over :data:`WINDOW` s, starting :data:`WARMUP` s after every device has
+published its first poll (at most :data:`WARMUP_MAX` s), for each N:
 
 * ``local``: var-binds of the ``("snmp", D, "poll")`` events (their ``values``)
   printed by ``fleettop run --headless`` per second; its CPU (s/s) and RSS;
@@ -48,7 +49,8 @@ from console.events import Event
 _ROOT = Path(__file__).resolve().parent.parent
 OIDS = [f"1.3.6.1.2.1.1.{i}.0" for i in range(1, 9)]
 DELAY = 0.5
-WARMUP = 4.0
+WARMUP = 3.0
+WARMUP_MAX = 30.0
 WINDOW = 8.0
 SIZES = (50, 100, 150)
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -132,7 +134,7 @@ def _stop(*processes: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-def measure_local(config: Path) -> dict[str, float]:
+def measure_local(config: Path, count: int) -> dict[str, float]:
     """``fleettop run --headless`` printing its poll events: var-binds/s, CPU, RSS."""
     process = _fleettop(
         "run", str(config), "--headless", "--filter", "snmp/?/poll", stdout=subprocess.PIPE
@@ -143,16 +145,20 @@ def measure_local(config: Path) -> dict[str, float]:
     buffer = b""
     start = time.monotonic()
     began = cpu0 = 0.0
+    polled: set[str] = set()
     try:
-        while time.monotonic() - start < WARMUP + WINDOW:
+        while not began or time.monotonic() - began < WINDOW:
             time.sleep(0.1)
             chunk = process.stdout.read() or b""
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
-            if time.monotonic() - start < WARMUP:
-                continue
             if not began:
-                began, cpu0 = time.monotonic(), cpu_seconds(process.pid)
+                polled.update(json.loads(line)["type"][1] for line in lines)
+                if len(polled) >= count or time.monotonic() - start > WARMUP_MAX:
+                    time.sleep(WARMUP)
+                    process.stdout.read()
+                    buffer = b""
+                    began, cpu0 = time.monotonic(), cpu_seconds(process.pid)
                 continue
             for line in lines:
                 payload = json.loads(line).get("payload") or {}
@@ -167,7 +173,9 @@ def measure_local(config: Path) -> dict[str, float]:
         _stop(process)
 
 
-async def measure_distributed(config: Path, broker: tuple[int, int], shards: int) -> dict[str, Any]:
+async def measure_distributed(
+    config: Path, count: int, broker: tuple[int, int], shards: int
+) -> dict[str, Any]:
     """``shards`` collectors and one console: var-binds/s at the console, CPUs, RSS."""
     port, broker_pid = broker
     url = f"mqtt://127.0.0.1:{port}"
@@ -179,8 +187,10 @@ async def measure_distributed(config: Path, broker: tuple[int, int], shards: int
     ]  # fmt: skip
     console = RemoteRuntime(broker_from_url(url))
     counted = {"values": 0, "on": False}
+    polled: set[str] = set()
 
     def on_polls(batch: list[Event]) -> None:
+        polled.update(event.type[1] for event in batch)
         if counted["on"]:
             for event in batch:
                 payload = event.payload
@@ -191,6 +201,9 @@ async def measure_distributed(config: Path, broker: tuple[int, int], shards: int
         await console.start_bus()
         console.bus.subscribe(("snmp", "?", "poll"), on_polls, batch_size=1000, batch_duration=0.1)
         await console.start()
+        deadline = time.monotonic() + WARMUP_MAX
+        while len(polled) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
         await asyncio.sleep(WARMUP)
         pids = [p.pid for p in collectors]
         cpu0 = [cpu_seconds(pid) for pid in pids]
@@ -230,9 +243,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for count in sizes:
             config = Path(tmp) / f"fleet-{count}.yaml"
             config.write_text(fleet_yaml(agent_port, count, args.delay))
-            local = measure_local(config)
-            one = asyncio.run(measure_distributed(config, broker, 1))
-            two = asyncio.run(measure_distributed(config, broker, 2))
+            local = measure_local(config, count)
+            one = asyncio.run(measure_distributed(config, count, broker, 1))
+            two = asyncio.run(measure_distributed(config, count, broker, 2))
             results[str(count)] = {
                 "target_varbinds_per_s": round(count * len(OIDS) / args.delay),
                 "local": local,
