@@ -7,8 +7,9 @@ loop, everything the console then watches through the broker:
 
 1. Debian's ``mosquitto`` on a free loopback port (the fleet's link is MQTT 5; the
    demo's embedded amqtt broker speaks MQTT 3.1.1 only, so it stays the demo
-   devices' broker), anonymous, without persistence, its files in a temporary
-   directory;
+   devices' broker), anonymous, without persistence or log, its configuration in a temporary
+   directory removed once it listens; it gets SIGTERM if fleettop dies without
+   closing it (``prctl(PR_SET_PDEATHSIG)`` on Linux);
 2. the demo fleet (:class:`~console.demo.DemoFleet`: SNMP agents, the amqtt broker
    and its simulated MQTT devices);
 3. two collectors, ``east`` (shard 1/2) and ``west`` (shard 2/2) of the demo's
@@ -23,10 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,10 +51,21 @@ COLLECTORS: Final = (("east", (1, 2)), ("west", (2, 2)))
 BROKER_START: Final = 5.0
 #: The collectors' keepalive in the demo (a stopped one is STALE within 15 s).
 DEMO_KEEPALIVE: Final = 10
+_PR_SET_PDEATHSIG: Final = 1
 
 
 class MosquittoMissingError(RuntimeError):
     """``mosquitto`` is not on PATH: the distributed demo cannot start."""
+
+
+def _die_with_parent() -> None:
+    """In the forked child: ask Linux for SIGTERM when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``, prctl(2)); nothing elsewhere."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -122,16 +138,20 @@ class DistributedDemo(RemoteRuntime):
         workdir = Path(tempfile.mkdtemp(prefix="fleettop-demo-broker-"))
         conf = workdir / "mosquitto.conf"
         port = self.link.broker.port
+        # as root, mosquitto would switch users, which clears the parent-death signal
+        root = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest file {workdir / 'mosquitto.log'}\n"
+            f"{root}listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "log_dest none\n"
         )
-        self._process = await asyncio.to_thread(
-            subprocess.Popen,
+        # forked from the loop's thread (it lives as long as the process): the broker
+        # gets SIGTERM when fleettop dies without closing (a SIGHUP, a kill)
+        self._process = subprocess.Popen(  # noqa: ASYNC220 - a fork, not a wait
             [program, "-c", str(conf)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         self._on_close("the demo broker", lambda: self._stop_broker(workdir))
         deadline = time.monotonic() + BROKER_START
@@ -148,6 +168,7 @@ class DistributedDemo(RemoteRuntime):
                 writer.close()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
+                shutil.rmtree(workdir, ignore_errors=True)  # it has read its configuration
                 return
 
     async def _stop_broker(self, workdir: Path) -> None:

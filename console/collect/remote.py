@@ -133,6 +133,9 @@ class RemoteRuntime(Runtime):
         self.identity = _identity(broker)
         self.collectors: dict[str, CollectorState] = {}
         self.owners: dict[str, str] = {}
+        self.alarm_owners: dict[str, str] = {}
+        """The collector of each alarm, by alarm id (a trap's alarm may belong to a
+        sender no collector announces, ``@192.0.2.7``)."""
         self._described: dict[str, DeviceConfig] = {}
         self.remote_devices: dict[str, RemoteSnmpDevice] = {}
         """The SNMP backends of the announced devices, by name."""
@@ -266,6 +269,8 @@ class RemoteRuntime(Runtime):
             self.owners[event_type[1]] = collector
         if event_type[0] == "mqtt":
             self.remote_mqtt.event(collector, event_type, payload)
+        if event_type[0] == "alarm" and len(event_type) == 3:
+            self.alarm_owners[event_type[2]] = collector
         if self._is_status(event_type):
             self._last_status[event_type] = payload
             state = self.collectors.get(collector)
@@ -374,11 +379,14 @@ class RemoteAlarms:
         self._runtime = runtime
 
     def _open(self, alarm_id: int) -> tuple[str, Data] | None:
-        """The device and payload of open alarm ``alarm_id``, from the bus."""
+        """The collector and payload of open alarm ``alarm_id``, from the bus."""
+        collector = self._runtime.alarm_owners.get(str(alarm_id))
+        if collector is None:
+            return None
         for event in self._runtime.bus.snapshot(("alarm", "?", str(alarm_id))):
             payload = event.payload
             if isinstance(payload, dict) and payload.get("closed") is not True:
-                return event.type[1], payload
+                return collector, payload
         return None
 
     def ack(self, alarm_id: int) -> Data | None:
@@ -387,32 +395,28 @@ class RemoteAlarms:
         found = self._open(alarm_id)
         if found is None:
             return None
-        device, payload = found
-        self._send(device, [alarm_id])
+        collector, payload = found
+        self._send(collector, [alarm_id])
         return payload
 
     def ack_all(self, alarm_ids: Iterable[int]) -> int:
         """Ask for each open, unacknowledged alarm of ``alarm_ids`` (one request per
         collector); returns how many were asked for."""
-        by_device: dict[str, list[JsonValue]] = {}
+        by_collector: dict[str, list[JsonValue]] = {}
         for alarm_id in alarm_ids:
             found = self._open(alarm_id)
             if found is not None and found[1].get("acked") is not True:
-                by_device.setdefault(found[0], []).append(alarm_id)
-        by_collector: dict[str, tuple[str, list[JsonValue]]] = {}
-        for device, ids in by_device.items():
-            collector = self._runtime.owners.get(device, "")
-            by_collector.setdefault(collector, (device, []))[1].extend(ids)
-        for device, ids in by_collector.values():
-            self._send(device, ids)
-        return sum(len(ids) for ids in by_device.values())
+                by_collector.setdefault(found[0], []).append(alarm_id)
+        for collector, ids in by_collector.items():
+            self._send(collector, ids)
+        return sum(len(ids) for ids in by_collector.values())
 
-    def _send(self, device: str, ids: list[JsonValue]) -> None:
+    def _send(self, collector: str, ids: list[JsonValue]) -> None:
         runtime = self._runtime
 
         async def send() -> None:
             try:
-                await runtime.request(device, "alarm.ack", {"ids": ids})
+                await runtime.request_to(collector, "alarm.ack", {"ids": ids})
             except RemoteError as exc:
                 mlog.warning("acknowledging alarms %s failed: %s", ids, exc)
 
