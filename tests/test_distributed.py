@@ -586,3 +586,44 @@ async def test_tls_verifies_the_broker(tmp_path: Path, monkeypatch: pytest.Monke
                     assert not link.connected.is_set()
             finally:
                 await link.aclose()
+
+
+async def test_a_broker_restart_loses_no_event(
+    tmp_path: Path, snmpd: Snmpd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker restarts while a collector polls: the poll events published while
+    it was away (QoS 1, queued by the collector's client) reach the console once both
+    are connected again: their ``polls`` counter has no gap. The collector is paused
+    (SIGSTOP) until the console is back, so the console cannot catch them by luck."""
+    config = tmp_path / "fleet.yaml"
+    config.write_text(fleet_yaml(snmpd.port))
+    with Mosquitto(tmp_path / "broker") as broker:
+        running = Collectors(tmp_path, config, f"mqtt://127.0.0.1:{broker.port}")
+        running.start("c1")
+        try:
+            async with console(broker) as first:
+                polls: list[int] = []
+
+                def on_poll(event: Event) -> None:
+                    if isinstance(event.payload, dict):
+                        polls.append(int(str(event.payload["polls"])))
+
+                first.bus.subscribe(("snmp", DEVICES[0], "poll"), on_poll)
+                await eventually(lambda: len(polls) >= 3, within=30)
+                connections = first.link.connections
+                broker.stop()
+                before = max(polls)
+                await asyncio.sleep(2.0)  # the collector polls on, the broker is away
+                collector = running.processes["c1"]
+                collector.send_signal(signal.SIGSTOP)
+                try:
+                    broker.start()
+                    await eventually(lambda: first.link.connections > connections, within=30)
+                finally:
+                    collector.send_signal(signal.SIGCONT)
+                await eventually(lambda: max(polls) >= before + 8, within=30)
+                seen = sorted(set(polls))
+                missing = sorted(set(range(seen[0], seen[-1] + 1)) - set(seen))
+                assert missing == [], f"poll events lost across the restart: {missing}"
+        finally:
+            running.stop_all()

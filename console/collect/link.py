@@ -8,7 +8,9 @@ URL with ``user:password@`` is refused: it would show in ``ps``). TLS verifies t
 broker's certificate (the system's CAs, or ``FLEETTOP_MQTT_CA``).
 
 :class:`BrokerLink` is one paho client (MQTT 5, paho's network thread, reconnecting
-by itself every 0.5-4 s) whose callbacks reach the event loop: ``on_connect`` after
+by itself every 1-4 s, resuming its session: the broker keeps it
+:data:`SESSION_EXPIRY` s, so QoS 1 messages published meanwhile are delivered after
+the reconnection) whose callbacks reach the event loop: ``on_connect`` after
 every CONNACK (the link has subscribed its filters again by then), ``on_messages``
 with the messages received, in order, in batches (one loop wake-up per batch).
 Requests (MQTT 5 §4.10: response topic and correlation data) are :meth:`request`
@@ -49,6 +51,7 @@ __all__ = [
     "ENV_CA",
     "ENV_PASSWORD",
     "ENV_USERNAME",
+    "SESSION_EXPIRY",
     "BrokerLink",
     "Message",
     "RemoteError",
@@ -60,6 +63,9 @@ mlog = logging.getLogger(__name__)
 ENV_USERNAME: Final = "FLEETTOP_MQTT_USERNAME"
 ENV_PASSWORD: Final = "FLEETTOP_MQTT_PASSWORD"
 ENV_CA: Final = "FLEETTOP_MQTT_CA"
+#: Seconds the broker keeps a link's session (its subscriptions and the QoS 1
+#: messages for it) after the connection is lost (MQTT 5 §3.1.2.11.2).
+SESSION_EXPIRY: Final = 300
 _SCHEMES: Final = {
     "mqtt": ("tcp", False, 1883),
     "mqtts": ("tcp", True, 8883),
@@ -239,7 +245,18 @@ class BrokerLink:
             topic, payload = self._will
             client.will_set(topic, payload, qos=1, retain=True)
         self._client = client
-        client.connect_async(conf.host, conf.port, conf.keepalive, clean_start=True)
+        # a session that outlives a lost connection (and, on a broker with persistence,
+        # its restart): QoS 1 messages for this client wait in the broker meanwhile;
+        # a fresh one at the process's first connection only
+        connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect.SessionExpiryInterval = SESSION_EXPIRY
+        client.connect_async(
+            conf.host,
+            conf.port,
+            conf.keepalive,
+            clean_start=paho.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=connect,
+        )
         client.loop_start()
 
     async def aclose(self, last: Sequence[tuple[str, bytes, bool]] = ()) -> None:
@@ -258,8 +275,10 @@ class BrokerLink:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.to_thread(wait), 3)
         self._closing = True
+        ending = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        ending.SessionExpiryInterval = 0  # a clean end: the broker drops the session
         with contextlib.suppress(Exception):
-            client.disconnect()
+            client.disconnect(properties=ending)
         await asyncio.to_thread(client.loop_stop)
         for queue in self._pending.values():
             queue.put_nowait({"ok": False, "error": "the console is closing"})
