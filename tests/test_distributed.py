@@ -241,6 +241,20 @@ async def test_two_collectors_and_consoles(
         assert sorted(announced["c1"] + announced["c2"]) == sorted(everything)
         assert announced == {"c1": owned("c1", everything), "c2": owned("c2", everything)}
         assert first.owners == {d: f"c{shard_of(d, 2)}" for d in everything}
+        # one writer per store: a second collector on c1's store is refused at start
+        again = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "console.cli", "collect", str(collectors.config),
+             "--broker", collectors.url, "--name", "c1"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "FLEETTOP_DATA_DIR": str(tmp_path)},
+        )  # fmt: skip
+        assert again.returncode == 2
+        assert "fleettop-c1.db" in again.stderr
+        assert "Traceback" not in again.stderr
         # no secret crosses to the console
         retained = await retained_dump(broker)
         assert "fleettop/v1/c1/device/" in retained

@@ -76,6 +76,7 @@ def add_commands(commands: Any, run_options: Any) -> None:
         " it vanished (default 30)",
     )
     run_options(collect)
+    collect.set_defaults(headless=True)  # a collector has no UI: its log goes to stderr
     attach = commands.add_parser(
         "attach", help="a console on the collectors of an MQTT broker, with no backends of its own"
     )
