@@ -132,6 +132,7 @@ class Collector(ClosesOnce):
             subscriptions=(f"{REQUEST_ROOT}/{name}/#",),
             on_messages=self._on_requests,
             on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
             will=(status_topic(name), _dumps(self._status("offline"))),
             client_id=f"fleettop-collect-{name}",
         )
@@ -202,6 +203,16 @@ class Collector(ClosesOnce):
                 mlog.warning("interface %s not announced: %s", path.name, exc)
                 continue
             self.link.publish(interface_topic(self.name, name), _dumps(data), retain=True)
+
+    def _on_disconnect(self, reason: str) -> None:
+        if "taken over" in reason.lower():  # MQTT 5 reason code 0x8E
+            mlog.error(
+                "collector %s: another process connected with the same name and took the"
+                " connection over; give every collector its own --name",
+                self.name,
+            )
+        else:
+            mlog.warning("collector %s: the broker connection was lost (%s)", self.name, reason)
 
     def _on_connect(self) -> None:
         mlog.info("collector %s: connected to the broker", self.name)
