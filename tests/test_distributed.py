@@ -286,6 +286,18 @@ async def test_two_collectors_and_consoles(
             SYS_CONTACT,
         )
         await eventually(lambda: read_value(first, target) == "noc@example.net")
+        # history is the console's own cache, fed by the stream (docs/distributed.md):
+        # the write and its audit entry are in its notification center, none replayed
+        center = first.notifications
+        assert center is not None
+        await eventually(
+            lambda: (
+                {("snmp", target, "write", SYS_CONTACT), ("audit", target, "snmp.set")}
+                <= {entry.event_type for entry in center.entries}
+            )
+        )
+        assert not center.persistent
+        assert not any(entry.history for entry in center.entries)
 
         # the read-only collector refuses, with the reason
         other = owned("c2")[0]
