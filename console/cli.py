@@ -6,11 +6,16 @@
     fleettop run CONFIG [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop check CONFIG
     fleettop walk CONFIG DEVICE [ROOT] [--json] [--no-names] [-r N]
+    fleettop collect CONFIG --broker URL [--name NAME] [--shard K/N] [--read-only]
+    fleettop attach URL [--read-only] [--headless [--seconds N] [--filter PATTERN ...]]
+    fleettop demo --distributed [--headless ...]
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
 validates (exit 0, or 2 with every problem as ``file:line: field: message``);
-``walk`` prints a subtree of one device (:mod:`console.walkcmd`, ``docs/walk.md``).
+``walk`` prints a subtree of one device (:mod:`console.walkcmd`, ``docs/walk.md``);
+``collect``, ``attach`` and ``demo --distributed`` run collectors and consoles over an
+MQTT broker (``console/collect/commands.py``, ``docs/distributed.md``).
 Textual is imported only when the terminal UI actually starts, and ``demo`` in the
 terminal UI imports nothing heavy before the UI's first frame: the configuration,
 the runtime and the backends (pysnmp) are imported after it, in the app's start
@@ -108,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run on the built-in demo: simulated agents on 127.0.0.1"
     )
     _add_run_options(demo)
+    demo.add_argument(
+        "--distributed",
+        action="store_true",
+        help="two collectors and a console over an embedded mosquitto (docs/distributed.md)",
+    )
 
     run = commands.add_parser("run", help="run on a configuration file")
     run.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
@@ -119,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     from console import walkcmd  # argparse only: the walk imports its backend when it runs
 
     walkcmd.add_parser(commands)
+    from console.collect.commands import add_commands
+
+    add_commands(commands, _add_run_options)  # collect, attach (docs/distributed.md)
     return parser
 
 
@@ -214,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_walk(args)
     config: Config | None = None
-    if args.command == "run":
+    if args.command in ("run", "collect"):
         from console.config import ConfigError, load_config
 
         try:
@@ -227,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from console.store.lock import check_not_in_use
 
     try:
+        if args.command in ("collect", "attach") or getattr(args, "distributed", False):
+            from console.collect.commands import run_command
+
+            return run_command(args, config)
         store = config.store if config is not None else None  # demo: the defaults
         if store is None or store.enabled:
             from console.store.location import default_store_path

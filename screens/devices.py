@@ -25,7 +25,12 @@ from widgets.value_table import ValueTable
 
 __all__ = ["DevicesScreen", "device_detail"]
 
-_STATUS_STYLES = {"CONNECTED": "$success", "CONNECTING": "$warning", "DISCONNECTED": "$error"}
+_STATUS_STYLES = {
+    "CONNECTED": "$success",
+    "CONNECTING": "$warning",
+    "DISCONNECTED": "$error",
+    "STALE": "$warning",
+}
 
 
 def device_detail(

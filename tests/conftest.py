@@ -113,6 +113,7 @@ SLOW_MODULES = (
     "test_mqtt_broker.py",
     "test_demo.py",
     "test_tables.py",
+    "test_distributed.py",
 )
 
 

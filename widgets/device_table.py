@@ -58,8 +58,10 @@ _STATUS_CLASSES = {
     "ONLINE": "device-table--connected",
     "UNKNOWN": "device-table--connecting",
     "OFFLINE": "device-table--disconnected",
+    # a device of a collector that went offline (fleettop attach: docs/distributed.md)
+    "STALE": "device-table--connecting",
 }
-_WORST = ("DISCONNECTED", "OFFLINE", "CONNECTING", "UNKNOWN", "CONNECTED", "ONLINE")
+_WORST = ("DISCONNECTED", "OFFLINE", "STALE", "CONNECTING", "UNKNOWN", "CONNECTED", "ONLINE")
 _UNKNOWN_CLASS = "device-table--unknown"
 _ALARM_CLASSES = {severity: f"device-table--alarm-{severity.label}" for severity in Severity}
 _RIGHT = frozenset({"rtt", "values", "rate", "errors"})

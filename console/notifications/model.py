@@ -245,6 +245,7 @@ _STATUS_SEVERITY: Final[dict[str, Severity]] = {
     "OFFLINE": Severity.WARNING,
     "SUSPENDED": Severity.WARNING,  # a delivering monitor keeps batches for replay
     "DISABLED": Severity.ERROR,  # a delivering monitor gave up (docs/monitors.md)
+    "STALE": Severity.WARNING,  # its collector went offline (docs/distributed.md)
 }
 _LOG_SEVERITY: Final[dict[str, Severity]] = {
     "debug": Severity.INFO,

@@ -198,6 +198,10 @@ class AuditRecorder:
         self.recorded = 0
         self.skipped = 0
         self.failed: StoreError | None = None
+        self.actors: dict[str, str] = {}
+        """Who acts, by session id, when not the local operator (a remote console's
+        identity, set by a collector before it runs the request); an entry is used
+        once, for the action of its session."""
         self._subscriptions: list[Subscription] = []
         for rule in rules:
             self._subscriptions.append(
@@ -226,6 +230,8 @@ class AuditRecorder:
         for event in events:
             try:
                 draft = rule.extract(event)
+                if draft.session_id is not None and draft.session_id in self.actors:
+                    draft = draft._replace(actor=self.actors.pop(draft.session_id))
                 recorded = await self.log.record_audit(draft)
             except (ValueError, KeyError, TypeError) as exc:
                 self.skipped += 1

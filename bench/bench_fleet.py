@@ -1,0 +1,263 @@
+"""A fleet through a broker: polled var-binds per second reaching a viewer, with one
+collector and with two (``--shard 1/2``, ``2/2``), against the same devices polled by
+one local ``fleettop run --headless`` (the baseline, same run, same machine).
+
+Setup: one Debian ``snmpd`` on loopback answers every device (N device names on one
+agent: for the poller these are N devices, each with its own polling loop and
+requests; the agent is one process, so at large N it is the agent that saturates
+first, which the figures show as the local baseline flattening), each device polls
+:data:`OIDS` (8 leaves of ``system``) with ``polling_delay`` :data:`DELAY` s, no
+store. A mosquitto on loopback carries the collectors' events to one console, a
+:class:`~console.collect.remote.RemoteRuntime` in this process.
+
+Measured, over :data:`WINDOW` s, starting :data:`WARMUP` s after every device has
+published its first poll (at most :data:`WARMUP_MAX` s), for each N:
+
+* ``local``: var-binds of the ``("snmp", D, "poll")`` events (their ``values``)
+  printed by ``fleettop run --headless`` per second; its CPU (s/s) and RSS;
+* ``one``/``two``: the same sum over the poll events the console received through
+  the broker; each collector's CPU and RSS, mosquitto's CPU, the console's CPU.
+
+Ratios: ``one / local`` and ``two / local`` (target: report; the brief's question is
+how the cost grows with N and whether a second collector adds capacity on a 2-core
+machine that also runs snmpd, mosquitto and the console).
+
+Usage: ``python -m bench fleet`` or ``python -m bench.bench_fleet [--devices 100,300]``.
+Prints a JSON summary and returns it from :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.peers import free_tcp_port, program, snmpd
+from console.collect.link import broker_from_url
+from console.collect.remote import RemoteRuntime
+from console.events import Event
+
+_ROOT = Path(__file__).resolve().parent.parent
+OIDS = [f"1.3.6.1.2.1.1.{i}.0" for i in range(1, 9)]
+DELAY = 0.5
+WARMUP = 3.0
+WARMUP_MAX = 30.0
+WINDOW = 8.0
+SIZES = (50, 100, 150)
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def fleet_yaml(port: int, count: int, delay: float = DELAY) -> str:
+    lines = ["devices:"]
+    for i in range(count):
+        lines += [
+            f"  - name: d{i:05d}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {port}",
+            "      version: V2C",
+            "      community: public",
+            f"      polling_delay: {delay}",
+            f"      polling_oids: [{', '.join(OIDS)}]",
+        ]
+    lines += ["store:", "  enabled: false"]
+    return "\n".join(lines) + "\n"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far, s (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def mosquitto() -> Iterator[tuple[int, int]]:
+    """A mosquitto on a free port; yields ``(port, pid)``."""
+    port = free_tcp_port()
+    with tempfile.TemporaryDirectory(prefix="fleettop-bench-") as workdir:
+        conf = Path(workdir) / "mosquitto.conf"
+        user = ["user root"] if os.geteuid() == 0 else []
+        conf.write_text(
+            "\n".join(
+                [*user, f"listener {port} 127.0.0.1", "allow_anonymous true",
+                 "max_queued_messages 1000000", "max_inflight_messages 1000"]
+            )
+            + "\n"
+        )  # fmt: skip
+        process = subprocess.Popen(
+            [program("mosquitto"), "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(0.5)
+            yield port, process.pid
+        finally:
+            process.terminate()
+            process.wait(5)
+
+
+def _fleettop(*args: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "console.cli", *args],
+        cwd=_ROOT,
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def measure_local(config: Path, count: int) -> dict[str, float]:
+    """``fleettop run --headless`` printing its poll events: var-binds/s, CPU, RSS."""
+    process = _fleettop(
+        "run", str(config), "--headless", "--filter", "snmp/?/poll", stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), False)
+    values = 0
+    buffer = b""
+    start = time.monotonic()
+    began = cpu0 = 0.0
+    polled: set[str] = set()
+    try:
+        while not began or time.monotonic() - began < WINDOW:
+            time.sleep(0.1)
+            chunk = process.stdout.read() or b""
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            if not began:
+                polled.update(json.loads(line)["type"][1] for line in lines)
+                if len(polled) >= count or time.monotonic() - start > WARMUP_MAX:
+                    time.sleep(WARMUP)
+                    process.stdout.read()
+                    buffer = b""
+                    began, cpu0 = time.monotonic(), cpu_seconds(process.pid)
+                continue
+            for line in lines:
+                payload = json.loads(line).get("payload") or {}
+                values += int(payload.get("values") or 0)
+        elapsed = time.monotonic() - began
+        return {
+            "varbinds_per_s": round(values / elapsed),
+            "cpu": round((cpu_seconds(process.pid) - cpu0) / elapsed, 2),
+            "rss_mb": round(rss_mb(process.pid), 1),
+        }
+    finally:
+        _stop(process)
+
+
+async def measure_distributed(
+    config: Path, count: int, broker: tuple[int, int], shards: int
+) -> dict[str, Any]:
+    """``shards`` collectors and one console: var-binds/s at the console, CPUs, RSS."""
+    port, broker_pid = broker
+    url = f"mqtt://127.0.0.1:{port}"
+    names = [f"c{k}" for k in range(1, shards + 1)]
+    collectors = [
+        _fleettop("collect", str(config), "--broker", url, "--name", name,
+                  *(["--shard", f"{k}/{shards}"] if shards > 1 else []))
+        for k, name in enumerate(names, 1)
+    ]  # fmt: skip
+    console = RemoteRuntime(broker_from_url(url))
+    counted = {"values": 0, "on": False}
+    polled: set[str] = set()
+
+    def on_polls(batch: list[Event]) -> None:
+        polled.update(event.type[1] for event in batch)
+        if counted["on"]:
+            for event in batch:
+                payload = event.payload
+                if isinstance(payload, dict):
+                    counted["values"] += int(payload.get("values") or 0)  # type: ignore[call-overload]
+
+    try:
+        await console.start_bus()
+        console.bus.subscribe(("snmp", "?", "poll"), on_polls, batch_size=1000, batch_duration=0.1)
+        await console.start()
+        deadline = time.monotonic() + WARMUP_MAX
+        while len(polled) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(WARMUP)
+        pids = [p.pid for p in collectors]
+        cpu0 = [cpu_seconds(pid) for pid in pids]
+        broker0, console0 = cpu_seconds(broker_pid), cpu_seconds(os.getpid())
+        counted["on"] = True
+        began = time.monotonic()
+        await asyncio.sleep(WINDOW)
+        await console.bus.drain()
+        elapsed = time.monotonic() - began
+        counted["on"] = False
+        return {
+            "varbinds_per_s": round(counted["values"] / elapsed),
+            "collectors_cpu": [
+                round((cpu_seconds(pid) - c) / elapsed, 2)
+                for pid, c in zip(pids, cpu0, strict=True)
+            ],
+            "collectors_rss_mb": [round(rss_mb(pid), 1) for pid in pids],
+            "mosquitto_cpu": round((cpu_seconds(broker_pid) - broker0) / elapsed, 2),
+            "console_cpu": round((cpu_seconds(os.getpid()) - console0) / elapsed, 2),
+            "devices_seen": len(console.owners),
+        }
+    finally:
+        await console.aclose()
+        _stop(*collectors)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark; print and return the JSON summary."""
+    parser = argparse.ArgumentParser(prog="bench_fleet")
+    parser.add_argument("--devices", default=",".join(str(n) for n in SIZES))
+    parser.add_argument("--delay", type=float, default=DELAY, help="polling_delay, s")
+    args = parser.parse_args([] if argv is None else argv)
+    sizes = [int(n) for n in args.devices.split(",")]
+    results: dict[str, Any] = {"oids_per_device": len(OIDS), "polling_delay_s": args.delay}
+    with snmpd() as agent_port, mosquitto() as broker, tempfile.TemporaryDirectory() as tmp:
+        time.sleep(0.5)
+        for count in sizes:
+            config = Path(tmp) / f"fleet-{count}.yaml"
+            config.write_text(fleet_yaml(agent_port, count, args.delay))
+            local = measure_local(config, count)
+            one = asyncio.run(measure_distributed(config, count, broker, 1))
+            two = asyncio.run(measure_distributed(config, count, broker, 2))
+            results[str(count)] = {
+                "target_varbinds_per_s": round(count * len(OIDS) / args.delay),
+                "local": local,
+                "one_collector": one,
+                "two_collectors": two,
+                "one_over_local": round(one["varbinds_per_s"] / max(1, local["varbinds_per_s"]), 2),
+                "two_over_local": round(two["varbinds_per_s"] / max(1, local["varbinds_per_s"]), 2),
+            }
+            print(json.dumps({str(count): results[str(count)]}), flush=True)
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
