@@ -62,13 +62,14 @@ def note(
     )
 
 
-async def test_a_new_store_has_the_version_4_tables(store: PropertyStore) -> None:
-    assert schema.CURRENT_VERSION == 4
+async def test_a_new_store_has_the_version_5_tables(store: PropertyStore) -> None:
+    assert schema.CURRENT_VERSION == 5
     db = store.path
-    assert rows(db, "PRAGMA user_version") == [(4,)]
+    assert rows(db, "PRAGMA user_version") == [(5,)]
     tables = dict(rows(db, "SELECT name, sql FROM sqlite_schema WHERE type = 'table'"))
     assert tables["notifications"].rstrip().endswith("STRICT")
     assert tables["alarms"].rstrip().endswith("STRICT")
+    assert {"monitor_outbox", "monitor_state"} <= tables.keys()  # version 5: delivery
     indexes = {name for (name,) in rows(db, "SELECT name FROM sqlite_schema WHERE type='index'")}
     assert {"notifications_by_time", "alarms_open", "alarms_by_update"} <= indexes
 
@@ -86,7 +87,7 @@ async def test_a_version_3_file_migrates_and_keeps_its_rows(tmp_path: Path) -> N
         log = NotificationLog(opened)
         await log.record([note(1)])
         assert await log.count() == 1
-    assert rows(db, "PRAGMA user_version") == [(4,)]
+    assert rows(db, "PRAGMA user_version") == [(schema.CURRENT_VERSION,)]
     assert rows(db, "SELECT device, action FROM audit") == [("sw1", "snmp.set")]
 
 
