@@ -34,6 +34,7 @@ __all__ = [
     "Config",
     "DeviceConfig",
     "DeviceRule",
+    "JsonFields",
     "MonitorConfig",
     "MonitorPolicy",
     "MqttDeviceConfig",
@@ -41,6 +42,7 @@ __all__ = [
     "MqttSubscription",
     "MqttTransport",
     "NotificationsConfig",
+    "PayloadRule",
     "PrivProtocol",
     "ReconnectConfig",
     "RecordConfig",
@@ -227,12 +229,34 @@ class ReconnectConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonFields:
+    """Which leaves of a JSON object payload become values (``docs/payloads.md``):
+    at most ``limit`` of one payload, only under ``include`` pointers when some are
+    given, never under ``exclude`` ones (JSON Pointers, RFC 6901)."""
+
+    enabled: bool = True
+    limit: int = 64
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRule:
-    """A device template (:func:`console.topics.parse_template`) and the
-    freshness timeout (seconds) of the devices it finds."""
+    """A device template (:func:`console.topics.parse_template`), the freshness
+    timeout (seconds) of the devices it finds and which JSON leaves become values."""
 
     template: str
     timeout: float = 60.0
+    fields: JsonFields = field(default_factory=JsonFields)
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRule:
+    """The decoder (``msgpack``, ``cbor``, ``json``, ``text``, ``bson``, ``binary``) of
+    the payloads of the topics ``topic`` (a filter) matches."""
+
+    topic: str
+    format: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +285,8 @@ class BrokerConfig:
     reconnect: ReconnectConfig = field(default_factory=ReconnectConfig)
     display_limit: int = 65536
     device_rules: tuple[DeviceRule, ...] = ()
+    payloads: tuple[PayloadRule, ...] = ()
+    sparkplug: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,10 @@ class MqttValueInfo:
             its first ``display_limit`` + 1 bytes (see the module docstring).
         size: its size in bytes (the whole message's).
         count: messages seen for this value.
+        content_type: the last message's MQTT 5 Content Type, or ``None``.
+        declared: the decoder configured for the topic (``payloads:``), or ``None``.
+        properties: the last message's MQTT 5 properties (``docs/events.md``), or
+            ``None``.
     """
 
     broker: str
@@ -123,6 +127,9 @@ class MqttValueInfo:
     payload: str | None = None
     size: int = 0
     count: int = 0
+    content_type: str | None = None
+    declared: str | None = None
+    properties: dict[str, JsonValue] | None = None
 
 
 class MqttFold:
@@ -188,7 +195,10 @@ class MqttFold:
         if cached is not None and cached[0] == info.count:
             return cached[1]
         decoded = decode_payload(
-            _b64_prefix(info.payload, self.display_limit + 1), limit=self.display_limit
+            _b64_prefix(info.payload, self.display_limit + 1),
+            limit=self.display_limit,
+            content_type=info.content_type,
+            declared=info.declared,
         )
         decoded = _with_size(decoded, info.size, self.display_limit)
         self._decoded.clear()  # only the shown value is worth keeping
@@ -389,7 +399,17 @@ class MqttFold:
         else:
             info.size = len(data) * 3 // 4 - len(data[-2:]) + len(data[-2:].rstrip("="))
         info.count += 1
-        line = decode_payload(_b64_prefix(data, LINE_LIMIT + 1), limit=LINE_LIMIT, pretty=False)
+        properties = payload.get("properties")
+        info.properties = properties if isinstance(properties, dict) else None
+        info.content_type = _text(info.properties.get("ContentType")) if info.properties else None
+        info.declared = _text(payload.get("format"))
+        line = decode_payload(
+            _b64_prefix(data, LINE_LIMIT + 1),
+            limit=LINE_LIMIT,
+            pretty=False,
+            content_type=info.content_type,
+            declared=info.declared,
+        )
         line = _with_size(line, info.size, LINE_LIMIT)
         data_type = f"{line.format}, truncated" if line.truncated else line.format
         self._state.put_value(key, data_type, line.line, "message", when, protocol=MQTT)

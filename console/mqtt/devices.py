@@ -181,6 +181,26 @@ class DeviceRouter:
         )
         self._cache: dict[str, Route | None] = {}
         self._unrouted: dict[str, tuple[str, ...]] = {}
+        self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
+        self._formats: dict[str, str | None] = {}
+
+    @property
+    def has_payload_rules(self) -> bool:
+        """Whether the broker configures decoders for some topics (``payloads:``)."""
+        return bool(self._payload_rules)
+
+    def declared_format(self, topic: str) -> str | None:
+        """The decoder configured for ``topic`` (the first matching ``payloads:``
+        filter), or ``None`` (cached with the routes)."""
+        try:
+            return self._formats[topic]
+        except KeyError:
+            pass
+        if len(self._formats) >= ROUTE_CACHE:
+            self._formats.clear()
+        found = next((fmt for f, fmt in self._payload_rules if filter_matches(f, topic)), None)
+        self._formats[topic] = found
+        return found
 
     def unrouted_type(self, topic: str) -> tuple[str, ...]:
         """The event type of a message that belongs to no device:

@@ -62,8 +62,8 @@ from console.mqtt.client import (
     MessageHandler,
     MqttMessage,
     PublishResult,
-    message_payload,
 )
+from console.mqtt.client import message_payload as _message_payload
 from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
 
 __all__ = ["STATS_INTERVAL", "MqttFleet"]
@@ -188,6 +188,18 @@ class MqttFleet(ClosesOnce):
         route_of = router.route
         unrouted = router.unrouted_type
         online = DeviceStatus.ONLINE
+        message_payload = _message_payload
+        if router.has_payload_rules:
+            declared = router.declared_format
+
+            def message_payload(
+                m: MqttMessage, broker: str, device: str | None
+            ) -> dict[str, JsonValue]:
+                payload = _message_payload(m, broker, device)
+                fmt = declared(m.topic)
+                if fmt is not None:
+                    payload["format"] = fmt
+                return payload
 
         async def handle(messages: list[MqttMessage]) -> None:
             # publish_wait only when some subscriber may push back (BLOCK policy);
