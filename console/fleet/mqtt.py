@@ -227,9 +227,11 @@ class MqttFold:
             self._astarte_value(target, kind, event.type[3], event.type[4], payload, when, changes)
         elif kind == "introspection":
             self._become_astarte(target, changes)
+        elif kind == "metric" and len(event.type) == 4:
+            self._metric(target, event.type[3], payload, when, changes)
         elif kind == "message":
             self._remember_topic(payload)
-            if target not in self._astarte:
+            if target not in self._astarte and payload.get("format") != "sparkplug":
                 self._message(target, payload, when, changes)
 
     def _broker_status(self, name: str, payload: dict[str, JsonValue], changes: Changes) -> None:
@@ -360,6 +362,28 @@ class MqttFold:
         cause = "unset" if unset else kind
         value = payload.get("value")
         self._state.put_value(key, data_type, value, cause, when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
+    def _metric(
+        self, device: str, name: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
+        """A Sparkplug B metric (``("mqtt", DEVICE, "metric", NAME)``): the value
+        ``(device, NAME)``, typed by its Sparkplug datatype; the cause is the message
+        type (``NBIRTH``, ``DDATA``...)."""
+        key = (device, name)
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), str(payload.get("topic") or ""))
+        info.topic = str(payload.get("topic") or info.topic)
+        info.ownership, info.aggregation = "device", "individual"
+        info.count += 1
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        data_type = _text(payload.get("datatype")) or "Unknown"
+        cause = _text(payload.get("message_type")) or "metric"
+        self._state.put_value(key, data_type, payload.get("value"), cause, when, protocol=MQTT)
         self._rate(key, info.count, when)
         changes.values.add(key)
         changes.devices.add(device)

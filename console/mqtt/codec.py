@@ -10,7 +10,10 @@ Which decoder reads a payload (:func:`decoder_for`), first that applies:
 1. the MQTT 5 Content Type when it names a known format (:data:`CONTENT_TYPES`:
    ``application/msgpack``, ``application/cbor``, ``application/json``, ``text/*``...);
 2. the format configured for the topic (the broker's ``payloads:`` rules, carried in
-   the message event as ``format``);
+   the message event as ``format``), or ``sparkplug``, which the backend declares for
+   topics of the Sparkplug B namespace only (``spBv1.0/...``,
+   :mod:`console.mqtt.sparkplug`; shown as JSON: timestamps ISO 8601, datatypes by
+   name);
 3. a guess, in this order:
 
    a. empty -> ``empty`` (a property unset, a retained message cleared);
@@ -65,6 +68,7 @@ __all__ = [
     "DEFAULT_DISPLAY_LIMIT",
     "DeclaredFormat",
     "DecodedPayload",
+    "Decoder",
     "PayloadFormat",
     "base64_view",
     "decode_bson",
@@ -77,10 +81,12 @@ __all__ = [
     "json_ready",
 ]
 
-PayloadFormat = Literal["empty", "bson", "json", "text", "binary", "msgpack", "cbor"]
+PayloadFormat = Literal["empty", "bson", "json", "text", "binary", "msgpack", "cbor", "sparkplug"]
 #: The formats a topic may be configured with (``payloads:`` of a broker).
 DeclaredFormat = Literal["json", "text", "bson", "msgpack", "cbor", "binary"]
 DECLARABLE_FORMATS: Final[tuple[str, ...]] = get_args(DeclaredFormat)
+#: Every decoder: the declarable ones and ``sparkplug`` (the Sparkplug B namespace).
+Decoder = Literal["json", "text", "bson", "msgpack", "cbor", "binary", "sparkplug"]
 #: MQTT 5 Content Types (MIME types, RFC 6838; case-insensitive, parameters such as
 #: ``; charset=utf-8`` ignored) fleettop decodes; ``text/*`` is text.
 CONTENT_TYPES: Final[Mapping[str, DeclaredFormat]] = {
@@ -233,9 +239,10 @@ def base64_view(data: bytes) -> str:
     return "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
 
 
-def decoder_for(content_type: object, declared: object) -> DeclaredFormat | None:
+def decoder_for(content_type: object, declared: object) -> Decoder | None:
     """The decoder a message names: its MQTT 5 Content Type when fleettop knows it
-    (:data:`CONTENT_TYPES`, ``text/*``), else the configured format of its topic,
+    (:data:`CONTENT_TYPES`, ``text/*``), else the configured format of its topic (or
+    ``sparkplug``, which the backend declares for the Sparkplug B namespace only),
     else ``None`` (guess)."""
     if isinstance(content_type, str) and content_type:
         mime = content_type.partition(";")[0].strip().lower()
@@ -244,7 +251,7 @@ def decoder_for(content_type: object, declared: object) -> DeclaredFormat | None
             return known
         if mime.startswith("text/") or mime.endswith("+json"):
             return "text" if mime.startswith("text/") else "json"
-    if isinstance(declared, str) and declared in DECLARABLE_FORMATS:
+    if isinstance(declared, str) and (declared in DECLARABLE_FORMATS or declared == "sparkplug"):
         return declared  # type: ignore[return-value]
     return None
 
@@ -361,7 +368,7 @@ def decode_payload(
         declared_result = _declared(decoder, data, size, indent)
         if declared_result is not None:
             return declared_result
-    elif decoder in ("bson", "msgpack", "cbor") and cut:
+    elif decoder in ("bson", "msgpack", "cbor", "sparkplug") and cut:
         return _with_cut(_binary(data, size, None), data, size)
     value: Any = None
     if not cut and decoder is None and is_bson(data):
@@ -402,12 +409,20 @@ def decode_payload(
 
 
 def _declared(
-    decoder: DeclaredFormat, data: bytes, size: int, indent: int | None
+    decoder: Decoder, data: bytes, size: int, indent: int | None
 ) -> DecodedPayload | None:
     """``data`` (whole) read by the declared ``decoder``; ``None`` to go on guessing
     (``text`` and ``json`` are the guess's own rules, with the error kept for JSON)."""
     if decoder == "binary":
         return _binary(data, size, None)
+    if decoder == "sparkplug":
+        from console.mqtt.sparkplug import SparkplugError, payload_json
+
+        try:
+            document = _document("sparkplug", payload_json(data), size, indent)
+        except SparkplugError as exc:
+            return _binary(data, size, f"sparkplug payload does not decode: {exc}")
+        return document or _binary(data, size, "sparkplug payload is nested too deeply")
     if decoder in _STRUCTURED:
         try:
             value = _STRUCTURED[decoder](data)

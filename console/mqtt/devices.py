@@ -182,6 +182,8 @@ class DeviceRouter:
         self._cache: dict[str, Route | None] = {}
         self._unrouted: dict[str, tuple[str, ...]] = {}
         self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
+        self.sparkplug = broker.sparkplug
+        """Read the Sparkplug B namespace (``spBv1.0/...``) of this broker."""
         self._formats: dict[str, str | None] = {}
 
     @property

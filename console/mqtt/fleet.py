@@ -43,7 +43,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from console.astarte import (
@@ -65,10 +65,19 @@ from console.mqtt.client import (
 )
 from console.mqtt.client import message_payload as _message_payload
 from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
+from console.mqtt.sparkplug import (
+    NAMESPACE,
+    SparkplugError,
+    SparkplugTopic,
+    SparkplugTracker,
+    parse_topic,
+)
 
 __all__ = ["STATS_INTERVAL", "MqttFleet"]
 
 mlog = logging.getLogger(__name__)
+
+SPARKPLUG_PREFIX: Final = NAMESPACE + "/"
 
 #: Seconds between device statistics / freshness checks.
 STATS_INTERVAL: Final = 1.0
@@ -129,6 +138,8 @@ class MqttFleet(ClosesOnce):
         }
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
+        self.sparkplug: dict[str, SparkplugTracker] = {}
+        """The Sparkplug B host state of each broker that reads the namespace."""
         self._started = False
 
     async def start(self) -> None:
@@ -189,6 +200,9 @@ class MqttFleet(ClosesOnce):
         unrouted = router.unrouted_type
         online = DeviceStatus.ONLINE
         message_payload = _message_payload
+        sparkplug = SparkplugTracker(broker) if router.sparkplug else None
+        if sparkplug is not None:
+            self.sparkplug[broker] = sparkplug
         if router.has_payload_rules:
             declared = router.declared_format
 
@@ -206,6 +220,12 @@ class MqttFleet(ClosesOnce):
             # checked once per chunk of at most CHUNK messages
             blocking = any(s.policy is Policy.BLOCK for s in bus.subscriptions)
             for m in messages:
+                if (
+                    sparkplug is not None
+                    and m.topic.startswith(SPARKPLUG_PREFIX)
+                    and await self._sparkplug(sparkplug, broker, m, message_payload)
+                ):
+                    continue
                 route = route_of(m.topic)
                 if route is None:
                     if blocking:
@@ -248,6 +268,81 @@ class MqttFleet(ClosesOnce):
                     self._introspection(state, m.payload)
 
         return handle
+
+    async def _sparkplug(
+        self,
+        tracker: SparkplugTracker,
+        broker: str,
+        m: MqttMessage,
+        message_payload: Callable[[MqttMessage, str, str | None], dict[str, JsonValue]],
+    ) -> bool:
+        """One message of the Sparkplug B namespace (:mod:`console.mqtt.sparkplug`):
+        its message event (``format`` ``sparkplug``) under the edge node or device,
+        then its metric values, status changes and warnings. ``False`` for a topic
+        that is no edge node's or device's (``STATE``): routed as any other."""
+        bus = self._bus
+        try:
+            topic = parse_topic(m.topic)
+        except SparkplugError as exc:
+            payload = message_payload(m, broker, None)
+            await bus.publish_wait(("mqtt", "@" + broker, "message", *m.topic.split("/")), payload)
+            bus.publish(
+                ("mqtt", "@" + broker, "warning"),
+                {"broker": broker, "topic": m.topic, "message": str(exc)},
+            )
+            return True
+        if topic is None or topic.message_type == "STATE":
+            return False
+        name = topic.device_name
+        state = self.devices.get(name)
+        if m.own:  # an operator's command echoed: shown, not the node's state
+            payload = message_payload(m, broker, name if state is not None else None)
+            payload["format"] = "sparkplug"
+            target = name if state is not None else "@" + broker
+            await bus.publish_wait(("mqtt", target, "message", *m.topic.split("/")), payload)
+            return True
+        state = state or self._sparkplug_device(name, broker, topic)
+        state.messages += 1
+        state.last_seen = m.received
+        payload = message_payload(m, broker, name)
+        payload["format"] = "sparkplug"
+        await bus.publish_wait(("mqtt", name, "message", *m.topic.split("/")), payload)
+        out = tracker.handle(topic, m.topic, m.payload)
+        for device, text in out.warnings:
+            bus.publish(
+                ("mqtt", device, "warning"),
+                {"broker": broker, "topic": m.topic, "message": text},
+            )
+        for device, status, reason in out.status:
+            target_state = self.devices.get(device)
+            if target_state is None:
+                target_state = self._sparkplug_device(device, broker, topic)
+            self._set_status(target_state, DeviceStatus(status), reason)
+        for device, metric, source_ts in out.metrics:
+            await bus.publish_wait(
+                ("mqtt", device, "metric", str(metric["name"])),
+                metric,
+                source_timestamp=source_ts,
+            )
+        return True
+
+    def _sparkplug_device(self, name: str, broker: str, topic: SparkplugTopic) -> DeviceState:
+        """A Sparkplug edge node or device seen for the first time: discovered, its
+        status from its BIRTH and DEATH messages (its ``status_topic`` is its DEATH
+        topic; no freshness timeout: Sparkplug reports by exception)."""
+        if name == topic.device_name and topic.device is not None:
+            death = f"spBv1.0/{topic.group}/DDEATH/{topic.edge_node}/{topic.device}"
+        else:
+            death = f"spBv1.0/{topic.group}/NDEATH/{topic.edge_node}"
+        state = DeviceState(
+            name=name,
+            broker=broker,
+            discovered=True,
+            reported_at=time.time(),
+            status_topic=death,
+        )
+        self.devices[name] = state
+        return state
 
     async def _astarte(self, route: Route, broker: str, m: MqttMessage) -> None:
         """Publish the property or datastream event of one Astarte data message."""
