@@ -71,6 +71,12 @@ def mqtt_value_detail(value: ValueState, mqtt: MqttFold, clock: Clock) -> Conten
         if mqtt5:
             body = "\n".join([*mqtt5, body])
         fmt = f"{decoded.format}, {format_count(decoded.size)} bytes" if decoded else MISSING
+    elif info.interface is None and info.path is not None:  # a JSON field
+        body = json.dumps(value.value, indent=2, ensure_ascii=False)
+        fmt = f"{value.data_type}, field {info.path} of the JSON payload"
+    elif info.interface is None and info.ownership is not None:  # a Sparkplug metric
+        body = json.dumps(value.value, indent=2, ensure_ascii=False)
+        fmt = f"Sparkplug B {value.data_type}"
     else:
         body = json.dumps(value.value, indent=2, ensure_ascii=False)
         fmt = f"{value.data_type}, {info.ownership or '?'}-owned, {info.aggregation or '?'}"

@@ -408,6 +408,9 @@ class AlarmRule:
       Astarte property/datastream values, against ``above`` and/or ``below``;
     * ``topic`` (an MQTT topic filter): with ``above``/``below``, numeric message
       payloads; without, every matching message raises (or re-occurs), no auto-clear.
+    * ``field`` (a JSON Pointer, with an optional ``topic`` filter): that leaf of JSON
+      object payloads (``("mqtt", D, "field", TOPIC, POINTER)`` events), against
+      ``above`` and/or ``below``.
 
     A threshold alarm clears when the value is back in range by ``deadband``
     (hysteresis): below ``above - deadband`` and above ``below + deadband``.
@@ -424,6 +427,7 @@ class AlarmRule:
     interface: str | None = None
     path: str | None = None
     topic: str | None = None
+    field: str | None = None
     trap: str | None = None
     clear_trap: str | None = None
     index: str | None = None
@@ -432,10 +436,12 @@ class AlarmRule:
     deadband: float = 0.0
 
     @property
-    def source(self) -> Literal["trap", "oid", "interface", "topic"]:
+    def source(self) -> Literal["trap", "oid", "interface", "topic", "field"]:
         """Which source the rule watches."""
         if self.trap is not None:
             return "trap"
+        if self.field is not None:
+            return "field"
         if self.oid is not None:
             return "oid"
         if self.interface is not None:

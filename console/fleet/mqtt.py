@@ -229,6 +229,8 @@ class MqttFold:
             self._become_astarte(target, changes)
         elif kind == "metric" and len(event.type) == 4:
             self._metric(target, event.type[3], payload, when, changes)
+        elif kind == "field" and len(event.type) == 5:
+            self._field(target, event.type[3], event.type[4], payload, when, changes)
         elif kind == "message":
             self._remember_topic(payload)
             if target not in self._astarte and payload.get("format") != "sparkplug":
@@ -362,6 +364,31 @@ class MqttFold:
         cause = "unset" if unset else kind
         value = payload.get("value")
         self._state.put_value(key, data_type, value, cause, when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
+    def _field(
+        self,
+        device: str,
+        topic: str,
+        pointer: str,
+        payload: dict[str, JsonValue],
+        when: float,
+        changes: Changes,
+    ) -> None:
+        """A JSON field (``("mqtt", DEVICE, "field", TOPIC, POINTER)``): the value
+        ``(device, TOPIC#POINTER)``, typed by its JSON type; the cause is ``field``."""
+        key = (device, f"{topic}#{pointer}")
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), topic)
+        info.path = pointer
+        info.count += 1
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        data_type = _text(payload.get("type")) or "unknown"
+        self._state.put_value(key, data_type, payload.get("value"), "field", when, protocol=MQTT)
         self._rate(key, info.count, when)
         changes.values.add(key)
         changes.devices.add(device)

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from console.astarte import Interface, ValidationError, to_json_value
-from console.config import BrokerConfig, DeviceConfig, MqttDeviceConfig
+from console.config import BrokerConfig, DeviceConfig, JsonFields, MqttDeviceConfig
 from console.events import JsonValue
 from console.mqtt.codec import decode_bson, is_bson, json_ready
 from console.topics import DeviceTemplate, filter_matches, parse_template
@@ -57,6 +57,7 @@ __all__ = [
 
 #: Topics whose route is remembered per broker (the cache starts over when full).
 ROUTE_CACHE: Final = 100_000
+_DEFAULT_FIELDS: Final = JsonFields()
 
 
 class DeviceStatus(enum.StrEnum):
@@ -82,6 +83,10 @@ class Route:
             *levels)``.
         base: for Astarte(-style) devices, the topic prefix before the interface
             (``REALM/DEVICE_ID``), where operator sets go; else ``None``.
+        fields: which leaves of a JSON object payload become values
+            (:mod:`console.mqtt.fields`): the template's ``fields``, the defaults for
+            a configured device's own topics; ``None`` for status, Astarte and
+            control topics.
     """
 
     device: str
@@ -91,6 +96,7 @@ class Route:
     path: str | None
     event_type: tuple[str, ...]
     base: str | None = None
+    fields: JsonFields | None = None
 
 
 @dataclass(slots=True)
@@ -179,6 +185,7 @@ class DeviceRouter:
         self.templates: tuple[tuple[DeviceTemplate, float], ...] = tuple(
             (parse_template(rule.template), rule.timeout) for rule in broker.device_rules
         )
+        self._template_fields = tuple(rule.fields for rule in broker.device_rules)
         self._cache: dict[str, Route | None] = {}
         self._unrouted: dict[str, tuple[str, ...]] = {}
         self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
@@ -251,15 +258,21 @@ class DeviceRouter:
         for topic_filter, device in self._filters:
             if filter_matches(topic_filter, topic):
                 return Route(
-                    device, "data", False, None, None, ("mqtt", device, "message", *levels)
+                    device,
+                    "data",
+                    False,
+                    None,
+                    None,
+                    ("mqtt", device, "message", *levels),
+                    fields=_DEFAULT_FIELDS,
                 )
-        for template, _ in self.templates:
+        for (template, _), fields in zip(self.templates, self._template_fields, strict=True):
             found = template.match(topic)
             if found is None:
                 continue
             event_type = ("mqtt", found.device, "message", *levels)
             if found.interface is None or template.interface_level is None:
-                return Route(found.device, "data", False, None, None, event_type)
+                return Route(found.device, "data", False, None, None, event_type, fields=fields)
             base = "/".join(levels[: template.interface_level])
             if found.interface == "control":
                 return Route(found.device, "control", False, None, None, event_type, base)

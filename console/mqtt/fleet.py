@@ -65,6 +65,7 @@ from console.mqtt.client import (
 )
 from console.mqtt.client import message_payload as _message_payload
 from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
+from console.mqtt.fields import FieldTracker, json_type, leaves, payload_object
 from console.mqtt.sparkplug import (
     NAMESPACE,
     SparkplugError,
@@ -139,6 +140,7 @@ class MqttFleet(ClosesOnce):
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
         self.sparkplug: dict[str, SparkplugTracker] = {}
+        self._field_tracker = FieldTracker()
         """The Sparkplug B host state of each broker that reads the namespace."""
         self._started = False
 
@@ -200,6 +202,7 @@ class MqttFleet(ClosesOnce):
         unrouted = router.unrouted_type
         online = DeviceStatus.ONLINE
         message_payload = _message_payload
+        declared_format = router.declared_format
         sparkplug = SparkplugTracker(broker) if router.sparkplug else None
         if sparkplug is not None:
             self.sparkplug[broker] = sparkplug
@@ -262,12 +265,46 @@ class MqttFleet(ClosesOnce):
                     continue
                 if state.status is not online and state.status_topic is None:
                     self._set_status(state, online, None)
+                if route.fields is not None and route.fields.enabled and not route.astarte:
+                    await self._fields(route, broker, m, declared_format(m.topic))
                 if route.astarte:
                     await self._astarte(route, broker, m)
                 elif route.kind == "introspection":
                     self._introspection(state, m.payload)
 
         return handle
+
+    async def _fields(
+        self, route: Route, broker: str, m: MqttMessage, declared: str | None
+    ) -> None:
+        """The ``field`` events of the leaves of a JSON object payload that are new or
+        changed (:mod:`console.mqtt.fields`)."""
+        fields = route.fields
+        assert fields is not None
+        properties = m.properties
+        content_type = properties.get("ContentType") if properties else None
+        document = payload_object(m.payload, content_type, declared)
+        if document is None:
+            return
+        found = leaves(document, fields)
+        if not found:
+            return
+        bus = self._bus
+        device, topic = route.device, m.topic
+        for pointer, value, previous, first in self._field_tracker.changes(device, topic, found):
+            await bus.publish_wait(
+                ("mqtt", device, "field", topic, pointer),
+                {
+                    "broker": broker,
+                    "topic": topic,
+                    "pointer": pointer,
+                    "type": json_type(value),
+                    "value": value,
+                    "previous": previous,
+                    "first": first,
+                    "received": m.received,
+                },
+            )
 
     async def _sparkplug(
         self,
