@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from console.config import parse_config
 from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.mqtt.codec import decode_payload, decoder_for
@@ -319,3 +320,92 @@ async def bus_thread(function: Any, *args: Any) -> None:
     import asyncio
 
     await asyncio.to_thread(function, *args)
+
+
+# --------------------------------------------------------------------------- websockets
+
+
+@pytest.mark.peer("mosquitto")
+async def test_websockets_with_mosquitto(tmp_path: Path, bus: EventManager) -> None:
+    """``transport: websockets`` against mosquitto's websockets listener: MQTT 5
+    properties arrive whole, and fleettop's own publish goes out over it too."""
+    recorder = Recorder(bus)
+    with Mosquitto(tmp_path / "broker", websockets=True) as broker:
+        assert broker.ws_port is not None
+        fleet = await started(
+            config_for(
+                broker.ws_port,
+                subscriptions='[{topic: "ws/#", qos: 1}]',
+                transport="websockets",
+                websocket_path="/mqtt",
+            ),
+            bus,
+        )
+        try:
+            await connected(recorder)
+            status = recorder.payloads("mqtt", "@plant", "status")[-1]
+            assert status["address"] == f"127.0.0.1:{broker.ws_port}"
+            # an independent publisher on the plain listener
+            await bus_thread(
+                paho_publish,
+                broker.port,
+                [
+                    (
+                        "ws/in",
+                        cbor2.dumps({"a": 1}),
+                        publish_props("application/cbor", UserProperty=[("k", "v")]),
+                    )
+                ],
+            )
+            assert (await fleet.publish("plant", "ws/echo", b"over websockets", qos=1)).success
+            await eventually(lambda: len(messages(recorder)) == 2)
+            by_topic = {m["topic"]: m for m in messages(recorder)}
+            inbound = by_topic["ws/in"]
+            assert inbound["properties"]["UserProperty"] == [["k", "v"]]
+            assert decode_payload(
+                base64.b64decode(inbound["payload"]),
+                content_type=inbound["properties"]["ContentType"],
+            ).value == {"a": 1}
+            assert base64.b64decode(by_topic["ws/echo"]["payload"]) == b"over websockets"
+            assert broker.log_lines("as fleettop-")  # the broker saw fleettop's client
+        finally:
+            await fleet.aclose()
+
+
+@pytest.mark.peer("mosquitto")
+async def test_secure_websockets_with_client_certificates(
+    tmp_path: Path, bus: EventManager
+) -> None:
+    """``wss``: websockets over TLS, the broker requiring a client certificate."""
+    from tests.mqtt_peers import make_certificates
+
+    certs = make_certificates(tmp_path / "certs")
+    recorder = Recorder(bus)
+    with Mosquitto(
+        tmp_path / "broker", certificates=certs, client_certificates=True, websockets=True
+    ) as broker:
+        assert broker.ws_port is not None
+        tls = (
+            f"{{ca_certs: {certs.ca}, certfile: {certs.client_cert}, keyfile: {certs.client_key}}}"
+        )
+        text = (
+            "brokers:\n"
+            f"  - name: plant\n    host: localhost\n    port: {broker.ws_port}\n"
+            "    transport: websockets\n"
+            f"    tls: {tls}\n"
+            "    subscriptions: [{topic: 'wss/#', qos: 1}]\n"
+            f"  - name: nocert\n    host: localhost\n    port: {broker.ws_port}\n"
+            "    transport: websockets\n"
+            f"    tls: {{ca_certs: {certs.ca}}}\n"
+            "    reconnect: {min: 0.2, max: 0.5}\n"
+        )
+        fleet = await started(parse_config(text, environ={}), bus)
+        try:
+            await connected(recorder)
+            assert (await fleet.publish("plant", "wss/x", b"secure", qos=1)).success
+            await eventually(lambda: len(messages(recorder)) == 1)
+            assert base64.b64decode(messages(recorder)[0]["payload"]) == b"secure"
+            await eventually(lambda: "DISCONNECTED" in recorder.statuses("nocert"))
+            assert "CONNECTED" not in recorder.statuses("nocert")
+        finally:
+            await fleet.aclose()
