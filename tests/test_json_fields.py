@@ -20,6 +20,9 @@ from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.mqtt.fields import FieldTracker, escape, leaves, payload_object
 from console.notifications.alarms import AlarmBook
+from console.store import PropertyStore
+from console.store.fields import FIELDS_INTERFACE, FieldFeeder
+from console.store.values import PropertyType
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
 from tests.test_mqtt_broker import Recorder, config_for, connected, started
 from tests.test_mqtt_payloads import paho_publish, publish_props
@@ -132,9 +135,11 @@ def fields_of(recorder: Recorder, device: str) -> dict[str, list[Any]]:
 
 
 async def test_zigbee2mqtt_and_tasmota_payloads_become_values_and_raise_alarms(
-    broker: Mosquitto, bus: EventManager
+    broker: Mosquitto, bus: EventManager, tmp_path: Path
 ) -> None:
     recorder = Recorder(bus)
+    store = await PropertyStore.open(tmp_path / "fleettop.db")
+    feeder = FieldFeeder(bus, store)
     state = FleetState()
 
     def fold(event: Event) -> None:
@@ -232,9 +237,27 @@ async def test_zigbee2mqtt_and_tasmota_payloads_become_values_and_raise_alarms(
             "lab/cb/x#/nested/ok": [True],
         }
         await eventually(lambda: {a.device for a in book.open_alarms()} >= {"mp", "cb"})
+
+        # store entries: the last value of each field, typed
+        await feeder.aclose()
+        await store.flush()
+        stored = {p.path: p for p in await store.query("living_room", FIELDS_INTERFACE)}
+        temperature = stored["/zigbee2mqtt/living_room/temperature"]
+        assert (temperature.type, temperature.value, temperature.native_type) == (
+            PropertyType.DOUBLE, 22.0, "number",
+        )  # fmt: skip
+        assert stored["/zigbee2mqtt/living_room/battery"].value == 97
+        assert "/zigbee2mqtt/living_room/linkquality" not in stored
+        power = await store.query("tasmota_kitchen", FIELDS_INTERFACE)
+        assert [p.path for p in power] == [
+            f"/tele/tasmota_kitchen/SENSOR/ENERGY/{key}"
+            for key in ("Today", "Total", "TotalStartTime", "Yesterday")
+        ]
     finally:
         await fleet.aclose()
         await book.aclose()
+        await feeder.aclose()
+        await store.aclose()
 
 
 def state_of(alarm: Any) -> str:

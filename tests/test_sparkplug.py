@@ -25,6 +25,9 @@ from console.mqtt.sparkplug import (
     payload_json,
 )
 from console.mqtt.tahu import Payload
+from console.store import PropertyStore
+from console.store.fields import SPARKPLUG_INTERFACE, MetricFeeder
+from console.store.values import PropertyType
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
 from tests.sparkplug_peers import EdgeNode
 from tests.test_mqtt_broker import Recorder, config_for, connected, messages, started
@@ -221,6 +224,8 @@ async def test_a_pysparkplug_edge_node_through_mosquitto(
         state.apply([event])
 
     bus.subscribe(("mqtt", "*"), fold, name="fold")
+    store = await PropertyStore.open(tmp_path / "fleettop.db")
+    feeder = MetricFeeder(bus, store)
     fleet = await started(
         config_for(broker.port, subscriptions='[{topic: "spBv1.0/#", qos: 1}, {topic: "plain/#"}]'),
         bus,
@@ -318,8 +323,21 @@ async def test_a_pysparkplug_edge_node_through_mosquitto(
         assert not [
             e for e in recorder.events if e.type[2:3] == ("metric",) and "plain" in e.type[1]
         ]
+
+        # store entries: the last value of each metric, typed by its datatype
+        await feeder.aclose()
+        await store.flush()
+        stored = {p.path: p for p in await store.query(PUMP, SPARKPLUG_INTERFACE)}
+        assert (stored["/temperature"].type, stored["/temperature"].value) == (
+            PropertyType.DOUBLE, 20.5,
+        )  # fmt: skip
+        assert (stored["/offset"].type, stored["/offset"].value) == (PropertyType.LONGINTEGER, -7)
+        assert stored["/pressures"].value == [1.5, 2.5]
+        assert stored["/rpm"].native_type == "UInt32"
     finally:
         await fleet.aclose()
+        await feeder.aclose()
+        await store.aclose()
 
 
 @pytest.mark.peer("pysparkplug")
