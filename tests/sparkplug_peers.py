@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 
@@ -119,6 +120,21 @@ class EdgeNode:
         await proc.stdin.drain()
         answer = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
         assert answer == "ok", f"edge node: {command!r} -> {answer or 'exited'}"
+
+    async def commands(self) -> list[Any]:
+        """The NCMD/DCMD the edge node received so far, as pysparkplug decoded them:
+        ``[[topic, [[name, datatype, value], ...]], ...]``."""
+        proc = self._proc
+        assert proc is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(b"commands\n")
+        await proc.stdin.drain()
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        answer = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert answer.strip() == b"ok", answer
+        found: list[Any] = json.loads(line)
+        return found
 
     async def __aexit__(self, *exc: object) -> None:
         proc = self._proc

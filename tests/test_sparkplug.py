@@ -6,6 +6,7 @@ with pysparkplug (tests/sparkplug_peers.py) publishing through Debian mosquitto.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from console.astarte import ValidationError
 from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.mqtt.codec import decode_payload
@@ -360,5 +362,61 @@ async def test_a_clean_disconnect_sets_the_node_offline(
             await eventually(lambda: statuses(recorder, NODE)[-1][0] == "OFFLINE")
         assert statuses(recorder, PUMP)[-1][0] == "OFFLINE"
         assert any("does not match the bdSeq 0" in text for text in warnings(recorder))
+    finally:
+        await fleet.aclose()
+
+
+@pytest.mark.peer("pysparkplug")
+async def test_commands_reach_the_edge_node_typed_by_its_birth(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """NCMD/DCMD writes: the metric typed by the datatype its BIRTH declared, decoded
+    by pysparkplug on the edge node; bad values and unknown metrics are refused
+    before anything is sent."""
+    recorder = Recorder(bus)
+    fleet = await started(
+        config_for(broker.port, subscriptions='[{topic: "spBv1.0/#", qos: 1}]'), bus
+    )
+    try:
+        await connected(recorder)
+        async with EdgeNode(broker.port, "plant1", "edge7") as edge:
+            await edge.send("register pump3")
+            await edge.send("connect")
+            await eventually(lambda: metric_events(recorder, PUMP, "pressures"))
+            await eventually(lambda: metric_events(recorder, NODE, "Node Control/Rebirth"))
+            for device, name, value, why in [
+                (PUMP, "offset", 40000, "offset is Int16 (-32768..32767): 40000 is out of range"),
+                (PUMP, "rpm", -1, "rpm is UInt32 (0..4294967295): -1 is out of range"),
+                (PUMP, "running", "yes", "running is Boolean: give true or false, not 'yes'"),
+                (PUMP, "pressures", [1.0], "pressures is FloatArray: fleettop does not write"),
+                (PUMP, "nope", 1, "declared no metric 'nope' in its last BIRTH"),
+                ("plain", "x", 1, "plain is not a Sparkplug B edge node or device"),
+            ]:
+                with pytest.raises(ValidationError, match=re.escape(why)):
+                    await fleet.command(device, name, value)
+            results = [
+                await fleet.command(PUMP, "offset", -300, session_id="s1", previous=-7),
+                await fleet.command(PUMP, "temperature", 19.5),
+                await fleet.command(NODE, "Node Control/Rebirth", True),
+            ]
+            assert all(r.success for r in results)
+
+            got: list[Any] = []
+            for _ in range(300):  # bounded wait (QoS 0 commands: no acknowledgement)
+                got = await edge.commands()
+                if len(got) == 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert got == [
+                ["spBv1.0/plant1/DCMD/edge7/pump3", [["offset", "INT16", -300]]],
+                ["spBv1.0/plant1/DCMD/edge7/pump3", [["temperature", "DOUBLE", 19.5]]],
+                ["spBv1.0/plant1/NCMD/edge7", [["Node Control/Rebirth", "BOOLEAN", True]]],
+            ]
+        (first, *_) = recorder.payloads("mqtt", PUMP, "publish")
+        assert (first["operation"], first["interface"], first["path"], first["type"]) == (
+            "set", "org.eclipse.tahu.Sparkplug", "/offset", "Int16",
+        )  # fmt: skip
+        assert (first["value"], first["previous"], first["session_id"]) == (-300, -7, "s1")
+        assert (first["qos"], first["retain"], first["success"]) == (0, False, True)
     finally:
         await fleet.aclose()

@@ -71,6 +71,7 @@ from console.mqtt.sparkplug import (
     SparkplugError,
     SparkplugTopic,
     SparkplugTracker,
+    command_payload,
     parse_topic,
 )
 
@@ -662,6 +663,65 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=mapping.type,
             value=None,
+            previous=previous,
+        )
+
+    async def command(
+        self,
+        device: str,
+        name: str,
+        value: object,
+        *,
+        session_id: str | None = None,
+        previous: JsonValue = None,
+    ) -> PublishResult:
+        """Write metric ``name`` of a Sparkplug B edge node or device: an NCMD
+        (``spBv1.0/GROUP/NCMD/EDGE``) or DCMD (``.../DCMD/EDGE/DEVICE``) with the metric
+        typed by the datatype its BIRTH declared (:func:`~console.mqtt.sparkplug.command_payload`),
+        QoS 0, not retained (Sparkplug 3.0 §7.4). The result is published as
+        ``("mqtt", DEVICE, "publish")`` with ``operation`` ``set``, ``interface``
+        ``org.eclipse.tahu.Sparkplug`` and ``path`` ``/NAME`` (so it is audited as a set).
+
+        Raises:
+            ValidationError: not a Sparkplug device, a metric no BIRTH declared, a
+                value that does not fit its datatype (the reason).
+            console.mqtt.client.MqttNotConnectedError: the broker is not connected.
+        """
+        from console.mqtt.tahu import DATATYPE_NAMES
+
+        state = self.devices.get(device)
+        tracker = None if state is None else self.sparkplug.get(state.broker)
+        where = None if tracker is None else tracker.location(device)
+        if state is None or tracker is None or where is None:
+            raise ValidationError(f"{device} is not a Sparkplug B edge node or device")
+        datatype = tracker.datatype_of(device, name)
+        if not datatype:
+            raise ValidationError(
+                f"{device} declared no metric {name!r} in its last BIRTH (fleettop writes "
+                "the metrics a BIRTH typed)"
+            )
+        try:
+            data = command_payload(name, datatype, value, int(time.time() * 1000))
+        except SparkplugError as exc:
+            raise ValidationError(str(exc)) from None
+        group, edge, device_id = where
+        kind = "NCMD" if device_id is None else "DCMD"
+        topic = f"{NAMESPACE}/{group}/{kind}/{edge}" + (f"/{device_id}" if device_id else "")
+        shown: JsonValue = value if isinstance(value, int | float | str | bool) else str(value)
+        return await self._publish(
+            self._connection(state.broker),
+            device,
+            state.broker,
+            topic,
+            data,
+            0,
+            False,
+            session_id=session_id,
+            operation="set",
+            interface="org.eclipse.tahu.Sparkplug",
+            path=f"/{name}",
+            type=DATATYPE_NAMES.get(datatype, str(datatype)),
+            value=shown,
             previous=previous,
         )
 

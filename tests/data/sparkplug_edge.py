@@ -16,10 +16,13 @@ Commands:
     ddeath DEVICE           deregister DEVICE: DDEATH
     disconnect              a clean disconnect: NDEATH published by the node
     die                     exit at once, without DISCONNECT: the broker sends the Will
+    commands                print the NCMD/DCMD received so far as one JSON line (then
+                            ``ok``): ``[[topic, [[name, datatype, value], ...]], ...]``
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -54,6 +57,19 @@ def parse(datatype: psp.DataType, text: str) -> object:
     return int(text)
 
 
+RECEIVED: list[object] = []
+
+
+def received(_node: object, message: psp.Message) -> None:
+    """A command, decoded by pysparkplug (in paho's thread)."""
+    RECEIVED.append(
+        [
+            str(message.topic),
+            [[m.name, m.datatype.name, m.value] for m in message.payload.metrics],
+        ]
+    )
+
+
 def main() -> None:
     host, port, group, edge = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     node = psp.EdgeNode(
@@ -62,7 +78,9 @@ def main() -> None:
         metrics=[
             psp.Metric(now(), "uptime", T.UINT64, value=1),
             psp.Metric(now(), "firmware", T.STRING, value="1.2.3"),
+            psp.Metric(now(), "Node Control/Rebirth", T.BOOLEAN, value=False),
         ],
+        cmd_callback=received,
     )
     types = {m.name: m.datatype for m in device_metrics()}
     for line in sys.stdin:
@@ -79,7 +97,7 @@ def main() -> None:
                         raise RuntimeError("not connected within 10 s")
                     time.sleep(0.01)
             elif command == "register":
-                node.register(psp.Device(args[0], device_metrics()))
+                node.register(psp.Device(args[0], device_metrics(), cmd_callback=received))
             elif command == "ddata":
                 device, name, value = args
                 node.update_device(
@@ -108,6 +126,8 @@ def main() -> None:
                 node.deregister(args[0])
             elif command == "disconnect":
                 node.disconnect()
+            elif command == "commands":
+                sys.stdout.write(json.dumps(RECEIVED, default=str) + "\n")
             elif command == "die":
                 sys.stdout.write("ok\n")
                 sys.stdout.flush()
