@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from console.astarte import ValidationError
+from console.config import parse_config
 from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.mqtt.codec import decode_payload
@@ -420,3 +421,75 @@ async def test_commands_reach_the_edge_node_typed_by_its_birth(
         assert (first["qos"], first["retain"], first["success"]) == (0, False, True)
     finally:
         await fleet.aclose()
+
+
+@pytest.mark.peer("pysparkplug")
+@pytest.mark.timeout(120)
+async def test_w_on_a_metric_sends_a_command_from_the_ui(broker: Mosquitto, tmp_path: Path) -> None:
+    """The real app (Pilot): ``w`` on a Sparkplug metric opens the command dialog,
+    checked as you type against the BIRTH's datatype; enter, ``y``: the edge node
+    (pysparkplug) receives the DCMD. Read-only mode refuses it."""
+    from textual.widgets import Button, Input
+
+    from console.app import FleettopApp
+    from console.runtime import Runtime
+    from screens.confirm import ConfirmScreen
+    from screens.sparkplug_command import SparkplugCommandScreen
+    from tests.test_mqtt_ui import open_values, select
+    from tests.ui_helpers import SIZE, Notices, shown, wait_for
+    from widgets.value_table import ValueTable
+
+    text = (
+        "store: {enabled: false}\n"
+        "brokers:\n"
+        f"  - {{name: plant, host: 127.0.0.1, port: {broker.port},"
+        ' subscriptions: [{topic: "spBv1.0/#", qos: 1}]}\n'
+    )
+
+    async def run(edge: EdgeNode, read_only: bool) -> None:
+        notices = Notices()
+        app = FleettopApp(Runtime(parse_config(text, environ={})), read_only=read_only)
+        async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
+            subscribed = len(broker.log_lines("Received SUBSCRIBE from fleettop-"))
+            await wait_for(
+                pilot,
+                lambda: len(broker.log_lines("Received SUBSCRIBE from fleettop-")) > subscribed,
+                "fleettop subscribed",
+                attempts=1500,
+            )
+            if read_only:
+                await edge.send("register pump3")
+                await edge.send("connect")
+            else:  # a DBIRTH this app sees
+                await edge.send("ddeath pump3")
+                await edge.send("register pump3")
+            oids = await open_values(pilot, app, PUMP)
+            values = oids.query_one(ValueTable)
+            key = (PUMP, "offset")
+            await wait_for(pilot, lambda: values.select_key(key), "the offset row", attempts=1500)
+            select(values, key)
+            await pilot.press("w")
+            if read_only:
+                await wait_for(pilot, lambda: notices.has("read-only mode"), "the refusal")
+                assert not shown(app, SparkplugCommandScreen)
+                return
+            await wait_for(pilot, lambda: shown(app, SparkplugCommandScreen), "the dialog")
+            dialog = app.screen
+            assert isinstance(dialog, SparkplugCommandScreen)
+            field = dialog.query_one("#spb-command-value", Input)
+            field.value = "40000"
+            await wait_for(pilot, lambda: "out of range" in dialog.error, "the range error")
+            assert dialog.query_one("#spb-command-ok", Button).disabled
+            field.value = "-300"
+            await wait_for(pilot, lambda: dialog.error == "", "a valid value")
+            field.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: notices.has("offset commanded to -300"), "sent")
+
+    async with EdgeNode(broker.port, "plant1", "edge7") as edge:
+        await run(edge, read_only=True)
+        await run(edge, read_only=False)
+        got = await edge.commands()
+        assert got == [["spBv1.0/plant1/DCMD/edge7/pump3", [["offset", "INT16", -300]]]]
