@@ -115,6 +115,13 @@ def test_changes_only() -> None:
     tracker.changes("d", "u", [("/a", 1)])
     tracker.changes("d", "v", [("/a", 1)])  # "t" is forgotten (2 topics kept)
     assert tracker.changes("d", "t", [("/a", 1.0)]) == [("/a", 1.0, None, True)]
+    # bounded by leaves too: 100 topics of 10 leaves keep at most 25 leaves
+    bounded = FieldTracker(leaves=25)
+    for index in range(100):
+        bounded.changes("d", f"t{index}", [(f"/{i}", i) for i in range(10)])
+        assert bounded.held <= 25
+    assert bounded.changes("d", "t99", [(f"/{i}", i) for i in range(10)]) == []  # kept
+    assert len(bounded.changes("d", "t0", [("/0", 0)])) == 1  # forgotten: new again
 
 
 # --------------------------------------------------------------------------- real publishers

@@ -10,7 +10,8 @@ array is a leaf itself). Which leaves are taken is the device rule's ``fields``
 ``include`` pointers when some are given, never under ``exclude`` ones.
 
 :class:`FieldTracker` remembers the last leaves of each ``(device, topic)`` (at most
-:data:`TOPICS` topics, the least recently updated forgotten first) and tells which
+:data:`TOPICS` topics and :data:`LEAVES` leaves, the least recently updated topic
+forgotten first: its next payload counts as new) and tells which
 changed, so that fleettop publishes a ``("mqtt", DEVICE, "field", TOPIC, POINTER)``
 event (``docs/events.md``) only for a leaf that is new or changed (its value or its
 type), as SNMP publishes changes.
@@ -31,6 +32,7 @@ from console.events import JsonValue
 from console.mqtt.codec import decode_cbor, decode_msgpack, decoder_for, json_ready
 
 __all__ = [
+    "LEAVES",
     "TOPICS",
     "FieldTracker",
     "escape",
@@ -42,6 +44,8 @@ __all__ = [
 
 #: ``(device, topic)`` pairs whose last leaves are remembered.
 TOPICS: Final = 50_000
+#: Leaves remembered over all topics (~150 bytes each: ~30 MB at most).
+LEAVES: Final = 200_000
 #: Most payload bytes read for fields (a larger payload gives none).
 MAX_BYTES: Final = 256 * 1024
 
@@ -140,9 +144,17 @@ class FieldTracker:
     """The last leaves of each ``(device, topic)``, bounded by :data:`TOPICS` (see the
     module docstring)."""
 
-    def __init__(self, topics: int = TOPICS) -> None:
+    def __init__(self, topics: int = TOPICS, leaves: int = LEAVES) -> None:
         self.topics = topics
+        self.leaves = leaves
         self._last: OrderedDict[tuple[str, str], dict[str, JsonValue]] = OrderedDict()
+        self._held = 0
+
+    @property
+    def held(self) -> int:
+        """Leaves remembered now (at most :attr:`leaves`, unless one payload alone has
+        more)."""
+        return self._held
 
     def changes(
         self, device: str, topic: str, found: list[tuple[str, JsonValue]]
@@ -151,9 +163,13 @@ class FieldTracker:
         (``first``) or differs from the topic's last payload (value or type)."""
         key = (device, topic)
         last = self._last.pop(key, None)
+        if last is not None:
+            self._held -= len(last)
         self._last[key] = dict(found)
-        while len(self._last) > self.topics:
-            self._last.popitem(last=False)
+        self._held += len(found)
+        while len(self._last) > 1 and (len(self._last) > self.topics or self._held > self.leaves):
+            _, dropped = self._last.popitem(last=False)
+            self._held -= len(dropped)
         out: list[tuple[str, JsonValue, JsonValue, bool]] = []
         for pointer, value in found:
             if last is None or pointer not in last:

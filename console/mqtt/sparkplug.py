@@ -38,7 +38,8 @@ then bits, most significant first; ``StringArray`` NUL-terminated UTF-8),
   ``("mqtt", DEVICE, "warning")``), never errors that stop anything.
 
 The tracker holds at most :data:`MAX_METRICS` metric names per node (aliases
-included), so a misbehaving node cannot grow it without bound.
+included) and :data:`MAX_NODES` nodes, so misbehaving publishers cannot grow it
+without bound.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from console.events import JsonValue
 __all__ = [
     "DEVICE_TYPES",
     "MAX_METRICS",
+    "MAX_NODES",
     "NAMESPACE",
     "NODE_TYPES",
     "Metric",
@@ -76,6 +78,9 @@ NODE_TYPES: Final = frozenset({"NBIRTH", "NDATA", "NDEATH", "NCMD"})
 DEVICE_TYPES: Final = frozenset({"DBIRTH", "DDATA", "DDEATH", "DCMD"})
 #: Metric names remembered per edge node (its devices' included).
 MAX_METRICS: Final = 10_000
+#: Edge nodes remembered per broker (past it, a new node is read without memory:
+#: its aliases and seq are not tracked).
+MAX_NODES: Final = 10_000
 
 
 class SparkplugError(ValueError):
@@ -605,7 +610,11 @@ class SparkplugTracker:
             assert topic.group is not None
             assert topic.edge_node is not None
             self._where[device] = (topic.group, topic.edge_node, topic.device)
-        node = self._nodes.setdefault(node_name, _Node())
+        node = self._nodes.get(node_name)
+        if node is None:
+            node = _Node()
+            if len(self._nodes) < MAX_NODES:
+                self._nodes[node_name] = node
         try:
             message = decode_sparkplug(payload)
         except SparkplugError as exc:
