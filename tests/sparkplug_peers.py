@@ -32,42 +32,43 @@ import pytest
 
 from tests.conftest import IN_CI, require_peer_marker
 
-__all__ = ["PYSPARKPLUG", "EdgeNode", "pysparkplug_python"]
+__all__ = ["PYSPARKPLUG", "EdgeNode", "peer_python", "pysparkplug_python"]
 
 #: The pysparkplug release the tests run.
 PYSPARKPLUG: Final = "pysparkplug==0.6.1"
 SCRIPT: Final = Path(__file__).parent / "data" / "sparkplug_edge.py"
 
 
-def _install(target: Path) -> None:
+def _install(target: Path, requirement: str) -> None:
     uv = shutil.which("uv") or str(Path(sys.prefix) / "bin" / "uv")
     if os.path.exists(uv):
         subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(target)], check=True)
         subprocess.run(
             [uv, "pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
-             PYSPARKPLUG],
+             requirement],
             check=True,
         )  # fmt: skip
         return
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
     subprocess.run(
         [str(target / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-         PYSPARKPLUG],
+         requirement],
         check=True,
     )  # fmt: skip
 
 
-def pysparkplug_python() -> Path:
-    """The Python of an environment with pysparkplug (made on first use).
+def peer_python(requirement: str) -> Path:
+    """The Python of an environment with ``requirement`` installed (made on first use,
+    under ``sys.prefix/peers``, shared by every test and xdist worker).
 
     Raises:
         pytest.skip.Exception: it cannot be installed here (locally).
         pytest.fail.Exception: it cannot be installed (CI).
     """
-    require_peer_marker("pysparkplug")
+    require_peer_marker(requirement.split("=")[0])
     root = Path(sys.prefix) / "peers"
     root.mkdir(parents=True, exist_ok=True)
-    home = root / PYSPARKPLUG.replace("==", "-")
+    home = root / requirement.replace("==", "-").replace("*", "x")
     python = home / "bin" / "python"
     done = home / ".installed"
     with open(root / ".lock", "w") as lock:
@@ -76,15 +77,20 @@ def pysparkplug_python() -> Path:
             return python
         shutil.rmtree(home, ignore_errors=True)  # a half-made one
         try:
-            _install(home)
+            _install(home, requirement)
         except (OSError, subprocess.CalledProcessError) as exc:
             shutil.rmtree(home, ignore_errors=True)
-            message = f"cannot install {PYSPARKPLUG} in a test environment: {exc}"
+            message = f"cannot install {requirement} in a test environment: {exc}"
             if IN_CI:
                 pytest.fail(message)
             pytest.skip(message)
         done.touch()
     return python
+
+
+def pysparkplug_python() -> Path:
+    """The Python of an environment with pysparkplug (:func:`peer_python`)."""
+    return peer_python(PYSPARKPLUG)
 
 
 class EdgeNode:

@@ -229,6 +229,8 @@ class MqttFold:
             self._become_astarte(target, changes)
         elif kind == "metric" and len(event.type) == 4:
             self._metric(target, event.type[3], payload, when, changes)
+        elif kind == "purge" and len(event.type) == 3:
+            self._purge(target, payload, changes)
         elif kind == "field" and len(event.type) == 5:
             self._field(target, event.type[3], event.type[4], payload, when, changes)
         elif kind == "message":
@@ -367,6 +369,30 @@ class MqttFold:
         self._rate(key, info.count, when)
         changes.values.add(key)
         changes.devices.add(device)
+
+    def _purge(self, device: str, payload: dict[str, JsonValue], changes: Changes) -> None:
+        """An Astarte purge list (``("mqtt", DEVICE, "purge")``): the device's property
+        values of that ownership that are not listed go, as from the store."""
+        keep_list = payload.get("keep")
+        keep = {
+            f"{pair[0]}{pair[1]}"
+            for pair in (keep_list if isinstance(keep_list, list) else [])
+            if isinstance(pair, list) and len(pair) == 2
+        }
+        ownership = payload.get("ownership")
+        doomed = [
+            key
+            for key, info in self.info.items()
+            if key[0] == device
+            and info.interface is not None
+            and info.ownership == ownership
+            and info.aggregation != "object"
+            and key[1] not in keep
+            and self._state.value(key) is not None
+            and self._state.value(key).cause in ("property", "unset")  # type: ignore[union-attr]
+        ]
+        for key in doomed:
+            self._drop(key, changes)
 
     def _field(
         self,

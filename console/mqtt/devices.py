@@ -47,13 +47,60 @@ from console.mqtt.codec import decode_bson, is_bson, json_ready
 from console.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [
+    "PURGE_CONTROLS",
     "ROUTE_CACHE",
     "DeviceRouter",
     "DeviceState",
     "DeviceStatus",
     "Route",
     "astarte_events",
+    "purge_list",
 ]
+
+#: Astarte control topics (after ``REALM/DEVICE_ID/``) that carry a purge list, and
+#: the ownership of the properties they list (Astarte MQTT v1 protocol; the SDK's
+#: ``device_mqtt.py``): the device's own properties it holds, the server's it should.
+PURGE_CONTROLS: Final = {
+    "control/producer/properties": "device",
+    "control/consumer/properties": "server",
+}
+#: Longest purge list read (uncompressed bytes).
+MAX_PURGE_BYTES: Final = 16 * 1024 * 1024
+
+
+def purge_list(payload: bytes) -> list[tuple[str, str]]:
+    """The ``(interface, path)`` pairs of an Astarte purge list: a 4-byte length of the
+    uncompressed list (little-endian, as the Astarte SDK for Python writes it; the
+    length is not relied on) then the zlib-deflated UTF-8 text
+    ``INTERFACE/PATH;INTERFACE/PATH`` (empty: no property).
+
+    Raises:
+        ValueError: shorter than 4 bytes, not zlib data, longer than
+            :data:`MAX_PURGE_BYTES` uncompressed, not UTF-8, or an entry without a path.
+    """
+    import zlib
+
+    if len(payload) < 4:
+        raise ValueError(f"a purge list is a 4-byte length and zlib data, got {len(payload)} bytes")
+    inflate = zlib.decompressobj()
+    try:
+        raw = inflate.decompress(payload[4:], MAX_PURGE_BYTES + 1)
+    except zlib.error as exc:
+        raise ValueError(f"the purge list is not zlib data: {exc}") from None
+    if len(raw) > MAX_PURGE_BYTES:
+        raise ValueError(f"the purge list is longer than {MAX_PURGE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the purge list is not UTF-8 text") from None
+    found: list[tuple[str, str]] = []
+    for entry in filter(None, text.split(";")):
+        interface, slash, path = entry.partition("/")
+        if not slash or not interface:
+            raise ValueError(f"purge list entry {entry[:80]!r} is not INTERFACE/PATH")
+        found.append((interface, "/" + path))
+    return found
+
 
 #: Topics whose route is remembered per broker (the cache starts over when full).
 ROUTE_CACHE: Final = 100_000

@@ -64,7 +64,15 @@ from console.mqtt.client import (
     PublishResult,
 )
 from console.mqtt.client import message_payload as _message_payload
-from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
+from console.mqtt.devices import (
+    PURGE_CONTROLS,
+    DeviceRouter,
+    DeviceState,
+    DeviceStatus,
+    Route,
+    astarte_events,
+    purge_list,
+)
 from console.mqtt.fields import FieldTracker, json_type, leaves, payload_object
 from console.mqtt.sparkplug import (
     NAMESPACE,
@@ -272,6 +280,8 @@ class MqttFleet(ClosesOnce):
                     await self._astarte(route, broker, m)
                 elif route.kind == "introspection":
                     self._introspection(state, m.payload)
+                elif route.kind == "control" and route.base is not None:
+                    await self._control(route, broker, m)
 
         return handle
 
@@ -409,6 +419,35 @@ class MqttFleet(ClosesOnce):
             self._set_status(state, DeviceStatus.OFFLINE, f"{state.status_topic} says offline")
         elif not payload:
             self._set_status(state, DeviceStatus.UNKNOWN, f"{state.status_topic} was cleared")
+
+    async def _control(self, route: Route, broker: str, m: MqttMessage) -> None:
+        """An Astarte control message: a purge list (``control/producer/properties``,
+        ``control/consumer/properties``) becomes ``("mqtt", DEVICE, "purge")``, which
+        the store applies (:class:`~console.store.mqtt.MqttPropertyFeeder`); one that
+        does not decode is a warning. ``control/emptyCache`` is shown as its message
+        only (the device asks its server for the server-owned properties again)."""
+        assert route.base is not None
+        control = m.topic[len(route.base) + 1 :]
+        ownership = PURGE_CONTROLS.get(control)
+        if ownership is None:
+            return
+        try:
+            keep = purge_list(m.payload)
+        except ValueError as exc:
+            self._bus.publish(
+                ("mqtt", route.device, "warning"),
+                {"broker": broker, "topic": m.topic, "message": f"{control}: {exc}"},
+            )
+            return
+        await self._bus.publish_wait(
+            ("mqtt", route.device, "purge"),
+            {
+                "broker": broker,
+                "topic": m.topic,
+                "ownership": ownership,
+                "keep": [[interface, path] for interface, path in keep],
+            },
+        )
 
     def _introspection(self, state: DeviceState, payload: bytes) -> None:
         """Astarte introspection: ``name:major:minor;...`` (Astarte MQTT v1)."""

@@ -19,6 +19,7 @@ event type                                     category      severity
 ``("mqtt", D, "property"|"datastream", ...)``  ``property``  info (warning: not valid)
 ``("mqtt", D, "metric"|"field", ...)``         ``property``  info
 ``("mqtt", D|"@B", "warning")``                ``log``       warning
+``("mqtt", D, "purge")``                       ``property``  info
 ``("snmp", D, "write", OID)``                  ``write``     info (error: failed)
 ``("mqtt", T, "publish")``                     ``write``     info (error: failed)
 ``("mqtt", D|"@B", "message", *LEVELS)``       ``message``   info
@@ -302,6 +303,8 @@ def _classify(event: Event) -> Notification | None:
         elif kind == "warning":
             category = Category.LOG
             severity = Severity.WARNING
+        elif kind == "purge":
+            category = Category.PROPERTY
         elif kind == "status":
             category = Category.STATUS
             severity = _STATUS_SEVERITY.get(str(_get(payload, "status")), Severity.INFO)
@@ -449,6 +452,10 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
     if category is Category.PROPERTY:
         if event_type[0] == "snmp":
             return f"{event_type[3]} changed to {_data_text(get('data'))}"
+        if event_type[2] == "purge":
+            keep = get("keep")
+            count = len(keep) if isinstance(keep, list) else 0
+            return f"purge: {get('ownership')}-owned properties but these {count} removed"
         if event_type[2] == "metric":
             return f"{get('message_type')} {get('name')} = {_json_text(get('value'))}"
         if event_type[2] == "field":
