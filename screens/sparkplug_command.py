@@ -1,7 +1,7 @@
 """The Sparkplug B command dialog: a new value for a metric of an edge node or device,
 sent as an NCMD/DCMD (:meth:`console.mqtt.fleet.MqttFleet.command`), checked as you
 type against the datatype the metric's BIRTH declared
-(:func:`console.mqtt.sparkplug.command_payload`: range, type).
+(:func:`console.mqtt.sparkplug_command.command_payload`: range, type).
 
 The value is typed as JSON (``21.5``, ``true``, ``-300``); text that is not JSON is
 taken as a string (``String``, ``Text``, ``UUID``, a ``DateTime`` in ISO 8601).
@@ -17,7 +17,8 @@ from textual.content import Content
 from textual.widgets import Input, Label, Static
 
 from console.events import JsonValue
-from console.mqtt.sparkplug import SparkplugError, command_payload
+from console.mqtt.sparkplug import SparkplugError
+from console.mqtt.sparkplug_command import command_payload
 from screens.form import CheckedForm
 from screens.mqtt_set import parse_json_text
 from widgets.form_fields import FormInput

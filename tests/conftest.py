@@ -111,6 +111,8 @@ SLOW_MODULES = (
     "test_traps.py",
     "test_mqtt_broker.py",
     "test_demo.py",
+    "test_sparkplug.py",
+    "test_astarte_control.py",
 )
 
 

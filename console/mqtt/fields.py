@@ -36,6 +36,7 @@ __all__ = [
     "TOPICS",
     "FieldTracker",
     "escape",
+    "field_events",
     "field_key",
     "json_type",
     "leaves",
@@ -179,3 +180,30 @@ class FieldTracker:
             if previous != value or type(previous) is not type(value):
                 out.append((pointer, value, previous, False))
         return out
+
+
+def field_events(
+    device: str,
+    broker: str,
+    topic: str,
+    received: float,
+    changes: list[tuple[str, JsonValue, JsonValue, bool]],
+) -> list[tuple[tuple[str, ...], dict[str, JsonValue]]]:
+    """The ``("mqtt", DEVICE, "field", TOPIC, POINTER)`` events (type, payload) of the
+    leaves :meth:`FieldTracker.changes` found new or changed (``docs/events.md``)."""
+    return [
+        (
+            ("mqtt", device, "field", topic, pointer),
+            {
+                "broker": broker,
+                "topic": topic,
+                "pointer": pointer,
+                "type": json_type(value),
+                "value": value,
+                "previous": previous,
+                "first": first,
+                "received": received,
+            },
+        )
+        for pointer, value, previous, first in changes
+    ]

@@ -73,15 +73,15 @@ from console.mqtt.devices import (
     astarte_events,
     purge_list,
 )
-from console.mqtt.fields import FieldTracker, json_type, leaves, payload_object
+from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
 from console.mqtt.sparkplug import (
     NAMESPACE,
     SparkplugError,
     SparkplugTopic,
     SparkplugTracker,
-    command_payload,
     parse_topic,
 )
+from console.mqtt.sparkplug_command import command_payload
 
 __all__ = ["STATS_INTERVAL", "MqttFleet"]
 
@@ -300,22 +300,9 @@ class MqttFleet(ClosesOnce):
         found = leaves(document, fields)
         if not found:
             return
-        bus = self._bus
-        device, topic = route.device, m.topic
-        for pointer, value, previous, first in self._field_tracker.changes(device, topic, found):
-            await bus.publish_wait(
-                ("mqtt", device, "field", topic, pointer),
-                {
-                    "broker": broker,
-                    "topic": topic,
-                    "pointer": pointer,
-                    "type": json_type(value),
-                    "value": value,
-                    "previous": previous,
-                    "first": first,
-                    "received": m.received,
-                },
-            )
+        changes = self._field_tracker.changes(route.device, m.topic, found)
+        for event_type, payload in field_events(route.device, broker, m.topic, m.received, changes):
+            await self._bus.publish_wait(event_type, payload)
 
     async def _sparkplug(
         self,
@@ -716,10 +703,11 @@ class MqttFleet(ClosesOnce):
     ) -> PublishResult:
         """Write metric ``name`` of a Sparkplug B edge node or device: an NCMD
         (``spBv1.0/GROUP/NCMD/EDGE``) or DCMD (``.../DCMD/EDGE/DEVICE``) with the metric
-        typed by the datatype its BIRTH declared (:func:`~console.mqtt.sparkplug.command_payload`),
-        QoS 0, not retained (Sparkplug 3.0 §7.4). The result is published as
-        ``("mqtt", DEVICE, "publish")`` with ``operation`` ``set``, ``interface``
-        ``org.eclipse.tahu.Sparkplug`` and ``path`` ``/NAME`` (so it is audited as a set).
+        typed by the datatype its BIRTH declared
+        (:func:`~console.mqtt.sparkplug_command.command_payload`), QoS 0, not retained
+        (Sparkplug 3.0 §7.4). The result is published as ``("mqtt", DEVICE,
+        "publish")`` with ``operation`` ``set``, ``interface``
+        ``org.eclipse.tahu.Sparkplug`` and ``path`` ``/NAME`` (audited as a set).
 
         Raises:
             ValidationError: not a Sparkplug device, a metric no BIRTH declared, a
