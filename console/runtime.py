@@ -359,6 +359,10 @@ class Runtime(ClosesOnce):
         self._on_close("a store feeder", self.mqtt_feeder.aclose)
         self.store_feeder = StoreFeeder(bus, store)
         self._on_close("a store feeder", self.store_feeder.aclose)
+        from console.store.fields import FieldFeeder, MetricFeeder
+
+        for feeder in (FieldFeeder(bus, store), MetricFeeder(bus, store)):
+            self._on_close("a store feeder", feeder.aclose)
         return {"persistent": True, "path": str(path), "error": None}
 
     async def _replay_last_known(self, bus: EventManager) -> None:

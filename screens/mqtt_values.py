@@ -9,6 +9,7 @@ from textual.content import Content
 from console.config import DeviceConfig
 from console.fleet import DeviceState, MqttFold, ValueState, mqtt_address, mqtt_reason
 from console.format import MISSING, Clock, format_count, format_counter_rate, printable
+from console.mqtt.metadata import metadata_lines
 
 __all__ = ["DETAIL_LINES", "mqtt_detail", "mqtt_value_detail"]
 
@@ -64,7 +65,18 @@ def mqtt_value_detail(value: ValueState, mqtt: MqttFold, clock: Clock) -> Conten
     if info.payload is not None:
         decoded = mqtt.payload(value.key)
         body = decoded.text if decoded is not None else ""
+        if decoded is not None and decoded.base64 is not None:
+            body = f"{body}\n\nbase64:\n{decoded.base64}"
+        mqtt5 = metadata_lines(info.properties)
+        if mqtt5:
+            body = "\n".join([*mqtt5, body])
         fmt = f"{decoded.format}, {format_count(decoded.size)} bytes" if decoded else MISSING
+    elif info.interface is None and info.path is not None:  # a JSON field
+        body = json.dumps(value.value, indent=2, ensure_ascii=False)
+        fmt = f"{value.data_type}, field {info.path} of the JSON payload"
+    elif info.interface is None and info.ownership is not None:  # a Sparkplug metric
+        body = json.dumps(value.value, indent=2, ensure_ascii=False)
+        fmt = f"Sparkplug B {value.data_type}"
     else:
         body = json.dumps(value.value, indent=2, ensure_ascii=False)
         fmt = f"{value.data_type}, {info.ownership or '?'}-owned, {info.aggregation or '?'}"

@@ -114,6 +114,8 @@ SLOW_MODULES = (
     "test_demo.py",
     "test_tables.py",
     "test_distributed.py",
+    "test_sparkplug.py",
+    "test_astarte_control.py",
 )
 
 

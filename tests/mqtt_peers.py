@@ -186,6 +186,10 @@ class Mosquitto:
         certificates: serve TLS with these (``require_certificate`` with
             ``client_certificates=True``).
         persistence: keep sessions and queued messages across a SIGTERM restart.
+        websockets: also listen for MQTT over WebSockets on :attr:`ws_port` (with
+            ``certificates``: over TLS, ``wss``). Debian's mosquitto 2.0.11 binds it
+            on every interface (libwebsockets binds interfaces, not addresses) and
+            starts it only beside a plain listener (mosquitto #2284, #3045).
         extra: more configuration lines.
     """
 
@@ -197,6 +201,7 @@ class Mosquitto:
         certificates: Certificates | None = None,
         client_certificates: bool = False,
         persistence: bool = False,
+        websockets: bool = False,
         extra: Sequence[str] = (),
     ) -> None:
         self.program = require_program("mosquitto")
@@ -232,6 +237,16 @@ class Mosquitto:
                 f"keyfile {certificates.server_key}",
                 f"require_certificate {'true' if client_certificates else 'false'}",
             ]
+        self.ws_port = free_tcp_port() if websockets else None
+        if self.ws_port is not None:
+            lines += [f"listener {self.ws_port}", "protocol websockets"]
+            if certificates is not None:
+                lines += [
+                    f"cafile {certificates.ca}",
+                    f"certfile {certificates.server_cert}",
+                    f"keyfile {certificates.server_key}",
+                    f"require_certificate {'true' if client_certificates else 'false'}",
+                ]
         if persistence:
             lines += [
                 "persistence true",
@@ -263,9 +278,18 @@ class Mosquitto:
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
-                return
+                if self.ws_port is None or self._listens(self.ws_port):
+                    return
             time.sleep(0.02)
         raise RuntimeError("mosquitto did not listen within 10 s")
+
+    @staticmethod
+    def _listens(port: int) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
 
     def _end(self, sig: int) -> None:
         proc, self._proc = self._proc, None

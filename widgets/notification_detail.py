@@ -28,6 +28,7 @@ from textual.widgets import Static
 
 from console.format import Clock, printable
 from console.mqtt.codec import decode_payload
+from console.mqtt.metadata import metadata_lines
 from console.notifications.model import Category, Notification
 from widgets.mib_names import MibNames
 
@@ -93,8 +94,13 @@ def _message_body(payload: Mapping[str, Any]) -> tuple[str, str]:
         data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
     except (binascii.Error, ValueError):
         return "undecodable payload (not base64)", str(raw)
-    decoded = decode_payload(data)
-    return f"{decoded.format}, {decoded.size:,} bytes", decoded.text
+    properties = payload.get("properties")
+    content_type = properties.get("ContentType") if isinstance(properties, Mapping) else None
+    decoded = decode_payload(data, content_type=content_type, declared=payload.get("format"))
+    body = decoded.text
+    if decoded.base64 is not None:
+        body = f"{body}\n\nbase64:\n{decoded.base64}"
+    return f"{decoded.format}, {decoded.size:,} bytes", body
 
 
 def _header(notification: Notification, clock: Clock) -> tuple[Content, str]:
@@ -138,7 +144,8 @@ def detail_text(notification: Notification, clock: Clock, mib_names: MibNames | 
     elif notification.category is Category.MESSAGE and isinstance(payload, Mapping):
         what, body = _message_body(payload)
         meta = {k: v for k, v in payload.items() if k != "payload"}
-        parts.extend([f"payload: {what}", _cut(body), "", _json(meta)])
+        mqtt5 = metadata_lines(payload.get("properties"))
+        parts.extend([*mqtt5, f"payload: {what}", _cut(body), "", _json(meta)])
     else:
         parts.append(_cut(_json(payload)))
     return "\n".join(parts)
@@ -210,7 +217,8 @@ class NotificationDetail(VerticalScroll):
         elif notification.category is Category.MESSAGE and isinstance(payload, Mapping):
             what, text = _message_body(payload)
             meta = _json({k: v for k, v in payload.items() if k != "payload"})
-            body.update(f"payload: {what}\n{_cut(text)}\n\n{meta}")
+            mqtt5 = "".join(f"{line}\n" for line in metadata_lines(payload.get("properties")))
+            body.update(f"{mqtt5}payload: {what}\n{_cut(text)}\n\n{meta}")
         else:
             body.update(_cut(_json(payload)))
         self.scroll_home(animate=False)

@@ -197,11 +197,13 @@ def _alarm_rules(doc: Document, alarms: object) -> None:
             continue
         here = ("alarms", "rules", index)
         sources = [key for key in _RULE_SOURCES if rule.get(key) is not None]
+        if rule.get("field") is not None:  # a field, on the topics `topic` matches
+            sources = ["field", *(key for key in sources if key != "topic")]
         if not sources:
             doc.report(
                 here,
                 doc.line_of(here, key=True),
-                "a rule needs one source: trap, oid, interface or topic",
+                "a rule needs one source: trap, oid, interface, topic or field",
             )
             continue
         if len(sources) > 1:
@@ -228,7 +230,7 @@ def _alarm_rules(doc: Document, alarms: object) -> None:
                         doc.line_of(path, key=True),
                         "a trap rule has no threshold (a trap carries no single value)",
                     )
-        elif source in ("oid", "interface") and not has_threshold:
+        elif source in ("oid", "interface", "field") and not has_threshold:
             path = (*here, source)
             doc.report(
                 path,

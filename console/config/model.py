@@ -34,6 +34,7 @@ __all__ = [
     "Config",
     "DeviceConfig",
     "DeviceRule",
+    "JsonFields",
     "MonitorConfig",
     "MonitorPolicy",
     "MqttDeviceConfig",
@@ -41,6 +42,7 @@ __all__ = [
     "MqttSubscription",
     "MqttTransport",
     "NotificationsConfig",
+    "PayloadRule",
     "PrivProtocol",
     "ReconnectConfig",
     "RecordConfig",
@@ -229,12 +231,34 @@ class ReconnectConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonFields:
+    """Which leaves of a JSON object payload become values (``docs/payloads.md``):
+    at most ``limit`` of one payload, only under ``include`` pointers when some are
+    given, never under ``exclude`` ones (JSON Pointers, RFC 6901)."""
+
+    enabled: bool = True
+    limit: int = 64
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRule:
-    """A device template (:func:`console.topics.parse_template`) and the
-    freshness timeout (seconds) of the devices it finds."""
+    """A device template (:func:`console.topics.parse_template`), the freshness
+    timeout (seconds) of the devices it finds and which JSON leaves become values."""
 
     template: str
     timeout: float = 60.0
+    fields: JsonFields = field(default_factory=JsonFields)
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRule:
+    """The decoder (``msgpack``, ``cbor``, ``json``, ``text``, ``bson``, ``binary``) of
+    the payloads of the topics ``topic`` (a filter) matches."""
+
+    topic: str
+    format: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +287,8 @@ class BrokerConfig:
     reconnect: ReconnectConfig = field(default_factory=ReconnectConfig)
     display_limit: int = 65536
     device_rules: tuple[DeviceRule, ...] = ()
+    payloads: tuple[PayloadRule, ...] = ()
+    sparkplug: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +410,9 @@ class AlarmRule:
       Astarte property/datastream values, against ``above`` and/or ``below``;
     * ``topic`` (an MQTT topic filter): with ``above``/``below``, numeric message
       payloads; without, every matching message raises (or re-occurs), no auto-clear.
+    * ``field`` (a JSON Pointer, with an optional ``topic`` filter): that leaf of JSON
+      object payloads (``("mqtt", D, "field", TOPIC, POINTER)`` events), against
+      ``above`` and/or ``below``.
 
     A threshold alarm clears when the value is back in range by ``deadband``
     (hysteresis): below ``above - deadband`` and above ``below + deadband``.
@@ -400,6 +429,7 @@ class AlarmRule:
     interface: str | None = None
     path: str | None = None
     topic: str | None = None
+    field: str | None = None
     trap: str | None = None
     clear_trap: str | None = None
     index: str | None = None
@@ -408,10 +438,12 @@ class AlarmRule:
     deadband: float = 0.0
 
     @property
-    def source(self) -> Literal["trap", "oid", "interface", "topic"]:
+    def source(self) -> Literal["trap", "oid", "interface", "topic", "field"]:
         """Which source the rule watches."""
         if self.trap is not None:
             return "trap"
+        if self.field is not None:
+            return "field"
         if self.oid is not None:
             return "oid"
         if self.interface is not None:

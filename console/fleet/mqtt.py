@@ -110,6 +110,10 @@ class MqttValueInfo:
             its first ``display_limit`` + 1 bytes (see the module docstring).
         size: its size in bytes (the whole message's).
         count: messages seen for this value.
+        content_type: the last message's MQTT 5 Content Type, or ``None``.
+        declared: the decoder configured for the topic (``payloads:``), or ``None``.
+        properties: the last message's MQTT 5 properties (``docs/events.md``), or
+            ``None``.
     """
 
     broker: str
@@ -123,6 +127,9 @@ class MqttValueInfo:
     payload: str | None = None
     size: int = 0
     count: int = 0
+    content_type: str | None = None
+    declared: str | None = None
+    properties: dict[str, JsonValue] | None = None
 
 
 class MqttFold:
@@ -188,7 +195,10 @@ class MqttFold:
         if cached is not None and cached[0] == info.count:
             return cached[1]
         decoded = decode_payload(
-            _b64_prefix(info.payload, self.display_limit + 1), limit=self.display_limit
+            _b64_prefix(info.payload, self.display_limit + 1),
+            limit=self.display_limit,
+            content_type=info.content_type,
+            declared=info.declared,
         )
         decoded = _with_size(decoded, info.size, self.display_limit)
         self._decoded.clear()  # only the shown value is worth keeping
@@ -217,9 +227,15 @@ class MqttFold:
             self._astarte_value(target, kind, event.type[3], event.type[4], payload, when, changes)
         elif kind == "introspection":
             self._become_astarte(target, changes)
+        elif kind == "metric" and len(event.type) == 4:
+            self._metric(target, event.type[3], payload, when, changes)
+        elif kind == "purge" and len(event.type) == 3:
+            self._purge(target, payload, changes)
+        elif kind == "field" and len(event.type) == 5:
+            self._field(target, event.type[3], event.type[4], payload, when, changes)
         elif kind == "message":
             self._remember_topic(payload)
-            if target not in self._astarte:
+            if target not in self._astarte and payload.get("format") != "sparkplug":
                 self._message(target, payload, when, changes)
 
     def _broker_status(self, name: str, payload: dict[str, JsonValue], changes: Changes) -> None:
@@ -354,6 +370,77 @@ class MqttFold:
         changes.values.add(key)
         changes.devices.add(device)
 
+    def _purge(self, device: str, payload: dict[str, JsonValue], changes: Changes) -> None:
+        """An Astarte purge list (``("mqtt", DEVICE, "purge")``): the device's property
+        values of that ownership that are not listed go, as from the store."""
+        keep_list = payload.get("keep")
+        keep = {
+            f"{pair[0]}{pair[1]}"
+            for pair in (keep_list if isinstance(keep_list, list) else [])
+            if isinstance(pair, list) and len(pair) == 2
+        }
+        ownership = payload.get("ownership")
+        doomed = [
+            key
+            for key, info in self.info.items()
+            if key[0] == device
+            and info.interface is not None
+            and info.ownership == ownership
+            and info.aggregation != "object"
+            and key[1] not in keep
+            and self._state.value(key) is not None
+            and self._state.value(key).cause in ("property", "unset")  # type: ignore[union-attr]
+        ]
+        for key in doomed:
+            self._drop(key, changes)
+
+    def _field(
+        self,
+        device: str,
+        topic: str,
+        pointer: str,
+        payload: dict[str, JsonValue],
+        when: float,
+        changes: Changes,
+    ) -> None:
+        """A JSON field (``("mqtt", DEVICE, "field", TOPIC, POINTER)``): the value
+        ``(device, TOPIC#POINTER)``, typed by its JSON type; the cause is ``field``."""
+        key = (device, f"{topic}#{pointer}")
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), topic)
+        info.path = pointer
+        info.count += 1
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        data_type = _text(payload.get("type")) or "unknown"
+        self._state.put_value(key, data_type, payload.get("value"), "field", when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
+    def _metric(
+        self, device: str, name: str, payload: dict[str, JsonValue], when: float, changes: Changes
+    ) -> None:
+        """A Sparkplug B metric (``("mqtt", DEVICE, "metric", NAME)``): the value
+        ``(device, NAME)``, typed by its Sparkplug datatype; the cause is the message
+        type (``NBIRTH``, ``DDATA``...)."""
+        key = (device, name)
+        info = self.info.get(key)
+        if info is None:
+            info = self._new_info(key, payload.get("broker"), str(payload.get("topic") or ""))
+        info.topic = str(payload.get("topic") or info.topic)
+        info.ownership, info.aggregation = "device", "individual"
+        info.count += 1
+        device_state = self._state.ensure_device(device)
+        device_state.broker = device_state.broker or info.broker or None
+        data_type = _text(payload.get("datatype")) or "Unknown"
+        cause = _text(payload.get("message_type")) or "metric"
+        self._state.put_value(key, data_type, payload.get("value"), cause, when, protocol=MQTT)
+        self._rate(key, info.count, when)
+        changes.values.add(key)
+        changes.devices.add(device)
+
     def _message(
         self, device: str, payload: dict[str, JsonValue], when: float, changes: Changes
     ) -> None:
@@ -389,7 +476,17 @@ class MqttFold:
         else:
             info.size = len(data) * 3 // 4 - len(data[-2:]) + len(data[-2:].rstrip("="))
         info.count += 1
-        line = decode_payload(_b64_prefix(data, LINE_LIMIT + 1), limit=LINE_LIMIT, pretty=False)
+        properties = payload.get("properties")
+        info.properties = properties if isinstance(properties, dict) else None
+        info.content_type = _text(info.properties.get("ContentType")) if info.properties else None
+        info.declared = _text(payload.get("format"))
+        line = decode_payload(
+            _b64_prefix(data, LINE_LIMIT + 1),
+            limit=LINE_LIMIT,
+            pretty=False,
+            content_type=info.content_type,
+            declared=info.declared,
+        )
         line = _with_size(line, info.size, LINE_LIMIT)
         data_type = f"{line.format}, truncated" if line.truncated else line.format
         self._state.put_value(key, data_type, line.line, "message", when, protocol=MQTT)

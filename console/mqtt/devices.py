@@ -45,22 +45,70 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from console.astarte import Interface, ValidationError, to_json_value
-from console.config import BrokerConfig, DeviceConfig, MqttDeviceConfig
+from console.config import BrokerConfig, DeviceConfig, JsonFields, MqttDeviceConfig
 from console.events import JsonValue
 from console.mqtt.codec import decode_bson, is_bson, json_ready
 from console.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [
+    "PURGE_CONTROLS",
     "ROUTE_CACHE",
     "DeviceRouter",
     "DeviceState",
     "DeviceStatus",
     "Route",
     "astarte_events",
+    "purge_list",
 ]
+
+#: Astarte control topics (after ``REALM/DEVICE_ID/``) that carry a purge list, and
+#: the ownership of the properties they list (Astarte MQTT v1 protocol; the SDK's
+#: ``device_mqtt.py``): the device's own properties it holds, the server's it should.
+PURGE_CONTROLS: Final = {
+    "control/producer/properties": "device",
+    "control/consumer/properties": "server",
+}
+#: Longest purge list read (uncompressed bytes).
+MAX_PURGE_BYTES: Final = 16 * 1024 * 1024
+
+
+def purge_list(payload: bytes) -> list[tuple[str, str]]:
+    """The ``(interface, path)`` pairs of an Astarte purge list: a 4-byte length of the
+    uncompressed list (little-endian, as the Astarte SDK for Python writes it; the
+    length is not relied on) then the zlib-deflated UTF-8 text
+    ``INTERFACE/PATH;INTERFACE/PATH`` (empty: no property).
+
+    Raises:
+        ValueError: shorter than 4 bytes, not zlib data, longer than
+            :data:`MAX_PURGE_BYTES` uncompressed, not UTF-8, or an entry without a path.
+    """
+    import zlib
+
+    if len(payload) < 4:
+        raise ValueError(f"a purge list is a 4-byte length and zlib data, got {len(payload)} bytes")
+    inflate = zlib.decompressobj()
+    try:
+        raw = inflate.decompress(payload[4:], MAX_PURGE_BYTES + 1)
+    except zlib.error as exc:
+        raise ValueError(f"the purge list is not zlib data: {exc}") from None
+    if len(raw) > MAX_PURGE_BYTES:
+        raise ValueError(f"the purge list is longer than {MAX_PURGE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the purge list is not UTF-8 text") from None
+    found: list[tuple[str, str]] = []
+    for entry in filter(None, text.split(";")):
+        interface, slash, path = entry.partition("/")
+        if not slash or not interface:
+            raise ValueError(f"purge list entry {entry[:80]!r} is not INTERFACE/PATH")
+        found.append((interface, "/" + path))
+    return found
+
 
 #: Topics whose route is remembered per broker (the cache starts over when full).
 ROUTE_CACHE: Final = 100_000
+_DEFAULT_FIELDS: Final = JsonFields()
 
 
 class DeviceStatus(enum.StrEnum):
@@ -86,6 +134,10 @@ class Route:
             *levels)``.
         base: for Astarte(-style) devices, the topic prefix before the interface
             (``REALM/DEVICE_ID``), where operator sets go; else ``None``.
+        fields: which leaves of a JSON object payload become values
+            (:mod:`console.mqtt.fields`): the template's ``fields``, the defaults for
+            a configured device's own topics; ``None`` for status, Astarte and
+            control topics.
     """
 
     device: str
@@ -95,6 +147,7 @@ class Route:
     path: str | None
     event_type: tuple[str, ...]
     base: str | None = None
+    fields: JsonFields | None = None
 
 
 @dataclass(slots=True)
@@ -187,8 +240,31 @@ class DeviceRouter:
         self.templates: tuple[tuple[DeviceTemplate, float], ...] = tuple(
             (parse_template(rule.template), rule.timeout) for rule in broker.device_rules
         )
+        self._template_fields = tuple(rule.fields for rule in broker.device_rules)
         self._cache: dict[str, Route | None] = {}
         self._unrouted: dict[str, tuple[str, ...]] = {}
+        self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
+        self.sparkplug = broker.sparkplug
+        """Read the Sparkplug B namespace (``spBv1.0/...``) of this broker."""
+        self._formats: dict[str, str | None] = {}
+
+    @property
+    def has_payload_rules(self) -> bool:
+        """Whether the broker configures decoders for some topics (``payloads:``)."""
+        return bool(self._payload_rules)
+
+    def declared_format(self, topic: str) -> str | None:
+        """The decoder configured for ``topic`` (the first matching ``payloads:``
+        filter), or ``None`` (cached with the routes)."""
+        try:
+            return self._formats[topic]
+        except KeyError:
+            pass
+        if len(self._formats) >= ROUTE_CACHE:
+            self._formats.clear()
+        found = next((fmt for f, fmt in self._payload_rules if filter_matches(f, topic)), None)
+        self._formats[topic] = found
+        return found
 
     def unrouted_type(self, topic: str) -> tuple[str, ...]:
         """The event type of a message that belongs to no device:
@@ -237,15 +313,21 @@ class DeviceRouter:
         for topic_filter, device in self._filters:
             if filter_matches(topic_filter, topic):
                 return Route(
-                    device, "data", False, None, None, ("mqtt", device, "message", *levels)
+                    device,
+                    "data",
+                    False,
+                    None,
+                    None,
+                    ("mqtt", device, "message", *levels),
+                    fields=_DEFAULT_FIELDS,
                 )
-        for template, _ in self.templates:
+        for (template, _), fields in zip(self.templates, self._template_fields, strict=True):
             found = template.match(topic)
             if found is None:
                 continue
             event_type = ("mqtt", found.device, "message", *levels)
             if found.interface is None or template.interface_level is None:
-                return Route(found.device, "data", False, None, None, event_type)
+                return Route(found.device, "data", False, None, None, event_type, fields=fields)
             base = "/".join(levels[: template.interface_level])
             if found.interface == "control":
                 return Route(found.device, "control", False, None, None, event_type, base)

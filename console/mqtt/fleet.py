@@ -43,7 +43,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from console.astarte import (
@@ -62,13 +62,32 @@ from console.mqtt.client import (
     MessageHandler,
     MqttMessage,
     PublishResult,
-    message_payload,
 )
-from console.mqtt.devices import DeviceRouter, DeviceState, DeviceStatus, Route, astarte_events
+from console.mqtt.client import message_payload as _message_payload
+from console.mqtt.devices import (
+    PURGE_CONTROLS,
+    DeviceRouter,
+    DeviceState,
+    DeviceStatus,
+    Route,
+    astarte_events,
+    purge_list,
+)
+from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
+from console.mqtt.sparkplug import (
+    NAMESPACE,
+    SparkplugError,
+    SparkplugTopic,
+    SparkplugTracker,
+    parse_topic,
+)
+from console.mqtt.sparkplug_command import command_payload
 
 __all__ = ["STATS_INTERVAL", "MqttFleet"]
 
 mlog = logging.getLogger(__name__)
+
+SPARKPLUG_PREFIX: Final = NAMESPACE + "/"
 
 #: Seconds between device statistics / freshness checks.
 STATS_INTERVAL: Final = 1.0
@@ -129,6 +148,9 @@ class MqttFleet(ClosesOnce):
         }
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
+        self.sparkplug: dict[str, SparkplugTracker] = {}
+        self._field_tracker = FieldTracker()
+        """The Sparkplug B host state of each broker that reads the namespace."""
         self._started = False
 
     async def start(self) -> None:
@@ -188,12 +210,34 @@ class MqttFleet(ClosesOnce):
         route_of = router.route
         unrouted = router.unrouted_type
         online = DeviceStatus.ONLINE
+        message_payload = _message_payload
+        declared_format = router.declared_format
+        sparkplug = SparkplugTracker(broker) if router.sparkplug else None
+        if sparkplug is not None:
+            self.sparkplug[broker] = sparkplug
+        if router.has_payload_rules:
+            declared = router.declared_format
+
+            def message_payload(
+                m: MqttMessage, broker: str, device: str | None
+            ) -> dict[str, JsonValue]:
+                payload = _message_payload(m, broker, device)
+                fmt = declared(m.topic)
+                if fmt is not None:
+                    payload["format"] = fmt
+                return payload
 
         async def handle(messages: list[MqttMessage]) -> None:
             # publish_wait only when some subscriber may push back (BLOCK policy);
             # checked once per chunk of at most CHUNK messages
             blocking = any(s.policy is Policy.BLOCK for s in bus.subscriptions)
             for m in messages:
+                if (
+                    sparkplug is not None
+                    and m.topic.startswith(SPARKPLUG_PREFIX)
+                    and await self._sparkplug(sparkplug, broker, m, message_payload)
+                ):
+                    continue
                 route = route_of(m.topic)
                 if route is None:
                     if blocking:
@@ -230,12 +274,110 @@ class MqttFleet(ClosesOnce):
                     continue
                 if state.status is not online and state.status_topic is None:
                     self._set_status(state, online, None)
+                if route.fields is not None and route.fields.enabled and not route.astarte:
+                    await self._fields(route, broker, m, declared_format(m.topic))
                 if route.astarte:
                     await self._astarte(route, broker, m)
                 elif route.kind == "introspection":
                     self._introspection(state, m.payload)
+                elif route.kind == "control" and route.base is not None:
+                    await self._control(route, broker, m)
 
         return handle
+
+    async def _fields(
+        self, route: Route, broker: str, m: MqttMessage, declared: str | None
+    ) -> None:
+        """The ``field`` events of the leaves of a JSON object payload that are new or
+        changed (:mod:`console.mqtt.fields`)."""
+        fields = route.fields
+        assert fields is not None
+        properties = m.properties
+        content_type = properties.get("ContentType") if properties else None
+        document = payload_object(m.payload, content_type, declared)
+        if document is None:
+            return
+        found = leaves(document, fields)
+        if not found:
+            return
+        changes = self._field_tracker.changes(route.device, m.topic, found)
+        for event_type, payload in field_events(route.device, broker, m.topic, m.received, changes):
+            await self._bus.publish_wait(event_type, payload)
+
+    async def _sparkplug(
+        self,
+        tracker: SparkplugTracker,
+        broker: str,
+        m: MqttMessage,
+        message_payload: Callable[[MqttMessage, str, str | None], dict[str, JsonValue]],
+    ) -> bool:
+        """One message of the Sparkplug B namespace (:mod:`console.mqtt.sparkplug`):
+        its message event (``format`` ``sparkplug``) under the edge node or device,
+        then its metric values, status changes and warnings. ``False`` for a topic
+        that is no edge node's or device's (``STATE``): routed as any other."""
+        bus = self._bus
+        try:
+            topic = parse_topic(m.topic)
+        except SparkplugError as exc:
+            payload = message_payload(m, broker, None)
+            await bus.publish_wait(("mqtt", "@" + broker, "message", *m.topic.split("/")), payload)
+            bus.publish(
+                ("mqtt", "@" + broker, "warning"),
+                {"broker": broker, "topic": m.topic, "message": str(exc)},
+            )
+            return True
+        if topic is None or topic.message_type == "STATE":
+            return False
+        name = topic.device_name
+        state = self.devices.get(name)
+        if m.own:  # an operator's command echoed: shown, not the node's state
+            payload = message_payload(m, broker, name if state is not None else None)
+            payload["format"] = "sparkplug"
+            target = name if state is not None else "@" + broker
+            await bus.publish_wait(("mqtt", target, "message", *m.topic.split("/")), payload)
+            return True
+        state = state or self._sparkplug_device(name, broker, topic)
+        state.messages += 1
+        state.last_seen = m.received
+        payload = message_payload(m, broker, name)
+        payload["format"] = "sparkplug"
+        await bus.publish_wait(("mqtt", name, "message", *m.topic.split("/")), payload)
+        out = tracker.handle(topic, m.topic, m.payload)
+        for device, text in out.warnings:
+            bus.publish(
+                ("mqtt", device, "warning"),
+                {"broker": broker, "topic": m.topic, "message": text},
+            )
+        for device, status, reason in out.status:
+            target_state = self.devices.get(device)
+            if target_state is None:
+                target_state = self._sparkplug_device(device, broker, topic)
+            self._set_status(target_state, DeviceStatus(status), reason)
+        for device, metric, source_ts in out.metrics:
+            await bus.publish_wait(
+                ("mqtt", device, "metric", str(metric["name"])),
+                metric,
+                source_timestamp=source_ts,
+            )
+        return True
+
+    def _sparkplug_device(self, name: str, broker: str, topic: SparkplugTopic) -> DeviceState:
+        """A Sparkplug edge node or device seen for the first time: discovered, its
+        status from its BIRTH and DEATH messages (its ``status_topic`` is its DEATH
+        topic; no freshness timeout: Sparkplug reports by exception)."""
+        if name == topic.device_name and topic.device is not None:
+            death = f"spBv1.0/{topic.group}/DDEATH/{topic.edge_node}/{topic.device}"
+        else:
+            death = f"spBv1.0/{topic.group}/NDEATH/{topic.edge_node}"
+        state = DeviceState(
+            name=name,
+            broker=broker,
+            discovered=True,
+            reported_at=time.time(),
+            status_topic=death,
+        )
+        self.devices[name] = state
+        return state
 
     async def _astarte(self, route: Route, broker: str, m: MqttMessage) -> None:
         """Publish the property or datastream event of one Astarte data message."""
@@ -265,6 +407,35 @@ class MqttFleet(ClosesOnce):
             self._set_status(state, DeviceStatus.OFFLINE, f"{state.status_topic} says offline")
         elif not payload:
             self._set_status(state, DeviceStatus.UNKNOWN, f"{state.status_topic} was cleared")
+
+    async def _control(self, route: Route, broker: str, m: MqttMessage) -> None:
+        """An Astarte control message: a purge list (``control/producer/properties``,
+        ``control/consumer/properties``) becomes ``("mqtt", DEVICE, "purge")``, which
+        the store applies (:class:`~console.store.mqtt.MqttPropertyFeeder`); one that
+        does not decode is a warning. ``control/emptyCache`` is shown as its message
+        only (the device asks its server for the server-owned properties again)."""
+        assert route.base is not None
+        control = m.topic[len(route.base) + 1 :]
+        ownership = PURGE_CONTROLS.get(control)
+        if ownership is None:
+            return
+        try:
+            keep = purge_list(m.payload)
+        except ValueError as exc:
+            self._bus.publish(
+                ("mqtt", route.device, "warning"),
+                {"broker": broker, "topic": m.topic, "message": f"{control}: {exc}"},
+            )
+            return
+        await self._bus.publish_wait(
+            ("mqtt", route.device, "purge"),
+            {
+                "broker": broker,
+                "topic": m.topic,
+                "ownership": ownership,
+                "keep": [[interface, path] for interface, path in keep],
+            },
+        )
 
     def _introspection(self, state: DeviceState, payload: bytes) -> None:
         """Astarte introspection: ``name:major:minor;...`` (Astarte MQTT v1)."""
@@ -532,6 +703,66 @@ class MqttFleet(ClosesOnce):
             path=path,
             type=mapping.type,
             value=None,
+            previous=previous,
+        )
+
+    async def command(
+        self,
+        device: str,
+        name: str,
+        value: object,
+        *,
+        session_id: str | None = None,
+        previous: JsonValue = None,
+    ) -> PublishResult:
+        """Write metric ``name`` of a Sparkplug B edge node or device: an NCMD
+        (``spBv1.0/GROUP/NCMD/EDGE``) or DCMD (``.../DCMD/EDGE/DEVICE``) with the metric
+        typed by the datatype its BIRTH declared
+        (:func:`~console.mqtt.sparkplug_command.command_payload`), QoS 0, not retained
+        (Sparkplug 3.0 §7.4). The result is published as ``("mqtt", DEVICE,
+        "publish")`` with ``operation`` ``set``, ``interface``
+        ``org.eclipse.tahu.Sparkplug`` and ``path`` ``/NAME`` (audited as a set).
+
+        Raises:
+            ValidationError: not a Sparkplug device, a metric no BIRTH declared, a
+                value that does not fit its datatype (the reason).
+            console.mqtt.client.MqttNotConnectedError: the broker is not connected.
+        """
+        from console.mqtt.tahu import DATATYPE_NAMES
+
+        state = self.devices.get(device)
+        tracker = None if state is None else self.sparkplug.get(state.broker)
+        where = None if tracker is None else tracker.location(device)
+        if state is None or tracker is None or where is None:
+            raise ValidationError(f"{device} is not a Sparkplug B edge node or device")
+        datatype = tracker.datatype_of(device, name)
+        if not datatype:
+            raise ValidationError(
+                f"{device} declared no metric {name!r} in its last BIRTH (fleettop writes "
+                "the metrics a BIRTH typed)"
+            )
+        try:
+            data = command_payload(name, datatype, value, int(time.time() * 1000))
+        except SparkplugError as exc:
+            raise ValidationError(str(exc)) from None
+        group, edge, device_id = where
+        kind = "NCMD" if device_id is None else "DCMD"
+        topic = f"{NAMESPACE}/{group}/{kind}/{edge}" + (f"/{device_id}" if device_id else "")
+        shown: JsonValue = value if isinstance(value, int | float | str | bool) else str(value)
+        return await self._publish(
+            self._connection(state.broker),
+            device,
+            state.broker,
+            topic,
+            data,
+            0,
+            False,
+            session_id=session_id,
+            operation="set",
+            interface="org.eclipse.tahu.Sparkplug",
+            path=f"/{name}",
+            type=DATATYPE_NAMES.get(datatype, str(datatype)),
+            value=shown,
             previous=previous,
         )
 

@@ -19,6 +19,9 @@ event type                                     category      severity
 ``("snmp", D, "walk", OID)``                   ``read``      info (warning: not complete)
 ``("snmp", D, "read", OID)`` CHANGE            ``property``  info (warning: ERROR value)
 ``("mqtt", D, "property"|"datastream", ...)``  ``property``  info (warning: not valid)
+``("mqtt", D, "metric"|"field", ...)``         ``property``  info
+``("mqtt", D|"@B", "warning")``                ``log``       warning
+``("mqtt", D, "purge")``                       ``property``  info
 ``("snmp", D, "write", OID)``                  ``write``     info (error: failed)
 ``("mqtt", T, "publish")``                     ``write``     info (error: failed)
 ``("mqtt", D|"@B", "message", *LEVELS)``       ``message``   info
@@ -298,10 +301,15 @@ def _classify(event: Event) -> Notification | None:
         device = event_type[1]
         if kind == "message":
             category = Category.MESSAGE
-        elif kind in ("property", "datastream"):
+        elif kind in ("property", "datastream", "metric", "field"):
             category = Category.PROPERTY
             if _get(payload, "valid") is False:
                 severity = Severity.WARNING
+        elif kind == "warning":
+            category = Category.LOG
+            severity = Severity.WARNING
+        elif kind == "purge":
+            category = Category.PROPERTY
         elif kind == "status":
             category = Category.STATUS
             severity = _STATUS_SEVERITY.get(str(_get(payload, "status")), Severity.INFO)
@@ -453,6 +461,14 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
     if category is Category.PROPERTY:
         if event_type[0] == "snmp":
             return f"{event_type[3]} changed to {_data_text(get('data'))}"
+        if event_type[2] == "purge":
+            keep = get("keep")
+            count = len(keep) if isinstance(keep, list) else 0
+            return f"purge: {get('ownership')}-owned properties but these {count} removed"
+        if event_type[2] == "metric":
+            return f"{get('message_type')} {get('name')} = {_json_text(get('value'))}"
+        if event_type[2] == "field":
+            return f"{get('topic')} {get('pointer')} = {_json_text(get('value'))}"
         text = f"{get('interface')}{get('path')} = {_json_text(get('value'))}"
         if get("unset"):
             text = f"{get('interface')}{get('path')} unset"

@@ -10,6 +10,7 @@ one event becomes a store write.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from console.events import DEFAULT_MAXSIZE, Event, EventManager, Pattern, Policy, Subscription
 from console.store.errors import StoreError
@@ -32,6 +33,8 @@ class Feeder:
         pattern: the events to persist.
         batch_size: events handed to the feeder at a time.
         maxsize: the subscription's queue bound before publishers wait.
+        more_patterns: more events for the same subscription (kept in bus order
+            with the others).
 
     Attributes:
         stored: events written to the store (queued to its writer).
@@ -50,6 +53,7 @@ class Feeder:
         *,
         batch_size: int = 1000,
         maxsize: int = DEFAULT_MAXSIZE,
+        more_patterns: Sequence[Pattern] = (),
     ) -> None:
         self._store = store
         self.stored = 0
@@ -62,6 +66,7 @@ class Feeder:
             maxsize=maxsize,
             batch_size=batch_size,
             name=type(self).__name__,
+            more_patterns=more_patterns,
         )
 
     @property

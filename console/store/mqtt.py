@@ -10,12 +10,23 @@ Events a device sent that do not fit its interface (``valid`` false) are not sto
 the store keeps what the interface allows.
 
 Datastreams are not properties and are not stored here.
+
+The same subscription (so in bus order with the values) applies the SDK's purges:
+
+* ``("mqtt", DEVICE, "purge")`` (a purge list of ``control/producer/properties`` or
+  ``control/consumer/properties``): every stored property of the device of that
+  ownership (``device`` or ``server``) that is not in the list is deleted, as the SDK
+  does with its own database (``__purge_server_properties``); only Astarte
+  properties learnt over MQTT (never SNMP values, JSON fields or Sparkplug metrics);
+* ``("mqtt", DEVICE, "introspection")``: every stored property of an interface the
+  introspection names under another major version is deleted (the SDK keeps one
+  major per interface: its database holds the new major only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from console.astarte import from_json_value
 from console.events import Event, EventManager, JsonValue, Pattern
@@ -23,11 +34,25 @@ from console.store.feeding import Feeder
 from console.store.properties import PropertyStore
 from console.store.values import PropertyType, Source
 
-__all__ = ["PROPERTY_PATTERN", "MqttPropertyFeeder", "PropertyWrite", "property_write"]
+__all__ = [
+    "PROPERTY_PATTERN",
+    "PURGE_PATTERNS",
+    "MqttPropertyFeeder",
+    "PropertyWrite",
+    "property_write",
+]
 
 
 #: The property events of every MQTT device.
 PROPERTY_PATTERN: Final[Pattern] = ("mqtt", "?", "property", "?", "?")
+#: Interfaces fleettop stores that are not Astarte's (SNMP values, JSON fields,
+#: Sparkplug metrics): a purge list never deletes them.
+_NOT_ASTARTE: Final = ("org.fleettop.", "org.eclipse.tahu.")
+#: Purge lists and introspections, which delete stored properties.
+PURGE_PATTERNS: Final[tuple[Pattern, ...]] = (
+    ("mqtt", "?", "purge"),
+    ("mqtt", "?", "introspection"),
+)
 
 
 class PropertyWrite(NamedTuple):
@@ -88,9 +113,49 @@ class MqttPropertyFeeder(Feeder):
     kept = "MQTT properties"
 
     def __init__(self, bus: EventManager, store: PropertyStore, *, batch_size: int = 500) -> None:
-        super().__init__(bus, store, PROPERTY_PATTERN, batch_size=batch_size)
+        super().__init__(
+            bus, store, PROPERTY_PATTERN, batch_size=batch_size, more_patterns=PURGE_PATTERNS
+        )
+        self.purged = 0
+        """Stored properties deleted by purge lists and introspections."""
+
+    async def _purge(self, event: Event) -> bool:
+        """Apply a purge list or an introspection (see the module docstring)."""
+        payload = event.payload
+        if not isinstance(payload, Mapping):
+            raise ValueError("a purge or introspection event without a payload object")
+        device = event.type[1]
+        await self._store.flush()  # the values published before it are in the store
+        stored = await self._store.load_all_props(device)
+        doomed: list[tuple[str, str]] = []
+        if event.type[2] == "purge":
+            ownership = str(payload["ownership"])
+            pairs: Any = payload["keep"]
+            keep = {(str(interface), str(path)) for interface, path in pairs}
+            doomed = [
+                (prop.interface, prop.path)
+                for prop in stored
+                if prop.ownership == ownership
+                and prop.source == Source.MQTT
+                and not prop.interface.startswith(_NOT_ASTARTE)
+                and (prop.interface, prop.path) not in keep
+            ]
+        else:
+            items: Any = payload["interfaces"]
+            majors = {str(item["name"]): int(item["major"]) for item in items}
+            doomed = [
+                (prop.interface, prop.path)
+                for prop in stored
+                if prop.interface in majors and prop.major != majors[prop.interface]
+            ]
+        for interface, path in doomed:
+            await self._store.delete_prop(device, interface, path)
+        self.purged += len(doomed)
+        return bool(doomed)
 
     async def _store_event(self, event: Event) -> bool:
+        if len(event.type) == 3:
+            return await self._purge(event)
         write = property_write(event)
         if write is None:
             return False

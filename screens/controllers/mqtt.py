@@ -28,6 +28,7 @@ from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller
 from screens.mqtt_set import MqttSetScreen, SetRequest
 from screens.publish import PublishRequest, PublishScreen
+from screens.sparkplug_command import CommandRequest, SparkplugCommandScreen
 
 if TYPE_CHECKING:
     from console.mqtt.client import PublishResult
@@ -191,6 +192,84 @@ class MqttOperator(Controller):
         request = await self._app.push_screen_wait(dialog)
         return await self._confirm_set(fleet, key[0], request, text)
 
+    def _is_sparkplug(self, key: ValueKey) -> bool:
+        """Whether ``key`` is a metric of a Sparkplug B edge node or device."""
+        fleet = self.fleet
+        info = self._state.mqtt.info.get(key)
+        if fleet is None or info is None or info.interface is not None or info.path is not None:
+            return False
+        state = fleet.devices.get(key[0])
+        tracker = None if state is None else fleet.sparkplug.get(state.broker)
+        return tracker is not None and tracker.location(key[0]) is not None
+
+    def _command_dialog(
+        self, key: ValueKey
+    ) -> tuple[MqttFleet, SparkplugCommandScreen, str] | None:
+        """The command dialog of Sparkplug B metric ``key`` (:meth:`_is_sparkplug`), or
+        ``None`` (told why: read-only, no broker, a metric no BIRTH typed)."""
+        fleet = self._may("sending commands")
+        if fleet is None:
+            return None
+        state = fleet.devices[key[0]]
+        tracker = fleet.sparkplug[state.broker]
+        datatype = tracker.datatype_of(key[0], key[1])
+        if not datatype:
+            self.notify(
+                f"{key[0]} declared no metric {key[1]!r} in its last BIRTH: nothing to type it by",
+                severity="warning",
+            )
+            return None
+        from console.mqtt.tahu import DATATYPE_NAMES
+
+        current = self._state.value(key)
+        text = "" if current is None or current.value is None else json.dumps(current.value)
+        type_name = DATATYPE_NAMES.get(datatype, str(datatype))
+        return fleet, SparkplugCommandScreen(key[0], key[1], datatype, type_name, text), text
+
+    async def _confirm_command(
+        self, fleet: MqttFleet, device: str, request: CommandRequest | None, text: str
+    ) -> bool:
+        """Confirm the dialog's ``request`` (``None``: cancelled), then send it."""
+        if request is None:
+            return False
+        body = Content.from_markup(
+            "device  [b]$device[/]\nmetric  [b]$name[/]\n"
+            "value   $old  [b $warning]→[/]  [b]$new[/]",
+            device=device,
+            name=request.name,
+            old=text or "—",
+            new=json.dumps(request.value, ensure_ascii=False),
+        )
+        if not await self._app.push_screen_wait(
+            ConfirmScreen(f"Send a command to {device}?", body, confirm="Send")
+        ):
+            self.notify("command cancelled: nothing was sent")
+            return False
+        current = self._state.value((device, request.name))
+        previous = None if current is None else current.value
+        session = self._session()
+        self._run(
+            self._command(fleet, device, request, session, previous), f"command {request.name}"
+        )
+        return True
+
+    async def _command(
+        self,
+        fleet: MqttFleet,
+        device: str,
+        request: CommandRequest,
+        session: str,
+        previous: JsonValue,
+    ) -> None:
+        try:
+            result = await fleet.command(
+                device, request.name, request.value, session_id=session, previous=previous
+            )
+        except ValidationError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._report(f"{device} {request.name} commanded to {json.dumps(request.value)}", 0, result)
+
     async def open_set(self, key: ValueKey) -> bool:
         """Open the set dialog of ``key`` and return once it is on screen; its answer,
         the confirmation and the set follow in a worker.
@@ -203,6 +282,28 @@ class MqttOperator(Controller):
         Returns:
             True when the dialog opened (False: told why, nothing to set).
         """
+        if self._is_sparkplug(key):
+            command = self._command_dialog(key)
+            if command is None:
+                return False
+            fleet, command_screen, text = command
+            asked: asyncio.Future[CommandRequest | None] = (
+                asyncio.get_running_loop().create_future()
+            )
+
+            def given(request: CommandRequest | None) -> None:
+                if not asked.done():
+                    asked.set_result(request)
+
+            await self._app.push_screen(command_screen, given)
+
+            async def send() -> bool:
+                return await self._confirm_command(fleet, key[0], await asked, text)
+
+            self._app.run_worker(
+                send(), group="dialog", description=f"command {key[1]}", exit_on_error=False
+            )
+            return True
         opened = self._set_dialog(key)
         if opened is None:
             return False

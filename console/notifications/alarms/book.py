@@ -243,6 +243,8 @@ class AlarmBook(ClosesOnce):
             if conf.interface is not None:
                 patterns.append(("mqtt", "?", "property", conf.interface, "*"))
                 patterns.append(("mqtt", "?", "datastream", conf.interface, "*"))
+            elif conf.field is not None:
+                patterns.append(("mqtt", "?", "field", "*"))
             elif conf.topic is not None:
                 patterns.append(topic_pattern(conf.topic))
         return list(dict.fromkeys(patterns))
@@ -495,6 +497,8 @@ class AlarmBook(ClosesOnce):
                 self._on_value(
                     device, "interface", (event_type[3], event_type[4]), payload.get("value"), event
                 )
+            elif head == "mqtt" and kind == "field" and len(event_type) == 5:
+                self._on_field(device, event_type[3], event_type[4], payload.get("value"), event)
             elif head == "mqtt" and kind == "message":
                 self._on_message(device, payload, event)
 
@@ -579,6 +583,19 @@ class AlarmBook(ClosesOnce):
                 label = where
             self._threshold(rule, device, label, value, event)
 
+    def _on_field(self, device: str, topic: str, pointer: str, raw: object, event: Event) -> None:
+        """A JSON field (``docs/payloads.md``) against the ``field`` rules naming it."""
+        value = as_number(raw)
+        if value is None:
+            return
+        for rule in self._rules:
+            conf = rule.conf
+            if conf.field != pointer or not conf.has_threshold or not rule.applies_to(device):
+                continue
+            if conf.topic is not None and not filter_matches(conf.topic, topic):
+                continue
+            self._threshold(rule, device, f"{topic}#{pointer}", value, event)
+
     def _threshold(self, rule: Rule, device: str, label: str, value: float, event: Event) -> None:
         conf = rule.conf
         key = f"{conf.name}|{device}|{label}"
@@ -609,7 +626,7 @@ class AlarmBook(ClosesOnce):
         decoded = False
         for rule in self._rules:
             conf = rule.conf
-            if conf.topic is None or not rule.applies_to(device):
+            if conf.topic is None or conf.field is not None or not rule.applies_to(device):
                 continue
             if not filter_matches(conf.topic, topic):
                 continue
