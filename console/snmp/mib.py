@@ -49,7 +49,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from console.oid import format_oid, normalize_oid, parse_oid
-from console.snmp.mibs import CompiledMibs, MibProblem, compile_mibs
+from console.snmp.mibs import (
+    CompiledMibs,
+    CompileJob,
+    MibPlan,
+    MibProblem,
+    Progress,
+    _report,
+    compile_mibs,
+    plan_mibs,
+)
 
 __all__ = [
     "BUNDLED_MODULES",
@@ -308,6 +317,9 @@ class MibResolver:
         well_known: fallback names (object-type OID -> ``MODULE::name``) for objects
             no loaded module names (default :data:`WELL_KNOWN`).
         cache_size: how many resolved OIDs the LRU keeps.
+        background: never compile on a lookup: the first use loads what the cache
+            holds (:meth:`load_cached`), and :meth:`compile_pending` (in a worker
+            thread) compiles the rest and swaps the new names in (the runtime does).
 
     Usage::
 
@@ -335,6 +347,7 @@ class MibResolver:
         cache_dir: str | Path | None = None,
         well_known: Mapping[str, str] = WELL_KNOWN,
         cache_size: int = 4096,
+        background: bool = False,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
@@ -351,6 +364,12 @@ class MibResolver:
         self._loaded_modules: tuple[str, ...] = ()
         self._problems: tuple[MibProblem, ...] = ()
         self._compiled: CompiledMibs | None = None
+        self._background = background
+        self._plan: MibPlan | None = None
+        self._pending: tuple[str, ...] = ()
+        self._job: CompileJob | None = None
+        self._generation = 0
+        self._module_counts: dict[str, int] = {}
         # name indexes, built once by load() and never mutated afterwards
         self._by_module: dict[str, dict[str, tuple[int, ...]]] = {}
         self._module_folded: dict[str, str] = {}
@@ -384,38 +403,125 @@ class MibResolver:
         return self._compiled
 
     def load(self) -> None:
-        """Compile ``mib_paths`` (or take them from the cache) and load every module
+        """Compile ``mib_paths`` (what the cache does not hold) and load every module
         now (blocking); idempotent. Never raises for MIB problems.
 
         Missing optional modules are skipped; a bundled module or a compiled user
         module that fails to load is logged and listed in :attr:`problems`, and names
-        then come from what did load plus :data:`WELL_KNOWN`.
+        then come from what did load plus :data:`WELL_KNOWN`. A resolver made with
+        ``background=True`` loads only what the cache holds here (see
+        :meth:`load_cached`); :meth:`compile_pending` compiles the rest.
         """
+        if self._background:
+            self.load_cached()
+            return
         with self._lock:
-            if self._view is not None:
+            if self._view is not None and not self._pending:
                 return
             started = time.perf_counter()
-            problems: list[MibProblem] = []
             compiled: CompiledMibs | None = None
             if self._mib_paths:
                 compiled = compile_mibs(self._mib_paths, cache_dir=self._cache_dir)
-                problems.extend(compiled.problems)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    mib_builder, loaded = self._build(compiled, problems)
-            finally:
-                if compiled is not None and compiled.temporary and compiled.directory:
-                    shutil.rmtree(compiled.directory, ignore_errors=True)
-            self._index(mib_builder, loaded)
-            self._compiled = compiled
-            self._problems = tuple(problems)
-            self._loaded_modules = tuple(loaded)
-            from pysnmp.smi import view
+            self._install(compiled, started)
 
-            self._view = view.MibViewController(mib_builder)
-            self.load_seconds = time.perf_counter() - started
-            mlog.debug("MIB modules loaded in %.3f s: %s", self.load_seconds, ", ".join(loaded))
+    def load_cached(self) -> tuple[str, ...]:
+        """Load pysnmp's modules and the compiled ``mib_paths`` modules the cache
+        holds, compiling nothing (a restart with unchanged sources: all of them, in
+        well under 2 s for ~500 modules); idempotent.
+
+        Returns:
+            The modules still to compile (:attr:`pending`).
+        """
+        with self._lock:
+            if self._view is None:
+                started = time.perf_counter()
+                compiled: CompiledMibs | None = None
+                if self._mib_paths:
+                    self._plan = plan_mibs(self._mib_paths, cache_dir=self._cache_dir)
+                    compiled = self._plan.result()
+                    _report(compiled.problems)
+                self._install(compiled, started, final=not (compiled and compiled.pending))
+            return self._pending
+
+    def compile_pending(self, progress: Progress | None = None) -> CompiledMibs | None:
+        """Compile the modules :meth:`load_cached` left (blocking: the parsing runs in a
+        child process, this thread waits), then load everything and swap the new
+        names in at once (:attr:`generation` goes up). Cancelled by :meth:`cancel`.
+
+        Args:
+            progress: told ``(done, total)`` modules after each chunk (this thread).
+
+        Returns:
+            What was compiled, or ``None`` when nothing was pending.
+        """
+        self.load_cached()
+        plan = self._plan
+        if plan is None or not self._pending:
+            return None
+        job = self._job = CompileJob()
+        started = time.perf_counter()
+        try:
+            result = compile_mibs(plan, progress=progress, job=job)
+        finally:
+            job.close()
+        if job.cancelled:
+            return result
+        with self._lock:
+            self._install(result, started, replace=True)
+        return result
+
+    def cancel(self) -> None:
+        """Stop a running :meth:`compile_pending` (from any thread): its child process
+        is killed; what was compiled so far stays cached."""
+        job = self._job
+        if job is not None:
+            job.cancel()
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The ``mib_paths`` modules not compiled yet (after :meth:`load_cached`)."""
+        return self._pending
+
+    @property
+    def generation(self) -> int:
+        """How many times the names were loaded (0 before any load); names resolved
+        under an older generation may have improved since."""
+        return self._generation
+
+    def module_objects(self) -> dict[str, int]:
+        """Objects (named OIDs) each loaded module defines, by module (after a load)."""
+        return dict(self._module_counts)
+
+    def _install(
+        self,
+        compiled: CompiledMibs | None,
+        started: float,
+        *,
+        final: bool = True,
+        replace: bool = False,
+    ) -> None:
+        """Build a MibBuilder over ``compiled`` and make it current (caller holds the
+        lock). The indexes are built first and swapped in together."""
+        problems: list[MibProblem] = list(compiled.problems) if compiled else []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                mib_builder, loaded = self._build(compiled, problems)
+            self._index(mib_builder, loaded)
+        finally:
+            if final and compiled is not None and compiled.temporary and compiled.directory:
+                shutil.rmtree(compiled.directory, ignore_errors=True)
+        from pysnmp.smi import view
+
+        self._compiled = compiled
+        self._problems = tuple(problems)
+        self._loaded_modules = tuple(loaded)
+        self._pending = compiled.pending if compiled is not None and not replace else ()
+        self._view = view.MibViewController(mib_builder)
+        self._cache = OrderedDict()  # names may have changed
+        self._generation += 1
+        self.load_seconds = time.perf_counter() - started
+        mlog.debug("MIB modules loaded in %.3f s: %s", self.load_seconds, ", ".join(loaded))
 
     def _build(
         self, compiled: CompiledMibs | None, problems: list[MibProblem]
@@ -423,7 +529,7 @@ class MibResolver:
         from pysnmp.smi import builder
         from pysnmp.smi.error import MibNotFoundError
 
-        from console.snmp.mibcode import cache_mib_code
+        from console.snmp.mibcode import cache_mib_code, compiled_mib_source
 
         cache_mib_code()  # the engines' modules, compiled once
         mib_builder = builder.MibBuilder()
@@ -431,7 +537,7 @@ class MibResolver:
             mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))
         user_modules: tuple[str, ...] = ()
         if compiled is not None and compiled.directory is not None:
-            mib_builder.add_mib_sources(builder.DirMibSource(str(compiled.directory)))
+            mib_builder.add_mib_sources(compiled_mib_source(compiled.directory, compiled.files))
             user_modules = compiled.modules
         disable_pysnmp_compiler(mib_builder)
         files = compiled.sources if compiled is not None else {}
@@ -474,6 +580,7 @@ class MibResolver:
                 oid = tuple(int(arc) for arc in node.getName())
                 if oid:
                     by_module.setdefault(module, {})[str(node.label or key)] = oid
+        counts = {module: len(symbols) for module, symbols in by_module.items()}
         for oid_text, qualified in self._well_known.items():
             module, _, label = qualified.partition("::")
             symbols = by_module.setdefault(module, {})
@@ -486,6 +593,7 @@ class MibResolver:
         for label in by_label:
             label_folded.setdefault(label.casefold(), label)
         self._by_module = by_module
+        self._module_counts = counts
         self._module_folded = {m.casefold(): m for m in by_module}
         self._by_label = by_label
         self._label_folded = label_folded
@@ -707,7 +815,9 @@ def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProble
     cause: BaseException = exc.__context__ or exc
     text = str(cause)
     missing = _MISSING_PY.search(text)
+    absent: tuple[str, ...] = ()
     if missing:
+        absent = (missing.group(1),)
         reason = (
             f"it imports from {missing.group(1)}, which is neither bundled with pysnmp "
             "nor compiled from mib_paths (add that module's source to a MIB path)"
@@ -715,7 +825,7 @@ def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProble
     else:
         first = text.splitlines()[0][:300] if text else repr(cause)
         reason = f"pysnmp cannot load it: {first}"
-    problem = MibProblem(file, name, reason)
+    problem = MibProblem(file, name, reason, absent)
     mlog.warning("%s", problem)
     return problem
 
