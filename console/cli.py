@@ -5,10 +5,13 @@
     fleettop demo [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop run CONFIG [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop check CONFIG
+    fleettop mibs CONFIG [--json]
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
-validates (exit 0, or 2 with every problem as ``file:line: field: message``).
+validates (exit 0, or 2 with every problem as ``file:line: field: message``; MIB
+modules of ``mib_paths`` that fail are warnings); ``mibs`` lists the MIB modules
+that load and why others do not (:mod:`console.mibscmd`).
 Textual is imported only when the terminal UI actually starts, and ``demo`` in the
 terminal UI imports nothing heavy before the UI's first frame: the configuration,
 the runtime and the backends (pysnmp) are imported after it, in the app's start
@@ -113,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a configuration file and exit")
     check.add_argument("config", type=Path, metavar="CONFIG", help="YAML configuration file")
+
+    from console.mibscmd import add_parser as add_mibs
+
+    add_mibs(commands)
     return parser
 
 
@@ -155,6 +162,11 @@ def _check(path: Path) -> int:
         count = len(problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_CONFIG
+    from console.config import load_config
+    from console.mibscmd import mib_warnings
+
+    for warning in mib_warnings(load_config(path)):  # failed MIBs warn, never fail
+        print(warning, file=sys.stderr)
     print(f"{path}: OK")
     return EXIT_OK
 
@@ -202,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return _check(args.config)
+    if args.command == "mibs":
+        from console.mibscmd import run_mibs
+
+        return run_mibs(args)
     config: Config | None = None
     if args.command == "run":
         from console.config import ConfigError, load_config

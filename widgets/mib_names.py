@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -82,6 +83,24 @@ class MibNames:
         self._limit = limit
         self._lock = threading.Lock()
         self._resolving = threading.Lock()
+        self._workers: weakref.WeakSet[NameWorker] = weakref.WeakSet()
+        self.generation = 0
+        """How many times :meth:`invalidate` ran."""
+
+    def invalidate(self) -> None:
+        """Forget every name (the resolver loaded more MIB modules: names compiled in
+        the background fill in) and have every :class:`NameWorker` ask again for the
+        OIDs its widget asked for, so the tables showing them refresh. Call it from
+        the event loop."""
+        with self._lock:
+            self._names.clear()
+            self.generation += 1
+        for worker in list(self._workers):
+            worker.refresh()
+
+    def register(self, worker: NameWorker) -> None:
+        """Let :meth:`invalidate` reach ``worker`` (kept weakly)."""
+        self._workers.add(worker)
 
     def get(self, oid: str) -> str | None:
         """Return the cached name of ``oid`` (``None``: unknown or not resolved yet)."""
@@ -206,6 +225,9 @@ class MibNames:
             return None
 
 
+#: Most OIDs a :class:`NameWorker` remembers to ask for again (its widget's rows).
+ASKED_LIMIT = 100_000
+
 Names = dict[str, str | None]
 """A batch of resolved names: OID -> ``MODULE::name.index`` (``None``: unknown)."""
 
@@ -234,6 +256,15 @@ class NameWorker:
         self._deliver = deliver
         self._lock = threading.Lock()
         self._running = False
+        self._asked: dict[str, None] = {}
+        if mib_names is not None:
+            mib_names.register(self)
+
+    def refresh(self) -> None:
+        """Ask again for every OID asked for so far (after
+        :meth:`MibNames.invalidate`); nothing once the widget is gone."""
+        if self._asked and self._widget.is_attached:
+            self.request(list(self._asked))
 
     def request(self, oids: Iterable[str]) -> None:
         """Queue the OIDs whose name is not cached, and start resolving them unless a
@@ -241,6 +272,13 @@ class NameWorker:
         names = self._names
         if names is None:
             return
+        oids = list(oids)
+        asked = self._asked
+        for oid in oids:
+            asked[oid] = None
+        if len(asked) > ASKED_LIMIT:  # keep the newest: the rows a widget still shows
+            for oid in list(asked)[: len(asked) - ASKED_LIMIT]:
+                del asked[oid]
         with self._lock:
             if not names.request(oids) or self._running:
                 return
