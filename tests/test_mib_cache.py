@@ -321,3 +321,10 @@ async def test_the_console_is_usable_while_mibs_compile(
         assert runtime.mib is not None
         assert runtime.mib.pending
     assert task.done()  # closing the runtime stopped the compile
+
+
+def test_the_stubbed_base_modules_are_pysmis() -> None:
+    """A restart names pysmi's base modules without importing pysmi's code generator."""
+    from pysmi.codegen.pysnmp import PySnmpCodeGen
+
+    assert tuple(PySnmpCodeGen.baseMibs) == mibs.PYSMI_BASE_MIBS

@@ -97,7 +97,7 @@ def _store(file: Path, code: types.CodeType) -> None:
 
 def _code(path: str) -> types.CodeType:
     """The code of the Python source at ``path``, compiled once per modification
-    (memory, then disk, then the compiler).
+    (memory, then a ``.code`` file beside it, then the disk cache, then the compiler).
 
     Raises:
         OSError: the source cannot be read.
@@ -108,6 +108,12 @@ def _code(path: str) -> types.CodeType:
     code = _CODE.get(key)
     if code is not None:
         return code
+    # a compiled MIB module of console.snmp.mibs has its code beside it (immutable)
+    if path.endswith(".py"):
+        code = _load(Path(path[:-3] + ".code"))
+        if code is not None:
+            _CODE[key] = code
+            return code
     name = hashlib.sha256(f"{path}\0{key[1]}\0{key[2]}".encode(errors="surrogateescape"))
     file = code_cache_dir() / f"{name.hexdigest()[:40]}.code"
     code = _load(file)

@@ -316,12 +316,11 @@ def _candidates(root: Path) -> list[Path]:
 
 
 def _versions() -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import pysmi
-        import pysnmp
+    """What a compiled module depends on besides its sources (package metadata: no
+    import of pysmi, whose code generator pulls in requests and jinja2)."""
+    from importlib.metadata import version
 
-    return {"format": FORMAT, "pysmi": pysmi.__version__, "pysnmp": pysnmp.__version__}
+    return {"format": FORMAT, "pysmi": version("pysmi"), "pysnmp": version("pysnmp")}
 
 
 _bundled: tuple[str, ...] | None = None
@@ -340,13 +339,31 @@ def _bundled_modules() -> tuple[str, ...]:
     return _bundled
 
 
+#: ``pysmi.codegen.pysnmp.PySnmpCodeGen.baseMibs`` (pysmi 1.5-2.0), named here so
+#: that a restart does not import pysmi's code generator (~0.8 s: requests, jinja2);
+#: ``tests/test_mib_cache.py`` keeps it equal to pysmi's.
+PYSMI_BASE_MIBS: Final = (
+    "PYSNMP-USM-MIB",
+    "SNMP-FRAMEWORK-MIB",
+    "SNMP-TARGET-MIB",
+    "TRANSPORT-ADDRESS-MIB",
+    "INET-ADDRESS-MIB",
+    "RFC1065-SMI",
+    "RFC1155-SMI",
+    "RFC1158-MIB",
+    "RFC-1212",
+    "RFC1213-MIB",
+    "RFC-1215",
+    "SNMPv2-SMI",
+    "SNMPv2-TC",
+    "SNMPv2-TM",
+    "SNMPv2-CONF",
+)
+
+
 def _stub_modules() -> frozenset[str]:
     """Modules pysmi must never generate: pysmi's base MIBs and pysnmp's bundle."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pysmi.codegen.pysnmp import PySnmpCodeGen
-
-    return frozenset(PySnmpCodeGen.baseMibs) | frozenset(_bundled_modules())
+    return frozenset(PYSMI_BASE_MIBS) | frozenset(_bundled_modules())
 
 
 @dataclass
@@ -766,6 +783,8 @@ def _store_chunk(
         target = plan.compiled_file(name)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(output / f"{name}.code", target.with_suffix(".code"))
             os.replace(output / f"{name}.py", target)
         except OSError as exc:
             mlog.warning("MIB cache %s cannot be written (%s): not cached", target, exc)
@@ -834,7 +853,7 @@ def _compile_chunk(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            return _run_pysmi(names, dirs, output, stubs)
+            return _with_code(_run_pysmi(names, dirs, output, stubs), output)
         except Exception as exc:
             mlog.debug("pysmi failed on the batch (%s); compiling file by file", exc)
             statuses: dict[str, tuple[str, str]] = {}
@@ -843,7 +862,26 @@ def _compile_chunk(
                     statuses.update(_run_pysmi([name], dirs, output, stubs))
                 except Exception as one:
                     statuses[name] = ("crashed", f"pysmi crashed: {one!r}")
-            return statuses
+            return _with_code(statuses, output)
+
+
+def _with_code(statuses: dict[str, tuple[str, str]], output: str) -> dict[str, tuple[str, str]]:
+    """Compile each generated module's Python into a code file beside it
+    (``NAME.code``: the interpreter's magic number + ``marshal``, read by
+    :func:`console.snmp.mibcode.compiled_mib_source`), so the first load after a
+    compile does not compile Python either."""
+    import importlib.util
+    import marshal
+
+    for name, (status, _) in statuses.items():
+        path = Path(output) / f"{name}.py"
+        if status != "compiled" or not path.is_file():
+            continue
+        with contextlib.suppress(OSError, SyntaxError, ValueError):
+            code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+            data = importlib.util.MAGIC_NUMBER + marshal.dumps(code)
+            (Path(output) / f"{name}.code").write_bytes(data)
+    return statuses
 
 
 def _run_pysmi(
