@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from console.config import Config, StoreConfig
-from console.events import Event
+from console.events import Event, JsonValue
 from console.runtime import Runtime
 from console.snmp import mibs
 from console.snmp.mib import MibResolver
@@ -328,3 +328,48 @@ def test_the_stubbed_base_modules_are_pysmis() -> None:
     from pysmi.codegen.pysnmp import PySnmpCodeGen
 
     assert tuple(PySnmpCodeGen.baseMibs) == mibs.PYSMI_BASE_MIBS
+
+
+async def test_names_fill_in_when_new_mibs_are_loaded() -> None:
+    """An OID no loaded MIB names shows without a name; once the runtime announces a
+    new generation of names (``("mib", "status")``), the table asks again and the
+    name fills in."""
+    from console.app import FleettopApp
+    from console.config import Config as AppConfig
+    from screens.oids import OidsScreen
+    from tests.ui_helpers import (
+        ENTERPRISE,
+        FLEET,
+        CraftedRuntime,
+        cell,
+        devices_screen,
+        fixed_clock,
+        publish,
+        read,
+        shown,
+        status,
+        wait_for,
+    )
+    from widgets.mib_names import MibNames
+    from widgets.value_table import ValueTable, row_key
+
+    known: dict[str, str] = {}
+    names = MibNames(lambda: known.get)
+    seed = [status("core-sw1", "CONNECTED"), read("core-sw1", ENTERPRISE, "INTEGER", 7)]
+    app = FleettopApp(
+        CraftedRuntime(AppConfig(devices=FLEET), seed=seed), clock=fixed_clock(), mib_names=names
+    )
+    async with app.run_test(size=(160, 30)) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "OIDs screen")
+        table = app.screen.query_one(ValueTable)
+        key = row_key(("core-sw1", ENTERPRISE))
+        await wait_for(pilot, lambda: key in table.rows, "the value row")
+        await wait_for(pilot, lambda: ENTERPRISE in names._names, "the first lookup")
+        assert cell(table, key, "name") == ""
+        known[ENTERPRISE] = "FLEETTOP-TEST-MIB::ftTest.0"
+        status_payload: JsonValue = {"state": "loaded", "modules": 3, "generation": 2}
+        publish(app, (("mib", "status"), status_payload, None))
+        await wait_for(pilot, lambda: cell(table, key, "name") != "", "the name to fill in")
+        assert cell(table, key, "name") == "ftTest.0"  # shown without its module

@@ -143,6 +143,23 @@ class MibNames:
             self._names[oid] = name
         return name
 
+    def resolve_many(self, oids: Iterable[str]) -> dict[str, str | None]:
+        """Return the names of ``oids``, cached or resolved now (blocking: call it in
+        a worker thread)."""
+        found: dict[str, str | None] = {}
+        with self._resolving:
+            self._load()
+            for oid in oids:
+                with self._lock:
+                    known = oid in self._names
+                    name = self._names.get(oid)
+                if not known:
+                    name = self._lookup(oid)
+                    with self._lock:
+                        self._names[oid] = name
+                found[oid] = name
+        return found
+
     def lookup(self, text: str) -> str:
         """Return the numeric OID of ``text``: a numeric OID (normalised, no MIBs
         needed) or a MIB name such as ``SNMPv2-MIB::sysName.0`` or ``sysUpTime.0``
@@ -261,10 +278,28 @@ class NameWorker:
             mib_names.register(self)
 
     def refresh(self) -> None:
-        """Ask again for every OID asked for so far (after
-        :meth:`MibNames.invalidate`); nothing once the widget is gone."""
-        if self._asked and self._widget.is_attached:
-            self.request(list(self._asked))
+        """Resolve again every OID asked for so far (after
+        :meth:`MibNames.invalidate`) in a thread worker of the widget (group
+        ``mib-names-refresh``, the latest refresh only) and deliver them all, cached
+        or not (another widget's worker may have resolved some first); nothing
+        once the widget is gone."""
+        names = self._names
+        if names is None or not self._asked or not self._widget.is_attached:
+            return
+        oids = list(self._asked)
+
+        def resolve_all() -> None:
+            found = names.resolve_many(oids)
+            self._widget.call_later(self._deliver, found)
+
+        self._widget.run_worker(
+            resolve_all,
+            thread=True,
+            group="mib-names-refresh",
+            exclusive=True,
+            exit_on_error=False,
+            description="resolve MIB names again",
+        )
 
     def request(self, oids: Iterable[str]) -> None:
         """Queue the OIDs whose name is not cached, and start resolving them unless a
