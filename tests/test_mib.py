@@ -281,7 +281,7 @@ def test_compiled_mibs_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def no_compiling(*args: object) -> None:
         raise AssertionError("pysmi ran on a cache hit")
 
-    monkeypatch.setattr(mibs, "_compile_chunk", no_compiling)
+    monkeypatch.setattr(mibs, "_compile", no_compiling)
     (source / "FLEETTOP-TEST-MIB.txt").touch()  # a new mtime alone changes nothing
     second = compile_mibs([source], cache_dir=cache)
     assert second.cached

@@ -70,15 +70,13 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from console.snmp.mibs.process import COMPILE_ENV, CompileJob, _Cancelled
 
 __all__ = [
     "BASE_DIR",
@@ -103,8 +101,6 @@ FORMAT: Final = 2
 BASE_DIR: Final = Path(__file__).resolve().parent / "base"
 #: Environment variable overriding the cache root.
 CACHE_ENV: Final = "FLEETTOP_CACHE_DIR"
-#: Environment variable: ``inline`` compiles in the calling process (default: a child).
-COMPILE_ENV: Final = "FLEETTOP_MIB_COMPILE"
 #: File suffixes taken as MIB sources (compared lower-case); pysmi's file reader
 #: tries the same ones (and none) when it looks an imported module up by name.
 MIB_SUFFIXES: Final = frozenset({"", ".txt", ".mib", ".my", ".smi", ".asn", ".asn1"})
@@ -114,12 +110,6 @@ STORE: Final = f"mibs/v{FORMAT}"
 INDEX: Final = "index.json"
 #: Most chunks a compile is split into (one progress step each).
 CHUNKS: Final = 40
-
-#: pysmi's SMI parser, built once per process (PLY builds its parsing tables in
-#: ~0.5 s each time) and used by one compile at a time: :data:`_PARSER_LOCK` is held
-#: for the whole of each ``MibCompiler.compile`` call.
-_parser: Any = None
-_PARSER_LOCK: Final = threading.Lock()
 
 _HEADER = re.compile(rb"^\s*([A-Za-z][A-Za-z0-9-]*)\s+DEFINITIONS\s*::=\s*BEGIN", re.M)
 _COMMENT = re.compile(rb"--.*?(?:--|$)", re.M)
@@ -590,98 +580,6 @@ def _keys(sources: Mapping[str, _Source], stubs: frozenset[str]) -> dict[str, st
     return keys
 
 
-class CompileJob:
-    """A handle on a running compile: :meth:`cancel` from any thread stops it at the
-    next chunk and ends the child process at once (its chunk is lost; what earlier
-    chunks compiled stays cached).
-
-    The child is ``python -m console.snmp.mibs.worker``: one JSON request a line on
-    its standard input, one JSON answer a line on its standard output.
-    """
-
-    def __init__(self) -> None:
-        self._cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._child: subprocess.Popen[bytes] | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        """True once :meth:`cancel` was called."""
-        return self._cancelled.is_set()
-
-    def cancel(self) -> None:
-        """Stop compiling (idempotent): the child process is killed."""
-        self._cancelled.set()
-        with self._lock:
-            child = self._child
-        if child is not None and child.poll() is None:
-            child.kill()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        root = str(Path(__file__).resolve().parents[3])
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
-        return subprocess.Popen(
-            [sys.executable, "-m", "console.snmp.mibs.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-
-    def _run(
-        self, names: list[str], dirs: list[str], output: str, stubs: list[str]
-    ) -> dict[str, tuple[str, str]]:
-        """One chunk: in the child process (started on first use), or inline."""
-        if self._cancelled.is_set():
-            raise _Cancelled
-        if os.environ.get(COMPILE_ENV) == "inline":
-            return _compile_chunk(names, dirs, output, stubs)
-        with self._lock:
-            if self._child is None:
-                self._child = self._start()
-            child = self._child
-        assert child.stdin is not None
-        assert child.stdout is not None
-        request = {"names": names, "dirs": dirs, "output": output, "stubs": stubs}
-        try:
-            child.stdin.write(json.dumps(request).encode() + b"\n")
-            child.stdin.flush()
-            line = child.stdout.readline()
-        except OSError:
-            line = b""
-        if self._cancelled.is_set():
-            raise _Cancelled
-        if not line:
-            with self._lock:
-                self._child = None
-            code = child.wait()
-            # a crashed child (out of memory...): this chunk inline, the next in a new child
-            mlog.warning("the MIB compiler process ended (exit %s): compiling inline", code)
-            return _compile_chunk(names, dirs, output, stubs)
-        answer = json.loads(line)
-        return {str(k): (str(v[0]), str(v[1])) for k, v in answer.items()}
-
-    def close(self) -> None:
-        """End the child process (after a compile)."""
-        with self._lock:
-            child, self._child = self._child, None
-        if child is None:
-            return
-        with contextlib.suppress(OSError):
-            if child.stdin is not None:
-                child.stdin.close()
-        try:
-            child.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-class _Cancelled(Exception):
-    """The compile was cancelled."""
-
-
 Progress = Callable[[int, int], object]
 """Called as ``progress(done, total)`` (modules) after each chunk, in the compiling thread."""
 
@@ -818,95 +716,3 @@ def _hint(reason: str, missing: Sequence[str]) -> str:
         names = ", ".join(absent)
         return f"{reason} (no source of {names} in mib_paths: add the file to a MIB path)"
     return reason
-
-
-# -- the compiling process ------------------------------------------------------------
-
-
-class _ParseCache:
-    """pysmi's parser, remembering each text's parse: the modules every chunk
-    imports (SNMPv2-SMI, SNMPv2-TC...) are parsed once per process, not per chunk."""
-
-    def __init__(self, parser: Any) -> None:
-        self._parser = parser
-        self._trees: dict[bytes, Any] = {}
-
-    def parse(self, data: Any, **options: Any) -> Any:
-        key = hashlib.sha256(data.encode() if isinstance(data, str) else data).digest()
-        trees = self._trees.get(key)
-        if trees is None:
-            trees = self._trees[key] = self._parser.parse(data, **options)
-        return trees
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._parser, name)
-
-
-def _compile_chunk(
-    names: Sequence[str], dirs: Sequence[str], output: str, stubs: Sequence[str]
-) -> dict[str, tuple[str, str]]:
-    """One ``MibCompiler.compile`` call over ``names`` (file stems) into ``output``,
-    the modules ``stubs`` taken as compiled already; returns module -> (status,
-    reason). If pysmi itself crashes (an exception other than its reported
-    failures), each name again alone so one file cannot spoil the others. Runs in
-    the compiling process."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return _with_code(_run_pysmi(names, dirs, output, stubs), output)
-        except Exception as exc:
-            mlog.debug("pysmi failed on the batch (%s); compiling file by file", exc)
-            statuses: dict[str, tuple[str, str]] = {}
-            for name in names:
-                try:
-                    statuses.update(_run_pysmi([name], dirs, output, stubs))
-                except Exception as one:
-                    statuses[name] = ("crashed", f"pysmi crashed: {one!r}")
-            return _with_code(statuses, output)
-
-
-def _with_code(statuses: dict[str, tuple[str, str]], output: str) -> dict[str, tuple[str, str]]:
-    """Compile each generated module's Python into a code file beside it
-    (``NAME.code``: the interpreter's magic number + ``marshal``, read by
-    :func:`console.snmp.mibcode.compiled_mib_source`), so the first load after a
-    compile does not compile Python either."""
-    import importlib.util
-    import marshal
-
-    for name, (status, _) in statuses.items():
-        path = Path(output) / f"{name}.py"
-        if status != "compiled" or not path.is_file():
-            continue
-        with contextlib.suppress(OSError, SyntaxError, ValueError):
-            code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
-            data = importlib.util.MAGIC_NUMBER + marshal.dumps(code)
-            (Path(output) / f"{name}.code").write_bytes(data)
-    return statuses
-
-
-def _run_pysmi(
-    names: Sequence[str], dirs: Sequence[str], output: str, stubs: Sequence[str]
-) -> dict[str, tuple[str, str]]:
-    """One ``MibCompiler.compile`` call (with the process's one parser, under
-    :data:`_PARSER_LOCK`); returns module -> (status, reason)."""
-    from pysmi.codegen.pysnmp import PySnmpCodeGen
-    from pysmi.compiler import MibCompiler
-    from pysmi.parser.dialect import smiV1Relaxed
-    from pysmi.parser.smi import parserFactory
-    from pysmi.reader.localfile import FileReader
-    from pysmi.searcher.stub import StubSearcher
-    from pysmi.writer.pyfile import PyFileWriter
-
-    global _parser
-    with _PARSER_LOCK:
-        if _parser is None:
-            _parser = _ParseCache(parserFactory(**smiV1Relaxed)())
-        compiler = MibCompiler(_parser, PySnmpCodeGen(), PyFileWriter(output))
-        compiler.add_sources(*(FileReader(directory) for directory in dirs))
-        compiler.add_searchers(StubSearcher(*stubs))
-        processed = compiler.compile(*names, ignoreErrors=True, genTexts=False)
-    result: dict[str, tuple[str, str]] = {}
-    for name, status in processed.items():
-        error = getattr(status, "error", None)
-        result[str(name)] = (str(status), str(error) if error is not None else "")
-    return result

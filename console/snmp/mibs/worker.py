@@ -3,7 +3,7 @@
 Reads one JSON request a line on standard input (``{"names", "dirs", "output",
 "stubs"}``: the file stems to compile, the source directories, the output directory
 and the modules taken as compiled already), compiles it with pysmi
-(:func:`console.snmp.mibs._compile_chunk`) and writes one JSON answer a line on
+(:func:`console.snmp.mibs.compile_chunk`) and writes one JSON answer a line on
 standard output: ``{MODULE: [status, reason]}``. Ends at the end of its input.
 :class:`console.snmp.mibs.CompileJob` runs it, so pysmi's parsing (pure Python, CPU
 bound) never holds the GIL of the process that shows the console.
@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import sys
 
-from console.snmp.mibs import _compile_chunk
+from console.snmp.mibs.process import compile_chunk
 
 
 def main() -> int:
     """Serve requests until standard input ends; return the exit code."""
     for line in sys.stdin.buffer:
         request = json.loads(line)
-        statuses = _compile_chunk(
+        statuses = compile_chunk(
             request["names"], request["dirs"], request["output"], request["stubs"]
         )
         sys.stdout.write(json.dumps(statuses) + "\n")
