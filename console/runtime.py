@@ -79,8 +79,10 @@ class Runtime(ClosesOnce):
     notification center, the alarm book (only when its rules watch polled values)
     and the monitors (each subscribed before anything publishes), the last-known
     values; then the SNMP devices, each polling as soon as its demo agent answers,
-    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names
-    (``mib_paths`` compiled), the end of the notification replay, the alarm book,
+    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names (what the
+    cache holds of ``mib_paths``; the rest compiles in the background,
+    :attr:`mib_compile`, with ``("mib", "status")`` progress, and is swapped in when
+    done), the end of the notification replay, the alarm book,
     the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
     for the devices' first polling cycles (at most :data:`FIRST_POLL_WAIT` seconds)
     so they do not slow them down.

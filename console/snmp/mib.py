@@ -24,10 +24,14 @@ What it knows
   UCD-SNMP-MIB basics), used only when no loaded MIB names the object.
 
 Loading the bundled modules takes about 0.1-0.2 s of CPU (measured: SNMPv2-MIB
-40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), compiling MIB sources ~0.3 s plus
-~10-100 ms per module the first time (a cache hit costs hashing the sources), so it
-happens lazily on first use, or ahead of time in a worker thread with
-:meth:`MibResolver.aload`.
+40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), loading compiled ``mib_paths``
+modules ~4 ms each (316 modules in 0.9-1.4 s on a busy 2-core machine), compiling a
+MIB source ~0.1-0.5 s the first time, once per module and content
+(:mod:`console.snmp.mibs`). So loading happens lazily on first use, or ahead of time
+in a worker thread with :meth:`MibResolver.aload`; with ``background=True`` (the
+runtime's resolver) a lookup never compiles: :meth:`MibResolver.load_cached` loads
+what the cache holds and :meth:`MibResolver.compile_pending` compiles the rest (in
+a child process), then swaps the new names in at once (:attr:`MibResolver.generation`).
 
 Logger: ``console.snmp.mib`` (warnings reach the bus as ``("log", "warning")``).
 """
@@ -174,11 +178,17 @@ class MibResolver:
         resolver.lookup("IF-MIB::ifInOctets.3")      # '1.3.6.1.2.1.2.2.1.10.3'
         resolver.complete("sysU")                    # ['SNMPv2-MIB::sysUpTime']
 
+        # the runtime's way: names at once from the cache, the rest compiled after
+        resolver = MibResolver(mib_paths=config.mib_paths, background=True)
+        pending = await asyncio.to_thread(resolver.load_cached)  # ~1 s for 300 modules
+        await asyncio.to_thread(resolver.compile_pending, progress)  # if pending
+
     Threads: loading is guarded by a lock, so :meth:`aload` may run in a worker
     thread while another thread calls in (it then waits for the load). After the
     load, :meth:`lookup` and :meth:`complete` only read immutable indexes and may be
     called from any thread; call :meth:`resolve` from one thread at a time (its LRU
-    is not locked).
+    is not locked). :meth:`compile_pending` builds the new names without the lock
+    and swaps them in under it; :meth:`cancel` may be called from any thread.
     """
 
     def __init__(
