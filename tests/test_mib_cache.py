@@ -289,7 +289,7 @@ def _status(app: object) -> str:
 async def test_the_console_is_usable_while_mibs_compile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A large set (8 copies of the chain: 24 modules, tens of seconds of pysmi): the
+    """A large set (16 copies of the chain: 48 modules, tens of seconds of pysmi): the
     status bar shows the progress, a key opens the help screen and it closes again,
     all before the compile ends; quitting stops the compile (the child is killed)."""
     from console.app import FleettopApp
@@ -299,7 +299,7 @@ async def test_the_console_is_usable_while_mibs_compile(
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     source = tmp_path / "mibs"
-    renamed_copies(CHAIN, source, range(8))
+    renamed_copies(CHAIN, source, range(16))
     runtime = Runtime(Config(mib_paths=(source,), store=StoreConfig(enabled=False)))
     app = FleettopApp(runtime, clock=fixed_clock())
     async with app.run_test(size=(160, 30)) as pilot:
