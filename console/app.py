@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from screens.base import FleetScreen, NotificationsAccess, ScreenContext
     from screens.controllers.snmp import Operator
     from screens.help import HelpSection
-    from widgets.mib_names import MibNames
+    from widgets.mib_names import MibNames, MibSource
 
 __all__ = ["DEVICES_MODE", "NAVIGATION", "NOTIFICATIONS_MODE", "PROPERTIES_MODE", "FleettopApp"]
 
@@ -212,6 +212,7 @@ class FleettopApp(App[None]):
         self._bridge: Bridge | None = None
         self._screen_context: ScreenContext | None = None
         self._told_receiver: ReceiverStatus | None = None
+        self._mib_generation = 0
         self._mode_trail: list[str] = []
         self._keymap: dict[str, str] = {}
         self._clashes: set[str] = set()
@@ -247,7 +248,16 @@ class FleettopApp(App[None]):
         """Where the UI reads the time."""
         self.state: FleetState = FleetState()
         """The fleet as shown, kept up to date by the bridge."""
-        self.mib_names: MibNames = self._mib_names or MibNames()
+        self.mib_names: MibNames = self._mib_names or MibNames(self._runtime_mibs)
+
+    def _runtime_mibs(self) -> MibSource | None:
+        """(A thread.) The runtime's MIB names (``mib_paths`` included), else pysnmp's."""
+        from widgets.mib_names import default_resolver
+
+        runtime = self._runtime
+        if runtime is not None and runtime.mib is not None:
+            return runtime.mib
+        return default_resolver()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -472,6 +482,16 @@ class FleettopApp(App[None]):
             screen.apply_changes(changes)
         if changes.receiver:
             self._tell_receiver()
+        if changes.mibs:
+            self._mibs_changed()
+
+    def _mibs_changed(self) -> None:
+        """New MIB names were loaded (modules compiled in the background): names
+        resolved before are resolved again, and the tables showing them refresh."""
+        mibs = self.state.mibs
+        if mibs is not None and mibs.generation > self._mib_generation:
+            self._mib_generation = mibs.generation
+            self.mib_names.invalidate()
 
     def _tell_receiver(self) -> None:
         """Tell the operator, once, that the trap receiver could not listen."""

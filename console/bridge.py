@@ -40,6 +40,7 @@ __all__ = [
     "ALARM_PATTERN",
     "AUDIT_PATTERN",
     "FRAME_SECONDS",
+    "MIB_PATTERN",
     "MQTT_PATTERN",
     "SNMP_PATTERN",
     "STORE_PATTERN",
@@ -61,6 +62,8 @@ MQTT_PATTERN: Pattern = ("mqtt", "*")
 #: Alarms as they change (raised, re-occurred, cleared, acknowledged, closed): the
 #: latest state of each alarm id per frame (the status bar count, device rows).
 ALARM_PATTERN: Pattern = ("alarm", "*")
+#: The MIB names' status: compiling N/M in the background, loaded (names fill in).
+MIB_PATTERN: Pattern = ("mib", "status")
 #: What the app's bridge subscribes to.
 UI_PATTERNS: tuple[Pattern, ...] = (
     SNMP_PATTERN,
@@ -68,6 +71,7 @@ UI_PATTERNS: tuple[Pattern, ...] = (
     AUDIT_PATTERN,
     MQTT_PATTERN,
     ALARM_PATTERN,
+    MIB_PATTERN,
 )
 
 

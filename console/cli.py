@@ -9,10 +9,13 @@
     fleettop collect CONFIG --broker URL [--name NAME] [--shard K/N] [--read-only]
     fleettop attach URL [--read-only] [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop demo --distributed [--headless ...]
+    fleettop mibs CONFIG [--json]
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
-validates (exit 0, or 2 with every problem as ``file:line: field: message``);
+validates (exit 0, or 2 with every problem as ``file:line: field: message``; MIB
+modules of ``mib_paths`` that fail are warnings); ``mibs`` lists the MIB modules
+that load and why others do not (:mod:`console.mibscmd`);
 ``walk`` prints a subtree of one device (:mod:`console.walkcmd`, ``docs/walk.md``);
 ``collect``, ``attach`` and ``demo --distributed`` run collectors and consoles over an
 MQTT broker (``console/collect/commands.py``, ``docs/distributed.md``).
@@ -132,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     from console.collect.commands import add_commands
 
     add_commands(commands, _add_run_options)  # collect, attach (docs/distributed.md)
+
+    from console.mibscmd import add_parser as add_mibs
+
+    add_mibs(commands)
     return parser
 
 
@@ -174,6 +181,11 @@ def _check(path: Path) -> int:
         count = len(problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_CONFIG
+    from console.config import load_config
+    from console.mibscmd import mib_warnings
+
+    for warning in mib_warnings(load_config(path)):  # failed MIBs warn, never fail
+        print(warning, file=sys.stderr)
     print(f"{path}: OK")
     return EXIT_OK
 
@@ -226,6 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.walkcmd import run as run_walk
 
         return run_walk(args)
+    if args.command == "mibs":
+        from console.mibscmd import run_mibs
+
+        return run_mibs(args)
     config: Config | None = None
     if args.command in ("run", "collect"):
         from console.config import ConfigError, load_config

@@ -79,8 +79,10 @@ class Runtime(ClosesOnce):
     notification center, the alarm book (only when its rules watch polled values)
     and the monitors (each subscribed before anything publishes), the last-known
     values; then the SNMP devices, each polling as soon as its demo agent answers,
-    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names
-    (``mib_paths`` compiled), the end of the notification replay, the alarm book,
+    and :attr:`ready` is set (the UI shows the fleet). Then the MIB names (what the
+    cache holds of ``mib_paths``; the rest compiles in the background,
+    :attr:`mib_compile`, with ``("mib", "status")`` progress, and is swapped in when
+    done), the end of the notification replay, the alarm book,
     the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
     for the devices' first polling cycles (at most :data:`FIRST_POLL_WAIT` seconds)
     so they do not slow them down.
@@ -132,6 +134,10 @@ class Runtime(ClosesOnce):
         """The alarms (traps, disconnections, ``alarms.rules``), once started."""
         self.monitors: MonitorSet | None = None
         """The monitors of ``config.monitors``, once started."""
+        self.mib_compile: asyncio.Task[None] | None = None
+        """The background compile of the ``mib_paths`` modules the cache lacks, while
+        one runs (``("mib", "status")`` events tell its progress)."""
+        self._closing_mibs = False
         self._started = False
         self.ready = asyncio.Event()
         """Set by :meth:`start` once every SNMP device polls (the UI shows the fleet
@@ -220,7 +226,7 @@ class Runtime(ClosesOnce):
         from console.snmp.mib import MibResolver
 
         # loaded when first needed (in a worker thread): after the first polls
-        self.mib = MibResolver(mib_paths=self.config.mib_paths)
+        self.mib = MibResolver(mib_paths=self.config.mib_paths, background=True)
         store_status = await self._open_store(bus)
         await self._start_notifications(bus)
         bus.publish(("store", "status"), store_status)
@@ -261,8 +267,7 @@ class Runtime(ClosesOnce):
             await self._replaying
         await self._first_polls()
         if self.config.mib_paths:
-            assert self.mib is not None
-            await self.mib.aload()  # user MIBs compiled (or cached) in a worker thread
+            await self._load_mibs(bus)
         await self._start_alarm_book()
         if self.config.traps is not None:
             await self._start_traps(bus)
@@ -270,6 +275,67 @@ class Runtime(ClosesOnce):
             await self.demo.start_mqtt()
         if self.mqtt is not None:
             await self.mqtt.start()
+
+    async def _load_mibs(self, bus: EventManager) -> None:
+        """Load the MIB modules the cache holds (a worker thread; ~1 s for ~500
+        modules), then compile the rest in the background (:attr:`mib_compile`):
+        ``("mib", "status")`` tells ``loading``, ``compiling`` with the progress,
+        then ``loaded``; names fill in when the compiled modules are loaded."""
+        mib = self.mib
+        assert mib is not None
+        self._publish_mibs(bus, "loading")
+        pending = await asyncio.to_thread(mib.load_cached)
+        if not pending:
+            self._publish_mibs(bus, "loaded")
+            return
+        self._publish_mibs(bus, "compiling", 0, len(pending))
+        self._on_close("the MIB compiler", self._stop_mib_compile)
+        self.mib_compile = asyncio.create_task(self._compile_mibs(bus, len(pending)))
+
+    async def _compile_mibs(self, bus: EventManager, total: int) -> None:
+        """Compile the pending MIB modules in a worker thread (the parsing itself in
+        a child process), publishing the progress after each chunk."""
+        mib = self.mib
+        assert mib is not None
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, count: int) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._publish_mibs, bus, "compiling", done, count)
+
+        try:
+            await asyncio.to_thread(mib.compile_pending, progress)
+        except Exception:
+            mlog.exception("compiling MIB modules failed")
+        cancelled = mib.pending and self._closing_mibs
+        self._publish_mibs(bus, "cancelled" if cancelled else "loaded", total, total)
+
+    async def _stop_mib_compile(self) -> None:
+        """Cancel a background MIB compile (its child process is killed) and wait."""
+        task = self.mib_compile
+        if task is None or task.done() or self.mib is None:
+            return
+        self._closing_mibs = True
+        self.mib.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def _publish_mibs(self, bus: EventManager, state: str, done: int = 0, total: int = 0) -> None:
+        """Publish ``("mib", "status")`` (docs/events.md)."""
+        if bus.closed:
+            return
+        mib = self.mib
+        bus.publish(
+            ("mib", "status"),
+            {
+                "state": state,
+                "done": done,
+                "total": total,
+                "modules": len(mib.modules) if mib is not None else 0,
+                "failed": len(mib.problems) if mib is not None else 0,
+                "generation": mib.generation if mib is not None else 0,
+            },
+        )
 
     async def _first_polls(self) -> None:
         """Wait until every SNMP device has completed its first polling cycle (or is

@@ -16,7 +16,7 @@ import pytest
 
 from console.snmp import mibs
 from console.snmp.mib import MibResolver, disable_pysnmp_compiler
-from console.snmp.mibs import CACHE_ENV, MANIFEST, compile_mibs
+from console.snmp.mibs import CACHE_ENV, STORE, compile_mibs
 from tests.conftest import IN_CI
 
 DATA = Path(__file__).parent / "data" / "mibs"
@@ -272,24 +272,23 @@ def test_compiled_mibs_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     source = _mib_dir(tmp_path, "FLEETTOP-TEST-MIB")
     cache = tmp_path / "cache"
     first = compile_mibs([source], cache_dir=cache)
-    assert first.directory is not None
-    assert first.directory.parent == cache / "mibs"
-    assert (first.directory / "FLEETTOP-TEST-MIB.py").is_file()
-    assert (first.directory / MANIFEST).is_file()
-    stamps = {p.name: p.stat().st_mtime_ns for p in first.directory.iterdir()}
+    assert first.directory == cache / STORE
+    compiled = first.files["FLEETTOP-TEST-MIB"]
+    assert compiled.parent == cache / STORE / "FLEETTOP-TEST-MIB"
+    assert compiled.is_file()
+    stamps = {p: p.stat().st_mtime_ns for p in first.files.values()}
 
     def no_compiling(*args: object) -> None:
         raise AssertionError("pysmi ran on a cache hit")
 
-    monkeypatch.setattr(mibs, "_run_pysmi", no_compiling)
+    monkeypatch.setattr(mibs, "_compile", no_compiling)
     (source / "FLEETTOP-TEST-MIB.txt").touch()  # a new mtime alone changes nothing
     second = compile_mibs([source], cache_dir=cache)
     assert second.cached
     assert second.compiled == ()
-    assert second.directory == first.directory
+    assert second.files == first.files
     assert second.modules == first.modules
-    assert {p.name: p.stat().st_mtime_ns for p in second.directory.iterdir()} == stamps
-    assert [p.name for p in (cache / "mibs").iterdir()] == [first.directory.name]
+    assert {p: p.stat().st_mtime_ns for p in second.files.values()} == stamps
 
     resolver = MibResolver(modules=(), mib_paths=[source], cache_dir=cache)
     assert resolver.resolve(f"{FT}.1.2.0") == "FLEETTOP-TEST-MIB::ftLabel.0"
@@ -301,12 +300,13 @@ def test_a_damaged_cache_entry_compiles_again(tmp_path: Path) -> None:
     source = _mib_dir(tmp_path, "FLEETTOP-TEST-MIB")
     cache = tmp_path / "cache"
     first = compile_mibs([source], cache_dir=cache)
-    assert first.directory is not None
-    (first.directory / "FLEETTOP-TEST-MIB.py").unlink()
+    first.files["FLEETTOP-TEST-MIB"].unlink()
+    first.files["IF-MIB"].unlink()
     second = compile_mibs([source], cache_dir=cache)
     assert not second.cached
-    assert second.directory == first.directory
-    assert (second.directory / "FLEETTOP-TEST-MIB.py").is_file()
+    assert second.compiled == ("FLEETTOP-TEST-MIB", "IF-MIB")
+    assert second.files == first.files
+    assert second.files["FLEETTOP-TEST-MIB"].is_file()
 
 
 def test_changed_sources_compile_again(tmp_path: Path) -> None:
@@ -317,11 +317,9 @@ def test_changed_sources_compile_again(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"Cabinet temperature."', '"Air temperature."'))
     second = compile_mibs([source], cache_dir=cache)
     assert not second.cached
-    assert second.compiled == first.compiled
-    assert second.directory != first.directory
-    assert sorted(p.name for p in (cache / "mibs").iterdir()) == sorted(
-        [first.directory.name, second.directory.name]  # type: ignore[union-attr]
-    )
+    assert second.compiled == ("FLEETTOP-TEST-MIB",)  # IF-MIB is unchanged
+    assert second.files["FLEETTOP-TEST-MIB"] != first.files["FLEETTOP-TEST-MIB"]
+    assert second.files["IF-MIB"] == first.files["IF-MIB"]
 
 
 def test_a_broken_mib_warns_and_the_good_one_loads(
@@ -397,8 +395,7 @@ def test_the_cache_root_comes_from_the_environment(
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
     source = _mib_dir(tmp_path, "FLEETTOP-TEST-MIB")
     result = compile_mibs([source])
-    assert result.directory is not None
-    assert result.directory.parent == tmp_path / "env-cache" / "mibs"
+    assert result.directory == tmp_path / "env-cache" / STORE
 
 
 def test_an_unusable_cache_root_compiles_into_a_temporary_dir(

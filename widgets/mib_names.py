@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
@@ -83,6 +84,24 @@ class MibNames:
         self._limit = limit
         self._lock = threading.Lock()
         self._resolving = threading.Lock()
+        self._workers: weakref.WeakSet[NameWorker] = weakref.WeakSet()
+        self.generation = 0
+        """How many times :meth:`invalidate` ran."""
+
+    def invalidate(self) -> None:
+        """Forget every name (the resolver loaded more MIB modules: names compiled in
+        the background fill in) and have every :class:`NameWorker` ask again for the
+        OIDs its widget asked for, so the tables showing them refresh. Call it from
+        the event loop."""
+        with self._lock:
+            self._names.clear()
+            self.generation += 1
+        for worker in list(self._workers):
+            worker.refresh()
+
+    def register(self, worker: NameWorker) -> None:
+        """Let :meth:`invalidate` reach ``worker`` (kept weakly)."""
+        self._workers.add(worker)
 
     def get(self, oid: str) -> str | None:
         """Return the cached name of ``oid`` (``None``: unknown or not resolved yet)."""
@@ -124,6 +143,23 @@ class MibNames:
         with self._lock:
             self._names[oid] = name
         return name
+
+    def resolve_many(self, oids: Iterable[str]) -> dict[str, str | None]:
+        """Return the names of ``oids``, cached or resolved now (blocking: call it in
+        a worker thread)."""
+        found: dict[str, str | None] = {}
+        with self._resolving:
+            self._load()
+            for oid in oids:
+                with self._lock:
+                    known = oid in self._names
+                    name = self._names.get(oid)
+                if not known:
+                    name = self._lookup(oid)
+                    with self._lock:
+                        self._names[oid] = name
+                found[oid] = name
+        return found
 
     def lookup(self, text: str) -> str:
         """Return the numeric OID of ``text``: a numeric OID (normalised, no MIBs
@@ -215,6 +251,9 @@ class MibNames:
             return None
 
 
+#: Most OIDs a :class:`NameWorker` remembers to ask for again (its widget's rows).
+ASKED_LIMIT = 100_000
+
 Names = dict[str, str | None]
 """A batch of resolved names: OID -> ``MODULE::name.index`` (``None``: unknown)."""
 
@@ -243,6 +282,33 @@ class NameWorker:
         self._deliver = deliver
         self._lock = threading.Lock()
         self._running = False
+        self._asked: dict[str, None] = {}
+        if mib_names is not None:
+            mib_names.register(self)
+
+    def refresh(self) -> None:
+        """Resolve again every OID asked for so far (after
+        :meth:`MibNames.invalidate`) in a thread worker of the widget (group
+        ``mib-names-refresh``, the latest refresh only) and deliver them all, cached
+        or not (another widget's worker may have resolved some first); nothing
+        once the widget is gone."""
+        names = self._names
+        if names is None or not self._asked or not self._widget.is_attached:
+            return
+        oids = list(self._asked)
+
+        def resolve_all() -> None:
+            found = names.resolve_many(oids)
+            self._widget.call_later(self._deliver, found)
+
+        self._widget.run_worker(
+            resolve_all,
+            thread=True,
+            group="mib-names-refresh",
+            exclusive=True,
+            exit_on_error=False,
+            description="resolve MIB names again",
+        )
 
     def request(self, oids: Iterable[str]) -> None:
         """Queue the OIDs whose name is not cached, and start resolving them unless a
@@ -250,6 +316,13 @@ class NameWorker:
         names = self._names
         if names is None:
             return
+        oids = list(oids)
+        asked = self._asked
+        for oid in oids:
+            asked[oid] = None
+        if len(asked) > ASKED_LIMIT:  # keep the newest: the rows a widget still shows
+            for oid in list(asked)[: len(asked) - ASKED_LIMIT]:
+                del asked[oid]
         with self._lock:
             if not names.request(oids) or self._running:
                 return

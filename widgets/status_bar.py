@@ -39,7 +39,9 @@ class StatusBar(Static):
     """One line: ``connected n/N · events total · rate · dropped · values · alarms``,
     ``READ-ONLY`` when writes are refused, ``NO PERSISTENCE`` (red) when the
     property store could not be used, and ``TRAPS FAILED`` (red) when the trap
-    receiver could not listen (a notification tells why). ``alarms N unacked``
+    receiver could not listen (a notification tells why), ``MIBs: compiling
+    120/490`` while MIB modules compile in the background (then ``MIBs: N failed``
+    if some failed). ``alarms N unacked``
     turns red (bold) while an open alarm waits for its acknowledgement (``N`` opens
     the Notifications screen).
 
@@ -98,6 +100,21 @@ class StatusBar(Static):
         receiver = self._state.receiver
         return receiver is not None and receiver.failed
 
+    def _mibs_markup(self) -> str:
+        """``MIBs: compiling 120/490`` while MIB modules compile in the background,
+        ``MIBs: N failed`` once loaded with failures (``fleettop mibs`` says why);
+        nothing otherwise."""
+        mibs = self._state.mibs
+        if mibs is None:
+            return ""
+        if mibs.state == "compiling":
+            return f" [$text-muted]│[/] [b $warning]MIBs: compiling {mibs.done}/{mibs.total}[/]"
+        if mibs.state == "loading":
+            return " [$text-muted]│[/] [$text-muted]MIBs: loading[/]"
+        if mibs.failed:
+            return f" [$text-muted]│[/] [$warning]MIBs: {mibs.failed} failed[/]"
+        return ""
+
     def refresh_counts(self) -> None:
         """Redraw the line from the current counters."""
         names = set(self._configured) | set(self._state.devices)
@@ -116,7 +133,8 @@ class StatusBar(Static):
                 f" [$text-muted]│[/] [{alarm_style}]alarms $unacked unacked[/]"
                 + (" [$text-muted]│[/] [b $warning]READ-ONLY[/]" if self._read_only else "")
                 + (" [$text-muted]│[/] [b $error]NO PERSISTENCE[/]" if self.no_persistence else "")
-                + (" [$text-muted]│[/] [b $error]TRAPS FAILED[/]" if self.traps_failed else ""),
+                + (" [$text-muted]│[/] [b $error]TRAPS FAILED[/]" if self.traps_failed else "")
+                + self._mibs_markup(),
                 connected=f"{connected}/{len(names)}",
                 events=format_count(self._bus.published),
                 rate=format_rate(self._meter.rate),

@@ -162,6 +162,29 @@ class StoreStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class MibStatus:
+    """The MIB names as the runtime announced them (``("mib", "status")``).
+
+    Attributes:
+        state: ``loading`` (the cache is being read), ``compiling`` (modules the
+            cache lacks are compiled in the background; names fill in after),
+            ``loaded`` (every module is in), or ``cancelled``.
+        done: modules compiled so far (``compiling``).
+        total: modules to compile (``compiling``; 0 when nothing needed compiling).
+        modules: MIB modules loaded.
+        failed: MIB sources that failed (``fleettop mibs CONFIG`` lists them).
+        generation: how many times the names were (re)loaded.
+    """
+
+    state: str
+    done: int = 0
+    total: int = 0
+    modules: int = 0
+    failed: int = 0
+    generation: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiverStatus:
     """The trap receiver's status as it announced it (``("snmp", "@receiver",
     "status")``: published when it cannot listen).
@@ -197,6 +220,7 @@ class Changes:
     alarms: bool = False
     live: dict[PropertyKey, LiveValue] = field(default_factory=dict)
     receiver: bool = False
+    mibs: bool = False
 
     def merge(self, other: Changes) -> None:
         """Add everything ``other`` holds to this set of changes (for live values,
@@ -208,6 +232,7 @@ class Changes:
         self.alarms = self.alarms or other.alarms
         self.live.update(other.live)
         self.receiver = self.receiver or other.receiver
+        self.mibs = self.mibs or other.mibs
 
     def __bool__(self) -> bool:
         return bool(
@@ -218,6 +243,7 @@ class Changes:
             or self.alarms
             or self.live
             or self.receiver
+            or self.mibs
         )
 
 

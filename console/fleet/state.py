@@ -45,7 +45,7 @@ import logging
 from collections.abc import Iterable
 
 from console.events import DEFAULT_SNAPSHOT_LIMIT, Event, JsonValue
-from console.fleet.model import Changes, ReceiverStatus, StoreStatus
+from console.fleet.model import Changes, MibStatus, ReceiverStatus, StoreStatus
 from console.fleet.mqtt import MqttFold
 from console.fleet.snmp import SnmpFold
 from console.fleet.values import FleetValues
@@ -75,6 +75,8 @@ class FleetState(FleetValues):
         """The property store's status, once announced."""
         self.receiver: ReceiverStatus | None = None
         """The trap receiver's status, once announced (only when it failed)."""
+        self.mibs: MibStatus | None = None
+        """The MIB names' status (``("mib", "status")``), once announced."""
         self.audit_seq = 0
         """The bus sequence number of the latest audit event seen (0: none): it
         moves whenever an operator action is recorded."""
@@ -143,6 +145,18 @@ class FleetState(FleetValues):
             changes.audit = True
         elif head == "alarm" and len(event.type) == 3 and isinstance(payload, dict):
             self._apply_alarm(payload, changes)
+        elif event.type == ("mib", "status"):
+            self._apply_mibs(payload, changes)
+
+    def _apply_mibs(self, payload: JsonValue, changes: Changes) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("state"), str):
+            raise TypeError("a MIB status needs a string 'state'")
+        counts = {
+            key: value if isinstance(value := payload.get(key), int) else 0
+            for key in ("done", "total", "modules", "failed", "generation")
+        }
+        self.mibs = MibStatus(str(payload["state"]), **counts)
+        changes.mibs = True
 
     def _apply_store(self, payload: JsonValue, changes: Changes) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("persistent"), bool):

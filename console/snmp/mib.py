@@ -24,10 +24,14 @@ What it knows
   UCD-SNMP-MIB basics), used only when no loaded MIB names the object.
 
 Loading the bundled modules takes about 0.1-0.2 s of CPU (measured: SNMPv2-MIB
-40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), compiling MIB sources ~0.3 s plus
-~10-100 ms per module the first time (a cache hit costs hashing the sources), so it
-happens lazily on first use, or ahead of time in a worker thread with
-:meth:`MibResolver.aload`.
+40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), loading compiled ``mib_paths``
+modules ~4 ms each (316 modules in 0.9-1.4 s on a busy 2-core machine), compiling a
+MIB source ~0.1-0.5 s the first time, once per module and content
+(:mod:`console.snmp.mibs`). So loading happens lazily on first use, or ahead of time
+in a worker thread with :meth:`MibResolver.aload`; with ``background=True`` (the
+runtime's resolver) a lookup never compiles: :meth:`MibResolver.load_cached` loads
+what the cache holds and :meth:`MibResolver.compile_pending` compiles the rest (in
+a child process), then swaps the new names in at once (:attr:`MibResolver.generation`).
 
 Logger: ``console.snmp.mib`` (warnings reach the bus as ``("log", "warning")``).
 """
@@ -49,7 +53,17 @@ from pathlib import Path
 from typing import Any, Final
 
 from console.oid import format_oid, normalize_oid, parse_oid
-from console.snmp.mibs import CompiledMibs, MibProblem, compile_mibs
+from console.snmp.mibs import (
+    CompiledMibs,
+    CompileJob,
+    MibPlan,
+    MibProblem,
+    Progress,
+    _report,
+    compile_mibs,
+    plan_mibs,
+)
+from console.snmp.wellknown import WELL_KNOWN
 
 __all__ = [
     "BUNDLED_MODULES",
@@ -94,164 +108,6 @@ OPTIONAL_MODULES: Final[tuple[str, ...]] = (
     "UCD-SNMP-MIB",
     "NET-SNMP-AGENT-MIB",
 )
-
-
-def _table(module: str, base: str, columns: Mapping[int, str]) -> dict[str, str]:
-    return {f"{base}.{arc}": f"{module}::{name}" for arc, name in columns.items()}
-
-
-#: OID of an object type -> ``MODULE::name``, for objects pysnmp does not bundle
-#: (from the public MIB modules: RFC 2863 IF-MIB, RFC 2790 HOST-RESOURCES-MIB,
-#: RFC 1628 UPS-MIB, Net-SNMP's UCD-SNMP-MIB).
-WELL_KNOWN: Final[Mapping[str, str]] = {
-    "1.3.6.1.2.1.2": "IF-MIB::interfaces",
-    "1.3.6.1.2.1.2.1": "IF-MIB::ifNumber",
-    "1.3.6.1.2.1.2.2": "IF-MIB::ifTable",
-    "1.3.6.1.2.1.2.2.1": "IF-MIB::ifEntry",
-    **_table(
-        "IF-MIB",
-        "1.3.6.1.2.1.2.2.1",
-        {
-            1: "ifIndex",
-            2: "ifDescr",
-            3: "ifType",
-            4: "ifMtu",
-            5: "ifSpeed",
-            6: "ifPhysAddress",
-            7: "ifAdminStatus",
-            8: "ifOperStatus",
-            9: "ifLastChange",
-            10: "ifInOctets",
-            11: "ifInUcastPkts",
-            12: "ifInNUcastPkts",
-            13: "ifInDiscards",
-            14: "ifInErrors",
-            15: "ifInUnknownProtos",
-            16: "ifOutOctets",
-            17: "ifOutUcastPkts",
-            18: "ifOutNUcastPkts",
-            19: "ifOutDiscards",
-            20: "ifOutErrors",
-            21: "ifOutQLen",
-            22: "ifSpecific",
-        },
-    ),
-    "1.3.6.1.2.1.31": "IF-MIB::ifMIB",
-    "1.3.6.1.2.1.31.1.1": "IF-MIB::ifXTable",
-    "1.3.6.1.2.1.31.1.1.1": "IF-MIB::ifXEntry",
-    **_table(
-        "IF-MIB",
-        "1.3.6.1.2.1.31.1.1.1",
-        {
-            1: "ifName",
-            2: "ifInMulticastPkts",
-            3: "ifInBroadcastPkts",
-            4: "ifOutMulticastPkts",
-            5: "ifOutBroadcastPkts",
-            6: "ifHCInOctets",
-            7: "ifHCInUcastPkts",
-            8: "ifHCInMulticastPkts",
-            9: "ifHCInBroadcastPkts",
-            10: "ifHCOutOctets",
-            11: "ifHCOutUcastPkts",
-            12: "ifHCOutMulticastPkts",
-            13: "ifHCOutBroadcastPkts",
-            14: "ifLinkUpDownTrapEnable",
-            15: "ifHighSpeed",
-            16: "ifPromiscuousMode",
-            17: "ifConnectorPresent",
-            18: "ifAlias",
-            19: "ifCounterDiscontinuityTime",
-        },
-    ),
-    "1.3.6.1.2.1.25": "HOST-RESOURCES-MIB::host",
-    **_table(
-        "HOST-RESOURCES-MIB",
-        "1.3.6.1.2.1.25.1",
-        {
-            1: "hrSystemUptime",
-            2: "hrSystemDate",
-            3: "hrSystemInitialLoadDevice",
-            4: "hrSystemInitialLoadParameters",
-            5: "hrSystemNumUsers",
-            6: "hrSystemProcesses",
-            7: "hrSystemMaxProcesses",
-        },
-    ),
-    "1.3.6.1.2.1.25.2.2": "HOST-RESOURCES-MIB::hrMemorySize",
-    **_table(
-        "HOST-RESOURCES-MIB",
-        "1.3.6.1.2.1.25.2.3.1",
-        {
-            1: "hrStorageIndex",
-            2: "hrStorageType",
-            3: "hrStorageDescr",
-            4: "hrStorageAllocationUnits",
-            5: "hrStorageSize",
-            6: "hrStorageUsed",
-            7: "hrStorageAllocationFailures",
-        },
-    ),
-    "1.3.6.1.2.1.25.3.2.1.3": "HOST-RESOURCES-MIB::hrDeviceDescr",
-    "1.3.6.1.2.1.25.3.3.1.2": "HOST-RESOURCES-MIB::hrProcessorLoad",
-    "1.3.6.1.2.1.33": "UPS-MIB::upsMIB",
-    **_table(
-        "UPS-MIB",
-        "1.3.6.1.2.1.33.1.1",
-        {
-            1: "upsIdentManufacturer",
-            2: "upsIdentModel",
-            3: "upsIdentUPSSoftwareVersion",
-            4: "upsIdentAgentSoftwareVersion",
-            5: "upsIdentName",
-            6: "upsIdentAttachedDevices",
-        },
-    ),
-    **_table(
-        "UPS-MIB",
-        "1.3.6.1.2.1.33.1.2",
-        {
-            1: "upsBatteryStatus",
-            2: "upsSecondsOnBattery",
-            3: "upsEstimatedMinutesRemaining",
-            4: "upsEstimatedChargeRemaining",
-            5: "upsBatteryVoltage",
-            6: "upsBatteryCurrent",
-            7: "upsBatteryTemperature",
-        },
-    ),
-    **_table("UPS-MIB", "1.3.6.1.2.1.33.1.3", {1: "upsInputLineBads", 2: "upsInputNumLines"}),
-    **_table(
-        "UPS-MIB",
-        "1.3.6.1.2.1.33.1.4",
-        {1: "upsOutputSource", 2: "upsOutputFrequency", 3: "upsOutputNumLines"},
-    ),
-    "1.3.6.1.4.1.2021": "UCD-SNMP-MIB::ucdavis",
-    **_table(
-        "UCD-SNMP-MIB",
-        "1.3.6.1.4.1.2021.4",
-        {
-            3: "memTotalSwap",
-            4: "memAvailSwap",
-            5: "memTotalReal",
-            6: "memAvailReal",
-            11: "memTotalFree",
-            13: "memShared",
-            14: "memBuffer",
-            15: "memCached",
-        },
-    ),
-    **_table(
-        "UCD-SNMP-MIB",
-        "1.3.6.1.4.1.2021.10.1",
-        {1: "laIndex", 2: "laNames", 3: "laLoad", 4: "laConfig", 5: "laLoadInt", 6: "laLoadFloat"},
-    ),
-    **_table(
-        "UCD-SNMP-MIB",
-        "1.3.6.1.4.1.2021.11",
-        {9: "ssCpuUser", 10: "ssCpuSystem", 11: "ssCpuIdle"},
-    ),
-}
 
 
 class _NoCompiler:
@@ -308,6 +164,9 @@ class MibResolver:
         well_known: fallback names (object-type OID -> ``MODULE::name``) for objects
             no loaded module names (default :data:`WELL_KNOWN`).
         cache_size: how many resolved OIDs the LRU keeps.
+        background: never compile on a lookup: the first use loads what the cache
+            holds (:meth:`load_cached`), and :meth:`compile_pending` (in a worker
+            thread) compiles the rest and swaps the new names in (the runtime does).
 
     Usage::
 
@@ -319,11 +178,17 @@ class MibResolver:
         resolver.lookup("IF-MIB::ifInOctets.3")      # '1.3.6.1.2.1.2.2.1.10.3'
         resolver.complete("sysU")                    # ['SNMPv2-MIB::sysUpTime']
 
+        # the runtime's way: names at once from the cache, the rest compiled after
+        resolver = MibResolver(mib_paths=config.mib_paths, background=True)
+        pending = await asyncio.to_thread(resolver.load_cached)  # ~1 s for 300 modules
+        await asyncio.to_thread(resolver.compile_pending, progress)  # if pending
+
     Threads: loading is guarded by a lock, so :meth:`aload` may run in a worker
     thread while another thread calls in (it then waits for the load). After the
     load, :meth:`lookup` and :meth:`complete` only read immutable indexes and may be
     called from any thread; call :meth:`resolve` from one thread at a time (its LRU
-    is not locked).
+    is not locked). :meth:`compile_pending` builds the new names without the lock
+    and swaps them in under it; :meth:`cancel` may be called from any thread.
     """
 
     def __init__(
@@ -335,6 +200,7 @@ class MibResolver:
         cache_dir: str | Path | None = None,
         well_known: Mapping[str, str] = WELL_KNOWN,
         cache_size: int = 4096,
+        background: bool = False,
     ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
@@ -351,6 +217,12 @@ class MibResolver:
         self._loaded_modules: tuple[str, ...] = ()
         self._problems: tuple[MibProblem, ...] = ()
         self._compiled: CompiledMibs | None = None
+        self._background = background
+        self._plan: MibPlan | None = None
+        self._pending: tuple[str, ...] = ()
+        self._job: CompileJob | None = None
+        self._generation = 0
+        self._module_counts: dict[str, int] = {}
         # name indexes, built once by load() and never mutated afterwards
         self._by_module: dict[str, dict[str, tuple[int, ...]]] = {}
         self._module_folded: dict[str, str] = {}
@@ -390,38 +262,125 @@ class MibResolver:
         return self._compiled
 
     def load(self) -> None:
-        """Compile ``mib_paths`` (or take them from the cache) and load every module
+        """Compile ``mib_paths`` (what the cache does not hold) and load every module
         now (blocking); idempotent. Never raises for MIB problems.
 
         Missing optional modules are skipped; a bundled module or a compiled user
         module that fails to load is logged and listed in :attr:`problems`, and names
-        then come from what did load plus :data:`WELL_KNOWN`.
+        then come from what did load plus :data:`WELL_KNOWN`. A resolver made with
+        ``background=True`` loads only what the cache holds here (see
+        :meth:`load_cached`); :meth:`compile_pending` compiles the rest.
         """
+        if self._background:
+            self.load_cached()
+            return
         with self._lock:
-            if self._view is not None:
+            if self._view is not None and not self._pending:
                 return
             started = time.perf_counter()
-            problems: list[MibProblem] = []
             compiled: CompiledMibs | None = None
             if self._mib_paths:
                 compiled = compile_mibs(self._mib_paths, cache_dir=self._cache_dir)
-                problems.extend(compiled.problems)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    mib_builder, loaded = self._build(compiled, problems)
-            finally:
-                if compiled is not None and compiled.temporary and compiled.directory:
-                    shutil.rmtree(compiled.directory, ignore_errors=True)
-            self._index(mib_builder, loaded)
-            self._compiled = compiled
-            self._problems = tuple(problems)
-            self._loaded_modules = tuple(loaded)
-            from pysnmp.smi import view
+            self._install(compiled, started)
 
-            self._view = view.MibViewController(mib_builder)
-            self.load_seconds = time.perf_counter() - started
-            mlog.debug("MIB modules loaded in %.3f s: %s", self.load_seconds, ", ".join(loaded))
+    def load_cached(self) -> tuple[str, ...]:
+        """Load pysnmp's modules and the compiled ``mib_paths`` modules the cache
+        holds, compiling nothing (a restart with unchanged sources: all of them, in
+        well under 2 s for ~500 modules); idempotent.
+
+        Returns:
+            The modules still to compile (:attr:`pending`).
+        """
+        with self._lock:
+            if self._view is None:
+                started = time.perf_counter()
+                compiled: CompiledMibs | None = None
+                if self._mib_paths:
+                    self._plan = plan_mibs(self._mib_paths, cache_dir=self._cache_dir)
+                    compiled = self._plan.result()
+                    _report(compiled.problems)
+                self._install(compiled, started, final=not (compiled and compiled.pending))
+            return self._pending
+
+    def compile_pending(self, progress: Progress | None = None) -> CompiledMibs | None:
+        """Compile the modules :meth:`load_cached` left (blocking: the parsing runs in a
+        child process, this thread waits), then load everything and swap the new
+        names in at once (:attr:`generation` goes up). Cancelled by :meth:`cancel`.
+
+        Args:
+            progress: told ``(done, total)`` modules after each chunk (this thread).
+
+        Returns:
+            What was compiled, or ``None`` when nothing was pending.
+        """
+        self.load_cached()
+        plan = self._plan
+        if plan is None or not self._pending:
+            return None
+        job = self._job = CompileJob()
+        started = time.perf_counter()
+        try:
+            result = compile_mibs(plan, progress=progress, job=job)
+        finally:
+            job.close()
+        if job.cancelled:
+            return result
+        with self._lock:
+            self._install(result, started, replace=True)
+        return result
+
+    def cancel(self) -> None:
+        """Stop a running :meth:`compile_pending` (from any thread): its child process
+        is killed; what was compiled so far stays cached."""
+        job = self._job
+        if job is not None:
+            job.cancel()
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The ``mib_paths`` modules not compiled yet (after :meth:`load_cached`)."""
+        return self._pending
+
+    @property
+    def generation(self) -> int:
+        """How many times the names were loaded (0 before any load); names resolved
+        under an older generation may have improved since."""
+        return self._generation
+
+    def module_objects(self) -> dict[str, int]:
+        """Objects (named OIDs) each loaded module defines, by module (after a load)."""
+        return dict(self._module_counts)
+
+    def _install(
+        self,
+        compiled: CompiledMibs | None,
+        started: float,
+        *,
+        final: bool = True,
+        replace: bool = False,
+    ) -> None:
+        """Build a MibBuilder over ``compiled`` and make it current (caller holds the
+        lock). The indexes are built first and swapped in together."""
+        problems: list[MibProblem] = list(compiled.problems) if compiled else []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                mib_builder, loaded = self._build(compiled, problems)
+            self._index(mib_builder, loaded)
+        finally:
+            if final and compiled is not None and compiled.temporary and compiled.directory:
+                shutil.rmtree(compiled.directory, ignore_errors=True)
+        from pysnmp.smi import view
+
+        self._compiled = compiled
+        self._problems = tuple(problems)
+        self._loaded_modules = tuple(loaded)
+        self._pending = compiled.pending if compiled is not None and not replace else ()
+        self._view = view.MibViewController(mib_builder)
+        self._cache = OrderedDict()  # names may have changed
+        self._generation += 1
+        self.load_seconds = time.perf_counter() - started
+        mlog.debug("MIB modules loaded in %.3f s: %s", self.load_seconds, ", ".join(loaded))
 
     def _build(
         self, compiled: CompiledMibs | None, problems: list[MibProblem]
@@ -429,7 +388,7 @@ class MibResolver:
         from pysnmp.smi import builder
         from pysnmp.smi.error import MibNotFoundError
 
-        from console.snmp.mibcode import cache_mib_code
+        from console.snmp.mibcode import cache_mib_code, compiled_mib_source
 
         cache_mib_code()  # the engines' modules, compiled once
         mib_builder = builder.MibBuilder()
@@ -437,7 +396,7 @@ class MibResolver:
             mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))
         user_modules: tuple[str, ...] = ()
         if compiled is not None and compiled.directory is not None:
-            mib_builder.add_mib_sources(builder.DirMibSource(str(compiled.directory)))
+            mib_builder.add_mib_sources(compiled_mib_source(compiled.directory, compiled.files))
             user_modules = compiled.modules
         disable_pysnmp_compiler(mib_builder)
         files = compiled.sources if compiled is not None else {}
@@ -480,6 +439,7 @@ class MibResolver:
                 oid = tuple(int(arc) for arc in node.getName())
                 if oid:
                     by_module.setdefault(module, {})[str(node.label or key)] = oid
+        counts = {module: len(symbols) for module, symbols in by_module.items()}
         for oid_text, qualified in self._well_known.items():
             module, _, label = qualified.partition("::")
             symbols = by_module.setdefault(module, {})
@@ -492,6 +452,7 @@ class MibResolver:
         for label in by_label:
             label_folded.setdefault(label.casefold(), label)
         self._by_module = by_module
+        self._module_counts = counts
         self._module_folded = {m.casefold(): m for m in by_module}
         self._by_label = by_label
         self._label_folded = label_folded
@@ -713,7 +674,9 @@ def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProble
     cause: BaseException = exc.__context__ or exc
     text = str(cause)
     missing = _MISSING_PY.search(text)
+    absent: tuple[str, ...] = ()
     if missing:
+        absent = (missing.group(1),)
         reason = (
             f"it imports from {missing.group(1)}, which is neither bundled with pysnmp "
             "nor compiled from mib_paths (add that module's source to a MIB path)"
@@ -721,7 +684,7 @@ def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProble
     else:
         first = text.splitlines()[0][:300] if text else repr(cause)
         reason = f"pysnmp cannot load it: {first}"
-    problem = MibProblem(file, name, reason)
+    problem = MibProblem(file, name, reason, absent)
     mlog.warning("%s", problem)
     return problem
 

@@ -40,10 +40,11 @@ import sys
 import tempfile
 import threading
 import types
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_mib_code", "code_cache_dir"]
+__all__ = ["cache_mib_code", "code_cache_dir", "compiled_mib_source"]
 
 _lock = threading.Lock()
 _installed = False
@@ -96,7 +97,7 @@ def _store(file: Path, code: types.CodeType) -> None:
 
 def _code(path: str) -> types.CodeType:
     """The code of the Python source at ``path``, compiled once per modification
-    (memory, then disk, then the compiler).
+    (memory, then a ``.code`` file beside it, then the disk cache, then the compiler).
 
     Raises:
         OSError: the source cannot be read.
@@ -107,6 +108,12 @@ def _code(path: str) -> types.CodeType:
     code = _CODE.get(key)
     if code is not None:
         return code
+    # a compiled MIB module of console.snmp.mibs has its code beside it (immutable)
+    if path.endswith(".py"):
+        code = _load(Path(path[:-3] + ".code"))
+        if code is not None:
+            _CODE[key] = code
+            return code
     name = hashlib.sha256(f"{path}\0{key[1]}\0{key[2]}".encode(errors="surrogateescape"))
     file = code_cache_dir() / f"{name.hexdigest()[:40]}.code"
     code = _load(file)
@@ -166,3 +173,43 @@ def cache_mib_code() -> None:
         if getattr(builder, "runpy", None) is not None:  # used when __debug__ is on
             builder.runpy = types.SimpleNamespace(run_path=_run_path)
         _installed = True
+
+
+_source_class: type | None = None
+
+
+def compiled_mib_source(directory: Path, files: Mapping[str, Path]) -> Any:
+    """A pysnmp MIB source (a ``DirMibSource``) that finds each module in ``files``
+    (module name -> compiled ``.py``, named by its cache key, as
+    :mod:`console.snmp.mibs` keeps them) instead of ``<directory>/<name>.py``. The
+    code is read through the same code cache as pysnmp's own modules (once per
+    machine, see the module docstring).
+
+    Args:
+        directory: the folder the files are in (the source's name, for messages).
+        files: module name -> path of its compiled file.
+    """
+    global _source_class
+    if _source_class is None:
+        from pysnmp.smi import builder
+
+        class _Source(builder.DirMibSource):  # type: ignore[misc]
+            _files: dict[str, str]
+
+            def _listdir(self) -> tuple[str, ...]:
+                return tuple(self._files)
+
+            def full_path(self, f: str = "", sfx: str = "") -> str:
+                path = self._files.get(f)
+                return path if path is not None else str(super().full_path(f, sfx))
+
+            def read(self, f: str) -> tuple[Any, str]:
+                path = self._files.get(f)
+                if path is None:
+                    raise OSError(2, "No such module", f)
+                return _code(path), ".py"
+
+        _source_class = _Source
+    source = _source_class(str(directory))
+    source._files = {name: str(path) for name, path in files.items()}
+    return source
