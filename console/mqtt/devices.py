@@ -58,6 +58,7 @@ __all__ = [
     "DeviceStatus",
     "Route",
     "astarte_events",
+    "parse_introspection",
     "purge_list",
 ]
 
@@ -333,6 +334,19 @@ class DeviceRouter:
                 return Route(found.device, "control", False, None, None, event_type, base)
             return Route(found.device, "data", True, found.interface, found.path, event_type, base)
         return None
+
+
+def parse_introspection(payload: bytes) -> dict[str, tuple[int, int]]:
+    """An Astarte introspection payload, ``name:major:minor;...`` (Astarte MQTT v1
+    protocol), as ``{interface name: (major, minor)}``; entries without two integer
+    versions are left out (never raises)."""
+    found: dict[str, tuple[int, int]] = {}
+    for entry in filter(None, payload.decode("utf-8", "replace").split(";")):
+        name, _, version = entry.partition(":")
+        major, _, minor = version.partition(":")
+        if major.isdigit() and minor.isdigit():
+            found[name] = (int(major), int(minor))
+    return found
 
 
 def _timestamp(value: object) -> dt.datetime | None:

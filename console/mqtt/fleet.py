@@ -71,6 +71,7 @@ from console.mqtt.devices import (
     DeviceStatus,
     Route,
     astarte_events,
+    parse_introspection,
     purge_list,
 )
 from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
@@ -439,14 +440,7 @@ class MqttFleet(ClosesOnce):
 
     def _introspection(self, state: DeviceState, payload: bytes) -> None:
         """Astarte introspection: ``name:major:minor;...`` (Astarte MQTT v1)."""
-        text = payload.decode("utf-8", "replace")
-        found: dict[str, tuple[int, int]] = {}
-        for entry in filter(None, text.split(";")):
-            name, _, version = entry.partition(":")
-            major, _, minor = version.partition(":")
-            if major.isdigit() and minor.isdigit():
-                found[name] = (int(major), int(minor))
-        state.interfaces = found
+        state.interfaces = found = parse_introspection(payload)
         self._bus.publish(
             ("mqtt", state.name, "introspection"),
             {
