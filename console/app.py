@@ -62,7 +62,14 @@ if TYPE_CHECKING:
     from screens.help import HelpSection
     from widgets.mib_names import MibNames
 
-__all__ = ["DEVICES_MODE", "NAVIGATION", "NOTIFICATIONS_MODE", "PROPERTIES_MODE", "FleettopApp"]
+__all__ = [
+    "DEVICES_MODE",
+    "NAVIGATION",
+    "NOTIFICATIONS_MODE",
+    "PROPERTIES_MODE",
+    "TOPICS_MODE",
+    "FleettopApp",
+]
 
 mlog = logging.getLogger(__name__)
 
@@ -75,7 +82,8 @@ NO_PERSISTENCE_SECONDS = 30
 DEVICES_MODE = "devices"
 PROPERTIES_MODE = "properties"
 NOTIFICATIONS_MODE = "notifications"
-TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
+TOPICS_MODE = "topics"
+TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE)
 
 #: Seconds between two checks that the terminal is still there (it may hang up).
 TERMINAL_CHECK_S = 1.0
@@ -93,6 +101,7 @@ UI_MODULES = (
     "screens.devices",
     "screens.properties",
     "screens.notifications",
+    "screens.topics",
     "screens.help",
     "screens.controllers.snmp",
     "screens.controllers.mqtt",
@@ -116,6 +125,13 @@ NAVIGATION: list[Binding] = [
         tooltip="The stream of traps, messages and changes, the alarms and the monitors",
     ),
     Binding(
+        "T",
+        "open_topics",
+        "Topics",
+        id="nav.topics",
+        tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
+    ),
+    Binding(
         "D",
         "open_devices",
         "Devices",
@@ -129,6 +145,7 @@ _NAVIGATION_MODES = {
     "open_devices": DEVICES_MODE,
     "open_properties": PROPERTIES_MODE,
     "open_notifications": NOTIFICATIONS_MODE,
+    "open_topics": TOPICS_MODE,
 }
 
 
@@ -366,6 +383,7 @@ class FleettopApp(App[None]):
         from screens.devices import DevicesScreen
         from screens.notifications import NotificationsScreen
         from screens.properties import PropertiesScreen
+        from screens.topics import TopicsScreen
 
         runtime = self.runtime
         config = runtime.config
@@ -394,6 +412,7 @@ class FleettopApp(App[None]):
                 path=str(store.path) if store is not None else None,
             ),
             notifications=notifications_access(runtime),
+            topics=runtime.topics,
         )
         self._screen_context = context
         bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
@@ -407,6 +426,7 @@ class FleettopApp(App[None]):
         self.add_mode(DEVICES_MODE, lambda: DevicesScreen(context))
         self.add_mode(PROPERTIES_MODE, properties)
         self.add_mode(NOTIFICATIONS_MODE, lambda: NotificationsScreen(context))
+        self.add_mode(TOPICS_MODE, lambda: TopicsScreen(context, context.topics))
         self.switch_mode(DEVICES_MODE)
         if self.freeze_heap:
             self.call_after_refresh(self.gc_policy.install)
@@ -511,6 +531,17 @@ class FleettopApp(App[None]):
         """Show the Notifications screen (the same one every time)."""
         self.show_mode(NOTIFICATIONS_MODE)
 
+    def action_open_topics(self) -> None:
+        """Show the Topics screen (the same one every time); from a screen with an
+        MQTT value selected (``selected_topic``), with that value's topic selected."""
+        from screens.topics import TopicsScreen
+
+        selected = getattr(self.screen, "selected_topic", None)
+        topic = selected() if callable(selected) else None
+        self.show_mode(TOPICS_MODE)
+        if topic is not None and isinstance(self.screen, TopicsScreen):
+            self.screen.select_topic(*topic)
+
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
         self.show_mode(DEVICES_MODE)
@@ -575,7 +606,7 @@ class FleettopApp(App[None]):
             return
         if command.name == "devices":
             self.action_open_devices()
-        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE):
+        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE):
             self.show_mode(command.name)
         elif command.name == "help":
             self.action_help()
@@ -653,11 +684,13 @@ def help_sections() -> list[HelpSection]:
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
+    from screens.topics import TopicsScreen
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
     from widgets.device_table import DeviceTable
     from widgets.notification_list import NotificationList
     from widgets.property_tree import PropertyTree
+    from widgets.topic_tree import TopicTreeView
     from widgets.value_table import ValueTable
 
     return [
@@ -667,6 +700,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
+        HelpSection.of("Topics", TopicsScreen, TopicTreeView),
         HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),

@@ -23,6 +23,7 @@ CSS_FILES: list[str | PurePath] = [
         "oids.tcss",
         "properties.tcss",
         "notifications.tcss",
+        "topics.tcss",
     )
 ]
 """The app's ``CSS_PATH``: shared rules first, then one sheet per screen."""
