@@ -129,6 +129,7 @@ NAVIGATION: list[Binding] = [
         "open_topics",
         "Topics",
         id="nav.topics",
+        show=False,  # in the help and the palette; the footer keeps its room
         tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
     ),
     Binding(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from console.events import Event
+from console.events import Event, JsonValue
 from console.explorer.diff import flatten_json, payload_diff
 from console.explorer.retained import clear_retained
 from console.explorer.tree import TopicFilter, TopicTree
@@ -122,7 +122,7 @@ def test_history_is_bounded_per_topic_and_in_total() -> None:
 
 def test_message_events_fold_as_published_on_the_bus() -> None:
     tree = TopicTree()
-    payload = {
+    payload: JsonValue = {
         "broker": "plant",
         "device": "sensor-7",
         "topic": "site/sensor-7/temp",

@@ -1,0 +1,239 @@
+"""The Topics screen against a real mosquitto (issue 14 §1, §2, §4): the tree with its
+counts (retained messages included), the ``+``/``#`` filter, history stepping with
+its diff, and the cleanup of ~2,000 retained topics, checked with ``mosquitto_sub``
+and in the audit log; refused in read-only mode.
+
+Messages come from ``mosquitto_pub`` and, for the 2,000 retained topics, from a
+paho client (``mosquitto_pub`` publishes one topic per run). Waiting is bounded
+polling, never a timed assertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from console.app import FleettopApp
+from console.config import Config, parse_config
+from console.runtime import Runtime
+from screens.confirm import ConfirmScreen
+from screens.topics import CLEAR_ACTION, TopicsScreen
+from tests.conftest import require_program
+from tests.mqtt_peers import Mosquitto, mosquitto_pub
+from tests.ui_helpers import SIZE, Notices, devices_screen, shown, wait_for
+from tests.waiting import eventually
+from widgets.topic_tree import TopicTreeView
+
+pytestmark = pytest.mark.peer("mosquitto")
+
+BULK = 2000
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path / "broker") as mosquitto:
+        yield mosquitto
+
+
+def config_for(broker: Mosquitto, tmp_path: Path) -> Config:
+    return parse_config(
+        f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
+        "brokers:\n"
+        "  - name: plant\n"
+        "    host: 127.0.0.1\n"
+        f"    port: {broker.port}\n"
+        "    subscriptions: [{topic: '#', qos: 1}]\n",
+        environ={},
+    )
+
+
+def publish_retained(broker: Mosquitto, topics: list[str]) -> None:
+    """Retain one message on each of ``topics`` (QoS 1, each acknowledged)."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bulk-publisher")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        infos = [client.publish(t, f"v{n}".encode(), 1, True) for n, t in enumerate(topics)]
+        for info in infos:
+            info.wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+async def retained_under(broker: Mosquitto, topic_filter: str) -> list[str]:
+    """The retained messages under ``topic_filter``, as ``mosquitto_sub`` sees them."""
+    tool = require_program("mosquitto_sub")
+    proc = await asyncio.create_subprocess_exec(
+        tool,
+        *broker.client_args(),
+        "-v",
+        "-t",
+        topic_filter,
+        "--retained-only",
+        "-W",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await proc.communicate()
+    return [line for line in out.decode().splitlines() if line.strip()]
+
+
+async def topics_screen(pilot: object, app: FleettopApp) -> TopicsScreen:
+    await devices_screen(pilot)  # type: ignore[arg-type]
+    await pilot.press("T")  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: shown(app, TopicsScreen), "topics screen")  # type: ignore[arg-type]
+    screen = app.screen
+    assert isinstance(screen, TopicsScreen)
+    return screen
+
+
+def row_paths(screen: TopicsScreen) -> list[str]:
+    return [node.path for node in screen.view.rows]
+
+
+async def test_the_tree_shows_every_topic_with_counts_and_filters(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    await mosquitto_pub(broker, "-t", "site/s1/temp", "-m", "21.5", "-r", "-q", "1")
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        # the retained message arrives on subscription, with its flag
+        await wait_for(pilot, lambda: tree.find("plant", "site/s1/temp"), "retained topic")
+        for value in ("1", "2", "3"):
+            await mosquitto_pub(broker, "-t", "site/s2/temp", "-m", value)
+        await mosquitto_pub(broker, "-t", "site/s2/hum", "-m", "40")
+        await mosquitto_pub(broker, "-t", "other/x", "-m", "y")
+        await wait_for(pilot, lambda: tree.messages >= 6, "messages")
+        await wait_for(pilot, lambda: "@plant/site" in row_paths(screen), "rows rebuilt")
+        site = tree.root.children["@plant"].children["site"]
+        assert (site.count, site.topic_total, site.retained_count) == (5, 3, 1)
+        assert not site.expanded
+        # the closed level's line sums its subtree
+        view = screen.query_one(TopicTreeView)
+        view.move_cursor(row_paths(screen).index("@plant/site"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "@plant/site/s2" in row_paths(screen), "opened")
+        assert row_paths(screen) == [
+            "@plant",
+            "@plant/other",
+            "@plant/site",
+            "@plant/site/s1",
+            "@plant/site/s2",
+        ]
+        # an MQTT filter shows the matching topics and their levels, all open
+        await pilot.press("slash", *"site/+/temp", "enter")
+        await wait_for(pilot, lambda: "@plant/site/s2/temp" in row_paths(screen), "filter")
+        assert row_paths(screen) == [
+            "@plant",
+            "@plant/site",
+            "@plant/site/s1",
+            "@plant/site/s1/temp",
+            "@plant/site/s2",
+            "@plant/site/s2/temp",
+        ]
+        temp = tree.find("plant", "site/s1/temp")
+        assert temp is not None
+        assert temp.retained
+
+
+async def test_history_steps_back_with_the_diff_against_the_message_before(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        for temp, unit in ((21.5, "C"), (22.0, "C"), (22.5, None)):
+            body = {"temp": temp, **({"unit": unit} if unit else {})}
+            await mosquitto_pub(broker, "-t", "lab/probe", "-m", json.dumps(body))
+        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/probe")) and n.count == 3, "3")
+        screen.select_topic("plant", "lab/probe")
+        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        assert screen.view.highlighted is tree.find("plant", "lab/probe")
+
+        def detail() -> str:
+            return str(screen.query_one("#topic-detail").render())
+
+        assert "message 3 of 3" in detail()
+        assert "~ /temp: 22.0 → 22.5" in detail()
+        assert '- /unit: "C"' in detail()
+        await pilot.press("left_square_bracket")
+        assert "message 2 of 3" in detail()
+        assert "~ /temp: 21.5 → 22.0" in detail()
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert "message 1 of 3" in detail()
+        assert "nothing to compare" in detail()
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert "message 3 of 3" in detail()
+
+
+async def test_a_subtree_of_retained_topics_is_cleared_and_audited(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    topics = [f"bulk/{n // 100}/t{n}" for n in range(BULK)]
+    await asyncio.to_thread(publish_retained, broker, topics)
+    await mosquitto_pub(broker, "-t", "keep/me", "-m", "stay", "-r")
+    assert len(await retained_under(broker, "bulk/#")) == BULK
+    notices = Notices()
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await wait_for(pilot, lambda: tree.messages >= BULK + 1, "retained messages", attempts=2000)
+        bulk = tree.root.children["@plant"].children["bulk"]
+        assert bulk.retained_count == BULK
+        await wait_for(pilot, lambda: "@plant/bulk" in row_paths(screen), "rows")
+        screen.view.move_cursor(row_paths(screen).index("@plant/bulk"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: shown(app, ConfirmScreen), "confirmation")
+        body = str(app.screen.query_one("#confirm-body").render())
+        assert "2,000 retained" in body or "2000 retained" in body
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: notices.has("retained message(s) cleared"), "cleared", attempts=4000
+        )
+        assert notices.has(f"{BULK} retained message(s) cleared on plant")
+        # the echoes of the empty publishes mark them no longer retained
+        await wait_for(pilot, lambda: bulk.retained_count == 0, "echoes", attempts=2000)
+    assert await retained_under(broker, "bulk/#") == []
+    assert await retained_under(broker, "keep/#") == ["keep/me stay"]
+    with sqlite3.connect(tmp_path / "fleet.db") as db:
+        rows = db.execute(
+            "SELECT device, target, new, result FROM audit WHERE action = ?", (CLEAR_ACTION,)
+        ).fetchall()
+    assert len(rows) == 1
+    device, target, new, result = rows[0]
+    assert (device, target, result) == ("@plant", "bulk/#", "ok")
+    assert json.loads(new)["cleared"] == BULK
+
+
+async def test_read_only_refuses_the_cleanup(broker: Mosquitto, tmp_path: Path) -> None:
+    await mosquitto_pub(broker, "-t", "ro/x", "-m", "v", "-r")
+    notices = Notices()
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)), read_only=True)
+    async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await wait_for(pilot, lambda: tree.find("plant", "ro/x"), "retained topic")
+        await wait_for(pilot, lambda: "@plant/ro" in row_paths(screen), "rows")
+        screen.view.move_cursor(row_paths(screen).index("@plant/ro"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: notices.has("read-only mode"), "refused")
+        assert not shown(app, ConfirmScreen)
+    assert await retained_under(broker, "ro/#") == ["ro/x v"]
