@@ -82,6 +82,7 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "topics.filter": "Filter the topics: text, or an MQTT filter with + and #",
         "topics.newer": "The topic's next message",
         "topics.older": "The topic's previous message (and its diff)",
+        "topics.stored": "Load the topic's older messages from the store",
         "topics.tree.collapse": "Close a level (or go to its parent)",
         "topics.tree.down": "Next",
         "topics.tree.expand": "Open a level",

@@ -21,6 +21,7 @@ only the lines in view, and rebuilds its rows at most every
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -33,7 +34,8 @@ from textual.widgets import Footer, Header, Input, Static
 from console.bridge import NotificationFeed
 from console.explorer.diff import payload_diff
 from console.explorer.retained import ClearResult, clear_retained
-from console.explorer.tree import TopicFilter, TopicNode, TopicTree
+from console.explorer.stored import stored_messages
+from console.explorer.tree import TopicFilter, TopicMessage, TopicNode, TopicTree
 from console.fleet import Changes
 from console.format import Clock, format_count
 from console.mqtt.codec import decode_payload
@@ -56,9 +58,16 @@ DETAIL_BYTES = 16 * 1024
 NO_TREE = "No MQTT broker is configured: there are no topics to show."
 
 
-def topic_detail(node: TopicNode, index: int, clock: Clock, now: float) -> Content:
-    """The detail of ``node``: where it is, its counters, its ``index``-th message
-    (``-1``: the newest) and the diff against the message before it."""
+def topic_detail(
+    node: TopicNode,
+    index: int,
+    clock: Clock,
+    now: float,
+    history: Sequence[TopicMessage] | None = None,
+) -> Content:
+    """The detail of ``node``: where it is, its counters, the ``index``-th message of
+    ``history`` (default: the node's; ``-1``: the newest) and the diff against the
+    message before it."""
     head = Content.from_markup(
         "[b]$path[/]  [$text-muted]$device[/]\n$count messages  $rate/s  last $last"
         "  $topics topics  $retained retained",
@@ -70,7 +79,8 @@ def topic_detail(node: TopicNode, index: int, clock: Clock, now: float) -> Conte
         topics=format_count(node.topic_total),
         retained=format_count(node.retained_count),
     )
-    history = node.history
+    if history is None:
+        history = node.history
     if not history:
         return head
     position = index % len(history)
@@ -139,6 +149,13 @@ class TopicsScreen(FleetScreen):
             tooltip="The topic's next message",
         ),
         Binding(
+            "h",
+            "stored",
+            "Stored",
+            id="topics.stored",
+            tooltip="Load the topic's older messages from the store",
+        ),
+        Binding(
             "x",
             "clear_retained",
             "Clear retained",
@@ -169,6 +186,7 @@ class TopicsScreen(FleetScreen):
         self._rebuild_timer: object | None = None
         self._detail_node: TopicNode | None = None
         self._select: tuple[str, str] | None = None
+        self._stored: dict[TopicNode, list[TopicMessage]] = {}
         self.clearing: ClearResult | None = None
         """The retained cleanup running (or last run), with its progress."""
 
@@ -226,6 +244,7 @@ class TopicsScreen(FleetScreen):
             return
         self._version = tree.structure_version
         self._last_rebuild = time.monotonic()
+        self._stored = {n: kept for n, kept in self._stored.items() if n.topic is not None}
         select = None
         if self._select is not None:
             select = tree.find(*self._select)
@@ -302,7 +321,16 @@ class TopicsScreen(FleetScreen):
         if node is None:
             detail.update(NO_TREE if self.topic_tree is None else "No topic yet.")
             return
-        detail.update(topic_detail(node, self.history_index, self.context.clock, self._now()))
+        detail.update(
+            topic_detail(
+                node, self.history_index, self.context.clock, self._now(), self.history(node)
+            )
+        )
+
+    def history(self, node: TopicNode) -> list[TopicMessage]:
+        """``node``'s messages, oldest first: those loaded from the store (``h``), then
+        those in memory."""
+        return [*self._stored.get(node, ()), *node.history]
 
     def select_topic(self, broker: str, topic: str) -> None:
         """Put the cursor on ``topic`` of ``broker`` (its levels opened), now or as
@@ -341,9 +369,9 @@ class TopicsScreen(FleetScreen):
     def action_older(self) -> None:
         """The selected topic's previous message."""
         node = self.view.highlighted
-        if node is None or not node.history:
+        if node is None or not (history := self.history(node)):
             return
-        count = len(node.history)
+        count = len(history)
         position = self.history_index % count
         self.history_index = max(0, position - 1)
         self._show_detail()
@@ -351,9 +379,9 @@ class TopicsScreen(FleetScreen):
     def action_newer(self) -> None:
         """The selected topic's next message."""
         node = self.view.highlighted
-        if node is None or not node.history:
+        if node is None or not (history := self.history(node)):
             return
-        count = len(node.history)
+        count = len(history)
         newer = self.history_index % count + 1
         self.history_index = -1 if newer >= count - 1 else newer
         self._show_detail()
@@ -366,6 +394,33 @@ class TopicsScreen(FleetScreen):
             return
         node = self.view.highlighted
         await mqtt.ask_publish(node.topic or "" if node is not None else "")
+
+    @work(exclusive=True, group="stored", exit_on_error=False, description="stored messages")
+    async def action_stored(self) -> None:
+        """Load the selected topic's older messages from the store's notification log
+        (before the oldest one shown); the detail then steps through them too."""
+        node = self.view.highlighted
+        store = self.context.store.store
+        if node is None or node.topic is None:
+            self.notify("select a topic", severity="warning")
+            return
+        if store is None:
+            self.notify(self.context.store.unavailable or "no store", severity="warning")
+            return
+        history = self.history(node)
+        before = history[0].received if history else self._now()
+        try:
+            older = await stored_messages(store, node.broker, node.topic, before=before)
+        except Exception as exc:
+            self.notify(f"the store could not be read: {exc}", severity="error", markup=False)
+            return
+        if not older:
+            self.notify(f"no older message of {node.topic} in the store")
+            return
+        self._stored[node] = [*older, *self._stored.get(node, ())]
+        self.history_index = max(0, len(older) - 1)
+        self.notify(f"{len(older)} older message(s) of {node.topic} from the store")
+        self._show_detail()
 
     def action_open_device(self) -> None:
         """Open the values of the selected topic's device (its value selected)."""

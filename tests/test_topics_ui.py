@@ -42,9 +42,9 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield mosquitto
 
 
-def config_for(broker: Mosquitto, tmp_path: Path) -> Config:
+def config_for(broker: Mosquitto, tmp_path: Path, extra: str = "") -> Config:
     return parse_config(
-        f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
+        extra + f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
         "brokers:\n"
         "  - name: plant\n"
         "    host: 127.0.0.1\n"
@@ -179,6 +179,37 @@ async def test_history_steps_back_with_the_diff_against_the_message_before(
         assert "nothing to compare" in detail()
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert "message 3 of 3" in detail()
+
+
+async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_path: Path) -> None:
+    """Two messages in memory (``ui.topics.history_messages: 2``), the first of three
+    from the store's notification log with ``h``."""
+    config = config_for(broker, tmp_path, "ui: {topics: {history_messages: 2}}\n")
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        for text in ("first", "second", "third"):
+            await mosquitto_pub(broker, "-t", "lab/log", "-m", text)
+        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/log")) and n.count == 3, "3")
+        node = tree.find("plant", "lab/log")
+        assert node is not None
+        assert [m.payload for m in node.history] == [b"second", b"third"]
+        screen.select_topic("plant", "lab/log")
+        await wait_for(pilot, lambda: screen.view.highlighted is node, "selected")
+        await pilot.press("h")
+        await wait_for(pilot, lambda: len(screen.history(node)) == 3, "from the store")
+        assert [m.payload for m in screen.history(node)] == [b"first", b"second", b"third"]
+        detail = str(screen.query_one("#topic-detail").render())
+        assert "message 1 of 3" in detail
+        assert "first" in detail
+        await pilot.press("right_square_bracket")
+        detail = str(screen.query_one("#topic-detail").render())
+        assert "message 2 of 3" in detail
+        assert "- first" in detail
+        assert "+ second" in detail
 
 
 async def test_a_subtree_of_retained_topics_is_cleared_and_audited(
