@@ -685,6 +685,7 @@ def help_sections() -> list[HelpSection]:
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
+    from screens.topic_plot import TopicPlotScreen
     from screens.topics import TopicsScreen
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
@@ -701,7 +702,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
-        HelpSection.of("Topics", TopicsScreen, TopicTreeView),
+        HelpSection.of("Topics", TopicsScreen, TopicTreeView, TopicPlotScreen),
         HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),

@@ -82,6 +82,8 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "topics.filter": "Filter the topics: text, or an MQTT filter with + and #",
         "topics.newer": "The topic's next message",
         "topics.older": "The topic's previous message (and its diff)",
+        "topics.plot": "The topic's numeric values as a chart over time",
+        "topics.plot.window": "The chart's next window length (1 min, 5 min, 15 min, 1 h, all)",
         "topics.stored": "Load the topic's older messages from the store",
         "topics.tree.collapse": "Close a level (or go to its parent)",
         "topics.tree.down": "Next",

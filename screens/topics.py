@@ -149,6 +149,13 @@ class TopicsScreen(FleetScreen):
             tooltip="The topic's next message",
         ),
         Binding(
+            "g",
+            "plot",
+            "Chart",
+            id="topics.plot",
+            tooltip="The topic's numeric values as a chart over time",
+        ),
+        Binding(
             "h",
             "stored",
             "Stored",
@@ -394,6 +401,16 @@ class TopicsScreen(FleetScreen):
             return
         node = self.view.highlighted
         await mqtt.ask_publish(node.topic or "" if node is not None else "")
+
+    def action_plot(self) -> None:
+        """Open the chart of the selected topic's numeric values."""
+        from screens.topic_plot import TopicPlotScreen
+
+        node = self.view.highlighted
+        if node is None or node.topic is None:
+            self.notify("select a topic", severity="warning")
+            return
+        self.app.push_screen(TopicPlotScreen(node, lambda: self.history(node), self.context.clock))
 
     @work(exclusive=True, group="stored", exit_on_error=False, description="stored messages")
     async def action_stored(self) -> None:

@@ -227,3 +227,46 @@ async def test_cleanup_keeps_at_most_its_concurrency_in_flight_and_reports_failu
     assert ("t/7", "NOT_AUTHORIZED") in result.failed
     assert ("t/13", "socket gone") in result.failed
     assert seen == list(range(1, 101))
+
+
+# --------------------------------------------------------------------------- series
+
+
+def test_numeric_series_read_numbers_and_json_fields() -> None:
+    from console.explorer.series import numeric_series, series_stats
+    from console.explorer.tree import TopicMessage
+
+    def msg(t: float, data: bytes) -> TopicMessage:
+        return TopicMessage(t, data, len(data), 0, False)
+
+    series = numeric_series(
+        [
+            msg(T0, b"21.5"),
+            msg(T0 + 1, b'{"temp": 20, "ok": true, "n": {"v": [1, "x"]}}'),
+            msg(T0 + 2, b"not a number"),
+            msg(T0 + 3, b"22"),
+            msg(T0 + 4, b"NaN"),
+        ]
+    )
+    assert series == {
+        "value": [(T0, 21.5), (T0 + 3, 22.0)],
+        "/temp": [(T0 + 1, 20.0)],
+        "/n/v/0": [(T0 + 1, 1.0)],
+    }
+    stats = series_stats(series["value"], since=T0 + 1)
+    assert stats is not None
+    assert (stats.minimum, stats.maximum, stats.last, stats.count) == (22.0, 22.0, 22.0, 1)
+    assert series_stats(series["value"], since=T0 + 10) is None
+
+
+def test_downsampling_keeps_the_extremes_and_the_last_point() -> None:
+    from console.explorer.series import downsample
+
+    points = [(float(t), float(t % 10)) for t in range(1000)]
+    points[500] = (500.0, 99.0)
+    drawn = downsample(points, buckets=50)
+    assert len(drawn) <= 101
+    assert (500.0, 99.0) in drawn
+    assert drawn[-1] == points[-1]
+    assert drawn == sorted(drawn)
+    assert downsample(points[:10]) == points[:10]

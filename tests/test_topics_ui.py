@@ -24,6 +24,7 @@ from console.app import FleettopApp
 from console.config import Config, parse_config
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
+from screens.topic_plot import TopicPlotScreen
 from screens.topics import CLEAR_ACTION, TopicsScreen
 from tests.conftest import require_program
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
@@ -179,6 +180,32 @@ async def test_history_steps_back_with_the_diff_against_the_message_before(
         assert "nothing to compare" in detail()
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert "message 3 of 3" in detail()
+
+
+async def test_a_numeric_topic_is_charted_with_min_max_last(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        for value in (3, 1, 2):
+            await mosquitto_pub(broker, "-t", "lab/power", "-m", json.dumps({"w": value}))
+        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/power")) and n.count == 3, "3")
+        screen.select_topic("plant", "lab/power")
+        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
+        chart = app.screen
+        assert isinstance(chart, TopicPlotScreen)
+        assert "/w: min 1  max 3  last 2  (3 points)" in chart.stats_text
+        assert "window 5 min" in chart.stats_text
+        await pilot.press("w")
+        assert "window 15 min" in chart.stats_text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: shown(app, TopicsScreen), "back")
 
 
 async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_path: Path) -> None:
