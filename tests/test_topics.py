@@ -12,7 +12,7 @@ import pytest
 from console.events import Event, JsonValue
 from console.explorer.diff import flatten_json, payload_diff
 from console.explorer.retained import clear_retained
-from console.explorer.tree import TopicFilter, TopicTree
+from console.explorer.tree import MESSAGE_OVERHEAD, TopicFilter, TopicTree
 
 T0 = 1_700_000_000.0
 
@@ -102,18 +102,26 @@ def test_the_least_recently_seen_topics_are_trimmed_at_the_bound() -> None:
 
 
 def test_history_is_bounded_per_topic_and_in_total() -> None:
-    tree = TopicTree(history_messages=3, history_bytes=10, history_total_bytes=12)
+    cost = MESSAGE_OVERHEAD  # what a kept message costs beyond its payload
+    tree = TopicTree(
+        history_messages=3, history_bytes=3 * (cost + 2), history_total_bytes=5 * (cost + 2)
+    )
     for n in range(5):
         tree.add("plant", "a", bytes([n]) * 2, received=T0 + n)
     node = tree.find("plant", "a")
     assert node is not None
     assert [m.payload for m in node.history] == [b"\x02\x02", b"\x03\x03", b"\x04\x04"]
-    tree.add("plant", "a", b"x" * 9, received=T0 + 9)  # over 10 bytes: older ones go
-    assert [m.payload for m in node.history] == [b"x" * 9]
-    for n in range(3):
+    tree.add("plant", "a", b"x" * (cost + 10), received=T0 + 9)  # over its bytes
+    assert [m.payload for m in node.history] == [b"x" * (cost + 10)]
+    for n in range(4):
         tree.add("plant", "b", b"yy", received=T0 + 20 + n)
-    # 9 + 6 > 12: the least recently seen topic with a history keeps its newest only
-    assert tree.held_bytes <= 12 + 2
+    # past the total, the least recently seen topic keeps its newest message only
+    assert tree.held_bytes <= 5 * (cost + 2)
+    assert len(node.history) == 1
+    other = tree.find("plant", "b")
+    assert other is not None
+    # b was the only topic with more than one message when the total was passed
+    assert [m.received for m in other.history] == [T0 + 22, T0 + 23]
     big = TopicTree(payload_limit=4)
     kept = big.add("plant", "c", b"0123456789", received=T0).latest
     assert kept is not None

@@ -275,7 +275,7 @@ class TopicsUiConfig:
     max_topics: int = 100_000
     history_messages: int = 50
     history_bytes: int = 256 * 1024
-    history_total_bytes: int = 64 * 1024 * 1024
+    history_total_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

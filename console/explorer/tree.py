@@ -7,8 +7,9 @@ topic's levels (MQTT 3.1.1 §4.7: ``a//b`` has an empty middle level). Each node
 
 * ``count``: messages received by the topics at and under it (a collapsed subtree
   shows its sum);
-* ``rate``: an exponentially decayed rate in messages per second (time constant
-  :data:`RATE_TAU` s), summed the same way;
+* ``rate``: messages per second over the last :data:`RATE_WINDOW` seconds (a sliding
+  window estimated from two fixed buckets, as Cloudflare's rate limiter does), at and
+  under it;
 * ``last``: when the newest message at or under it arrived (s since the epoch);
 * ``retained_count``: topics at and under it whose retained message is known to be
   on the broker (a message delivered with the retain flag, §3.3.1.3, and no empty
@@ -16,14 +17,17 @@ topic's levels (MQTT 3.1.1 §4.7: ``a//b`` has an empty middle level). Each node
 
 and a topic node (one that received a message) also its QoS, its device (when a
 device rule maps it) and its history: the newest messages, bounded per topic by
-count and bytes, and in total by :attr:`TopicTree.history_total_bytes` (past it, the
-least recently seen topics keep only their newest message). Payloads are kept cut at
+count and bytes, and in total by :attr:`TopicTree.history_total_bytes`, which counts
+each message's payload plus :data:`MESSAGE_OVERHEAD` bytes (past it, the least
+recently seen topics keep only their newest message). Payloads are kept cut at
 ``payload_limit`` bytes (the size received is kept).
 
-Bounded: at most ``max_topics`` topic nodes; past that the least recently seen topic
-is trimmed (its count leaves its ancestors, emptied levels go too) and counted in
-:attr:`TopicTree.trimmed`. A trimmed topic's messages are still in the store's
-notification log when the store keeps message notifications (``docs/store.md``).
+Bounded: at most ``max_topics`` topic nodes; past that the least recently seen topics
+(by their last message) are trimmed, :data:`TRIM_FRACTION` of the bound at a time so
+the sort this takes is paid once per many new topics (their counts leave their
+ancestors, emptied levels go too), counted in :attr:`TopicTree.trimmed`. A trimmed
+topic's messages are still in the store's notification log when the store keeps
+message notifications (``docs/store.md``; :mod:`console.explorer.stored`).
 
 The tree subscribes to the bus itself (:meth:`TopicTree.attach`, ``Policy.BLOCK``
 batched: no message is lost, a slow fold slows the broker connection as every
@@ -35,18 +39,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
-from collections import OrderedDict
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from console.events import Event, EventManager, Policy, Subscription
 from console.topics import filter_matches, validate_filter
 
 __all__ = [
+    "MESSAGE_OVERHEAD",
     "MESSAGE_PATTERN",
-    "RATE_TAU",
+    "RATE_WINDOW",
     "TopicFilter",
     "TopicMessage",
     "TopicNode",
@@ -55,17 +59,21 @@ __all__ = [
 
 #: Every MQTT message event of the bus.
 MESSAGE_PATTERN: Final = ("mqtt", "?", "message", "*")
-#: Time constant of the decayed rates (seconds).
-RATE_TAU: Final = 10.0
+#: The rates' window (seconds).
+RATE_WINDOW: Final = 10.0
+#: Bytes a kept message costs beyond its payload (the tuple and the bytes object),
+#: counted against ``history_total_bytes``.
+MESSAGE_OVERHEAD: Final = 120
+#: Share of ``max_topics`` trimmed at once when the bound is passed.
+TRIM_FRACTION: Final = 0.05
 #: Events folded per batch (one listener call per batch).
 BATCH_SIZE: Final = 2000
 #: Seconds a batch stays open.
 BATCH_SECONDS: Final = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class TopicMessage:
-    """One message of a topic's history.
+class TopicMessage(NamedTuple):
+    """One message of a topic's history (a named tuple: cheap to make at 20k/s).
 
     Attributes:
         received: when fleettop got it (s since the epoch).
@@ -88,6 +96,10 @@ class TopicMessage:
         return len(self.payload) < self.size
 
 
+_NO_CHILDREN: dict[str, TopicNode] = {}
+"""Shared by every leaf (never written to): a dict each costs ~64 bytes."""
+
+
 class TopicNode:
     """One level of the tree (see the module docstring for the counters).
 
@@ -97,8 +109,9 @@ class TopicNode:
     """
 
     __slots__ = (
-        "_rate",
-        "_rate_at",
+        "_bucket",
+        "_in_bucket",
+        "_previous",
         "broker",
         "children",
         "count",
@@ -122,11 +135,12 @@ class TopicNode:
         self.parent = parent
         self.broker = broker
         self.depth: int = 0 if parent is None else parent.depth + 1
-        self.children: dict[str, TopicNode] = {}
+        self.children: dict[str, TopicNode] = _NO_CHILDREN
         self.count = 0
         self.last: float = 0.0
-        self._rate = 0.0
-        self._rate_at = 0.0
+        self._bucket = 0
+        self._in_bucket = 0
+        self._previous = 0
         self.retained_count = 0
         self.topic: str | None = None
         self.topic_total = 0
@@ -157,22 +171,16 @@ class TopicNode:
         return self.history[-1] if self.history else None
 
     def rate(self, now: float) -> float:
-        """Messages per second at and under this node, decayed to ``now``."""
-        if self._rate == 0.0:
-            return 0.0
-        return self._rate * math.exp(-max(0.0, now - self._rate_at) / RATE_TAU)
-
-    def _bump(self, received: float) -> None:
-        self.count += 1
-        if received > self.last:
-            self.last = received
-        if received >= self._rate_at:
-            self._rate = (
-                self._rate * math.exp(-(received - self._rate_at) / RATE_TAU) + 1.0 / RATE_TAU
-            )
-            self._rate_at = received
-        else:  # out of order (another broker's clock): count it at the newer time
-            self._rate += math.exp(-(self._rate_at - received) / RATE_TAU) / RATE_TAU
+        """Messages per second at and under this node over the last
+        :data:`RATE_WINDOW` seconds before ``now``: the current bucket plus the
+        previous one weighted by how much of it the window still covers."""
+        bucket, offset = divmod(now, RATE_WINDOW)
+        covered = 1.0 - offset / RATE_WINDOW
+        if int(bucket) == self._bucket:
+            return (self._in_bucket + self._previous * covered) / RATE_WINDOW
+        if int(bucket) == self._bucket + 1:
+            return self._in_bucket * covered / RATE_WINDOW
+        return 0.0
 
     def walk(self) -> Iterator[TopicNode]:
         """This node and every node under it, depth first (children unsorted)."""
@@ -245,7 +253,7 @@ class TopicTree:
         max_topics: int = 100_000,
         history_messages: int = 50,
         history_bytes: int = 256 * 1024,
-        history_total_bytes: int = 64 * 1024 * 1024,
+        history_total_bytes: int = 32 * 1024 * 1024,
         payload_limit: int = 64 * 1024,
     ) -> None:
         if min(max_topics, history_messages, history_bytes, history_total_bytes, payload_limit) < 1:
@@ -262,8 +270,8 @@ class TopicTree:
         """Messages folded since start."""
         self.structure_version = 0
         """Grows whenever a node is added or removed (a view rebuilds its rows)."""
-        self._lru: OrderedDict[tuple[str, str], TopicNode] = OrderedDict()
-        self._histories: OrderedDict[TopicNode, None] = OrderedDict()
+        self._topics: dict[str, dict[str, TopicNode]] = {}
+        self._count = 0
         self._held_bytes = 0
         self._listeners: list[Listener] = []
         self._subscription: Subscription | None = None
@@ -273,7 +281,7 @@ class TopicTree:
     @property
     def topic_count(self) -> int:
         """Topic nodes in memory."""
-        return len(self._lru)
+        return self._count
 
     @property
     def held_bytes(self) -> int:
@@ -286,11 +294,13 @@ class TopicTree:
 
     def find(self, broker: str, topic: str) -> TopicNode | None:
         """The topic node of ``topic`` on ``broker``, else ``None``."""
-        return self._lru.get((broker, topic))
+        topics = self._topics.get(broker)
+        return topics.get(topic) if topics is not None else None
 
-    def nodes(self) -> Iterable[TopicNode]:
-        """Every topic node, least recently seen first."""
-        return self._lru.values()
+    def nodes(self) -> Iterator[TopicNode]:
+        """Every topic node (broker by broker, in no useful order)."""
+        for topics in self._topics.values():
+            yield from topics.values()
 
     def rows(self, topic_filter: TopicFilter | None = None) -> list[TopicNode]:
         """The nodes to show, in order (brokers by name, levels by name, depth first):
@@ -307,7 +317,7 @@ class TopicTree:
                     stack.extend(node.children[k] for k in sorted(node.children, reverse=True))
             return out
         keep: set[TopicNode] = set()
-        for node in self._lru.values():
+        for node in self.nodes():
             assert node.topic is not None
             if topic_filter.matches(node.topic):
                 up: TopicNode | None = node
@@ -343,17 +353,18 @@ class TopicTree:
         retain flag or from a topic known retained marks it no longer retained (an
         empty retained publish deletes a retained message, MQTT 3.1.1 §3.3.1.3).
         """
-        key = (broker, topic)
-        node = self._lru.get(key)
+        topics = self._topics.get(broker)
+        if topics is None:
+            topics = self._topics[broker] = {}
+        node = topics.get(topic)
         if node is None:
             node = self._create(broker, topic)
-            self._lru[key] = node
+            topics[node.topic or topic] = node
+            self._count += 1
             self.structure_version += 1
-        else:
-            self._lru.move_to_end(key)
         message = TopicMessage(
             received,
-            payload[: self.payload_limit],
+            payload[: self.payload_limit] if len(payload) > self.payload_limit else payload,
             len(payload) if size is None else size,
             qos,
             retain,
@@ -363,15 +374,26 @@ class TopicTree:
             node.device = device
         self._remember(node, message)
         retained = (retain or node.retained) and message.size > 0
-        up: TopicNode | None = node
         delta = int(retained) - int(node.retained)
         node.retained = retained
+        bucket = int(received // RATE_WINDOW)
+        up: TopicNode | None = node
         while up is not None:
-            up._bump(received)
-            up.retained_count += delta
+            up.count += 1
+            if received > up.last:
+                up.last = received
+            if bucket != up._bucket:
+                if bucket > up._bucket:
+                    up._previous = up._in_bucket if bucket == up._bucket + 1 else 0
+                    up._bucket, up._in_bucket = bucket, 0
+                else:  # an older bucket (out of order): count it in the current one
+                    bucket = up._bucket
+            up._in_bucket += 1
+            if delta:
+                up.retained_count += delta
             up = up.parent
         self.messages += 1
-        while len(self._lru) > self.max_topics:
+        if self._count > self.max_topics:
             self._trim()
         return node
 
@@ -379,11 +401,16 @@ class TopicTree:
         root = self.root
         node = root.children.get("@" + broker)
         if node is None:
+            if root.children is _NO_CHILDREN:
+                root.children = {}
             node = root.children["@" + broker] = TopicNode("@" + broker, root, broker)
         for level in topic.split("/"):
             child = node.children.get(level)
             if child is None:
-                child = node.children[level] = TopicNode(level, node, broker)
+                if node.children is _NO_CHILDREN:
+                    node.children = {}
+                # level names repeat across topics (s1, temp): one string each
+                child = node.children[level] = TopicNode(sys.intern(level), node, broker)
             node = child
         node.topic = topic
         up: TopicNode | None = node
@@ -395,50 +422,67 @@ class TopicTree:
     def _remember(self, node: TopicNode, message: TopicMessage) -> None:
         history = node.history
         history.append(message)
-        node.history_bytes += len(message.payload)
-        self._held_bytes += len(message.payload)
-        while len(history) > 1 and (
-            len(history) > self.history_messages or node.history_bytes > self.history_bytes
-        ):
-            self._drop_oldest(node)
-        if len(history) > 1:
-            self._histories[node] = None
-            self._histories.move_to_end(node)
-        while self._held_bytes > self.history_total_bytes and self._histories:
-            oldest = next(iter(self._histories))
-            del self._histories[oldest]
-            while len(oldest.history) > 1:
-                self._drop_oldest(oldest)
+        cost = len(message.payload) + MESSAGE_OVERHEAD
+        node.history_bytes += cost
+        self._held_bytes += cost
+        if len(history) > self.history_messages or node.history_bytes > self.history_bytes:
+            while len(history) > 1 and (
+                len(history) > self.history_messages or node.history_bytes > self.history_bytes
+            ):
+                self._drop_oldest(node)
+        if self._held_bytes > self.history_total_bytes:
+            self._shrink_histories()
 
     def _drop_oldest(self, node: TopicNode) -> None:
         gone = node.history.pop(0)
-        node.history_bytes -= len(gone.payload)
-        self._held_bytes -= len(gone.payload)
+        cost = len(gone.payload) + MESSAGE_OVERHEAD
+        node.history_bytes -= cost
+        self._held_bytes -= cost
+
+    def _shrink_histories(self) -> None:
+        """Past ``history_total_bytes``: the least recently seen topics keep only their
+        newest message, until a tenth of the budget is free (one sort per many
+        messages, not one per message)."""
+        goal = self.history_total_bytes * 0.9
+        longer = sorted((n for n in self.nodes() if len(n.history) > 1), key=lambda n: n.last)
+        for node in longer:
+            if self._held_bytes <= goal:
+                break
+            while len(node.history) > 1:
+                self._drop_oldest(node)
 
     def _trim(self) -> None:
-        """Forget the least recently seen topic node (its counts leave its ancestors,
-        emptied levels go too)."""
-        _key, node = self._lru.popitem(last=False)
-        self._histories.pop(node, None)
+        """Forget the least recently seen topic nodes (by their last message),
+        :data:`TRIM_FRACTION` of the bound at once: their own counts leave their
+        ancestors, emptied levels go too."""
+        excess = self._count - self.max_topics
+        if excess <= 0:
+            return
+        batch = max(excess, int(self.max_topics * TRIM_FRACTION))
+        oldest = sorted(self.nodes(), key=lambda n: n.last)[:batch]
+        for node in oldest:
+            self._forget(node)
+        self.structure_version += 1
+
+    def _forget(self, node: TopicNode) -> None:
+        assert node.topic is not None
+        del self._topics[node.broker][node.topic]
+        self._count -= 1
         self._held_bytes -= node.history_bytes
-        count, rate, retained = node.count, node._rate, int(node.retained)
+        count, retained = node.count, int(node.retained)
         own = count - sum(child.count for child in node.children.values())
         node.topic = None
         node.history = []
         node.history_bytes = 0
         node.retained = False
-        # its own messages leave every level above (children keep theirs)
-        own_rate = rate * own / count if count else 0.0
         up: TopicNode | None = node
-        while up is not None:
+        while up is not None:  # its own messages leave every level above
             up.count -= own
             up.topic_total -= 1
             up.retained_count -= retained
-            up._rate = max(0.0, up._rate - own_rate)
             up = up.parent
         self._prune(node)
         self.trimmed += 1
-        self.structure_version += 1
 
     def _prune(self, node: TopicNode) -> None:
         while node.parent is not None and not node.children and node.topic is None:
