@@ -36,6 +36,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -166,6 +167,9 @@ class FleettopApp(App[None]):
             from ~120 ms to ~10 ms (``bench_notifications``). Undone when the app
             exits. The command line turns it on; tests, which run many apps in one
             process, leave it off unless they test it.
+        presets_path: the publish dialog's history and presets file
+            (:mod:`console.explorer.presets`; the command line gives the XDG data
+            directory's); ``None`` keeps them in memory only.
     """
 
     TITLE = "fleettop"
@@ -211,8 +215,10 @@ class FleettopApp(App[None]):
         mib_names: MibNames | None = None,
         read_only: bool = False,
         freeze_heap: bool = False,
+        presets_path: Path | None = None,
     ) -> None:
         super().__init__()
+        self._presets_path = presets_path
         if (runtime is None) == (runtime_factory is None):
             raise TypeError("give a runtime or a runtime_factory, not both")
         self.freeze_heap = freeze_heap
@@ -396,7 +402,15 @@ class FleettopApp(App[None]):
             self.mib_names,
             read_only=self.read_only,
         )
-        mqtt = MqttOperator(self, runtime.mqtt, self.state, read_only=self.read_only)
+        from console.explorer.presets import PublishPresets
+
+        mqtt = MqttOperator(
+            self,
+            runtime.mqtt,
+            self.state,
+            read_only=self.read_only,
+            presets=PublishPresets(self._presets_path),
+        )
         store = runtime.store
         context = ScreenContext(
             bus=runtime.bus,

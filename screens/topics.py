@@ -33,6 +33,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from console.bridge import NotificationFeed
 from console.explorer.diff import payload_diff
+from console.explorer.presets import PublishPreset
 from console.explorer.retained import ClearResult, clear_retained
 from console.explorer.stored import stored_messages
 from console.explorer.tree import TopicFilter, TopicMessage, TopicNode, TopicTree
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CLEAR_ACTION", "REBUILD_SECONDS", "TopicsScreen", "topic_detail"]
 
-#: The rows are built again at most this often (seconds) while topics arrive.
+#: The rows are built again at most this often (seconds) while topics arrive (less
+#: often when a rebuild takes over a fifth of it).
 REBUILD_SECONDS = 0.5
 #: The audit action of a retained cleanup.
 CLEAR_ACTION = "mqtt.clear_retained"
@@ -190,6 +192,7 @@ class TopicsScreen(FleetScreen):
         self._feed: NotificationFeed[TopicNode] | None = None
         self._version = -1
         self._last_rebuild = 0.0
+        self._rebuild_every = REBUILD_SECONDS
         self._rebuild_timer: object | None = None
         self._detail_node: TopicNode | None = None
         self._select: tuple[str, str] | None = None
@@ -250,7 +253,7 @@ class TopicsScreen(FleetScreen):
         if tree is None:
             return
         self._version = tree.structure_version
-        self._last_rebuild = time.monotonic()
+        started = time.monotonic()
         self._stored = {n: kept for n, kept in self._stored.items() if n.topic is not None}
         select = None
         if self._select is not None:
@@ -262,6 +265,10 @@ class TopicsScreen(FleetScreen):
                     up.expanded = True
                     up = up.parent
         self.view.set_rows(tree.rows(self.topic_filter), select=select)
+        self._last_rebuild = time.monotonic()
+        # a rebuild that took long (a filter over 100k topics) waits longer before
+        # the next: at most a fifth of the time goes to rebuilding while topics arrive
+        self._rebuild_every = max(REBUILD_SECONDS, 4 * (self._last_rebuild - started))
         self._show_info()
         self._show_detail()
 
@@ -295,7 +302,7 @@ class TopicsScreen(FleetScreen):
             self._stale = True
             return
         if self.topic_tree.structure_version != self._version or self._select is not None:
-            wait = REBUILD_SECONDS - (time.monotonic() - self._last_rebuild)
+            wait = self._rebuild_every - (time.monotonic() - self._last_rebuild)
             if wait <= 0:
                 self.rebuild()
                 return
@@ -395,12 +402,24 @@ class TopicsScreen(FleetScreen):
 
     @work(exclusive=True, group="dialog", exit_on_error=False, description="publish")
     async def action_publish(self) -> None:
-        """Publish; the topic starts as the selected one."""
+        """Publish; the dialog starts from the selected topic: its broker, last
+        payload (when it is text), QoS and retain flag."""
         mqtt = self.context.mqtt
         if mqtt is None:
             return
         node = self.view.highlighted
-        await mqtt.ask_publish(node.topic or "" if node is not None else "")
+        if node is None or node.topic is None:
+            await mqtt.ask_publish("")
+            return
+        latest = node.latest
+        text = ""
+        if latest is not None and not latest.truncated:
+            try:
+                text = latest.payload.decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+        preset = PublishPreset(node.broker, node.topic, text, node.qos, node.retained)
+        await mqtt.ask_publish(node.topic, preset=preset)
 
     def action_plot(self) -> None:
         """Open the chart of the selected topic's numeric values."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +279,44 @@ def test_downsampling_keeps_the_extremes_and_the_last_point() -> None:
     assert drawn[-1] == points[-1]
     assert drawn == sorted(drawn)
     assert downsample(points[:10]) == points[:10]
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def test_publish_presets_round_trip_through_their_file(tmp_path: Path) -> None:
+    from console.explorer.presets import HISTORY_SIZE, PublishPreset, PublishPresets
+
+    path = tmp_path / "data" / "fleettop" / "publish.json"
+    presets = PublishPresets(path)
+    assert (presets.presets, presets.history, presets.error) == ({}, [], None)
+    on = PublishPreset("plant", "site/s1/cmd", '{"on": true}', 2, True)
+    assert presets.store("lamp on", on)
+    for n in range(HISTORY_SIZE + 5):
+        presets.remember(PublishPreset("plant", f"t/{n}", str(n)))
+    presets.remember(PublishPreset("plant", "t/3", "3"))  # again: first, once
+    again = PublishPresets(path)
+    assert again.presets == {"lamp on": on}
+    assert len(again.history) == HISTORY_SIZE
+    assert again.history[0] == PublishPreset("plant", "t/3", "3")
+    assert sum(1 for p in again.history if p.topic == "t/3") == 1
+    labels = [label for label, _ in again.choices()]
+    assert labels[0] == '★ lamp on: site/s1/cmd = {"on": true} (q2, retained)'
+    assert labels[1] == "↺ t/3 = 3 (q1)"
+    with pytest.raises(ValueError, match="name"):
+        again.store("  ", on)
+
+
+def test_a_damaged_presets_file_is_reported_and_replaced(tmp_path: Path) -> None:
+    from console.explorer.presets import PublishPreset, PublishPresets
+
+    path = tmp_path / "publish.json"
+    path.write_text("{not json", encoding="utf-8")
+    presets = PublishPresets(path)
+    assert presets.error is not None
+    assert str(path) in presets.error
+    assert presets.remember(PublishPreset("plant", "a", "b"))
+    assert presets.error is None
+    assert PublishPresets(path).history == [PublishPreset("plant", "a", "b")]
+    memory = PublishPresets(None)
+    assert memory.remember(PublishPreset("plant", "a", "b"))

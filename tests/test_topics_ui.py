@@ -19,11 +19,13 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from textual.widgets import Checkbox, Input, Select
 
 from console.app import FleettopApp
 from console.config import Config, parse_config
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
+from screens.publish import PublishScreen
 from screens.topic_plot import TopicPlotScreen
 from screens.topics import CLEAR_ACTION, TopicsScreen
 from tests.conftest import require_program
@@ -278,6 +280,73 @@ async def test_a_subtree_of_retained_topics_is_cleared_and_audited(
     device, target, new, result = rows[0]
     assert (device, target, result) == ("@plant", "bulk/#", "ok")
     assert json.loads(new)["cleared"] == BULK
+
+
+async def test_publish_from_a_topic_is_prefilled_flagged_retained_and_kept_as_a_preset(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """``p`` on a retained topic: the dialog holds its broker, topic, last payload,
+    QoS and retain flag; the confirmation flags the retained publish; the publish
+    reaches the broker and is kept, named, in the presets file; the next dialog
+    recalls it (issue 14 §5)."""
+    await mosquitto_pub(broker, "-t", "lab/lamp", "-m", '{"on": false}', "-r", "-q", "1")
+    presets_file = tmp_path / "data" / "publish.json"
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)), presets_path=presets_file)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await wait_for(pilot, lambda: tree.find("plant", "lab/lamp"), "retained topic")
+        screen.select_topic("plant", "lab/lamp")
+        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: shown(app, PublishScreen), "the publish dialog")
+        dialog = app.screen
+        assert isinstance(dialog, PublishScreen)
+        assert dialog.query_one("#publish-topic", Input).value == "lab/lamp"
+        assert dialog.query_one("#publish-payload", Input).value == '{"on": false}'
+        assert dialog.query_one("#publish-retain", Checkbox).value is True
+        assert dialog.query_one("#publish-qos", Select).value == 1
+        dialog.query_one("#publish-payload", Input).value = '{"on": true}'
+        dialog.query_one("#publish-save-as", Input).value = "lamp on"
+        form = dialog
+        await wait_for(pilot, lambda: form.error == "", "valid")
+        dialog.query_one("#publish-payload", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: shown(app, ConfirmScreen), "the confirmation")
+        title = str(app.screen.query_one("#confirm-title").render())
+        assert "RETAINED" in title
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (n := tree.find("plant", "lab/lamp")) and n.count >= 2,
+            "the echo",
+            attempts=2000,
+        )
+        saved = json.loads(presets_file.read_text(encoding="utf-8"))
+        assert saved["presets"]["lamp on"] == {
+            "broker": "plant",
+            "topic": "lab/lamp",
+            "payload": '{"on": true}',
+            "qos": 1,
+            "retain": True,
+        }
+        assert saved["history"][0]["payload"] == '{"on": true}'
+        # the next dialog recalls it
+        screen.select_topic("plant", "lab/lamp")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: shown(app, PublishScreen), "the publish dialog again")
+        dialog = app.screen
+        assert isinstance(dialog, PublishScreen)
+        dialog.query_one("#publish-payload", Input).value = "changed"
+        dialog.query_one("#publish-recall", Select).value = 0
+        await wait_for(
+            pilot,
+            lambda: dialog.query_one("#publish-payload", Input).value == '{"on": true}',
+            "recalled",
+        )
+        await pilot.press("escape")
+    assert await retained_under(broker, "lab/#") == ['lab/lamp {"on": true}']
 
 
 async def test_read_only_refuses_the_cleanup(broker: Mosquitto, tmp_path: Path) -> None:
