@@ -553,9 +553,14 @@ class FleettopApp(App[None]):
 
         selected = getattr(self.screen, "selected_topic", None)
         topic = selected() if callable(selected) else None
-        self.show_mode(TOPICS_MODE)
-        if topic is not None and isinstance(self.screen, TopicsScreen):
-            self.screen.select_topic(*topic)
+        if self.current_mode == TOPICS_MODE:  # from a screen pushed over it (o)
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+        else:
+            self.show_mode(TOPICS_MODE)
+        base = self.get_screen_stack(TOPICS_MODE)[0]
+        if topic is not None and isinstance(base, TopicsScreen):
+            base.select_topic(*topic)
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""

@@ -14,8 +14,8 @@ MQTT value (OIDs screen) comes here with its topic selected.
 
 The screen is kept while hidden: it hears of new messages through a
 :class:`~console.bridge.NotificationFeed` over the tree (never from a backend), redraws
-only the lines in view, and rebuilds its rows at most every
-:data:`REBUILD_SECONDS` when topics were added or trimmed.
+only the lines in view at most every :data:`REFRESH_SECONDS`, and rebuilds its rows
+at most every :data:`REBUILD_SECONDS` when topics were added or trimmed.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ __all__ = ["CLEAR_ACTION", "REBUILD_SECONDS", "TopicsScreen", "topic_detail"]
 #: The rows are built again at most this often (seconds) while topics arrive (less
 #: often when a rebuild takes over a fifth of it).
 REBUILD_SECONDS = 0.5
+#: Live counters and previews are redrawn at most this often (seconds); a key redraws
+#: at once.
+REFRESH_SECONDS = 0.25
 #: The audit action of a retained cleanup.
 CLEAR_ACTION = "mqtt.clear_retained"
 #: Bytes of a payload the detail pane decodes.
@@ -193,6 +196,8 @@ class TopicsScreen(FleetScreen):
         self._version = -1
         self._last_rebuild = 0.0
         self._rebuild_every = REBUILD_SECONDS
+        self._dirty = False
+        self._detail_touched = False
         self._rebuild_timer: object | None = None
         self._detail_node: TopicNode | None = None
         self._select: tuple[str, str] | None = None
@@ -225,6 +230,19 @@ class TopicsScreen(FleetScreen):
             self._feed = NotificationFeed(self.topic_tree, self, limit=4096)
             self._feed.open()
         self.rebuild()
+        self.set_interval(REFRESH_SECONDS, self._redraw)
+
+    def _redraw(self) -> None:
+        """Draw what arrived since the last redraw (the lines in view, the info line,
+        the detail when its topic got a message)."""
+        if not self._dirty or not is_showing(self):
+            return
+        self._dirty = False
+        self.view.refresh()
+        self._show_info()
+        if self._detail_touched:
+            self._detail_touched = False
+            self._show_detail()
 
     def on_unmount(self) -> None:
         """Stop following the tree."""
@@ -295,8 +313,9 @@ class TopicsScreen(FleetScreen):
         )
 
     def on_notification_feed_arrived(self, message: NotificationFeed.Arrived) -> None:
-        """New messages in the tree: redraw what is in view; rebuild the rows when
-        topics came or went (at most every :data:`REBUILD_SECONDS`)."""
+        """New messages in the tree: redraw what is in view (at most every
+        :data:`REFRESH_SECONDS`); rebuild the rows when topics came or went (at most
+        every :data:`REBUILD_SECONDS`)."""
         touched = message.feed.take()
         if self.topic_tree is None or not is_showing(self):
             self._stale = True
@@ -308,10 +327,9 @@ class TopicsScreen(FleetScreen):
                 return
             if self._rebuild_timer is None:
                 self._rebuild_timer = self.set_timer(wait, self._timed_rebuild)
-        self.view.refresh()
-        self._show_info()
+        self._dirty = True
         if self._detail_node is not None and self._detail_node in touched:
-            self._show_detail()
+            self._detail_touched = True
 
     def _timed_rebuild(self) -> None:
         self._rebuild_timer = None
@@ -356,7 +374,13 @@ class TopicsScreen(FleetScreen):
     # -- actions -------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        """Back to the previous screen (or close the filter)."""
+        """From the filter, back to the tree (the filter stays); else back to the
+        previous screen."""
+        line = self.query_one("#topics-filter", Input)
+        if self.focused is line:
+            line.display = bool(line.value)
+            self.view.focus()
+            return
         self.dismiss()
 
     def action_filter(self) -> None:

@@ -25,6 +25,7 @@ from console.app import FleettopApp
 from console.config import Config, parse_config
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
+from screens.oids import OidsScreen
 from screens.publish import PublishScreen
 from screens.topic_plot import TopicPlotScreen
 from screens.topics import CLEAR_ACTION, TopicsScreen
@@ -32,7 +33,9 @@ from tests.conftest import require_program
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
 from tests.ui_helpers import SIZE, Notices, devices_screen, shown, wait_for
 from tests.waiting import eventually
+from widgets.device_table import DeviceTable
 from widgets.topic_tree import TopicTreeView
+from widgets.value_table import ValueTable, row_key
 
 pytestmark = pytest.mark.peer("mosquitto")
 
@@ -347,6 +350,84 @@ async def test_publish_from_a_topic_is_prefilled_flagged_retained_and_kept_as_a_
         )
         await pilot.press("escape")
     assert await retained_under(broker, "lab/#") == ['lab/lamp {"on": true}']
+
+
+async def test_from_a_device_value_to_its_topic_and_back(broker: Mosquitto, tmp_path: Path) -> None:
+    """``T`` on a device's MQTT value shows the Topics screen on that value's topic;
+    ``o`` there opens the device's values with that value selected (issue 14 §1)."""
+    config = parse_config(
+        f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
+        "brokers:\n"
+        "  - name: plant\n"
+        "    host: 127.0.0.1\n"
+        f"    port: {broker.port}\n"
+        "    subscriptions: [{topic: 'site/#', qos: 1}]\n"
+        "    device_rules: [{template: 'site/{device}/#'}]\n",
+        environ={},
+    )
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        devices = await devices_screen(pilot)
+        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        await mosquitto_pub(broker, "-t", "site/s7/temp", "-m", "21.5")
+        await mosquitto_pub(broker, "-t", "site/s7/hum", "-m", "40")
+        table = devices.query_one(DeviceTable)
+        await wait_for(pilot, lambda: "s7" in table.rows, "the device row", attempts=1500)
+        table.move_cursor(row=table.get_row_index("s7"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the values")
+        oids = app.screen
+        assert isinstance(oids, OidsScreen)
+        values = oids.query_one(ValueTable)
+        state = app.state
+
+        def key_of(topic: str) -> tuple[str, str] | None:
+            return next((k for k, i in state.mqtt.info.items() if i.topic == topic), None)
+
+        def shown_value() -> bool:
+            found = key_of("site/s7/hum")
+            return found is not None and row_key(found) in values.rows
+
+        await wait_for(pilot, shown_value, "the value", attempts=1500)
+        key = key_of("site/s7/hum")
+        assert key is not None
+        assert values.select_key(key)
+        await pilot.press("T")
+        await wait_for(pilot, lambda: shown(app, TopicsScreen), "the topics")
+        screen = app.screen
+        assert isinstance(screen, TopicsScreen)
+        await wait_for(
+            pilot,
+            lambda: (n := screen.view.highlighted) is not None and n.topic == "site/s7/hum",
+            "the value's topic selected",
+        )
+        node = screen.view.highlighted
+        assert node is not None
+        assert (node.device, node.broker) == ("s7", "plant")
+        await pilot.press("o")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "the device's values")
+        back = app.screen
+        assert isinstance(back, OidsScreen)
+        assert back.device == "s7"
+        await wait_for(
+            pilot,
+            lambda: back.query_one(ValueTable).highlighted_key == key,
+            "the value selected",
+        )
+        # and T again from there: the Topics screen, on that topic
+        other = key_of("site/s7/temp")
+        assert other is not None
+        assert back.query_one(ValueTable).select_key(other)
+        await pilot.press("T")
+        await wait_for(
+            pilot,
+            lambda: (
+                shown(app, TopicsScreen)
+                and (n := screen.view.highlighted) is not None
+                and n.topic == "site/s7/temp"
+            ),
+            "the other topic selected",
+        )
 
 
 async def test_read_only_refuses_the_cleanup(broker: Mosquitto, tmp_path: Path) -> None:

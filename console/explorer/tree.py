@@ -66,8 +66,9 @@ RATE_WINDOW: Final = 10.0
 MESSAGE_OVERHEAD: Final = 120
 #: Share of ``max_topics`` trimmed at once when the bound is passed.
 TRIM_FRACTION: Final = 0.05
-#: Events folded per batch (one listener call per batch).
-BATCH_SIZE: Final = 2000
+#: Events folded per batch (one listener call per batch); small enough that a batch
+#: holds the event loop for milliseconds, not tens (keys are read in between).
+BATCH_SIZE: Final = 500
 #: Seconds a batch stays open.
 BATCH_SECONDS: Final = 0.05
 
