@@ -131,6 +131,8 @@ class TopicPlotScreen(Screen[None]):
             lines.append("no numeric value in this topic's messages (a number, or JSON numbers)")
         plt.title(f"{self.node.path} · window {window_text} · now {self._clock.time_of_day(now)}")
         plt.xlabel("seconds before now")
+        if window is not None:
+            plt.xlim(-window, 0)
         self.stats_text = f"window {window_text} (w: next)   " + "   ".join(lines)
         self.query_one("#plot-stats", Static).update(self.stats_text)
         plot.refresh()

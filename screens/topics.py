@@ -92,7 +92,8 @@ def topic_detail(
     message = history[position]
     cut = " (cut)" if message.truncated else ""
     meta = Content.from_markup(
-        "\n[b]message $n of $total[/] ([ and ] step)  $when  $size B$cut  QoS $qos  $retain",
+        "\n[b]message $n of $total[/] ($keys step)  $when  $size B$cut  QoS $qos  $retain",
+        keys="[ and ]",
         n=str(position + 1),
         total=str(len(history)),
         when=clock.time_of_day(message.received),

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -74,7 +75,8 @@ def topic_line(node: TopicNode, clock: Clock, now: float) -> tuple[str, str, str
     latest = node.latest
     preview = payload_preview(latest.payload) if latest is not None else ""
     if node.children and not node.expanded:
-        preview = f"{format_count(node.topic_total)} topics" + (
+        topics = "topic" if node.topic_total == 1 else "topics"
+        preview = f"{format_count(node.topic_total)} {topics}" + (
             f", {format_count(node.retained_count)} retained" if node.retained_count else ""
         )
     return f"{name:<{NAME_WIDTH}}", counters, preview
@@ -203,19 +205,27 @@ class TopicTreeView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         node = self._rows[index]
         name, counters, preview = topic_line(node, self._clock, self._now())
+        if index == self.cursor:  # on top of every part's style (theirs set a background)
+            base = base + self.get_component_rich_style("topic-tree--cursor")
         name_style = base
         if node.depth == 1:
             name_style = base + self.get_component_rich_style("topic-tree--broker")
+        if index == self.cursor:
+            name_style = base
         strip = Strip(
             [
                 Segment(name, name_style),
-                Segment(counters, base + self.get_component_rich_style("topic-tree--counters")),
-                Segment(preview, base + self.get_component_rich_style("topic-tree--preview")),
+                Segment(counters, self._part(base, "topic-tree--counters", index)),
+                Segment(preview, self._part(base, "topic-tree--preview", index)),
             ]
         )
-        if index == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("topic-tree--cursor"))
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _part(self, base: Style, component: str, index: int) -> Style:
+        """``base`` with a part's colour, except on the cursor's line (its colours)."""
+        if index == self.cursor:
+            return base
+        return base + self.get_component_rich_style(component)
 
     def on_resize(self) -> None:
         """Keep the virtual width the widget's, and the cursor in view."""
