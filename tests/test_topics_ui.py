@@ -445,3 +445,22 @@ async def test_read_only_refuses_the_cleanup(broker: Mosquitto, tmp_path: Path) 
         await wait_for(pilot, lambda: notices.has("read-only mode"), "refused")
         assert not shown(app, ConfirmScreen)
     assert await retained_under(broker, "ro/#") == ["ro/x v"]
+
+
+async def test_without_brokers_the_screen_says_so_and_the_command_line_opens_it() -> None:
+    from tests.ui_helpers import make_app
+
+    notices = Notices()
+    app = make_app()
+    async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
+        await devices_screen(pilot)
+        await pilot.press("colon", *"top", "enter")
+        await wait_for(pilot, lambda: shown(app, TopicsScreen), "the Topics screen")
+        screen = app.screen
+        assert isinstance(screen, TopicsScreen)
+        assert screen.topic_tree is None
+        assert "No MQTT broker is configured" in str(screen.query_one("#topic-detail").render())
+        await pilot.press("x")
+        await wait_for(pilot, lambda: notices.has("no topic selected"), "told")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not shown(app, TopicsScreen), "back")
