@@ -6,7 +6,10 @@ and a preview of the last payload; a closed level shows its subtree's sums. ``/`
 filters by text or by an MQTT topic filter (``site/+/temp``, ``site/#``). The detail
 pane shows the selected topic's message and what changed against the one before
 (JSON keys added/removed/changed, a line diff for text, a byte diff for binary);
-``[`` and ``]`` step through the topic's history. ``x`` clears the retained message
+``[`` and ``]`` step through the topic's history; ``h`` loads its older messages
+from the store's notification log, and, with the filter set to a topic's exact name
+that memory no longer holds (trimmed at ``ui.topics.max_topics``), finds that topic
+in the store alone. ``x`` clears the retained message
 of the topic, or of every topic of the selected level, after a confirmation saying
 how many (audited, refused in read-only mode). ``p`` publishes, prefilled with the
 selected topic; ``o`` opens the values of the topic's device; ``T`` on a device's
@@ -203,6 +206,8 @@ class TopicsScreen(FleetScreen):
         self._detail_node: TopicNode | None = None
         self._select: tuple[str, str] | None = None
         self._stored: dict[TopicNode, list[TopicMessage]] = {}
+        self._filter_raw = ""
+        self._found: TopicNode | None = None
         self.clearing: ClearResult | None = None
         """The retained cleanup running (or last run), with its progress."""
 
@@ -273,7 +278,12 @@ class TopicsScreen(FleetScreen):
             return
         self._version = tree.structure_version
         started = time.monotonic()
-        self._stored = {n: kept for n, kept in self._stored.items() if n.topic is not None}
+        found = self._found
+        if found is not None and self._filter_raw.strip() != found.topic:
+            self._found = found = None
+        self._stored = {
+            n: kept for n, kept in self._stored.items() if n.topic is not None or n is found
+        }
         select = None
         if self._select is not None:
             select = tree.find(*self._select)
@@ -283,7 +293,11 @@ class TopicsScreen(FleetScreen):
                 while up is not None:  # opened so it shows
                     up.expanded = True
                     up = up.parent
-        self.view.set_rows(tree.rows(self.topic_filter), select=select)
+        rows = tree.rows(self.topic_filter)
+        if found is not None:  # a topic from the store alone, below what memory holds
+            rows.append(found)
+            select = select or found
+        self.view.set_rows(rows, select=select)
         self._last_rebuild = time.monotonic()
         # a rebuild that took long (a filter over 100k topics) waits longer before
         # the next: at most a fifth of the time goes to rebuilding while topics arrive
@@ -392,6 +406,7 @@ class TopicsScreen(FleetScreen):
 
     @on(Input.Changed, "#topics-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter_raw = event.value
         try:
             self.topic_filter = TopicFilter.parse(event.value)
         except ValueError as exc:
@@ -462,11 +477,18 @@ class TopicsScreen(FleetScreen):
         (before the oldest one shown); the detail then steps through them too."""
         node = self.view.highlighted
         store = self.context.store.store
-        if node is None or node.topic is None:
-            self.notify("select a topic", severity="warning")
-            return
         if store is None:
             self.notify(self.context.store.unavailable or "no store", severity="warning")
+            return
+        if node is None or node.topic is None:
+            wanted = self._filter_raw.strip()
+            if self.topic_filter is not None and not self.topic_filter.wildcard and wanted:
+                await self._look_up(wanted)
+                return
+            self.notify(
+                "select a topic (or filter by a topic's exact name to find it in the store)",
+                severity="warning",
+            )
             return
         history = self.history(node)
         before = history[0].received if history else self._now()
@@ -482,6 +504,34 @@ class TopicsScreen(FleetScreen):
         self.history_index = max(0, len(older) - 1)
         self.notify(f"{len(older)} older message(s) of {node.topic} from the store")
         self._show_detail()
+
+    async def _look_up(self, topic: str) -> None:
+        """Show ``topic`` from the store alone (a topic trimmed from memory, or never
+        held): a detached row under the filter, its stored messages as history."""
+        from console.explorer.tree import TopicNode
+
+        store = self.context.store.store
+        fleet = self._fleet()
+        brokers = list(fleet.connections) if fleet is not None else []
+        assert store is not None
+        for broker in brokers:
+            try:
+                older = await stored_messages(store, broker, topic, before=self._now())
+            except Exception as exc:
+                self.notify(f"the store could not be read: {exc}", severity="error", markup=False)
+                return
+            if not older:
+                continue
+            top = TopicNode("", None, broker)
+            node = TopicNode(topic, TopicNode(f"@{broker}", top, broker), broker)
+            node.topic, node.count, node.last = topic, len(older), older[-1].received
+            self._stored[node] = older
+            self._found = node
+            self.history_index = -1
+            self.rebuild()
+            self.notify(f"{len(older)} message(s) of {topic} on {broker} from the store")
+            return
+        self.notify(f"no message of {topic} in the store")
 
     def action_open_device(self) -> None:
         """Open the values of the selected topic's device (its value selected)."""

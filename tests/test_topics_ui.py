@@ -448,13 +448,16 @@ async def test_read_only_refuses_the_cleanup(broker: Mosquitto, tmp_path: Path) 
 
 
 async def test_without_brokers_the_screen_says_so_and_the_command_line_opens_it() -> None:
+    from screens.command_line import CommandLineScreen
     from tests.ui_helpers import make_app
 
     notices = Notices()
     app = make_app()
     async with app.run_test(size=SIZE, message_hook=notices.hook) as pilot:
         await devices_screen(pilot)
-        await pilot.press("colon", *"top", "enter")
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: shown(app, CommandLineScreen), "the command line")
+        await pilot.press(*"top", "enter")
         await wait_for(pilot, lambda: shown(app, TopicsScreen), "the Topics screen")
         screen = app.screen
         assert isinstance(screen, TopicsScreen)
@@ -464,3 +467,32 @@ async def test_without_brokers_the_screen_says_so_and_the_command_line_opens_it(
         await wait_for(pilot, lambda: notices.has("no topic selected"), "told")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not shown(app, TopicsScreen), "back")
+
+
+async def test_a_trimmed_topic_is_still_found_in_the_store(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """``ui.topics.max_topics: 2``: the first of three topics is trimmed from memory;
+    filtered by its exact name, ``h`` finds its messages in the store (issue 14 §1)."""
+    config = config_for(broker, tmp_path, "ui: {topics: {max_topics: 2}}\n")
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await topics_screen(pilot, app)
+        tree = screen.topic_tree
+        assert tree is not None
+        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        await mosquitto_pub(broker, "-t", "old/one", "-m", "first")
+        await wait_for(pilot, lambda: tree.find("plant", "old/one"), "the first topic")
+        await mosquitto_pub(broker, "-t", "new/two", "-m", "x")
+        await mosquitto_pub(broker, "-t", "new/three", "-m", "y")
+        await wait_for(pilot, lambda: tree.trimmed == 1, "the trim")
+        assert tree.find("plant", "old/one") is None
+        await pilot.press("slash", *"old/one", "enter")
+        await wait_for(pilot, lambda: not screen.view.rows, "nothing in memory")
+        await pilot.press("h")
+        await wait_for(pilot, lambda: screen.view.highlighted is not None, "found in the store")
+        node = screen.view.highlighted
+        assert node is not None
+        assert (node.topic, node.path) == ("old/one", "@plant/old/one")
+        assert [m.payload for m in screen.history(node)] == [b"first"]
+        assert "first" in str(screen.query_one("#topic-detail").render())
