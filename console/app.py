@@ -36,6 +36,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -62,7 +63,14 @@ if TYPE_CHECKING:
     from screens.help import HelpSection
     from widgets.mib_names import MibNames, MibSource
 
-__all__ = ["DEVICES_MODE", "NAVIGATION", "NOTIFICATIONS_MODE", "PROPERTIES_MODE", "FleettopApp"]
+__all__ = [
+    "DEVICES_MODE",
+    "NAVIGATION",
+    "NOTIFICATIONS_MODE",
+    "PROPERTIES_MODE",
+    "TOPICS_MODE",
+    "FleettopApp",
+]
 
 mlog = logging.getLogger(__name__)
 
@@ -75,7 +83,8 @@ NO_PERSISTENCE_SECONDS = 30
 DEVICES_MODE = "devices"
 PROPERTIES_MODE = "properties"
 NOTIFICATIONS_MODE = "notifications"
-TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE)
+TOPICS_MODE = "topics"
+TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE)
 
 #: Seconds between two checks that the terminal is still there (it may hang up).
 TERMINAL_CHECK_S = 1.0
@@ -93,6 +102,7 @@ UI_MODULES = (
     "screens.devices",
     "screens.properties",
     "screens.notifications",
+    "screens.topics",
     "screens.help",
     "screens.controllers.snmp",
     "screens.controllers.mqtt",
@@ -116,6 +126,14 @@ NAVIGATION: list[Binding] = [
         tooltip="The stream of traps, messages and changes, the alarms and the monitors",
     ),
     Binding(
+        "T",
+        "open_topics",
+        "Topics",
+        id="nav.topics",
+        show=False,  # in the help and the palette; the footer keeps its room
+        tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
+    ),
+    Binding(
         "D",
         "open_devices",
         "Devices",
@@ -129,6 +147,7 @@ _NAVIGATION_MODES = {
     "open_devices": DEVICES_MODE,
     "open_properties": PROPERTIES_MODE,
     "open_notifications": NOTIFICATIONS_MODE,
+    "open_topics": TOPICS_MODE,
 }
 
 
@@ -148,6 +167,9 @@ class FleettopApp(App[None]):
             from ~120 ms to ~10 ms (``bench_notifications``). Undone when the app
             exits. The command line turns it on; tests, which run many apps in one
             process, leave it off unless they test it.
+        presets_path: the publish dialog's history and presets file
+            (:mod:`console.explorer.presets`; the command line gives the XDG data
+            directory's); ``None`` keeps them in memory only.
     """
 
     TITLE = "fleettop"
@@ -193,8 +215,10 @@ class FleettopApp(App[None]):
         mib_names: MibNames | None = None,
         read_only: bool = False,
         freeze_heap: bool = False,
+        presets_path: Path | None = None,
     ) -> None:
         super().__init__()
+        self._presets_path = presets_path
         if (runtime is None) == (runtime_factory is None):
             raise TypeError("give a runtime or a runtime_factory, not both")
         self.freeze_heap = freeze_heap
@@ -376,6 +400,7 @@ class FleettopApp(App[None]):
         from screens.devices import DevicesScreen
         from screens.notifications import NotificationsScreen
         from screens.properties import PropertiesScreen
+        from screens.topics import TopicsScreen
 
         runtime = self.runtime
         config = runtime.config
@@ -387,7 +412,15 @@ class FleettopApp(App[None]):
             self.mib_names,
             read_only=self.read_only,
         )
-        mqtt = MqttOperator(self, runtime.mqtt, self.state, read_only=self.read_only)
+        from console.explorer.presets import PublishPresets
+
+        mqtt = MqttOperator(
+            self,
+            runtime.mqtt,
+            self.state,
+            read_only=self.read_only,
+            presets=PublishPresets(self._presets_path),
+        )
         store = runtime.store
         context = ScreenContext(
             bus=runtime.bus,
@@ -404,6 +437,7 @@ class FleettopApp(App[None]):
                 path=str(store.path) if store is not None else None,
             ),
             notifications=notifications_access(runtime),
+            topics=runtime.topics,
         )
         self._screen_context = context
         bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
@@ -417,6 +451,7 @@ class FleettopApp(App[None]):
         self.add_mode(DEVICES_MODE, lambda: DevicesScreen(context))
         self.add_mode(PROPERTIES_MODE, properties)
         self.add_mode(NOTIFICATIONS_MODE, lambda: NotificationsScreen(context))
+        self.add_mode(TOPICS_MODE, lambda: TopicsScreen(context, context.topics))
         self.switch_mode(DEVICES_MODE)
         if self.freeze_heap:
             self.call_after_refresh(self.gc_policy.install)
@@ -531,6 +566,22 @@ class FleettopApp(App[None]):
         """Show the Notifications screen (the same one every time)."""
         self.show_mode(NOTIFICATIONS_MODE)
 
+    def action_open_topics(self) -> None:
+        """Show the Topics screen (the same one every time); from a screen with an
+        MQTT value selected (``selected_topic``), with that value's topic selected."""
+        from screens.topics import TopicsScreen
+
+        selected = getattr(self.screen, "selected_topic", None)
+        topic = selected() if callable(selected) else None
+        if self.current_mode == TOPICS_MODE:  # from a screen pushed over it (o)
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+        else:
+            self.show_mode(TOPICS_MODE)
+        base = self.get_screen_stack(TOPICS_MODE)[0]
+        if topic is not None and isinstance(base, TopicsScreen):
+            base.select_topic(*topic)
+
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
         self.show_mode(DEVICES_MODE)
@@ -595,7 +646,7 @@ class FleettopApp(App[None]):
             return
         if command.name == "devices":
             self.action_open_devices()
-        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE):
+        elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE):
             self.show_mode(command.name)
         elif command.name == "help":
             self.action_help()
@@ -674,11 +725,14 @@ def help_sections() -> list[HelpSection]:
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
     from screens.table import TableScreen
+    from screens.topic_plot import TopicPlotScreen
+    from screens.topics import TopicsScreen
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
     from widgets.device_table import DeviceTable
     from widgets.notification_list import NotificationList
     from widgets.property_tree import PropertyTree
+    from widgets.topic_tree import TopicTreeView
     from widgets.value_table import ValueTable
 
     return [
@@ -689,6 +743,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("Table", TableScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
+        HelpSection.of("Topics", TopicsScreen, TopicTreeView, TopicPlotScreen),
         HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
         HelpSection.of("Tables", DataTable),
         HelpSection.of("Help", HelpScreen),

@@ -196,10 +196,17 @@ def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace)
     startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`).
     Imports Textual."""
     from console.app import FleettopApp
+    from console.explorer.presets import default_presets_path
 
+    presets = default_presets_path()  # the publish dialog's history and presets
     if callable(runtime):
-        return FleettopApp(runtime_factory=runtime, read_only=args.read_only, freeze_heap=True)
-    return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True)
+        return FleettopApp(
+            runtime_factory=runtime,
+            read_only=args.read_only,
+            freeze_heap=True,
+            presets_path=presets,
+        )
+    return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True, presets_path=presets)
 
 
 def _new_runtime(config: Config | None, demo: bool) -> Runtime:

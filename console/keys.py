@@ -20,7 +20,7 @@ __all__ = ["BINDINGS"]
 #: Binding id -> what the binding does.
 BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "app.command_line": "A k9s-style : command line (:devices, :walk OID, :q)",
+        "app.command_line": "A k9s-style : command line (:devices, :topics, :walk OID, :q)",
         "app.commands": "Open the command palette",
         "app.help": "Show every key",
         "app.quit": "Close the devices and quit",
@@ -36,6 +36,7 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "nav.devices": "Back to the Devices screen",
         "nav.notifications": "Traps, messages and changes, the alarms and the monitors",
         "nav.properties": "Browse the property store and the audit log",
+        "nav.topics": "Every MQTT topic seen, as a tree",
         "notifications.ack": "Acknowledge the selected alarm",
         "notifications.ack_all": "Acknowledge every alarm shown",
         "notifications.copy": "Copy the selected entry's detail to the clipboard",
@@ -86,6 +87,23 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "table.sort_left": "Sort by the column to the left",
         "table.sort_right": "Sort by the column to the right",
         "table.totals": "Show counters as totals or as per-second rates",
+        "topics.clear_retained": "Clear the retained message(s) of the topic or level",
+        "topics.device": "The values of the topic's device",
+        "topics.filter": "Filter the topics: text, or an MQTT filter with + and #",
+        "topics.newer": "The topic's next message",
+        "topics.older": "The topic's previous message (and its diff)",
+        "topics.plot": "The topic's numeric values as a chart over time",
+        "topics.plot.window": "The chart's next window length (1 min, 5 min, 15 min, 1 h, all)",
+        "topics.stored": "Load the topic's older messages from the store",
+        "topics.tree.collapse": "Close a level (or go to its parent)",
+        "topics.tree.down": "Next",
+        "topics.tree.expand": "Open a level",
+        "topics.tree.first": "The top",
+        "topics.tree.last": "The bottom",
+        "topics.tree.page_down": "Page down",
+        "topics.tree.page_up": "Page up",
+        "topics.tree.toggle": "Open or close the level",
+        "topics.tree.up": "Previous",
         "walk.root": "Walk another subtree",
     }
 )

@@ -23,6 +23,7 @@ from console.store.location import default_store_path
 
 if TYPE_CHECKING:
     from console.demo import DemoFleet
+    from console.explorer.tree import TopicTree
     from console.mqtt.fleet import MqttFleet
     from console.notifications.alarms import AlarmBook
     from console.notifications.center import NotificationCenter
@@ -138,6 +139,10 @@ class Runtime(ClosesOnce):
         """The background compile of the ``mib_paths`` modules the cache lacks, while
         one runs (``("mib", "status")`` events tell its progress)."""
         self._closing_mibs = False
+        self.topics: TopicTree | None = None
+        """Every MQTT topic seen (the Topics screen's model), fed from the bus from
+        before the brokers connect (retained messages included); ``None`` without
+        brokers."""
         self._started = False
         self.ready = asyncio.Event()
         """Set by :meth:`start` once every SNMP device polls (the UI shows the fleet
@@ -232,7 +237,17 @@ class Runtime(ClosesOnce):
         bus.publish(("store", "status"), store_status)
         await self._replay_last_known(bus)
         if self.config.brokers:
+            from console.explorer.tree import TopicTree
             from console.mqtt.fleet import MqttFleet
+
+            bounds = self.config.ui.topics
+            self.topics = TopicTree(
+                max_topics=bounds.max_topics,
+                history_messages=bounds.history_messages,
+                history_bytes=bounds.history_bytes,
+                history_total_bytes=bounds.history_total_bytes,
+            )
+            self.topics.attach(bus)
 
             # created now (the UI holds it), connected once the devices poll
             self.mqtt = MqttFleet(self.config, bus)

@@ -16,6 +16,7 @@ from widgets.showing import is_showing
 from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from console.explorer.tree import TopicTree
     from console.notifications.alarms import AlarmBook
     from console.notifications.center import NotificationCenter
     from console.notifications.monitors import MonitorSet
@@ -40,6 +41,7 @@ WRITE_BINDING_IDS: frozenset[str] = frozenset(
         "properties.set",
         "properties.unset",
         "properties.delete",
+        "topics.clear_retained",
     }
 )
 """The bindings that change a device or the store: in read-only mode the footer
@@ -109,6 +111,8 @@ class ScreenContext:
         store: the property store and its audit log (the Properties screen).
         notifications: the stream, alarms and monitors (the Notifications
             screen), or ``None`` when the runtime has none.
+        topics: every MQTT topic seen (the Topics screen), or ``None`` without
+            brokers.
     """
 
     bus: EventManager
@@ -120,6 +124,7 @@ class ScreenContext:
     mqtt: MqttOperator | None = None
     store: StoreAccess = StoreAccess()
     notifications: NotificationsAccess | None = None
+    topics: TopicTree | None = None
 
     def status_bar(self) -> StatusBar:
         """Return a new status bar over this context."""

@@ -1,6 +1,6 @@
 """The ``:`` command line, as in k9s: type a screen's name (or ``q``) and Enter.
 
-``:devices``, ``:properties``, ``:notifications`` show those screens; ``:walk OID``
+``:devices``, ``:properties``, ``:notifications``, ``:topics`` show those screens; ``:walk OID``
 walks a subtree (a numeric OID or a MIB name) of the device highlighted on the
 Devices screen (or ``:walk OID DEVICE``); ``:help`` lists the keys; ``:q`` (or
 ``:quit``) quits. A command may be shortened to any prefix that names one command
@@ -22,7 +22,15 @@ from textual.widgets import Input
 
 __all__ = ["COMMANDS", "Command", "CommandLineScreen", "parse_command"]
 
-COMMANDS: Final = ("devices", "properties", "notifications", "walk", "help", "quit")
+COMMANDS: Final = (
+    "devices",
+    "properties",
+    "notifications",
+    "topics",
+    "walk",
+    "help",
+    "quit",
+)
 """The commands, as completed."""
 _ALIASES: Final = {"q": "quit", "q!": "quit", "?": "help"}
 _NEEDS_ARGUMENT: Final = {"walk"}

@@ -110,6 +110,21 @@ class OidsScreen(FleetScreen):
     def on_mount(self) -> None:
         """Show the current values (the snapshot the bridge folded in)."""
         self.show_all()
+        if self._select is not None and self.query_one(ValueTable).select_key(self._select):
+            self._select = None
+
+    def select_value(self, key: ValueKey) -> None:
+        """Put the cursor on the value ``key`` (now, or once it shows)."""
+        self._select = key
+        if self.is_mounted and self.query_one(ValueTable).select_key(key):
+            self._select = None
+
+    def selected_topic(self) -> tuple[str, str] | None:
+        """``(broker, topic)`` of the selected MQTT value, else ``None`` (``T`` goes
+        from a value to its topic on the Topics screen)."""
+        key = self._mqtt_key()
+        info = self.context.state.mqtt.info.get(key) if key is not None else None
+        return (info.broker, info.topic) if info is not None else None
 
     def show_all(self) -> None:
         """Bring every row and the detail line up to date."""

@@ -6,19 +6,27 @@ The topic completes from the topics seen lately (a bounded set, see
 when the ``JSON`` switch is on or when it starts with ``{`` or ``[`` (it claims to be
 JSON): a mistake is shown inline and the Publish button stays disabled. The dialog
 only returns the request; the caller confirms and publishes.
+
+The dialog can start from a preset (the Topics screen's ``p``: the selected topic, its
+broker, last payload, QoS and retain flag) and offers the publish history and the
+named presets (:mod:`console.explorer.presets`) in a ``recall`` list that fills the
+fields; a name in ``save as`` keeps the publish as a named preset.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from console.explorer.presets import PublishPreset
 from screens.form import CheckedForm
 from widgets.form_fields import FormCheckbox, FormInput
 
@@ -34,6 +42,8 @@ class PublishRequest:
     payload: bytes
     qos: int
     retain: bool
+    save_as: str = ""
+    """A name to keep this publish under as a preset (empty: none)."""
 
 
 def check_publish(
@@ -69,17 +79,29 @@ class PublishScreen(CheckedForm[PublishRequest]):
         brokers: the configured brokers' names (the first is preselected).
         topics: topics seen lately, for completion.
         topic: the topic to start with.
+        preset: the fields to start with (its broker, when configured, topic,
+            payload, QoS and retain), instead of ``topic``.
+        recall: ``(label, preset)`` offered in the ``recall`` list (history, presets).
     """
 
     FORM = "publish"
     AUTO_FOCUS = "#publish-topic"
     VERB = "Publish…"
 
-    def __init__(self, brokers: Sequence[str], topics: Sequence[str], topic: str = "") -> None:
+    def __init__(
+        self,
+        brokers: Sequence[str],
+        topics: Sequence[str],
+        topic: str = "",
+        *,
+        preset: PublishPreset | None = None,
+        recall: Sequence[tuple[str, PublishPreset]] = (),
+    ) -> None:
         super().__init__()
         self._brokers = list(brokers)
         self._topics = list(topics)
-        self._topic = topic
+        self._start = preset or PublishPreset(self._brokers[0] if brokers else "", topic)
+        self._recall = list(recall)
 
     @property
     def request(self) -> PublishRequest | None:
@@ -90,18 +112,27 @@ class PublishScreen(CheckedForm[PublishRequest]):
         """Broker, topic, payload, JSON, QoS, retain, the inline error and buttons."""
         with Vertical(id="publish", classes="dialog"):
             yield Static("Publish a message", classes="dialog-title", markup=False)
+            start = self._start
+            if self._recall:
+                with Horizontal(classes="dialog-field"):
+                    yield Label("recall", classes="dialog-label")
+                    yield Select[int](
+                        [(label, n) for n, (label, _) in enumerate(self._recall)],
+                        prompt="history and presets",
+                        id="publish-recall",
+                    )
             with Horizontal(classes="dialog-field"):
                 yield Label("broker", classes="dialog-label")
                 yield Select[str](
                     [(name, name) for name in self._brokers],
-                    value=self._brokers[0],
+                    value=start.broker if start.broker in self._brokers else self._brokers[0],
                     allow_blank=False,
                     id="publish-broker",
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("topic", classes="dialog-label")
                 yield FormInput(
-                    self._topic,
+                    start.topic,
                     placeholder="site/device/setpoint",
                     suggester=SuggestFromList(self._topics, case_sensitive=True),
                     id="publish-topic",
@@ -109,16 +140,37 @@ class PublishScreen(CheckedForm[PublishRequest]):
             with Horizontal(classes="dialog-field"):
                 yield Label("payload", classes="dialog-label")
                 yield FormInput(
-                    placeholder='text, or JSON such as {"on": true}', id="publish-payload"
+                    start.payload,
+                    placeholder='text, or JSON such as {"on": true}',
+                    id="publish-payload",
                 )
             with Horizontal(classes="dialog-field"):
                 yield Label("QoS", classes="dialog-label")
                 yield Select[int](
-                    [("0", 0), ("1", 1), ("2", 2)], value=1, allow_blank=False, id="publish-qos"
+                    [("0", 0), ("1", 1), ("2", 2)],
+                    value=start.qos,
+                    allow_blank=False,
+                    id="publish-qos",
                 )
                 yield FormCheckbox("JSON", id="publish-json")
-                yield FormCheckbox("retain", id="publish-retain")
+                yield FormCheckbox("retain", start.retain, id="publish-retain")
+            with Horizontal(classes="dialog-field"):
+                yield Label("save as", classes="dialog-label")
+                yield FormInput(placeholder="a preset name (optional)", id="publish-save-as")
             yield from self.compose_controls()
+
+    @on(Select.Changed, "#publish-recall")
+    def _recalled(self, event: Select.Changed) -> None:
+        """Fill the fields from the chosen history entry or preset."""
+        if not isinstance(event.value, int):
+            return
+        _, preset = self._recall[event.value]
+        if preset.broker in self._brokers:
+            self.query_one("#publish-broker", Select).value = preset.broker
+        self.query_one("#publish-topic", Input).value = preset.topic
+        self.query_one("#publish-payload", Input).value = preset.payload
+        self.query_one("#publish-qos", Select).value = preset.qos
+        self.query_one("#publish-retain", Checkbox).value = preset.retain
 
     def check(self) -> PublishRequest:
         """The request of the fields (see :func:`check_publish`).
@@ -128,7 +180,7 @@ class PublishScreen(CheckedForm[PublishRequest]):
         """
         broker = self.query_one("#publish-broker", Select).value
         qos = self.query_one("#publish-qos", Select).value
-        return check_publish(
+        request = check_publish(
             str(broker),
             self.query_one("#publish-topic", Input).value,
             self.query_one("#publish-payload", Input).value,
@@ -136,3 +188,5 @@ class PublishScreen(CheckedForm[PublishRequest]):
             self.query_one("#publish-retain", Checkbox).value,
             as_json=self.query_one("#publish-json", Checkbox).value,
         )
+        name = self.query_one("#publish-save-as", Input).value.strip()
+        return dataclasses.replace(request, save_as=name) if name else request

@@ -65,7 +65,7 @@ INTERFACES_BINDING = Binding(
     "i", "interfaces", "Interfaces", id="snmp.interfaces", tooltip="The device's interfaces"
 )
 TABLE_BINDING = Binding(
-    "T", "table", "Table", id="snmp.table", tooltip="The selected OID's table as a grid"
+    "t", "table", "Table", id="snmp.table", tooltip="The selected OID's table as a grid"
 )
 
 

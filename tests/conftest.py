@@ -104,6 +104,7 @@ SLOW_MODULES = (
     "test_snmp_operations.py",
     "test_notifications_ui.py",
     "test_mqtt_ui.py",
+    "test_topics_ui.py",
     "test_store_crash.py",
     "test_snmp_manager.py",
     "test_app.py",

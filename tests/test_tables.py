@@ -329,7 +329,7 @@ async def test_the_interfaces_screen_opens_with_i_and_sorts(c3560: Snmpsim) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, OidsScreen), "OIDs screen")
         values = app.screen.query_one(ValueTable)
         await wait_for(pilot, lambda: values.highlighted_key is not None, "the polled value")
-        await pilot.press("T")
+        await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TableScreen), "table screen")
         ip_screen = app.screen
         assert isinstance(ip_screen, TableScreen)

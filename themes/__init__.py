@@ -24,6 +24,7 @@ CSS_FILES: list[str | PurePath] = [
         "properties.tcss",
         "notifications.tcss",
         "table.tcss",
+        "topics.tcss",
     )
 ]
 """The app's ``CSS_PATH``: shared rules first, then one sheet per screen."""

@@ -292,6 +292,21 @@ class BrokerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicsUiConfig:
+    """``ui.topics``: the Topics screen's memory bounds (``console/explorer/tree.py``).
+
+    ``max_topics`` topics are kept (the least recently seen trimmed first); each keeps
+    its newest ``history_messages`` messages within ``history_bytes`` payload bytes,
+    and all histories together within ``history_total_bytes``.
+    """
+
+    max_topics: int = 100_000
+    history_messages: int = 50
+    history_bytes: int = 256 * 1024
+    history_total_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class UiConfig:
     """The ``ui:`` section: theme name and key remapping (binding id -> keys).
 
@@ -301,6 +316,7 @@ class UiConfig:
 
     theme: str = "fleettop"
     keymap: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    topics: TopicsUiConfig = field(default_factory=lambda: TopicsUiConfig())
 
 
 @dataclass(frozen=True, slots=True)

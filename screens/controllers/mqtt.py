@@ -23,6 +23,7 @@ from textual.content import Content
 
 from console.astarte import Interface, ValidationError
 from console.events import JsonValue
+from console.explorer.presets import PublishPreset, PublishPresets
 from console.fleet import MQTT, FleetState, ValueKey
 from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller
@@ -62,15 +63,24 @@ class MqttOperator(Controller):
         fleet: the MQTT backend (``Runtime.mqtt``), or ``None`` without brokers.
         state: the fleet state (value sources, seen topics).
         read_only: refuse every publish, set and unset.
+        presets: the publish history and named presets (in memory when omitted).
     """
 
     def __init__(
-        self, app: App[Any], fleet: MqttFleet | None, state: FleetState, *, read_only: bool
+        self,
+        app: App[Any],
+        fleet: MqttFleet | None,
+        state: FleetState,
+        *,
+        read_only: bool,
+        presets: PublishPresets | None = None,
     ) -> None:
         super().__init__(app, read_only=read_only)
         self.fleet = fleet
         """The MQTT backend, or ``None`` without brokers."""
         self._state = state
+        self.presets = presets if presets is not None else PublishPresets(None)
+        """The publish dialog's history and named presets."""
 
     def _may(self, what: str) -> MqttFleet | None:
         if self.read_only:
@@ -92,14 +102,24 @@ class MqttOperator(Controller):
 
     # -- publish ---------------------------------------------------------------------
 
-    async def ask_publish(self, topic: str = "") -> PublishRequest | None:
-        """Ask (dialog), confirm, then publish in a worker (run in a screen worker);
-        returns the request sent, or ``None``."""
+    async def ask_publish(
+        self, topic: str = "", *, preset: PublishPreset | None = None
+    ) -> PublishRequest | None:
+        """Ask (dialog, prefilled from ``preset`` when given, with the history and the
+        named presets to recall), confirm (a retained publish is flagged), then
+        publish in a worker (run in a screen worker); returns the request sent, or
+        ``None``. The publish joins the history; with a name, it is kept as a preset."""
         fleet = self._may("publishing")
         if fleet is None:
             return None
         brokers = list(fleet.connections)
-        dialog = PublishScreen(brokers, self._state.mqtt.topics(), topic)
+        dialog = PublishScreen(
+            brokers,
+            self._state.mqtt.topics(),
+            topic,
+            preset=preset,
+            recall=self.presets.choices(),
+        )
         request = await self._app.push_screen_wait(dialog)
         if request is None:
             return None
@@ -114,12 +134,29 @@ class MqttOperator(Controller):
             size=str(len(request.payload)),
             payload=text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…",
         )
-        confirm = ConfirmScreen(f"Publish on {request.broker}?", body, confirm="Publish")
+        title = f"Publish on {request.broker}?"
+        if request.retain:
+            title = f"Publish a RETAINED message on {request.broker}?"
+            body = body + Content.from_markup(
+                "\n[b $warning]retained: the broker keeps it and hands it to every new"
+                " subscriber until it is replaced or cleared[/]"
+            )
+        confirm = ConfirmScreen(title, body, confirm="Publish")
         if not await self._app.push_screen_wait(confirm):
             self.notify("publish cancelled: nothing was sent")
             return None
         self.publish(request)
+        self._keep(request, text)
         return request
+
+    def _keep(self, request: PublishRequest, text: str) -> None:
+        """Add ``request`` to the history (and to the presets when named)."""
+        kept = PublishPreset(request.broker, request.topic, text, request.qos, request.retain)
+        saved = self.presets.remember(kept)
+        if request.save_as:
+            saved = self.presets.store(request.save_as, kept) and saved
+        if not saved:
+            self.notify(f"publish presets not saved: {self.presets.error}", severity="warning")
 
     def publish(self, request: PublishRequest) -> str | None:
         """Publish ``request`` (already confirmed) in a worker; the session id."""

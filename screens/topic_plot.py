@@ -1,0 +1,147 @@
+"""A topic's numeric values as a chart over time (``g`` on the Topics screen).
+
+The series come from the topic's history (:func:`~console.explorer.series.numeric_series`:
+a number, or every numeric field of a JSON payload, at most four), including what
+``h`` loaded from the store, so a chart opened late still has its past. The x axis is
+the time in seconds before now (the time of day of "now" is in the title); the line
+above the chart gives min / max / last of each series in the window. ``w`` cycles
+the window (1 min, 5 min, 15 min, 1 h, everything kept). Drawn with
+``textual-plotext`` (at most 120 points a series, :func:`~console.explorer.series.downsample`:
+plotext's drawing costs ~40 ms for four series of 120 points) and redrawn every
+:data:`REDRAW_SECONDS` while showing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from console.explorer.series import WINDOWS, downsample, numeric_series, series_stats
+from console.explorer.tree import TopicMessage, TopicNode
+from console.format import Clock
+from widgets.showing import is_showing
+
+__all__ = ["REDRAW_SECONDS", "TopicPlotScreen", "window_label"]
+
+#: The chart is drawn again this often (seconds) while it shows.
+REDRAW_SECONDS = 2.0
+
+
+def window_label(window: float | None) -> str:
+    """``1 min``, ``1 h``, ``all``."""
+    if window is None:
+        return "all"
+    return f"{window / 3600:g} h" if window >= 3600 else f"{window / 60:g} min"
+
+
+class TopicPlotScreen(Screen[None]):
+    """The chart of one topic.
+
+    Args:
+        node: the topic node.
+        messages: returns its messages, oldest first (memory and store).
+        clock: formats "now".
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),
+        Binding(
+            "w",
+            "next_window",
+            "Window",
+            id="topics.plot.window",
+            tooltip="The next window length (1 min, 5 min, 15 min, 1 h, all)",
+        ),
+    ]
+
+    def __init__(
+        self,
+        node: TopicNode,
+        messages: Callable[[], Sequence[TopicMessage]],
+        clock: Clock,
+    ) -> None:
+        super().__init__()
+        self.node = node
+        self._messages = messages
+        self._clock = clock
+        self.window_index = 1
+        """The window showing, an index of :data:`~console.explorer.series.WINDOWS`."""
+        self.stats_text = ""
+        """The min / max / last line as drawn last."""
+
+    @property
+    def window(self) -> float | None:
+        """The window's length in seconds (``None``: everything kept)."""
+        return WINDOWS[self.window_index]
+
+    def compose(self) -> ComposeResult:
+        """Header, the stats line, the chart, footer."""
+        yield Header(icon="◆")
+        yield Static(id="plot-stats", markup=False)
+        yield PlotextPlot(id="topic-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw, and again every :data:`REDRAW_SECONDS` while showing."""
+        self.sub_title = f"Chart · {self.node.path}"
+        self.draw()
+        self.set_interval(REDRAW_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if is_showing(self):
+            self.draw()
+
+    def draw(self) -> None:
+        """Draw the chart and the stats line from the topic's messages now."""
+        now = time.time()
+        window = self.window
+        since = None if window is None else now - window
+        series = numeric_series(self._messages())
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        lines: list[str] = []
+        for name, points in series.items():
+            shown = [(t, v) for t, v in points if since is None or t >= since]
+            stats = series_stats(points, since)
+            if stats is None or not shown:
+                lines.append(f"{name}: nothing in the window")
+                continue
+            drawn = downsample(shown)
+            plt.plot(
+                [t - now for t, _ in drawn],
+                [v for _, v in drawn],
+                label=name,
+                marker="braille",
+            )
+            lines.append(
+                f"{name}: min {stats.minimum:g}  max {stats.maximum:g}  last {stats.last:g}"
+                f"  ({stats.count} points)"
+            )
+        window_text = window_label(window)
+        if not series:
+            lines.append("no numeric value in this topic's messages (a number, or JSON numbers)")
+        plt.title(f"{self.node.path} · window {window_text} · now {self._clock.time_of_day(now)}")
+        plt.xlabel("seconds before now")
+        if window is not None:
+            plt.xlim(-window, 0)
+        self.stats_text = f"window {window_text} (w: next)   " + "   ".join(lines)
+        self.query_one("#plot-stats", Static).update(self.stats_text)
+        plot.refresh()
+
+    def action_next_window(self) -> None:
+        """The next window length."""
+        self.window_index = (self.window_index + 1) % len(WINDOWS)
+        self.draw()
+
+    def action_back(self) -> None:
+        """Back to the Topics screen."""
+        self.dismiss()
