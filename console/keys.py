@@ -76,6 +76,13 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "snmp.read": "GET the selected OID now",
         "snmp.walk": "Walk the selected table or group",
         "snmp.write": "SET the selected OID",
+        "walk.filter": "Filter the rows: an OID or MIB name (its subtree), or text",
+        "walk.list.down": "Next row",
+        "walk.list.first": "First row",
+        "walk.list.last": "Last row",
+        "walk.list.page_down": "A page down",
+        "walk.list.page_up": "A page up",
+        "walk.list.up": "Previous row",
         "walk.root": "Walk another subtree",
     }
 )
