@@ -111,6 +111,7 @@ SLOW_MODULES = (
     "test_traps.py",
     "test_mqtt_broker.py",
     "test_demo.py",
+    "test_walk_ui.py",
 )
 
 
