@@ -215,13 +215,16 @@ class WalkTable(ScrollView, can_focus=True):
         """Append ``rows`` (an OID already shown is updated instead); return how
         many rows were added. Costs O(len(rows)), whatever the rows already there."""
         added = 0
+        updated = False
         matches = self._matcher()
         shown = self._shown
+        before = self.row_count
         for oid, data in rows:
             index = self._index.get(oid)
             self.data[oid] = data
             if index is not None:
                 self._display[index] = None
+                updated = True
                 continue
             index = len(self._oids)
             self._index[oid] = index
@@ -232,7 +235,9 @@ class WalkTable(ScrollView, can_focus=True):
                 shown.append(index)
         if added:
             self._resize()
-        self.refresh()
+        view_end = round(self.scroll_y) + self.scrollable_content_region.height - 1
+        if updated or before < view_end:  # a row in view changed: draw the view again
+            self.refresh()
         return added
 
     def reset(self) -> None:
@@ -319,7 +324,23 @@ class WalkTable(ScrollView, can_focus=True):
         return position if position < len(shown) and shown[position] == index else None
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        """Make the virtual height the rows shown plus the header. Only a new width
+        relayouts the screen (``virtual_size`` is a layout reactive): a new height
+        is set without it and only the scrollbar, always shown (``overflow-y:
+        scroll`` in the theme), is told, so appending rows costs no layout."""
+        size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        current = self.virtual_size
+        if size == current:
+            return
+        if size.width != current.width or not self.is_mounted:
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            scrollbar = self.vertical_scrollbar
+            scrollbar.window_virtual_size = size.height
+            scrollbar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     # -- MIB names ---------------------------------------------------------------------
 
