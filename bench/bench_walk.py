@@ -345,7 +345,6 @@ async def _screen_round(port: int, work: Path, *, keys: bool) -> dict[str, Any]:
         walk = app.screen
         table = walk.query_one(WalkTable)
         rng = random.Random(12)
-        presses: list[asyncio.Task[None]] = []
         probe = _KeyProbe(table) if keys else None
         down = True
         while walk.outcome is None or table.total < walk.count:
@@ -354,7 +353,7 @@ async def _screen_round(port: int, work: Path, *, keys: bool) -> dict[str, Any]:
                 continue
             probe.arm()
             t0 = time.perf_counter()
-            presses.append(asyncio.create_task(pilot.press("down" if down else "up")))
+            _key(app, "down" if down else "up")
             down = not down
             try:
                 async with asyncio.timeout(KEY_TIMEOUT):
@@ -366,7 +365,6 @@ async def _screen_round(port: int, work: Path, *, keys: bool) -> dict[str, Any]:
                 latencies.append((probe.painted_at - t0) * 1000)
             await asyncio.sleep(rng.uniform(*THINK))
         elapsed = time.perf_counter() - started
-        await asyncio.gather(*presses)
         if walk.outcome != "complete":
             raise RuntimeError(f"the walk on screen ended {walk.outcome}")
         return {
@@ -375,6 +373,16 @@ async def _screen_round(port: int, work: Path, *, keys: bool) -> dict[str, Any]:
             "latencies": latencies,
             "timeouts": timeouts,
         }
+
+
+def _key(app: Any, key: str) -> None:
+    """Hand ``key`` to the app's driver, as a terminal's input thread does (Pilot's
+    ``press`` would then also wait for the app to go idle)."""
+    from textual import events
+
+    event = events.Key(key, None)
+    event.set_sender(app)
+    app._driver.send_message(event)
 
 
 async def _until(condition: Any, limit: float = 30.0) -> None:

@@ -392,19 +392,20 @@ class WalkTable(ScrollView, can_focus=True):
             value = value[: max(0, value_w - 1)] + ELLIPSIS
         key_text = f"{fit_oid(oid, oid_w):<{oid_w}} "
         name_text = f"{format_mib_name(name, name_w):<{name_w}} "
+        if position == self.cursor:
+            base = base + self.get_component_rich_style("walk-table--cursor")
+        name_style = self.get_component_rich_style("walk-table--name", partial=True)
         value_style = base
         if data_type == "ERROR":
-            value_style = base + self.get_component_rich_style("walk-table--error")
+            value_style = base + self.get_component_rich_style("walk-table--error", partial=True)
         strip = Strip(
             [
                 Segment(key_text, base),
-                Segment(name_text, base + self.get_component_rich_style("walk-table--name")),
+                Segment(name_text, base + name_style),
                 Segment(f"{data_type:<{type_w}} ", base),
                 Segment(value, value_style),
             ]
         )
-        if position == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("walk-table--cursor"))
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def on_resize(self) -> None:
