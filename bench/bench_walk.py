@@ -240,6 +240,8 @@ SIZE = (160, 50)
 RATIO_BOUND = 0.8
 #: Target: key press -> repaint, p99, during the walk.
 LATENCY_BOUND_MS = 100.0
+#: Keys pressed after the walk, for the idle baseline.
+IDLE_KEYS = 60
 #: Think time between key presses, seconds.
 THINK = (0.02, 0.08)
 #: A key press not painted within this many seconds counts as a timeout.
@@ -351,28 +353,45 @@ async def _screen_round(port: int, work: Path, *, keys: bool) -> dict[str, Any]:
             if probe is None or walk.outcome is not None:
                 await asyncio.sleep(0.005)
                 continue
-            probe.arm()
-            t0 = time.perf_counter()
-            _key(app, "down" if down else "up")
+            latency = await _timed_key(app, probe, "down" if down else "up")
             down = not down
-            try:
-                async with asyncio.timeout(KEY_TIMEOUT):
-                    await probe.painted.wait()
-            except TimeoutError:
+            if latency is None:
                 timeouts += 1
             else:
-                assert probe.painted_at is not None
-                latencies.append((probe.painted_at - t0) * 1000)
+                latencies.append(latency)
             await asyncio.sleep(rng.uniform(*THINK))
         elapsed = time.perf_counter() - started
         if walk.outcome != "complete":
             raise RuntimeError(f"the walk on screen ended {walk.outcome}")
+        idle: list[float] = []
+        if probe is not None:  # the baseline: the same keys once the walk is over
+            for n in range(IDLE_KEYS):
+                latency = await _timed_key(app, probe, "up" if n % 2 else "down")
+                if latency is not None:
+                    idle.append(latency)
+                await asyncio.sleep(rng.uniform(*THINK))
         return {
             "count": walk.count,
             "elapsed": elapsed,
             "latencies": latencies,
+            "idle_latencies": idle,
             "timeouts": timeouts,
         }
+
+
+async def _timed_key(app: Any, probe: _KeyProbe, key: str) -> float | None:
+    """Press ``key``; ms until the table painted its move (``None``: not within
+    :data:`KEY_TIMEOUT`)."""
+    probe.arm()
+    t0 = time.perf_counter()
+    _key(app, key)
+    try:
+        async with asyncio.timeout(KEY_TIMEOUT):
+            await probe.painted.wait()
+    except TimeoutError:
+        return None
+    assert probe.painted_at is not None
+    return (probe.painted_at - t0) * 1000
 
 
 def _key(app: Any, key: str) -> None:
@@ -448,6 +467,7 @@ async def _screen() -> dict[str, Any]:
         "ratio_met": ratio >= RATIO_BOUND,
         "keyed_walk_varbinds_per_s": round(keyed["count"] / keyed["elapsed"]),
         "key_latency": latency,
+        "idle_key_latency": _stats(keyed["idle_latencies"]),
         "key_timeouts": keyed["timeouts"],
         "latency_bound_ms": LATENCY_BOUND_MS,
         "latency_met": p99 is not None and p99 <= LATENCY_BOUND_MS and not keyed["timeouts"],
@@ -475,7 +495,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "headless_varbinds_per_s", "screen_varbinds_per_s" (per round),
         "ratio_screen_vs_headless" (best over best), "ratio_bound", "ratio_met",
         "keyed_walk_varbinds_per_s", "key_latency" ({"n", "p50_ms", "p95_ms",
-        "p99_ms", "max_ms"}), "key_timeouts", "latency_bound_ms", "latency_met"},
+        "p99_ms", "max_ms"}), "idle_key_latency" (the same, walk over),
+        "key_timeouts", "latency_bound_ms", "latency_met"},
         "throughput": {"root", "max_repetitions", "rounds", "varbinds" (per side,
         last round), "varbinds_per_s" (best round per side), "rounds_varbinds_per_s",
         "ratio_fleettop_vs_bare_pysnmp", "ratio_fleettop_vs_snmpbulkwalk"}}``.
