@@ -207,6 +207,7 @@ class WalkScreen(Screen[None]):
             self.outcome = f"failed: {event.worker.error}"
         self._ended = self.context.clock.now()
         self._flush()
+        self.table.update_scrollbar()
 
     def _flush(self) -> None:
         """Move the buffered rows into the table and redraw the progress line."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -69,6 +70,8 @@ MAX_KEY_WIDTH = 40
 MIN_KEY_WIDTH = 8
 #: One space between columns.
 GAP = 1
+#: The scrollbar follows a growing walk at most this often (seconds).
+SCROLLBAR_SECONDS = 0.5
 
 
 def column_widths(width: int) -> tuple[int, int, int, int]:
@@ -172,6 +175,7 @@ class WalkTable(ScrollView, can_focus=True):
         self._shown: list[int] | None = None
         self.cursor = 0
         """The position of the cursor among the rows shown."""
+        self._scrollbar_at = 0.0
 
     # -- data -----------------------------------------------------------------------
 
@@ -326,8 +330,10 @@ class WalkTable(ScrollView, can_focus=True):
     def _resize(self) -> None:
         """Make the virtual height the rows shown plus the header. Only a new width
         relayouts the screen (``virtual_size`` is a layout reactive): a new height
-        is set without it and only the scrollbar, always shown (``overflow-y:
-        scroll`` in the theme), is told, so appending rows costs no layout."""
+        is set without it, and the scrollbar (always shown: ``overflow-y: scroll``
+        in the theme) is told at most every :data:`SCROLLBAR_SECONDS` (its thumb
+        barely moves as a long walk grows; each repaint of it redraws a column of
+        the screen), so appending rows costs no layout and almost no drawing."""
         size = Size(self.scrollable_content_region.width, self.row_count + 1)
         current = self.virtual_size
         if size == current:
@@ -336,11 +342,18 @@ class WalkTable(ScrollView, can_focus=True):
             self.virtual_size = size
             return
         self.set_reactive(ScrollView.virtual_size, size)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        if monotonic() - self._scrollbar_at >= SCROLLBAR_SECONDS:
+            self.update_scrollbar()
+
+    def update_scrollbar(self) -> None:
+        """Draw the scrollbar for the rows shown now (the walk screen calls it when a
+        walk ends, so the last rows are never left out of it)."""
+        self._scrollbar_at = monotonic()
         if self.show_vertical_scrollbar:
             scrollbar = self.vertical_scrollbar
-            scrollbar.window_virtual_size = size.height
+            scrollbar.window_virtual_size = self.virtual_size.height
             scrollbar.refresh()
-        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     # -- MIB names ---------------------------------------------------------------------
 
