@@ -372,7 +372,9 @@ class WalkTable(ScrollView, can_focus=True):
             current = self.highlighted_oid
             self._apply_filter()
             position = None if current is None else self._position_of(self._index[current])
-            self.cursor = position if position is not None else min(self.cursor, self.row_count)
+            if position is None:
+                position = max(0, min(self.cursor, self.row_count - 1))
+            self.cursor = position
         self.refresh()
 
     # -- rendering ---------------------------------------------------------------------
@@ -437,10 +439,17 @@ class WalkTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def move_cursor(self, position: int) -> None:
-        """Put the cursor on row ``position`` of the rows shown (clamped)."""
+        """Put the cursor on row ``position`` of the rows shown (clamped). Without a
+        scroll only the two rows it left and reached are drawn again (a key press
+        costs two lines, not a page)."""
+        before, top = self.cursor, round(self.scroll_y)
         self.cursor = max(0, min(position, self.row_count - 1))
         self._scroll_to_cursor()
-        self.refresh()
+        if round(self.scroll_y) != top:
+            self.refresh()
+        elif self.cursor != before:
+            self.refresh_line(before + 1)  # virtual lines: the header is line 0
+            self.refresh_line(self.cursor + 1)
 
     def action_cursor_up(self) -> None:
         """The previous row."""
