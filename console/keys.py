@@ -104,6 +104,13 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "topics.tree.page_up": "Page up",
         "topics.tree.toggle": "Open or close the level",
         "topics.tree.up": "Previous",
+        "walk.filter": "Filter the rows: an OID or MIB name (its subtree), or text",
+        "walk.list.down": "Next row",
+        "walk.list.first": "First row",
+        "walk.list.last": "Last row",
+        "walk.list.page_down": "A page down",
+        "walk.list.page_up": "A page up",
+        "walk.list.up": "Previous row",
         "walk.root": "Walk another subtree",
     }
 )

@@ -1,13 +1,18 @@
-"""The walk screen: a subtree of one device, streamed into a table as it arrives.
+"""The walk screen: a subtree of one device, streamed into a virtual list as it arrives.
 
-The walk runs in one exclusive worker of the screen, pulling var-binds from
-``SnmpDevice.walk``; they wait in a buffer that a timer moves into the table once per
-frame (:data:`FRAME_SECONDS`), inside one ``batch_update``, never one by one. The
-progress line shows the count, the rate and the current OID. Escape cancels a
-running walk (the worker is cancelled, the generator closes, and the manager
-publishes the walk event with ``complete: false``); escape again goes back. ``a``
-adds the highlighted OID to the device's polling list. A walk stops by itself after
-:data:`MAX_ROWS` rows, so memory stays bounded.
+The walk runs in one exclusive worker of the screen (an asyncio task: key handling
+never waits for it), pulling var-binds from ``SnmpDevice.walk``; they wait in a
+buffer that a timer moves into the table every :data:`FRAME_SECONDS` (at most 20
+times a second), one append per batch, never one by one. The table
+(:class:`widgets.walk_table.WalkTable`) draws only the lines in view, so a frame
+costs the same at 100 rows or 100,000. The progress line reads
+``STATE  ROOT │ N OIDs in T (RATE)  │ at CURRENT`` (and, filtered, how many rows
+are shown). Escape cancels a running walk at once (the worker is cancelled, the
+generator closes, no further request is sent, and the manager publishes the walk
+event with ``complete: false``); escape again goes back. ``/`` filters the rows: a
+numeric OID or a MIB name shows its subtree, other text the rows containing it.
+``a`` adds the highlighted OID to the device's polling list. A walk stops by itself
+after :data:`MAX_ROWS` rows, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -25,20 +30,22 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from console.format import format_count, format_duration, format_rate
-from console.oid import format_oid, parse_oid
+from console.oid import format_oid, normalize_oid, parse_oid
 from screens.base import ScreenContext
 from screens.controllers.base import new_session_id
 from screens.controllers.snmp import POLL_ADD, SnmpBackend
 from widgets.oid_input import OidInput
 from widgets.showing import is_showing
-from widgets.walk_table import WalkRow, WalkTable
+from widgets.walk_table import WalkFilter, WalkRow, WalkTable
 
-__all__ = ["FRAME_SECONDS", "MAX_ROWS", "SYSTEM_GROUP", "WalkScreen", "walk_root"]
+__all__ = ["FILTER_DELAY", "FRAME_SECONDS", "MAX_ROWS", "SYSTEM_GROUP", "WalkScreen", "walk_root"]
 
-#: How often buffered rows are moved into the table (15 frames/s).
-FRAME_SECONDS = 1 / 15
+#: How often buffered rows are moved into the table (20 frames/s).
+FRAME_SECONDS = 0.05
 #: A walk stops after this many rows (bounded memory; walk a smaller subtree).
-MAX_ROWS = 50_000
+MAX_ROWS = 200_000
+#: Seconds after the last keystroke in the filter before a MIB name is looked up.
+FILTER_DELAY = 0.15
 #: ``SNMPv2-MIB::system``: the walk of a device with no OID selected.
 SYSTEM_GROUP = "1.3.6.1.2.1.1"
 WALK_GROUP = "walk"
@@ -84,6 +91,14 @@ class WalkScreen(Screen[None]):
         ),
         POLL_ADD,
         Binding("e", "edit_root", "Subtree", id="walk.root", tooltip="Walk another subtree"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            id="walk.filter",
+            tooltip="Filter the rows: an OID or MIB name (its subtree), or text",
+        ),
     ]
 
     def __init__(self, context: ScreenContext, device: str, root: str) -> None:
@@ -100,6 +115,8 @@ class WalkScreen(Screen[None]):
         self.outcome: str | None = None
         """``None`` while walking; then ``complete``, ``cancelled``, ``stopped`` or
         ``failed: ...``."""
+        self.filter_text = ""
+        """The filter typed (empty: every row)."""
         self._buffer: list[WalkRow] = []
         self._started = 0.0
         self._ended: float | None = None
@@ -113,6 +130,7 @@ class WalkScreen(Screen[None]):
         with Horizontal(id="walk-bar"):
             yield Label("subtree", id="walk-label")
             yield OidInput(self.context.mib_names, self.root, id="walk-root")
+            yield Input(placeholder="/ filter: OID, MIB name or text", id="walk-filter")
         yield Static(id="walk-progress", markup=False)
         yield WalkTable(self.context.mib_names, id="walk-table")
         yield self.context.status_bar()
@@ -189,6 +207,7 @@ class WalkScreen(Screen[None]):
             self.outcome = f"failed: {event.worker.error}"
         self._ended = self.context.clock.now()
         self._flush()
+        self.table.update_scrollbar()
 
     def _flush(self) -> None:
         """Move the buffered rows into the table and redraw the progress line."""
@@ -218,8 +237,64 @@ class WalkScreen(Screen[None]):
                 elapsed=format_duration(elapsed),
                 rate=format_rate(rate),
                 current=self.current or "—",
-            )
+            ).append(self._filter_note()),
+            layout=False,
         )
+
+    def _filter_note(self) -> Content:
+        table = self.table
+        walk_filter = table.filter
+        if walk_filter is None:
+            return Content("")
+        what = walk_filter.subtree or walk_filter.text
+        return Content.from_markup(
+            "  [$text-muted]│[/] filter $what: [b]$shown[/] shown",
+            what=what,
+            shown=format_count(table.row_count),
+        )
+
+    # -- the filter --------------------------------------------------------------
+
+    @on(Input.Changed, "#walk-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#walk-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def set_filter(self, text: str) -> None:
+        """Filter the rows by ``text``: a numeric OID shows its subtree at once; other
+        text shows the rows containing it at once, and its subtree instead when a
+        MIB name of that spelling is found (looked up in a thread after
+        :data:`FILTER_DELAY`)."""
+        text = text.strip()
+        self.filter_text = text
+        if not text:
+            self.table.set_filter(None)
+        elif text.lstrip(".")[:1].isdigit():
+            try:
+                subtree = normalize_oid(text)
+            except ValueError:
+                subtree = None
+            self.table.set_filter(WalkFilter(text, subtree))
+        else:
+            self.table.set_filter(WalkFilter(text))
+            self._lookup_filter(text)
+        self._show_progress()
+
+    @work(exclusive=True, group="walk-filter", exit_on_error=False, description="filter by name")
+    async def _lookup_filter(self, text: str) -> None:
+        await asyncio.sleep(FILTER_DELAY)
+        try:
+            subtree = await asyncio.to_thread(self.context.mib_names.lookup, text)
+        except ValueError:
+            return  # not a MIB name: the text filter stays
+        if self.filter_text == text:
+            self.table.set_filter(WalkFilter(text, subtree))
+            self._show_progress()
 
     @on(Input.Submitted, "#walk-root")
     def _root_submitted(self, event: Input.Submitted) -> None:
@@ -238,11 +313,18 @@ class WalkScreen(Screen[None]):
     # -- actions -----------------------------------------------------------------
 
     def action_stop_or_back(self) -> None:
-        """Cancel the running walk; when none runs, go back."""
+        """Cancel the running walk (wherever the focus is); when none runs, from an
+        input back to the table; else go back."""
         if self.running and self._worker is not None:
             self._worker.cancel()
+        elif isinstance(self.focused, Input):
+            self.table.focus()
         else:
             self.dismiss()
+
+    def action_filter(self) -> None:
+        """Type a filter."""
+        self.query_one("#walk-filter", Input).focus()
 
     def action_poll_add(self) -> None:
         """Poll the highlighted OID from the device's next cycle."""

@@ -118,6 +118,7 @@ SLOW_MODULES = (
     "test_distributed.py",
     "test_sparkplug.py",
     "test_astarte_control.py",
+    "test_walk_ui.py",
 )
 
 

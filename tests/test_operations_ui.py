@@ -657,6 +657,6 @@ async def test_devices_screen_walks_the_system_group() -> None:
         await wait_for(pilot, lambda: walk.outcome == "complete", "the walk")
         rows = walk.query_one(WalkTable)
         await wait_for(pilot, lambda: rows.row_count == 2, "two rows")
-        assert cell(rows, SYS_UPTIME, "value") == "0d 00:00:42.00"
+        assert rows.value_text(SYS_UPTIME) == "0d 00:00:42.00"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is devices, "back on the devices")
