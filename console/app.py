@@ -675,8 +675,10 @@ class FleettopApp(App[None]):
                 markup=False,
             )
             return
-        try:
-            oid = await asyncio.to_thread(self.mib_names.lookup, text)
+        from console.oid import lookup_walk_root
+
+        try:  # '.' walks the whole agent (docs/walk.md)
+            oid = await asyncio.to_thread(lookup_walk_root, text, self.mib_names.lookup)
         except ValueError as exc:
             self.notify(f"walk: {exc}", severity="warning", markup=False)
             return

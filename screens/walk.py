@@ -30,10 +30,11 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from console.format import format_count, format_duration, format_rate
-from console.oid import format_oid, normalize_oid, parse_oid
+from console.oid import format_oid, lookup_walk_root, normalize_oid, parse_oid
 from screens.base import ScreenContext
 from screens.controllers.base import new_session_id
 from screens.controllers.snmp import POLL_ADD, SnmpBackend
+from screens.table import TABLE_BINDING, open_table
 from widgets.oid_input import OidInput
 from widgets.showing import is_showing
 from widgets.walk_table import WalkFilter, WalkRow, WalkTable
@@ -91,6 +92,7 @@ class WalkScreen(Screen[None]):
         ),
         POLL_ADD,
         Binding("e", "edit_root", "Subtree", id="walk.root", tooltip="Walk another subtree"),
+        TABLE_BINDING,
         Binding(
             "slash",
             "filter",
@@ -303,8 +305,8 @@ class WalkScreen(Screen[None]):
 
     @work(exclusive=True, group="lookup", exit_on_error=False, description="look up a subtree")
     async def _lookup(self, text: str) -> None:
-        try:
-            oid = await asyncio.to_thread(self.context.mib_names.lookup, text)
+        try:  # '.' (or nothing) walks the whole agent, one arc its top arc
+            oid = await asyncio.to_thread(lookup_walk_root, text, self.context.mib_names.lookup)
         except ValueError as exc:
             self.context.operator.notify(str(exc), severity="error")
             return
@@ -333,6 +335,14 @@ class WalkScreen(Screen[None]):
             self.context.operator.notify("no OID highlighted", severity="warning")
             return
         self.context.operator.add_polling(self.device, oid)
+
+    def action_table(self) -> None:
+        """The table of the highlighted OID (a column of a table walked) as a grid."""
+        oid = self.table.highlighted_oid
+        if oid is None:
+            self.context.operator.notify("no OID highlighted", severity="warning")
+            return
+        open_table(self.app, self.context, self.device, oid)
 
     def action_edit_root(self) -> None:
         """Focus the subtree input (enter starts a new walk)."""

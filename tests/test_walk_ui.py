@@ -281,3 +281,50 @@ async def test_thousands_of_rows_arrive_in_order_in_frame_batches() -> None:
         assert table.highlighted_oid == f"{base}.20000"
         await pilot.press("home", "down")
         assert table.highlighted_oid == f"{base}.2"
+
+
+async def test_a_whole_agent_walk_from_the_command_line_and_a_table_from_a_row() -> None:
+    """``:walk .`` walks everything the agent has, outside 1.3.6.1 too (issue 12 §2),
+    and ``t`` on a row opens that OID's table (issue 12 §3: from the walk of a table
+    column)."""
+    from pysnmp.proto import rfc1902
+
+    from screens.table import TableScreen
+    from tests.snmp_peers import WalkAgent
+
+    values = {
+        "0.0.1": rfc1902.Integer(1),
+        "1.0.8802.1.1.2.1.1.1.0": rfc1902.Integer(30),  # LLDP, as a C3560 has
+        "1.3.6.1.2.1.1.5.0": rfc1902.OctetString(b"sw1"),
+        "1.3.6.1.2.1.2.2.1.2.1": rfc1902.OctetString(b"eth0"),
+        "2.999.1": rfc1902.Integer(7),
+    }
+    app = make_app()
+    async with WalkAgent(values) as agent, app.run_test(size=(120, 40)) as pilot:
+        await devices_screen(pilot)
+        conf = SnmpDeviceConfig(
+            remote_host="127.0.0.1",
+            remote_port=agent.port,
+            version="V2C",
+            community=Secret("public"),
+            polling_oids=("1.3.6.1.2.1.1.5.0",),
+            polling_delay=3600.0,
+        )
+        async with SnmpDevice("core-sw1", conf, app.runtime.bus) as device:
+            app.runtime.snmp_devices["core-sw1"] = device
+            walk = await open_walk(pilot, app, ".")
+            table = walk.query_one(WalkTable)
+            await wait_for(pilot, lambda: walk.outcome is not None, "the walk")
+            assert walk.outcome == "complete"
+            assert walk.root == "."
+            await wait_for(pilot, lambda: table.total == len(values), "every row")
+            assert table.shown_oids == sorted(values, key=parse_oid)
+            progress = str(walk.query_one("#walk-progress", Static).content)
+            assert progress.startswith("complete  .  │ 5 OIDs in ")
+            table.focus()
+            await wait_for(pilot, lambda: table.highlighted_oid is not None, "a row")
+            while table.highlighted_oid != "1.3.6.1.2.1.2.2.1.2.1":
+                await pilot.press("down")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: shown(app, TableScreen), "the table screen")
+            assert isinstance(app.screen, TableScreen)
