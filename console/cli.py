@@ -9,6 +9,7 @@
     fleettop collect CONFIG --broker URL [--name NAME] [--shard K/N] [--read-only]
     fleettop attach URL [--read-only] [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop demo --distributed [--headless ...]
+    fleettop serve [--host H] [--port P] [--read-only] (URL | --demo)
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
@@ -132,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     from console.collect.commands import add_commands
 
     add_commands(commands, _add_run_options)  # collect, attach (docs/distributed.md)
+    from console.collect.serve import add_command as add_serve
+
+    add_serve(commands)  # serve: the console in web browsers (docs/serve.md)
     return parser
 
 
@@ -226,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.walkcmd import run as run_walk
 
         return run_walk(args)
+    if args.command == "serve":
+        from console.collect.serve import run as run_serve
+
+        return run_serve(args)
     config: Config | None = None
     if args.command in ("run", "collect"):
         from console.config import ConfigError, load_config
