@@ -114,6 +114,7 @@ SLOW_MODULES = (
     "test_demo.py",
     "test_tables.py",
     "test_distributed.py",
+    "test_serve_browser.py",
 )
 
 
