@@ -11,7 +11,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from console.cli import main
 from console.collect.serve import (
-    COOKIE,
     MIN_TOKEN,
     TOKEN_ENV,
     ServeError,
@@ -19,7 +18,7 @@ from console.collect.serve import (
     is_loopback,
     resolve_token,
 )
-from console.collect.serve_server import FleetServer
+from console.collect.serve_server import COOKIE, FleetServer
 
 TOKEN = "a-token-for-the-tests-0123456789"
 

@@ -27,10 +27,10 @@ middleware run before every route (the page, its static files and its websocket)
   site open in the same browser cannot drive a console, token or not).
 
 A tab's console process ends when its websocket closes (textual-serve sends it
-"quit"); one still running :data:`STOP_WAIT` s later is terminated, then killed, and
-so is every one left when ``serve`` stops. The consoles are started with
-``PR_SET_PDEATHSIG`` (they get SIGTERM if ``serve`` dies) and without the token in
-their environment.
+"quit"); one still running ``STOP_WAIT`` s later (:mod:`console.collect.serve_server`)
+is terminated, then killed, and so is every one left when ``serve`` stops. The
+consoles are started with ``PR_SET_PDEATHSIG`` (they get SIGTERM if ``serve`` dies)
+and without the token in their environment.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from console.collect.demo import DistributedDemo
 
 __all__ = [
-    "COOKIE",
     "MIN_TOKEN",
     "TOKEN_ENV",
     "ServeError",
@@ -63,10 +62,6 @@ __all__ = [
 TOKEN_ENV: Final = "FLEETTOP_SERVE_TOKEN"
 #: The shortest token accepted from the environment (characters).
 MIN_TOKEN: Final = 16
-#: The cookie the page's later requests (its websocket) carry the token in.
-COOKIE: Final = "fleettop_serve_token"
-#: Seconds a closed tab's console has to exit after "quit" before SIGTERM, then SIGKILL.
-STOP_WAIT: Final = 5.0
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -195,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         demo=demo,
         announce=lambda line: print(line, flush=True),
         show_token=generated,
+        hidden_env=(TOKEN_ENV,),
     )
     try:
         server.serve()

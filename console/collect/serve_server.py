@@ -12,8 +12,8 @@ import contextlib
 import hmac
 import logging
 import shlex
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
@@ -21,12 +21,16 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from console.collect.demo import _die_with_parent
-from console.collect.serve import COOKIE, STOP_WAIT, TOKEN_ENV
 
 if TYPE_CHECKING:
     from console.collect.demo import DistributedDemo
 
-__all__ = ["Console", "FleetServer", "end_process"]
+__all__ = ["COOKIE", "STOP_WAIT", "Console", "FleetServer", "end_process"]
+
+#: The cookie the page's later requests (its websocket) carry the token in.
+COOKIE: Final = "fleettop_serve_token"
+#: Seconds a closed tab's console has to exit after "quit" before SIGTERM, then SIGKILL.
+STOP_WAIT: Final = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -63,7 +67,8 @@ class Console(AppService):
         self, width: int = 80, height: int = 24
     ) -> asyncio.subprocess.Process:
         environment = self._build_environment(width=width, height=height)
-        environment.pop(TOKEN_ENV, None)
+        for name in self._server.hidden_env:
+            environment.pop(name, None)
         self._process = process = await asyncio.create_subprocess_exec(
             *self._server.argv,
             stdin=asyncio.subprocess.PIPE,
@@ -104,6 +109,7 @@ class FleetServer(Server):
         announce: prints the line telling where to browse (with the token when
             ``show_token``), once listening.
         show_token: the token was generated here: the announced URL carries it.
+        hidden_env: environment variables the consoles do not get (the token's).
 
     Attributes:
         consoles: the console processes running now, one per open tab.
@@ -120,6 +126,7 @@ class FleetServer(Server):
         demo: DistributedDemo | None = None,
         announce: Callable[[str], None] = print,
         show_token: bool = False,
+        hidden_env: Collection[str] = (),
     ) -> None:
         super().__init__(
             shlex.join(argv), host=host, port=port, title="fleettop", public_url=public_url
@@ -130,6 +137,7 @@ class FleetServer(Server):
         self.demo = demo
         self.announce = announce
         self.show_token = show_token
+        self.hidden_env = tuple(hidden_env)
         self.consoles: set[asyncio.subprocess.Process] = set()
 
     def initialize_logging(self) -> None:
