@@ -133,15 +133,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         deadline = time.monotonic() + 60
         while True:  # bounded: the demo starts before the server listens
             try:
-                urllib.request.urlopen(server.url + "/", timeout=5)
+                with urllib.request.urlopen(server.url + "/", timeout=5) as answer:
+                    status = answer.status  # served without the token: wrong
             except urllib.error.HTTPError as exc:
-                refused = exc.code  # listening, and asks for the token
-                break
+                status = exc.code
             except OSError:
                 assert process.poll() is None, (data / "serve.log").read_text()
                 assert time.monotonic() < deadline, "serve did not listen within 60 s"
                 time.sleep(0.1)
-        assert refused == 403
+                continue
+            break
+        assert status == 403  # listening, and asks for the token
         yield server
     finally:
         children = served_children(process.pid) if process.poll() is None else []
