@@ -24,6 +24,7 @@ processes are counted from ``/proc`` (the server's children running ``attach``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -86,6 +87,8 @@ class Served:
     def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
         self.process = process
         self.url = url
+        self.children_at_stop: list[int] = []
+        """The server's children when it was asked to stop."""
 
     def consoles(self) -> list[int]:
         """The pids of the server's children that are consoles (``attach``)."""
@@ -107,22 +110,21 @@ class Served:
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``fleettop serve --demo`` on a free loopback port, with a token; stopped (and
-    checked to leave no process behind) after the module."""
-    require_program("mosquitto")
+@contextlib.contextmanager
+def serving(data: Path, *args: str) -> Iterator[Served]:
+    """``fleettop serve ARGS`` on a free loopback port with :data:`TOKEN`, once it
+    listens; stopped with SIGTERM afterwards, and checked to exit 0 leaving none of
+    its children (consoles, the demo's mosquitto) behind."""
     port = free_tcp_port()
-    data = tmp_path_factory.mktemp("serve-data")
     env = {
         **os.environ,
         "FLEETTOP_SERVE_TOKEN": TOKEN,
         "FLEETTOP_DATA_DIR": str(data),
-        "FLEETTOP_CACHE_DIR": str(tmp_path_factory.mktemp("serve-cache")),
+        "FLEETTOP_CACHE_DIR": str(data / "cache"),
     }
     log = (data / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "console.cli", "serve", "--port", str(port), *args],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -146,18 +148,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert status == 403  # listening, and asks for the token
         yield server
     finally:
-        children = served_children(process.pid) if process.poll() is None else []
+        server.children_at_stop = served_children(process.pid) if process.poll() is None else []
         process.terminate()
         try:
-            assert process.wait(30) == 0
+            assert process.wait(30) == 0, (data / "serve.log").read_text()
         finally:
             if process.poll() is None:
                 process.kill()
             log.close()
-        # nothing left behind: the consoles and the demo's mosquitto ended with serve
-        assert children  # mosquitto at least
-        left = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        # nothing left behind: what ran under serve ended with it
+        left = [pid for pid in server.children_at_stop if Path(f"/proc/{pid}").exists()]
         assert left == [], f"processes left behind: {left}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``fleettop serve --demo`` (one shared demo for the module; :func:`serving`)."""
+    require_program("mosquitto")
+    with serving(tmp_path_factory.mktemp("serve-data"), "--demo") as server:
+        yield server
+    assert server.children_at_stop  # its mosquitto at least, gone with it
 
 
 def served_children(pid: int) -> list[int]:
@@ -322,4 +332,24 @@ def test_a_wrong_or_missing_token_is_refused_before_the_page(
     assert foreign.status == 403
     assert served.consoles() == []
     friend.close()
+    context.close()
+
+
+def test_stopping_serve_closes_the_open_tabs_and_ends_their_consoles(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SIGTERM to serve with two tabs open: both pages say the session ended, serve
+    exits 0, and neither console is left (a broker nobody answers: the consoles
+    start anyway)."""
+    with serving(tmp_path, f"mqtt://127.0.0.1:{free_tcp_port()}") as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        tabs = [
+            open_console(browser, f"{server.url}/?token={TOKEN}", context=context) for _ in range(2)
+        ]
+        for tab in tabs:
+            wait_screen(tab, "fleettop — devices")
+        server.wait_consoles(2)
+    assert len(server.children_at_stop) == 2  # the two consoles, ended with serve
+    for tab in tabs:
+        tab.wait_for_selector("body.-closed", state="attached", timeout=WAIT_MS)
     context.close()

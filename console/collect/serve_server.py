@@ -12,11 +12,13 @@ import contextlib
 import hmac
 import logging
 import shlex
+import signal
+import socket
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -113,6 +115,7 @@ class FleetServer(Server):
 
     Attributes:
         consoles: the console processes running now, one per open tab.
+        websockets: the open tabs' websockets.
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class FleetServer(Server):
         self.show_token = show_token
         self.hidden_env = tuple(hidden_env)
         self.consoles: set[asyncio.subprocess.Process] = set()
+        self.websockets: set[web.WebSocketResponse] = set()
 
     def initialize_logging(self) -> None:
         """textual-serve's log at warnings only, on stderr (it prints a banner and
@@ -207,17 +211,53 @@ class FleetServer(Server):
         response: web.StreamResponse = await super().handle_index(request)
         return response
 
-    async def on_startup(self, app: web.Application) -> None:
-        """Start the shared demo (if any), then say where to browse."""
-        if self.demo is not None:
-            await self.demo.start()
+    def serve(self, debug: bool = False) -> None:
+        """Listen and serve until SIGINT or SIGTERM (textual-serve's ``serve``,
+        without its banner, saying where to browse once listening).
+
+        Raises:
+            OSError: the address cannot be bound (in use, not local, no permission).
+        """
+        self.initialize_logging()
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        runner = web.AppRunner(await self._make_app(), handle_signals=False)
+        await runner.setup()  # on_startup: the demo
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+            self._announce()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # on_shutdown: the tabs, the consoles, the demo
+
+    def _announce(self) -> None:
         url = f"{self.public_url}/"
+        if not self.fixed_url and self.host in ("0.0.0.0", "::", ""):  # every address
+            url = f"http://{socket.getfqdn()}:{self.port}/"
         if self.token is not None and self.show_token:
             url += f"?token={self.token}"
         self.announce(f"fleettop serve: {url} (every tab runs {shlex.join(self.argv[3:])})")
 
+    async def on_startup(self, app: web.Application) -> None:
+        """Start the shared demo, if any, before anything is served."""
+        if self.demo is not None:
+            await self.demo.start()
+
     async def on_shutdown(self, app: web.Application) -> None:
-        """End every console still running, then the shared demo."""
+        """Close every tab's websocket (its console is told to quit), end every
+        console still running, then the shared demo."""
+        await asyncio.gather(
+            *(
+                websocket.close(code=WSCloseCode.GOING_AWAY, message=b"fleettop serve stopped")
+                for websocket in list(self.websockets)
+            ),
+            return_exceptions=True,
+        )
         await asyncio.gather(*(end_process(process) for process in list(self.consoles)))
         self.consoles.clear()
         if self.demo is not None:
@@ -232,6 +272,7 @@ class FleetServer(Server):
         service: Console | None = None
         try:
             await websocket.prepare(request)
+            self.websockets.add(websocket)
             service = Console(
                 self,
                 write_bytes=websocket.send_bytes,
@@ -248,4 +289,5 @@ class FleetServer(Server):
                 await asyncio.shield(service.stop())
             with contextlib.suppress(ConnectionError):
                 await websocket.close()
+            self.websockets.discard(websocket)
         return websocket
