@@ -98,22 +98,23 @@ async def _client(server: FleetServer) -> Client:
     return client
 
 
-def _server(token: str | None, announced: list[str], *, show: bool = False) -> FleetServer:
+def _server(token: str | None, *, show: bool = False) -> FleetServer:
     return FleetServer(
         ["python", "-m", "console.cli", "attach", "mqtt://b"],
         host="0.0.0.0",
         port=8000,
         token=token,
-        announce=announced.append,
         show_token=show,
     )
 
 
 async def test_the_guard_checks_the_token_before_the_page_then_a_cookie() -> None:
-    announced: list[str] = []
-    client = await _client(_server(TOKEN, announced, show=True))
+    server = _server(TOKEN, show=True)
+    client = await _client(server)
     try:
-        assert "?token=" + TOKEN in announced[0]  # generated: printed once, in the URL
+        line = server.where()
+        assert "?token=" + TOKEN in line  # generated: printed once, in the URL
+        assert "0.0.0.0" not in line  # where browsers go: this host's name
         for path in ("/", "/?token=wrong", "/ws", "/static/js/textual.js"):
             response = await client.get(path, allow_redirects=False)
             assert response.status == 403, path
@@ -137,16 +138,11 @@ async def test_the_guard_checks_the_token_before_the_page_then_a_cookie() -> Non
 
 
 async def test_a_token_from_the_environment_is_not_printed_and_loopback_needs_none() -> None:
-    announced: list[str] = []
-    client = await _client(_server(TOKEN, announced, show=False))
-    try:
-        assert TOKEN not in announced[0]
-    finally:
-        await client.close()
-    announced.clear()
-    client = await _client(_server(None, announced))
+    assert TOKEN not in _server(TOKEN, show=False).where()
+    server = _server(None)
+    assert "token" not in server.where()
+    client = await _client(server)
     try:
         assert (await client.get("/")).status == 200
-        assert "token" not in announced[0]
     finally:
         await client.close()

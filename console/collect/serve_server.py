@@ -226,7 +226,7 @@ class FleetServer(Server):
         await runner.setup()  # on_startup: the demo
         try:
             await web.TCPSite(runner, self.host, self.port).start()
-            self._announce()
+            self.announce(self.where())
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -235,13 +235,16 @@ class FleetServer(Server):
         finally:
             await runner.cleanup()  # on_shutdown: the tabs, the consoles, the demo
 
-    def _announce(self) -> None:
+    def where(self) -> str:
+        """The line telling where to browse: the public URL (this host's name for an
+        address that is every address), with ``?token=`` when the token was
+        generated here (:attr:`show_token`), and what every tab runs."""
         url = f"{self.public_url}/"
         if not self.fixed_url and self.host in ("0.0.0.0", "::", ""):  # every address
             url = f"http://{socket.getfqdn()}:{self.port}/"
         if self.token is not None and self.show_token:
             url += f"?token={self.token}"
-        self.announce(f"fleettop serve: {url} (every tab runs {shlex.join(self.argv[3:])})")
+        return f"fleettop serve: {url} (every tab runs {shlex.join(self.argv[3:])})"
 
     async def on_startup(self, app: web.Application) -> None:
         """Start the shared demo, if any, before anything is served."""
