@@ -98,13 +98,14 @@ async def _client(server: FleetServer) -> Client:
     return client
 
 
-def _server(token: str | None, *, show: bool = False) -> FleetServer:
+def _server(token: str | None, *, show: bool = False, public: str | None = None) -> FleetServer:
     return FleetServer(
         ["python", "-m", "console.cli", "attach", "mqtt://b"],
         host="0.0.0.0",
         port=8000,
         token=token,
         show_token=show,
+        public_url=public,
     )
 
 
@@ -144,5 +145,31 @@ async def test_a_token_from_the_environment_is_not_printed_and_loopback_needs_no
     client = await _client(server)
     try:
         assert (await client.get("/")).status == 200
+    finally:
+        await client.close()
+
+
+async def test_behind_a_proxy_the_public_url_gives_the_addresses_and_a_secure_cookie() -> None:
+    """``--public-url https://fleet.example.net/noc``: the token's redirect keeps the
+    sub-path, the cookie is ``Secure``, the page's websocket is ``wss://`` there, and
+    a websocket from that origin is let through the guard (the browser's own)."""
+    server = _server(TOKEN, public="https://fleet.example.net/noc")
+    assert server.where().startswith("fleettop serve: https://fleet.example.net/noc/ ")
+    client = await _client(server)
+    try:
+        response = await client.get(f"/?token={TOKEN}", allow_redirects=False)
+        assert response.status == 303
+        assert response.headers["Location"] == "/noc/"
+        assert "Secure" in response.headers["Set-Cookie"]
+        page = await client.get("/", cookies={COOKIE: TOKEN})
+        assert 'data-session-websocket-url="wss://fleet.example.net/noc/ws"' in await page.text()
+        foreign = await client.get(
+            "/ws", cookies={COOKIE: TOKEN}, headers={"Origin": "https://elsewhere.example"}
+        )
+        assert foreign.status == 403
+        own = await client.get(
+            "/ws", cookies={COOKIE: TOKEN}, headers={"Origin": "https://fleet.example.net"}
+        )
+        assert own.status != 403  # past the guard (not a websocket handshake: refused later)
     finally:
         await client.close()

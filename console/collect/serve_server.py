@@ -190,7 +190,11 @@ class FleetServer(Server):
                 raise web.HTTPForbidden(text="fleettop serve: a websocket from another site\n")
         if by_query:
             query = {key: value for key, value in request.query.items() if key != "token"}
-            redirect = web.HTTPSeeOther(request.path + (f"?{urlencode(query)}" if query else ""))
+            # behind a proxy under a sub-path (--public-url https://host/fleet), the
+            # browser's address has the prefix the proxy took off
+            prefix = urlsplit(self.public_url).path.rstrip("/") if self.fixed_url else ""
+            location = prefix + request.path + (f"?{urlencode(query)}" if query else "")
+            redirect = web.HTTPSeeOther(location)
             redirect.set_cookie(
                 COOKIE,
                 self.token or "",
