@@ -132,7 +132,7 @@ def serving(data: Path, *args: str) -> Iterator[Served]:
     )
     server = Served(process, f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:  # bounded: the demo starts before the server listens
             try:
                 with urllib.request.urlopen(server.url + "/", timeout=5) as answer:
@@ -141,7 +141,7 @@ def serving(data: Path, *args: str) -> Iterator[Served]:
                 status = exc.code
             except OSError:
                 assert process.poll() is None, (data / "serve.log").read_text()
-                assert time.monotonic() < deadline, "serve did not listen within 60 s"
+                assert time.monotonic() < deadline, "serve did not listen within 90 s"
                 time.sleep(0.1)
                 continue
             break
