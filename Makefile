@@ -71,11 +71,12 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-# Debian peers the network tests run against (needs root; CI runs it).
+# Debian peers the network tests run against (needs root; CI runs it); chromium is the
+# browser tests/test_serve_browser.py drives with Playwright (by its path: no download).
 peers:
 	@command -v snmpd >/dev/null && command -v snmpget >/dev/null && command -v mosquitto >/dev/null && \
-	  command -v tmux >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp mosquitto mosquitto-clients tmux; }
+	  command -v tmux >/dev/null && command -v chromium >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq snmpd snmp mosquitto mosquitto-clients tmux chromium; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

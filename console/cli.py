@@ -10,6 +10,7 @@
     fleettop attach URL [--read-only] [--headless [--seconds N] [--filter PATTERN ...]]
     fleettop demo --distributed [--headless ...]
     fleettop mibs CONFIG [--json]
+    fleettop serve [--host H] [--port P] [--read-only] (URL | --demo)
 
 ``demo`` runs the console on the built-in demo (simulated agents on loopback);
 ``run`` on a configuration file, validated before anything starts; ``check`` only
@@ -139,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     from console.mibscmd import add_parser as add_mibs
 
     add_mibs(commands)
+
+    from console.collect.serve import add_command as add_serve
+
+    add_serve(commands)  # serve: the console in web browsers (docs/serve.md)
     return parser
 
 
@@ -249,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.mibscmd import run_mibs
 
         return run_mibs(args)
+    if args.command == "serve":
+        from console.collect.serve import run as run_serve
+
+        return run_serve(args)
     config: Config | None = None
     if args.command in ("run", "collect"):
         from console.config import ConfigError, load_config

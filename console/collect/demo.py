@@ -78,17 +78,23 @@ def _free_port() -> int:
 class DistributedDemo(RemoteRuntime):
     """The console's runtime of ``fleettop demo --distributed`` (the module doc).
 
+    Args:
+        attach: ``False`` starts the broker, the fleet and the collectors but does
+            not attach (``fleettop serve --demo``: every browser tab is a console
+            process of its own, ``fleettop attach`` on :attr:`url`).
+
     Attributes:
         collectors_running: the in-process collectors, once started.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, attach: bool = True) -> None:
         super().__init__(
             BrokerConfig(
                 name="fleet", host="127.0.0.1", port=_free_port(), keepalive=DEMO_KEEPALIVE
             )
         )
         self.collectors_running: list[Collector] = []
+        self._attach = attach
         self._process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
@@ -119,6 +125,9 @@ class DistributedDemo(RemoteRuntime):
             if runtime.trap_receiver is not None:
                 host, port = runtime.trap_receiver.address
                 await demo.start_traps((demo.host if host in ("0.0.0.0", "::") else host, port))
+        if not self._attach:  # the fleet only: its consoles are other processes
+            self._started = True
+            return
         await super().start()
 
     @staticmethod
