@@ -56,6 +56,8 @@ from tests.conftest import free_udp_port, require_program
 
 __all__ = [
     "DEFAULT_CONF",
+    "NET_SNMP_ENV",
+    "NET_SNMP_TYPES",
     "AgentRequest",
     "NetSnmpValue",
     "ScriptedAgent",
@@ -76,7 +78,8 @@ sysLocation fleettop test rack
 dontLogTCPWrappersConnects yes
 """
 
-_ENV = {**os.environ, "MIBS": ""}
+#: Environment for Net-SNMP programs: Debian ships no MIB files, so load none.
+NET_SNMP_ENV = {**os.environ, "MIBS": ""}
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ class Snmpd:
             return self
         persist = self.workdir / "persist"
         persist.mkdir(exist_ok=True)
-        env = {**_ENV, "SNMP_PERSISTENT_DIR": str(persist)}
+        env = {**NET_SNMP_ENV, "SNMP_PERSISTENT_DIR": str(persist)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -309,7 +312,8 @@ class NetSnmpValue:
     value: Any
 
 
-_NET_SNMP_TYPES = {
+#: Net-SNMP's type label -> fleettop's type family (docs/events.md).
+NET_SNMP_TYPES = {
     "INTEGER": "INTEGER",
     "Gauge32": "UNSIGNED",
     "Counter32": "COUNTER",
@@ -335,7 +339,7 @@ def _parse_value(oid: str, text: str) -> NetSnmpValue:
     if text == '""':
         return NetSnmpValue(oid, "STRING", b"")
     label, _, rest = text.partition(": ")
-    kind = _NET_SNMP_TYPES.get(label)
+    kind = NET_SNMP_TYPES.get(label)
     if kind is None:
         raise ValueError(f"unexpected snmpget output for {oid}: {text!r}")
     if label == "Hex-STRING":
@@ -393,7 +397,7 @@ def snmpget(
         ],
         capture_output=True,
         text=True,
-        env=_ENV,
+        env=NET_SNMP_ENV,
         timeout=30,
         check=False,
     )
