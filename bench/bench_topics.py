@@ -64,6 +64,7 @@ from widgets.topic_tree import TopicTreeView
 
 __all__ = ["main"]
 
+# the same terminal, think time, key timeout and target as bench_notifications on purpose
 SIZE = (160, 50)
 TOPICS = 100_000
 RATE = 20_000

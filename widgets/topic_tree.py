@@ -87,6 +87,7 @@ class TopicTreeView(VirtualList[TopicNode]):
         clock: formats the times; ``now`` gives the time rates are decayed to.
     """
 
+    # the keys of NotificationList's on purpose, under this widget's own ids (console/keys.py)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Up", id="topics.tree.up", show=False, tooltip="Previous"),
         Binding("down", "cursor_down", "Down", id="topics.tree.down", show=False, tooltip="Next"),
