@@ -61,7 +61,6 @@ import contextlib
 import json
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -69,10 +68,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Arrivals, peak_mb, rss_mb, run_phase
-from bench.peers import mosquitto
+from bench.measure import (
+    Arrivals,
+    PaintProbe,
+    latency_stats,
+    peak_mb,
+    press_keys,
+    rss_mb,
+    run_phase,
+)
+from bench.peers import end_flood, mosquitto, mosquitto_config, start_flood
 from console.app import FleettopApp
-from console.config import parse_config
 from console.notifications.model import Category
 from console.runtime import Runtime
 from screens.devices import DevicesScreen
@@ -102,54 +108,16 @@ LATENCY_TARGET_MS = 100.0
 #: A key whose change is not painted within this many seconds counts as a timeout.
 KEY_TIMEOUT = 5.0
 PAYLOAD = 100
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _config(port: int, store: Path, client_id: str) -> Any:
-    return parse_config(
-        f"""
-brokers:
-  - name: bench
-    host: 127.0.0.1
-    port: {port}
-    client_id: {client_id}
-    protocol: "3.1.1"
-    subscriptions: [{{topic: "bench/#", qos: 0}}]
-    device_rules: [{{template: "bench/{{device}}/#"}}]
-store: {{path: "{store}"}}
-""",
-        environ={},
-    )
+    return mosquitto_config(port, store, client_id, device_template="bench/{device}/#")
 
 
 async def _start_flood(
     port: int, count: int, topics: int, rate: float = 0.0
 ) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.flood",
-        str(port),
-        str(count),
-        str(topics),
-        str(rate),
-        str(PAYLOAD),
-        cwd=_ROOT,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def _end_flood(proc: asyncio.subprocess.Process, limit: float = 120.0) -> str:
-    """Wait for the flood to exit (killed after ``limit`` s); its report line."""
-    try:
-        async with asyncio.timeout(limit):
-            _, err = await proc.communicate()
-    except TimeoutError:
-        proc.kill()
-        _, err = await proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"bench.flood failed ({proc.returncode}): {err.decode().strip()}")
-    return err.decode().strip()
+    return await start_flood(port, count, topics, rate, PAYLOAD)
 
 
 async def _open_notifications(app: FleettopApp, pilot: Any) -> NotificationPane:
@@ -199,7 +167,7 @@ async def _rss(port: int, work: Path) -> dict[str, Any]:
         started = time.perf_counter()
         flood = await _start_flood(port, RSS_COUNT, RSS_TOPICS)
         complete = await arrivals.wait_for(RSS_COUNT, limit=150)
-        sent = await _end_flood(flood)
+        sent = await end_flood(flood)
         elapsed = (arrivals.last - started) if complete else time.perf_counter() - started
         await pilot.pause(0.5)  # the last frame drawn, the store writer caught up
         after = rss_mb()
@@ -233,48 +201,41 @@ async def _rss(port: int, work: Path) -> dict[str, Any]:
 # -- latency ------------------------------------------------------------------------------
 
 
-class _Probe:
+class _Probe(PaintProbe):
     """Times one key: wraps the list's ``set_rows``/``move_cursor`` (the key's change
     reaching the list, when ``want()`` says the pane's state reflects the key) and
     ``render_lines`` (the first paint after it)."""
 
     def __init__(self, pane: NotificationPane) -> None:
-        self.pane = pane
         lst: NotificationList = pane.entry_list
+        super().__init__(lst)
+        self.pane = pane
         self.kind = ""
         self.want: Callable[[], bool] = lambda: False
-        self.changed_at: float | None = None
-        self.painted_at: float | None = None
-        self.painted = asyncio.Event()
-        set_rows, move_cursor, render_lines = lst.set_rows, lst.move_cursor, lst.render_lines
+        set_rows, move_cursor = lst.set_rows, lst.move_cursor
 
         def set_rows_probe(rows: Any, *, cursor: int | None = None) -> None:
             set_rows(rows, cursor=cursor)
             if self.kind == "rows" and self.changed_at is None and self.want():
-                self.changed_at = time.perf_counter()
+                self.changed()
 
         def move_cursor_probe(index: int) -> None:
             move_cursor(index)
-            if self.kind == "cursor" and self.changed_at is None:
-                self.changed_at = time.perf_counter()
-
-        def render_lines_probe(crop: Any) -> Any:
-            strips = render_lines(crop)
-            if self.changed_at is not None and self.painted_at is None:
-                self.painted_at = time.perf_counter()
-                self.painted.set()
-            return strips
+            if self.kind == "cursor":
+                self.changed()
 
         lst.set_rows = set_rows_probe  # type: ignore[method-assign]
         lst.move_cursor = move_cursor_probe  # type: ignore[method-assign]
-        lst.render_lines = render_lines_probe  # type: ignore[method-assign]
+
+    def disarm(self) -> None:
+        """Changes no longer count."""
+        self.kind = ""
 
     def arm(self, key: str) -> bool:
         """Expect ``key``'s change; False when the pane is not in the state the key
         is meant for (``space`` resumes a paused pane)."""
         pane = self.pane
-        self.changed_at = self.painted_at = None
-        self.painted.clear()
+        self.reset()
         if key in ("up", "down"):
             self.kind = "cursor"
         elif key == "2":
@@ -293,51 +254,20 @@ class _Probe:
 
 async def _keys(pilot: Any, probe: _Probe, rng: random.Random) -> dict[str, Any]:
     """Press :data:`SAMPLES` keys of the cycle; the latencies (ms) by key."""
-    by_key: dict[str, list[float]] = {key: [] for key in KEYS}
-    presses: list[asyncio.Task[None]] = []
-    timeouts = skipped = 0
-    for n in range(SAMPLES):
-        key = KEYS[n % len(KEYS)]
-        if not probe.arm(key):
-            skipped += 1
-            continue
-        t0 = time.perf_counter()
-        presses.append(asyncio.create_task(pilot.press(key)))
-        try:
-            async with asyncio.timeout(KEY_TIMEOUT):
-                await probe.painted.wait()
-        except TimeoutError:
-            timeouts += 1
-        else:
-            assert probe.painted_at is not None
-            by_key[key].append((probe.painted_at - t0) * 1000)
-        await asyncio.sleep(rng.uniform(*THINK))
-    probe.kind = ""
-    await asyncio.gather(*presses)
+    by_key, timeouts, skipped = await press_keys(
+        pilot, probe, rng, KEYS, SAMPLES, think=THINK, key_timeout=KEY_TIMEOUT
+    )
     return {"by_key": by_key, "timeouts": timeouts, "skipped": skipped}
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    if len(samples) < 2:
-        return {"n": len(samples)}
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return {
-        "n": len(samples),
-        "p50_ms": round(q[49], 1),
-        "p95_ms": round(q[94], 1),
-        "p99_ms": round(q[98], 1),
-        "max_ms": round(max(samples), 1),
-    }
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     every = [v for values in run["by_key"].values() for v in values]
     return {
-        **_stats(every),
+        **latency_stats(every),
         "timeouts": run["timeouts"],
         "skipped": run["skipped"],
         "p99_by_key_ms": {
-            key: _stats(values).get("p99_ms") for key, values in run["by_key"].items()
+            key: latency_stats(values).get("p99_ms") for key, values in run["by_key"].items()
         },
     }
 
@@ -355,7 +285,7 @@ async def _latency(port: int, work: Path) -> dict[str, Any]:
         assert center is not None
         center.listen(arrivals)
         # a full ring, so both sides rebuild and show the same amount
-        await _end_flood(await _start_flood(port, PREFILL, LAT_TOPICS))
+        await end_flood(await _start_flood(port, PREFILL, LAT_TOPICS))
         if not await arrivals.wait_for(PREFILL, limit=60):
             raise RuntimeError(f"prefill: {arrivals.count} of {PREFILL} arrived")
         await pilot.pause(0.5)
@@ -368,7 +298,7 @@ async def _latency(port: int, work: Path) -> dict[str, Any]:
         loaded = await _keys(pilot, probe, rng)
         count1, t1 = arrivals.count, time.perf_counter()
         flood_running = flood.returncode is None
-        sent = await _end_flood(flood)
+        sent = await end_flood(flood)
         complete = await arrivals.wait_for(PREFILL + flood_count, limit=90)
         drained_at = time.perf_counter()
     idle_stats, flood_stats = _summary(idle), _summary(loaded)

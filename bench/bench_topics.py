@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -53,10 +52,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.measure import peak_mb, rss_mb, run_phase
-from bench.peers import mosquitto
+from bench.measure import PaintProbe, latency_stats, peak_mb, press_keys, rss_mb, run_phase
+from bench.peers import end_flood, mosquitto, mosquitto_config, start_flood
 from console.app import FleettopApp
-from console.config import parse_config
 from console.explorer.tree import TopicTree
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
@@ -66,6 +64,7 @@ from widgets.topic_tree import TopicTreeView
 
 __all__ = ["main"]
 
+# the same terminal, think time, key timeout and target as bench_notifications on purpose
 SIZE = (160, 50)
 TOPICS = 100_000
 RATE = 20_000
@@ -78,42 +77,14 @@ LATENCY_TARGET_MS = 100.0
 RSS_TARGET_MB = 250.0
 RETAINED = 10_000
 PAYLOAD = 100
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _config(port: int, store: Path, client_id: str) -> Any:
-    return parse_config(
-        f"""
-brokers:
-  - name: bench
-    host: 127.0.0.1
-    port: {port}
-    client_id: {client_id}
-    protocol: "3.1.1"
-    subscriptions: [{{topic: "bench/#", qos: 0}}]
-store: {{path: "{store}"}}
-""",
-        environ={},
-    )
+    return mosquitto_config(port, store, client_id)
 
 
 async def _flood(port: int, count: int, topics: int, rate: float = 0.0) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.flood",
-        str(port),
-        str(count),
-        str(topics),
-        str(rate),
-        str(PAYLOAD),
-        cwd=_ROOT,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"bench.flood failed ({proc.returncode}): {err.decode().strip()}")
-    return err.decode().strip()
+    return await end_flood(await start_flood(port, count, topics, rate, PAYLOAD), None)
 
 
 async def _until(condition: Callable[[], object], limit: float, what: str) -> None:
@@ -135,81 +106,47 @@ async def _open_topics(app: FleettopApp, pilot: Any) -> TopicsScreen:
     return screen
 
 
-class _Probe:
+class _Probe(PaintProbe):
     """Times one key: the view's ``set_rows``/``move_cursor`` (the key's change
     reaching the view) then its ``render_lines`` (the first paint after it)."""
 
     def __init__(self, view: TopicTreeView) -> None:
+        super().__init__(view)
         self.armed = False
-        self.changed_at: float | None = None
-        self.painted_at: float | None = None
-        self.painted = asyncio.Event()
-        set_rows, move_cursor, render_lines = view.set_rows, view.move_cursor, view.render_lines
-
-        def changed() -> None:
-            if self.armed and self.changed_at is None:
-                self.changed_at = time.perf_counter()
+        set_rows, move_cursor = view.set_rows, view.move_cursor
 
         def set_rows_probe(rows: Any, *, select: Any = None) -> None:
             set_rows(rows, select=select)
-            changed()
+            if self.armed:
+                self.changed()
 
         def move_cursor_probe(index: int) -> None:
             move_cursor(index)
-            changed()
-
-        def render_lines_probe(crop: Any) -> Any:
-            strips = render_lines(crop)
-            if self.changed_at is not None and self.painted_at is None:
-                self.painted_at = time.perf_counter()
-                self.painted.set()
-            return strips
+            if self.armed:
+                self.changed()
 
         view.set_rows = set_rows_probe  # type: ignore[method-assign]
         view.move_cursor = move_cursor_probe  # type: ignore[method-assign]
-        view.render_lines = render_lines_probe  # type: ignore[method-assign]
 
-    def arm(self) -> None:
+    def arm(self, key: str) -> bool:
+        """Expect any key's change."""
         self.armed = True
-        self.changed_at = self.painted_at = None
-        self.painted.clear()
+        self.reset()
+        return True
+
+    def disarm(self) -> None:
+        """Changes no longer count."""
+        self.armed = False
 
 
 async def _keys(
     pilot: Any, probe: _Probe, rng: random.Random, keys: tuple[str, ...], samples: int
 ) -> dict[str, Any]:
-    times: list[float] = []
-    presses: list[asyncio.Task[None]] = []
-    timeouts = 0
-    for n in range(samples):
-        probe.arm()
-        t0 = time.perf_counter()
-        presses.append(asyncio.create_task(pilot.press(keys[n % len(keys)])))
-        try:
-            async with asyncio.timeout(KEY_TIMEOUT):
-                await probe.painted.wait()
-        except TimeoutError:
-            timeouts += 1
-        else:
-            assert probe.painted_at is not None
-            times.append((probe.painted_at - t0) * 1000)
-        await asyncio.sleep(rng.uniform(*THINK))
-    probe.armed = False
-    await asyncio.gather(*presses)
-    return {**_stats(times), "timeouts": timeouts}
-
-
-def _stats(samples: list[float]) -> dict[str, Any]:
-    if len(samples) < 2:
-        return {"n": len(samples)}
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return {
-        "n": len(samples),
-        "p50_ms": round(q[49], 1),
-        "p95_ms": round(q[94], 1),
-        "p99_ms": round(q[98], 1),
-        "max_ms": round(max(samples), 1),
-    }
+    by_key, timeouts, _ = await press_keys(
+        pilot, probe, rng, keys, samples, think=THINK, key_timeout=KEY_TIMEOUT
+    )
+    times = [ms for values in by_key.values() for ms in values]
+    return {**latency_stats(times), "timeouts": timeouts}
 
 
 def _open_level(screen: TopicsScreen, tree: TopicTree, name: str) -> None:

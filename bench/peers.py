@@ -3,17 +3,32 @@ ports."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["NET_SNMP_ENV", "free_tcp_port", "free_udp_port", "mosquitto", "program", "snmpd"]
+from console.config import parse_config
+
+__all__ = [
+    "NET_SNMP_ENV",
+    "end_flood",
+    "free_tcp_port",
+    "free_udp_port",
+    "mosquitto",
+    "mosquitto_config",
+    "program",
+    "snmpd",
+    "start_flood",
+]
 
 #: Environment for Net-SNMP programs: Debian ships no MIB files, so load none.
 NET_SNMP_ENV = {**os.environ, "MIBS": ""}
@@ -22,6 +37,9 @@ _READ_ONLY_CONF = """\
 rocommunity public 127.0.0.1
 dontLogTCPWrappersConnects yes
 """
+
+
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_udp_port() -> int:
@@ -129,3 +147,70 @@ def mosquitto() -> Iterator[int]:
         finally:
             proc.kill()
             proc.wait()
+
+
+def mosquitto_config(
+    port: int, store: Path, client_id: str, *, device_template: str | None = None
+) -> Any:
+    """The fleettop configuration of a benchmark on :func:`mosquitto`: one broker
+    ``bench`` at 127.0.0.1:``port`` (MQTT 3.1.1, ``client_id``) subscribed to
+    ``bench/#`` at QoS 0, with ``device_template`` as its ``device_rules`` template
+    when given, and the store file ``store``.
+
+    Raises:
+        console.config.ConfigError: not a valid configuration (a bad argument).
+    """
+    rules = ""
+    if device_template is not None:
+        rules = f'\n    device_rules: [{{template: "{device_template}"}}]'
+    return parse_config(
+        f"""
+brokers:
+  - name: bench
+    host: 127.0.0.1
+    port: {port}
+    client_id: {client_id}
+    protocol: "3.1.1"
+    subscriptions: [{{topic: "bench/#", qos: 0}}]{rules}
+store: {{path: "{store}"}}
+""",
+        environ={},
+    )
+
+
+async def start_flood(
+    port: int, count: int, topics: int, rate: float = 0.0, payload: int = 100
+) -> asyncio.subprocess.Process:
+    """Start :mod:`bench.flood` in a process of its own: ``count`` messages of
+    ``payload`` bytes over ``topics`` topics to 127.0.0.1:``port``, paced to ``rate``
+    msg/s (0: unpaced); :func:`end_flood` waits for it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.flood",
+        str(port),
+        str(count),
+        str(topics),
+        str(rate),
+        str(payload),
+        cwd=_ROOT,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def end_flood(proc: asyncio.subprocess.Process, limit: float | None = 120.0) -> str:
+    """Wait for a flood of :func:`start_flood` to exit (killed after ``limit`` s;
+    ``None``: no limit); its report line (``sent N in S s``).
+
+    Raises:
+        RuntimeError: the flood failed (its exit status and error output).
+    """
+    try:
+        async with asyncio.timeout(limit):
+            _, err = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        _, err = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"bench.flood failed ({proc.returncode}): {err.decode().strip()}")
+    return err.decode().strip()

@@ -22,32 +22,18 @@ the arc 1 in mind.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
 from tests.conftest import require_program
+from tests.snmp_peers import NET_SNMP_ENV, NET_SNMP_TYPES
 
 __all__ = ["Varbind", "comparable", "parse_walk", "snmpbulkwalk"]
 
-_ENV = {**os.environ, "MIBS": ""}
-
-#: Net-SNMP's label -> fleettop's type family (docs/events.md).
-_TYPES = {
-    "INTEGER": "INTEGER",
-    "Gauge32": "UNSIGNED",
-    "Counter32": "COUNTER",
-    "Counter64": "BIG_COUNTER",
-    "Timeticks": "TIME_TICKS",
-    "OID": "OBJECT_ID",
-    "IpAddress": "IP_ADDRESS",
-    "Opaque": "ARBITRARY",
-    "OPAQUE": "ARBITRARY",
-    "Hex-STRING": "STRING",
-    "STRING": "STRING",
-}
+#: Net-SNMP's labels -> fleettop's type families; ``-Ox`` prints opaques ``OPAQUE``.
+_TYPES = {**NET_SNMP_TYPES, "OPAQUE": "ARBITRARY"}
 _INTEGERS = frozenset({"INTEGER", "UNSIGNED", "COUNTER", "BIG_COUNTER", "TIME_TICKS"})
 _END = "No more variables left in this MIB View"
 
@@ -149,7 +135,7 @@ def snmpbulkwalk(
         args = [require_program("snmpbulkwalk"), f"-v{version}", f"-Cr{repetitions}"]
     args += ["-c", community, "-On", "-Ox", "-Oe", "-t", "5", "-r", "2", f"{host}:{port}", root]
     result = subprocess.run(
-        args, capture_output=True, text=True, env=_ENV, timeout=timeout, check=False
+        args, capture_output=True, text=True, env=NET_SNMP_ENV, timeout=timeout, check=False
     )
     assert result.returncode == 0, f"{args[0]} {root}: {result.stderr.strip()}"
     return parse_walk(result.stdout)

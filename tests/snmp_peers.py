@@ -50,15 +50,19 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tests.conftest import free_udp_port, require_program
 
 __all__ = [
     "DEFAULT_CONF",
+    "NET_SNMP_ENV",
+    "NET_SNMP_TYPES",
+    "AgentRequest",
     "NetSnmpValue",
     "ScriptedAgent",
     "Snmpd",
+    "UdpAgent",
     "V3User",
     "WalkAgent",
     "probe_message",
@@ -74,7 +78,8 @@ sysLocation fleettop test rack
 dontLogTCPWrappersConnects yes
 """
 
-_ENV = {**os.environ, "MIBS": ""}
+#: Environment for Net-SNMP programs: Debian ships no MIB files, so load none.
+NET_SNMP_ENV = {**os.environ, "MIBS": ""}
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ class Snmpd:
             return self
         persist = self.workdir / "persist"
         persist.mkdir(exist_ok=True)
-        env = {**_ENV, "SNMP_PERSISTENT_DIR": str(persist)}
+        env = {**NET_SNMP_ENV, "SNMP_PERSISTENT_DIR": str(persist)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -307,7 +312,8 @@ class NetSnmpValue:
     value: Any
 
 
-_NET_SNMP_TYPES = {
+#: Net-SNMP's type label -> fleettop's type family (docs/events.md).
+NET_SNMP_TYPES = {
     "INTEGER": "INTEGER",
     "Gauge32": "UNSIGNED",
     "Counter32": "COUNTER",
@@ -333,7 +339,7 @@ def _parse_value(oid: str, text: str) -> NetSnmpValue:
     if text == '""':
         return NetSnmpValue(oid, "STRING", b"")
     label, _, rest = text.partition(": ")
-    kind = _NET_SNMP_TYPES.get(label)
+    kind = NET_SNMP_TYPES.get(label)
     if kind is None:
         raise ValueError(f"unexpected snmpget output for {oid}: {text!r}")
     if label == "Hex-STRING":
@@ -391,7 +397,7 @@ def snmpget(
         ],
         capture_output=True,
         text=True,
-        env=_ENV,
+        env=NET_SNMP_ENV,
         timeout=30,
         check=False,
     )
@@ -415,8 +421,98 @@ def snmpget(
 # -- a scripted agent for PDU errors snmpd never sends ------------------------------
 
 
+class UdpAgent:
+    """A fake v1/v2c SNMP agent on a free 127.0.0.1 UDP port, in the test's event loop
+    (``async with``, or :meth:`start` and :meth:`close`): the base of
+    :class:`ScriptedAgent`, :class:`WalkAgent` and the test modules' own agents.
+
+    Each datagram is decoded with pysnmp's protocol API (``pysnmp.proto.api``); one
+    of another community is ignored; :meth:`respond` fills the response of the
+    others (``None``: no answer). Subclasses (dataclasses) declare ``community``,
+    ``port`` (0 until started) and ``_transport`` (``None``).
+    """
+
+    community: str
+    port: int
+    _transport: asyncio.DatagramTransport | None
+
+    async def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 (``self.port``) and start answering."""
+        loop = asyncio.get_running_loop()
+        agent = self
+
+        class Protocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                response = agent._answer(data)
+                if response is not None and agent._transport is not None:
+                    agent._transport.sendto(response, addr)
+
+        transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=("127.0.0.1", 0))
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        return self
+
+    def close(self) -> None:
+        """Stop answering and close the socket."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+        await asyncio.sleep(0)
+
+    def respond(self, request: AgentRequest) -> None:
+        """Fill ``request.response_pdu`` (var-binds, error status and index) for
+        ``request``."""
+        raise NotImplementedError
+
+    def _answer(self, data: bytes) -> bytes | None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api
+
+        version = int(api.decodeMessageVersion(data))
+        proto: Any = api.PROTOCOL_MODULES[version]
+        message, _ = decoder.decode(data, asn1Spec=proto.Message())
+        if str(proto.apiMessage.get_community(message)) != self.community:
+            return None
+        pdu = proto.apiMessage.get_pdu(message)
+        response = proto.apiMessage.get_response(message)
+        request = AgentRequest(
+            version,
+            proto,
+            pdu,
+            proto.apiMessage.get_pdu(response),
+            proto.apiPDU.get_varbinds(pdu),
+        )
+        self.respond(request)
+        return bytes(encoder.encode(response))
+
+
 @dataclass
-class ScriptedAgent:
+class AgentRequest:
+    """A request a :class:`UdpAgent` answers.
+
+    Attributes:
+        version: the message's SNMP version (``api.SNMP_VERSION_1``, ``_2C``).
+        proto: pysnmp's protocol module of that version (``apiPDU`` and others).
+        pdu: the request PDU.
+        response_pdu: the response's PDU, to fill.
+        var_binds: the request's var-binds.
+    """
+
+    version: int
+    proto: Any
+    pdu: Any
+    response_pdu: Any
+    var_binds: Any
+
+
+@dataclass
+class ScriptedAgent(UdpAgent):
     """A minimal v1/v2c GET responder on 127.0.0.1, in the test's event loop.
 
     Net-SNMP never answers ``tooBig`` (an oversized response simply fails to send)
@@ -443,48 +539,12 @@ class ScriptedAgent:
     port: int = 0
     _transport: asyncio.DatagramTransport | None = None
 
-    async def start(self) -> ScriptedAgent:
-        """Bind a free port on 127.0.0.1 (``self.port``) and start answering."""
-        loop = asyncio.get_running_loop()
-        agent = self
-
-        class Protocol(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-                response = agent._answer(data)
-                if response is not None and agent._transport is not None:
-                    agent._transport.sendto(response, addr)
-
-        transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=("127.0.0.1", 0))
-        self._transport = transport
-        self.port = transport.get_extra_info("sockname")[1]
-        return self
-
-    def close(self) -> None:
-        """Stop answering and close the socket."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-
-    async def __aenter__(self) -> ScriptedAgent:
-        return await self.start()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-        await asyncio.sleep(0)
-
-    def _answer(self, data: bytes) -> bytes | None:
-        from pyasn1.codec.ber import decoder, encoder
+    def respond(self, request: AgentRequest) -> None:
+        """Answer a GET (see the class docstring)."""
         from pysnmp.proto import api, rfc1905
 
-        version = int(api.decodeMessageVersion(data))
-        proto: Any = api.PROTOCOL_MODULES[version]
-        request, _ = decoder.decode(data, asn1Spec=proto.Message())
-        if str(proto.apiMessage.get_community(request)) != self.community:
-            return None
-        pdu = proto.apiMessage.get_pdu(request)
-        response = proto.apiMessage.get_response(request)
-        response_pdu = proto.apiMessage.get_pdu(response)
-        var_binds = proto.apiPDU.get_varbinds(pdu)
+        version, proto, var_binds = request.version, request.proto, request.var_binds
+        response_pdu = request.response_pdu
         self.requests.append(len(var_binds))
         names = [".".join(map(str, name)) for name, _ in var_binds]
         error: tuple[int, int] | None = None
@@ -508,14 +568,13 @@ class ScriptedAgent:
                 value = self.values.get(text)
                 answers.append((name, value if value is not None else rfc1905.noSuchObject))
             proto.apiPDU.set_varbinds(response_pdu, answers)
-        return bytes(encoder.encode(response))
 
 
 # -- a scripted agent for walks: whole trees, and agents that answer GETBULK badly ------
 
 
 @dataclass
-class WalkAgent:
+class WalkAgent(UdpAgent):
     """A v1/v2c agent on 127.0.0.1 (in the test's event loop) that serves ``values``
     to GET, GETNEXT and GETBULK as RFC 3416 says, unless told to misbehave.
 
@@ -550,31 +609,13 @@ class WalkAgent:
     _sorted: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)
     _keys: list[tuple[int, ...]] = field(default_factory=list)
 
-    async def __aenter__(self) -> WalkAgent:
+    async def start(self) -> Self:
+        """Sort the values, then as :meth:`UdpAgent.start`."""
         self._sorted = sorted(
             ((_arcs(oid), value) for oid, value in self.values.items()), key=lambda item: item[0]
         )
         self._keys = [arcs for arcs, _value in self._sorted]
-        loop = asyncio.get_running_loop()
-        agent = self
-
-        class Protocol(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-                response = agent._answer(data)
-                if response is not None and agent._transport is not None:
-                    agent._transport.sendto(response, addr)
-
-        self._transport, _ = await loop.create_datagram_endpoint(
-            Protocol, local_addr=("127.0.0.1", 0)
-        )
-        self.port = self._transport.get_extra_info("sockname")[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        await asyncio.sleep(0)
+        return await super().start()
 
     def walk_requests(self) -> list[tuple[str, str, int]]:
         """The GETNEXT/GETBULK requests received, in order."""
@@ -596,19 +637,12 @@ class WalkAgent:
                 break
         return answer
 
-    def _answer(self, data: bytes) -> bytes | None:
-        from pyasn1.codec.ber import decoder, encoder
+    def respond(self, request: AgentRequest) -> None:
+        """Answer a GET, GETNEXT or GETBULK (see the class docstring)."""
         from pysnmp.proto import api, rfc1902, rfc1905
 
-        version = int(api.decodeMessageVersion(data))
-        proto: Any = api.PROTOCOL_MODULES[version]
-        request, _ = decoder.decode(data, asn1Spec=proto.Message())
-        if str(proto.apiMessage.get_community(request)) != self.community:
-            return None
-        pdu = proto.apiMessage.get_pdu(request)
-        response = proto.apiMessage.get_response(request)
-        response_pdu = proto.apiMessage.get_pdu(response)
-        var_binds = proto.apiPDU.get_varbinds(pdu)
+        version, proto, pdu = request.version, request.proto, request.pdu
+        response_pdu, var_binds = request.response_pdu, request.var_binds
         arcs = tuple(var_binds[0][0]) if var_binds else ()
         oid = ".".join(map(str, arcs))
         if pdu.tagSet == rfc1905.GetBulkRequestPDU.tagSet:
@@ -631,7 +665,7 @@ class WalkAgent:
                     response_pdu,
                     [(name, rfc1905.noSuchObject if v is None else v) for name, v in found],
                 )
-            return bytes(encoder.encode(response))
+            return
         answer = self._successors(arcs, max(repetitions, 1))
         error = 0
         if self.empty_after is not None and arcs >= _arcs(self.empty_after):
@@ -649,7 +683,6 @@ class WalkAgent:
             proto.apiPDU.set_varbinds(response_pdu, var_binds)
         else:
             proto.apiPDU.set_varbinds(response_pdu, answer)
-        return bytes(encoder.encode(response))
 
 
 def _arcs(oid: str) -> tuple[int, ...]:

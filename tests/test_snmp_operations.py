@@ -37,7 +37,7 @@ from console.snmp import (
     SnmpTimeoutError,
 )
 from tests.conftest import require_program
-from tests.snmp_peers import Snmpd, V3User
+from tests.snmp_peers import AgentRequest, Snmpd, UdpAgent, V3User
 from tests.waiting import EventRecorder
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -276,7 +276,7 @@ class UdpProxy:
 
 
 @dataclass
-class MisbehavingAgent:
+class MisbehavingAgent(UdpAgent):
     """A v1/v2c agent on 127.0.0.1 whose walks never end by themselves.
 
     GETs are answered INTEGER 0 for every OID (so a device connects). GETNEXT and
@@ -292,42 +292,12 @@ class MisbehavingAgent:
     port: int = 0
     _transport: asyncio.DatagramTransport | None = None
 
-    async def __aenter__(self) -> MisbehavingAgent:
-        loop = asyncio.get_running_loop()
-        agent = self
+    def respond(self, request: AgentRequest) -> None:
+        """Answer as the class docstring says."""
+        from pysnmp.proto import rfc1902, rfc1905
 
-        class Protocol(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-                response = agent._answer(data)
-                if response is not None and agent._transport is not None:
-                    agent._transport.sendto(response, addr)
-
-        self._transport, _ = await loop.create_datagram_endpoint(
-            Protocol, local_addr=("127.0.0.1", 0)
-        )
-        self.port = self._transport.get_extra_info("sockname")[1]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        await asyncio.sleep(0)
-
-    def _answer(self, data: bytes) -> bytes | None:
-        from pyasn1.codec.ber import decoder, encoder
-        from pysnmp.proto import api, rfc1902
-
-        proto: Any = api.PROTOCOL_MODULES[int(api.decodeMessageVersion(data))]
-        request, _ = decoder.decode(data, asn1Spec=proto.Message())
-        if str(proto.apiMessage.get_community(request)) != self.community:
-            return None
-        tag = pdu_tag(data)
-        pdu = proto.apiMessage.get_pdu(request)
-        response = proto.apiMessage.get_response(request)
-        response_pdu = proto.apiMessage.get_pdu(response)
-        var_binds = proto.apiPDU.get_varbinds(pdu)
-        if tag == GET:
+        proto, response_pdu, var_binds = request.proto, request.response_pdu, request.var_binds
+        if request.pdu.tagSet == rfc1905.GetRequestPDU.tagSet:
             proto.apiPDU.set_varbinds(
                 response_pdu, [(name, rfc1902.Integer32(0)) for name, _ in var_binds]
             )
@@ -340,7 +310,6 @@ class MisbehavingAgent:
             self.walk_requests += 1
             name = rfc1902.ObjectName(self.oid)
             proto.apiPDU.set_varbinds(response_pdu, [(name, rfc1902.Integer32(1))])
-        return bytes(encoder.encode(response))
 
 
 async def drain(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from console.config import parse_config
 from console.events import Event, EventManager
 from console.fleet import FleetState
 from console.mqtt.codec import decode_payload
+from console.mqtt.fleet import MqttFleet
 from console.mqtt.sparkplug import (
     SparkplugError,
     SparkplugTopic,
@@ -52,6 +55,30 @@ def payload(seq: int | None, *metrics: dict[str, Any], timestamp: int = 1_700_00
         for name, value in fields.items():
             setattr(metric, name, value)
     return bytes(message.SerializeToString())
+
+
+@contextlib.asynccontextmanager
+async def sparkplug_fleet(
+    broker: Mosquitto, bus: EventManager, recorder: Recorder
+) -> AsyncIterator[MqttFleet]:
+    """A fleet subscribed to ``spBv1.0/#`` (QoS 1), connected; closed at the end."""
+    fleet = await started(
+        config_for(broker.port, subscriptions='[{topic: "spBv1.0/#", qos: 1}]'), bus
+    )
+    try:
+        await connected(recorder)
+        yield fleet
+    finally:
+        await fleet.aclose()
+
+
+@contextlib.asynccontextmanager
+async def pump_edge(broker: Mosquitto) -> AsyncIterator[EdgeNode]:
+    """Edge node ``plant1/edge7`` with device ``pump3``, connected (born)."""
+    async with EdgeNode(broker.port, "plant1", "edge7") as edge:
+        await edge.send("register pump3")
+        await edge.send("connect")
+        yield edge
 
 
 # --------------------------------------------------------------------------- topics, payloads
@@ -350,21 +377,13 @@ async def test_a_clean_disconnect_sets_the_node_offline(
     """pysparkplug 0.6's clean disconnect sends an NDEATH with its *next* bdSeq: not
     equal to the NBIRTH's (a warning), yet a death."""
     recorder = Recorder(bus)
-    fleet = await started(
-        config_for(broker.port, subscriptions='[{topic: "spBv1.0/#", qos: 1}]'), bus
-    )
-    try:
-        await connected(recorder)
-        async with EdgeNode(broker.port, "plant1", "edge7") as edge:
-            await edge.send("register pump3")
-            await edge.send("connect")
+    async with sparkplug_fleet(broker, bus, recorder):
+        async with pump_edge(broker) as edge:
             await eventually(lambda: statuses(recorder, PUMP)[-1:] == [("ONLINE", None)])
             await edge.send("disconnect")
             await eventually(lambda: statuses(recorder, NODE)[-1][0] == "OFFLINE")
         assert statuses(recorder, PUMP)[-1][0] == "OFFLINE"
         assert any("does not match the bdSeq 0" in text for text in warnings(recorder))
-    finally:
-        await fleet.aclose()
 
 
 @pytest.mark.peer("pysparkplug")
@@ -375,14 +394,8 @@ async def test_commands_reach_the_edge_node_typed_by_its_birth(
     by pysparkplug on the edge node; bad values and unknown metrics are refused
     before anything is sent."""
     recorder = Recorder(bus)
-    fleet = await started(
-        config_for(broker.port, subscriptions='[{topic: "spBv1.0/#", qos: 1}]'), bus
-    )
-    try:
-        await connected(recorder)
-        async with EdgeNode(broker.port, "plant1", "edge7") as edge:
-            await edge.send("register pump3")
-            await edge.send("connect")
+    async with sparkplug_fleet(broker, bus, recorder) as fleet:
+        async with pump_edge(broker) as edge:
             await eventually(lambda: metric_events(recorder, PUMP, "pressures"))
             await eventually(lambda: metric_events(recorder, NODE, "Node Control/Rebirth"))
             for device, name, value, why in [
@@ -419,8 +432,6 @@ async def test_commands_reach_the_edge_node_typed_by_its_birth(
         )  # fmt: skip
         assert (first["value"], first["previous"], first["session_id"]) == (-300, -7, "s1")
         assert (first["qos"], first["retain"], first["success"]) == (0, False, True)
-    finally:
-        await fleet.aclose()
 
 
 @pytest.mark.peer("pysparkplug")

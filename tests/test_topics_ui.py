@@ -19,10 +19,12 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select
 
 from console.app import FleettopApp
 from console.config import Config, parse_config
+from console.explorer.tree import TopicTree
 from console.runtime import Runtime
 from screens.confirm import ConfirmScreen
 from screens.oids import OidsScreen
@@ -106,6 +108,36 @@ def row_paths(screen: TopicsScreen) -> list[str]:
     return [node.path for node in screen.view.rows]
 
 
+async def subscribed_topics(pilot: Pilot[None], app: FleettopApp) -> tuple[TopicsScreen, TopicTree]:
+    """The Topics screen and its tree, once the broker acknowledged the subscription."""
+    screen = await topics_screen(pilot, app)
+    tree = screen.topic_tree
+    assert tree is not None
+    await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+    return screen, tree
+
+
+async def publish_all(
+    pilot: Pilot[None], broker: Mosquitto, tree: TopicTree, topic: str, payloads: list[str]
+) -> None:
+    """Publish ``payloads`` on ``topic`` in order; wait until the tree counted them."""
+    for payload in payloads:
+        await mosquitto_pub(broker, "-t", topic, "-m", payload)
+    count = len(payloads)
+
+    def counted() -> bool:
+        node = tree.find("plant", topic)
+        return node is not None and node.count == count
+
+    await wait_for(pilot, counted, str(count))
+
+
+async def select(pilot: Pilot[None], screen: TopicsScreen, topic: str) -> None:
+    """Put the cursor on ``topic`` of broker ``plant``; wait until it is highlighted."""
+    screen.select_topic("plant", topic)
+    await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+
+
 async def test_the_tree_shows_every_topic_with_counts_and_filters(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
@@ -159,16 +191,10 @@ async def test_history_steps_back_with_the_diff_against_the_message_before(
 ) -> None:
     app = FleettopApp(Runtime(config_for(broker, tmp_path)))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await topics_screen(pilot, app)
-        tree = screen.topic_tree
-        assert tree is not None
-        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
-        for temp, unit in ((21.5, "C"), (22.0, "C"), (22.5, None)):
-            body = {"temp": temp, **({"unit": unit} if unit else {})}
-            await mosquitto_pub(broker, "-t", "lab/probe", "-m", json.dumps(body))
-        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/probe")) and n.count == 3, "3")
-        screen.select_topic("plant", "lab/probe")
-        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        screen, tree = await subscribed_topics(pilot, app)
+        bodies = [{"temp": 21.5, "unit": "C"}, {"temp": 22.0, "unit": "C"}, {"temp": 22.5}]
+        await publish_all(pilot, broker, tree, "lab/probe", [json.dumps(b) for b in bodies])
+        await select(pilot, screen, "lab/probe")
         assert screen.view.highlighted is tree.find("plant", "lab/probe")
 
         def detail() -> str:
@@ -192,15 +218,11 @@ async def test_a_numeric_topic_is_charted_with_min_max_last(
 ) -> None:
     app = FleettopApp(Runtime(config_for(broker, tmp_path)))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await topics_screen(pilot, app)
-        tree = screen.topic_tree
-        assert tree is not None
-        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
-        for value in (3, 1, 2):
-            await mosquitto_pub(broker, "-t", "lab/power", "-m", json.dumps({"w": value}))
-        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/power")) and n.count == 3, "3")
-        screen.select_topic("plant", "lab/power")
-        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        screen, tree = await subscribed_topics(pilot, app)
+        await publish_all(
+            pilot, broker, tree, "lab/power", [json.dumps({"w": v}) for v in (3, 1, 2)]
+        )
+        await select(pilot, screen, "lab/power")
         await pilot.press("g")
         await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
         chart = app.screen
@@ -219,13 +241,8 @@ async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_pa
     config = config_for(broker, tmp_path, "ui: {topics: {history_messages: 2}}\n")
     app = FleettopApp(Runtime(config))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await topics_screen(pilot, app)
-        tree = screen.topic_tree
-        assert tree is not None
-        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
-        for text in ("first", "second", "third"):
-            await mosquitto_pub(broker, "-t", "lab/log", "-m", text)
-        await wait_for(pilot, lambda: (n := tree.find("plant", "lab/log")) and n.count == 3, "3")
+        screen, tree = await subscribed_topics(pilot, app)
+        await publish_all(pilot, broker, tree, "lab/log", ["first", "second", "third"])
         node = tree.find("plant", "lab/log")
         assert node is not None
         assert [m.payload for m in node.history] == [b"second", b"third"]
@@ -300,8 +317,7 @@ async def test_publish_from_a_topic_is_prefilled_flagged_retained_and_kept_as_a_
         tree = screen.topic_tree
         assert tree is not None
         await wait_for(pilot, lambda: tree.find("plant", "lab/lamp"), "retained topic")
-        screen.select_topic("plant", "lab/lamp")
-        await wait_for(pilot, lambda: screen.view.highlighted is not None, "selected")
+        await select(pilot, screen, "lab/lamp")
         await pilot.press("p")
         await wait_for(pilot, lambda: shown(app, PublishScreen), "the publish dialog")
         dialog = app.screen
@@ -477,10 +493,7 @@ async def test_a_trimmed_topic_is_still_found_in_the_store(
     config = config_for(broker, tmp_path, "ui: {topics: {max_topics: 2}}\n")
     app = FleettopApp(Runtime(config))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await topics_screen(pilot, app)
-        tree = screen.topic_tree
-        assert tree is not None
-        await eventually(lambda: app.runtime.bus.snapshot(("mqtt", "@plant", "subscribed")))
+        screen, tree = await subscribed_topics(pilot, app)
         await mosquitto_pub(broker, "-t", "old/one", "-m", "first")
         await wait_for(pilot, lambda: tree.find("plant", "old/one"), "the first topic")
         await mosquitto_pub(broker, "-t", "new/two", "-m", "x")

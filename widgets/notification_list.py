@@ -1,7 +1,7 @@
 """The notification list: a virtual list over a pane's filtered entries (Textual's
 Line API), one line per notification, with a cursor.
 
-Only the visible lines are rendered (:meth:`NotificationList.render_line`), so the
+Only the visible lines are rendered (:class:`~widgets.virtual_list.VirtualList`), so the
 cost of a frame does not depend on how many entries the pane holds: the pane hands
 over its whole filtered list with :meth:`NotificationList.set_rows` at most once per
 frame. A line reads ``HH:MM:SS.mmm ↺ SEV category device summary``: ``↺`` (and a
@@ -26,16 +26,15 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from textual import events
+from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.format import Clock, printable, truncate
 from console.notifications.model import Notification, Severity
 from widgets.mib_names import MibNames, NameWorker
+from widgets.virtual_list import VirtualList
 
 __all__ = ["NotificationList", "notification_line"]
 
@@ -101,7 +100,7 @@ def _named(notification: Notification, oid_name: str | None) -> str:
     return summary if oid is None else summary.replace(oid, oid_name, 1)
 
 
-class NotificationList(ScrollView, can_focus=True):
+class NotificationList(VirtualList[Notification]):
     """Notifications, one per line, oldest at the top, with a cursor.
 
     Args:
@@ -189,29 +188,21 @@ class NotificationList(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._clock = clock
         self._mib_names = mib_names
-        self._rows: Sequence[Notification] = ()
-        self.cursor = -1
-        """The index of the entry under the cursor (``-1``: none)."""
         self.following = True
         """True while new rows put the cursor on the newest entry; False once the
         operator moved it off the newest (then the entry under it stays under it).
         The pane sets it when it resumes or pauses."""
-        self._highlighted: Notification | None = None
         self._name_worker = NameWorker(self, mib_names, lambda _names: self.refresh())
 
+    def highlight_message(self, row: Notification | None) -> Message:
+        """A :class:`Highlighted` for ``row``."""
+        return self.Highlighted(row)
+
+    def keep_end_on_resize(self) -> bool:
+        """True when the cursor is on the newest entry: it stays at the bottom."""
+        return self.cursor == len(self._rows) - 1
+
     # -- data -----------------------------------------------------------------------
-
-    @property
-    def rows(self) -> Sequence[Notification]:
-        """The entries shown, oldest first."""
-        return self._rows
-
-    @property
-    def highlighted(self) -> Notification | None:
-        """The entry under the cursor, or ``None``."""
-        if 0 <= self.cursor < len(self._rows):
-            return self._rows[self.cursor]
-        return None
 
     def set_rows(self, rows: Sequence[Notification], *, cursor: int | None = None) -> None:
         """Show ``rows`` (not copied: the pane replaces the list rather than change
@@ -220,13 +211,9 @@ class NotificationList(ScrollView, can_focus=True):
         under the cursor if ``rows`` hold it, the newest if not)."""
         if cursor is None and not self.following:
             cursor = self._index_of(self.highlighted, rows)
-        self._rows = rows
-        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
         last = len(rows) - 1
-        self.cursor = last if cursor is None else max(-1, min(cursor, last))
-        self._scroll_to_cursor(end=cursor is None)
-        self.refresh()
-        self._check_highlight()
+        index = last if cursor is None else max(-1, min(cursor, last))
+        self.show_rows(rows, index, end=cursor is None)
 
     def _index_of(
         self, notification: Notification | None, rows: Sequence[Notification]
@@ -240,15 +227,8 @@ class NotificationList(ScrollView, can_focus=True):
 
     # -- rendering ---------------------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
-        """The line ``y`` of the view: the entry at ``scroll_y + y``."""
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        if index >= len(self._rows):
-            return Strip.blank(width, base)
-        notification = self._rows[index]
+    def row_strip(self, index: int, notification: Notification, base: Style, width: int) -> Strip:
+        """The line of ``notification``: time, severity, category, device, summary."""
         stamp, severity, rest = notification_line(
             notification, self._clock, self._oid_name(notification), compact=width < COMPACT_BELOW
         )
@@ -268,7 +248,7 @@ class NotificationList(ScrollView, can_focus=True):
         strip = Strip(segments)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("notification-list--cursor"))
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        return strip
 
     def _oid_name(self, notification: Notification) -> str | None:
         """The cached MIB name of the entry's OID; an unknown one is queued for the
@@ -285,70 +265,15 @@ class NotificationList(ScrollView, can_focus=True):
             self._name_worker.request((oid,))
         return name
 
-    def on_resize(self) -> None:
-        """Keep the virtual width the widget's, and the cursor in view."""
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows))
-        self._scroll_to_cursor(end=self.cursor == len(self._rows) - 1)
-
     # -- the cursor ------------------------------------------------------------------------
-
-    def _scroll_to_cursor(self, *, end: bool = False) -> None:
-        height = self.scrollable_content_region.height
-        if end:
-            self.scroll_to(y=max(0, len(self._rows) - height), animate=False, immediate=True)
-            return
-        top = round(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif height and self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def _check_highlight(self) -> None:
-        current = self.highlighted
-        if current is not self._highlighted:
-            self._highlighted = current
-            self.post_message(self.Highlighted(current))
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on entry ``index`` (clamped), as the operator did: off the
         newest entry, the list stops following."""
         if not self._rows:
             return
-        self.cursor = max(0, min(index, len(self._rows) - 1))
+        super().move_cursor(index)
         at_end = self.cursor == len(self._rows) - 1
         if not at_end:
             self.following = False
-        self._scroll_to_cursor()
-        self.refresh()
-        self._check_highlight()
         self.post_message(self.CursorMoved(at_end))
-
-    def action_cursor_up(self) -> None:
-        """The previous (older) entry."""
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        """The next (newer) entry."""
-        self.move_cursor(self.cursor + 1)
-
-    def action_page_up(self) -> None:
-        """A page up."""
-        self.move_cursor(self.cursor - max(1, self.scrollable_content_region.height - 1))
-
-    def action_page_down(self) -> None:
-        """A page down."""
-        self.move_cursor(self.cursor + max(1, self.scrollable_content_region.height - 1))
-
-    def action_first(self) -> None:
-        """The oldest entry."""
-        self.move_cursor(0)
-
-    def action_last(self) -> None:
-        """The newest entry."""
-        self.move_cursor(len(self._rows) - 1)
-
-    def on_click(self, event: events.Click) -> None:
-        """Put the cursor on the clicked line."""
-        offset = event.get_content_offset(self)
-        if offset is not None:
-            self.move_cursor(round(self.scroll_y) + offset.y)

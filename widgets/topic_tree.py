@@ -1,7 +1,7 @@
 """The topic tree view: a virtual list over a :class:`~console.explorer.tree.TopicTree`'s
 rows (Textual's Line API), one line per level, with a cursor.
 
-Only the lines in view are drawn (:meth:`TopicTreeView.render_line`), from the nodes
+Only the lines in view are drawn (:class:`~widgets.virtual_list.VirtualList`), from the nodes
 themselves, so counters that change between two rebuilds of the rows cost a repaint
 of the visible lines only, whatever the tree holds (100k topics). The screen hands
 over new rows with :meth:`TopicTreeView.set_rows` when the tree's structure changed
@@ -21,15 +21,13 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.explorer.tree import TopicNode
 from console.format import Clock, format_count, printable, truncate
+from widgets.virtual_list import VirtualList
 
 __all__ = ["TopicTreeView", "payload_preview", "topic_line"]
 
@@ -82,13 +80,14 @@ def topic_line(node: TopicNode, clock: Clock, now: float) -> tuple[str, str, str
     return f"{name:<{NAME_WIDTH}}", counters, preview
 
 
-class TopicTreeView(ScrollView, can_focus=True):
+class TopicTreeView(VirtualList[TopicNode]):
     """The rows of a topic tree, with a cursor.
 
     Args:
         clock: formats the times; ``now`` gives the time rates are decayed to.
     """
 
+    # the keys of NotificationList's on purpose, under this widget's own ids (console/keys.py)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Up", id="topics.tree.up", show=False, tooltip="Previous"),
         Binding("down", "cursor_down", "Down", id="topics.tree.down", show=False, tooltip="Next"),
@@ -155,24 +154,12 @@ class TopicTreeView(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._clock = clock
         self._now = now
-        self._rows: Sequence[TopicNode] = ()
-        self.cursor = -1
-        """The index of the row under the cursor (``-1``: none)."""
-        self._highlighted: TopicNode | None = None
+
+    def highlight_message(self, row: TopicNode | None) -> Message:
+        """A :class:`Highlighted` for ``row``."""
+        return self.Highlighted(row)
 
     # -- data -----------------------------------------------------------------------
-
-    @property
-    def rows(self) -> Sequence[TopicNode]:
-        """The rows shown, top first."""
-        return self._rows
-
-    @property
-    def highlighted(self) -> TopicNode | None:
-        """The node under the cursor, or ``None``."""
-        if 0 <= self.cursor < len(self._rows):
-            return self._rows[self.cursor]
-        return None
 
     def set_rows(self, rows: Sequence[TopicNode], *, select: TopicNode | None = None) -> None:
         """Show ``rows``; the cursor goes to ``select`` when given and shown, else stays
@@ -186,40 +173,27 @@ class TopicTreeView(ScrollView, can_focus=True):
                 index = -1
         if index < 0:
             index = min(max(self.cursor, 0), len(rows) - 1)
-        self._rows = rows
-        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
-        self.cursor = index
-        self._scroll_to_cursor()
-        self.refresh()
-        self._check_highlight()
+        self.show_rows(rows, index)
 
     # -- rendering ---------------------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
-        """The line ``y`` of the view: the row at ``scroll_y + y``."""
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        if index >= len(self._rows):
-            return Strip.blank(width, base)
-        node = self._rows[index]
-        name, counters, preview = topic_line(node, self._clock, self._now())
+    def row_strip(self, index: int, row: TopicNode, base: Style, width: int) -> Strip:
+        """The line of the node ``row``: its name, counters and preview."""
+        name, counters, preview = topic_line(row, self._clock, self._now())
         if index == self.cursor:  # on top of every part's style (theirs set a background)
             base = base + self.get_component_rich_style("topic-tree--cursor")
         name_style = base
-        if node.depth == 1:
+        if row.depth == 1:
             name_style = base + self.get_component_rich_style("topic-tree--broker")
         if index == self.cursor:
             name_style = base
-        strip = Strip(
+        return Strip(
             [
                 Segment(name, name_style),
                 Segment(counters, self._part(base, "topic-tree--counters", index)),
                 Segment(preview, self._part(base, "topic-tree--preview", index)),
             ]
         )
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _part(self, base: Style, component: str, index: int) -> Style:
         """``base`` with a part's colour, except on the cursor's line (its colours)."""
@@ -227,59 +201,7 @@ class TopicTreeView(ScrollView, can_focus=True):
             return base
         return base + self.get_component_rich_style(component)
 
-    def on_resize(self) -> None:
-        """Keep the virtual width the widget's, and the cursor in view."""
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows))
-        self._scroll_to_cursor()
-
-    # -- the cursor ------------------------------------------------------------------------
-
-    def _scroll_to_cursor(self) -> None:
-        height = self.scrollable_content_region.height
-        top = round(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=max(0, self.cursor), animate=False, immediate=True)
-        elif height and self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def _check_highlight(self) -> None:
-        current = self.highlighted
-        if current is not self._highlighted:
-            self._highlighted = current
-            self.post_message(self.Highlighted(current))
-
-    def move_cursor(self, index: int) -> None:
-        """Put the cursor on row ``index`` (clamped)."""
-        if not self._rows:
-            return
-        self.cursor = max(0, min(index, len(self._rows) - 1))
-        self._scroll_to_cursor()
-        self.refresh()
-        self._check_highlight()
-
-    def action_cursor_up(self) -> None:
-        """The row above."""
-        self.move_cursor(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        """The row below."""
-        self.move_cursor(self.cursor + 1)
-
-    def action_page_up(self) -> None:
-        """A page up."""
-        self.move_cursor(self.cursor - max(1, self.scrollable_content_region.height - 1))
-
-    def action_page_down(self) -> None:
-        """A page down."""
-        self.move_cursor(self.cursor + max(1, self.scrollable_content_region.height - 1))
-
-    def action_first(self) -> None:
-        """The first row."""
-        self.move_cursor(0)
-
-    def action_last(self) -> None:
-        """The last row."""
-        self.move_cursor(len(self._rows) - 1)
+    # -- levels ----------------------------------------------------------------------------
 
     def _set_open(self, node: TopicNode, expanded: bool) -> None:
         if node.children and node.expanded != expanded:
@@ -305,9 +227,3 @@ class TopicTreeView(ScrollView, can_focus=True):
         """Open or close the level under the cursor."""
         if (node := self.highlighted) is not None:
             self._set_open(node, not node.expanded)
-
-    def on_click(self, event: events.Click) -> None:
-        """Put the cursor on the clicked line."""
-        offset = event.get_content_offset(self)
-        if offset is not None:
-            self.move_cursor(round(self.scroll_y) + offset.y)

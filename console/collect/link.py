@@ -25,7 +25,6 @@ import contextlib
 import json
 import logging
 import os
-import ssl
 import threading
 import time
 import uuid
@@ -43,7 +42,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from console.collect.namespace import REPLY_ROOT, request_topic
 from console.config import BrokerConfig, BrokerTls, Config
 from console.events import JsonValue
-from console.mqtt.paho_adapter import PahoClient, error_text, new_client_id
+from console.mqtt.paho_adapter import (
+    PahoClient,
+    disconnect_reason,
+    error_text,
+    new_client_id,
+    tls_context,
+)
 from console.mqtt.pahoclient import paho
 from console.secrets import Secret
 
@@ -231,16 +236,7 @@ class BrokerLink:
                 conf.username, None if conf.password is None else conf.password.reveal()
             )
         if conf.tls is not None:
-            context = ssl.create_default_context(
-                ssl.Purpose.SERVER_AUTH,
-                cafile=None if conf.tls.ca_certs is None else str(conf.tls.ca_certs),
-            )
-            if conf.tls.certfile is not None:
-                context.load_cert_chain(
-                    str(conf.tls.certfile),
-                    None if conf.tls.keyfile is None else str(conf.tls.keyfile),
-                )
-            client.tls_set_context(context)
+            client.tls_set_context(tls_context(conf.tls))
         if self._will is not None:
             topic, payload = self._will
             client.will_set(topic, payload, qos=1, retain=True)
@@ -417,6 +413,7 @@ class BrokerLink:
             loop.call_soon_threadsafe(callback, *args)
 
     # -- paho's thread -------------------------------------------------------------------
+    # (the callbacks' signatures are paho's VERSION2 API, so they repeat PahoSession's)
 
     def _paho_connect(
         self,
@@ -443,9 +440,7 @@ class BrokerLink:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        self._call(
-            self._lost, "connection lost" if reason_code.value in (0, 128) else str(reason_code)
-        )
+        self._call(self._lost, disconnect_reason(reason_code))
 
     def _paho_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         props = msg.properties

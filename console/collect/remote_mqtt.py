@@ -130,6 +130,8 @@ class RemoteMqttFleet:
             device.astarte_base = f"{astarte['realm']}/{astarte['device_id']}"
 
     # -- the operator's actions --------------------------------------------------------
+    # (their signatures repeat MqttFleet's on purpose: the runtime hands this fleet to the
+    # MQTT operator as one; the work is the collector's, through requests)
 
     async def publish(
         self,

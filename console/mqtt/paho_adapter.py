@@ -32,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from console.config import BrokerConfig, MqttSubscription
+from console.config import BrokerConfig, BrokerTls, MqttSubscription
 from console.events import JsonValue
 from console.mqtt.handover import Control, Handover, MqttMessage
 from console.mqtt.pahoclient import paho
@@ -41,9 +41,11 @@ __all__ = [
     "BrokerStatus",
     "PahoClient",
     "PahoSession",
+    "disconnect_reason",
     "error_text",
     "new_client_id",
     "publish_properties",
+    "tls_context",
 ]
 
 mlog = logging.getLogger(__name__)
@@ -110,6 +112,32 @@ def error_text(exc: BaseException | None) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def disconnect_reason(reason_code: ReasonCode) -> str:
+    """The operator's reason for a lost connection: ``connection lost`` for a
+    normal disconnection or paho's unspecified error (0, 128: the socket closed),
+    else the DISCONNECT reason code's name (MQTT 5.0 §3.14.2.1)."""
+    return "connection lost" if reason_code.value in (0, 128) else str(reason_code)
+
+
+def tls_context(tls: BrokerTls) -> ssl.SSLContext:
+    """A client TLS context that verifies the broker (``tls.ca_certs``, else the
+    system's CAs) and presents ``tls.certfile``/``tls.keyfile`` when given;
+    ``tls.insecure`` is the caller's to apply.
+
+    Raises:
+        OSError, ssl.SSLError: a CA, certificate or key file cannot be loaded.
+    """
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH,
+        cafile=None if tls.ca_certs is None else str(tls.ca_certs),
+    )
+    if tls.certfile is not None:
+        context.load_cert_chain(
+            str(tls.certfile), None if tls.keyfile is None else str(tls.keyfile)
+        )
+    return context
 
 
 class PahoSession:
@@ -200,17 +228,10 @@ class PahoSession:
             )
         if conf.tls is not None:
             tls = conf.tls
-            context = ssl.create_default_context(
-                ssl.Purpose.SERVER_AUTH,
-                cafile=None if tls.ca_certs is None else str(tls.ca_certs),
-            )
+            context = tls_context(tls)
             if tls.insecure:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            if tls.certfile is not None:
-                context.load_cert_chain(
-                    str(tls.certfile), None if tls.keyfile is None else str(tls.keyfile)
-                )
             client.tls_set_context(context)
             client.tls_insecure_set(tls.insecure)
         return client
@@ -308,7 +329,7 @@ class PahoSession:
             return
         if self._status is BrokerStatus.CONNECTED:
             self.next_delay(reset=True)
-        reason = "connection lost" if reason_code.value in (0, 128) else str(reason_code)
+        reason = disconnect_reason(reason_code)
         if self._status is not BrokerStatus.CONNECTED and self._reason:
             reason = self._reason
         self._set_status(BrokerStatus.DISCONNECTED, reason, reason_code.value)

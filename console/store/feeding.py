@@ -4,19 +4,22 @@ failure that stops the feeder instead of the console.
 
 Subclasses (:class:`~console.store.snmp.StoreFeeder`,
 :class:`~console.store.mqtt.MqttPropertyFeeder`) say which events they take and how
-one event becomes a store write.
+one event becomes a store write. :class:`LastValueFeeder` is the base of those that
+keep only the last value of each event type of a batch (SNMP values, JSON fields,
+Sparkplug metrics).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import ClassVar
 
 from console.events import DEFAULT_MAXSIZE, Event, EventManager, Pattern, Policy, Subscription
 from console.store.errors import StoreError
 from console.store.properties import PropertyStore
 
-__all__ = ["Feeder"]
+__all__ = ["Feeder", "LastValueFeeder"]
 
 mlog = logging.getLogger(__name__)
 
@@ -113,3 +116,34 @@ class Feeder:
             await self._subscription.drain()
         self._subscription.unsubscribe()
         await self._subscription.wait_closed()
+
+
+class LastValueFeeder(Feeder):
+    """A :class:`Feeder` of :attr:`PATTERN` that stores, of a batch, only the last
+    event of each event type (one OID, field or metric: only its last value counts).
+
+    Args:
+        bus: the event manager.
+        store: the open property store.
+        batch_size: events handed to the feeder at a time (coalesced per event type).
+        maxsize: the subscription's queue bound before publishers wait.
+    """
+
+    #: The events to persist.
+    PATTERN: ClassVar[Pattern]
+
+    def __init__(
+        self,
+        bus: EventManager,
+        store: PropertyStore,
+        *,
+        batch_size: int = 1000,
+        maxsize: int = DEFAULT_MAXSIZE,
+    ) -> None:
+        super().__init__(bus, store, self.PATTERN, batch_size=batch_size, maxsize=maxsize)
+
+    def _select(self, events: list[Event]) -> list[Event]:
+        latest: dict[tuple[str, ...], Event] = {}
+        for event in events:
+            latest[event.type] = event
+        return list(latest.values())

@@ -31,9 +31,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Final
 
-from console.events import DEFAULT_MAXSIZE, Event, EventManager, JsonValue
-from console.store.feeding import Feeder
-from console.store.properties import PropertyStore
+from console.events import Event, JsonValue
+from console.store.feeding import LastValueFeeder
 from console.store.values import Ownership, PropertyType, PropertyValue, Source
 
 __all__ = [
@@ -121,12 +120,8 @@ def metric_property(
     return None
 
 
-class _LastValueFeeder(Feeder):
-    def _select(self, events: list[Event]) -> list[Event]:
-        latest: dict[tuple[str, ...], Event] = {}
-        for event in events:
-            latest[event.type] = event
-        return list(latest.values())
+class _MqttValueFeeder(LastValueFeeder):
+    """A last-value feeder of MQTT values: :meth:`_put` stores one (device-owned)."""
 
     async def _put(
         self,
@@ -155,22 +150,11 @@ class _LastValueFeeder(Feeder):
         return True
 
 
-class FieldFeeder(_LastValueFeeder):
+class FieldFeeder(_MqttValueFeeder):
     """Persists the JSON field events of the bus (see the module docstring)."""
 
     kept = "JSON fields"
-
-    def __init__(
-        self,
-        bus: EventManager,
-        store: PropertyStore,
-        *,
-        batch_size: int = 1000,
-        maxsize: int = DEFAULT_MAXSIZE,
-    ) -> None:
-        super().__init__(
-            bus, store, ("mqtt", "?", "field", "*"), batch_size=batch_size, maxsize=maxsize
-        )
+    PATTERN = ("mqtt", "?", "field", "*")
 
     async def _store_event(self, event: Event) -> bool:
         payload = event.payload
@@ -182,22 +166,11 @@ class FieldFeeder(_LastValueFeeder):
         return await self._put(event, FIELDS_INTERFACE, f"/{topic}{pointer}", found, kind)
 
 
-class MetricFeeder(_LastValueFeeder):
+class MetricFeeder(_MqttValueFeeder):
     """Persists the Sparkplug B metric events of the bus (see the module docstring)."""
 
     kept = "Sparkplug metrics"
-
-    def __init__(
-        self,
-        bus: EventManager,
-        store: PropertyStore,
-        *,
-        batch_size: int = 1000,
-        maxsize: int = DEFAULT_MAXSIZE,
-    ) -> None:
-        super().__init__(
-            bus, store, ("mqtt", "?", "metric", "*"), batch_size=batch_size, maxsize=maxsize
-        )
+    PATTERN = ("mqtt", "?", "metric", "*")
 
     async def _store_event(self, event: Event) -> bool:
         payload = event.payload

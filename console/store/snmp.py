@@ -40,8 +40,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from console.events import DEFAULT_MAXSIZE, Event, EventManager, JsonValue
-from console.store.feeding import Feeder
+from console.events import Event, JsonValue
+from console.store.feeding import LastValueFeeder
 from console.store.properties import Property, PropertyStore
 from console.store.values import Ownership, PropertyType, PropertyValue, Source
 
@@ -148,7 +148,7 @@ async def last_known(store: PropertyStore, device: str) -> dict[str, KnownValue]
     return found
 
 
-class StoreFeeder(Feeder):
+class StoreFeeder(LastValueFeeder):
     """Persists every SNMP read event of the bus as a property (see the module doc);
     a batch keeps only the last value of each OID.
 
@@ -160,27 +160,12 @@ class StoreFeeder(Feeder):
     """
 
     kept = "SNMP values"
-
-    def __init__(
-        self,
-        bus: EventManager,
-        store: PropertyStore,
-        *,
-        batch_size: int = 1000,
-        maxsize: int = DEFAULT_MAXSIZE,
-    ) -> None:
-        super().__init__(bus, store, READ_PATTERN, batch_size=batch_size, maxsize=maxsize)
+    PATTERN = READ_PATTERN
 
     async def last_known(self, device: str) -> dict[str, KnownValue]:
         """:func:`last_known` of this feeder's store (everything fed so far included:
         reads flush first)."""
         return await last_known(self._store, device)
-
-    def _select(self, events: list[Event]) -> list[Event]:
-        latest: dict[tuple[str, ...], Event] = {}
-        for event in events:
-            latest[event.type] = event  # only the last value of an OID counts
-        return list(latest.values())
 
     async def _store_event(self, event: Event) -> bool:
         device, oid, data = _read_event(event)

@@ -249,6 +249,7 @@ class HttpDelivery(Delivery):
 
     initial = DeliveryStatus.CONNECTING
 
+    # Delivery's signature on purpose: make_delivery builds either transport alike
     def __init__(
         self,
         bus: EventManager,
@@ -395,6 +396,7 @@ class TcpDelivery(Delivery):
 
     initial = DeliveryStatus.INACTIVE
 
+    # Delivery's signature on purpose: make_delivery builds either transport alike
     def __init__(
         self,
         bus: EventManager,
