@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
-from textual_plotext import PlotextPlot
 
 from console.explorer.series import WINDOWS, downsample, numeric_series, series_stats
 from console.explorer.tree import TopicMessage, TopicNode
@@ -85,6 +84,8 @@ class TopicPlotScreen(Screen[None]):
         """Header, the stats line, the chart, footer."""
         yield Header(icon="◆")
         yield Static(id="plot-stats", markup=False)
+        from textual_plotext import PlotextPlot  # plotext: ~0.1 s, only when a chart opens
+
         yield PlotextPlot(id="topic-plot")
         yield Footer()
 
@@ -104,6 +105,8 @@ class TopicPlotScreen(Screen[None]):
         window = self.window
         since = None if window is None else now - window
         series = numeric_series(self._messages())
+        from textual_plotext import PlotextPlot
+
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_data()
