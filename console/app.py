@@ -740,6 +740,7 @@ def help_sections() -> list[HelpSection]:
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
+    from screens.snmp_chart import SnmpChartScreen
     from screens.table import TableScreen
     from screens.topic_plot import TopicPlotScreen
     from screens.topics import TopicsScreen
@@ -754,7 +755,7 @@ def help_sections() -> list[HelpSection]:
     return [
         HelpSection.of("Global", FleettopApp, App),
         HelpSection.of("Devices", DevicesScreen, DeviceTable),
-        HelpSection.of("OIDs", OidsScreen, ValueTable),
+        HelpSection.of("OIDs", OidsScreen, ValueTable, SnmpChartScreen),
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Table", TableScreen),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),

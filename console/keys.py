@@ -76,6 +76,8 @@ BINDINGS: Final[Mapping[str, str]] = MappingProxyType(
         "snmp.interfaces": "The device's interfaces",
         "snmp.poll_add": "Poll the selected OID",
         "snmp.poll_remove": "Stop polling the selected OID",
+        "snmp.chart": "The selected SNMP value (a counter: its rate) as a chart over time",
+        "snmp.chart.window": "The chart's next window length (1 min, 5 min, 15 min, 1 h, all)",
         "snmp.read": "GET the selected OID now",
         "snmp.table": "The selected OID's table as a grid",
         "snmp.walk": "Walk the selected table or group",

@@ -11,11 +11,13 @@ from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
 from console.fleet import COUNTER_MODULI, MQTT, Changes, ValueKey, ValueState
+from console.fleet.series import charted
 from console.format import Clock, format_count, format_counter_rate, format_value
 from screens.base import FleetScreen, ScreenContext
 from screens.controllers.mqtt import PUBLISH, SET_NEW, UNSET
 from screens.controllers.snmp import GET, POLL_ADD, POLL_REMOVE, READ, WALK, WRITE
 from screens.mqtt_values import mqtt_value_detail
+from screens.snmp_chart import SnmpChartScreen
 from screens.table import INTERFACES_BINDING, TABLE_BINDING, open_table
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from widgets.value_table import ValueTable
@@ -67,8 +69,9 @@ class OidsScreen(FleetScreen):
 
     The operator's requests act on the selected row: ``r`` reads it now, ``w``
     writes it (dialog, then confirmation), ``W`` walks its table or group, ``a`` and
-    ``x`` add it to and remove it from polling; ``g`` reads any OID or MIB name, and
-    its answer becomes a row that is selected when it arrives.
+    ``x`` add it to and remove it from polling, ``c`` charts it (a counter: its rate);
+    ``g`` reads any OID or MIB name, and its answer becomes a row that is selected
+    when it arrives.
 
     Args:
         context: the screen context.
@@ -85,6 +88,13 @@ class OidsScreen(FleetScreen):
         INTERFACES_BINDING,
         POLL_ADD,
         POLL_REMOVE,
+        Binding(
+            "c",
+            "chart",
+            "Chart",
+            id="snmp.chart",
+            tooltip="The selected value (a counter: its rate) as a chart over time",
+        ),
         PUBLISH,
         SET_NEW,
         UNSET,
@@ -242,6 +252,30 @@ class OidsScreen(FleetScreen):
         """Poll the selected OID from its device's next cycle."""
         if key := self._selected():
             self.context.operator.add_polling(*key)
+
+    def action_chart(self) -> None:
+        """Chart the selected SNMP value over time (a counter: its per-second rate)."""
+        if not (key := self._selected()):
+            return
+        value = self.context.state.value(key)
+        if value is None or value.protocol == MQTT or charted(value.data_type) is None:
+            kind = value.data_type if value is not None and value.protocol != MQTT else "MQTT"
+            self.context.operator.notify(
+                f"no chart for a {kind} value (numbers and counters only;"
+                " an MQTT topic's chart: T, then g)",
+                severity="warning",
+            )
+            return
+        state = self.context.state
+        self.app.push_screen(
+            SnmpChartScreen(
+                key,
+                value.data_type,
+                self.context.mib_names.get(key[1]),
+                state.snmp.series,
+                self.context.clock,
+            )
+        )
 
     @work(exclusive=True, group="dialog", exit_on_error=False, description="stop polling")
     async def action_poll_remove(self) -> None:

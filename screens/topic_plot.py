@@ -1,4 +1,9 @@
-"""A topic's numeric values as a chart over time (``g`` on the Topics screen).
+"""Numeric series as a chart over time: :class:`ChartScreen`, and a topic's chart
+(:class:`TopicPlotScreen`, ``g`` on the Topics screen).
+
+:class:`ChartScreen` draws whatever series its source returns (name -> points,
+oldest first) with min / max / last of each in the window; the OIDs screen's chart
+of a polled SNMP value or counter rate (:mod:`screens.snmp_chart`) is one too.
 
 The series come from the topic's history (:func:`~console.explorer.series.numeric_series`:
 a number, or every numeric field of a JSON payload, at most four), including what
@@ -22,15 +27,19 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from console.explorer.series import WINDOWS, downsample, numeric_series, series_stats
+from console.explorer.series import WINDOWS, Point, downsample, numeric_series, series_stats
 from console.explorer.tree import TopicMessage, TopicNode
 from console.format import Clock
 from widgets.showing import is_showing
 
-__all__ = ["REDRAW_SECONDS", "TopicPlotScreen", "window_label"]
+__all__ = ["REDRAW_SECONDS", "ChartScreen", "Series", "TopicPlotScreen", "window_label"]
 
 #: The chart is drawn again this often (seconds) while it shows.
 REDRAW_SECONDS = 2.0
+
+Series = Callable[[], dict[str, list[Point]]]
+"""Returns the series to draw now: name -> ``(time, number)`` points, oldest first
+(time in seconds since the epoch)."""
 
 
 def window_label(window: float | None) -> str:
@@ -40,36 +49,24 @@ def window_label(window: float | None) -> str:
     return f"{window / 3600:g} h" if window >= 3600 else f"{window / 60:g} min"
 
 
-class TopicPlotScreen(Screen[None]):
-    """The chart of one topic.
+class ChartScreen(Screen[None]):
+    """A chart of numeric series over time (see the module docstring).
+
+    Subclasses declare ``BINDINGS``: ``escape`` -> ``back``, ``w`` -> ``next_window``.
 
     Args:
-        node: the topic node.
-        messages: returns its messages, oldest first (memory and store).
+        title: what is charted (the title and the sub-title).
+        series: the series to draw now (called at each redraw).
         clock: formats "now".
+        empty: the stats line when there is no series at all.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),
-        Binding(
-            "w",
-            "next_window",
-            "Window",
-            id="topics.plot.window",
-            tooltip="The next window length (1 min, 5 min, 15 min, 1 h, all)",
-        ),
-    ]
-
-    def __init__(
-        self,
-        node: TopicNode,
-        messages: Callable[[], Sequence[TopicMessage]],
-        clock: Clock,
-    ) -> None:
+    def __init__(self, title: str, series: Series, clock: Clock, empty: str) -> None:
         super().__init__()
-        self.node = node
-        self._messages = messages
+        self.chart_title = title
+        self._series = series
         self._clock = clock
+        self._empty = empty
         self.window_index = 1
         """The window showing, an index of :data:`~console.explorer.series.WINDOWS`."""
         self.stats_text = ""
@@ -91,7 +88,7 @@ class TopicPlotScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Draw, and again every :data:`REDRAW_SECONDS` while showing."""
-        self.sub_title = f"Chart · {self.node.path}"
+        self.sub_title = f"Chart · {self.chart_title}"
         self.draw()
         self.set_interval(REDRAW_SECONDS, self._tick)
 
@@ -100,11 +97,11 @@ class TopicPlotScreen(Screen[None]):
             self.draw()
 
     def draw(self) -> None:
-        """Draw the chart and the stats line from the topic's messages now."""
+        """Draw the chart and the stats line from the series now."""
         now = time.time()
         window = self.window
         since = None if window is None else now - window
-        series = numeric_series(self._messages())
+        series = self._series()
         from textual_plotext import PlotextPlot
 
         plot = self.query_one(PlotextPlot)
@@ -131,8 +128,8 @@ class TopicPlotScreen(Screen[None]):
             )
         window_text = window_label(window)
         if not series:
-            lines.append("no numeric value in this topic's messages (a number, or JSON numbers)")
-        plt.title(f"{self.node.path} · window {window_text} · now {self._clock.time_of_day(now)}")
+            lines.append(self._empty)
+        plt.title(f"{self.chart_title} · window {window_text} · now {self._clock.time_of_day(now)}")
         plt.xlabel("seconds before now")
         if window is not None:
             plt.xlim(-window, 0)
@@ -146,5 +143,41 @@ class TopicPlotScreen(Screen[None]):
         self.draw()
 
     def action_back(self) -> None:
-        """Back to the Topics screen."""
+        """Back to the previous screen."""
         self.dismiss()
+
+
+class TopicPlotScreen(ChartScreen):
+    """The chart of one topic: its numeric series
+    (:func:`~console.explorer.series.numeric_series`).
+
+    Args:
+        node: the topic node.
+        messages: returns its messages, oldest first (memory and store).
+        clock: formats "now".
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="screen.back", tooltip="Back to the previous screen"),
+        Binding(
+            "w",
+            "next_window",
+            "Window",
+            id="topics.plot.window",
+            tooltip="The next window length (1 min, 5 min, 15 min, 1 h, all)",
+        ),
+    ]
+
+    def __init__(
+        self,
+        node: TopicNode,
+        messages: Callable[[], Sequence[TopicMessage]],
+        clock: Clock,
+    ) -> None:
+        super().__init__(
+            node.path,
+            lambda: numeric_series(messages()),
+            clock,
+            "no numeric value in this topic's messages (a number, or JSON numbers)",
+        )
+        self.node = node

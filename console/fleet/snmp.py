@@ -53,6 +53,7 @@ from console.fleet.model import (
     ValueState,
     unpack,
 )
+from console.fleet.series import SnmpSeries, charted
 from console.fleet.values import FleetValues
 
 __all__ = ["COUNTER_MODULI", "SYS_UPTIME", "SnmpFold", "counter_rate"]
@@ -98,6 +99,9 @@ class SnmpFold:
 
     def __init__(self, values: FleetValues) -> None:
         self._values = values
+        self.series = SnmpSeries()
+        """Recent points of the numeric values and counter rates, for the OIDs
+        screen's chart (:mod:`console.fleet.series`)."""
 
     def apply_one(self, event: Event, changes: Changes) -> None:
         """Fold one ``("snmp", DEVICE, KIND, ...)`` event into the values and note
@@ -207,6 +211,7 @@ class SnmpFold:
             sample = counter.sample
             if counter.polled and sample is not None and sample[1] <= previous < now:
                 counter.sample = (sample[0], now)
+                self.series.add(counter.key, now, 0.0)
                 if counter.rate != 0.0:
                     counter.rate = 0.0
                     changes.values.add(counter.key)
@@ -257,6 +262,7 @@ class SnmpFold:
         state.session_id = session_id if isinstance(session_id, str) else None
         state.polled = state.polled or cause_text in _POLLED_CAUSES
         self._sample(state, previous_type, when)
+        self._chart(state, previous_type, when)
         if oid == SYS_UPTIME:
             self._check_restart(state, when, changes)
         self._values.evict()
@@ -277,6 +283,16 @@ class SnmpFold:
             state.rate = counter_rate(state.data_type, previous, current)
         state.sample = current
         counters.setdefault(state.device, {})[state.oid] = state
+
+    def _chart(self, state: ValueState, previous_type: str | None, when: float) -> None:
+        """Add the value's point (or its counter's rate) to :attr:`series`."""
+        if previous_type is not None and previous_type != state.data_type:
+            self.series.forget(state.key)
+        kind = charted(state.data_type)
+        if kind == "value" and _is_int(state.value):
+            self.series.add(state.key, when, float(state.value))
+        elif kind == "rate" and state.rate is not None:
+            self.series.add(state.key, when, state.rate)
 
     def _check_restart(self, uptime: ValueState, when: float, changes: Changes) -> None:
         """``sysUpTime.0`` went back: the device restarted, its counters' rates and
