@@ -2,7 +2,8 @@
 
 ``INTEGER``, ``UNSIGNED`` (Gauge32) and ``TIME_TICKS`` values are charted as they
 are; ``COUNTER`` and ``BIG_COUNTER`` as their per-second rate (the same rate the
-OIDs screen shows: :func:`console.fleet.snmp.counter_rate`). The points come from
+OIDs screen shows: :func:`console.fleet.snmp.counter_rate`, written as its detail
+line writes it, ``2,000/s``). The points come from
 the fleet state's in-memory series (:mod:`console.fleet.series`): the property
 store keeps only an OID's last value, so a chart's past starts when fleettop
 started; new points arrive as polls do. Drawn by
@@ -18,10 +19,18 @@ from textual.binding import Binding, BindingType
 from console.explorer.series import Point
 from console.fleet import ValueKey
 from console.fleet.series import SnmpSeries, charted
-from console.format import Clock
+from console.format import Clock, format_count, format_counter_rate
 from screens.topic_plot import ChartScreen
 
 __all__ = ["SnmpChartScreen"]
+
+
+def _rate_text(per_second: float) -> str:
+    return format_counter_rate(per_second, compact=False)
+
+
+def _value_text(value: float) -> str:
+    return format_count(int(value)) if value.is_integer() else f"{value:g}"
 
 
 class SnmpChartScreen(ChartScreen):
@@ -55,7 +64,8 @@ class SnmpChartScreen(ChartScreen):
         clock: Clock,
     ) -> None:
         device, oid = key
-        label = "rate /s" if charted(data_type) == "rate" else "value"
+        rate = charted(data_type) == "rate"
+        label = "rate" if rate else "value"
 
         def points() -> dict[str, list[Point]]:
             found = series.points(key)
@@ -66,6 +76,7 @@ class SnmpChartScreen(ChartScreen):
             points,
             clock,
             "no point yet: the chart starts at fleettop's start"
-            + (" (a rate needs two reads)" if label != "value" else ""),
+            + (" (a rate needs two reads)" if rate else ""),
+            _rate_text if rate else _value_text,
         )
         self.key = key

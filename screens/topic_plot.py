@@ -59,10 +59,19 @@ class ChartScreen(Screen[None]):
         series: the series to draw now (called at each redraw).
         clock: formats "now".
         empty: the stats line when there is no series at all.
+        number: formats min / max / last (default ``f"{v:g}"``).
     """
 
-    def __init__(self, title: str, series: Series, clock: Clock, empty: str) -> None:
+    def __init__(
+        self,
+        title: str,
+        series: Series,
+        clock: Clock,
+        empty: str,
+        number: Callable[[float], str] = "{:g}".format,
+    ) -> None:
         super().__init__()
+        self._number = number
         self.chart_title = title
         self._series = series
         self._clock = clock
@@ -122,9 +131,10 @@ class ChartScreen(Screen[None]):
                 label=name,
                 marker="braille",
             )
+            number = self._number
             lines.append(
-                f"{name}: min {stats.minimum:g}  max {stats.maximum:g}  last {stats.last:g}"
-                f"  ({stats.count} points)"
+                f"{name}: min {number(stats.minimum)}  max {number(stats.maximum)}"
+                f"  last {number(stats.last)}  ({stats.count} points)"
             )
         window_text = window_label(window)
         if not series:

@@ -24,6 +24,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from console.app import FleettopApp, help_sections
 from console.events import Event
+from console.format import format_counter_rate
 from console.runtime import Runtime
 from console.snmp.errors import SnmpNotConnectedError
 from screens.confirm import ConfirmScreen
@@ -31,6 +32,7 @@ from screens.controllers.snmp import Operator
 from screens.get import OidPromptScreen
 from screens.help import help_rows
 from screens.oids import OidsScreen
+from screens.snmp_chart import SnmpChartScreen
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
 from screens.write import WriteScreen, check_write
 from tests.ui_helpers import (
@@ -231,6 +233,69 @@ async def test_rate_column_shows_counter_rates_across_a_32_bit_wrap() -> None:
         publish(app, read("core-sw1", SYS_UPTIME, "TIME_TICKS", 100, at=T0 + 3))
         await wait_for(pilot, lambda: row_key(("core-sw1", SYS_UPTIME)) in table.rows, "uptime")
         assert cell(table, row_key(("core-sw1", SYS_UPTIME)), "rate") == ""  # not a counter
+
+
+async def test_c_charts_a_counter_rate_across_a_32_bit_wrap_with_min_max_last() -> None:
+    notices = Notices()
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=notices.hook) as pilot:
+        screen = await oids_of(pilot, app)
+        table = screen.query_one(ValueTable)
+        key = row_key(("core-sw1", IF_IN_OCTETS_1))
+        # one at a time: the UI's subscription keeps only the newest read of an OID
+        for at, value, rate in ((T0, 2**32 - 1_000, "—"), (T0 + 2, 3_000, "2,000/s"),
+                                (T0 + 3, 4_000, "1,000/s")):  # fmt: skip
+            publish(app, read("core-sw1", IF_IN_OCTETS_1, "COUNTER", value, at=at))
+            await wait_for(pilot, lambda: key in table.rows, "the counter row")
+            await wait_for(pilot, lambda r=rate: cell(table, key, "rate") == r, rate)  # type: ignore[misc]
+        publish(app, read("core-sw1", SYS_DESCR, "STRING", "a switch", at=T0))
+        await wait_for(pilot, lambda: row_key(("core-sw1", SYS_DESCR)) in table.rows, "text")
+        await select(pilot, table, "core-sw1", SYS_DESCR)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: notices.has("no chart for a STRING value"), "refused")
+        assert shown(app, OidsScreen)
+        await select(pilot, table, "core-sw1", IF_IN_OCTETS_1)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: shown(app, SnmpChartScreen), "the chart")
+        chart = app.screen
+        assert isinstance(chart, SnmpChartScreen)
+        assert chart.key == ("core-sw1", IF_IN_OCTETS_1)
+        assert "rate: nothing in the window" in chart.stats_text  # T0 is long ago
+        await pilot.press("w", "w", "w")  # 15 min, 1 h, all
+        assert "window all" in chart.stats_text
+        assert "rate: min 1,000/s  max 2,000/s  last 1,000/s  (2 points)" in chart.stats_text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: shown(app, OidsScreen), "back")
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+async def test_the_chart_of_a_demo_counter_ends_on_the_rate_the_oids_screen_shows() -> None:
+    app = FleettopApp(Runtime(demo=True))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await demo_oids(pilot, app)
+        key = ("core-sw1", IF_IN_OCTETS_1)
+
+        def rate() -> float | None:
+            value = app.state.value(key)
+            return value.rate if value is not None else None
+
+        await wait_for(pilot, lambda: rate() is not None, "a rate", attempts=1500)
+        await select(pilot, table, *key)
+        detail = screen.query_one("#value-detail", Static)
+        shown_rate = format_counter_rate(rate(), compact=False)
+        await wait_for(pilot, lambda: f"rate {shown_rate}" in text_of(detail), "the rate shown")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: shown(app, SnmpChartScreen), "the chart")
+        chart = app.screen
+        assert isinstance(chart, SnmpChartScreen)
+
+        def ends_on_the_rate() -> bool:
+            chart.draw()
+            return f"last {format_counter_rate(rate(), compact=False)}  (" in chart.stats_text
+
+        await wait_for(pilot, ends_on_the_rate, "the chart's last point is the rate")
+        assert "rate: min " in chart.stats_text
+        assert "window 5 min" in chart.stats_text
 
 
 # -- demo: r, g, w, W, a, x -----------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from console.events import Event, EventType, JsonValue
 from console.fleet import FleetState, counter_rate
+from console.fleet.series import SnmpSeries
 
 _seq = iter(range(1, 1_000_000))
 
@@ -231,6 +232,44 @@ def test_a_counter_read_only_by_the_operator_is_not_zeroed_by_polls() -> None:
     state.apply([polling("sw1", IN_OCTETS)])
     assert state.apply([polling("sw1")]).values == {("sw1", IN_OCTETS)}  # removed
     assert rate(state) is None
+
+
+def test_the_chart_series_holds_values_and_counter_rates_across_a_wrap() -> None:
+    """The OIDs screen's chart: numbers as they are, counters as the rate the fold
+    shows (one 32-bit wrap counted right, no point for a jump), a 0 for a poll cycle
+    that read the counter unchanged, nothing for a text, bounded per OID."""
+    state = FleetState()
+    series = state.snmp.series
+    state.apply([poll_at(9.0), counter(IN_OCTETS, 2**32 - 1_000, 10.0), poll_at(10.5)])
+    assert series.points(("sw1", IN_OCTETS)) == []  # one sample: no rate yet
+    state.apply([counter(IN_OCTETS, 3_000, 12.0), poll_at(12.5)])  # wrapped: 4,000 in 2 s
+    state.apply([poll_at(13.5)])  # read again unchanged
+    state.apply([counter(IN_OCTETS, 2_500_000_000, 14.0)])  # a jump: no rate, no point
+    state.apply([counter(IN_OCTETS, 2_500_001_000, 15.0)])
+    assert series.points(("sw1", IN_OCTETS)) == [(12.0, 2_000.0), (13.5, 0.0), (15.0, 1_000.0)]
+    assert rate(state) == series.points(("sw1", IN_OCTETS))[-1][1]
+    state.apply([counter(UPTIME, 100, 1.0, data_type="TIME_TICKS")])
+    state.apply([counter(UPTIME, 200, 2.0, data_type="TIME_TICKS")])
+    assert series.points(("sw1", UPTIME)) == [(1.0, 100.0), (2.0, 200.0)]
+    state.apply([counter("1.3.6.1.2.1.1.5.0", "sw1", 1.0, data_type="STRING")])  # type: ignore[arg-type]
+    assert series.points(("sw1", "1.3.6.1.2.1.1.5.0")) == []
+    # a type change: the old points meant something else
+    state.apply([counter(UPTIME, "NO_SUCH_INSTANCE", 3.0, data_type="ERROR")])  # type: ignore[arg-type]
+    assert series.points(("sw1", UPTIME)) == []
+
+
+def test_the_chart_series_is_bounded() -> None:
+    series = SnmpSeries(points=3, keys=2)
+    for at in range(5):
+        series.add(("sw1", "1"), float(at), float(at))
+    assert series.points(("sw1", "1")) == [(2.0, 2.0), (3.0, 3.0), (4.0, 4.0)]
+    series.add(("sw1", "1"), 3.5, 9.0)  # older than the last point: dropped
+    series.add(("sw1", "2"), 1.0, 1.0)
+    series.add(("sw1", "3"), 1.0, 1.0)  # a third OID: the least recently updated goes
+    assert len(series) == 2
+    assert series.points(("sw1", "1")) == []
+    with pytest.raises(ValueError, match="positive"):
+        SnmpSeries(points=0)
 
 
 def test_a_disconnected_device_has_no_rates() -> None:
