@@ -203,7 +203,7 @@ def test_help_lists_the_operator_bindings() -> None:
     rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
     ids = {(row.section, row.binding_id) for row in rows}
     for binding_id in ("snmp.read", "snmp.get", "snmp.write", "snmp.walk", "snmp.poll_add",
-                       "snmp.poll_remove"):  # fmt: skip
+                       "snmp.poll_remove", "snmp.chart", "snmp.chart.window"):  # fmt: skip
         assert ("OIDs", binding_id) in ids
     assert ("Devices", "snmp.get") in ids
     assert ("Walk", "snmp.poll_add") in ids
