@@ -17,16 +17,28 @@ What a point is, per SNMP data type (:func:`charted`):
 
 Bounded twice (:class:`SnmpSeries`): at most ``points`` points per OID (the oldest is
 dropped first) and at most ``keys`` OIDs (the least recently updated is forgotten).
+A point is two C doubles in an :class:`array.array` (16 bytes, up to twice that
+before the oldest half is trimmed): the defaults hold at most ~46 MB, where tuples
+of floats would take ~160 MB.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from array import array
+from collections import OrderedDict
 from typing import Final
 
 from console.fleet.model import ValueKey
 
-__all__ = ["CHARTED_TYPES", "DEFAULT_KEYS", "DEFAULT_POINTS", "SnmpSeries", "charted"]
+__all__ = [
+    "CHARTED_TYPES",
+    "DEFAULT_KEYS",
+    "DEFAULT_POINTS",
+    "RATE_TYPES",
+    "VALUE_TYPES",
+    "SnmpSeries",
+    "charted",
+]
 
 #: Points kept per OID unless told otherwise (1 h at a 5 s poll interval).
 DEFAULT_POINTS: Final = 720
@@ -69,26 +81,31 @@ class SnmpSeries:
             raise ValueError("points and keys must be positive")
         self._points = points
         self._keys = keys
-        self._series: OrderedDict[ValueKey, deque[Point]] = OrderedDict()
+        self._keep = 2 * points
+        self._trim_at = 4 * points
+        self._series: OrderedDict[ValueKey, array[float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._series)
 
     def add(self, key: ValueKey, when: float, number: float) -> None:
-        """Append ``(when, number)`` to ``key``'s points; a point not after the last
+        """Append ``(when, number)`` (floats) to ``key``'s points; a point not after the last
         one replaces it when at the same time and is dropped when older."""
-        series = self._series.get(key)
+        all_series = self._series
+        series = all_series.get(key)
         if series is None:
-            series = self._series[key] = deque(maxlen=self._points)
-            if len(self._series) > self._keys:
-                self._series.popitem(last=False)
+            series = all_series[key] = array("d")
+            if len(all_series) > self._keys:
+                all_series.popitem(last=False)
         else:
-            self._series.move_to_end(key)
-            if series and when <= series[-1][0]:
-                if when == series[-1][0]:
-                    series[-1] = (when, number)
+            all_series.move_to_end(key)
+            if when <= series[-2]:
+                if when == series[-2]:
+                    series[-1] = number
                 return
-        series.append((when, float(number)))
+        series.extend((when, number))
+        if len(series) >= self._trim_at:  # trimmed in halves: amortised O(1)
+            del series[: -self._keep]
 
     def forget(self, key: ValueKey) -> None:
         """Drop ``key``'s points (its data type changed: they mean something else)."""
@@ -97,4 +114,6 @@ class SnmpSeries:
     def points(self, key: ValueKey) -> list[Point]:
         """``key``'s points, oldest first (empty when none)."""
         series = self._series.get(key)
-        return list(series) if series else []
+        if not series:
+            return []
+        return list(zip(series[0::2], series[1::2], strict=True))[-self._points :]

@@ -50,10 +50,11 @@ from console.fleet.model import (
     STORED,
     Changes,
     Sample,
+    ValueKey,
     ValueState,
     unpack,
 )
-from console.fleet.series import SnmpSeries, charted
+from console.fleet.series import RATE_TYPES, VALUE_TYPES, SnmpSeries
 from console.fleet.values import FleetValues
 
 __all__ = ["COUNTER_MODULI", "SYS_UPTIME", "SnmpFold", "counter_rate"]
@@ -262,7 +263,7 @@ class SnmpFold:
         state.session_id = session_id if isinstance(session_id, str) else None
         state.polled = state.polled or cause_text in _POLLED_CAUSES
         self._sample(state, previous_type, when)
-        self._chart(state, previous_type, when)
+        self._chart(key, state, previous_type, when)
         if oid == SYS_UPTIME:
             self._check_restart(state, when, changes)
         self._values.evict()
@@ -284,15 +285,19 @@ class SnmpFold:
         state.sample = current
         counters.setdefault(state.device, {})[state.oid] = state
 
-    def _chart(self, state: ValueState, previous_type: str | None, when: float) -> None:
-        """Add the value's point (or its counter's rate) to :attr:`series`."""
-        if previous_type is not None and previous_type != state.data_type:
-            self.series.forget(state.key)
-        kind = charted(state.data_type)
-        if kind == "value" and _is_int(state.value):
-            self.series.add(state.key, when, float(state.value))
-        elif kind == "rate" and state.rate is not None:
-            self.series.add(state.key, when, state.rate)
+    def _chart(
+        self, key: ValueKey, state: ValueState, previous_type: str | None, when: float
+    ) -> None:
+        """Add the value's point (or its counter's rate) to :attr:`series`
+        (:func:`~console.fleet.series.charted` says which)."""
+        data_type = state.data_type
+        if previous_type is not None and previous_type != data_type:
+            self.series.forget(key)
+        if data_type in RATE_TYPES:
+            if state.rate is not None:
+                self.series.add(key, when, state.rate)
+        elif data_type in VALUE_TYPES and _is_int(state.value):
+            self.series.add(key, when, float(state.value))
 
     def _check_restart(self, uptime: ValueState, when: float, changes: Changes) -> None:
         """``sysUpTime.0`` went back: the device restarted, its counters' rates and
