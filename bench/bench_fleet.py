@@ -141,12 +141,12 @@ def _fleettop(*args: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[
     )
 
 
-def _stop(*processes: subprocess.Popen[bytes]) -> None:
+def _stop(*processes: subprocess.Popen[bytes], wait: float = 15.0) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
         try:
-            process.wait(15)
+            process.wait(wait)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
@@ -304,7 +304,7 @@ async def measure_distributed(
                 "devices_seen": len(console.owners),
             }
             # the baseline: the same console, the same rows, no traffic
-            _stop(*collectors)
+            await asyncio.to_thread(_stop, *collectors, wait=5.0)
             await asyncio.sleep(2.0)
             idle = await _keys(pilot, probe, count + 1)
             result["keys"] = {
