@@ -62,16 +62,16 @@ DELAY = 0.5
 WARMUP = 3.0
 WARMUP_MAX = 30.0
 WINDOW = 8.0
-SIZES = (50, 100, 150)
+SIZES = (25, 50, 100)
 _TICK = os.sysconf("SC_CLK_TCK")
 #: The console's terminal (columns, rows), its key cycle on the Devices screen, the
 #: presses per measurement, the pause between presses (min, max) s, and how long a
 #: press may wait for its paint, s.
 SIZE = (160, 50)
 KEYS = ("down", "down", "up", "up")
-SAMPLES = 40
+SAMPLES = 20
 THINK = (0.05, 0.15)
-KEY_TIMEOUT = 5.0
+KEY_TIMEOUT = 3.0
 
 
 def fleet_yaml(port: int, count: int, delay: float = DELAY) -> str:
