@@ -174,8 +174,8 @@ def measure_local(config: Path, count: int) -> dict[str, float]:
                 polled.update(json.loads(line)["type"][1] for line in lines)
                 if len(polled) >= count or time.monotonic() - start > WARMUP_MAX:
                     time.sleep(WARMUP)
-                    process.stdout.read()
-                    buffer = b""
+                    # drop what came meanwhile, keep the start of its last (partial) line
+                    buffer = (buffer + (process.stdout.read() or b"")).rsplit(b"\n", 1)[-1]
                     began, cpu0 = time.monotonic(), cpu_seconds(process.pid)
                 continue
             for line in lines:
