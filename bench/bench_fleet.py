@@ -72,6 +72,9 @@ KEYS = ("down", "down", "up", "up")
 SAMPLES = 20
 THINK = (0.05, 0.15)
 KEY_TIMEOUT = 3.0
+#: The most one measurement of :data:`SAMPLES` keys may take, s: a saturated console
+#: (its loop never idle, so Pilot's presses wait) is reported ``saturated``.
+KEYS_LIMIT = 45.0
 
 
 def fleet_yaml(port: int, count: int, delay: float = DELAY) -> str:
@@ -219,10 +222,17 @@ class _CursorProbe(PaintProbe):
 
 
 async def _keys(pilot: Any, probe: _CursorProbe, seed: int) -> dict[str, Any]:
-    """:data:`SAMPLES` presses of :data:`KEYS`: latency stats (ms), timeouts."""
-    by_key, timeouts, _ = await press_keys(
-        pilot, probe, random.Random(seed), KEYS, SAMPLES, think=THINK, key_timeout=KEY_TIMEOUT
-    )
+    """:data:`SAMPLES` presses of :data:`KEYS`: latency stats (ms), timeouts; only
+    ``{"n": 0, "saturated": True}`` when they take over :data:`KEYS_LIMIT` s."""
+    try:
+        async with asyncio.timeout(KEYS_LIMIT):
+            by_key, timeouts, _ = await press_keys(
+                pilot, probe, random.Random(seed), KEYS, SAMPLES,
+                think=THINK, key_timeout=KEY_TIMEOUT,
+            )  # fmt: skip
+    except TimeoutError:
+        probe.disarm()
+        return {"n": 0, "saturated": True}
     every = [v for values in by_key.values() for v in values]
     return {**latency_stats(every), "timeouts": timeouts}
 
