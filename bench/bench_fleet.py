@@ -7,8 +7,9 @@ agent: for the poller these are N devices, each with its own polling loop and
 requests; the agent is one process, so at large N it is the agent that saturates
 first, which the figures show as the local baseline flattening), each device polls
 :data:`OIDS` (8 leaves of ``system``) with ``polling_delay`` :data:`DELAY` s, no
-store. A mosquitto on loopback carries the collectors' events to one console, a
-:class:`~console.collect.remote.RemoteRuntime` in this process.
+store. A mosquitto on loopback carries the collectors' events to one console: the
+attach app (``FleettopApp`` over a :class:`~console.collect.remote.RemoteRuntime`, as
+``fleettop attach`` runs it) headless in this process (``run_test``, :data:`SIZE`).
 
 Measured, over :data:`WINDOW` s, starting :data:`WARMUP` s after every device has
 published its first poll (at most :data:`WARMUP_MAX` s), for each N:
@@ -16,7 +17,14 @@ published its first poll (at most :data:`WARMUP_MAX` s), for each N:
 * ``local``: var-binds of the ``("snmp", D, "poll")`` events (their ``values``)
   printed by ``fleettop run --headless`` per second; its CPU (s/s) and RSS;
 * ``one``/``two``: the same sum over the poll events the console received through
-  the broker; each collector's CPU and RSS, mosquitto's CPU, the console's CPU.
+  the broker; each collector's, mosquitto's and the console's CPU (s/s) and RSS (MB;
+  the console's is this process's, which hosted the earlier runs too: an upper bound);
+* ``keys``: the console's key -> repaint latency on the Devices screen
+  (:data:`SAMPLES` presses of :data:`KEYS`, from the press to the device table's
+  first paint after its cursor moved: :class:`_CursorProbe`, with
+  :func:`bench.measure.press_keys`) while the fleet runs (``loaded``, during the
+  window) and, as the baseline, on the same console once the collectors have stopped
+  (``idle``: the same rows, now STALE, no traffic); ``p99_ratio`` = loaded / idle.
 
 Ratios: ``one / local`` and ``two / local`` (target: report; the brief's question is
 how the cost grows with N and whether a second collector adds capacity on a 2-core
@@ -33,6 +41,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -41,6 +50,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.measure import PaintProbe, latency_stats, press_keys
 from bench.peers import free_tcp_port, program, snmpd
 from console.collect.link import broker_from_url
 from console.collect.remote import RemoteRuntime
@@ -52,8 +62,19 @@ DELAY = 0.5
 WARMUP = 3.0
 WARMUP_MAX = 30.0
 WINDOW = 8.0
-SIZES = (50, 100, 150)
+SIZES = (25, 50, 100)
 _TICK = os.sysconf("SC_CLK_TCK")
+#: The console's terminal (columns, rows), its key cycle on the Devices screen, the
+#: presses per measurement, the pause between presses (min, max) s, and how long a
+#: press may wait for its paint, s.
+SIZE = (160, 50)
+KEYS = ("down", "down", "up", "up")
+SAMPLES = 20
+THINK = (0.05, 0.15)
+KEY_TIMEOUT = 3.0
+#: The most one measurement of :data:`SAMPLES` keys may take, s: a saturated console
+#: (its loop never idle, so Pilot's presses wait) is reported ``saturated``.
+KEYS_LIMIT = 45.0
 
 
 def fleet_yaml(port: int, count: int, delay: float = DELAY) -> str:
@@ -123,12 +144,12 @@ def _fleettop(*args: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[
     )
 
 
-def _stop(*processes: subprocess.Popen[bytes]) -> None:
+def _stop(*processes: subprocess.Popen[bytes], wait: float = 15.0) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
         try:
-            process.wait(15)
+            process.wait(wait)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
@@ -156,8 +177,8 @@ def measure_local(config: Path, count: int) -> dict[str, float]:
                 polled.update(json.loads(line)["type"][1] for line in lines)
                 if len(polled) >= count or time.monotonic() - start > WARMUP_MAX:
                     time.sleep(WARMUP)
-                    process.stdout.read()
-                    buffer = b""
+                    # drop what came meanwhile, keep the start of its last (partial) line
+                    buffer = (buffer + (process.stdout.read() or b"")).rsplit(b"\n", 1)[-1]
                     began, cpu0 = time.monotonic(), cpu_seconds(process.pid)
                 continue
             for line in lines:
@@ -173,10 +194,66 @@ def measure_local(config: Path, count: int) -> dict[str, float]:
         _stop(process)
 
 
+class _CursorProbe(PaintProbe):
+    """Times one key on the Devices screen's table: from its cursor moving
+    (``watch_cursor_coordinate``, wrapped) to the table's first paint after it."""
+
+    def __init__(self, table: Any) -> None:
+        super().__init__(table)
+        self.armed = False
+        watch = table.watch_cursor_coordinate
+
+        def watch_probe(old: Any, new: Any) -> None:
+            watch(old, new)
+            if self.armed and old != new:
+                self.changed()
+
+        table.watch_cursor_coordinate = watch_probe
+
+    def arm(self, key: str) -> bool:
+        """Expect any key's cursor move."""
+        self.reset()
+        self.armed = True
+        return True
+
+    def disarm(self) -> None:
+        """Moves no longer count."""
+        self.armed = False
+
+
+async def _keys(pilot: Any, probe: _CursorProbe, seed: int) -> dict[str, Any]:
+    """:data:`SAMPLES` presses of :data:`KEYS`: latency stats (ms), timeouts; only
+    ``{"n": 0, "saturated": True}`` when they take over :data:`KEYS_LIMIT` s."""
+    try:
+        async with asyncio.timeout(KEYS_LIMIT):
+            by_key, timeouts, _ = await press_keys(
+                pilot, probe, random.Random(seed), KEYS, SAMPLES,
+                think=THINK, key_timeout=KEY_TIMEOUT,
+            )  # fmt: skip
+    except TimeoutError:
+        probe.disarm()
+        return {"n": 0, "saturated": True}
+    every = [v for values in by_key.values() for v in values]
+    return {**latency_stats(every), "timeouts": timeouts}
+
+
+async def _until(check: Any, limit: float, what: str) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not within {limit} s")
+        await asyncio.sleep(0.05)
+
+
 async def measure_distributed(
     config: Path, count: int, broker: tuple[int, int], shards: int
 ) -> dict[str, Any]:
-    """``shards`` collectors and one console: var-binds/s at the console, CPUs, RSS."""
+    """``shards`` collectors and one attached console app: var-binds/s at the
+    console, key -> repaint latency (loaded, then idle), CPUs and RSS."""
+    from console.app import FleettopApp
+    from screens.devices import DevicesScreen
+    from widgets.device_table import DeviceTable
+
     port, broker_pid = broker
     url = f"mqtt://127.0.0.1:{port}"
     names = [f"c{k}" for k in range(1, shards + 1)]
@@ -186,6 +263,7 @@ async def measure_distributed(
         for k, name in enumerate(names, 1)
     ]  # fmt: skip
     console = RemoteRuntime(broker_from_url(url))
+    app = FleettopApp(runtime_factory=lambda: console, freeze_heap=True)  # as attach runs it
     counted = {"values": 0, "on": False}
     polled: set[str] = set()
 
@@ -198,35 +276,54 @@ async def measure_distributed(
                     counted["values"] += int(payload.get("values") or 0)  # type: ignore[call-overload]
 
     try:
-        await console.start_bus()
-        console.bus.subscribe(("snmp", "?", "poll"), on_polls, batch_size=1000, batch_duration=0.1)
-        await console.start()
-        deadline = time.monotonic() + WARMUP_MAX
-        while len(polled) < count and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(WARMUP)
-        pids = [p.pid for p in collectors]
-        cpu0 = [cpu_seconds(pid) for pid in pids]
-        broker0, console0 = cpu_seconds(broker_pid), cpu_seconds(os.getpid())
-        counted["on"] = True
-        began = time.monotonic()
-        await asyncio.sleep(WINDOW)
-        await console.bus.drain()
-        elapsed = time.monotonic() - began
-        counted["on"] = False
-        return {
-            "varbinds_per_s": round(counted["values"] / elapsed),
-            "collectors_cpu": [
-                round((cpu_seconds(pid) - c) / elapsed, 2)
-                for pid, c in zip(pids, cpu0, strict=True)
-            ],
-            "collectors_rss_mb": [round(rss_mb(pid), 1) for pid in pids],
-            "mosquitto_cpu": round((cpu_seconds(broker_pid) - broker0) / elapsed, 2),
-            "console_cpu": round((cpu_seconds(os.getpid()) - console0) / elapsed, 2),
-            "devices_seen": len(console.owners),
-        }
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(lambda: isinstance(app.screen, DevicesScreen), 60, "the console")
+            console.bus.subscribe(
+                ("snmp", "?", "poll"), on_polls, batch_size=1000, batch_duration=0.1
+            )
+            table = app.screen.query_one(DeviceTable)
+            deadline = time.monotonic() + WARMUP_MAX
+            while len(polled) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(WARMUP)
+            await _until(lambda: table.row_count >= min(count, 12), 10, "the device table")
+            table.focus()
+            table.move_cursor(row=5)
+            probe = _CursorProbe(table)
+            pids = [p.pid for p in collectors]
+            cpu0 = [cpu_seconds(pid) for pid in pids]
+            broker0, console0 = cpu_seconds(broker_pid), cpu_seconds(os.getpid())
+            counted["on"] = True
+            began = time.monotonic()
+            loaded = await _keys(pilot, probe, count)
+            await asyncio.sleep(max(0.0, WINDOW - (time.monotonic() - began)))
+            await console.bus.drain()
+            elapsed = time.monotonic() - began
+            counted["on"] = False
+            result: dict[str, Any] = {
+                "varbinds_per_s": round(counted["values"] / elapsed),
+                "collectors_cpu": [
+                    round((cpu_seconds(pid) - c) / elapsed, 2)
+                    for pid, c in zip(pids, cpu0, strict=True)
+                ],
+                "collectors_rss_mb": [round(rss_mb(pid), 1) for pid in pids],
+                "mosquitto_cpu": round((cpu_seconds(broker_pid) - broker0) / elapsed, 2),
+                "mosquitto_rss_mb": round(rss_mb(broker_pid), 1),
+                "console_cpu": round((cpu_seconds(os.getpid()) - console0) / elapsed, 2),
+                "console_rss_mb": round(rss_mb(os.getpid()), 1),
+                "devices_seen": len(console.owners),
+            }
+            # the baseline: the same console, the same rows, no traffic
+            await asyncio.to_thread(_stop, *collectors, wait=5.0)
+            await asyncio.sleep(2.0)
+            idle = await _keys(pilot, probe, count + 1)
+            result["keys"] = {
+                "loaded": loaded,
+                "idle": idle,
+                "p99_ratio": round(loaded.get("p99_ms", 0) / max(0.1, idle.get("p99_ms", 0)), 2),
+            }
+            return result
     finally:
-        await console.aclose()
         _stop(*collectors)
 
 
@@ -255,8 +352,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "two_over_local": round(two["varbinds_per_s"] / max(1, local["varbinds_per_s"]), 2),
             }
             print(json.dumps({str(count): results[str(count)]}), flush=True)
+    results["growth"] = growth(results, sizes)
     print(json.dumps(results, indent=2))
     return results
+
+
+def growth(results: dict[str, Any], sizes: list[int]) -> dict[str, list[Any]]:
+    """Each figure by agent count (one value per size of ``sizes``, in order): how
+    the throughput, the console's key p99 and each process's CPU and RSS grow."""
+    rows: dict[str, list[Any]] = {"agents": sizes}
+    for mode in ("one_collector", "two_collectors"):
+        runs = [results[str(n)][mode] for n in sizes]
+        rows[f"{mode}.varbinds_per_s"] = [r["varbinds_per_s"] for r in runs]
+        rows[f"{mode}.key_p99_ms"] = [r["keys"]["loaded"].get("p99_ms") for r in runs]
+        rows[f"{mode}.idle_key_p99_ms"] = [r["keys"]["idle"].get("p99_ms") for r in runs]
+        for key in ("collectors_cpu", "collectors_rss_mb", "mosquitto_cpu",
+                    "mosquitto_rss_mb", "console_cpu", "console_rss_mb"):  # fmt: skip
+            rows[f"{mode}.{key}"] = [r[key] for r in runs]
+    rows["local.cpu"] = [results[str(n)]["local"]["cpu"] for n in sizes]
+    rows["local.rss_mb"] = [results[str(n)]["local"]["rss_mb"] for n in sizes]
+    return rows
 
 
 if __name__ == "__main__":

@@ -333,6 +333,22 @@ async def test_two_collectors_and_consoles(
         assert first.alarms.ack(int(alarm["id"])) is not None
         await eventually(lambda: (dead_alarm() or {}).get("acked") is True)
 
+        # the owning collector audits the acknowledgement with the console's identity
+        def ack_entries() -> list[dict[str, Any]]:
+            return [
+                event.payload
+                for event in audits
+                if event.type == ("audit", DEAD, "alarm.ack") and isinstance(event.payload, dict)
+            ]
+
+        await eventually(ack_entries)
+        ack_entry = ack_entries()[0]
+        assert ack_entry["actor"] == first.identity
+        assert str(ack_entry["target"]).endswith(f" #{alarm['id']}")
+        new = ack_entry["new"]
+        assert isinstance(new, dict)
+        assert new["acked"] is True
+
         # kill -9: the broker sends c1's Last Will; its devices turn STALE, c2's stay
         collectors.kill("c1")
         await eventually(

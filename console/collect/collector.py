@@ -14,7 +14,7 @@ against its own backends: ``snmp.read``, ``snmp.write``, ``snmp.walk`` (answered
 chunks of :data:`WALK_CHUNK` var-binds), ``snmp.poll_add``, ``snmp.poll_remove``,
 ``alarm.ack``. The collector enforces its own ``--read-only`` (a write is answered
 "read-only mode: writes are disabled"), and its audit log records the request's
-``operator`` as the actor.
+``operator`` as the actor (of SETs, MQTT publishes/sets/unsets and acknowledgements).
 
 Sharding (``--shard K/N``, :func:`shard_config`): a device without ``mqtt:`` goes to
 the shard its name picks (:func:`~console.collect.namespace.shard_of`); an MQTT
@@ -53,6 +53,7 @@ from console.config import BrokerConfig, Config, DeviceConfig
 from console.event_types import matches_any
 from console.events import Event, JsonValue, Policy
 from console.lifecycle import ClosesOnce
+from console.notifications.alarms.book import ACK_ACTION
 from console.runtime import Runtime
 
 __all__ = ["WALK_CHUNK", "Collector", "shard_config"]
@@ -272,6 +273,20 @@ class Collector(ClosesOnce):
         if audit is not None and session and isinstance(operator, str) and operator:
             audit.actors[session] = operator[:200]
 
+    def _ack_actors(self, book: Any, alarm_ids: list[int], body: Mapping[str, Any]) -> None:
+        """Name the request's operator as the actor of the acknowledgements the book
+        is about to audit (it records ``alarm.ack``, the device and ``"RULE #ID"``,
+        with no session: ``AlarmBook._record_acks``)."""
+        operator = body.get("operator")
+        audit = self.runtime.audit
+        if audit is None or not isinstance(operator, str) or not operator:
+            return
+        for alarm_id in alarm_ids:
+            alarm = book.get(alarm_id)
+            if alarm is not None and alarm.acked_at is None:
+                key = (ACK_ACTION, alarm.device, f"{alarm.rule} #{alarm.id}")
+                audit.target_actors[key] = operator[:200]
+
     async def _run(self, action: str, body: Mapping[str, Any]) -> JsonValue:
         if action in _WRITES and self.read_only:
             raise PermissionError(f"read-only mode: writes are disabled on collector {self.name}")
@@ -302,7 +317,9 @@ class Collector(ClosesOnce):
             ids = body.get("ids")
             if not isinstance(ids, list):
                 raise ValueError("alarm.ack needs 'ids', a list of alarm ids")
-            return book.ack_all(int(i) for i in ids)
+            alarm_ids = [int(i) for i in ids]
+            self._ack_actors(book, alarm_ids, body)
+            return book.ack_all(alarm_ids)
         raise LookupError(f"collector {self.name} does not know the request {action!r}")
 
     async def _mqtt(self, action: str, body: Mapping[str, Any], session: str | None) -> JsonValue:

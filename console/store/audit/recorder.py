@@ -18,7 +18,7 @@ from console.events import (
     Subscription,
 )
 from console.store.audit.log import AuditLog
-from console.store.audit.model import RESULT_OK, AuditAction, AuditDraft
+from console.store.audit.model import ACTOR_OPERATOR, RESULT_OK, AuditAction, AuditDraft
 from console.store.errors import StoreError
 from console.store.properties import PropertyStore
 
@@ -202,6 +202,11 @@ class AuditRecorder:
         """Who acts, by session id, when not the local operator (a remote console's
         identity, set by a collector before it runs the request); an entry is used
         once, for the action of its session."""
+        self.target_actors: dict[tuple[str, str, str], str] = {}
+        """Who acts, by ``(action, device, target)``, for the actions that carry no
+        session and come through :meth:`record` (a remote console's alarm
+        acknowledgement: ``("alarm.ack", "sw1", "linkDown #7")``, set by a collector
+        before it acknowledges); an entry is used once."""
         self._subscriptions: list[Subscription] = []
         for rule in rules:
             self._subscriptions.append(
@@ -275,10 +280,14 @@ class AuditRecorder:
         result: str = RESULT_OK,
         session_id: str | None = None,
         time_ms: int | None = None,
+        actor: str | None = None,
     ) -> AuditDraft:
         """Record an operator action that is not a bus event (a property deleted from
         the UI: ``record(AuditAction.STORE_DELETE, "sw1", "org.x.I/path", old=...,
         new=None)``), and announce it as the recorder's entries are.
+
+        The actor is ``actor``, else the :attr:`target_actors` entry of ``(action,
+        device, target)`` (used up), else the local operator.
 
         Returns:
             The draft as recorded (see :meth:`AuditLog.record_audit`).
@@ -287,8 +296,10 @@ class AuditRecorder:
             ValueError: a bad field; nothing is recorded.
             StoreClosedError, StoreError: the store is closed or stopped.
         """
+        remote = self.target_actors.pop((action, device, target), None)
+        who = actor or remote or ACTOR_OPERATOR
         recorded = await self.log.record_audit(
-            AuditDraft(action, device, target, old, new, result, session_id, time_ms)
+            AuditDraft(action, device, target, old, new, result, session_id, time_ms, who)
         )
         self.recorded += 1
         self._announce(recorded)
