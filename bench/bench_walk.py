@@ -57,6 +57,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from bench.measure import latency_stats
 from bench.peers import NET_SNMP_ENV, program, snmpd
 from console.config import SnmpDeviceConfig
 from console.events import EventManager
@@ -420,19 +421,6 @@ async def _until(condition: Any, limit: float = 30.0) -> None:
     raise RuntimeError("timed out")
 
 
-def _stats(samples: list[float]) -> dict[str, float]:
-    if len(samples) < 2:
-        return {"n": len(samples)}
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return {
-        "n": len(samples),
-        "p50_ms": round(q[49], 1),
-        "p95_ms": round(q[94], 1),
-        "p99_ms": round(q[98], 1),
-        "max_ms": round(max(samples), 1),
-    }
-
-
 async def _screen() -> dict[str, Any]:
     from tests.snmpsim_peers import Snmpsim
 
@@ -459,7 +447,7 @@ async def _screen() -> dict[str, Any]:
     # quietest moment of a shared machine for one side only
     pairs = [shown / alone for shown, alone in zip(screen, headless, strict=True)]
     ratio = statistics.median(pairs)
-    latency = _stats(keyed["latencies"])
+    latency = latency_stats(keyed["latencies"])
     p99 = latency.get("p99_ms")
     return {
         "recording": RECORDING,
@@ -475,7 +463,7 @@ async def _screen() -> dict[str, Any]:
         "ratio_met": ratio >= RATIO_BOUND,
         "keyed_walk_varbinds_per_s": round(keyed["count"] / keyed["elapsed"]),
         "key_latency": latency,
-        "idle_key_latency": _stats(keyed["idle_latencies"]),
+        "idle_key_latency": latency_stats(keyed["idle_latencies"]),
         "key_timeouts": keyed["timeouts"],
         "latency_bound_ms": LATENCY_BOUND_MS,
         "latency_met": p99 is not None and p99 <= LATENCY_BOUND_MS and not keyed["timeouts"],
