@@ -289,6 +289,7 @@ class BrokerConfig:
     device_rules: tuple[DeviceRule, ...] = ()
     payloads: tuple[PayloadRule, ...] = ()
     sparkplug: bool = True
+    discovery_prefix: str | None = "homeassistant"
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,6 +246,8 @@ class DeviceRouter:
         self._unrouted: dict[str, tuple[str, ...]] = {}
         self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
         self.sparkplug = broker.sparkplug
+        self.discovery_prefix = broker.discovery_prefix
+        """Home Assistant's discovery prefix on this broker, or ``None``."""
         """Read the Sparkplug B namespace (``spBv1.0/...``) of this broker."""
         self._formats: dict[str, str | None] = {}
 

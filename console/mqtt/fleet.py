@@ -75,6 +75,7 @@ from console.mqtt.devices import (
     purge_list,
 )
 from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
+from console.mqtt.homeassistant import Discovery, Entity
 from console.mqtt.sparkplug import (
     NAMESPACE,
     SparkplugError,
@@ -150,8 +151,12 @@ class MqttFleet(ClosesOnce):
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
         self.sparkplug: dict[str, SparkplugTracker] = {}
-        self._field_tracker = FieldTracker()
         """The Sparkplug B host state of each broker that reads the namespace."""
+        self._field_tracker = FieldTracker()
+        self.discovery: dict[str, Discovery] = {}
+        """The Home Assistant discovery of each broker with a ``discovery_prefix``."""
+        self._ha_tracker = FieldTracker()
+        self._ha_errors: dict[tuple[str, str], str] = {}
         self._started = False
 
     async def start(self) -> None:
@@ -216,6 +221,11 @@ class MqttFleet(ClosesOnce):
         sparkplug = SparkplugTracker(broker) if router.sparkplug else None
         if sparkplug is not None:
             self.sparkplug[broker] = sparkplug
+        prefix = router.discovery_prefix
+        discovery = None if prefix is None else Discovery(prefix)
+        if discovery is not None:
+            self.discovery[broker] = discovery
+        ha_prefix = f"{prefix}/"
         if router.has_payload_rules:
             declared = router.declared_format
 
@@ -240,6 +250,13 @@ class MqttFleet(ClosesOnce):
                 ):
                     continue
                 route = route_of(m.topic)
+                if (
+                    discovery is not None
+                    and not m.own
+                    and (m.topic.startswith(ha_prefix) or discovery.watches(m.topic))
+                    and await self._homeassistant(discovery, broker, route, m, message_payload)
+                ):
+                    continue
                 if route is None:
                     if blocking:
                         await bus.publish_wait(unrouted(m.topic), message_payload(m, broker, None))
@@ -304,6 +321,122 @@ class MqttFleet(ClosesOnce):
         changes = self._field_tracker.changes(route.device, m.topic, found)
         for event_type, payload in field_events(route.device, broker, m.topic, m.received, changes):
             await self._bus.publish_wait(event_type, payload)
+
+    async def _homeassistant(
+        self,
+        discovery: Discovery,
+        broker: str,
+        route: Route | None,
+        m: MqttMessage,
+        message_payload: Callable[[MqttMessage, str, str | None], dict[str, JsonValue]],
+    ) -> bool:
+        """A discovery config, or a state or availability topic of a discovered entity
+        (:mod:`console.mqtt.homeassistant`). The message event goes to the entity's
+        device unless a configured device or rule owns the topic (then ``False``:
+        routed as usual, after the entity's values).
+
+        Events: ``("mqtt", DEVICE, "entity", COMPONENT, OBJECT_ID)`` for each entity
+        announced or removed, ``field`` events of its value (keyed by its state topic
+        and pointer), device ``status`` from its availability, and ``warning`` for a
+        config or template fleettop cannot use (a template's error once until it
+        changes)."""
+        bus = self._bus
+        owner: str | None = None
+        outcome = discovery.config(m.topic, m.payload)
+        if outcome is not None:
+            for entity in outcome.removed:
+                owner = owner or entity.device
+                self._ha_errors.pop((entity.device, entity.value_key), None)
+                await bus.publish_wait(
+                    ("mqtt", entity.device, "entity", entity.component, entity.object_id),
+                    {"broker": broker, **entity.describe(), "removed": True},
+                )
+            new_topics: list[str] = []
+            for entity in outcome.added:
+                owner = owner or entity.device
+                self._ha_device(entity, broker)
+                await bus.publish_wait(
+                    ("mqtt", entity.device, "entity", entity.component, entity.object_id),
+                    {"broker": broker, **entity.describe()},
+                )
+                if entity.state_topic:
+                    new_topics.append(entity.state_topic)
+                new_topics += [a.topic for a in entity.availability]
+            for object_id, text in outcome.errors:
+                bus.publish(
+                    ("mqtt", "@" + broker, "warning"),
+                    {"broker": broker, "topic": m.topic, "object_id": object_id, "message": text},
+                )
+            connection = self.connections.get(broker)
+            if new_topics and connection is not None:
+                connection.subscribe_more(new_topics)
+        entities = discovery.state(m.topic, m.payload)
+        by_device: dict[str, list[tuple[str, JsonValue]]] = {}
+        extras: dict[tuple[str, str], Entity] = {}
+        for entity, value, error in entities:
+            owner = owner or entity.device
+            state = self.devices.get(entity.device) or self._ha_device(entity, broker)
+            state.last_seen = m.received
+            if not entity.availability and state.status is not DeviceStatus.ONLINE:
+                self._set_status(state, DeviceStatus.ONLINE, None)
+            key = (entity.device, entity.value_key)
+            if error is not None:
+                if self._ha_errors.get(key) != error:
+                    self._ha_errors[key] = error
+                    bus.publish(
+                        ("mqtt", entity.device, "warning"),
+                        {"broker": broker, "topic": m.topic, "message": error},
+                    )
+                continue
+            self._ha_errors.pop(key, None)
+            by_device.setdefault(entity.device, []).append((entity.value_key, value))
+            extras[key] = entity
+        for device, found in by_device.items():
+            changes = self._ha_tracker.changes(device, m.topic, found)
+            for event_type, payload in field_events(device, broker, m.topic, m.received, changes):
+                entity = extras[(device, str(payload["pointer"]))]
+                payload["unit"] = entity.unit
+                payload["entity"] = entity.label
+                await bus.publish_wait(event_type, payload)
+        for device, available in discovery.availability(m.topic, m.payload).items():
+            owner = owner or device
+            target_state = self.devices.get(device)
+            if target_state is None or available is None:
+                continue
+            state = target_state
+            if available:
+                self._set_status(state, DeviceStatus.ONLINE, None)
+            else:
+                self._set_status(state, DeviceStatus.OFFLINE, f"{m.topic} says not available")
+        if route is not None:
+            return False
+        if outcome is None and owner is None:
+            return False
+        target = owner if owner is not None and owner in self.devices else None
+        if target is not None:
+            self.devices[target].messages += 1
+        event_type = ("mqtt", target or "@" + broker, "message", *m.topic.split("/"))
+        await bus.publish_wait(event_type, message_payload(m, broker, target))
+        return True
+
+    def _ha_device(self, entity: Entity, broker: str) -> DeviceState:
+        """The device of a discovered Home Assistant entity, created on its first
+        announcement: no freshness timeout (Home Assistant keeps an entity without
+        availability available); with availability topics, the status they say."""
+        state = self.devices.get(entity.device)
+        if state is None:
+            state = DeviceState(
+                name=entity.device,
+                broker=broker,
+                timeout=float("inf"),
+                discovered=True,
+                reported_at=time.time(),
+            )
+            self.devices[entity.device] = state
+            self._publish_status(state)
+        if entity.availability and state.discovered and state.status_topic is None:
+            state.status_topic = entity.availability[0].topic
+        return state
 
     async def _sparkplug(
         self,
