@@ -43,7 +43,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from console.astarte import (
@@ -76,6 +76,7 @@ from console.mqtt.devices import (
 )
 from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
 from console.mqtt.homeassistant import Discovery, Entity
+from console.mqtt.metadata import check_content_type, check_user_properties
 from console.mqtt.sparkplug import (
     NAMESPACE,
     SparkplugError,
@@ -686,16 +687,42 @@ class MqttFleet(ClosesOnce):
         retain: bool = False,
         *,
         session_id: str | None = None,
+        content_type: str | None = None,
+        user_properties: Sequence[tuple[str, str]] = (),
     ) -> PublishResult:
         """Publish ``payload`` to ``topic`` on ``broker``; the result is also published
-        as ``("mqtt", "@BROKER", "publish")``.
+        as ``("mqtt", "@BROKER", "publish")`` (with ``content_type`` and
+        ``user_properties`` when given).
+
+        ``content_type`` and ``user_properties`` (``(name, value)`` pairs, in order)
+        are MQTT 5 PUBLISH properties (MQTT 5.0 §3.3.2.3.9, §3.3.2.3.7).
 
         Raises:
-            ValueError: no such broker, a bad topic name or QoS.
+            ValueError: no such broker, a bad topic name or QoS, a content type or
+                user property that is no MQTT UTF-8 string, or either on a broker
+                spoken to with MQTT 3.1.1 (which has no properties).
             console.mqtt.client.MqttNotConnectedError: the broker is not connected.
         """
         connection = self._connection(broker)
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        properties = None
+        extra: dict[str, Any] = {}
+        if content_type or user_properties:
+            if connection.config.protocol != "5":
+                raise ValueError(
+                    f"broker {broker} is spoken to with MQTT {connection.config.protocol}: "
+                    "a content type and user properties need MQTT 5 (protocol: 5)"
+                )
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            pairs = check_user_properties(user_properties)
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if content_type:
+                properties.ContentType = extra["content_type"] = check_content_type(content_type)
+            if pairs:
+                properties.UserProperty = pairs
+                extra["user_properties"] = [[name, value] for name, value in pairs]
         return await self._publish(
             connection,
             connection.source,
@@ -706,6 +733,8 @@ class MqttFleet(ClosesOnce):
             retain,
             session_id=session_id,
             operation="publish",
+            properties=properties,
+            **extra,
         )
 
     def _astarte_target(self, device: str, interface_name: str) -> tuple[str, str, Interface]:
@@ -905,11 +934,14 @@ class MqttFleet(ClosesOnce):
         *,
         session_id: str | None,
         operation: str,
+        properties: Any = None,
         **fields: Any,
     ) -> PublishResult:
-        """Publish on ``connection`` and the result as ``("mqtt", TARGET, "publish")``
-        (``fields``: the Astarte interface, path, type and value)."""
-        result = await connection.publish(topic, data, qos, retain)
+        """Publish on ``connection`` (with the MQTT 5 ``properties``, paho's, when
+        given) and the result as ``("mqtt", TARGET, "publish")`` (``fields``: the
+        Astarte interface, path, type and value; a publish's content type and user
+        properties)."""
+        result = await connection.publish(topic, data, qos, retain, properties=properties)
         payload: dict[str, JsonValue] = {
             "session_id": session_id,
             "interface": None,

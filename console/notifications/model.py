@@ -308,7 +308,7 @@ def _classify(event: Event) -> Notification | None:
         elif kind == "warning":
             category = Category.LOG
             severity = Severity.WARNING
-        elif kind == "purge":
+        elif kind in ("purge", "entity"):  # a purge list; a Home Assistant entity
             category = Category.PROPERTY
         elif kind == "status":
             category = Category.STATUS

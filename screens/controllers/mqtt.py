@@ -134,6 +134,10 @@ class MqttOperator(Controller):
             size=str(len(request.payload)),
             payload=text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…",
         )
+        if request.content_type or request.user_properties:
+            props = [f"content type = {request.content_type}"] if request.content_type else []
+            props += [f"{name} = {value}" for name, value in request.user_properties]
+            body = body + Content.from_markup("\nMQTT 5   $props", props="; ".join(props))
         title = f"Publish on {request.broker}?"
         if request.retain:
             title = f"Publish a RETAINED message on {request.broker}?"
@@ -175,6 +179,8 @@ class MqttOperator(Controller):
             request.qos,
             request.retain,
             session_id=session,
+            content_type=request.content_type,
+            user_properties=request.user_properties,
         )
         self._report(f"published to {request.topic}", request.qos, result)
 
