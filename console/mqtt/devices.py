@@ -51,6 +51,7 @@ from console.mqtt.codec import decode_bson, is_bson, json_ready
 from console.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [
+    "EMPTY_CACHE",
     "PURGE_CONTROLS",
     "ROUTE_CACHE",
     "DeviceRouter",
@@ -69,6 +70,11 @@ PURGE_CONTROLS: Final = {
     "control/producer/properties": "device",
     "control/consumer/properties": "server",
 }
+#: The Astarte control topic (after ``REALM/DEVICE_ID/``) a device sends on each
+#: clean session: its cache of server-owned properties is empty (the SDK's
+#: ``__send_empty_cache``, payload ``1``; Astarte then sends them and
+#: ``control/consumer/properties`` again).
+EMPTY_CACHE: Final = "control/emptyCache"
 #: Longest purge list read (uncompressed bytes).
 MAX_PURGE_BYTES: Final = 16 * 1024 * 1024
 
@@ -172,6 +178,8 @@ class DeviceState:
         before_outage: the status and reason the device's status topic had set when
             its broker went away (the device is ``UNKNOWN`` meanwhile), or ``None``:
             restored when the broker is back, until the status topic says otherwise.
+        empty_cache_at: when the device last sent Astarte's ``control/emptyCache``
+            (a clean session), or ``None``.
     """
 
     name: str
@@ -191,6 +199,7 @@ class DeviceState:
     rate_reported: bool = False
     interfaces: dict[str, tuple[int, int]] = field(default_factory=dict)
     before_outage: tuple[DeviceStatus, str | None] | None = None
+    empty_cache_at: float | None = None
 
     @classmethod
     def from_config(cls, device: DeviceConfig) -> DeviceState:

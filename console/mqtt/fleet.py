@@ -65,6 +65,7 @@ from console.mqtt.client import (
 )
 from console.mqtt.client import message_payload as _message_payload
 from console.mqtt.devices import (
+    EMPTY_CACHE,
     PURGE_CONTROLS,
     DeviceRouter,
     DeviceState,
@@ -547,10 +548,28 @@ class MqttFleet(ClosesOnce):
         """An Astarte control message: a purge list (``control/producer/properties``,
         ``control/consumer/properties``) becomes ``("mqtt", DEVICE, "purge")``, which
         the store applies (:class:`~console.store.mqtt.MqttPropertyFeeder`); one that
-        does not decode is a warning. ``control/emptyCache`` is shown as its message
-        only (the device asks its server for the server-owned properties again)."""
+        does not decode is a warning. ``control/emptyCache`` (the SDK sends ``1`` on
+        each clean session, before its properties and purge list) becomes
+        ``("mqtt", DEVICE, "empty_cache")`` and the device's ``empty_cache_at``: as
+        Astarte reads it, the device's cache of server-owned properties is empty and
+        the server is to send them and ``control/consumer/properties`` again (Astarte
+        ignores the payload; fleettop, not that server, publishes nothing)."""
         assert route.base is not None
         control = m.topic[len(route.base) + 1 :]
+        if control == EMPTY_CACHE:
+            state = self.devices.get(route.device)
+            if state is not None:
+                state.empty_cache_at = m.received
+            await self._bus.publish_wait(
+                ("mqtt", route.device, "empty_cache"),
+                {
+                    "broker": broker,
+                    "topic": m.topic,
+                    "payload": m.payload[:64].decode("utf-8", "replace"),
+                    "received": m.received,
+                },
+            )
+            return
         ownership = PURGE_CONTROLS.get(control)
         if ownership is None:
             return
