@@ -75,7 +75,7 @@ from console.mqtt.devices import (
     parse_introspection,
     purge_list,
 )
-from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
+from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object, resolve
 from console.mqtt.homeassistant import Discovery, Entity
 from console.mqtt.metadata import check_content_type, check_user_properties
 from console.mqtt.sparkplug import (
@@ -107,6 +107,18 @@ def _bson_value(type_name: str, value: Any) -> Any:
     if type_name == "longintegerarray" and isinstance(value, list):
         return [Int64(item) for item in value]
     return value
+
+
+def _pointed_text(payload: bytes, pointer: str) -> bytes:
+    """The text at JSON Pointer ``pointer`` of a JSON object payload (UTF-8), or
+    ``payload`` itself when it is no such object or lacks the pointer."""
+    import json
+
+    try:
+        value = resolve(json.loads(payload), pointer)
+    except (ValueError, RecursionError, LookupError):
+        return payload
+    return value.encode() if isinstance(value, str) else payload
 
 
 class MqttFleet(ClosesOnce):
@@ -187,6 +199,7 @@ class MqttFleet(ClosesOnce):
                 if d.mqtt and d.mqtt.status_topic
             ]
             extra += [MqttSubscription(template.filter, 1) for template, _ in router.templates]
+            extra += [MqttSubscription(t.filter, 1) for t, _ in router.status_templates]
             self.routers[broker.name] = router
             connection = BrokerConnection(
                 broker,
@@ -532,11 +545,19 @@ class MqttFleet(ClosesOnce):
             discovered=True,
             reported_at=time.time(),
         )
+        found = router.rule_status(topic, name)
+        if found is not None:
+            state.status_topic, status = found
+            state.online_payload = status.online.encode()
+            state.offline_payload = status.offline.encode()
+            state.status_field = status.field
         self.devices[name] = state
         return state
 
     def _status_message(self, state: DeviceState, payload: bytes) -> None:
         state.before_outage = None  # the topic speaks for itself again
+        if state.status_field is not None and payload[:1] == b"{":
+            payload = _pointed_text(payload, state.status_field)
         if payload == state.online_payload:
             self._set_status(state, DeviceStatus.ONLINE, None)
         elif payload == state.offline_payload:

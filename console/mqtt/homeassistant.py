@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from console.events import JsonValue
-from console.mqtt.fields import escape
+from console.mqtt.fields import escape, resolve
 
 __all__ = [
     "ABBREVIATIONS",
@@ -313,7 +313,10 @@ class ValueTemplate:
         if self.pointer is not None:
             if document is None:
                 raise DiscoveryError("the payload is not JSON (the template reads value_json)")
-            return _resolve(document, self.pointer)
+            try:
+                return resolve(document, self.pointer)
+            except LookupError:
+                raise DiscoveryError(f"the payload has no {self.pointer}") from None
         from jinja2 import TemplateError
 
         try:
@@ -326,21 +329,6 @@ class ValueTemplate:
         except (ArithmeticError, ValueError, TypeError) as exc:
             raise DiscoveryError(f"template {self.source!r}: {exc}") from None
         return _typed(str(rendered))
-
-
-def _resolve(document: Any, pointer: str) -> JsonValue:
-    """The value at JSON Pointer ``pointer`` (RFC 6901) of ``document``."""
-    value = document
-    for token in pointer.split("/")[1:]:
-        key = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            raise DiscoveryError(f"the payload has no {pointer}")
-    result: JsonValue = value
-    return result
 
 
 # -- entities ----------------------------------------------------------------------
