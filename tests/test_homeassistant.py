@@ -24,6 +24,8 @@ from console.mqtt.homeassistant import (
     ValueTemplate,
     parse_discovery_topic,
 )
+from console.store import PropertyStore
+from console.store.fields import FIELDS_INTERFACE, FieldFeeder
 from tests.mqtt_peers import Mosquitto, mosquitto_pub
 from tests.test_json_fields import fields_of
 from tests.test_mqtt_broker import Recorder, config_for, connected, started
@@ -257,7 +259,7 @@ def statuses(recorder: Recorder, device: str) -> list[str]:
 
 
 async def test_discovered_entities_become_values_of_their_devices(
-    broker: Mosquitto, bus: EventManager
+    broker: Mosquitto, bus: EventManager, tmp_path: Path
 ) -> None:
     # retained before fleettop connects, as Home Assistant finds them on a restart;
     # the device discovery's state topic is outside fleettop's subscriptions
@@ -273,6 +275,8 @@ async def test_discovered_entities_become_values_of_their_devices(
         state.apply([event])
 
     bus.subscribe(("mqtt", "*"), fold, name="fold")
+    store = await PropertyStore.open(tmp_path / "fleettop.db")
+    feeder = FieldFeeder(bus, store)
     fleet = await started(
         config_for(
             broker.port, subscriptions='[{topic: "homeassistant/#"}, {topic: "zigbee2mqtt/#"}]'
@@ -376,5 +380,18 @@ async def test_discovered_entities_become_values_of_their_devices(
         assert fields_of(recorder, "Bedroom")[
             "homeassistant/sensor/sensorBedroom/state#/humidity"
         ] == [43.7]
+        # the property store keeps the entities' values like any field
+        await eventually(lambda: feeder.stored >= 8)
+        await feeder.aclose()
+        await store.flush()
+        porch = {p.path: p.value for p in await store.query("porch", FIELDS_INTERFACE)}
+        assert porch == {
+            "/zigbee2mqtt/porch/temperature": 21.5,
+            "/zigbee2mqtt/porch@fahrenheit": 70.7,
+        }
+        garden = {p.path: p.value for p in await store.query("Garden", FIELDS_INTERFACE)}
+        assert garden == {"/homeassistant/binary_sensor/garden/state": "ON"}
     finally:
         await fleet.aclose()
+        await feeder.aclose()
+        await store.aclose()
