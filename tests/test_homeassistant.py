@@ -176,6 +176,13 @@ def test_topics_and_templates() -> None:
         ValueTemplate.parse("{{ value.__class__.__mro__ }}").render(b"1")
     with pytest.raises(DiscoveryError, match="longer than"):
         ValueTemplate.parse("{{ value }}" * 1000)
+    # nor build huge values, nor loop
+    with pytest.raises(DiscoveryError, match="a product longer than 65536"):
+        ValueTemplate.parse('{{ "x" * 10**9 }}').render(b"1")
+    with pytest.raises(DiscoveryError, match="an exponent above 64"):
+        ValueTemplate.parse("{{ value_json ** 100000000 }}").render(b"7")
+    with pytest.raises(DiscoveryError, match="loops and macros are not"):
+        ValueTemplate.parse("{% for i in range(99999) %}{{ i }}{% endfor %}")
 
 
 def test_discovery_announces_replaces_and_removes() -> None:

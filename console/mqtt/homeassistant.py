@@ -168,15 +168,38 @@ def parse_discovery_topic(prefix: str, topic: str) -> tuple[str, str | None, str
 _ENVIRONMENT: Any = None
 
 
+#: Longest string or list a template may build with ``*``, and the largest exponent.
+MAX_PRODUCT: Final = 65536
+MAX_EXPONENT: Final = 64
+
+
 def _environment() -> Any:
     """The immutable sandboxed Jinja2 environment (created once; undefined names
-    and attributes are errors, as a strict Home Assistant template would report)."""
+    and attributes are errors, as a strict Home Assistant template would report).
+    ``*`` and ``**`` are checked when rendered (a discovery config must not make
+    fleettop build a gigabyte string or a huge power): at most
+    :data:`MAX_PRODUCT` items, exponents up to :data:`MAX_EXPONENT`."""
     global _ENVIRONMENT
     if _ENVIRONMENT is None:
         from jinja2 import StrictUndefined
+        from jinja2.exceptions import SecurityError
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        _ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        class Sandbox(ImmutableSandboxedEnvironment):
+            intercepted_binops = frozenset({"*", "**"})
+
+            def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+                number = isinstance(right, int | float)
+                if operator == "**" and number and abs(right) > MAX_EXPONENT:
+                    raise SecurityError(f"an exponent above {MAX_EXPONENT}")
+                if operator == "*":
+                    for seq, n in ((left, right), (right, left)):
+                        sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
+                        if sized and len(seq) * n > MAX_PRODUCT:
+                            raise SecurityError(f"a product longer than {MAX_PRODUCT}")
+                return super().call_binop(context, operator, left, right)
+
+        _ENVIRONMENT = Sandbox(undefined=StrictUndefined, autoescape=False)
     return _ENVIRONMENT
 
 
@@ -274,6 +297,11 @@ class ValueTemplate:
                     return cls(source, pointer=pointer)
             from jinja2 import meta
 
+            if any(tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock))):
+                raise DiscoveryError(
+                    f"template {source!r} is not supported: loops and macros are not "
+                    "(fleettop renders each state message as it arrives)"
+                )
             unknown = sorted(
                 meta.find_undeclared_variables(tree) - {"value", "value_json"} - set(env.globals)
             )
