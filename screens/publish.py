@@ -194,11 +194,13 @@ class PublishScreen(CheckedForm[PublishRequest]):
             with Horizontal(classes="dialog-field"):
                 yield Label("MQTT 5", classes="dialog-label")
                 yield FormInput(
+                    start.content_type,
                     placeholder="content type",
                     suggester=SuggestFromList(CONTENT_TYPES, case_sensitive=False),
                     id="publish-content-type",
                 )
                 yield FormInput(
+                    start.user_properties,
                     placeholder="user properties: name=value; name=value",
                     id="publish-user-properties",
                 )
@@ -219,6 +221,8 @@ class PublishScreen(CheckedForm[PublishRequest]):
         self.query_one("#publish-payload", Input).value = preset.payload
         self.query_one("#publish-qos", Select).value = preset.qos
         self.query_one("#publish-retain", Checkbox).value = preset.retain
+        self.query_one("#publish-content-type", Input).value = preset.content_type
+        self.query_one("#publish-user-properties", Input).value = preset.user_properties
 
     def check(self) -> PublishRequest:
         """The request of the fields (see :func:`check_publish`).

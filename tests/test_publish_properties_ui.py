@@ -5,6 +5,7 @@ independent paho MQTT 5 subscriber through Debian mosquitto.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,20 @@ async def test_mqtt_3_brokers_refuse_properties(broker: Mosquitto, bus: EventMan
             await fleet.publish("plant", TOPIC, b"x", user_properties=[("a", "b")])
     finally:
         await fleet.aclose()
+
+
+def test_presets_keep_the_mqtt_5_fields(tmp_path: Path) -> None:
+    from console.explorer.presets import PublishPreset, PublishPresets
+
+    path = tmp_path / "presets.json"
+    presets = PublishPresets(path)
+    with_props = PublishPreset("plant", "a/b", "{}", 1, False, "application/json", "k=v\\;w")
+    plain = PublishPreset("plant", "a/c", "x")
+    assert presets.store("json", with_props)
+    assert presets.store("plain", plain)
+    saved = json.loads(path.read_text(encoding="utf-8"))["presets"]
+    assert saved["json"]["content_type"] == "application/json"
+    assert "content_type" not in saved["plain"]  # older files stay as they were
+    again = PublishPresets(path)
+    assert again.presets == {"json": with_props, "plain": plain}
+    assert parse_user_properties(again.presets["json"].user_properties) == [("k", "v;w")]

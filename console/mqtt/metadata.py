@@ -19,6 +19,7 @@ __all__ = [
     "PROPERTY_LABELS",
     "check_content_type",
     "check_user_properties",
+    "format_user_properties",
     "metadata_lines",
     "parse_user_properties",
 ]
@@ -168,3 +169,12 @@ def _unescape(text: str) -> str:
     for char in chars:
         out.append(next(chars, "") if char == "\\" else char)
     return "".join(out)
+
+
+def format_user_properties(pairs: Sequence[tuple[str, str]]) -> str:
+    """``pairs`` as the one line :func:`parse_user_properties` reads back."""
+
+    def escaped(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace("=", "\\=")
+
+    return "; ".join(f"{escaped(name)}={escaped(value)}" for name, value in pairs)

@@ -25,6 +25,7 @@ from console.astarte import Interface, ValidationError
 from console.events import JsonValue
 from console.explorer.presets import PublishPreset, PublishPresets
 from console.fleet import MQTT, FleetState, ValueKey
+from console.mqtt.metadata import format_user_properties
 from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller
 from screens.mqtt_set import MqttSetScreen, SetRequest
@@ -155,7 +156,15 @@ class MqttOperator(Controller):
 
     def _keep(self, request: PublishRequest, text: str) -> None:
         """Add ``request`` to the history (and to the presets when named)."""
-        kept = PublishPreset(request.broker, request.topic, text, request.qos, request.retain)
+        kept = PublishPreset(
+            request.broker,
+            request.topic,
+            text,
+            request.qos,
+            request.retain,
+            request.content_type or "",
+            format_user_properties(request.user_properties),
+        )
         saved = self.presets.remember(kept)
         if request.save_as:
             saved = self.presets.store(request.save_as, kept) and saved
