@@ -11,6 +11,7 @@ mosquitto.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -324,6 +325,18 @@ async def test_discovered_entities_become_values_of_their_devices(
             "homeassistant/binary_sensor/garden/state#": ["ON"]
         }
         assert statuses(recorder, "Garden")[-1] == "ONLINE"
+        # without availability, no freshness timeout; expire_after gives one
+        fleet.tick(time.time() + 3600)
+        assert fleet.devices["Garden"].status == "ONLINE"
+        await retained(
+            broker, "homeassistant/binary_sensor/garden/config", {**MOTION, "expire_after": 300}
+        )
+        await eventually(lambda: fleet.devices["Garden"].timeout == 300)
+        fleet.tick(time.time() + 301)
+        assert fleet.devices["Garden"].status == "OFFLINE"
+        await eventually(lambda: statuses(recorder, "Garden")[-1] == "OFFLINE")
+        await mosquitto_pub(broker, "-t", "homeassistant/binary_sensor/garden/state", "-m", "OFF")
+        await eventually(lambda: statuses(recorder, "Garden")[-1] == "ONLINE")
 
         # Zigbee2MQTT: availability "all" of the bridge and the device; a computed
         # template; a template using a Home Assistant extension is reported
@@ -397,7 +410,7 @@ async def test_discovered_entities_become_values_of_their_devices(
             "/zigbee2mqtt/porch@fahrenheit": 70.7,
         }
         garden = {p.path: p.value for p in await store.query("Garden", FIELDS_INTERFACE)}
-        assert garden == {"/homeassistant/binary_sensor/garden/state": "ON"}
+        assert garden == {"/homeassistant/binary_sensor/garden/state": "OFF"}
     finally:
         await fleet.aclose()
         await feeder.aclose()

@@ -437,7 +437,9 @@ class MqttFleet(ClosesOnce):
     def _ha_device(self, entity: Entity, broker: str) -> DeviceState:
         """The device of a discovered Home Assistant entity, created on its first
         announcement: no freshness timeout (Home Assistant keeps an entity without
-        availability available); with availability topics, the status they say."""
+        availability available) unless an entity has ``expire_after`` (the
+        shortest is the device's timeout); with availability topics, the status
+        they say."""
         state = self.devices.get(entity.device)
         if state is None:
             state = DeviceState(
@@ -451,6 +453,8 @@ class MqttFleet(ClosesOnce):
             self._publish_status(state)
         if entity.availability and state.discovered and state.status_topic is None:
             state.status_topic = entity.availability[0].topic
+        if entity.expire_after is not None and state.discovered:
+            state.timeout = min(state.timeout, entity.expire_after)
         return state
 
     async def _sparkplug(

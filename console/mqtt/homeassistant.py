@@ -33,6 +33,8 @@ What fleettop takes of an entity (:class:`Entity`):
   extensions such as ``as_timestamp`` or ``is_defined`` are reported as not
   supported, never guessed);
 * ``unit_of_measurement``;
+* ``expire_after``: without availability, the device is OFFLINE when no state
+  arrived for that long (its freshness timeout, the shortest of its entities');
 * ``availability_topic`` / ``availability`` (a list of ``topic``,
   ``payload_available`` ``online``, ``payload_not_available`` ``offline``,
   ``value_template``) with ``availability_mode`` ``latest`` (default), ``any`` or
@@ -413,6 +415,8 @@ class Entity:
             ``any`` or ``all``.
         label: how fleettop names it: ``name``, else the config's ``object_id``,
             else the topic's.
+        expire_after: ``expire_after`` seconds (a state older than that makes Home
+            Assistant show the entity unavailable), or ``None``.
     """
 
     topic: str
@@ -428,6 +432,7 @@ class Entity:
     availability: tuple[Availability, ...]
     availability_mode: str
     label: str = ""
+    expire_after: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -460,6 +465,7 @@ class Entity:
             "unit": self.unit,
             "availability": [a.topic for a in self.availability],
             "availability_mode": self.availability_mode,
+            "expire_after": self.expire_after,
             "removed": False,
         }
 
@@ -504,6 +510,15 @@ def _text(config: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise DiscoveryError(f"{key} must be text, got {type(value).__name__}")
     return str(value)
+
+
+def _seconds(config: Mapping[str, Any], key: str) -> float | None:
+    value = config.get(key)
+    if value is None or value == 0:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise DiscoveryError(f"{key} must be a number of seconds, got {value!r}")
+    return float(value)
 
 
 def _topic(config: Mapping[str, Any], key: str) -> str | None:
@@ -582,6 +597,7 @@ def _entity(
         availability=_availability(config),
         availability_mode=mode,
         label=_text(config, "name") or _text(config, "object_id") or object_id,
+        expire_after=_seconds(config, "expire_after"),
     )
 
 
