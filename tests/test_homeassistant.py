@@ -301,6 +301,7 @@ async def test_discovered_entities_become_values_of_their_devices(
         kitchen = state.value(("Kitchen", "sensorBedroom/state#/temperature"))
         assert kitchen is not None
         assert (kitchen.data_type, kitchen.value) == ("number", 19.5)
+        assert kitchen.unit == "°C"  # shown after the value in the values table
         info = state.mqtt.info[("Kitchen", "sensorBedroom/state#/temperature")]
         assert (info.unit, info.entity) == ("°C", "some_unique_component_id1")
         entities = recorder.payloads("mqtt", "Kitchen", "entity")

@@ -423,7 +423,10 @@ class MqttFold:
         device_state = self._state.ensure_device(device)
         device_state.broker = device_state.broker or info.broker or None
         data_type = _text(payload.get("type")) or "unknown"
-        self._state.put_value(key, data_type, payload.get("value"), "field", when, protocol=MQTT)
+        value = self._state.put_value(
+            key, data_type, payload.get("value"), "field", when, protocol=MQTT
+        )
+        value.unit = info.unit
         self._rate(key, info.count, when)
         changes.values.add(key)
         changes.devices.add(device)
