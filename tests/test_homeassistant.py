@@ -161,6 +161,9 @@ def test_topics_and_templates() -> None:
     assert ValueTemplate.parse("{{ value_json.temperature * 2 }}").render(payload) == 43.0
     assert ValueTemplate.parse("{{ value }}").render(b"21") == 21
     assert ValueTemplate.parse("{{ value }}").render(b"ON") == "ON"
+    assert ValueTemplate.parse("{{ value }}").render(b"1e999") == "1e999"
+    with pytest.raises(DiscoveryError, match="not JSON"):  # too deep: not read
+        ValueTemplate.parse("{{ value_json.x }}").render(b"[" * 100_000)
     with pytest.raises(DiscoveryError, match="has no /missing"):
         ValueTemplate.parse("{{ value_json.missing }}").render(payload)
     with pytest.raises(DiscoveryError, match="not JSON"):

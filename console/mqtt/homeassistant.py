@@ -49,6 +49,7 @@ bus or the network.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ _TOPIC: Final = re.compile(
 )
 #: Longest template source read (characters).
 MAX_TEMPLATE: Final = 4096
-#: Longest state payload given to a template (bytes).
+#: Longest state payload given to a template, and longest config read (bytes).
 MAX_STATE_BYTES: Final = 256 * 1024
 
 
@@ -248,7 +249,8 @@ def _typed(text: str) -> JsonValue:
     stripped = text.strip()
     if stripped in ("true", "false") or re.fullmatch(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", stripped):
         value: JsonValue = json.loads(stripped)
-        return value
+        if not (isinstance(value, float) and not math.isfinite(value)):  # 1e999
+            return value
     return text
 
 
@@ -338,7 +340,7 @@ class ValueTemplate:
             return _typed(text)
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         if self.pointer is not None:
             if document is None:
@@ -356,8 +358,8 @@ class ValueTemplate:
                 rendered = self.compiled.render(value=text, value_json=document)
         except TemplateError as exc:
             raise DiscoveryError(f"template {self.source!r}: {exc.message or exc}") from None
-        except (ArithmeticError, ValueError, TypeError) as exc:
-            raise DiscoveryError(f"template {self.source!r}: {exc}") from None
+        except Exception as exc:  # whatever a template does wrong stays a message
+            raise DiscoveryError(f"template {self.source!r}: {exc!r}") from None
         return _typed(str(rendered))
 
 
@@ -660,6 +662,10 @@ class Discovery:
         if not payload:
             for key in [k for k in self.entities if k[0] == topic]:
                 outcome.removed.append(self._remove(key))
+            return outcome
+        if len(payload) > MAX_STATE_BYTES:
+            too_long = f"{topic}: the config is over {MAX_STATE_BYTES:,} bytes"
+            outcome.errors.append((object_id, too_long))
             return outcome
         try:
             document = json.loads(payload)
