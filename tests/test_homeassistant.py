@@ -349,8 +349,13 @@ async def test_discovered_entities_become_values_of_their_devices(
         await retained(broker, f"{base}/fahrenheit/config", FAHRENHEIT)
         await retained(broker, f"{base}/last_seen/config", EXTENSION)
         await eventually(lambda: len(recorder.payloads("mqtt", "porch", "entity")) == 2)
-        warnings = recorder.payloads("mqtt", "@plant", "warning")
-        assert any("as_timestamp, a Home Assistant extension" in w["message"] for w in warnings)
+
+        def refused() -> bool:
+            warnings = recorder.payloads("mqtt", "@plant", "warning")
+            return any("as_timestamp, a Home Assistant extension" in w["message"] for w in warnings)
+
+        await eventually(refused)  # the third config: refused with the reason
+        assert len(recorder.payloads("mqtt", "porch", "entity")) == 2
         await mosquitto_pub(broker, "-t", "zigbee2mqtt/bridge/state", "-m", '{"state":"online"}')
         await mosquitto_pub(
             broker, "-t", "zigbee2mqtt/porch/availability", "-m", '{"state":"online"}'
