@@ -98,6 +98,7 @@ its own process), for :func:`require_program`'s marker check."""
 #: sit idle (``--dist worksteal`` hands the rest out as workers free up). Only the
 #: order of whole modules changes.
 SLOW_MODULES = (
+    "test_publish_properties_ui.py",
     "test_recordings.py",
     "test_properties.py",
     "test_operations_ui.py",

@@ -38,6 +38,9 @@ def _value_text(value: ValueState) -> str:
     """The table text of a value: an MQTT object datastream's fields on one line."""
     if value.protocol == MQTT and isinstance(value.value, dict):
         return truncate(object_text(value.value), VALUE_WIDTH)
+    if value.unit:
+        text = format_value(value.data_type, value.value, width=VALUE_WIDTH)
+        return truncate(f"{text} {value.unit}", VALUE_WIDTH)
     return format_value(value.data_type, value.value, width=VALUE_WIDTH)
 
 
