@@ -134,6 +134,15 @@ NAVIGATION: list[Binding] = [
         tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
     ),
     Binding(
+        "M",
+        "open_mibs",
+        "MIBs",
+        id="nav.mibs",
+        show=False,
+        tooltip="Browse the loaded MIB modules: search, an object's SYNTAX and DESCRIPTION;"
+        " get, walk, table or poll it",
+    ),
+    Binding(
         "D",
         "open_devices",
         "Devices",
@@ -564,6 +573,12 @@ class FleettopApp(App[None]):
         screen already showing."""
         if action == "command_line":
             return self._screen_context is not None and not isinstance(self.screen, ModalScreen)
+        if action == "open_mibs":
+            from screens.mibs import MibBrowserScreen
+
+            return self._screen_context is not None and not isinstance(
+                self.screen, ModalScreen | MibBrowserScreen
+            )
         mode = _NAVIGATION_MODES.get(action)
         if mode is not None:
             if self._screen_context is None or isinstance(self.screen, ModalScreen):
@@ -595,6 +610,27 @@ class FleettopApp(App[None]):
         base = self.get_screen_stack(TOPICS_MODE)[0]
         if topic is not None and isinstance(base, TopicsScreen):
             base.select_topic(*topic)
+
+    def action_open_mibs(self, search: str = "") -> None:
+        """Push the MIB browser (:mod:`screens.mibs`) over the current screen, its
+        actions on the current screen's device (else the device highlighted on the
+        Devices screen); ``search``: a search to run at once."""
+        from screens.devices import DevicesScreen
+        from screens.mibs import MibBrowserScreen
+        from widgets.device_table import DeviceTable
+
+        context = self._screen_context
+        if context is None:
+            return
+        device = getattr(self.screen, "device", None)
+        if not isinstance(device, str):
+            base = self.get_screen_stack(DEVICES_MODE)[0]
+            device = (
+                base.query_one(DeviceTable).highlighted_device
+                if isinstance(base, DevicesScreen)
+                else None
+            )
+        self.push_screen(MibBrowserScreen(context, device, search))
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
@@ -662,6 +698,9 @@ class FleettopApp(App[None]):
             self.action_open_devices()
         elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE):
             self.show_mode(command.name)
+        elif command.name == "mibs":
+            if self.check_action("open_mibs", ()):
+                self.action_open_mibs(*command.args)
         elif command.name == "help":
             self.action_help()
         elif command.name == "quit":
@@ -737,6 +776,7 @@ def help_sections() -> list[HelpSection]:
     from screens.export import ExportScreen
     from screens.get import OidPromptScreen
     from screens.help import HelpScreen, HelpSection
+    from screens.mibs import MibBrowserScreen
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
@@ -747,6 +787,7 @@ def help_sections() -> list[HelpSection]:
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
     from widgets.device_table import DeviceTable
+    from widgets.mib_tree import MibTreeView
     from widgets.notification_list import NotificationList
     from widgets.property_tree import PropertyTree
     from widgets.topic_tree import TopicTreeView
@@ -758,6 +799,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("OIDs", OidsScreen, ValueTable, SnmpChartScreen),
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Table", TableScreen),
+        HelpSection.of("MIBs", MibBrowserScreen, MibTreeView),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
         HelpSection.of("Topics", TopicsScreen, TopicTreeView, TopicPlotScreen),
