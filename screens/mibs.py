@@ -220,9 +220,15 @@ class MibBrowserScreen(Screen[None]):
             if self.texts is not None
             else "reading DESCRIPTION texts…"
         )
+        pending = getattr(self._source, "pending", ())
+        compiling = (
+            f" · {format_count(len(pending))} more compiling (M again shows them)"
+            if pending
+            else ""
+        )
         self._info(
             f"{format_count(len(tree.modules))} modules, {format_count(len(tree.info))} objects"
-            f" · {texts} · enter opens · / searches · g get · W walk · t table · a poll"
+            f"{compiling} · {texts} · enter opens · / searches · g get · W walk · t table · a poll"
         )
 
     def _info(self, text: str) -> None:

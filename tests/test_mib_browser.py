@@ -289,14 +289,14 @@ class Events:
         app.runtime.bus.subscribe(pattern, self.events.append)
 
     def oids(self) -> list[object]:
-        return [e.payload.get("oid") for e in self.events if isinstance(e.payload, dict)]
+        return [e.type[3] for e in self.events]
 
 
 async def _ready(pilot: object, app: FleettopApp) -> None:
     await devices_screen(pilot)  # type: ignore[arg-type]
     await wait_for(
         pilot,  # type: ignore[arg-type]
-        lambda: app.state.mibs is None or app.state.mibs.state == "loaded",
+        lambda: app.state.mibs is not None and app.state.mibs.state == "loaded",
         "the MIBs compiled",
         attempts=6000,
     )
@@ -338,7 +338,7 @@ async def test_the_browser_searches_describes_and_acts(app: FleettopApp, snmpd: 
                        "the tree again")  # fmt: skip
         assert tree.highlighted is not None
         assert tree.highlighted.key == "IF-MIB::ifOperStatus"
-        assert tree.highlighted.depth == 3  # IF-MIB > ifTable > ifEntry > ifOperStatus
+        assert tree.highlighted.depth == 4  # IF-MIB > interfaces > ifTable > ifEntry > it
         detail = _detail(screen)
         for part in ("1.3.6.1.2.1.2.2.1.8", "up(1), down(2), testing(3)", "read-only",
                      "IF-MIB::linkDown", "INDEX", "IF-MIB::ifIndex",
@@ -366,7 +366,8 @@ async def test_the_browser_searches_describes_and_acts(app: FleettopApp, snmpd: 
         walk = app.screen
         assert isinstance(walk, WalkScreen)
         assert (walk.device, walk.root) == ("agent", "1.3.6.1.2.1.2.2")
-        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: not walk.running, "the walk to end", attempts=2000)
+        await pilot.press("escape")
         await _browser(pilot, app)
         await pilot.press("t")
         await wait_for(pilot, lambda: shown(app, TableScreen), "the table")
