@@ -212,7 +212,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
         an enumeration shows its labels, the SYNTAX and MAX-ACCESS are shown."""
         self.mib_known = True
         self.mib = mib
-        if mib is None or not self.is_mounted:
+        if mib is None or not self.query("#write-type"):  # not composed yet: on mount
             self._pending_mib = mib
             return
         types = write_types(mib)
@@ -233,8 +233,9 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
 
     @on(Select.Changed, "#write-enum")
     def _enum_chosen(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int) and self.mib is not None:
-            label = dict((n, t) for t, n in enum_choices(self.mib)).get(event.value)
+        syntax = self.mib.syntax if self.mib is not None else None
+        if isinstance(event.value, int) and syntax is not None:
+            label = syntax.enums.get(event.value)
             if label is not None:
                 self.query_one("#write-value", Input).value = label
 

@@ -440,7 +440,7 @@ async def test_writes_are_checked_against_the_mib(app: FleettopApp, snmpd: Snmpd
         assert isinstance(event.payload, dict)
         assert event.payload["data"] == {"type": "INTEGER", "value": 2}
         assert event.payload["success"] is True
-        assert snmpget(snmpd, [AUTHEN_TRAPS])[AUTHEN_TRAPS].value == "2"
+        assert snmpget(snmpd, [AUTHEN_TRAPS])[AUTHEN_TRAPS].value == 2
 
         # SIZE and range: the reason shown, Write disabled
         dialog = await _write_dialog(pilot, app, SYS_NAME)
