@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,7 +98,7 @@ def _translate(*names: str) -> dict[str, str]:
 
 
 def _field(block: str, key: str) -> str | None:
-    match = re.search(rf'^  {key}\t(.*?)(?=^  [A-Z-]+\t|^::=|\Z)', block, re.M | re.S)
+    match = re.search(rf"^  {key}\t(.*?)(?=^  [A-Z-]+\t|^::=|\Z)", block, re.M | re.S)
     return match.group(1).strip() if match else None
 
 
@@ -171,7 +171,7 @@ def test_texts_are_read_from_sources_and_pysnmp_code(texts: MibTexts) -> None:
     assert "administratively-unique" in texts.description("SNMP-FRAMEWORK-MIB", "snmpEngineID")
     # a phrase across a line break of the source
     assert ("IF-MIB", "ifOperStatus") in texts.search("no operational packets can be passed")
-    source = '''X-MIB DEFINITIONS ::= BEGIN
+    source = """X-MIB DEFINITIONS ::= BEGIN
     IMPORTS OBJECT-TYPE FROM SNMPv2-SMI;  -- OBJECT-TYPE "not a text" --
     Thing ::= TEXTUAL-CONVENTION
         STATUS current
@@ -183,7 +183,7 @@ def test_texts_are_read_from_sources_and_pysnmp_code(texts: MibTexts) -> None:
             "First line.
              Second line."
         ::= { x 1 }
-    END'''
+    END"""
     assert scan_descriptions(source) == {
         ("X-MIB", "Thing"): "A thing.",
         ("X-MIB", "aThing"): "First line.\nSecond line.",
@@ -231,7 +231,7 @@ def test_write_checks_come_from_the_syntax(info: MibInfo) -> None:
     assert [enum_value(admin, t) for t in ("down", "DOWN", "down(2)", "2")] == [2, 2, 2, 2]
     with pytest.raises(ValueError, match=r"'sideways' is not a value of IF-MIB::ifAdminStatus"):
         enum_value(admin, "sideways")
-    with pytest.raises(ValueError, match="one of up.1., down.2., testing.3."):
+    with pytest.raises(ValueError, match=r"one of up\(1\), down\(2\), testing\(3\)"):
         enum_value(admin, "up(2)")
     phys = write_object(info, "1.3.6.1.2.1.2.2.1.6.3")
     assert phys is not None
@@ -247,7 +247,7 @@ def test_write_checks_come_from_the_syntax(info: MibInfo) -> None:
         check_mib_write(name, "STRING", "é" * 128)
     serial = write_object(info, SET_SERIAL)
     assert serial is not None
-    with pytest.raises(ValueError, match=r"-1 is out of range for .*snmpSetSerialNo: 0..2147483647"):
+    with pytest.raises(ValueError, match=r"-1 is out of range for .*SerialNo: 0..2147483647"):
         check_mib_write(serial, "INTEGER", "-1")
     assert write_object(info, ENTERPRISE) is None
     assert write_object(info, "1.3.6.1.2.1.2.2") is None  # a table is no instance
@@ -279,8 +279,8 @@ def _config(agent: Snmpd) -> Config:
 
 
 @pytest.fixture
-async def app(snmpd: Snmpd) -> AsyncIterator[FleettopApp]:
-    yield FleettopApp(Runtime(_config(snmpd)))
+def app(snmpd: Snmpd) -> FleettopApp:
+    return FleettopApp(Runtime(_config(snmpd)))
 
 
 class Events:
