@@ -139,8 +139,7 @@ NAVIGATION: list[Binding] = [
         "MIBs",
         id="nav.mibs",
         show=False,
-        tooltip="Browse the loaded MIB modules: search, an object's SYNTAX and DESCRIPTION;"
-        " get, walk, table or poll it",
+        tooltip="Browse the MIB modules: search, SYNTAX, DESCRIPTION; get, walk, table, poll",
     ),
     Binding(
         "D",
@@ -612,25 +611,11 @@ class FleettopApp(App[None]):
             base.select_topic(*topic)
 
     def action_open_mibs(self, search: str = "") -> None:
-        """Push the MIB browser (:mod:`screens.mibs`) over the current screen, its
-        actions on the current screen's device (else the device highlighted on the
-        Devices screen); ``search``: a search to run at once."""
-        from screens.devices import DevicesScreen
-        from screens.mibs import MibBrowserScreen
-        from widgets.device_table import DeviceTable
+        """Push the MIB browser over the current screen (:func:`screens.mibs.open_browser`)."""
+        from screens.mibs import open_browser
 
-        context = self._screen_context
-        if context is None:
-            return
-        device = getattr(self.screen, "device", None)
-        if not isinstance(device, str):
-            base = self.get_screen_stack(DEVICES_MODE)[0]
-            device = (
-                base.query_one(DeviceTable).highlighted_device
-                if isinstance(base, DevicesScreen)
-                else None
-            )
-        self.push_screen(MibBrowserScreen(context, device, search))
+        if self._screen_context is not None:
+            open_browser(self, self._screen_context, DEVICES_MODE, search)
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
@@ -49,7 +49,7 @@ from screens.table import TABLE_BINDING, open_table
 from screens.walk import WalkScreen
 from widgets.mib_tree import MibTreeView
 
-__all__ = ["SEARCH_DELAY", "MibBrowserScreen", "mib_texts"]
+__all__ = ["SEARCH_DELAY", "MibBrowserScreen", "mib_texts", "open_browser", "search_objects"]
 
 #: Seconds after the last keystroke in the search before it runs.
 SEARCH_DELAY = 0.15
@@ -105,6 +105,24 @@ def _load_info(source: object | None) -> MibInfo | None:
     return None
 
 
+def open_browser(app: App[Any], context: ScreenContext, devices_mode: str, search: str) -> None:
+    """Push the MIB browser over ``app``'s current screen, its actions on that
+    screen's device (its ``device`` attribute), else on the device highlighted on the
+    Devices screen (the base of ``devices_mode``); ``search`` runs at once."""
+    from screens.devices import DevicesScreen
+    from widgets.device_table import DeviceTable
+
+    device = getattr(app.screen, "device", None)
+    if not isinstance(device, str):
+        base = app.get_screen_stack(devices_mode)[0]
+        device = (
+            base.query_one(DeviceTable).highlighted_device
+            if isinstance(base, DevicesScreen)
+            else None
+        )
+    app.push_screen(MibBrowserScreen(context, device, search))
+
+
 class MibBrowserScreen(Screen[None]):
     """Browse the loaded MIB modules; act on the selected object.
 
@@ -132,7 +150,7 @@ class MibBrowserScreen(Screen[None]):
     ]
 
     def __init__(self, context: ScreenContext, device: str | None = None, search: str = "") -> None:
-        super().__init__()
+        super().__init__(id="mibs")
         self.context = context
         self.title = "fleettop"
         self.sub_title = "MIBs"
