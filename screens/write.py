@@ -203,6 +203,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
         """Apply a MIB object given at construction (Textual then runs the form's
         ``on_mount``: the check and the focus)."""
         self.query_one("#write-enum-field").display = False
+        self.query_one("#write-syntax").display = False
         if self._pending_mib is not None:
             self.show_mib(self._pending_mib)
 
@@ -228,7 +229,9 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
             with self.prevent(Select.Changed):
                 enum.set_options(choices)
             self.query_one("#write-enum-field").display = True
-        self.query_one("#write-syntax", Static).update(syntax_summary(mib))
+        syntax = self.query_one("#write-syntax", Static)
+        syntax.update(syntax_summary(mib))
+        syntax.display = True
         self._check()
 
     @on(Select.Changed, "#write-enum")
