@@ -240,7 +240,7 @@ class MibBrowserScreen(Screen[None]):
         )
         pending = getattr(self._source, "pending", ())
         compiling = (
-            f" · {format_count(len(pending))} more compiling (M again shows them)"
+            f" · {format_count(len(pending))} more compiling (escape, then M shows them)"
             if pending
             else ""
         )

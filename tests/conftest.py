@@ -119,6 +119,7 @@ SLOW_MODULES = (
     "test_sparkplug.py",
     "test_astarte_control.py",
     "test_walk_ui.py",
+    "test_mib_browser.py",
     "test_serve_browser.py",
 )
 

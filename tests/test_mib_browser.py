@@ -39,6 +39,7 @@ from console.snmp.mibwrite import (
 )
 from screens.command_line import parse_command
 from screens.confirm import ConfirmScreen
+from screens.get import OidPromptScreen
 from screens.mibs import MibBrowserScreen, search_objects
 from screens.oids import OidsScreen
 from screens.table import TableScreen
@@ -352,6 +353,16 @@ async def test_the_browser_searches_describes_and_acts(app: FleettopApp, snmpd: 
         await wait_for(pilot, lambda: SYS_CONTACT in reads.oids(), "the read of sysContact")
         await wait_for(pilot, lambda: notices.has("agent SNMPv2-MIB::sysContact.0 = "),
                        "the value shown")  # fmt: skip
+        # g on a column: the instance asked for, the name filled in
+        assert screen.select("IF-MIB", "ifDescr")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, OidPromptScreen), "the instance prompt")
+        prompt = app.screen.query_one("#oid-input", Input)
+        assert prompt.value == "IF-MIB::ifDescr."
+        await pilot.press("end", "1", "enter")
+        await wait_for(pilot, lambda: "1.3.6.1.2.1.2.2.1.2.1" in reads.oids(), "ifDescr.1 read")
+        await _browser(pilot, app)
+        assert screen.select("SNMPv2-MIB", "sysContact")
         # a: polled from now on
         await pilot.press("a")
         backend = app.runtime.snmp_devices["agent"]
@@ -378,7 +389,7 @@ async def test_the_browser_searches_describes_and_acts(app: FleettopApp, snmpd: 
 
         # :mibs TEXT opens it searching
         assert parse_command("mibs ifAdmin").args == ("ifAdmin",)
-        app.run_command("mibs 1.3.6.1.2.1.2.2.1.7")
+        await pilot.press("colon", *"mibs 1.3.6.1.2.1.2.2.1.7", "enter")
         screen = await _browser(pilot, app)
         tree = screen.query_one(MibTreeView)
         await wait_for(pilot, lambda: tree.rows and tree.rows[0].key == "IF-MIB::ifAdminStatus",
