@@ -12,7 +12,8 @@ DESCRIPTION (:func:`~console.snmp.mibtree.detail_fields`).
 The search (``/``) matches names and OIDs (:meth:`~console.snmp.mibmeta.MibInfo.search`)
 and the DESCRIPTION texts (:class:`~console.snmp.mibtexts.MibTexts`); ``enter`` on a
 match shows it in its module. Everything that reads the MIBs runs in thread workers:
-the modules are the runtime's resolver's (loaded already, or loaded now), the texts
+the modules are the runtime's resolver's (loaded already, or loaded now; modules
+compiled in the background join the tree once loaded), the texts
 are read from the sources the first time the browser opens (about a second for
 ~500 modules, while the tree is already usable) and kept for the next time.
 
@@ -40,7 +41,7 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from console.format import format_count
 from console.snmp.mibmeta import MibInfo, MibObject
-from console.snmp.mibtexts import MibTexts
+from console.snmp.mibtexts import MibTexts, reflow
 from console.snmp.mibtree import MibRow, MibTree, detail_fields
 from screens.base import ScreenContext
 from screens.controllers.snmp import GET, POLL_ADD, WALK
@@ -55,6 +56,8 @@ __all__ = ["SEARCH_DELAY", "MibBrowserScreen", "mib_texts", "open_browser", "sea
 SEARCH_DELAY = 0.15
 #: Most matches a search shows.
 SEARCH_LIMIT = 500
+#: Seconds between two checks that the resolver loaded more modules meanwhile.
+GENERATION_CHECK_S = 2.0
 TABLE_KINDS = frozenset({"table", "row", "column"})
 
 _texts_lock = threading.Lock()
@@ -165,6 +168,7 @@ class MibBrowserScreen(Screen[None]):
         self.texts: MibTexts | None = None
         """The DESCRIPTION texts, once read."""
         self._search_timer: Timer | None = None
+        self._generation = 0
         self._selected: MibObject | None = None
 
     def compose(self) -> ComposeResult:
@@ -196,6 +200,7 @@ class MibBrowserScreen(Screen[None]):
         """Load the modules (and then the texts) in threads; the tree has the focus."""
         self.query_one(MibTreeView).focus()
         self._load()
+        self.set_interval(GENERATION_CHECK_S, self._check_generation)
 
     # -- loading ------------------------------------------------------------------
 
@@ -203,6 +208,7 @@ class MibBrowserScreen(Screen[None]):
     def _load(self) -> None:
         names = self.context.mib_names
         source = names.with_source(lambda found: found)
+        self._generation = getattr(source, "generation", 0)
         info = names.with_source(_load_info)
         self._source = source
         tree = MibTree(info) if info is not None else None
@@ -211,7 +217,17 @@ class MibBrowserScreen(Screen[None]):
             texts = mib_texts(source)
             self.app.call_from_thread(self._texts_loaded, texts)
 
+    def _check_generation(self) -> None:
+        """Load the tree again when the resolver loaded more modules (those compiled
+        in the background), keeping the open levels and the search."""
+        generation = getattr(self._source, "generation", None)
+        if generation is not None and generation != self._generation:
+            self._generation = generation
+            self._load()
+
     def _loaded(self, tree: MibTree | None) -> None:
+        if tree is not None and self.mib_tree is not None:
+            tree.keep_open(self.mib_tree)
         self.mib_tree = tree
         if tree is None:
             self._info("No MIB modules are loaded: names and the browser are unavailable.")
@@ -240,9 +256,7 @@ class MibBrowserScreen(Screen[None]):
         )
         pending = getattr(self._source, "pending", ())
         compiling = (
-            f" · {format_count(len(pending))} more compiling (escape, then M shows them)"
-            if pending
-            else ""
+            f" · {format_count(len(pending))} more compiling (shown when loaded)" if pending else ""
         )
         self._info(
             f"{format_count(len(tree.modules))} modules, {format_count(len(tree.info))} objects"
@@ -507,7 +521,7 @@ def detail_content(obj: MibObject, info: MibInfo, description: str) -> Content:
     for field, text in detail_fields(obj, info, description):
         if field == "DESCRIPTION":
             parts.append(Content.from_markup("\n[b]DESCRIPTION[/]\n"))
-            parts.append(Content(text))
+            parts.append(Content(reflow(text)))
             continue
         parts.append(Content.from_markup("[$text-muted]$field[/] ", field=f"{field:<13}"))
         parts.append(Content(f"{text}\n"))

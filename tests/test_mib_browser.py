@@ -29,7 +29,7 @@ from console.secrets import Secret
 from console.snmp.mib import MibResolver
 from console.snmp.mibmeta import MibInfo
 from console.snmp.mibs import BASE_DIR
-from console.snmp.mibtexts import MibTexts, scan_descriptions
+from console.snmp.mibtexts import MibTexts, reflow, scan_descriptions
 from console.snmp.mibtree import MibTree, detail_fields
 from console.snmp.mibwrite import (
     check_against_mib,
@@ -189,6 +189,11 @@ def test_texts_are_read_from_sources_and_pysnmp_code(texts: MibTexts) -> None:
         ("X-MIB", "Thing"): "A thing.",
         ("X-MIB", "aThing"): "First line.\nSecond line.",
     }
+
+
+def test_reflow_joins_the_lines_of_a_paragraph_only() -> None:
+    text = "One\nsentence.\n\nValues:\n- a\n- b\n  indented\nend"
+    assert reflow(text) == "One sentence.\n\nValues:\n- a\n- b\n  indented end"
 
 
 def test_search_by_name_oid_and_text(info: MibInfo, texts: MibTexts) -> None:

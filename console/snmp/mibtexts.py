@@ -37,7 +37,7 @@ from typing import Final
 
 from console.snmp.mibs import MIB_SUFFIXES
 
-__all__ = ["MACROS", "MibTexts", "scan_descriptions", "scan_pysnmp_module"]
+__all__ = ["MACROS", "MibTexts", "reflow", "scan_descriptions", "scan_pysnmp_module"]
 
 mlog = logging.getLogger(__name__)
 
@@ -71,6 +71,25 @@ def _clean(text: str) -> str:
     body = textwrap.dedent(rest) if rest else ""
     lines = [first.strip(), *body.splitlines()] if body else [first.strip()]
     return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def reflow(text: str) -> str:
+    """``text`` (a DESCRIPTION as written) with the line breaks inside its paragraphs
+    removed, so that a pane of any width wraps it evenly; blank lines between
+    paragraphs stay, and so do the breaks before an indented line or a list item
+    (``-``, ``*``, ``(a)``) and after a line ending in ``:``."""
+    paragraphs = []
+    for paragraph in re.split(r"\n[ \t]*\n", text):
+        lines = paragraph.split("\n")
+        merged = [lines[0].rstrip()]
+        for line in lines[1:]:
+            keep = line[:1].isspace() or line.lstrip()[:1] in ("-", "*", "(")
+            if keep or merged[-1].endswith(":"):
+                merged.append(line.rstrip())
+            else:
+                merged[-1] = f"{merged[-1]} {line.strip()}"
+        paragraphs.append("\n".join(merged))
+    return "\n\n".join(paragraphs)
 
 
 def scan_descriptions(source: str) -> dict[Key, str]:

@@ -84,6 +84,10 @@ class MibTree:
             self._nested[module] = found
         return found
 
+    def keep_open(self, other: MibTree) -> None:
+        """Open the rows ``other`` has open (a tree built again over more modules)."""
+        self._expanded |= other._expanded
+
     def toggle(self, key: str, expanded: bool | None = None) -> bool:
         """Open or close the row ``key`` (``expanded``: the state wanted, else the
         other one); True when its state changed."""
