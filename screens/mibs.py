@@ -500,7 +500,18 @@ def _module_count(count: int | None) -> str:
 def search_objects(info: MibInfo, texts: MibTexts | None, text: str) -> list[MibObject]:
     """The objects whose name contains ``text`` or whose OID starts with it, then
     those whose DESCRIPTION contains it (any case), without repeats, at most
-    :data:`SEARCH_LIMIT`."""
+    :data:`SEARCH_LIMIT`; ``MODULE::name`` (as the screens show names; an instance
+    suffix is ignored): the names of that module that contain ``name``."""
+    module, qualified, name = text.strip().partition("::")
+    name = name.partition(".")[0]
+    if qualified:  # MODULE::name as the screens write it: that module's names
+        folded = module.casefold()
+        if name:
+            found = info.search(name, limit=SEARCH_LIMIT * 4)
+        else:
+            modules = [m for m in info.modules if m.casefold() == folded]
+            found = [obj for m in modules for obj in info.module_objects(m)]
+        return [o for o in found if o.module.casefold() == folded][:SEARCH_LIMIT]
     matches = info.search(text, limit=SEARCH_LIMIT)
     seen = {obj.qualified for obj in matches}
     if texts is not None and len(matches) < SEARCH_LIMIT:

@@ -204,6 +204,10 @@ def test_search_by_name_oid_and_text(info: MibInfo, texts: MibTexts) -> None:
     by_text = [o.qualified for o in search_objects(info, texts, "operational packets")]
     assert "IF-MIB::ifOperStatus" in by_text
     assert "IF-MIB::ifOperStatus" not in [o.qualified for o in info.search("operational")]
+    # the names the screens show, an instance suffix included
+    shown = [o.qualified for o in search_objects(info, texts, "IF-MIB::ifOperStatus.3")]
+    assert shown == ["IF-MIB::ifOperStatus"]
+    assert len(search_objects(info, texts, "if-mib::")) == len(info.module_objects("IF-MIB"))
 
 
 def test_the_tree_nests_objects_by_oid_and_opens_lazily(info: MibInfo) -> None:
