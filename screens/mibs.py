@@ -204,7 +204,13 @@ class MibBrowserScreen(Screen[None]):
 
     # -- loading ------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="mibs-load", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="mibs-load",
+        exit_on_error=False,
+        description="load the MIB browser",
+    )
     def _load(self) -> None:
         names = self.context.mib_names
         source = names.with_source(lambda found: found)
@@ -226,6 +232,8 @@ class MibBrowserScreen(Screen[None]):
             self._load()
 
     def _loaded(self, tree: MibTree | None) -> None:
+        if not self.is_attached:  # the operator left meanwhile
+            return
         if tree is not None and self.mib_tree is not None:
             tree.keep_open(self.mib_tree)
         self.mib_tree = tree
@@ -240,6 +248,8 @@ class MibBrowserScreen(Screen[None]):
 
     def _texts_loaded(self, texts: MibTexts) -> None:
         self.texts = texts
+        if not self.is_attached:
+            return
         self._show_info()
         if self._search.strip():
             self._run_search()
@@ -367,15 +377,21 @@ class MibBrowserScreen(Screen[None]):
             return
         self._search_worker(tree, text, self.texts)
 
-    @work(thread=True, exclusive=True, group="mibs-search", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="mibs-search",
+        exit_on_error=False,
+        description="search the MIBs",
+    )
     def _search_worker(self, tree: MibTree, text: str, texts: MibTexts | None) -> None:
         matches = search_objects(tree.info, texts, text)
         self.app.call_from_thread(self._searched, text, matches)
 
     def _searched(self, text: str, matches: list[MibObject]) -> None:
         tree = self.mib_tree
-        if tree is None or text != self._search.strip():
-            return  # a newer search is on its way
+        if tree is None or text != self._search.strip() or not self.is_attached:
+            return  # a newer search is on its way, or the operator left
         tree.show_matches(matches)
         self._show_rows()
         found = len(matches)
