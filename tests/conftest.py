@@ -120,6 +120,7 @@ SLOW_MODULES = (
     "test_sparkplug.py",
     "test_astarte_control.py",
     "test_walk_ui.py",
+    "test_mib_browser.py",
     "test_serve_browser.py",
 )
 
