@@ -15,8 +15,10 @@ import asyncio
 
 import pytest
 from textual.color import Color
+from textual.geometry import Region
 from textual.message import Message
 from textual.notifications import Notify
+from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
 from console.app import FleettopApp, help_sections
@@ -388,6 +390,28 @@ async def test_devices_screen_previews_the_live_values_of_the_highlighted_device
             row_key(("ap-lobby", IF_IN_OCTETS_1)),
         ]
         assert cell(preview, row_key(("ap-lobby", SYS_UPTIME)), "value") == "0d 00:00:07.77"
+
+
+async def test_the_device_rows_paint_before_the_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start the devices' rows (their status) come in a frame of their own: the
+    preview of the highlighted device's values, most of the screen's first frame,
+    fills once that frame is drawn (issue 11 §6)."""
+    preview_rows_at_first_paint: list[int] = []
+    render_lines = DeviceTable.render_lines
+
+    def spy(table: DeviceTable, crop: Region) -> list[Strip]:
+        if table.row_count and not preview_rows_at_first_paint:
+            preview = table.screen.query_one("#preview", ValueTable)
+            preview_rows_at_first_paint.append(preview.row_count)
+        return render_lines(table, crop)
+
+    monkeypatch.setattr(DeviceTable, "render_lines", spy)
+    app = make_app(seed=[read("core-sw1", SYS_UPTIME, "TIME_TICKS", 100)])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        preview = screen.query_one("#preview", ValueTable)
+        await wait_for(pilot, lambda: preview.row_count == 1, "core-sw1's value")
+    assert preview_rows_at_first_paint == [0]
 
 
 async def test_values_update_in_place() -> None:
