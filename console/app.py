@@ -4,7 +4,8 @@ The app owns nothing but the UI. It draws first: its first frame ("Starting
 fleettop…") needs only Textual and the themes, so this module imports nothing else
 at load time. Once that frame is on screen it imports the rest of the UI and the
 backends in a thread (:data:`UI_MODULES`; pysnmp and the configuration cost over a
-second), builds the :class:`~console.runtime.Runtime` when it was given a factory,
+second; the screens other than the Devices screen come once the runtime has started,
+:data:`LATER_MODULES`), builds the :class:`~console.runtime.Runtime` when it was given a factory,
 starts it in a worker (the demo agents and pollers live in the app's event loop),
 opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit it
 closes the runtime. Everything on screen comes from the bus through the bridge.
@@ -100,13 +101,17 @@ UI_MODULES = (
     "console.gcpolicy",
     "screens.base",
     "screens.devices",
+    "screens.controllers.snmp",
+    "screens.controllers.mqtt",
+    "widgets.mib_names",
+)
+#: The other top-level screens: imported in a thread once the runtime has started
+#: (after the devices' first polls are on screen), not before the Devices screen.
+LATER_MODULES = (
     "screens.properties",
     "screens.notifications",
     "screens.topics",
     "screens.help",
-    "screens.controllers.snmp",
-    "screens.controllers.mqtt",
-    "widgets.mib_names",
 )
 
 #: Top-level navigation, from every screen (not from dialogs).
@@ -366,14 +371,14 @@ class FleettopApp(App[None]):
                 starting.result()  # a start that failed before it was ready
             self._show_fleet()
             await starting
+            await asyncio.to_thread(_import, LATER_MODULES)
         finally:
             waiting.cancel()
             starting.cancel()
 
     def _build_runtime(self) -> Runtime:
         """Import the UI and the backends, then build the runtime (in a thread)."""
-        for name in UI_MODULES:
-            importlib.import_module(name)
+        _import(UI_MODULES)
         factory = self._runtime_factory
         assert factory is not None
         return factory()
@@ -398,9 +403,6 @@ class FleettopApp(App[None]):
         from screens.controllers.mqtt import MqttOperator
         from screens.controllers.snmp import Operator
         from screens.devices import DevicesScreen
-        from screens.notifications import NotificationsScreen
-        from screens.properties import PropertiesScreen
-        from screens.topics import TopicsScreen
 
         runtime = self.runtime
         config = runtime.config
@@ -444,9 +446,22 @@ class FleettopApp(App[None]):
         bridge.open()
         self._tell_receiver()
 
+        # the other screens' modules are imported when first shown (LATER_MODULES)
         def properties() -> Screen[Any]:
+            from screens.properties import PropertiesScreen
+
             bridge.follow_live()  # the screen draws every live value, not the latest
             return PropertiesScreen(context)
+
+        def notifications() -> Screen[Any]:
+            from screens.notifications import NotificationsScreen
+
+            return NotificationsScreen(context)
+
+        def topics() -> Screen[Any]:
+            from screens.topics import TopicsScreen
+
+            return TopicsScreen(context, context.topics)
 
         def devices() -> Screen[Any]:
             screen = DevicesScreen(context)
@@ -459,8 +474,8 @@ class FleettopApp(App[None]):
 
         self.add_mode(DEVICES_MODE, devices)
         self.add_mode(PROPERTIES_MODE, properties)
-        self.add_mode(NOTIFICATIONS_MODE, lambda: NotificationsScreen(context))
-        self.add_mode(TOPICS_MODE, lambda: TopicsScreen(context, context.topics))
+        self.add_mode(NOTIFICATIONS_MODE, notifications)
+        self.add_mode(TOPICS_MODE, topics)
         self.switch_mode(DEVICES_MODE)
         if self.freeze_heap:
             self.call_after_refresh(self.gc_policy.install)
@@ -709,6 +724,12 @@ class FleettopApp(App[None]):
     def keymap(self) -> dict[str, str]:
         """The keymap in force (binding id -> keys), from ``ui.keymap``."""
         return dict(self._keymap)
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` (in a worker thread: the loop keeps drawing)."""
+    for name in modules:
+        importlib.import_module(name)
 
 
 def notifications_access(runtime: Runtime) -> NotificationsAccess | None:

@@ -229,3 +229,29 @@ def test_the_ui_draws_before_importing_the_backends() -> None:
         cwd=root,
     )
     assert done.stdout.strip() == ""
+
+
+def test_the_devices_screen_needs_none_of_the_other_screens() -> None:
+    """What the app imports before it shows the Devices screen (``UI_MODULES``)
+    leaves out the Properties, Notifications, Topics and help screens: they are
+    imported once the runtime has started (``LATER_MODULES``), or when shown."""
+    code = textwrap.dedent(
+        """
+        import importlib, sys
+        from console.app import UI_MODULES
+        for name in UI_MODULES:
+            importlib.import_module(name)
+        later = ("screens.properties", "screens.notifications", "screens.topics", "screens.help")
+        print(",".join(sorted(name for name in later if name in sys.modules)))
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+    )
+    assert done.stdout.strip() == ""
