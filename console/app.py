@@ -398,7 +398,7 @@ class FleettopApp(App[None]):
                 self.notify(f"{worker.description} failed: {error}", severity="error", markup=False)
 
     def _show_fleet(self) -> None:
-        from console.bridge import UI_PATTERNS, Bridge
+        from console.bridge import UI_PATTERNS, UI_PROMPT_PATTERNS, Bridge
         from screens.base import ScreenContext, StoreAccess
         from screens.controllers.mqtt import MqttOperator
         from screens.controllers.snmp import Operator
@@ -442,7 +442,9 @@ class FleettopApp(App[None]):
             topics=runtime.topics,
         )
         self._screen_context = context
-        bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
+        bridge = self._bridge = Bridge(
+            runtime.bus, self, self.state, patterns=UI_PATTERNS, prompt=UI_PROMPT_PATTERNS
+        )
         bridge.open()
         self._tell_receiver()
 

@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
 from console.app import FleettopApp, help_sections
-from console.bridge import Bridge
+from console.bridge import UI_PROMPT_PATTERNS, Bridge
 from console.config import Config, UiConfig
 from console.events import Event, EventManager
 from console.fleet import FleetState
@@ -162,6 +162,40 @@ async def test_bridge_posts_one_message_per_pending_batch() -> None:
         assert subscription.policy.value == "latest_per_type"
         bridge.close()
         assert not bus.subscriptions
+
+
+async def test_bridge_folds_a_device_status_without_waiting_for_the_frame() -> None:
+    """A device's connection status reaches the UI as soon as it is published (the
+    app's prompt patterns), not when the frame's batch closes; the rest waits for it."""
+    posted: list[object] = []
+    arrived = asyncio.Event()
+
+    class Target:
+        def post_message(self, message: object) -> bool:
+            posted.append(message)
+            arrived.set()
+            return True
+
+    async with EventManager() as bus:
+        state = FleetState()
+        bridge = Bridge(
+            bus,
+            Target(),  # type: ignore[arg-type]
+            state,
+            frame=3600.0,  # a batch that never closes during the test
+            prompt=UI_PROMPT_PATTERNS,
+        )
+        bridge.open()
+        bus.publish(*read("sw", "1.3.0", "INTEGER", 1)[:2])
+        bus.publish(*status("sw", "CONNECTED")[:2])
+        async with asyncio.timeout(10):  # not a speed bound: without it, it never comes
+            await arrived.wait()
+        assert len(posted) == 1
+        changes = bridge.take_changes()
+        assert changes.devices == {"sw"}
+        assert not changes.values  # the value waits for the frame
+        assert state.device("sw").status == "CONNECTED"
+        bridge.close()
 
 
 def test_rate_meter() -> None:
