@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -175,6 +176,13 @@ class FleettopApp(App[None]):
         presets_path: the publish dialog's history and presets file
             (:mod:`console.explorer.presets`; the command line gives the XDG data
             directory's); ``None`` keeps them in memory only.
+        gc_paused: the caller turned CPython's cyclic collector off for the start
+            (``gc.disable()``: the command line does before it imports Textual; its
+            passes over the objects every import creates were ~15% of the CPU to
+            the demo devices' CONNECTED). The app turns it back on once the runtime
+            has started (the devices' first polls are on screen): one full
+            collection of the start's garbage, then ``freeze_heap``'s policy; or
+            when it exits before.
     """
 
     TITLE = "fleettop"
@@ -221,9 +229,11 @@ class FleettopApp(App[None]):
         read_only: bool = False,
         freeze_heap: bool = False,
         presets_path: Path | None = None,
+        gc_paused: bool = False,
     ) -> None:
         super().__init__()
         self._presets_path = presets_path
+        self._gc_paused = gc_paused
         if (runtime is None) == (runtime_factory is None):
             raise TypeError("give a runtime or a runtime_factory, not both")
         self.freeze_heap = freeze_heap
@@ -371,10 +381,23 @@ class FleettopApp(App[None]):
                 starting.result()  # a start that failed before it was ready
             self._show_fleet()
             await starting
-            await asyncio.to_thread(_import, LATER_MODULES)
         finally:
             waiting.cancel()
             starting.cancel()
+            self._resume_gc()
+        await asyncio.to_thread(_import, LATER_MODULES)
+
+    def _resume_gc(self, *, install: bool = True) -> None:
+        """Turn the collector back on after a start with ``gc_paused`` (once): a full
+        collection of the start's garbage, then (``install`` and ``freeze_heap``)
+        the policy, which freezes what is left."""
+        if not self._gc_paused:
+            return
+        self._gc_paused = False
+        gc.collect()
+        gc.enable()
+        if install and self.freeze_heap and hasattr(self, "gc_policy"):
+            self.gc_policy.install()
 
     def _build_runtime(self) -> Runtime:
         """Import the UI and the backends, then build the runtime (in a thread)."""
@@ -479,7 +502,7 @@ class FleettopApp(App[None]):
         self.add_mode(NOTIFICATIONS_MODE, notifications)
         self.add_mode(TOPICS_MODE, topics)
         self.switch_mode(DEVICES_MODE)
-        if self.freeze_heap:
+        if self.freeze_heap and not self._gc_paused:  # else once the collector is back
             self.call_after_refresh(self.gc_policy.install)
         if runtime.store_error is not None:
             self.notify(
@@ -512,6 +535,7 @@ class FleettopApp(App[None]):
     async def on_unmount(self) -> None:
         """Close the bridge and the runtime (also after a failed or cancelled start)."""
         self._ended.set()
+        self._resume_gc(install=False)  # the start never completed
         self.workers.cancel_group(self, RUNTIME_GROUP)
         if self._bridge is not None:
             self._bridge.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import logging.handlers
 import sys
@@ -219,11 +220,17 @@ def _check(path: Path) -> int:
     return EXIT_OK
 
 
-def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace) -> FleettopApp:
+def make_app(
+    runtime: Runtime | Callable[[], Runtime],
+    args: argparse.Namespace,
+    *,
+    gc_paused: bool = False,
+) -> FleettopApp:
     """Return the terminal UI for ``runtime`` (or for the runtime a factory builds
     after the first frame) with the options of ``args`` (``--read-only``), its
-    startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`).
-    Imports Textual."""
+    startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`);
+    ``gc_paused``: the caller turned the cyclic collector off, the app turns it back
+    on once the runtime has started. Imports Textual."""
     from console.app import FleettopApp
     from console.explorer.presets import default_presets_path
 
@@ -234,8 +241,15 @@ def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace)
             read_only=args.read_only,
             freeze_heap=True,
             presets_path=presets,
+            gc_paused=gc_paused,
         )
-    return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True, presets_path=presets)
+    return FleettopApp(
+        runtime,
+        read_only=args.read_only,
+        freeze_heap=True,
+        presets_path=presets,
+        gc_paused=gc_paused,
+    )
 
 
 def _new_runtime(config: Config | None, demo: bool) -> Runtime:
@@ -255,8 +269,14 @@ def _run(config: Config | None, args: argparse.Namespace) -> int:
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
-    app = make_app(partial(_new_runtime, config, demo), args)
-    app.run()
+    # the cyclic collector is off while the UI starts; the app turns it back on once
+    # the runtime has started (FleettopApp's gc_paused)
+    gc.disable()
+    try:
+        app = make_app(partial(_new_runtime, config, demo), args, gc_paused=True)
+        app.run()
+    finally:
+        gc.enable()
     return app.return_code or EXIT_OK
 
 

@@ -680,6 +680,34 @@ async def test_the_gc_policy_is_installed_only_when_asked_and_undone_at_exit(
         gc.unfreeze()  # the test process runs many apps: give it its collector back
 
 
+async def test_a_start_with_the_collector_paused_turns_it_back_on() -> None:
+    """The command line starts the UI with the cyclic collector off (``gc_paused``);
+    the app turns it back on, its policy installed, once the runtime has started."""
+    import gc
+
+    from tests.ui_helpers import FLEET, CraftedRuntime, fake_mib_names, fixed_clock
+
+    gc.unfreeze()
+    gc.disable()
+    app = FleettopApp(
+        CraftedRuntime(Config(devices=FLEET)),
+        clock=fixed_clock(),
+        mib_names=fake_mib_names(),
+        freeze_heap=True,
+        gc_paused=True,
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await devices_screen(pilot)
+            await wait_for(pilot, gc.isenabled, "the collector back")
+            assert app.gc_policy.installed
+            assert gc.get_freeze_count() > 0
+        assert not app.gc_policy.installed
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:
     rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
     lines = [(row.section, row.keys, row.description, row.binding_id) for row in rows]
