@@ -93,6 +93,9 @@ TERMINAL_CHECK_S = 1.0
 #: Seconds the runtime has to close after the terminal hung up, before the process
 #: ends without waiting longer.
 HANGUP_CLOSE_S = 10.0
+#: Seconds the cyclic collector stays off (``gc_paused``) once the fleet shows while
+#: the rest of the runtime's start goes on.
+GC_PAUSE_MAX_S = 10.0
 #: What the UI imports once the first frame is drawn (in a thread, so the
 #: "Starting…" frame shows at once and keys are still read meanwhile).
 UI_MODULES = (
@@ -180,9 +183,10 @@ class FleettopApp(App[None]):
             (``gc.disable()``: the command line does before it imports Textual; its
             passes over the objects every import creates were ~15% of the CPU to
             the demo devices' CONNECTED). The app turns it back on once the runtime
-            has started (the devices' first polls are on screen): one full
-            collection of the start's garbage, then ``freeze_heap``'s policy; or
-            when it exits before.
+            has started (the devices' first polls are on screen; at most
+            :data:`GC_PAUSE_MAX_S` after the fleet shows): one full collection of
+            the start's garbage, then ``freeze_heap``'s policy; or when it exits
+            before.
     """
 
     TITLE = "fleettop"
@@ -380,6 +384,10 @@ class FleettopApp(App[None]):
             if starting.done():
                 starting.result()  # a start that failed before it was ready
             self._show_fleet()
+            # the collector is back once the start is done (gc_paused), or after
+            # GC_PAUSE_MAX_S if the rest of the start takes longer (MIBs, brokers)
+            await asyncio.wait({starting}, timeout=GC_PAUSE_MAX_S)
+            self._resume_gc()
             await starting
         finally:
             waiting.cancel()
