@@ -12,7 +12,12 @@ The screen is read with ``tmux capture-pane`` every :data:`POLL_S` seconds:
   when it comes first); then **connected** is the first capture where every demo SNMP
   device's row says ``CONNECTED``.
 
-Times run from just before ``tmux new-session`` (its cost is in both sides). Rounds
+Times run from just before ``tmux new-session`` (its cost is in both sides). With
+each connected time comes the CPU time fleettop's process had used by then (user +
+system, all threads, from ``/proc/PID/stat``; 10 ms ticks): on a machine shared with
+other work the wall times grow with the load, while this CPU time stays close to what
+a quiet machine's wall time to CONNECTED would be (the start is CPU-bound, one
+process), so runs made under different loads can be compared by it. Rounds
 alternate bare and fleettop (:data:`ROUNDS` each) so a noisy neighbour hits both
 alike; the medians count. Targets (issue 11 §6): first frame at most
 :data:`RATIO_BOUND` x the bare app's, devices connected within
@@ -136,6 +141,11 @@ class _Terminal:
         """What the session's pane shows now."""
         return self._tmux("capture-pane", "-p", "-t", name).stdout
 
+    def pid(self, name: str) -> int | None:
+        """The process id of the session's command (``None`` once it has ended)."""
+        text = self._tmux("display-message", "-p", "-t", name, "#{pane_pid}").stdout.strip()
+        return int(text) if text.isdigit() else None
+
     def stop(self, name: str) -> None:
         """End the session (its process gets SIGHUP)."""
         self._tmux("kill-session", "-t", name)
@@ -143,6 +153,19 @@ class _Terminal:
     def close(self) -> None:
         """End the private server."""
         self._tmux("kill-server")
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds process ``pid`` has used (all its threads), from
+    ``/proc/PID/stat`` (fields 14 and 15, proc(5)); ``None`` if unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _connected(screen: str, devices: tuple[str, ...]) -> bool:
@@ -160,11 +183,13 @@ def _run(
     marker: str,
     devices: tuple[str, ...] = (),
     cwd: Path = ROOT,
-) -> tuple[float, float | None]:
+) -> tuple[float, float | None, float | None]:
     """Seconds to the first frame (``marker`` on screen) and, with ``devices``, to
-    every device ``CONNECTED``."""
+    every device ``CONNECTED``, and the CPU seconds the app had used by then
+    (``None`` without ``devices``, or when its process could not be read)."""
     started = time.perf_counter()
     terminal.start(name, command, env, cwd)
+    pid = terminal.pid(name)
     first: float | None = None
     try:
         while time.perf_counter() - started < RUN_LIMIT_S:
@@ -173,9 +198,9 @@ def _run(
             if first is None and marker in screen:
                 first = now
                 if not devices:
-                    return first, None
+                    return first, None, None
             if first is not None and _connected(screen, devices):
-                return first, now
+                return first, now, _cpu_seconds(pid)
             time.sleep(POLL_S)
     finally:
         terminal.stop(name)
@@ -184,6 +209,10 @@ def _run(
 
 def _rounded(values: list[float]) -> list[float]:
     return [round(value, 3) for value in values]
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
 
 
 def _compile(root: Path) -> None:
@@ -220,13 +249,14 @@ def _measure(baseline: Path | None = None) -> dict[str, Any]:
         bare: list[float] = []
         first: dict[str, list[float]] = {name: [] for name in roots}
         connected: dict[str, list[float]] = {name: [] for name in roots}
+        cpu: dict[str, list[float]] = {name: [] for name in roots}
         try:
             for round_ in range(ROUNDS):
                 bare.append(_run(terminal, f"bare{round_}", bare_cmd, env, BARE_TITLE)[0])
                 for name, root in roots.items():
                     log = Path(tmp) / f"{name}.log"
                     command = f"{python} -m console.cli demo --log-file {log}"
-                    frame, up = _run(
+                    frame, up, used = _run(
                         terminal,
                         f"{name}{round_}",
                         command,
@@ -238,6 +268,8 @@ def _measure(baseline: Path | None = None) -> dict[str, Any]:
                     first[name].append(frame)
                     assert up is not None
                     connected[name].append(up)
+                    if used is not None:
+                        cpu[name].append(used)
         finally:
             terminal.close()
     ratio = statistics.median(first["fleettop"]) / statistics.median(bare)
@@ -255,6 +287,15 @@ def _measure(baseline: Path | None = None) -> dict[str, Any]:
         "connected_median_s": round(connected_s, 3),
         "connected_bound_s": CONNECTED_BOUND_S,
         "connected_met": connected_s <= CONNECTED_BOUND_S,
+        "fleettop_connected_cpu_s": _rounded(cpu["fleettop"]),
+        "connected_cpu_median_s": _median(cpu["fleettop"]),
+        "verdict": (
+            f"first frame {ratio:.2f}x the bare app's (bound {RATIO_BOUND:g}x):"
+            f" {'met' if ratio <= RATIO_BOUND else 'NOT met'}; every demo device"
+            f" CONNECTED after {connected_s:.2f} s (bound {CONNECTED_BOUND_S:g} s):"
+            f" {'met' if connected_s <= CONNECTED_BOUND_S else 'NOT met'}"
+            f" (CPU used by then {_median(cpu['fleettop'])} s)"
+        ),
     }
     if baseline is not None:
         old_first = statistics.median(first["baseline"])
@@ -266,6 +307,8 @@ def _measure(baseline: Path | None = None) -> dict[str, Any]:
             "baseline_first_frame_ratio": round(old_first / statistics.median(bare), 2),
             "baseline_connected_median_s": round(old_connected, 3),
             "connected_vs_baseline": round(connected_s / old_connected, 2),
+            "baseline_connected_cpu_s": _rounded(cpu["baseline"]),
+            "baseline_connected_cpu_median_s": _median(cpu["baseline"]),
         }
     return results
 
@@ -283,10 +326,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "fleettop_first_frame_s", "fleettop_connected_s", "first_frame_ratio",
         "first_frame_ratio_bound", "first_frame_met", "connected_median_s",
         "connected_bound_s", "connected_met"}`` (seconds from the start of the
-        terminal session); with a baseline also ``"baseline",
-        "baseline_first_frame_s", "baseline_connected_s",
-        "baseline_first_frame_ratio", "baseline_connected_median_s",
-        "connected_vs_baseline"`` (this code's median over the baseline's).
+        terminal session), ``"fleettop_connected_cpu_s", "connected_cpu_median_s"``
+        (CPU seconds the app had used when every device showed CONNECTED; see the
+        module docstring) and ``"verdict"`` (both bounds in one sentence); with a
+        baseline also ``"baseline", "baseline_first_frame_s",
+        "baseline_connected_s", "baseline_first_frame_ratio",
+        "baseline_connected_median_s", "connected_vs_baseline"`` (this code's
+        median over the baseline's), ``"baseline_connected_cpu_s",
+        "baseline_connected_cpu_median_s"``.
 
     Raises:
         RuntimeError: tmux is missing, or an app showed nothing in time.

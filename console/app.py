@@ -4,7 +4,8 @@ The app owns nothing but the UI. It draws first: its first frame ("Starting
 fleettop…") needs only Textual and the themes, so this module imports nothing else
 at load time. Once that frame is on screen it imports the rest of the UI and the
 backends in a thread (:data:`UI_MODULES`; pysnmp and the configuration cost over a
-second), builds the :class:`~console.runtime.Runtime` when it was given a factory,
+second; the screens other than the Devices screen come once the runtime has started,
+:data:`LATER_MODULES`), builds the :class:`~console.runtime.Runtime` when it was given a factory,
 starts it in a worker (the demo agents and pollers live in the app's event loop),
 opens the :class:`~console.bridge.Bridge` and shows the Devices screen; on exit it
 closes the runtime. Everything on screen comes from the bus through the bridge.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -91,6 +93,9 @@ TERMINAL_CHECK_S = 1.0
 #: Seconds the runtime has to close after the terminal hung up, before the process
 #: ends without waiting longer.
 HANGUP_CLOSE_S = 10.0
+#: Seconds the cyclic collector stays off (``gc_paused``) once the fleet shows while
+#: the rest of the runtime's start goes on.
+GC_PAUSE_MAX_S = 10.0
 #: What the UI imports once the first frame is drawn (in a thread, so the
 #: "Starting…" frame shows at once and keys are still read meanwhile).
 UI_MODULES = (
@@ -100,13 +105,17 @@ UI_MODULES = (
     "console.gcpolicy",
     "screens.base",
     "screens.devices",
+    "screens.controllers.snmp",
+    "screens.controllers.mqtt",
+    "widgets.mib_names",
+)
+#: The other top-level screens: imported in a thread once the runtime has started
+#: (after the devices' first polls are on screen), not before the Devices screen.
+LATER_MODULES = (
     "screens.properties",
     "screens.notifications",
     "screens.topics",
     "screens.help",
-    "screens.controllers.snmp",
-    "screens.controllers.mqtt",
-    "widgets.mib_names",
 )
 
 #: Top-level navigation, from every screen (not from dialogs).
@@ -178,6 +187,14 @@ class FleettopApp(App[None]):
         presets_path: the publish dialog's history and presets file
             (:mod:`console.explorer.presets`; the command line gives the XDG data
             directory's); ``None`` keeps them in memory only.
+        gc_paused: the caller turned CPython's cyclic collector off for the start
+            (``gc.disable()``: the command line does before it imports Textual; its
+            passes over the objects every import creates were ~15% of the CPU to
+            the demo devices' CONNECTED). The app turns it back on once the runtime
+            has started (the devices' first polls are on screen; at most
+            :data:`GC_PAUSE_MAX_S` after the fleet shows): one full collection of
+            the start's garbage, then ``freeze_heap``'s policy; or when it exits
+            before.
     """
 
     TITLE = "fleettop"
@@ -224,9 +241,11 @@ class FleettopApp(App[None]):
         read_only: bool = False,
         freeze_heap: bool = False,
         presets_path: Path | None = None,
+        gc_paused: bool = False,
     ) -> None:
         super().__init__()
         self._presets_path = presets_path
+        self._gc_paused = gc_paused
         if (runtime is None) == (runtime_factory is None):
             raise TypeError("give a runtime or a runtime_factory, not both")
         self.freeze_heap = freeze_heap
@@ -373,15 +392,32 @@ class FleettopApp(App[None]):
             if starting.done():
                 starting.result()  # a start that failed before it was ready
             self._show_fleet()
+            # the collector is back once the start is done (gc_paused), or after
+            # GC_PAUSE_MAX_S if the rest of the start takes longer (MIBs, brokers)
+            await asyncio.wait({starting}, timeout=GC_PAUSE_MAX_S)
+            self._resume_gc()
             await starting
         finally:
             waiting.cancel()
             starting.cancel()
+            self._resume_gc()
+        await asyncio.to_thread(_import, LATER_MODULES)
+
+    def _resume_gc(self, *, install: bool = True) -> None:
+        """Turn the collector back on after a start with ``gc_paused`` (once): a full
+        collection of the start's garbage, then (``install`` and ``freeze_heap``)
+        the policy, which freezes what is left."""
+        if not self._gc_paused:
+            return
+        self._gc_paused = False
+        gc.collect()
+        gc.enable()
+        if install and self.freeze_heap and hasattr(self, "gc_policy"):
+            self.gc_policy.install()
 
     def _build_runtime(self) -> Runtime:
         """Import the UI and the backends, then build the runtime (in a thread)."""
-        for name in UI_MODULES:
-            importlib.import_module(name)
+        _import(UI_MODULES)
         factory = self._runtime_factory
         assert factory is not None
         return factory()
@@ -401,14 +437,11 @@ class FleettopApp(App[None]):
                 self.notify(f"{worker.description} failed: {error}", severity="error", markup=False)
 
     def _show_fleet(self) -> None:
-        from console.bridge import UI_PATTERNS, Bridge
+        from console.bridge import UI_PATTERNS, UI_PROMPT_PATTERNS, Bridge
         from screens.base import ScreenContext, StoreAccess
         from screens.controllers.mqtt import MqttOperator
         from screens.controllers.snmp import Operator
         from screens.devices import DevicesScreen
-        from screens.notifications import NotificationsScreen
-        from screens.properties import PropertiesScreen
-        from screens.topics import TopicsScreen
 
         runtime = self.runtime
         config = runtime.config
@@ -448,13 +481,28 @@ class FleettopApp(App[None]):
             topics=runtime.topics,
         )
         self._screen_context = context
-        bridge = self._bridge = Bridge(runtime.bus, self, self.state, patterns=UI_PATTERNS)
+        bridge = self._bridge = Bridge(
+            runtime.bus, self, self.state, patterns=UI_PATTERNS, prompt=UI_PROMPT_PATTERNS
+        )
         bridge.open()
         self._tell_receiver()
 
+        # the other screens' modules are imported when first shown (LATER_MODULES)
         def properties() -> Screen[Any]:
+            from screens.properties import PropertiesScreen
+
             bridge.follow_live()  # the screen draws every live value, not the latest
             return PropertiesScreen(context)
+
+        def notifications() -> Screen[Any]:
+            from screens.notifications import NotificationsScreen
+
+            return NotificationsScreen(context)
+
+        def topics() -> Screen[Any]:
+            from screens.topics import TopicsScreen
+
+            return TopicsScreen(context, context.topics)
 
         def devices() -> Screen[Any]:
             screen = DevicesScreen(context)
@@ -467,10 +515,10 @@ class FleettopApp(App[None]):
 
         self.add_mode(DEVICES_MODE, devices)
         self.add_mode(PROPERTIES_MODE, properties)
-        self.add_mode(NOTIFICATIONS_MODE, lambda: NotificationsScreen(context))
-        self.add_mode(TOPICS_MODE, lambda: TopicsScreen(context, context.topics))
+        self.add_mode(NOTIFICATIONS_MODE, notifications)
+        self.add_mode(TOPICS_MODE, topics)
         self.switch_mode(DEVICES_MODE)
-        if self.freeze_heap:
+        if self.freeze_heap and not self._gc_paused:  # else once the collector is back
             self.call_after_refresh(self.gc_policy.install)
         if runtime.store_error is not None:
             self.notify(
@@ -503,6 +551,7 @@ class FleettopApp(App[None]):
     async def on_unmount(self) -> None:
         """Close the bridge and the runtime (also after a failed or cancelled start)."""
         self._ended.set()
+        self._resume_gc(install=False)  # the start never completed
         self.workers.cancel_group(self, RUNTIME_GROUP)
         if self._bridge is not None:
             self._bridge.close()
@@ -733,6 +782,12 @@ class FleettopApp(App[None]):
     def keymap(self) -> dict[str, str]:
         """The keymap in force (binding id -> keys), from ``ui.keymap``."""
         return dict(self._keymap)
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` (in a worker thread: the loop keeps drawing)."""
+    for name in modules:
+        importlib.import_module(name)
 
 
 def notifications_access(runtime: Runtime) -> NotificationsAccess | None:

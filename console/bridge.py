@@ -43,8 +43,10 @@ __all__ = [
     "MIB_PATTERN",
     "MQTT_PATTERN",
     "SNMP_PATTERN",
+    "SNMP_STATUS_PATTERN",
     "STORE_PATTERN",
     "UI_PATTERNS",
+    "UI_PROMPT_PATTERNS",
     "Bridge",
 ]
 
@@ -64,6 +66,12 @@ MQTT_PATTERN: Pattern = ("mqtt", "*")
 ALARM_PATTERN: Pattern = ("alarm", "*")
 #: The MIB names' status: compiling N/M in the background, loaded (names fill in).
 MIB_PATTERN: Pattern = ("mib", "status")
+#: The SNMP devices' connection statuses (and the trap receiver's).
+SNMP_STATUS_PATTERN: Pattern = ("snmp", "?", "status")
+#: What the app's bridge folds as soon as it is published, not at the end of a
+#: frame's batch: a device's connection status is rare and what an operator watches
+#: first (at start, every device's CONNECTED shows up to a frame earlier).
+UI_PROMPT_PATTERNS: tuple[Pattern, ...] = (SNMP_STATUS_PATTERN,)
 #: What the app's bridge subscribes to.
 UI_PATTERNS: tuple[Pattern, ...] = (
     SNMP_PATTERN,
@@ -84,6 +92,9 @@ class Bridge:
         state: the state to fold events into.
         patterns: what to subscribe to (one coalescing subscription per pattern).
         frame: batch duration in seconds.
+        prompt: events (also matched by ``patterns``) folded one by one as soon as
+            they are published, each also in its frame's batch (folding an event
+            twice changes nothing the second time); for rare events only.
     """
 
     class Changed(Message):
@@ -103,11 +114,13 @@ class Bridge:
         *,
         patterns: Sequence[Pattern] = (SNMP_PATTERN,),
         frame: float = FRAME_SECONDS,
+        prompt: Sequence[Pattern] = (),
     ) -> None:
         self.bus = bus
         self.state = state
         self._target = target
         self._patterns = tuple(patterns)
+        self._prompt = tuple(prompt)
         self._frame = frame
         self._subscriptions: list[Subscription] = []
         self._live: list[Subscription] = []
@@ -128,6 +141,15 @@ class Bridge:
             self._add(self.state.apply(self.bus.snapshot(pattern)))
             self._subscriptions.append(
                 self._subscribe(pattern, self._on_batch, Policy.LATEST_PER_TYPE, "ui")
+            )
+        for pattern in self._prompt:
+            self._subscriptions.append(
+                self.bus.subscribe(
+                    pattern,
+                    self._on_prompt,
+                    policy=Policy.LATEST_PER_TYPE,
+                    name=f"ui.prompt.{'/'.join(pattern)}",
+                )
             )
 
     def follow_live(self, patterns: Sequence[Pattern] = LIVE_PATTERNS) -> None:
@@ -171,6 +193,9 @@ class Bridge:
 
     def _on_batch(self, events: list[Event]) -> None:
         self._add(self.state.apply(events))
+
+    def _on_prompt(self, event: Event) -> None:
+        self._add(self.state.apply((event,)))
 
     def _on_live(self, events: list[Event]) -> None:
         self._add(self.state.apply_live(events))

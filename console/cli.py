@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import logging.handlers
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from console.app import FleettopApp
@@ -53,10 +53,35 @@ EXIT_CONFIG = 2
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("fleettop")
     except PackageNotFoundError:  # running from a source tree without install
         return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print ``fleettop VERSION`` on stdout and exit 0, as argparse's
+    ``version`` action, but the version is looked up only when asked for
+    (:mod:`importlib.metadata` cost ~15 ms of CPU at every start, before the first
+    frame)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        sys.stdout.write(f"fleettop {_version()}\n")
+        parser.exit()
 
 
 def _filter_arg(text: str) -> Pattern:
@@ -110,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fleettop",
         description="A terminal console for watching and driving an SNMP and MQTT fleet live.",
     )
-    parser.add_argument("--version", action="version", version=f"fleettop {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -195,11 +220,17 @@ def _check(path: Path) -> int:
     return EXIT_OK
 
 
-def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace) -> FleettopApp:
+def make_app(
+    runtime: Runtime | Callable[[], Runtime],
+    args: argparse.Namespace,
+    *,
+    gc_paused: bool = False,
+) -> FleettopApp:
     """Return the terminal UI for ``runtime`` (or for the runtime a factory builds
     after the first frame) with the options of ``args`` (``--read-only``), its
-    startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`).
-    Imports Textual."""
+    startup heap frozen once the fleet shows (see :class:`~console.app.FleettopApp`);
+    ``gc_paused``: the caller turned the cyclic collector off, the app turns it back
+    on once the runtime has started. Imports Textual."""
     from console.app import FleettopApp
     from console.explorer.presets import default_presets_path
 
@@ -210,8 +241,15 @@ def make_app(runtime: Runtime | Callable[[], Runtime], args: argparse.Namespace)
             read_only=args.read_only,
             freeze_heap=True,
             presets_path=presets,
+            gc_paused=gc_paused,
         )
-    return FleettopApp(runtime, read_only=args.read_only, freeze_heap=True, presets_path=presets)
+    return FleettopApp(
+        runtime,
+        read_only=args.read_only,
+        freeze_heap=True,
+        presets_path=presets,
+        gc_paused=gc_paused,
+    )
 
 
 def _new_runtime(config: Config | None, demo: bool) -> Runtime:
@@ -231,8 +269,14 @@ def _run(config: Config | None, args: argparse.Namespace) -> int:
     if args.seconds is not None or args.filters:
         print("fleettop: --seconds and --filter go with --headless", file=sys.stderr)
         return EXIT_USAGE
-    app = make_app(partial(_new_runtime, config, demo), args)
-    app.run()
+    # the cyclic collector is off while the UI starts; the app turns it back on once
+    # the runtime has started (FleettopApp's gc_paused)
+    gc.disable()
+    try:
+        app = make_app(partial(_new_runtime, config, demo), args, gc_paused=True)
+        app.run()
+    finally:
+        gc.enable()
     return app.return_code or EXIT_OK
 
 

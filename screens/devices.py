@@ -87,6 +87,8 @@ class DevicesScreen(FleetScreen):
         self.sub_title = "devices"
         self._configs = {device.name: device for device in context.devices}
         self._select: ValueKey | None = None
+        self._preview_held = True
+        """True until the device rows are on screen (:meth:`on_device_table_painted`)."""
 
     def compose(self) -> ComposeResult:
         """Header, the device table, the detail line, the live values of the
@@ -101,8 +103,21 @@ class DevicesScreen(FleetScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Show the current state (the snapshot the bridge folded in)."""
+        """Show the current state (the snapshot the bridge folded in): the device rows
+        first, the preview once they are on screen (:meth:`on_device_table_painted`)."""
         self.show_all()
+
+    def on_device_table_painted(self, message: DeviceTable.Painted) -> None:
+        """The device rows are on screen: show the preview. Its cells are most of the
+        screen's first frame (CPU for ~30 values at 140x40, and the MIB names they
+        ask for in a thread), so the devices' status shows a frame earlier at start."""
+        message.stop()
+        self.call_after_refresh(self._release_preview)
+
+    def _release_preview(self) -> None:
+        if self._preview_held:
+            self._preview_held = False
+            self._show_preview()
 
     def show_all(self) -> None:
         """Bring every row and the detail line up to date."""
@@ -121,6 +136,8 @@ class DevicesScreen(FleetScreen):
             if table.highlighted_device in changes.devices:
                 self._show_detail()
         preview = self.query_one("#preview", ValueTable)
+        if self._preview_held:
+            return
         keys = [key for key in changes.values if key[0] == preview.device]
         if keys:
             preview.show(value for key in keys if (value := state.value(key)) is not None)
@@ -129,7 +146,7 @@ class DevicesScreen(FleetScreen):
 
     def _show_preview(self) -> None:
         name = self.query_one(DeviceTable).highlighted_device
-        if name is not None:
+        if name is not None and not self._preview_held:
             preview = self.query_one("#preview", ValueTable)
             if name != preview.device:
                 # columns anew: their widths fit this device's values, not the

@@ -15,12 +15,14 @@ import asyncio
 
 import pytest
 from textual.color import Color
+from textual.geometry import Region
 from textual.message import Message
 from textual.notifications import Notify
+from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
 from console.app import FleettopApp, help_sections
-from console.bridge import Bridge
+from console.bridge import UI_PROMPT_PATTERNS, Bridge
 from console.config import Config, UiConfig
 from console.events import Event, EventManager
 from console.fleet import FleetState
@@ -160,6 +162,40 @@ async def test_bridge_posts_one_message_per_pending_batch() -> None:
         assert subscription.policy.value == "latest_per_type"
         bridge.close()
         assert not bus.subscriptions
+
+
+async def test_bridge_folds_a_device_status_without_waiting_for_the_frame() -> None:
+    """A device's connection status reaches the UI as soon as it is published (the
+    app's prompt patterns), not when the frame's batch closes; the rest waits for it."""
+    posted: list[object] = []
+    arrived = asyncio.Event()
+
+    class Target:
+        def post_message(self, message: object) -> bool:
+            posted.append(message)
+            arrived.set()
+            return True
+
+    async with EventManager() as bus:
+        state = FleetState()
+        bridge = Bridge(
+            bus,
+            Target(),  # type: ignore[arg-type]
+            state,
+            frame=3600.0,  # a batch that never closes during the test
+            prompt=UI_PROMPT_PATTERNS,
+        )
+        bridge.open()
+        bus.publish(*read("sw", "1.3.0", "INTEGER", 1)[:2])
+        bus.publish(*status("sw", "CONNECTED")[:2])
+        async with asyncio.timeout(10):  # not a speed bound: without it, it never comes
+            await arrived.wait()
+        assert len(posted) == 1
+        changes = bridge.take_changes()
+        assert changes.devices == {"sw"}
+        assert not changes.values  # the value waits for the frame
+        assert state.device("sw").status == "CONNECTED"
+        bridge.close()
 
 
 def test_rate_meter() -> None:
@@ -388,6 +424,28 @@ async def test_devices_screen_previews_the_live_values_of_the_highlighted_device
             row_key(("ap-lobby", IF_IN_OCTETS_1)),
         ]
         assert cell(preview, row_key(("ap-lobby", SYS_UPTIME)), "value") == "0d 00:00:07.77"
+
+
+async def test_the_device_rows_paint_before_the_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start the devices' rows (their status) come in a frame of their own: the
+    preview of the highlighted device's values, most of the screen's first frame,
+    fills once that frame is drawn (issue 11 §6)."""
+    preview_rows_at_first_paint: list[int] = []
+    render_lines = DeviceTable.render_lines
+
+    def spy(table: DeviceTable, crop: Region) -> list[Strip]:
+        if table.row_count and not preview_rows_at_first_paint:
+            preview = table.screen.query_one("#preview", ValueTable)
+            preview_rows_at_first_paint.append(preview.row_count)
+        return render_lines(table, crop)
+
+    monkeypatch.setattr(DeviceTable, "render_lines", spy)
+    app = make_app(seed=[read("core-sw1", SYS_UPTIME, "TIME_TICKS", 100)])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await devices_screen(pilot)
+        preview = screen.query_one("#preview", ValueTable)
+        await wait_for(pilot, lambda: preview.row_count == 1, "core-sw1's value")
+    assert preview_rows_at_first_paint == [0]
 
 
 async def test_values_update_in_place() -> None:
@@ -620,6 +678,34 @@ async def test_the_gc_policy_is_installed_only_when_asked_and_undone_at_exit(
         assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()  # the test process runs many apps: give it its collector back
+
+
+async def test_a_start_with_the_collector_paused_turns_it_back_on() -> None:
+    """The command line starts the UI with the cyclic collector off (``gc_paused``);
+    the app turns it back on, its policy installed, once the runtime has started."""
+    import gc
+
+    from tests.ui_helpers import FLEET, CraftedRuntime, fake_mib_names, fixed_clock
+
+    gc.unfreeze()
+    gc.disable()
+    app = FleettopApp(
+        CraftedRuntime(Config(devices=FLEET)),
+        clock=fixed_clock(),
+        mib_names=fake_mib_names(),
+        freeze_heap=True,
+        gc_paused=True,
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await devices_screen(pilot)
+            await wait_for(pilot, gc.isenabled, "the collector back")
+            assert app.gc_policy.installed
+            assert gc.get_freeze_count() > 0
+        assert not app.gc_policy.installed
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:

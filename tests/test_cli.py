@@ -204,7 +204,7 @@ def test_read_only_flag_reaches_the_app(flags: list[str], read_only: bool) -> No
 def test_the_ui_draws_before_importing_the_backends() -> None:
     """``fleettop demo``'s first frame needs only Textual: the command line and the
     app import neither the configuration, the runtime nor pysnmp (they come after
-    the first frame, in the app's start worker)."""
+    the first frame, in the app's start worker), nor the package metadata."""
     code = textwrap.dedent(
         """
         import sys
@@ -215,8 +215,43 @@ def test_the_ui_draws_before_importing_the_backends() -> None:
             name for name in sys.modules
             if name.split(".")[0] == "pysnmp"
             or name in ("console.config", "console.runtime", "console.fleet", "screens.devices")
+            or name == "importlib.metadata"  # the version, read only for --version
         )
         print(",".join(heavy))
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_version_is_printed_and_exits_0() -> None:
+    """``--version`` reads the installed package's version (only when asked)."""
+    from importlib.metadata import version
+
+    done = run_fleettop("--version")
+    assert (done.returncode, done.stdout) == (0, f"fleettop {version('fleettop')}\n")
+
+
+def test_the_devices_screen_needs_none_of_the_other_screens() -> None:
+    """What the app imports before it shows the Devices screen (``UI_MODULES``)
+    leaves out the Properties, Notifications, Topics and help screens: they are
+    imported once the runtime has started (``LATER_MODULES``), or when shown."""
+    code = textwrap.dedent(
+        """
+        import importlib, sys
+        from console.app import UI_MODULES
+        for name in UI_MODULES:
+            importlib.import_module(name)
+        later = ("screens.properties", "screens.notifications", "screens.topics", "screens.help")
+        print(",".join(sorted(name for name in later if name in sys.modules)))
         """
     )
     root = Path(__file__).resolve().parents[1]

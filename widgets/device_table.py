@@ -9,7 +9,9 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from console.config import DeviceConfig
@@ -120,6 +122,10 @@ class DeviceTable(RowTable):
             self.name = name
             """The device name."""
 
+    class Painted(Message):
+        """The table's rows were rendered for the first time (posted while the
+        compositor renders the frame that shows them)."""
+
     def __init__(
         self,
         devices: Sequence[DeviceConfig],
@@ -135,6 +141,15 @@ class DeviceTable(RowTable):
         self._mqtt = mqtt
         self._statuses: dict[str, str | None] = {}
         self._alarms: dict[str, Severity | None] = {}
+        self._painted = False
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Render as any data table; the first time with rows, post :class:`Painted`."""
+        lines = super().render_lines(crop)
+        if not self._painted and self.row_count:
+            self._painted = True
+            self.post_message(self.Painted())
+        return lines
 
     def on_mount(self) -> None:
         """Create the columns and one row per configured device."""
