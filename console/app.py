@@ -17,7 +17,7 @@ write. Every binding is also a command of the palette (``ctrl+p``):
 
 The top-level screens are Textual modes (:data:`DEVICES_MODE`,
 :data:`PROPERTIES_MODE`, :data:`NOTIFICATIONS_MODE`), each with its own screen stack,
-and navigation lives here, in one table (:data:`NAVIGATION`): ``P`` shows the
+and navigation is one table (:data:`screens.navigation.NAVIGATION`): ``P`` shows the
 Properties screen from every screen (one instance, kept while hidden so its live
 value history and its tree survive), ``N`` the Notifications screen (one instance
 too: its panes, filters and paused lists survive), ``D`` goes back to the Devices
@@ -50,6 +50,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from screens.navigation import NAVIGATION
 from themes import CSS_FILES, FLEETTOP_THEME
 from widgets.commands import BindingCommands
 
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEVICES_MODE",
-    "NAVIGATION",
     "NOTIFICATIONS_MODE",
     "PROPERTIES_MODE",
     "TOPICS_MODE",
@@ -117,48 +117,6 @@ LATER_MODULES = (
     "screens.topics",
     "screens.help",
 )
-
-#: Top-level navigation, from every screen (not from dialogs).
-NAVIGATION: list[Binding] = [
-    Binding(
-        "P",
-        "open_properties",
-        "Properties",
-        id="nav.properties",
-        tooltip="Browse the property store and the audit log",
-    ),
-    Binding(
-        "N",
-        "open_notifications",
-        "Notifications",
-        id="nav.notifications",
-        tooltip="The stream of traps, messages and changes, the alarms and the monitors",
-    ),
-    Binding(
-        "T",
-        "open_topics",
-        "Topics",
-        id="nav.topics",
-        show=False,  # in the help and the palette; the footer keeps its room
-        tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
-    ),
-    Binding(
-        "M",
-        "open_mibs",
-        "MIBs",
-        id="nav.mibs",
-        show=False,
-        tooltip="Browse the MIB modules: search, SYNTAX, DESCRIPTION; get, walk, table, poll",
-    ),
-    Binding(
-        "D",
-        "open_devices",
-        "Devices",
-        id="nav.devices",
-        show=False,
-        tooltip="Back to the Devices screen",
-    ),
-]
 
 _NAVIGATION_MODES = {
     "open_devices": DEVICES_MODE,
@@ -537,7 +495,7 @@ class FleettopApp(App[None]):
             self.notify(f"ui.theme: unknown theme {ui.theme!r}", severity="warning", markup=False)
         # every screen's bindings (imports every screen module): only with a keymap
         known = (
-            {row.id for section in help_sections() for row in section.bindings if row.id}
+            {row.id for section in _help() for row in section.bindings if row.id}
             if ui.keymap
             else set()
         )
@@ -709,7 +667,7 @@ class FleettopApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
-            self.push_screen(HelpScreen(help_sections(), self._keymap))
+            self.push_screen(HelpScreen(_help(), self._keymap))
 
     def action_command_line(self) -> None:
         """Open the ``:`` command line (:mod:`screens.command_line`)."""
@@ -807,43 +765,7 @@ def notifications_access(runtime: Runtime) -> NotificationsAccess | None:
     )
 
 
-def help_sections() -> list[HelpSection]:
-    """The bindings of every part of the UI, for the help screen."""
-    from textual.widgets import DataTable
+def _help() -> list[HelpSection]:
+    from screens.navigation import help_sections
 
-    from screens.confirm import ConfirmScreen
-    from screens.devices import DevicesScreen
-    from screens.export import ExportScreen
-    from screens.get import OidPromptScreen
-    from screens.help import HelpScreen, HelpSection
-    from screens.mibs import MibBrowserScreen
-    from screens.notifications import NotificationsScreen
-    from screens.oids import OidsScreen
-    from screens.properties import PropertiesScreen
-    from screens.snmp_chart import SnmpChartScreen
-    from screens.table import TableScreen
-    from screens.topic_plot import TopicPlotScreen
-    from screens.topics import TopicsScreen
-    from screens.walk import WalkScreen
-    from screens.write import WriteScreen
-    from widgets.device_table import DeviceTable
-    from widgets.mib_tree import MibTreeView
-    from widgets.notification_list import NotificationList
-    from widgets.property_tree import PropertyTree
-    from widgets.topic_tree import TopicTreeView
-    from widgets.value_table import ValueTable
-
-    return [
-        HelpSection.of("Global", FleettopApp, App),
-        HelpSection.of("Devices", DevicesScreen, DeviceTable),
-        HelpSection.of("OIDs", OidsScreen, ValueTable, SnmpChartScreen),
-        HelpSection.of("Walk", WalkScreen),
-        HelpSection.of("Table", TableScreen),
-        HelpSection.of("MIBs", MibBrowserScreen, MibTreeView),
-        HelpSection.of("Properties", PropertiesScreen, PropertyTree),
-        HelpSection.of("Notifications", NotificationsScreen, NotificationList),
-        HelpSection.of("Topics", TopicsScreen, TopicTreeView, TopicPlotScreen),
-        HelpSection.of("Dialogs", ConfirmScreen, WriteScreen, OidPromptScreen, ExportScreen),
-        HelpSection.of("Tables", DataTable),
-        HelpSection.of("Help", HelpScreen),
-    ]
+    return help_sections(FleettopApp)

@@ -21,7 +21,7 @@ from textual.notifications import Notify
 from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
-from console.app import FleettopApp, help_sections
+from console.app import FleettopApp
 from console.bridge import UI_PROMPT_PATTERNS, Bridge
 from console.config import Config, UiConfig
 from console.events import Event, EventManager
@@ -30,6 +30,7 @@ from console.runtime import Runtime
 from screens.command_line import Command, CommandLineScreen, parse_command
 from screens.devices import DevicesScreen
 from screens.help import HelpScreen, HelpSection, help_rows
+from screens.navigation import help_sections
 from screens.notifications import NotificationsScreen
 from screens.oids import OidsScreen
 from screens.startup import StartupErrorScreen
@@ -207,7 +208,9 @@ def test_rate_meter() -> None:
 
 
 def test_help_rows_apply_the_keymap() -> None:
-    rows = help_rows(help_sections(), {"app.help": "h,f1"}, lambda b: b.key_display or b.key)
+    rows = help_rows(
+        help_sections(FleettopApp), {"app.help": "h,f1"}, lambda b: b.key_display or b.key
+    )
     by_id = {row.binding_id: row for row in rows}
     assert by_id["app.help"].keys == "h / f1"
     assert by_id["app.quit"].keys == "q"
@@ -216,7 +219,7 @@ def test_help_rows_apply_the_keymap() -> None:
 
 
 def test_every_app_binding_has_an_id_and_a_description() -> None:
-    sections = [s for s in help_sections() if s.title != "Tables"]
+    sections = [s for s in help_sections(FleettopApp) if s.title != "Tables"]
     own = [b for s in sections for b in s.bindings if not b.key.startswith("ctrl+")]
     assert own
     for binding in own:
@@ -709,7 +712,7 @@ async def test_a_start_with_the_collector_paused_turns_it_back_on() -> None:
 
 
 async def test_help_lists_each_line_once_and_shows_whole_ids() -> None:
-    rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
+    rows = help_rows(help_sections(FleettopApp), {}, lambda b: b.key_display or b.key)
     lines = [(row.section, row.keys, row.description, row.binding_id) for row in rows]
     assert len(lines) == len(set(lines))  # the dialogs' escape Cancel: once
     assert [line[1:] for line in lines if line[0] == "Dialogs"].count(

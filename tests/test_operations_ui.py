@@ -22,7 +22,7 @@ import pytest
 from textual.command import CommandList
 from textual.widgets import Button, Input, Select, Static
 
-from console.app import FleettopApp, help_sections
+from console.app import FleettopApp
 from console.events import Event
 from console.format import format_counter_rate
 from console.runtime import Runtime
@@ -31,6 +31,7 @@ from screens.confirm import ConfirmScreen
 from screens.controllers.snmp import Operator
 from screens.get import OidPromptScreen
 from screens.help import help_rows
+from screens.navigation import help_sections
 from screens.oids import OidsScreen
 from screens.snmp_chart import SnmpChartScreen
 from screens.walk import SYSTEM_GROUP, WalkScreen, walk_root
@@ -200,7 +201,7 @@ def test_check_write_builds_the_data() -> None:
 
 
 def test_help_lists_the_operator_bindings() -> None:
-    rows = help_rows(help_sections(), {}, lambda b: b.key_display or b.key)
+    rows = help_rows(help_sections(FleettopApp), {}, lambda b: b.key_display or b.key)
     ids = {(row.section, row.binding_id) for row in rows}
     for binding_id in ("snmp.read", "snmp.get", "snmp.write", "snmp.walk", "snmp.poll_add",
                        "snmp.poll_remove", "snmp.chart", "snmp.chart.window"):  # fmt: skip

@@ -26,7 +26,7 @@ from rich.text import Text
 from textual.widgets import Input, Select, Static, TabbedContent
 from textual.widgets.tree import TreeNode
 
-from console.app import FleettopApp, help_sections
+from console.app import FleettopApp
 from console.events import Event, JsonValue
 from console.fleet import STORED, FleetState
 from console.history import ValueHistory, live_value
@@ -55,6 +55,7 @@ from console.store.browse import (
 from screens.confirm import ConfirmScreen
 from screens.export import ExportScreen
 from screens.help import HelpScreen, help_rows
+from screens.navigation import help_sections
 from screens.oids import OidsScreen
 from screens.properties import AUDIT_TAB, PropertiesScreen
 from screens.write import WriteScreen
@@ -526,7 +527,7 @@ async def test_navigation_from_every_screen(tmp_path: Path) -> None:
         await pilot.press("P")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        rows = help_rows(help_sections(), {}, app.get_key_display)
+        rows = help_rows(help_sections(FleettopApp), {}, app.get_key_display)
         ids = {(row.section, row.binding_id) for row in rows}
         assert ("Global", "nav.properties") in ids
         assert ("Global", "nav.devices") in ids

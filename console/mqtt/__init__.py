@@ -20,7 +20,8 @@ configuration loader can use :mod:`console.topics` without paho):
 * :mod:`console.mqtt.devices` - topic -> device routing, device freshness/LWT status,
   Astarte decoding into property and datastream events;
 * :mod:`console.mqtt.fleet` - :class:`~console.mqtt.fleet.MqttFleet`: every broker
-  connection and MQTT device of a configuration, set/unset/publish for operators.
+  connection and MQTT device of a configuration, set/unset/publish for operators
+  (those writes in :mod:`console.mqtt.writes`).
 
 The event types and payloads are listed in ``docs/events.md``.
 """
