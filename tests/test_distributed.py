@@ -669,3 +669,80 @@ async def test_a_broker_restart_loses_no_event(
                 assert missing == [], f"poll events lost across the restart: {missing}"
         finally:
             running.stop_all()
+
+
+# -- traps across shards ------------------------------------------------------------------
+
+
+def traps_yaml(ports: dict[str, int]) -> str:
+    listen = f"127.0.0.1:{free_udp_port()}"
+    lines = ["traps:", f'  listen: "{listen}"', '  communities: ["public"]', "devices:"]
+    for name, port in ports.items():
+        lines += [
+            f"  - name: {name}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {port}",
+            "      version: V2C",
+            "      community: public",
+            "      polling_delay: 30",
+            f"      polling_oids: [{SYS_UPTIME}]",
+        ]
+    return "\n".join(lines) + "\n" + "store:\n  enabled: false\n"
+
+
+async def test_a_trap_from_another_shards_device_shows_its_name(broker: Mosquitto) -> None:
+    """Two collectors (1/2, 2/2); only the shard ``@traps`` picks receives traps. A
+    TRAP sent from the agent port of a device the *other* shard polls reaches the
+    console under the device's name (not ``@127.0.0.1``), and the device still
+    belongs to the collector that polls it (its requests go there)."""
+    from console.collect.collector import collector_runtime
+    from console.config import parse_config
+    from console.demo.traps import v2c_trap
+    from console.secrets import Secret
+
+    receiving = shard_of("@traps", 2)
+    names = [f"agent-{i}" for i in range(12)]
+    foreign = next(n for n in names if shard_of(n, 2) != receiving)
+    sockets = {n: socket_on_loopback() for n in names}
+    try:
+        ports = {n: s.getsockname()[1] for n, s in sockets.items()}
+        config = parse_config(traps_yaml(ports))
+        url = f"mqtt://127.0.0.1:{broker.port}"
+        running: list[Collector] = []
+        try:
+            for k in (1, 2):
+                collector = Collector(
+                    collector_runtime(config, (k, 2)),
+                    broker_from_url(url),
+                    name=f"c{k}",
+                    shard=(k, 2),
+                )
+                running.append(collector)
+                await collector.start()
+            receiver = running[receiving - 1].runtime.trap_receiver
+            assert receiver is not None
+            assert running[2 - receiving].runtime.trap_receiver is None
+            async with console(broker) as viewer:
+                await eventually(lambda: foreign in viewer.owners and len(viewer.collectors) == 2)
+                trap_oid = (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)  # linkDown
+                sockets[foreign].sendto(v2c_trap(Secret("public"), trap_oid, 100), receiver.address)
+                pattern = ("snmp", "?", "trap", "*")
+                await eventually(lambda: viewer.bus.snapshot(pattern) != [])
+                traps = viewer.bus.snapshot(pattern)
+                assert [e.type[1] for e in traps] == [foreign]
+                assert viewer.owners[foreign] == f"c{3 - receiving}"
+        finally:
+            for collector in running:
+                await collector.aclose()
+    finally:
+        for s in sockets.values():
+            s.close()
+
+
+def socket_on_loopback() -> Any:
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock

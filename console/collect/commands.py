@@ -164,10 +164,9 @@ def _console(factory: Callable[[], RemoteRuntime], args: argparse.Namespace) -> 
 
 
 async def _collect(config: Config, broker: Any, name: str, args: argparse.Namespace) -> int:
-    from console.collect.collector import Collector, shard_config
-    from console.runtime import Runtime
+    from console.collect.collector import Collector, collector_runtime
 
-    runtime = Runtime(shard_config(config, args.shard))
+    runtime = collector_runtime(config, args.shard)
     collector = Collector(runtime, broker, name=name, shard=args.shard, read_only=args.read_only)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

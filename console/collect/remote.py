@@ -265,8 +265,11 @@ class RemoteRuntime(Runtime):
         when = data.get("source_timestamp") or data.get("timestamp")
         source = float(when) if isinstance(when, int | float) else None
         device = event_type[1] if len(event_type) >= 2 else "@"
-        if event_type[0] in _DEVICE_EVENTS and not device.startswith("@"):
-            self.owners[event_type[1]] = collector
+        # an announced device belongs to its announcer: the trap receiver's shard
+        # publishes the traps (and their alarms) of other shards' devices too
+        owned = event_type[0] in _DEVICE_EVENTS and not device.startswith("@")
+        if owned and device not in self._described:
+            self.owners[device] = collector
         if event_type[0] == "mqtt":
             self.remote_mqtt.event(collector, event_type, payload)
         if event_type[0] == "alarm" and len(event_type) == 3:
