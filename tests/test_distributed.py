@@ -805,3 +805,34 @@ async def test_sigterm_stops_a_loaded_collector_cleanly(
         assert [row[0] for row in conn.execute("PRAGMA integrity_check")] == ["ok"]
         stored = conn.execute("SELECT COUNT(*) FROM properties").fetchone()[0]
     assert stored >= 40
+
+
+# -- a console on a part of the fleet -------------------------------------------------------
+
+
+async def test_a_console_follows_one_collector_or_some_devices(
+    collectors: Collectors, broker: Mosquitto
+) -> None:
+    """``attach --collector c2``: only c2's status, devices and events reach the
+    console (the broker sends nothing of c1); ``attach --device 'dev[01]'``: only
+    those two devices' (both collectors still known)."""
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    async with console(broker) as everything:  # both collectors polling first
+        await eventually(lambda: all_online(everything), within=30)
+    mine = RemoteRuntime(broker_from_url(url), collectors=["c2"])
+    some = RemoteRuntime(broker_from_url(url), devices=["dev[01]"])
+    try:
+        await mine.start()
+        await some.start()
+        await eventually(lambda: all(status(mine, d) == "CONNECTED" for d in owned("c2")))
+        await eventually(lambda: all(status(some, d) == "CONNECTED" for d in DEVICES[:2]))
+        assert list(mine.collectors) == ["c2"]
+        assert set(mine.owners) == set(owned("c2", [DEAD, *DEVICES]))
+        polled = {e.type[1] for e in mine.bus.snapshot(("snmp", "?", "poll"))}
+        assert polled <= set(owned("c2", [DEAD, *DEVICES]))
+        assert sorted(some.collectors) == ["c1", "c2"]
+        assert sorted(some.owners) == DEVICES[:2]
+        assert {e.type[1] for e in some.bus.snapshot(("snmp", "?", "*"))} == set(DEVICES[:2])
+    finally:
+        await mine.aclose()
+        await some.aclose()

@@ -3,7 +3,8 @@
 ::
 
     fleettop collect CONFIG --broker URL [--name NAME] [--shard K/N] [--read-only]
-    fleettop attach URL [--read-only] [--headless [--seconds N] [--filter P ...]]
+    fleettop attach URL [--collector NAME ...] [--device GLOB ...] [--read-only]
+                        [--headless [--seconds N] [--filter P ...]]
 
 Credentials come from ``FLEETTOP_MQTT_USERNAME`` / ``FLEETTOP_MQTT_PASSWORD`` or a
 broker of the configuration with the same host and port, never from the command line.
@@ -92,6 +93,23 @@ def add_commands(commands: Any, run_options: Any) -> None:
         "attach", help="a console on the collectors of an MQTT broker, with no backends of its own"
     )
     attach.add_argument("url", metavar="URL", help="mqtt://, mqtts://, ws:// or wss://HOST")
+    attach.add_argument(
+        "--collector",
+        dest="collectors",
+        action="append",
+        type=_name,
+        default=[],
+        metavar="NAME",
+        help="follow only this collector (repeatable): the broker sends nothing else",
+    )
+    attach.add_argument(
+        "--device",
+        dest="devices",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="follow only the devices matching this glob, such as 'core-*' (repeatable)",
+    )
     run_options(attach)
 
 
@@ -154,7 +172,9 @@ def run_command(args: argparse.Namespace, config: Config | None) -> int:
         return EXIT_USAGE
     from console.collect.remote import RemoteRuntime
 
-    return _console(lambda: RemoteRuntime(broker), args)
+    return _console(
+        lambda: RemoteRuntime(broker, collectors=args.collectors, devices=args.devices), args
+    )
 
 
 def _console(factory: Callable[[], RemoteRuntime], args: argparse.Namespace) -> int:

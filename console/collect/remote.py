@@ -22,6 +22,10 @@ notification center (in memory, ``notifications.ring_size`` entries); older hist
 stays in each collector's store (``fleettop run`` on that store, or its exports).
 The retained state (statuses, last values, polling lists, open alarms) arrives at
 once on attach. The console has no store: the Properties screen says so.
+
+A part of the fleet: ``collectors`` narrows the subscription to those collectors'
+namespaces (the broker sends nothing else), ``devices`` drops the messages of
+other devices on arrival (``fleettop attach --collector NAME --device GLOB``).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fnmatch
 import getpass
 import json
 import logging
 import socket
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from console.collect.link import BrokerLink, Message, RemoteError
@@ -119,6 +124,14 @@ class RemoteRuntime(Runtime):
     Args:
         broker: the fleet's broker (:func:`~console.collect.link.broker_from_url`).
         request_timeout: seconds an operator request waits for its answer.
+        collectors: follow only these collectors (``fleettop attach --collector``):
+            the console subscribes ``fleettop/v1/NAME/#`` for each instead of
+            ``fleettop/v1/#``, so the broker sends it nothing else. Empty: all.
+        devices: follow only the devices whose name matches one of these globs
+            (``fnmatch``: ``core-*``, ``sw[12]``; ``fleettop attach --device``); the
+            other devices' messages are dropped on arrival, by topic, before they
+            are decoded. The collectors' own parts (``@receiver``, ``@BROKER``) and
+            logs are kept. Empty: all.
 
     Attributes:
         link: the broker connection.
@@ -127,9 +140,20 @@ class RemoteRuntime(Runtime):
         identity: who the operator is, written in the collectors' audit logs.
     """
 
-    def __init__(self, broker: BrokerConfig, *, request_timeout: float = REQUEST_TIMEOUT) -> None:
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        collectors: Sequence[str] = (),
+        devices: Sequence[str] = (),
+    ) -> None:
         super().__init__(Config(store=StoreConfig(enabled=False)))
         self.request_timeout = request_timeout
+        self.followed = tuple(collectors)
+        """The collectors followed (empty: every one)."""
+        self._device_globs = tuple(devices)
+        self._device_match: dict[str, bool] = {}
         self.identity = _identity(broker)
         self.collectors: dict[str, CollectorState] = {}
         self.owners: dict[str, str] = {}
@@ -154,7 +178,7 @@ class RemoteRuntime(Runtime):
         self._attached_at = time.time()
         self.link = BrokerLink(
             broker,
-            subscriptions=(f"{ROOT}/#",),
+            subscriptions=tuple(f"{ROOT}/{name}/#" for name in self.followed) or (f"{ROOT}/#",),
             on_messages=self._on_messages,
             on_disconnect=self._on_disconnect,
             on_connect=self._on_connect,
@@ -228,7 +252,9 @@ class RemoteRuntime(Runtime):
             parsed = parse_topic(message.topic)
             if parsed is None or not message.payload:
                 continue  # not ours, or a retained message cleared
-            collector, kind, _levels = parsed
+            collector, kind, levels = parsed
+            if self._device_globs and not self._follows(kind, levels):
+                continue
             try:
                 data = json.loads(message.payload)
                 if not isinstance(data, dict):
@@ -243,6 +269,23 @@ class RemoteRuntime(Runtime):
                     self._event(collector, data)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 mlog.warning("ignoring %s: %s", message.topic, exc)
+
+    def _follows(self, kind: str, levels: tuple[str, ...]) -> bool:
+        """Whether a message of ``kind`` with topic ``levels`` concerns a followed
+        device (or no device: statuses, interfaces, ``@`` parts, logs)."""
+        if kind == "device":
+            name = levels[0]
+        elif kind == "event" and len(levels) >= 2 and levels[0] in _DEVICE_EVENTS:
+            name = levels[1]
+        else:
+            return True
+        if name.startswith("@"):
+            return True
+        known = self._device_match.get(name)
+        if known is None:
+            known = any(fnmatch.fnmatchcase(name, glob) for glob in self._device_globs)
+            self._device_match[name] = known
+        return known
 
     def _device(self, collector: str, data: Mapping[str, Any]) -> None:
         device = device_from_public(data)
