@@ -524,6 +524,16 @@ async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(
         )
         published = await fleet.publish("demo-broker", "site/console/hello", b"hi", 1)
         assert published.success is True
+        # the Topics screen's retained cleanup publishes through the broker's
+        # connection: here a request to the collector holding it
+        from console.explorer.retained import clear_retained
+
+        kept = await fleet.publish("demo-broker", "site/console/kept", b"x", 1, True)
+        assert kept.success is True
+        cleared = await clear_retained(
+            fleet.connections["demo-broker"].publish, ["site/console/kept"]
+        )
+        assert (cleared.cleared, cleared.failed) == (["site/console/kept"], [])
         done = await fleet.set("thermostat-1", rate, "/s1/samplingPeriod", 5, session_id="m-1")
         assert done.success is True
         await wait_for(
