@@ -846,3 +846,71 @@ async def test_a_console_follows_one_collector_or_some_devices(
     finally:
         await mine.aclose()
         await some.aclose()
+
+
+# -- alarms of several collectors ---------------------------------------------------------
+
+
+async def test_alarms_of_two_collectors_keep_apart_on_a_console(broker: Mosquitto) -> None:
+    """Each collector numbers its alarms from 1: a dead device on each shard raises
+    alarm #1 on both. The console shows two alarms (its own ids), and acknowledging
+    both reaches each collector with its own id."""
+    from console.collect.collector import collector_runtime
+    from console.config import parse_config
+
+    names = [f"gone-{i}" for i in range(12)]
+    dead = [next(n for n in names if shard_of(n, 2) == k) for k in (1, 2)]
+    lines = ["devices:"]
+    for name in dead:
+        lines += [
+            f"  - name: {name}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {free_udp_port()}",
+            "      version: V2C",
+            "      community: public",
+            "      request_timeout: 0.3",
+            "      request_retry_count: 0",
+            "      polling_delay: 0.5",
+            f"      polling_oids: [{SYS_UPTIME}]",
+        ]
+    config = parse_config("\n".join(lines) + "\nstore:\n  enabled: false\n")
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    running = [
+        Collector(
+            collector_runtime(config, (k, 2)), broker_from_url(url), name=f"c{k}", shard=(k, 2)
+        )
+        for k in (1, 2)
+    ]
+    try:
+        for collector in running:
+            await collector.start()
+        async with console(broker) as viewer:
+
+            def alarms() -> dict[str, dict[str, Any]]:
+                return {
+                    e.type[2]: e.payload
+                    for e in viewer.bus.snapshot(("alarm", "?", "?"))
+                    if isinstance(e.payload, dict)
+                }
+
+            await eventually(lambda: len(alarms()) == 2, within=30)
+            shown = alarms()
+            assert sorted(a["device"] for a in shown.values()) == sorted(dead)
+            assert sorted(int(a["id"]) for a in shown.values()) == [1, 2]
+            for collector in running:  # each collector's own alarm is its #1
+                book = collector.runtime.alarms
+                assert book is not None
+                assert book.get(1) is not None
+            assert viewer.alarms is not None
+            assert viewer.alarms.ack_all([1, 2]) == 2
+            await eventually(lambda: all(a.get("acked") is True for a in alarms().values()))
+            for collector in running:
+                book = collector.runtime.alarms
+                assert book is not None
+                alarm = book.get(1)
+                assert alarm is not None
+                assert alarm.acked_at is not None
+    finally:
+        for collector in running:
+            await collector.aclose()

@@ -11,6 +11,8 @@ run, across all collectors. It keeps:
 * for each device an SNMP backend, :class:`RemoteSnmpDevice`, whose reads, writes,
   walks and polling changes are MQTT 5 requests to the collector that owns the
   device (a timeout and the collector's refusal are :class:`RemoteError` s);
+* alarms under the console's own ids (:attr:`RemoteRuntime.alarm_ids`: every
+  collector numbers its alarms from 1), acknowledged with the collector's;
 * the collectors' status: when one goes offline (its Last Will, 1.5 x its keepalive
   after it vanished) its devices' status events are published again as ``STALE``
   with the time it went away (``reason``: ``collector c1 offline since 12:04:31``),
@@ -158,6 +160,12 @@ class RemoteRuntime(Runtime):
         self.collectors: dict[str, CollectorState] = {}
         self.owners: dict[str, str] = {}
         self.alarm_owners: dict[str, str] = {}
+        self.alarm_ids: dict[tuple[str, str], int] = {}
+        """The console's id of each collector's alarm, by ``(collector, its id)``:
+        every collector numbers its alarms from 1, so the console numbers them
+        again (in the order it first sees them) and its screens never mix two."""
+        self.remote_alarm_ids: dict[str, int] = {}
+        """The collector's own id of each alarm, by the console's id."""
         """The collector of each alarm, by alarm id (a trap's alarm may belong to a
         sender no collector announces, ``@192.0.2.7``)."""
         self._described: dict[str, DeviceConfig] = {}
@@ -316,6 +324,7 @@ class RemoteRuntime(Runtime):
         if event_type[0] == "mqtt":
             self.remote_mqtt.event(collector, event_type, payload)
         if event_type[0] == "alarm" and len(event_type) == 3:
+            event_type, payload = self._local_alarm(collector, event_type, payload)
             self.alarm_owners[event_type[2]] = collector
         if self._is_status(event_type):
             self._last_status[event_type] = payload
@@ -323,6 +332,21 @@ class RemoteRuntime(Runtime):
             if state is not None and not state.online:
                 payload = self._stale(payload, state)
         self.bus.publish(event_type, payload, source_timestamp=source)
+
+    def _local_alarm(
+        self, collector: str, event_type: EventType, payload: JsonValue
+    ) -> tuple[EventType, JsonValue]:
+        """An alarm event with the console's id for the collector's (type and
+        payload ``id``)."""
+        remote = event_type[2]
+        local = self.alarm_ids.get((collector, remote))
+        if local is None:
+            local = self.alarm_ids[(collector, remote)] = len(self.alarm_ids) + 1
+            with contextlib.suppress(ValueError):
+                self.remote_alarm_ids[str(local)] = int(remote)
+        if isinstance(payload, dict):
+            payload = {**payload, "id": local}
+        return (event_type[0], event_type[1], str(local)), payload
 
     @staticmethod
     def _is_status(event_type: EventType) -> bool:
@@ -458,7 +482,10 @@ class RemoteAlarms:
         return sum(len(ids) for ids in by_collector.values())
 
     def _send(self, collector: str, ids: list[JsonValue]) -> None:
+        """Ask ``collector`` to acknowledge the alarms of the console's ``ids`` (sent
+        as the collector's own ids)."""
         runtime = self._runtime
+        ids = [runtime.remote_alarm_ids.get(str(i), i) for i in ids]
 
         async def send() -> None:
             try:
