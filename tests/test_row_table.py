@@ -70,7 +70,7 @@ async def test_a_column_widens_at_once_and_shrinks_later() -> None:
         await pilot.pause()
         assert reason.content_width == 40  # not re-measured at every narrower value
         fitted = max(narrow, len("short"))
-        for _ in range(int(FIT_SECONDS * 100)):  # its timer: FIT_SECONDS, then a frame
+        for _ in range(int(FIT_SECONDS * 40)):  # its timer: FIT_SECONDS, then a frame
             await pilot.pause(0.05)
             if reason.content_width == fitted:
                 break

@@ -12,8 +12,9 @@ from textual.widgets.data_table import ColumnKey
 
 __all__ = ["FIT_SECONDS", "RowTable"]
 
-#: At most this often a column shrinks to its widest value after values got narrower.
-FIT_SECONDS: Final = 1.0
+#: At most this often a column shrinks to its widest value after values got narrower
+#: (a shrink redraws the whole table; values such as RTTs widen and narrow often).
+FIT_SECONDS: Final = 5.0
 
 
 class RowTable(DataTable[Text]):
