@@ -2,10 +2,10 @@
 collector and with two (``--shard 1/2``, ``2/2``), against the same devices polled by
 one local ``fleettop run --headless`` (the baseline, same run, same machine).
 
-Setup: one Debian ``snmpd`` on loopback answers every device (N device names on one
-agent: for the poller these are N devices, each with its own polling loop and
-requests; the agent is one process, so at large N it is the agent that saturates
-first, which the figures show as the local baseline flattening), each device polls
+Setup: Debian ``snmpd`` agents on loopback, one per :data:`PER_AGENT` devices (N
+device names over ceil(N/100) agents: for the poller these are N devices, each with
+its own polling loop and requests; a single agent for every device saturated first at
+~150 devices, which the figures then showed as the local baseline flattening), each device polls
 :data:`OIDS` (8 leaves of ``system``) with ``polling_delay`` :data:`DELAY` s, no
 store. A mosquitto on loopback carries the collectors' events to one console: the
 attach app (``FleettopApp`` over a :class:`~console.collect.remote.RemoteRuntime`, as
@@ -62,7 +62,11 @@ DELAY = 0.5
 WARMUP = 3.0
 WARMUP_MAX = 30.0
 WINDOW = 8.0
-SIZES = (25, 50, 100)
+SIZES = (100, 200, 400)
+#: Devices per snmpd agent: one agent answers ~600 GETs/s here before requests time
+#: out in its socket buffer (every device polls 2 GETs/s), so N devices get
+#: ceil(N / PER_AGENT) agents and the fleet, not one agent, is measured.
+PER_AGENT = 100
 _TICK = os.sysconf("SC_CLK_TCK")
 #: The console's terminal (columns, rows), its key cycle on the Devices screen, the
 #: presses per measurement, the pause between presses (min, max) s, and how long a
@@ -77,14 +81,21 @@ KEY_TIMEOUT = 3.0
 KEYS_LIMIT = 45.0
 
 
-def fleet_yaml(port: int, count: int, delay: float = DELAY) -> str:
+def agents_for(count: int) -> int:
+    """How many snmpd agents answer ``count`` devices (:data:`PER_AGENT` each)."""
+    return max(1, -(-count // PER_AGENT))
+
+
+def fleet_yaml(ports: int | list[int], count: int, delay: float = DELAY) -> str:
+    """The bench's fleet: ``count`` devices spread over the agents on ``ports``."""
+    ports = [ports] if isinstance(ports, int) else ports
     lines = ["devices:"]
     for i in range(count):
         lines += [
             f"  - name: d{i:05d}",
             "    snmp:",
             "      remote_host: 127.0.0.1",
-            f"      remote_port: {port}",
+            f"      remote_port: {ports[i % len(ports)]}",
             "      version: V2C",
             "      community: public",
             f"      polling_delay: {delay}",
@@ -335,15 +346,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args([] if argv is None else argv)
     sizes = [int(n) for n in args.devices.split(",")]
     results: dict[str, Any] = {"oids_per_device": len(OIDS), "polling_delay_s": args.delay}
-    with snmpd() as agent_port, mosquitto() as broker, tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        agents = [stack.enter_context(snmpd()) for _ in range(agents_for(max(sizes)))]
+        broker = stack.enter_context(mosquitto())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         time.sleep(0.5)
         for count in sizes:
             config = Path(tmp) / f"fleet-{count}.yaml"
-            config.write_text(fleet_yaml(agent_port, count, args.delay))
+            config.write_text(fleet_yaml(agents[: agents_for(count)], count, args.delay))
             local = measure_local(config, count)
             one = asyncio.run(measure_distributed(config, count, broker, 1))
             two = asyncio.run(measure_distributed(config, count, broker, 2))
             results[str(count)] = {
+                "agents": agents_for(count),
                 "target_varbinds_per_s": round(count * len(OIDS) / args.delay),
                 "local": local,
                 "one_collector": one,

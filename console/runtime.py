@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from console.config import Config
+from console.config import Config, DeviceConfig
 from console.events import Event, EventManager, JsonValue
 from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
@@ -116,6 +116,10 @@ class Runtime(ClosesOnce):
         """The MQTT brokers and devices (``config.brokers``), once started."""
         self.trap_receiver: TrapReceiver | None = None
         """The trap and inform receiver, once started (``config.traps`` only)."""
+        self.trap_senders: tuple[DeviceConfig, ...] | None = None
+        """The devices whose traps the receiver attributes by sender address, when
+        not ``config.devices``: a collector's shard receives the traps of the whole
+        configuration (``fleettop collect --shard``); set before :meth:`start`."""
         self.mib: MibResolver | None = None
         """The MIB names of the runtime (``config.mib_paths`` included), created at
         start; the trap receiver and the UI share it."""
@@ -553,7 +557,12 @@ class Runtime(ClosesOnce):
         traps = self.config.traps
         assert traps is not None
         receiver = TrapReceiver(
-            traps, bus, devices_by_host=await device_senders(self.config.devices), mib=self.mib
+            traps,
+            bus,
+            devices_by_host=await device_senders(
+                self.config.devices if self.trap_senders is None else self.trap_senders
+            ),
+            mib=self.mib,
         )
         try:
             await receiver.start()

@@ -524,6 +524,16 @@ async def test_distributed_demo_shows_the_demo_fleet_through_two_collectors(
         )
         published = await fleet.publish("demo-broker", "site/console/hello", b"hi", 1)
         assert published.success is True
+        # the Topics screen's retained cleanup publishes through the broker's
+        # connection: here a request to the collector holding it
+        from console.explorer.retained import clear_retained
+
+        kept = await fleet.publish("demo-broker", "site/console/kept", b"x", 1, True)
+        assert kept.success is True
+        cleared = await clear_retained(
+            fleet.connections["demo-broker"].publish, ["site/console/kept"]
+        )
+        assert (cleared.cleared, cleared.failed) == (["site/console/kept"], [])
         done = await fleet.set("thermostat-1", rate, "/s1/samplingPeriod", 5, session_id="m-1")
         assert done.success is True
         await wait_for(
@@ -669,3 +679,238 @@ async def test_a_broker_restart_loses_no_event(
                 assert missing == [], f"poll events lost across the restart: {missing}"
         finally:
             running.stop_all()
+
+
+# -- traps across shards ------------------------------------------------------------------
+
+
+def traps_yaml(ports: dict[str, int]) -> str:
+    listen = f"127.0.0.1:{free_udp_port()}"
+    lines = ["traps:", f'  listen: "{listen}"', '  communities: ["public"]', "devices:"]
+    for name, port in ports.items():
+        lines += [
+            f"  - name: {name}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {port}",
+            "      version: V2C",
+            "      community: public",
+            "      polling_delay: 30",
+            f"      polling_oids: [{SYS_UPTIME}]",
+        ]
+    return "\n".join(lines) + "\n" + "store:\n  enabled: false\n"
+
+
+async def test_a_trap_from_another_shards_device_shows_its_name(broker: Mosquitto) -> None:
+    """Two collectors (1/2, 2/2); only the shard ``@traps`` picks receives traps. A
+    TRAP sent from the agent port of a device the *other* shard polls reaches the
+    console under the device's name (not ``@127.0.0.1``), and the device still
+    belongs to the collector that polls it (its requests go there)."""
+    from console.collect.collector import collector_runtime
+    from console.config import parse_config
+    from console.demo.traps import v2c_trap
+    from console.secrets import Secret
+
+    receiving = shard_of("@traps", 2)
+    names = [f"agent-{i}" for i in range(12)]
+    foreign = next(n for n in names if shard_of(n, 2) != receiving)
+    sockets = {n: socket_on_loopback() for n in names}
+    try:
+        ports = {n: s.getsockname()[1] for n, s in sockets.items()}
+        config = parse_config(traps_yaml(ports))
+        url = f"mqtt://127.0.0.1:{broker.port}"
+        running: list[Collector] = []
+        try:
+            for k in (1, 2):
+                collector = Collector(
+                    collector_runtime(config, (k, 2)),
+                    broker_from_url(url),
+                    name=f"c{k}",
+                    shard=(k, 2),
+                )
+                running.append(collector)
+                await collector.start()
+            receiver = running[receiving - 1].runtime.trap_receiver
+            assert receiver is not None
+            assert running[2 - receiving].runtime.trap_receiver is None
+            async with console(broker) as viewer:
+                await eventually(lambda: foreign in viewer.owners and len(viewer.collectors) == 2)
+                trap_oid = (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)  # linkDown
+                sockets[foreign].sendto(v2c_trap(Secret("public"), trap_oid, 100), receiver.address)
+                pattern = ("snmp", "?", "trap", "*")
+                await eventually(lambda: viewer.bus.snapshot(pattern) != [])
+                traps = viewer.bus.snapshot(pattern)
+                assert [e.type[1] for e in traps] == [foreign]
+                assert viewer.owners[foreign] == f"c{3 - receiving}"
+        finally:
+            for collector in running:
+                await collector.aclose()
+    finally:
+        for s in sockets.values():
+            s.close()
+
+
+def socket_on_loopback() -> Any:
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+# -- a prompt, clean stop under load ------------------------------------------------------
+
+
+def loaded_yaml(port: int, store: Path, count: int = 40) -> str:
+    lines = ["devices:"]
+    for i in range(count):
+        lines += [
+            f"  - name: load{i:03d}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {port}",
+            "      version: V2C",
+            "      community: public",
+            "      polling_delay: 0.2",
+            f"      polling_oids: [{SYS_UPTIME}, {SYS_CONTACT}, 1.3.6.1.2.1.1.5.0]",
+        ]
+    return "\n".join(lines) + f"\nstore:\n  path: {store}\n"
+
+
+async def test_sigterm_stops_a_loaded_collector_cleanly(
+    tmp_path: Path, snmpd: Snmpd, broker: Mosquitto
+) -> None:
+    """SIGTERM to a collector polling 40 devices every 0.2 s into its store: it exits
+    with 0, a console sees it offline (its retained status), the store file passes
+    SQLite's integrity check with the polled values in it, and its lock is free (a
+    new writer may open it)."""
+    import sqlite3
+
+    from console.store.lock import check_not_in_use
+
+    store = tmp_path / "c1.db"
+    config = tmp_path / "fleet.yaml"
+    config.write_text(loaded_yaml(snmpd.port, store))
+    running = Collectors(tmp_path, config, f"mqtt://127.0.0.1:{broker.port}")
+    running.start("c1")
+    try:
+        async with console(broker) as viewer:
+            polled: set[str] = set()
+            viewer.bus.subscribe(("snmp", "?", "poll"), lambda e: polled.add(e.type[1]))
+            await eventually(lambda: len(polled) == 40, within=60)
+            process = running.processes.pop("c1")
+            process.send_signal(signal.SIGTERM)
+            import time as _t
+
+            _t0 = _t.monotonic()
+            code = await asyncio.to_thread(process.wait, 30)  # only stops a hang
+            assert code == 0, running.log("c1")
+            await eventually(lambda: not viewer.collectors["c1"].online)
+            assert viewer.collectors["c1"].status["status"] == "offline"
+    finally:
+        running.stop_all()
+    assert "Traceback" not in running.log("c1")
+    check_not_in_use(store)  # raises while another process holds the store
+    with sqlite3.connect(store) as conn:
+        assert [row[0] for row in conn.execute("PRAGMA integrity_check")] == ["ok"]
+        stored = conn.execute("SELECT COUNT(*) FROM properties").fetchone()[0]
+    assert stored >= 40
+
+
+# -- a console on a part of the fleet -------------------------------------------------------
+
+
+async def test_a_console_follows_one_collector_or_some_devices(
+    collectors: Collectors, broker: Mosquitto
+) -> None:
+    """``attach --collector c2``: only c2's status, devices and events reach the
+    console (the broker sends nothing of c1); ``attach --device 'dev[01]'``: only
+    those two devices' (both collectors still known)."""
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    async with console(broker) as everything:  # both collectors polling first
+        await eventually(lambda: all_online(everything), within=30)
+    mine = RemoteRuntime(broker_from_url(url), collectors=["c2"])
+    some = RemoteRuntime(broker_from_url(url), devices=["dev[01]"])
+    try:
+        await mine.start()
+        await some.start()
+        await eventually(lambda: all(status(mine, d) == "CONNECTED" for d in owned("c2")))
+        await eventually(lambda: all(status(some, d) == "CONNECTED" for d in DEVICES[:2]))
+        assert list(mine.collectors) == ["c2"]
+        assert set(mine.owners) == set(owned("c2", [DEAD, *DEVICES]))
+        polled = {e.type[1] for e in mine.bus.snapshot(("snmp", "?", "poll"))}
+        assert polled <= set(owned("c2", [DEAD, *DEVICES]))
+        assert sorted(some.collectors) == ["c1", "c2"]
+        assert sorted(some.owners) == DEVICES[:2]
+        assert {e.type[1] for e in some.bus.snapshot(("snmp", "?", "*"))} == set(DEVICES[:2])
+    finally:
+        await mine.aclose()
+        await some.aclose()
+
+
+# -- alarms of several collectors ---------------------------------------------------------
+
+
+async def test_alarms_of_two_collectors_keep_apart_on_a_console(broker: Mosquitto) -> None:
+    """Each collector numbers its alarms from 1: a dead device on each shard raises
+    alarm #1 on both. The console shows two alarms (its own ids), and acknowledging
+    both reaches each collector with its own id."""
+    from console.collect.collector import collector_runtime
+    from console.config import parse_config
+
+    names = [f"gone-{i}" for i in range(12)]
+    dead = [next(n for n in names if shard_of(n, 2) == k) for k in (1, 2)]
+    lines = ["devices:"]
+    for name in dead:
+        lines += [
+            f"  - name: {name}",
+            "    snmp:",
+            "      remote_host: 127.0.0.1",
+            f"      remote_port: {free_udp_port()}",
+            "      version: V2C",
+            "      community: public",
+            "      request_timeout: 0.3",
+            "      request_retry_count: 0",
+            "      polling_delay: 0.5",
+            f"      polling_oids: [{SYS_UPTIME}]",
+        ]
+    config = parse_config("\n".join(lines) + "\nstore:\n  enabled: false\n")
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    running = [
+        Collector(
+            collector_runtime(config, (k, 2)), broker_from_url(url), name=f"c{k}", shard=(k, 2)
+        )
+        for k in (1, 2)
+    ]
+    try:
+        for collector in running:
+            await collector.start()
+        async with console(broker) as viewer:
+
+            def alarms() -> dict[str, dict[str, Any]]:
+                return {
+                    e.type[2]: e.payload
+                    for e in viewer.bus.snapshot(("alarm", "?", "?"))
+                    if isinstance(e.payload, dict)
+                }
+
+            await eventually(lambda: len(alarms()) == 2, within=30)
+            shown = alarms()
+            assert sorted(a["device"] for a in shown.values()) == sorted(dead)
+            assert sorted(int(a["id"]) for a in shown.values()) == [1, 2]
+            for collector in running:  # each collector's own alarm is its #1
+                book = collector.runtime.alarms
+                assert book is not None
+                assert book.get(1) is not None
+            assert viewer.alarms is not None
+            assert viewer.alarms.ack_all([1, 2]) == 2
+            await eventually(lambda: all(a.get("acked") is True for a in alarms().values()))
+            for collector in running:
+                book = collector.runtime.alarms
+                assert book is not None
+                alarm = book.get(1)
+                assert alarm is not None
+                assert alarm.acked_at is not None
+    finally:
+        for collector in running:
+            await collector.aclose()

@@ -141,7 +141,8 @@ class StatusBar(Static):
                 dropped=format_count(dropped),
                 values=format_count(len(self._state)),
                 unacked=format_count(unacked),
-            )
+            ),
+            layout=False,  # one line of a fixed height (base.tcss): no relayout a frame
         )
 
 

@@ -21,7 +21,8 @@ the shard its name picks (:func:`~console.collect.namespace.shard_of`); an MQTT
 broker goes to the shard ``@`` + its name picks, and takes every device that uses
 it (a broker's subscriptions and device rules cannot be split without receiving
 everything twice); the trap receiver and the monitors run on the shard ``@traps``
-picks.
+picks, and attributes the traps of every device of the configuration, whichever
+shard polls it (:func:`collector_runtime`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from console.lifecycle import ClosesOnce
 from console.notifications.alarms.book import ACK_ACTION
 from console.runtime import Runtime
 
-__all__ = ["WALK_CHUNK", "Collector", "shard_config"]
+__all__ = ["WALK_CHUNK", "Collector", "collector_runtime", "shard_config"]
 
 mlog = logging.getLogger(__name__)
 
@@ -89,6 +90,18 @@ def shard_config(config: Config, shard: tuple[int, int] | None) -> Config:
         traps=config.traps if receiver else None,
         monitors=config.monitors if receiver else (),
     )
+
+
+def collector_runtime(config: Config, shard: tuple[int, int] | None) -> Runtime:
+    """The runtime (not started) of shard ``(K, N)`` of ``config``
+    (:func:`shard_config`): its trap receiver, if the shard runs it, attributes a
+    trap to the device that sent it among **every** device of ``config``, so a trap
+    from a device another shard polls is published under the device's name, not
+    ``@host``."""
+    runtime = Runtime(shard_config(config, shard))
+    if shard is not None and shard[1] > 1:
+        runtime.trap_senders = config.devices
+    return runtime
 
 
 def _dumps(value: Any) -> bytes:

@@ -118,6 +118,7 @@ class DistributedDemo(RemoteRuntime):
         config = demo.config
         for name, shard in COLLECTORS:
             runtime = Runtime(self._collector_config(config, name, shard))
+            runtime.trap_senders = config.devices  # a trap of any shard's device: its name
             collector = Collector(runtime, self.link.broker, name=name, shard=shard)
             self._on_close(f"collector {name}", collector.aclose)
             await collector.start()

@@ -71,6 +71,8 @@ ENV_CA: Final = "FLEETTOP_MQTT_CA"
 #: Seconds the broker keeps a link's session (its subscriptions and the QoS 1
 #: messages for it) after the connection is lost (MQTT 5 §3.1.2.11.2).
 SESSION_EXPIRY: Final = 300
+#: Seconds :meth:`BrokerLink.aclose` waits for its last messages to be acknowledged.
+LAST_WAIT: Final = 1.0
 _SCHEMES: Final = {
     "mqtt": ("tcp", False, 1883),
     "mqtts": ("tcp", True, 8883),
@@ -256,25 +258,35 @@ class BrokerLink:
         client.loop_start()
 
     async def aclose(self, last: Sequence[tuple[str, bytes, bool]] = ()) -> None:
-        """Publish ``last`` (``(topic, payload, retain)``, QoS 1) when connected, then
-        disconnect cleanly (no Last Will) and stop paho's thread."""
+        """Publish ``last`` (``(topic, payload, retain)``, QoS 1) when connected and
+        wait at most :data:`LAST_WAIT` s for the broker's acknowledgements, then
+        disconnect and stop paho's thread: cleanly (no Last Will) when ``last`` was
+        acknowledged, else with reason 0x04 "disconnect with Will message" (MQTT 5
+        §3.14.2.1), so the Last Will says what ``last`` could not (a collector
+        stopped under load, its ``offline`` queued behind thousands of events)."""
         client = self._client
         if client is None:
             return
+        delivered = True
         if self.connected.is_set():
             infos = [client.publish(t, p, qos=1, retain=r) for t, p, r in last]
 
-            def wait() -> None:
+            def wait() -> bool:
+                deadline = time.monotonic() + LAST_WAIT
                 for info in infos:
-                    info.wait_for_publish(2)
+                    info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+                return all(info.is_published() for info in infos)
 
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.to_thread(wait), 3)
+            try:
+                delivered = await asyncio.wait_for(asyncio.to_thread(wait), LAST_WAIT + 0.5)
+            except Exception:
+                delivered = False
         self._closing = True
         ending = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
         ending.SessionExpiryInterval = 0  # a clean end: the broker drops the session
+        reason = ReasonCode(PacketTypes.DISCONNECT, identifier=0 if delivered else 0x04)
         with contextlib.suppress(Exception):
-            client.disconnect(properties=ending)
+            client.disconnect(reasoncode=reason, properties=ending)
         await asyncio.to_thread(client.loop_stop)
         for queue in self._pending.values():
             queue.put_nowait({"ok": False, "error": "the console is closing"})

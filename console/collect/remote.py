@@ -11,6 +11,8 @@ run, across all collectors. It keeps:
 * for each device an SNMP backend, :class:`RemoteSnmpDevice`, whose reads, writes,
   walks and polling changes are MQTT 5 requests to the collector that owns the
   device (a timeout and the collector's refusal are :class:`RemoteError` s);
+* alarms under the console's own ids (:attr:`RemoteRuntime.alarm_ids`: every
+  collector numbers its alarms from 1), acknowledged with the collector's;
 * the collectors' status: when one goes offline (its Last Will, 1.5 x its keepalive
   after it vanished) its devices' status events are published again as ``STALE``
   with the time it went away (``reason``: ``collector c1 offline since 12:04:31``),
@@ -22,6 +24,10 @@ notification center (in memory, ``notifications.ring_size`` entries); older hist
 stays in each collector's store (``fleettop run`` on that store, or its exports).
 The retained state (statuses, last values, polling lists, open alarms) arrives at
 once on attach. The console has no store: the Properties screen says so.
+
+A part of the fleet: ``collectors`` narrows the subscription to those collectors'
+namespaces (the broker sends nothing else), ``devices`` drops the messages of
+other devices on arrival (``fleettop attach --collector NAME --device GLOB``).
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fnmatch
 import getpass
 import json
 import logging
 import socket
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from console.collect.link import BrokerLink, Message, RemoteError
@@ -119,6 +126,14 @@ class RemoteRuntime(Runtime):
     Args:
         broker: the fleet's broker (:func:`~console.collect.link.broker_from_url`).
         request_timeout: seconds an operator request waits for its answer.
+        collectors: follow only these collectors (``fleettop attach --collector``):
+            the console subscribes ``fleettop/v1/NAME/#`` for each instead of
+            ``fleettop/v1/#``, so the broker sends it nothing else. Empty: all.
+        devices: follow only the devices whose name matches one of these globs
+            (``fnmatch``: ``core-*``, ``sw[12]``; ``fleettop attach --device``); the
+            other devices' messages are dropped on arrival, by topic, before they
+            are decoded. The collectors' own parts (``@receiver``, ``@BROKER``) and
+            logs are kept. Empty: all.
 
     Attributes:
         link: the broker connection.
@@ -127,13 +142,30 @@ class RemoteRuntime(Runtime):
         identity: who the operator is, written in the collectors' audit logs.
     """
 
-    def __init__(self, broker: BrokerConfig, *, request_timeout: float = REQUEST_TIMEOUT) -> None:
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        collectors: Sequence[str] = (),
+        devices: Sequence[str] = (),
+    ) -> None:
         super().__init__(Config(store=StoreConfig(enabled=False)))
         self.request_timeout = request_timeout
+        self.followed = tuple(collectors)
+        """The collectors followed (empty: every one)."""
+        self._device_globs = tuple(devices)
+        self._device_match: dict[str, bool] = {}
         self.identity = _identity(broker)
         self.collectors: dict[str, CollectorState] = {}
         self.owners: dict[str, str] = {}
         self.alarm_owners: dict[str, str] = {}
+        self.alarm_ids: dict[tuple[str, str], int] = {}
+        """The console's id of each collector's alarm, by ``(collector, its id)``:
+        every collector numbers its alarms from 1, so the console numbers them
+        again (in the order it first sees them) and its screens never mix two."""
+        self.remote_alarm_ids: dict[str, int] = {}
+        """The collector's own id of each alarm, by the console's id."""
         """The collector of each alarm, by alarm id (a trap's alarm may belong to a
         sender no collector announces, ``@192.0.2.7``)."""
         self._described: dict[str, DeviceConfig] = {}
@@ -154,7 +186,7 @@ class RemoteRuntime(Runtime):
         self._attached_at = time.time()
         self.link = BrokerLink(
             broker,
-            subscriptions=(f"{ROOT}/#",),
+            subscriptions=tuple(f"{ROOT}/{name}/#" for name in self.followed) or (f"{ROOT}/#",),
             on_messages=self._on_messages,
             on_disconnect=self._on_disconnect,
             on_connect=self._on_connect,
@@ -228,7 +260,9 @@ class RemoteRuntime(Runtime):
             parsed = parse_topic(message.topic)
             if parsed is None or not message.payload:
                 continue  # not ours, or a retained message cleared
-            collector, kind, _levels = parsed
+            collector, kind, levels = parsed
+            if self._device_globs and not self._follows(kind, levels):
+                continue
             try:
                 data = json.loads(message.payload)
                 if not isinstance(data, dict):
@@ -243,6 +277,23 @@ class RemoteRuntime(Runtime):
                     self._event(collector, data)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 mlog.warning("ignoring %s: %s", message.topic, exc)
+
+    def _follows(self, kind: str, levels: tuple[str, ...]) -> bool:
+        """Whether a message of ``kind`` with topic ``levels`` concerns a followed
+        device (or no device: statuses, interfaces, ``@`` parts, logs)."""
+        if kind == "device":
+            name = levels[0]
+        elif kind == "event" and len(levels) >= 2 and levels[0] in _DEVICE_EVENTS:
+            name = levels[1]
+        else:
+            return True
+        if name.startswith("@"):
+            return True
+        known = self._device_match.get(name)
+        if known is None:
+            known = any(fnmatch.fnmatchcase(name, glob) for glob in self._device_globs)
+            self._device_match[name] = known
+        return known
 
     def _device(self, collector: str, data: Mapping[str, Any]) -> None:
         device = device_from_public(data)
@@ -265,11 +316,15 @@ class RemoteRuntime(Runtime):
         when = data.get("source_timestamp") or data.get("timestamp")
         source = float(when) if isinstance(when, int | float) else None
         device = event_type[1] if len(event_type) >= 2 else "@"
-        if event_type[0] in _DEVICE_EVENTS and not device.startswith("@"):
-            self.owners[event_type[1]] = collector
+        # an announced device belongs to its announcer: the trap receiver's shard
+        # publishes the traps (and their alarms) of other shards' devices too
+        owned = event_type[0] in _DEVICE_EVENTS and not device.startswith("@")
+        if owned and device not in self._described:
+            self.owners[device] = collector
         if event_type[0] == "mqtt":
             self.remote_mqtt.event(collector, event_type, payload)
         if event_type[0] == "alarm" and len(event_type) == 3:
+            event_type, payload = self._local_alarm(collector, event_type, payload)
             self.alarm_owners[event_type[2]] = collector
         if self._is_status(event_type):
             self._last_status[event_type] = payload
@@ -277,6 +332,21 @@ class RemoteRuntime(Runtime):
             if state is not None and not state.online:
                 payload = self._stale(payload, state)
         self.bus.publish(event_type, payload, source_timestamp=source)
+
+    def _local_alarm(
+        self, collector: str, event_type: EventType, payload: JsonValue
+    ) -> tuple[EventType, JsonValue]:
+        """An alarm event with the console's id for the collector's (type and
+        payload ``id``)."""
+        remote = event_type[2]
+        local = self.alarm_ids.get((collector, remote))
+        if local is None:
+            local = self.alarm_ids[(collector, remote)] = len(self.alarm_ids) + 1
+            with contextlib.suppress(ValueError):
+                self.remote_alarm_ids[str(local)] = int(remote)
+        if isinstance(payload, dict):
+            payload = {**payload, "id": local}
+        return (event_type[0], event_type[1], str(local)), payload
 
     @staticmethod
     def _is_status(event_type: EventType) -> bool:
@@ -412,7 +482,10 @@ class RemoteAlarms:
         return sum(len(ids) for ids in by_collector.values())
 
     def _send(self, collector: str, ids: list[JsonValue]) -> None:
+        """Ask ``collector`` to acknowledge the alarms of the console's ``ids`` (sent
+        as the collector's own ids)."""
         runtime = self._runtime
+        ids = [runtime.remote_alarm_ids.get(str(i), i) for i in ids]
 
         async def send() -> None:
             try:

@@ -5,7 +5,8 @@ requests to the collector that owns the broker or the device.
 (``screens/controllers/mqtt.py``) asks of :class:`~console.mqtt.fleet.MqttFleet`:
 
 * ``connections``: the brokers the collectors report (``("mqtt", "@BROKER", ...)``
-  events), each with the collector that holds its connection;
+  events), each a :class:`RemoteConnection` naming the collector that holds it
+  (the Topics screen's retained cleanup publishes through it);
 * ``interfaces``: the Astarte interfaces the collectors announce
   (``fleettop/v1/{collector}/interface/{name}``, retained, the interface's JSON), so
   the set dialog checks a value as in a local run;
@@ -43,7 +44,13 @@ class Requests(Protocol):
     ) -> JsonValue: ...  # pragma: no cover - a protocol
 
 
-__all__ = ["RemoteMqttDevice", "RemoteMqttFleet", "Requests", "publish_result"]
+__all__ = [
+    "RemoteConnection",
+    "RemoteMqttDevice",
+    "RemoteMqttFleet",
+    "Requests",
+    "publish_result",
+]
 
 
 @dataclasses.dataclass(slots=True)
@@ -78,6 +85,33 @@ def publish_result(data: JsonValue) -> PublishResult:
     )
 
 
+@dataclasses.dataclass(slots=True)
+class RemoteConnection:
+    """A broker connection held by a collector, as the Topics screen uses one: its
+    :meth:`publish` (what the retained cleanup sends, an empty retained message a
+    topic) is an ``mqtt.publish`` request to that collector, which audits each
+    with the operator's identity and refuses under ``--read-only``.
+
+    Attributes:
+        broker: the broker's name.
+        collector: the collector holding its connection.
+    """
+
+    broker: str
+    collector: str
+    fleet: RemoteMqttFleet
+
+    async def publish(
+        self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False
+    ) -> PublishResult:
+        """Publish through the collector (:meth:`RemoteMqttFleet.publish`).
+
+        Raises:
+            RemoteError: as :meth:`RemoteMqttFleet.publish`.
+        """
+        return await self.fleet.publish(self.broker, topic, payload, qos, retain)
+
+
 class RemoteMqttFleet:
     """See the module docstring.
 
@@ -87,8 +121,8 @@ class RemoteMqttFleet:
 
     def __init__(self, runtime: Requests) -> None:
         self._runtime = runtime
-        self.connections: dict[str, str] = {}
-        """Broker name -> the collector holding its connection."""
+        self.connections: dict[str, RemoteConnection] = {}
+        """Broker name -> its connection, held by a collector."""
         self.interfaces: dict[str, Interface] = {}
         """The Astarte interfaces the collectors announced, by name."""
         self.devices: dict[str, RemoteMqttDevice] = {}
@@ -111,8 +145,7 @@ class RemoteMqttFleet:
             return
         name = event_type[1]
         if name.startswith("@"):
-            self.connections.setdefault(name[1:], collector)
-            self.connections[name[1:]] = collector
+            self.connections[name[1:]] = RemoteConnection(name[1:], collector, self)
             return
         broker = payload.get("broker") if isinstance(payload, dict) else None
         device = self.devices.get(name)
@@ -153,9 +186,10 @@ class RemoteMqttFleet:
             RemoteError: no collector holds it, it is offline, it refused (read-only,
                 a bad topic), or no answer in time.
         """
-        collector = self.connections.get(broker)
-        if collector is None:
+        connection = self.connections.get(broker)
+        if connection is None:
             raise RemoteError(f"no collector reports a connection to broker {broker}")
+        collector = connection.collector
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
         body: dict[str, JsonValue] = {
             "broker": broker,

@@ -40,6 +40,8 @@ from console.snmp.mibcode import cache_mib_code
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
+    from pysnmp.carrier.error import CarrierError
     from pysnmp.entity.engine import SnmpEngine
     from pysnmp.hlapi.v3arch.asyncio import (
         USM_AUTH_HMAC96_MD5,
@@ -114,6 +116,23 @@ def new_engine(**kwargs: Any) -> Any:
     return engine
 
 
+class _ClosingDispatcher(AsyncioDispatcher):  # type: ignore[misc]
+    """pysnmp's asyncio dispatcher, quiet about a datagram read just before its
+    transport closed: the transport hands each datagram to the loop
+    (``call_soon``), and one already scheduled when :func:`shutdown_engine` closes
+    the transport would raise ``CarrierError("Unregistered transport")`` into the
+    loop's exception handler (a traceback in the log of a clean shutdown under
+    load). Such a datagram is a late answer nobody waits for any more: dropped."""
+
+    def _callback_function(self, transport: Any, address: Any, message: bytes) -> Any:
+        try:
+            return super()._callback_function(transport, address, message)
+        except CarrierError as exc:
+            if "Unregistered transport" not in str(exc):
+                raise
+            return None
+
+
 async def shutdown_engine(engine: Any) -> None:
     """Stop ``engine``: close its transport dispatcher (pysnmp ``close_dispatcher``:
     every transport it holds is closed) and wait until its timer task has ended.
@@ -157,6 +176,7 @@ class SharedEngine:
 
     def __init__(self) -> None:
         self.engine: Any = new_engine()
+        self.engine.register_transport_dispatcher(_ClosingDispatcher())
         self.context: Any = ContextData()
         self.users = 0
         self._community_ids: dict[tuple[Secret, int], str] = {}
