@@ -50,7 +50,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from console.oid import format_oid, normalize_oid, parse_oid
 from console.snmp.mibs import (
@@ -64,6 +64,9 @@ from console.snmp.mibs import (
     plan_mibs,
 )
 from console.snmp.wellknown import WELL_KNOWN
+
+if TYPE_CHECKING:
+    from console.snmp.mibmeta import MibInfo
 
 __all__ = [
     "BUNDLED_MODULES",
@@ -222,6 +225,7 @@ class MibResolver:
         self._pending: tuple[str, ...] = ()
         self._job: CompileJob | None = None
         self._generation = 0
+        self._info: tuple[int, MibInfo] | None = None
         self._module_counts: dict[str, int] = {}
         # name indexes, built once by load() and never mutated afterwards
         self._by_module: dict[str, dict[str, tuple[int, ...]]] = {}
@@ -254,6 +258,23 @@ class MibResolver:
         """pysnmp's ``MibBuilder`` of the loaded modules (``None`` before :meth:`load`):
         the table schemas read it (:func:`console.tables.schema.table_schema`)."""
         return None if self._view is None else self._view.mibBuilder
+
+    @property
+    def info(self) -> MibInfo | None:
+        """What the loaded modules say about each object (SYNTAX, MAX-ACCESS, INDEX,
+        OBJECTS ...): a :class:`~console.snmp.mibmeta.MibInfo` over the current
+        generation's modules, preferring them in load order; ``None`` before
+        :meth:`load`. Built on first use per generation (a few tens of ms)."""
+        view = self._view
+        if view is None:
+            return None
+        info = self._info
+        if info is None or info[0] != self._generation:
+            from console.snmp.mibmeta import MibInfo
+
+            info = (self._generation, MibInfo(view.mibBuilder, self._loaded_modules))
+            self._info = info
+        return info[1]
 
     @property
     def compiled(self) -> CompiledMibs | None:
