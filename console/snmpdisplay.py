@@ -206,6 +206,17 @@ class ValueFormatter:
         entry = self._entry(oid)
         return entry[1] if entry is not None else None
 
+    def is_context(self, oid: str) -> bool:
+        """True when the value at ``oid`` is an InetAddressType, which an InetAddress
+        of its row may need: a caller streaming values (a walk) keeps those for
+        ``context`` and need keep nothing else."""
+        obj = self.describe(oid)
+        return (
+            obj is not None
+            and obj.syntax is not None
+            and (obj.syntax.convention == "InetAddressType")
+        )
+
     def display(
         self,
         oid: str,
