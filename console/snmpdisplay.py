@@ -195,7 +195,8 @@ class ValueFormatter:
 
     def describe(self, oid: str) -> MibObject | None:
         """The scalar or column that defines the instance ``oid`` (by longest prefix),
-        or ``None`` (no MIB, another kind of node, a malformed OID)."""
+        or ``None`` (no MIB, another kind of node, a malformed OID). Calling it in a
+        worker thread also readies :meth:`display` ``(cached_only=True)`` for ``oid``."""
         entry = self._entry(oid)
         return entry[0] if entry is not None else None
 
@@ -224,6 +225,7 @@ class ValueFormatter:
         *,
         context: Mapping[str, Data] | None = None,
         width: int | None = None,
+        cached_only: bool = False,
     ) -> str:
         """The text of the value ``data`` of ``oid`` (see :func:`render`).
 
@@ -233,10 +235,12 @@ class ValueFormatter:
             context: other values by OID (the same walk, row or notification): the
                 InetAddressType of an InetAddress is read there.
             width: cut the text to this many characters.
+            cached_only: never search the MIBs (the UI thread): an OID whose object
+                :meth:`describe` has not found yet shows plainly.
         """
         if data is None:
             return MISSING
-        entry = self._entry(oid)
+        entry = self._cached(oid) if cached_only else self._entry(oid)
         if entry is None:
             return render(data, None, width=width)
         obj, type_oid = entry
@@ -250,6 +254,10 @@ class ValueFormatter:
     def cache_info(self) -> dict[str, int]:
         """``{"size": OIDs cached, "max_size": bound}``."""
         return {"size": len(self._cache), "max_size": self._cache_size}
+
+    def _cached(self, oid: str) -> tuple[MibObject, str | None] | None:
+        with self._lock:
+            return self._cache.get(oid)
 
     def _entry(self, oid: str) -> tuple[MibObject, str | None] | None:
         info = self._info()

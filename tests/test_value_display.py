@@ -13,7 +13,7 @@ from console.snmp.mibs import BASE_DIR
 from console.snmpdisplay import ValueFormatter, render
 
 HINT_MIBS = Path(__file__).parent / "data" / "hintmibs"
-HINTS = "1.3.6.1.4.1.32473.9.1"
+HINTS = "1.3.6.1.4.1.32473.19.1"
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ pytestmark = [pytest.mark.peer("snmpsim"), pytest.mark.timeout(300)]
 DATA = Path(__file__).parent / "data"
 HINT_MIBS = DATA / "hintmibs"
 RECORDING = DATA / "recordings" / "hints.snmprec"
-ROOT = "1.3.6.1.4.1.32473.9"
-HINTS = "1.3.6.1.4.1.32473.9.1"
+ROOT = "1.3.6.1.4.1.32473.19"
+HINTS = "1.3.6.1.4.1.32473.19.1"
 
 #: Where Net-SNMP 5.9 departs from RFC 2579 §3.1, and so fleettop from Net-SNMP:
 #: OID -> (Net-SNMP's text, fleettop's text).
