@@ -207,6 +207,18 @@ class ValueFormatter:
         entry = self._entry(oid)
         return entry[1] if entry is not None else None
 
+    def notification(self, oid: str) -> MibObject | None:
+        """The NOTIFICATION-TYPE (or SMIv1 TRAP-TYPE) whose OID is exactly ``oid``
+        (a trap's ``snmpTrapOID.0``), with its OBJECTS, or ``None``."""
+        info = self._info()
+        if info is None:
+            return None
+        try:
+            found = info.object(oid)
+        except ValueError:
+            return None
+        return found if found is not None and found.kind == "notification" else None
+
     def is_context(self, oid: str) -> bool:
         """True when the value at ``oid`` is an InetAddressType, which an InetAddress
         of its row may need: a caller streaming values (a walk) keeps those for
