@@ -56,7 +56,14 @@ from console.format import MISSING, format_value, printable, truncate
 if TYPE_CHECKING:
     from console.snmp.mibmeta import MibInfo, MibObject, MibSyntax
 
-__all__ = ["ADDRESS_CONVENTIONS", "ValueFormatter", "octets_of", "render"]
+__all__ = [
+    "ADDRESS_CONVENTIONS",
+    "ValueFormatter",
+    "has_form",
+    "octets_of",
+    "render",
+    "render_syntax",
+]
 
 #: InetAddress textual conventions (RFC 4001) -> the InetAddressType they imply
 #: (``None``: the type comes from the sibling InetAddressType object). Rendered by
@@ -118,17 +125,46 @@ def render(
         (control characters escaped). Never raises: a hint that does not fit the
         value falls back to the plain form.
     """
+    syntax = obj.syntax if obj is not None and obj.kind in _VALUE_KINDS else None
+    units = obj.units if obj is not None else ""
+    return render_syntax(data, syntax, units, address_type=address_type, width=width)
+
+
+def render_syntax(
+    data: Data,
+    syntax: MibSyntax | None,
+    units: str = "",
+    *,
+    address_type: int | None = None,
+    width: int | None = None,
+) -> str:
+    """:func:`render` from a SYNTAX and UNITS rather than a whole MIB object (the
+    table grid's columns carry those): ``None`` syntax shows the value plainly,
+    ``units`` ``""`` adds none."""
     kind = str(data.get("type"))
     value = data.get("value")
-    syntax = obj.syntax if obj is not None and obj.kind in _VALUE_KINDS else None
     if syntax is None or value is None or kind == "ERROR":
         return format_value(kind, value, width=width)
     text = _by_syntax(kind, value, data, syntax, address_type)
     if text is None:
         text = format_value(kind, value)
-    if obj is not None and obj.units:
-        text = with_units(text, obj.units)
+    if units:
+        text = with_units(text, units)
     return truncate(text, width)
+
+
+def has_form(syntax: MibSyntax | None) -> bool:
+    """True when the SYNTAX gives values a form of their own (an enumeration, BITS,
+    a DISPLAY-HINT, an InetAddress): :func:`render_syntax` differs from the plain
+    text."""
+    if syntax is None:
+        return False
+    return bool(
+        syntax.enums
+        or syntax.base == "BITS"
+        or syntax.display_hint
+        or (syntax.convention is not None and syntax.convention in ADDRESS_CONVENTIONS)
+    )
 
 
 def _by_syntax(

@@ -113,3 +113,23 @@ def test_inet_address_by_its_sibling_type() -> None:
     v6 = {"type": "STRING_HEX", "value": "fe80000000000000021279fffe62f940"}
     context = {f"{row}.2.7": {"type": "INTEGER", "value": 2}}
     assert formatter.display(f"{row}.3.7", v6, context=context) == "fe80::212:79ff:fe62:f940"
+
+
+def test_table_cells_use_the_same_forms() -> None:
+    """The grid (and the Interfaces view, IF-MIB built in without a MIB) shows values
+    as every other screen: ``up(1)``, a MAC address by its hint."""
+    from console.tables.index import format_cell
+    from console.tables.schema import IF_TABLE, builtin_schema
+
+    schema = builtin_schema(IF_TABLE)
+    assert schema is not None
+    status = schema.column("ifOperStatus")
+    mac = schema.column("ifPhysAddress")
+    speed = schema.column("ifSpeed")
+    assert status is not None
+    assert mac is not None
+    assert speed is not None
+    assert format_cell(status, "INTEGER", 2) == "down(2)"
+    assert format_cell(mac, "STRING_HEX", "000c29a45b07") == "00:0c:29:a4:5b:07"
+    assert format_cell(speed, "UNSIGNED", 1000000000) == "1000000000"
+    assert format_cell(status, "ERROR", "NO_SUCH_INSTANCE") == "—"
