@@ -99,6 +99,7 @@ its own process), for :func:`require_program`'s marker check."""
 #: order of whole modules changes.
 SLOW_MODULES = (
     "test_recordings.py",
+    "test_value_display_recordings.py",
     "test_properties.py",
     "test_operations_ui.py",
     "test_snmp_operations.py",

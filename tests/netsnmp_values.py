@@ -47,6 +47,11 @@ DELIBERATE = {
     "opaque-float": "Net-SNMP's opaque float as 1.5 (opaque float) (Net-SNMP: Opaque: Float: 1.5)",
     "fixed-point-zero": "d-N below one keeps its zero: -0.05 (Net-SNMP: -.05)",
     "wrong-type": "a value whose type is not the MIB's shown plainly (Net-SNMP: Wrong Type ...)",
+    "oid-dot": "an OBJECT IDENTIFIER value without a leading dot, as fleettop writes OIDs",
+    "hint-dots": "a non-printable octet in DISPLAY-HINT text escaped (\\x00; Net-SNMP: '.')",
+    "physaddress": "RFC1213-MIB's PhysAddress as SNMPv2-TC's (1x:): pysnmp ships RFC1213-MIB"
+    " compiled with SNMPv2-TC's PhysAddress; Net-SNMP reads the SMIv1 source, without a hint",
+    "network-address": "an SMIv1 NetworkAddress dotted, as the IpAddress it is (Net-SNMP: hex)",
 }
 
 _GROUPED = frozenset({"Counter32", "Counter64", "Gauge32", "Unsigned32"})
@@ -141,6 +146,10 @@ def compare(
         return None, None
     rule: str | None = None
     octets = octets_of(data)
+    if label == "OID" and kind == "OBJECT_ID" and text.startswith(".") and ours == text[1:]:
+        return "oid-dot", None
+    if label == "" and text == '""' and ours == "":
+        return "quotes", None
     if label == "STRING" and text.startswith('"') and text.endswith('"'):
         rule, text = "quotes", text[1:-1]
         if ours == text:
@@ -152,6 +161,17 @@ def compare(
             return "hex-case", None
     if kind == "STRING" and text == value and ours == printable(str(value)):
         return "one-line", None
+    hint = syntax.display_hint if syntax is not None else ""
+    if octets is not None and label == "STRING" and hint.endswith(("a", "t")):
+        dotted = "".join(chr(b) if 32 <= b < 127 else "." for b in octets)
+        if text == dotted and ours == printable(octets.decode("utf-8", "backslashreplace")):
+            return "hint-dots", None
+    mac = octets is not None and ours == ":".join(f"{b:02x}" for b in octets)
+    if label == "Hex-STRING" and hint == "1x:" and mac and _hex_bytes(text) == octets:
+        return "physaddress", None
+    address = bytes(int(p) for p in str(value).split(".")) if kind == "IP_ADDRESS" else None
+    if label == "Network Address" and _hex_bytes(text.replace(":", "")) == address:
+        return "network-address", None
     if label == "Timeticks" and kind == "TIME_TICKS":
         match = re.match(r"\((\d+)\)", text)
         if match and int(match.group(1)) == value:
