@@ -5,6 +5,7 @@ MIBs: IF-MIB from fleettop's vendored source and the DISPLAY-HINT test module
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,30 @@ def test_table_cells_use_the_same_forms() -> None:
     assert format_cell(mac, "STRING_HEX", "000c29a45b07") == "00:0c:29:a4:5b:07"
     assert format_cell(speed, "UNSIGNED", 1000000000) == "1000000000"
     assert format_cell(status, "ERROR", "NO_SUCH_INSTANCE") == "—"
+
+
+def test_properties_show_and_export_the_mib_form_beside_the_raw_value(
+    formatter: ValueFormatter,
+) -> None:
+    """The Properties browser and its export: an SNMP value as its MIB defines it
+    (``display``), the raw value kept (``value``); other properties unchanged."""
+    from console.store import Ownership, Property, PropertyType, Source
+    from console.store.browse import display_value, property_from_row, property_row
+    from console.store.snmp import SNMP_INTERFACE
+
+    def mib(oid: str, data: Any) -> str:
+        return formatter.display(oid, data)
+
+    status = Property(
+        "sw1", SNMP_INTERFACE, 1, 0, "/1.3.6.1.2.1.2.2.1.8.3", PropertyType.INTEGER, 2,
+        Ownership.DEVICE, Source.SNMP, 0, "INTEGER",
+    )  # fmt: skip
+    assert display_value(status) == "2"
+    assert display_value(status, mib=mib) == "down(2)"
+    row = property_row(status, mib=mib)
+    assert (row["value"], row["display"]) == (2, "down(2)")
+    assert property_from_row(row) == status  # display is not read back
+    other = Property(
+        "d", "i", 1, 0, "/p", PropertyType.STRING, "x", Ownership.DEVICE, Source.MQTT, 0, None
+    )
+    assert property_row(other, mib=mib)["display"] == "x"
