@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Protocol
 
 from console.displayhint import (
     HintError,
@@ -53,11 +53,56 @@ from console.displayhint import (
 from console.events import JsonValue
 from console.format import MISSING, format_value, printable, truncate
 
-if TYPE_CHECKING:
-    from console.snmp.mibmeta import MibInfo, MibObject, MibSyntax
+
+class MibSyntax(Protocol):
+    """What the formatter reads of an object's SYNTAX: the shape of
+    :class:`console.snmp.mibmeta.MibSyntax` (not imported: ``console.snmp`` imports
+    this module, and the screens import it without pysnmp)."""
+
+    @property
+    def base(self) -> str: ...
+    @property
+    def convention(self) -> str | None: ...
+    @property
+    def display_hint(self) -> str: ...
+    @property
+    def enums(self) -> Mapping[int, str]: ...
+    @property
+    def bits(self) -> Mapping[int, str]: ...
+
+
+class MibObject(Protocol):
+    """What the formatter reads of a MIB object (:class:`console.snmp.mibmeta.MibObject`)."""
+
+    @property
+    def module(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def oid(self) -> tuple[int, ...]: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def syntax(self) -> MibSyntax | None: ...
+    @property
+    def units(self) -> str: ...
+    @property
+    def qualified(self) -> str: ...
+
+
+class MibInfo(Protocol):
+    """What the formatter asks of the loaded MIBs (:class:`console.snmp.mibmeta.MibInfo`)."""
+
+    def find(self, oid: str) -> tuple[MibObject, tuple[int, ...]] | None: ...
+    def object(self, oid: str) -> MibObject | None: ...
+    def children(self, oid: tuple[int, ...]) -> Sequence[MibObject]: ...
+
 
 __all__ = [
     "ADDRESS_CONVENTIONS",
+    "MibInfo",
+    "MibObject",
+    "MibSyntax",
     "ValueFormatter",
     "has_form",
     "octets_of",

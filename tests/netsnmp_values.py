@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from console.format import decode_opaque_float, printable
-from console.snmp.mibmeta import MibObject
-from console.snmpdisplay import ADDRESS_CONVENTIONS, octets_of
+from console.snmpdisplay import ADDRESS_CONVENTIONS, MibObject, octets_of
 from tests.conftest import require_program
 
 __all__ = ["DELIBERATE", "Formatted", "compare", "formatted_walk", "parse_formatted"]

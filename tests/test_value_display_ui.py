@@ -65,12 +65,13 @@ async def test_the_walk_screen_shows_values_by_their_mib(resolver: MibResolver) 
             (f"{HINTS}.2.0", {"type": "STRING_HEX", "value": "07c8051a0d1e0f002d0400"}),
             (f"{HINTS}.23.0", {"type": "INTEGER", "value": 1234}),
         ]
+        await wait_for(pilot, lambda: app.screen.is_mounted, "the first screen")
         await pilot.press("colon", *"walk 1.3.6.1 core-sw1", "enter")
-        await wait_for(pilot, lambda: shown(app, WalkScreen), "the walk screen")
+        await wait_for(pilot, lambda: shown(app, WalkScreen), "the walk screen", attempts=1500)
         walk = app.screen
         assert isinstance(walk, WalkScreen)
         table = walk.query_one(WalkTable)
-        await wait_for(pilot, lambda: walk.outcome == "complete", "the walk")
+        await wait_for(pilot, lambda: walk.outcome == "complete", "the walk", attempts=1500)
         await wait_for(pilot, lambda: table.value_text(IF_OPER_STATUS_1) == "down(2)", "the label")
         assert table.value_text(IF_PHYS_ADDRESS_1) == "00:0c:29:a4:5b:07"
         assert table.value_text(IF_IN_OCTETS_1) == "1,234,567"
