@@ -134,6 +134,14 @@ NAVIGATION: list[Binding] = [
         tooltip="Every MQTT topic seen, as a tree (from an MQTT value: its topic)",
     ),
     Binding(
+        "M",
+        "open_mibs",
+        "MIBs",
+        id="nav.mibs",
+        show=False,
+        tooltip="Browse the MIB modules: search, SYNTAX, DESCRIPTION; get, walk, table, poll",
+    ),
+    Binding(
         "D",
         "open_devices",
         "Devices",
@@ -564,6 +572,12 @@ class FleettopApp(App[None]):
         screen already showing."""
         if action == "command_line":
             return self._screen_context is not None and not isinstance(self.screen, ModalScreen)
+        if action == "open_mibs":
+            from screens.mibs import MibBrowserScreen
+
+            return self._screen_context is not None and not isinstance(
+                self.screen, ModalScreen | MibBrowserScreen
+            )
         mode = _NAVIGATION_MODES.get(action)
         if mode is not None:
             if self._screen_context is None or isinstance(self.screen, ModalScreen):
@@ -595,6 +609,13 @@ class FleettopApp(App[None]):
         base = self.get_screen_stack(TOPICS_MODE)[0]
         if topic is not None and isinstance(base, TopicsScreen):
             base.select_topic(*topic)
+
+    def action_open_mibs(self, search: str = "") -> None:
+        """Push the MIB browser over the current screen (:func:`screens.mibs.open_browser`)."""
+        from screens.mibs import open_browser
+
+        if self._screen_context is not None:
+            open_browser(self, self._screen_context, DEVICES_MODE, search)
 
     def action_open_devices(self) -> None:
         """Go back to the Devices screen."""
@@ -662,6 +683,9 @@ class FleettopApp(App[None]):
             self.action_open_devices()
         elif command.name in (PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE):
             self.show_mode(command.name)
+        elif command.name == "mibs":
+            if self.check_action("open_mibs", ()):
+                self.action_open_mibs(*command.args)
         elif command.name == "help":
             self.action_help()
         elif command.name == "quit":
@@ -737,6 +761,7 @@ def help_sections() -> list[HelpSection]:
     from screens.export import ExportScreen
     from screens.get import OidPromptScreen
     from screens.help import HelpScreen, HelpSection
+    from screens.mibs import MibBrowserScreen
     from screens.notifications import NotificationsScreen
     from screens.oids import OidsScreen
     from screens.properties import PropertiesScreen
@@ -747,6 +772,7 @@ def help_sections() -> list[HelpSection]:
     from screens.walk import WalkScreen
     from screens.write import WriteScreen
     from widgets.device_table import DeviceTable
+    from widgets.mib_tree import MibTreeView
     from widgets.notification_list import NotificationList
     from widgets.property_tree import PropertyTree
     from widgets.topic_tree import TopicTreeView
@@ -758,6 +784,7 @@ def help_sections() -> list[HelpSection]:
         HelpSection.of("OIDs", OidsScreen, ValueTable, SnmpChartScreen),
         HelpSection.of("Walk", WalkScreen),
         HelpSection.of("Table", TableScreen),
+        HelpSection.of("MIBs", MibBrowserScreen, MibTreeView),
         HelpSection.of("Properties", PropertiesScreen, PropertyTree),
         HelpSection.of("Notifications", NotificationsScreen, NotificationList),
         HelpSection.of("Topics", TopicsScreen, TopicTreeView, TopicPlotScreen),

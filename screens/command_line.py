@@ -1,6 +1,7 @@
 """The ``:`` command line, as in k9s: type a screen's name (or ``q``) and Enter.
 
-``:devices``, ``:properties``, ``:notifications``, ``:topics`` show those screens; ``:walk OID``
+``:devices``, ``:properties``, ``:notifications``, ``:topics`` show those screens; ``:mibs``
+the MIB browser (``:mibs TEXT`` searching for ``TEXT``); ``:walk OID``
 walks a subtree (a numeric OID or a MIB name) of the device highlighted on the
 Devices screen (or ``:walk OID DEVICE``); ``:help`` lists the keys; ``:q`` (or
 ``:quit``) quits. A command may be shortened to any prefix that names one command
@@ -27,6 +28,7 @@ COMMANDS: Final = (
     "properties",
     "notifications",
     "topics",
+    "mibs",
     "walk",
     "help",
     "quit",
@@ -34,6 +36,7 @@ COMMANDS: Final = (
 """The commands, as completed."""
 _ALIASES: Final = {"q": "quit", "q!": "quit", "?": "help"}
 _NEEDS_ARGUMENT: Final = {"walk"}
+_OPTIONAL_ARGUMENT: Final = {"mibs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ def parse_command(text: str) -> Command:
         name = matches[0]
     if name in _NEEDS_ARGUMENT and not 1 <= len(args) <= 2:
         raise ValueError(f"{name} needs an OID or a MIB name (and a device): :walk OID [DEVICE]")
+    if name in _OPTIONAL_ARGUMENT:
+        return Command(name, (" ".join(args),) if args else ())
     if name not in _NEEDS_ARGUMENT and args:
         raise ValueError(f"{name} takes no argument")
     return Command(name, args)

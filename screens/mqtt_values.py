@@ -74,6 +74,9 @@ def mqtt_value_detail(value: ValueState, mqtt: MqttFold, clock: Clock) -> Conten
     elif info.interface is None and info.path is not None:  # a JSON field
         body = json.dumps(value.value, indent=2, ensure_ascii=False)
         fmt = f"{value.data_type}, field {info.path} of the JSON payload"
+        if info.entity is not None:
+            unit = f" {info.unit}" if info.unit else ""
+            fmt = f"{value.data_type}{unit}, Home Assistant entity {info.entity}"
     elif info.interface is None and info.ownership is not None:  # a Sparkplug metric
         body = json.dumps(value.value, indent=2, ensure_ascii=False)
         fmt = f"Sparkplug B {value.data_type}"

@@ -1,4 +1,5 @@
-"""The MQTT publish dialog: broker, topic, payload, QoS and retain, checked before
+"""The MQTT publish dialog: broker, topic, payload, QoS and retain, and the MQTT 5
+content type and user properties (``name=value; name=value``), checked before
 anything is sent.
 
 The topic completes from the topics seen lately (a bounded set, see
@@ -27,10 +28,20 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from console.explorer.presets import PublishPreset
+from console.mqtt.metadata import check_content_type, parse_user_properties
 from screens.form import CheckedForm
 from widgets.form_fields import FormCheckbox, FormInput
 
 __all__ = ["PublishRequest", "PublishScreen", "check_publish"]
+
+#: Content types offered as completions (``docs/payloads.md``, decoders).
+CONTENT_TYPES = (
+    "application/json",
+    "application/msgpack",
+    "application/cbor",
+    "application/octet-stream",
+    "text/plain",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +55,32 @@ class PublishRequest:
     retain: bool
     save_as: str = ""
     """A name to keep this publish under as a preset (empty: none)."""
+    content_type: str | None = None
+    """The MQTT 5 Content Type (``application/json``), or ``None``."""
+    user_properties: tuple[tuple[str, str], ...] = ()
+    """MQTT 5 user properties, ``(name, value)`` in order."""
 
 
 def check_publish(
-    broker: str, topic: str, payload: str, qos: int, retain: bool, *, as_json: bool
+    broker: str,
+    topic: str,
+    payload: str,
+    qos: int,
+    retain: bool,
+    *,
+    as_json: bool,
+    content_type: str = "",
+    user_properties: str = "",
 ) -> PublishRequest:
-    """Return the request the operator's input makes.
+    """Return the request the operator's input makes. ``content_type`` and
+    ``user_properties`` (``name=value; name=value``,
+    :func:`~console.mqtt.metadata.parse_user_properties`) are MQTT 5 properties;
+    empty: none.
 
     Raises:
         ValueError: an operator-readable reason (no topic, a wildcard, invalid JSON
-            with the line and column).
+            with the line and column, a content type that is not ``type/subtype``, a
+            user property without ``=``).
     """
     if not topic:
         raise ValueError("topic: give a topic to publish to")
@@ -68,7 +95,17 @@ def check_publish(
             raise ValueError(f"payload: not valid JSON: {exc}") from None
     if qos not in (0, 1, 2):
         raise ValueError("QoS: 0, 1 or 2")
-    return PublishRequest(broker, topic, payload.encode("utf-8"), qos, retain)
+    content = check_content_type(content_type) if content_type.strip() else None
+    pairs = tuple(parse_user_properties(user_properties))
+    return PublishRequest(
+        broker,
+        topic,
+        payload.encode("utf-8"),
+        qos,
+        retain,
+        content_type=content,
+        user_properties=pairs,
+    )
 
 
 class PublishScreen(CheckedForm[PublishRequest]):
@@ -155,6 +192,19 @@ class PublishScreen(CheckedForm[PublishRequest]):
                 yield FormCheckbox("JSON", id="publish-json")
                 yield FormCheckbox("retain", start.retain, id="publish-retain")
             with Horizontal(classes="dialog-field"):
+                yield Label("MQTT 5", classes="dialog-label")
+                yield FormInput(
+                    start.content_type,
+                    placeholder="content type",
+                    suggester=SuggestFromList(CONTENT_TYPES, case_sensitive=False),
+                    id="publish-content-type",
+                )
+                yield FormInput(
+                    start.user_properties,
+                    placeholder="user properties: name=value; name=value",
+                    id="publish-user-properties",
+                )
+            with Horizontal(classes="dialog-field"):
                 yield Label("save as", classes="dialog-label")
                 yield FormInput(placeholder="a preset name (optional)", id="publish-save-as")
             yield from self.compose_controls()
@@ -171,6 +221,8 @@ class PublishScreen(CheckedForm[PublishRequest]):
         self.query_one("#publish-payload", Input).value = preset.payload
         self.query_one("#publish-qos", Select).value = preset.qos
         self.query_one("#publish-retain", Checkbox).value = preset.retain
+        self.query_one("#publish-content-type", Input).value = preset.content_type
+        self.query_one("#publish-user-properties", Input).value = preset.user_properties
 
     def check(self) -> PublishRequest:
         """The request of the fields (see :func:`check_publish`).
@@ -187,6 +239,8 @@ class PublishScreen(CheckedForm[PublishRequest]):
             qos if isinstance(qos, int) else 0,
             self.query_one("#publish-retain", Checkbox).value,
             as_json=self.query_one("#publish-json", Checkbox).value,
+            content_type=self.query_one("#publish-content-type", Input).value,
+            user_properties=self.query_one("#publish-user-properties", Input).value,
         )
         name = self.query_one("#publish-save-as", Input).value.strip()
         return dataclasses.replace(request, save_as=name) if name else request

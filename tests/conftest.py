@@ -98,6 +98,7 @@ its own process), for :func:`require_program`'s marker check."""
 #: sit idle (``--dist worksteal`` hands the rest out as workers free up). Only the
 #: order of whole modules changes.
 SLOW_MODULES = (
+    "test_publish_properties_ui.py",
     "test_recordings.py",
     "test_value_display_recordings.py",
     "test_properties.py",
@@ -120,6 +121,7 @@ SLOW_MODULES = (
     "test_sparkplug.py",
     "test_astarte_control.py",
     "test_walk_ui.py",
+    "test_mib_browser.py",
     "test_serve_browser.py",
 )
 

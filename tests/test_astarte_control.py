@@ -138,6 +138,16 @@ async def test_purge_list_and_new_major_with_the_sdk(
         await eventually(lambda: len(recorder.of("mqtt", "thermo", "property")) == 7)
         await eventually(lambda: feeder.stored >= 7)
         assert await stored() == {f"/p{i}": (1, i * 10) for i in range(1, 8)}
+        # the SDK's clean session starts with control/emptyCache ("1"), before its
+        # properties and purge list: the device's cache of server-owned properties
+        # is empty (Astarte would send them again); fleettop records it
+        cache = [t for t, _, _ in sent["session"] if t.endswith("/control/emptyCache")]
+        assert cache == [f"demo/{DEVICE_ID}/control/emptyCache"]
+        (empty,) = recorder.payloads("mqtt", "thermo", "empty_cache")
+        assert (empty["topic"], empty["payload"]) == (cache[0], "1")
+        assert fleet.devices["thermo"].empty_cache_at == empty["received"]
+        order = [e.type[2] for e in recorder.of("mqtt", "thermo") if e.type[2] != "message"]
+        assert order.index("empty_cache") < order.index("purge") < order.index("property")
         # the first purge list (sent before the values, empty): nothing to keep yet
         assert purges() == 1
         assert recorder.payloads("mqtt", "thermo", "purge")[0]["keep"] == []
@@ -145,6 +155,7 @@ async def test_purge_list_and_new_major_with_the_sdk(
         # /p7 was unset while fleettop was away; the reconnection's purge list lacks it
         await deliver("reconnect")
         await eventually(lambda: purges() == 2)
+        assert len(recorder.payloads("mqtt", "thermo", "empty_cache")) == 2
         await feeder.subscription.drain()
         assert await stored() == {f"/p{i}": (1, i * 10) for i in range(1, 7)}
         keep = recorder.payloads("mqtt", "thermo", "purge")[1]
@@ -176,3 +187,92 @@ async def test_purge_list_and_new_major_with_the_sdk(
         await fleet.aclose()
         await feeder.aclose()
         await store.aclose()
+
+
+PATHS_SCRIPT = Path(__file__).parent / "data" / "astarte_sdk_paths.py"
+SENSORS: dict[str, Any] = {
+    "interface_name": "org.example.Sensors",
+    "version_major": 1,
+    "version_minor": 0,
+    "type": "datastream",
+    "ownership": "device",
+    "mappings": [
+        {"endpoint": "/%{sensor_id}/double", "type": "double"},
+        {"endpoint": "/lights/%{light}/on", "type": "boolean"},
+        {"endpoint": "/%{a}/%{b}/value", "type": "integer"},
+        {"endpoint": "/fixed/_x9", "type": "string"},
+    ],
+}
+OBJECT: dict[str, Any] = {
+    "interface_name": "org.example.Object",
+    "version_major": 1,
+    "version_minor": 0,
+    "type": "datastream",
+    "ownership": "device",
+    "aggregation": "object",
+    "mappings": [
+        {"endpoint": "/%{room}/temperature", "type": "double"},
+        {"endpoint": "/%{room}/humidity", "type": "double"},
+    ],
+}
+INDIVIDUAL_PATHS = [
+    "/1abc/double",
+    "/abc/double",
+    "/_a1/double",
+    "/a-b/double",
+    "/a b/double",
+    "/a.b/double",
+    "/ä/double",
+    "/a+/double",
+    "//double",
+    "/abc/double/x",
+    "/lights/1/on",
+    "/lights/kitchen/on",
+    "/lights/k1/on",
+    "/x/y/value",
+    "/x/9/value",
+    "/fixed/_x9",
+    "/fixed/other",
+    "abc/double",
+    "/ABC_9/double",
+]
+OBJECT_PATHS = [
+    ("/kitchen", {"temperature": 20.0, "humidity": 50.0}),
+    ("/1kitchen", {"temperature": 20.0}),
+    ("/kitchen", {"pressure": 1.0}),
+    ("/room-1", {"humidity": 50.0}),
+]
+
+
+@pytest.mark.peer("astarte-device-sdk")
+def test_paths_are_validated_as_the_sdk_validates_them() -> None:
+    from console.astarte import ValidationError
+    from console.astarte.loader import parse_interface
+
+    python = peer_python(SDK)
+    cases = [
+        [SENSORS, [[path, None] for path in INDIVIDUAL_PATHS]],
+        [OBJECT, [[path, value] for path, value in OBJECT_PATHS]],
+    ]
+    done = subprocess.run(
+        [str(python), str(PATHS_SCRIPT)],
+        input=json.dumps(cases).encode(),
+        capture_output=True,
+        check=True,
+    )
+    sdk_individual, sdk_object = json.loads(done.stdout)
+    assert sdk_individual[0] is False  # the SDK refuses /1abc/double
+
+    def ours(definition: dict[str, Any], path: str, value: object) -> bool:
+        interface = parse_interface(definition)
+        try:
+            interface.validate_path(path, value)
+        except ValidationError:
+            return False
+        return True
+
+    assert [ours(SENSORS, p, None) for p in INDIVIDUAL_PATHS] == sdk_individual
+    assert [ours(OBJECT, p, v) for p, v in OBJECT_PATHS] == sdk_object
+    # the refusal says why
+    with pytest.raises(ValidationError, match=r"'1abc' cannot be the parameter %\{sensor_id\}"):
+        parse_interface(SENSORS).validate_path("/1abc/double")

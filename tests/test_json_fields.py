@@ -275,3 +275,78 @@ async def asyncio_thread(function: Any, *args: Any) -> None:
     import asyncio
 
     await asyncio.to_thread(function, *args)
+
+
+STATUS_RULES = """    device_rules:
+      - template: "zigbee2mqtt/{device}"
+        status: {topic: "zigbee2mqtt/{device}/availability", field: /state}
+      - template: "tele/{device}/#"
+        status: {topic: "tele/{device}/LWT", online: Online, offline: Offline}
+      - template: "stat/{device}/#"
+"""
+
+
+async def test_device_rules_take_the_availability_and_lwt_topics_as_status(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    # retained, as Zigbee2MQTT and Tasmota publish them (Tasmota's LWT is its Will)
+    await mosquitto_pub(broker, "-r", "-t", "tele/tasmota_kitchen/LWT", "-m", "Online")
+    await mosquitto_pub(
+        broker, "-r", "-t", "zigbee2mqtt/living_room/availability", "-m", '{"state":"online"}'
+    )
+    recorder = Recorder(bus)
+    fleet = await started(
+        config_for(
+            broker.port,
+            STATUS_RULES,
+            subscriptions='[{topic: "zigbee2mqtt/#"}, {topic: "tele/#"}, {topic: "stat/#"}]',
+        ),
+        bus,
+    )
+
+    def status(device: str) -> tuple[str, str | None] | None:
+        found = recorder.payloads("mqtt", device, "status")
+        return (found[-1]["status"], found[-1]["reason"]) if found else None
+
+    try:
+        await connected(recorder)
+        # the status topics alone make the devices, ONLINE
+        await eventually(lambda: status("tasmota_kitchen") == ("ONLINE", None))
+        await eventually(lambda: status("living_room") == ("ONLINE", None))
+        kitchen = fleet.devices["tasmota_kitchen"]
+        assert (kitchen.status_topic, kitchen.online_payload) == (
+            "tele/tasmota_kitchen/LWT",
+            b"Online",
+        )
+        # tele/ and stat/ are one device; the LWT gives no field and no data row
+        await mosquitto_pub(
+            broker, "-t", "tele/tasmota_kitchen/SENSOR", "-m", json.dumps(TASMOTA_SENSOR)
+        )
+        await mosquitto_pub(broker, "-t", "stat/tasmota_kitchen/RESULT", "-m", '{"POWER":"ON"}')
+        await eventually(
+            lambda: "stat/tasmota_kitchen/RESULT#/POWER" in fields_of(recorder, "tasmota_kitchen")
+        )
+        assert not any(
+            k.startswith("tele/tasmota_kitchen/LWT") for k in fields_of(recorder, "tasmota_kitchen")
+        )
+
+        # the Last Will and Zigbee2MQTT's availability say offline: OFFLINE, with the
+        # topic; the legacy plain-text availability is read too
+        await mosquitto_pub(broker, "-r", "-t", "tele/tasmota_kitchen/LWT", "-m", "Offline")
+        await eventually(
+            lambda: (
+                status("tasmota_kitchen") == ("OFFLINE", "tele/tasmota_kitchen/LWT says offline")
+            )
+        )
+        await mosquitto_pub(broker, "-t", "zigbee2mqtt/living_room", "-m", json.dumps(Z2M_SENSOR))
+        await mosquitto_pub(
+            broker, "-r", "-t", "zigbee2mqtt/living_room/availability", "-m", '{"state":"offline"}'
+        )
+        await eventually(lambda: (status("living_room") or ("",))[0] == "OFFLINE")
+        await mosquitto_pub(
+            broker, "-r", "-t", "zigbee2mqtt/living_room/availability", "-m", "online"
+        )
+        await eventually(lambda: status("living_room") == ("ONLINE", None))
+        assert fleet.devices["living_room"].status_field == "/state"
+    finally:
+        await fleet.aclose()

@@ -390,10 +390,13 @@ async def test_w_validates_confirms_and_shows_the_write_outcome() -> None:
         field = dialog.query_one("#write-value", Input)
         ok = dialog.query_one("#write-ok", Button)
         assert (kind.value, field.value, dialog.error, ok.disabled) == ("STRING", old, "", False)
+        # the MIB's SYNTAX (DisplayString) decides the types: text or hex, nothing else
+        await wait_for(pilot, lambda: dialog.mib_known, "the MIB object")
+        assert [option[1] for option in kind._options] == ["STRING", "STRING_HEX"]
         # the wrong type for the text: an inline error, Write disabled, enter sends nothing
-        kind.value = "INTEGER"
+        kind.value = "STRING_HEX"
         await wait_for(pilot, lambda: dialog.error != "", "the inline error")
-        assert dialog.error == f"INTEGER value {old!r} is not an integer"
+        assert dialog.error == f"STRING_HEX value {old!r} is not hexadecimal bytes"
         assert ok.disabled
         await pilot.press("enter")
         await pilot.pause()

@@ -25,6 +25,7 @@ CSS_FILES: list[str | PurePath] = [
         "notifications.tcss",
         "table.tcss",
         "topics.tcss",
+        "mibs.tcss",
     )
 ]
 """The app's ``CSS_PATH``: shared rules first, then one sheet per screen."""

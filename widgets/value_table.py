@@ -35,12 +35,14 @@ _RIGHT = frozenset({"rate", "changes"})
 
 
 def _value_text(value: ValueState, mib_names: MibNames | None = None) -> str:
-    """The table text of a value: an MQTT object datastream's fields on one line; an
-    SNMP value as its MIB defines it (``up(1)``) once its name was resolved."""
+    """The table text of a value: an MQTT object datastream's fields on one line (a
+    value with a unit, a Home Assistant entity's: ``21.5 °C``); an SNMP value as its
+    MIB defines it (``up(1)``, ``5 seconds``) once its name was resolved."""
     if value.protocol == MQTT:
         if isinstance(value.value, dict):
             return truncate(object_text(value.value), VALUE_WIDTH)
-        return format_value(value.data_type, value.value, width=VALUE_WIDTH)
+        text = format_value(value.data_type, value.value, width=VALUE_WIDTH)
+        return truncate(f"{text} {value.unit}", VALUE_WIDTH) if value.unit else text
     if mib_names is None:
         return format_value(value.data_type, value.value, width=VALUE_WIDTH)
     data = {"type": value.data_type, "value": value.value}

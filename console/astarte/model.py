@@ -16,9 +16,12 @@ Semantics follow the Astarte Device SDK for Python (``astarte/device/interface.p
   message names the interface, the path, the expected type and what was wrong, e.g.
   ``org.example.Sensors /s1/value is integer (signed 32-bit, -2147483648..2147483647):
   3000000000 is out of range``;
-* a parameter (``%{name}``) matches any one non-empty topic level without MQTT
-  wildcards (``[^/+#]+``, as the SDK up to 0.12; newer SDKs only accept identifier
-  characters, which rejects the common ``/lights/1/on``);
+* a parameter (``%{name}``) matches one level of identifier characters,
+  ``[a-zA-Z_][a-zA-Z0-9_]*``, exactly as the SDK 0.14 (``Mapping.validate_path``):
+  ``/1abc/double`` or ``/lights/1/on`` are refused, with a message saying why
+  (the SDK up to 0.12 took any level; the SDK refuses such a path before it sends
+  it). One deliberate difference: the SDK's ``re.match(... + "$")`` lets a path end
+  with a newline (``/abc/double\n``); fleettop refuses it;
 * ``longinteger`` is checked to the signed 64-bit range, ``string`` to 65536 UTF-8
   bytes, ``binaryblob`` to 65536 bytes (64 KiB), arrays to 1024 items, each item to
   its scalar type's limits (the SDK's documented limits);
@@ -37,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
@@ -51,6 +54,7 @@ __all__ = [
     "MAX_ARRAY_ITEMS",
     "MAX_BLOB_BYTES",
     "MAX_STRING_BYTES",
+    "PARAMETER_LEVEL",
     "RELIABILITIES",
     "AstarteType",
     "Interface",
@@ -144,11 +148,34 @@ class InterfaceMapping:
         return self.type.removesuffix("array")
 
 
-def endpoint_pattern(endpoint: str) -> re.Pattern[str]:
+#: What a ``%{name}`` parameter level matches (the SDK's ``Mapping.validate_path``).
+PARAMETER_LEVEL: Final = "[a-zA-Z_][a-zA-Z0-9_]*"
+#: What the SDK up to 0.12 matched: any level without MQTT wildcards (for messages).
+_ANY_LEVEL: Final = "[^/+#]+"
+
+
+def endpoint_pattern(endpoint: str, level: str = PARAMETER_LEVEL) -> re.Pattern[str]:
     """The regular expression of the paths ``endpoint`` matches: each ``%{name}``
-    parameter is one non-empty level without MQTT wildcards (``[^/+#]+``)."""
+    parameter is one level of identifier characters (:data:`PARAMETER_LEVEL`, as
+    the Astarte SDK checks), or of ``level``."""
     parts = _PARAMETER.split(endpoint)
-    return re.compile("[^/+#]+".join(re.escape(part) for part in parts))
+    return re.compile(level.join(re.escape(part) for part in parts))
+
+
+def _parameter_hint(path: str, endpoints: Sequence[str]) -> str:
+    """Why ``path`` matches no endpoint when only its parameter levels are wrong (a
+    level that is not an identifier), else ``""``."""
+    for endpoint in endpoints:
+        if not endpoint_pattern(endpoint, _ANY_LEVEL).fullmatch(path):
+            continue
+        for level, pattern in zip(path.split("/"), endpoint.split("/"), strict=False):
+            if _PARAMETER.fullmatch(pattern) and not re.fullmatch(PARAMETER_LEVEL, level):
+                return (
+                    f": {level!r} cannot be the parameter {pattern} of {endpoint} (a "
+                    "parameter is letters, digits and _, not starting with a digit, as "
+                    "the Astarte SDK checks)"
+                )
+    return ""
 
 
 def endpoint_shape(endpoint: str) -> str:
@@ -238,9 +265,10 @@ class Interface:
         if not self.is_object:
             mapping = self.mapping(path)
             if mapping is None:
+                endpoints = [m.endpoint for m in self.mappings]
                 raise ValidationError(
                     f"{self.name}: path {path!r} matches none of its endpoints "
-                    f"({', '.join(m.endpoint for m in self.mappings)})"
+                    f"({', '.join(endpoints)}){_parameter_hint(path, endpoints)}"
                 )
             return mapping
         if not isinstance(value, Mapping) or not value:
@@ -253,9 +281,10 @@ class Interface:
         for key in value:
             mapping = self.mapping(f"{path}/{key}")
             if mapping is None:
+                endpoints = [m.endpoint for m in self.mappings]
                 raise ValidationError(
                     f"{self.name}: {path}/{key} matches none of its endpoints "
-                    f"({', '.join(m.endpoint for m in self.mappings)})"
+                    f"({', '.join(endpoints)}){_parameter_hint(f'{path}/{key}', endpoints)}"
                 )
             first = first or mapping
         assert first is not None

@@ -337,6 +337,12 @@ class Collector(ClosesOnce):
                 int(body.get("qos", 0)),
                 bool(body.get("retain", False)),
                 session_id=session,
+                content_type=str(body.get("content_type") or "") or None,
+                user_properties=[
+                    (str(pair[0]), str(pair[1]))
+                    for pair in body.get("user_properties") or ()
+                    if isinstance(pair, list | tuple) and len(pair) == 2
+                ],
             )
         elif action == "mqtt.set":
             result = await fleet.set(

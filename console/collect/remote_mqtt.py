@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from console.astarte import Interface, parse_interface
@@ -142,8 +142,12 @@ class RemoteMqttFleet:
         retain: bool = False,
         *,
         session_id: str | None = None,
+        content_type: str | None = None,
+        user_properties: Sequence[tuple[str, str]] = (),
     ) -> PublishResult:
-        """Publish on ``broker`` through the collector that holds its connection.
+        """Publish on ``broker`` through the collector that holds its connection
+        (``content_type`` and ``user_properties``: MQTT 5 properties, as
+        :meth:`MqttFleet.publish <console.mqtt.fleet.MqttFleet.publish>`).
 
         Raises:
             RemoteError: no collector holds it, it is offline, it refused (read-only,
@@ -161,6 +165,10 @@ class RemoteMqttFleet:
             "retain": retain,
             "session_id": session_id,
         }
+        if content_type:
+            body["content_type"] = content_type
+        if user_properties:
+            body["user_properties"] = [[name, value] for name, value in user_properties]
         return publish_result(await self._runtime.request_to(collector, "mqtt.publish", body))
 
     async def set(

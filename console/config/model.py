@@ -47,6 +47,7 @@ __all__ = [
     "ReconnectConfig",
     "RecordConfig",
     "RetentionConfig",
+    "RuleStatus",
     "SeverityName",
     "SnmpAuthentication",
     "SnmpContext",
@@ -243,13 +244,28 @@ class JsonFields:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleStatus:
+    """The status topic of the devices a device rule finds (``docs/payloads.md``): a
+    template with ``{device}`` (``tele/{device}/LWT``), the payloads that mean online
+    and offline, and, for a JSON object payload, the JSON Pointer of the text to
+    compare (``/state`` for Zigbee2MQTT's ``{"state": "online"}``)."""
+
+    topic: str
+    online: str = "online"
+    offline: str = "offline"
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRule:
     """A device template (:func:`console.topics.parse_template`), the freshness
-    timeout (seconds) of the devices it finds and which JSON leaves become values."""
+    timeout (seconds) of the devices it finds, which JSON leaves become values and
+    their status topic (``None``: ONLINE while messages arrive)."""
 
     template: str
     timeout: float = 60.0
     fields: JsonFields = field(default_factory=JsonFields)
+    status: RuleStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +305,7 @@ class BrokerConfig:
     device_rules: tuple[DeviceRule, ...] = ()
     payloads: tuple[PayloadRule, ...] = ()
     sparkplug: bool = True
+    discovery_prefix: str | None = "homeassistant"
 
 
 @dataclass(frozen=True, slots=True)

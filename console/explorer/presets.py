@@ -37,13 +37,16 @@ def default_presets_path() -> Path:
 @dataclass(frozen=True, slots=True)
 class PublishPreset:
     """What the publish dialog is filled with: broker, topic, payload text, QoS,
-    retain."""
+    retain, and the MQTT 5 content type and user properties as typed
+    (``name=value; name=value``; empty: none)."""
 
     broker: str
     topic: str
     payload: str = ""
     qos: int = 1
     retain: bool = False
+    content_type: str = ""
+    user_properties: str = ""
 
     @classmethod
     def from_json(cls, item: Any) -> PublishPreset | None:
@@ -56,7 +59,10 @@ class PublishPreset:
             return None
         if qos not in (0, 1, 2) or not isinstance(retain, bool):
             return None
-        return cls(broker, topic, payload, qos, retain)
+        content_type, properties = item.get("content_type", ""), item.get("user_properties", "")
+        if not (isinstance(content_type, str) and isinstance(properties, str)):
+            return None
+        return cls(broker, topic, payload, qos, retain, content_type, properties)
 
     @property
     def label(self) -> str:
@@ -64,6 +70,16 @@ class PublishPreset:
         payload = self.payload if len(self.payload) <= 30 else self.payload[:29] + "…"
         flags = f"q{self.qos}" + (", retained" if self.retain else "")
         return f"{self.topic} = {payload} ({flags})"
+
+
+def _json(preset: PublishPreset) -> dict[str, Any]:
+    """``preset`` as JSON; the MQTT 5 fields only when set (older files stay as
+    they were)."""
+    data = asdict(preset)
+    for key in ("content_type", "user_properties"):
+        if not data[key]:
+            del data[key]
+    return data
 
 
 class PublishPresets:
@@ -114,8 +130,8 @@ class PublishPresets:
             return True
         data = {
             "version": 1,
-            "presets": {name: asdict(p) for name, p in sorted(self.presets.items())},
-            "history": [asdict(p) for p in self.history],
+            "presets": {name: _json(p) for name, p in sorted(self.presets.items())},
+            "history": [_json(p) for p in self.history],
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -117,6 +117,8 @@ class ValueState:
             run (cause :data:`STORED`; ``first_seen`` and ``last_change`` are when it
             was read then), and no fresh read has arrived yet.
         protocol: ``snmp`` or ``mqtt``.
+        unit: the unit the value is in, shown after it (a Home Assistant entity's
+            ``unit_of_measurement``), or ``None``.
     """
 
     device: str
@@ -133,6 +135,7 @@ class ValueState:
     sample: Sample | None = None
     stale: bool = False
     protocol: str = "snmp"
+    unit: str | None = None
 
     @property
     def key(self) -> ValueKey:

@@ -114,6 +114,9 @@ class MqttValueInfo:
         declared: the decoder configured for the topic (``payloads:``), or ``None``.
         properties: the last message's MQTT 5 properties (``docs/events.md``), or
             ``None``.
+        unit: the value's unit (a Home Assistant entity's ``unit_of_measurement``),
+            or ``None``.
+        entity: the Home Assistant entity whose value it is (its name), or ``None``.
     """
 
     broker: str
@@ -130,6 +133,8 @@ class MqttValueInfo:
     content_type: str | None = None
     declared: str | None = None
     properties: dict[str, JsonValue] | None = None
+    unit: str | None = None
+    entity: str | None = None
 
 
 class MqttFold:
@@ -233,6 +238,8 @@ class MqttFold:
             self._purge(target, payload, changes)
         elif kind == "field" and len(event.type) == 5:
             self._field(target, event.type[3], event.type[4], payload, when, changes)
+        elif kind == "entity" and len(event.type) == 5:
+            self._entity(target, payload, changes)
         elif kind == "message":
             self._remember_topic(payload)
             if target not in self._astarte and payload.get("format") != "sparkplug":
@@ -411,13 +418,27 @@ class MqttFold:
             info = self._new_info(key, payload.get("broker"), topic)
         info.path = pointer
         info.count += 1
+        if "entity" in payload:
+            info.unit, info.entity = _text(payload.get("unit")), _text(payload.get("entity"))
         device_state = self._state.ensure_device(device)
         device_state.broker = device_state.broker or info.broker or None
         data_type = _text(payload.get("type")) or "unknown"
-        self._state.put_value(key, data_type, payload.get("value"), "field", when, protocol=MQTT)
+        value = self._state.put_value(
+            key, data_type, payload.get("value"), "field", when, protocol=MQTT
+        )
+        value.unit = info.unit
         self._rate(key, info.count, when)
         changes.values.add(key)
         changes.devices.add(device)
+
+    def _entity(self, device: str, payload: dict[str, JsonValue], changes: Changes) -> None:
+        """A Home Assistant entity announced or removed (``("mqtt", DEVICE, "entity",
+        COMPONENT, OBJECT_ID)``): a removed entity's value row goes."""
+        topic, value_key = payload.get("state_topic"), payload.get("value_key")
+        if payload.get("removed") is True and isinstance(topic, str) and isinstance(value_key, str):
+            key = (device, f"{topic}#{value_key}")
+            if key in self.info:
+                self._drop(key, changes)
 
     def _metric(
         self, device: str, name: str, payload: dict[str, JsonValue], when: float, changes: Changes

@@ -212,6 +212,18 @@ class BrokerConnection(ClosesOnce):
                 {"status": BrokerStatus.DISCONNECTED, "reason": "closed", "reason_code": None}
             )
 
+    def subscribe_more(self, topics: Sequence[str], qos: int = 1) -> list[str]:
+        """Subscribe to the topic names of ``topics`` not subscribed to by name yet
+        (Home Assistant discovery's state and availability topics): now when
+        connected, and on every reconnection; their retained messages arrive even
+        when a wider filter already covers them. Returns the topics added."""
+        known = {sub.topic for sub in self.subscriptions}
+        added = [MqttSubscription(t, qos) for t in dict.fromkeys(topics) if t not in known]
+        if added:
+            self.subscriptions = (*self.subscriptions, *added)
+            self._session.add_subscriptions(added)
+        return [sub.topic for sub in added]
+
     # -- the loop --------------------------------------------------------------------
 
     async def _deliver(self, messages: list[MqttMessage]) -> None:

@@ -8,9 +8,11 @@ Routing (:class:`DeviceRouter`, one per broker), first match wins:
    introspection, ``REALM/DEVICE_ID/control/...`` Astarte control messages, and
    ``REALM/DEVICE_ID/INTERFACE/PATH`` data (Astarte MQTT v1 protocol);
 3. a configured device's ``mqtt.topic`` filter, in configuration order;
-4. the broker's ``device_rules`` templates (``site/{device}/telemetry/#``): the
+4. the status topics of the broker's ``device_rules`` (``status.topic``,
+   ``tele/{device}/LWT``), then their templates (``site/{device}/telemetry/#``): the
    device is named by the topic, and appears when its first message arrives
-   (``{interface}`` in the template makes it Astarte-style).
+   (``{interface}`` in the template makes it Astarte-style); a rule's ``status``
+   gives it its status topic, payloads and ``field``.
 
 Routes are cached per topic (at most :data:`ROUTE_CACHE` topics; the cache starts
 over when full), so a steady stream costs one dict lookup per message.
@@ -45,12 +47,19 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from console.astarte import Interface, ValidationError, to_json_value
-from console.config import BrokerConfig, DeviceConfig, JsonFields, MqttDeviceConfig
+from console.config import (
+    BrokerConfig,
+    DeviceConfig,
+    JsonFields,
+    MqttDeviceConfig,
+    RuleStatus,
+)
 from console.events import JsonValue
 from console.mqtt.codec import decode_bson, is_bson, json_ready
 from console.topics import DeviceTemplate, filter_matches, parse_template
 
 __all__ = [
+    "EMPTY_CACHE",
     "PURGE_CONTROLS",
     "ROUTE_CACHE",
     "DeviceRouter",
@@ -69,6 +78,11 @@ PURGE_CONTROLS: Final = {
     "control/producer/properties": "device",
     "control/consumer/properties": "server",
 }
+#: The Astarte control topic (after ``REALM/DEVICE_ID/``) a device sends on each
+#: clean session: its cache of server-owned properties is empty (the SDK's
+#: ``__send_empty_cache``, payload ``1``; Astarte then sends them and
+#: ``control/consumer/properties`` again).
+EMPTY_CACHE: Final = "control/emptyCache"
 #: Longest purge list read (uncompressed bytes).
 MAX_PURGE_BYTES: Final = 16 * 1024 * 1024
 
@@ -172,6 +186,11 @@ class DeviceState:
         before_outage: the status and reason the device's status topic had set when
             its broker went away (the device is ``UNKNOWN`` meanwhile), or ``None``:
             restored when the broker is back, until the status topic says otherwise.
+        empty_cache_at: when the device last sent Astarte's ``control/emptyCache``
+            (a clean session), or ``None``.
+        status_field: for a status payload that is a JSON object, the JSON Pointer
+            of the text compared with the online/offline payloads (a device rule's
+            ``status.field``), or ``None``.
     """
 
     name: str
@@ -191,6 +210,8 @@ class DeviceState:
     rate_reported: bool = False
     interfaces: dict[str, tuple[int, int]] = field(default_factory=dict)
     before_outage: tuple[DeviceStatus, str | None] | None = None
+    empty_cache_at: float | None = None
+    status_field: str | None = None
 
     @classmethod
     def from_config(cls, device: DeviceConfig) -> DeviceState:
@@ -242,10 +263,19 @@ class DeviceRouter:
             (parse_template(rule.template), rule.timeout) for rule in broker.device_rules
         )
         self._template_fields = tuple(rule.fields for rule in broker.device_rules)
+        self._rule_status = tuple(rule.status for rule in broker.device_rules)
+        self.status_templates: tuple[tuple[DeviceTemplate, RuleStatus], ...] = tuple(
+            (parse_template(rule.status.topic), rule.status)
+            for rule in broker.device_rules
+            if rule.status is not None
+        )
+        """The rules' status topic templates (subscribed to with the templates)."""
         self._cache: dict[str, Route | None] = {}
         self._unrouted: dict[str, tuple[str, ...]] = {}
         self._payload_rules = tuple((rule.topic, rule.format) for rule in broker.payloads)
         self.sparkplug = broker.sparkplug
+        self.discovery_prefix = broker.discovery_prefix
+        """Home Assistant's discovery prefix on this broker, or ``None``."""
         """Read the Sparkplug B namespace (``spBv1.0/...``) of this broker."""
         self._formats: dict[str, str | None] = {}
 
@@ -296,6 +326,18 @@ class DeviceRouter:
                 return timeout
         return 60.0
 
+    def rule_status(self, topic: str, device: str) -> tuple[str, RuleStatus] | None:
+        """The status topic of ``device`` and its rule's settings when the rule that
+        found it (by ``topic``, a data or status topic) has a ``status``, else
+        ``None``."""
+        for (template, _), status in zip(self.templates, self._rule_status, strict=True):
+            if status is not None and template.match(topic) is not None:
+                return status.topic.replace("{device}", device), status
+        for template, status in self.status_templates:
+            if template.match(topic) is not None:
+                return status.topic.replace("{device}", device), status
+        return None
+
     def _find(self, topic: str) -> Route | None:
         levels = _levels(topic)
         device = self._status.get(topic)
@@ -322,6 +364,11 @@ class DeviceRouter:
                     ("mqtt", device, "message", *levels),
                     fields=_DEFAULT_FIELDS,
                 )
+        for template, _status in self.status_templates:
+            found = template.match(topic)
+            if found is not None:
+                event_type = ("mqtt", found.device, "message", *levels)
+                return Route(found.device, "status", False, None, None, event_type)
         for (template, _), fields in zip(self.templates, self._template_fields, strict=True):
             found = template.match(topic)
             if found is None:

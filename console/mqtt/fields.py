@@ -41,6 +41,7 @@ __all__ = [
     "json_type",
     "leaves",
     "payload_object",
+    "resolve",
 ]
 
 #: ``(device, topic)`` pairs whose last leaves are remembered.
@@ -54,6 +55,25 @@ MAX_BYTES: Final = 256 * 1024
 def escape(key: str) -> str:
     """One reference token of a JSON Pointer: ``~`` -> ``~0``, ``/`` -> ``~1``."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def resolve(document: object, pointer: str) -> JsonValue:
+    """The value at JSON Pointer ``pointer`` (RFC 6901: ``~1`` is ``/``, ``~0`` is
+    ``~``; ``""`` the whole document) of a decoded JSON ``document``.
+
+    Raises:
+        LookupError: ``document`` has no such member or item.
+    """
+    value = document
+    for token in pointer.split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            raise LookupError(pointer)
+    return value  # type: ignore[return-value]
 
 
 def field_key(topic: str, pointer: str) -> str:

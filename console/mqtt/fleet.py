@@ -43,7 +43,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from console.astarte import (
@@ -65,6 +65,7 @@ from console.mqtt.client import (
 )
 from console.mqtt.client import message_payload as _message_payload
 from console.mqtt.devices import (
+    EMPTY_CACHE,
     PURGE_CONTROLS,
     DeviceRouter,
     DeviceState,
@@ -74,7 +75,9 @@ from console.mqtt.devices import (
     parse_introspection,
     purge_list,
 )
-from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object
+from console.mqtt.fields import FieldTracker, field_events, leaves, payload_object, resolve
+from console.mqtt.homeassistant import Discovery, Entity
+from console.mqtt.metadata import check_content_type, check_user_properties
 from console.mqtt.sparkplug import (
     NAMESPACE,
     SparkplugError,
@@ -104,6 +107,18 @@ def _bson_value(type_name: str, value: Any) -> Any:
     if type_name == "longintegerarray" and isinstance(value, list):
         return [Int64(item) for item in value]
     return value
+
+
+def _pointed_text(payload: bytes, pointer: str) -> bytes:
+    """The text at JSON Pointer ``pointer`` of a JSON object payload (UTF-8), or
+    ``payload`` itself when it is no such object or lacks the pointer."""
+    import json
+
+    try:
+        value = resolve(json.loads(payload), pointer)
+    except (ValueError, RecursionError, LookupError):
+        return payload
+    return value.encode() if isinstance(value, str) else payload
 
 
 class MqttFleet(ClosesOnce):
@@ -150,8 +165,12 @@ class MqttFleet(ClosesOnce):
         self.connections: dict[str, BrokerConnection] = {}
         self.routers: dict[str, DeviceRouter] = {}
         self.sparkplug: dict[str, SparkplugTracker] = {}
-        self._field_tracker = FieldTracker()
         """The Sparkplug B host state of each broker that reads the namespace."""
+        self._field_tracker = FieldTracker()
+        self.discovery: dict[str, Discovery] = {}
+        """The Home Assistant discovery of each broker with a ``discovery_prefix``."""
+        self._ha_tracker = FieldTracker()
+        self._ha_errors: dict[tuple[str, str], str] = {}
         self._started = False
 
     async def start(self) -> None:
@@ -180,6 +199,7 @@ class MqttFleet(ClosesOnce):
                 if d.mqtt and d.mqtt.status_topic
             ]
             extra += [MqttSubscription(template.filter, 1) for template, _ in router.templates]
+            extra += [MqttSubscription(t.filter, 1) for t, _ in router.status_templates]
             self.routers[broker.name] = router
             connection = BrokerConnection(
                 broker,
@@ -216,6 +236,11 @@ class MqttFleet(ClosesOnce):
         sparkplug = SparkplugTracker(broker) if router.sparkplug else None
         if sparkplug is not None:
             self.sparkplug[broker] = sparkplug
+        prefix = router.discovery_prefix
+        discovery = None if prefix is None else Discovery(prefix)
+        if discovery is not None:
+            self.discovery[broker] = discovery
+        ha_prefix = f"{prefix}/"
         if router.has_payload_rules:
             declared = router.declared_format
 
@@ -240,6 +265,13 @@ class MqttFleet(ClosesOnce):
                 ):
                     continue
                 route = route_of(m.topic)
+                if (
+                    discovery is not None
+                    and not m.own
+                    and (m.topic.startswith(ha_prefix) or discovery.watches(m.topic))
+                    and await self._homeassistant(discovery, broker, route, m, message_payload)
+                ):
+                    continue
                 if route is None:
                     if blocking:
                         await bus.publish_wait(unrouted(m.topic), message_payload(m, broker, None))
@@ -304,6 +336,126 @@ class MqttFleet(ClosesOnce):
         changes = self._field_tracker.changes(route.device, m.topic, found)
         for event_type, payload in field_events(route.device, broker, m.topic, m.received, changes):
             await self._bus.publish_wait(event_type, payload)
+
+    async def _homeassistant(
+        self,
+        discovery: Discovery,
+        broker: str,
+        route: Route | None,
+        m: MqttMessage,
+        message_payload: Callable[[MqttMessage, str, str | None], dict[str, JsonValue]],
+    ) -> bool:
+        """A discovery config, or a state or availability topic of a discovered entity
+        (:mod:`console.mqtt.homeassistant`). The message event goes to the entity's
+        device unless a configured device or rule owns the topic (then ``False``:
+        routed as usual, after the entity's values).
+
+        Events: ``("mqtt", DEVICE, "entity", COMPONENT, OBJECT_ID)`` for each entity
+        announced or removed, ``field`` events of its value (keyed by its state topic
+        and pointer), device ``status`` from its availability, and ``warning`` for a
+        config or template fleettop cannot use (a template's error once until it
+        changes)."""
+        bus = self._bus
+        owner: str | None = None
+        outcome = discovery.config(m.topic, m.payload)
+        if outcome is not None:
+            for entity in outcome.removed:
+                owner = owner or entity.device
+                self._ha_errors.pop((entity.device, entity.value_key), None)
+                await bus.publish_wait(
+                    ("mqtt", entity.device, "entity", entity.component, entity.object_id),
+                    {"broker": broker, **entity.describe(), "removed": True},
+                )
+            new_topics: list[str] = []
+            for entity in outcome.added:
+                owner = owner or entity.device
+                self._ha_device(entity, broker)
+                await bus.publish_wait(
+                    ("mqtt", entity.device, "entity", entity.component, entity.object_id),
+                    {"broker": broker, **entity.describe()},
+                )
+                if entity.state_topic:
+                    new_topics.append(entity.state_topic)
+                new_topics += [a.topic for a in entity.availability]
+            for object_id, text in outcome.errors:
+                bus.publish(
+                    ("mqtt", "@" + broker, "warning"),
+                    {"broker": broker, "topic": m.topic, "object_id": object_id, "message": text},
+                )
+            connection = self.connections.get(broker)
+            if new_topics and connection is not None:
+                connection.subscribe_more(new_topics)
+        entities = discovery.state(m.topic, m.payload)
+        by_device: dict[str, list[tuple[str, JsonValue]]] = {}
+        extras: dict[tuple[str, str], Entity] = {}
+        for entity, value, error in entities:
+            owner = owner or entity.device
+            state = self.devices.get(entity.device) or self._ha_device(entity, broker)
+            state.last_seen = m.received
+            if not entity.availability and state.status is not DeviceStatus.ONLINE:
+                self._set_status(state, DeviceStatus.ONLINE, None)
+            key = (entity.device, entity.value_key)
+            if error is not None:
+                if self._ha_errors.get(key) != error:
+                    self._ha_errors[key] = error
+                    bus.publish(
+                        ("mqtt", entity.device, "warning"),
+                        {"broker": broker, "topic": m.topic, "message": error},
+                    )
+                continue
+            self._ha_errors.pop(key, None)
+            by_device.setdefault(entity.device, []).append((entity.value_key, value))
+            extras[key] = entity
+        for device, found in by_device.items():
+            changes = self._ha_tracker.changes(device, m.topic, found)
+            for event_type, payload in field_events(device, broker, m.topic, m.received, changes):
+                entity = extras[(device, str(payload["pointer"]))]
+                payload["unit"] = entity.unit
+                payload["entity"] = entity.label
+                await bus.publish_wait(event_type, payload)
+        for device, available in discovery.availability(m.topic, m.payload).items():
+            owner = owner or device
+            target_state = self.devices.get(device)
+            if target_state is None or available is None:
+                continue
+            state = target_state
+            if available:
+                self._set_status(state, DeviceStatus.ONLINE, None)
+            else:
+                self._set_status(state, DeviceStatus.OFFLINE, f"{m.topic} says not available")
+        if route is not None:
+            return False
+        if outcome is None and owner is None:
+            return False
+        target = owner if owner is not None and owner in self.devices else None
+        if target is not None:
+            self.devices[target].messages += 1
+        event_type = ("mqtt", target or "@" + broker, "message", *m.topic.split("/"))
+        await bus.publish_wait(event_type, message_payload(m, broker, target))
+        return True
+
+    def _ha_device(self, entity: Entity, broker: str) -> DeviceState:
+        """The device of a discovered Home Assistant entity, created on its first
+        announcement: no freshness timeout (Home Assistant keeps an entity without
+        availability available) unless an entity has ``expire_after`` (the
+        shortest is the device's timeout); with availability topics, the status
+        they say."""
+        state = self.devices.get(entity.device)
+        if state is None:
+            state = DeviceState(
+                name=entity.device,
+                broker=broker,
+                timeout=float("inf"),
+                discovered=True,
+                reported_at=time.time(),
+            )
+            self.devices[entity.device] = state
+            self._publish_status(state)
+        if entity.availability and state.discovered and state.status_topic is None:
+            state.status_topic = entity.availability[0].topic
+        if entity.expire_after is not None and state.discovered:
+            state.timeout = min(state.timeout, entity.expire_after)
+        return state
 
     async def _sparkplug(
         self,
@@ -397,11 +549,19 @@ class MqttFleet(ClosesOnce):
             discovered=True,
             reported_at=time.time(),
         )
+        found = router.rule_status(topic, name)
+        if found is not None:
+            state.status_topic, status = found
+            state.online_payload = status.online.encode()
+            state.offline_payload = status.offline.encode()
+            state.status_field = status.field
         self.devices[name] = state
         return state
 
     def _status_message(self, state: DeviceState, payload: bytes) -> None:
         state.before_outage = None  # the topic speaks for itself again
+        if state.status_field is not None and payload[:1] == b"{":
+            payload = _pointed_text(payload, state.status_field)
         if payload == state.online_payload:
             self._set_status(state, DeviceStatus.ONLINE, None)
         elif payload == state.offline_payload:
@@ -413,10 +573,28 @@ class MqttFleet(ClosesOnce):
         """An Astarte control message: a purge list (``control/producer/properties``,
         ``control/consumer/properties``) becomes ``("mqtt", DEVICE, "purge")``, which
         the store applies (:class:`~console.store.mqtt.MqttPropertyFeeder`); one that
-        does not decode is a warning. ``control/emptyCache`` is shown as its message
-        only (the device asks its server for the server-owned properties again)."""
+        does not decode is a warning. ``control/emptyCache`` (the SDK sends ``1`` on
+        each clean session, before its properties and purge list) becomes
+        ``("mqtt", DEVICE, "empty_cache")`` and the device's ``empty_cache_at``: as
+        Astarte reads it, the device's cache of server-owned properties is empty and
+        the server is to send them and ``control/consumer/properties`` again (Astarte
+        ignores the payload; fleettop, not that server, publishes nothing)."""
         assert route.base is not None
         control = m.topic[len(route.base) + 1 :]
+        if control == EMPTY_CACHE:
+            state = self.devices.get(route.device)
+            if state is not None:
+                state.empty_cache_at = m.received
+            await self._bus.publish_wait(
+                ("mqtt", route.device, "empty_cache"),
+                {
+                    "broker": broker,
+                    "topic": m.topic,
+                    "payload": m.payload[:64].decode("utf-8", "replace"),
+                    "received": m.received,
+                },
+            )
+            return
         ownership = PURGE_CONTROLS.get(control)
         if ownership is None:
             return
@@ -553,16 +731,42 @@ class MqttFleet(ClosesOnce):
         retain: bool = False,
         *,
         session_id: str | None = None,
+        content_type: str | None = None,
+        user_properties: Sequence[tuple[str, str]] = (),
     ) -> PublishResult:
         """Publish ``payload`` to ``topic`` on ``broker``; the result is also published
-        as ``("mqtt", "@BROKER", "publish")``.
+        as ``("mqtt", "@BROKER", "publish")`` (with ``content_type`` and
+        ``user_properties`` when given).
+
+        ``content_type`` and ``user_properties`` (``(name, value)`` pairs, in order)
+        are MQTT 5 PUBLISH properties (MQTT 5.0 §3.3.2.3.9, §3.3.2.3.7).
 
         Raises:
-            ValueError: no such broker, a bad topic name or QoS.
+            ValueError: no such broker, a bad topic name or QoS, a content type or
+                user property that is no MQTT UTF-8 string, or either on a broker
+                spoken to with MQTT 3.1.1 (which has no properties).
             console.mqtt.client.MqttNotConnectedError: the broker is not connected.
         """
         connection = self._connection(broker)
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        properties = None
+        extra: dict[str, Any] = {}
+        if content_type or user_properties:
+            if connection.config.protocol != "5":
+                raise ValueError(
+                    f"broker {broker} is spoken to with MQTT {connection.config.protocol}: "
+                    "a content type and user properties need MQTT 5 (protocol: 5)"
+                )
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            pairs = check_user_properties(user_properties)
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if content_type:
+                properties.ContentType = extra["content_type"] = check_content_type(content_type)
+            if pairs:
+                properties.UserProperty = pairs
+                extra["user_properties"] = [[name, value] for name, value in pairs]
         return await self._publish(
             connection,
             connection.source,
@@ -573,6 +777,8 @@ class MqttFleet(ClosesOnce):
             retain,
             session_id=session_id,
             operation="publish",
+            properties=properties,
+            **extra,
         )
 
     def _astarte_target(self, device: str, interface_name: str) -> tuple[str, str, Interface]:
@@ -772,11 +978,14 @@ class MqttFleet(ClosesOnce):
         *,
         session_id: str | None,
         operation: str,
+        properties: Any = None,
         **fields: Any,
     ) -> PublishResult:
-        """Publish on ``connection`` and the result as ``("mqtt", TARGET, "publish")``
-        (``fields``: the Astarte interface, path, type and value)."""
-        result = await connection.publish(topic, data, qos, retain)
+        """Publish on ``connection`` (with the MQTT 5 ``properties``, paho's, when
+        given) and the result as ``("mqtt", TARGET, "publish")`` (``fields``: the
+        Astarte interface, path, type and value; a publish's content type and user
+        properties)."""
+        result = await connection.publish(topic, data, qos, retain, properties=properties)
         payload: dict[str, JsonValue] = {
             "session_id": session_id,
             "interface": None,

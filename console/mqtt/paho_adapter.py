@@ -189,6 +189,18 @@ class PahoSession:
         self._connect_async(self.client)
         self.client.loop_start()
 
+    def add_subscriptions(self, subscriptions: Sequence[MqttSubscription]) -> None:
+        """Subscribe to ``subscriptions`` too: now when connected (paho sends the
+        SUBSCRIBE from any thread), and on every later CONNACK. Each new filter makes
+        the broker send its retained messages (MQTT 5.0 §3.3.1.3), even when another
+        filter already covers it."""
+        self.subscriptions = (*self.subscriptions, *subscriptions)
+        client = self.client
+        if client is not None and client.is_connected():
+            result, _ = client.subscribe([(sub.topic, sub.qos) for sub in subscriptions])
+            if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                mlog.warning("broker %s: SUBSCRIBE not sent: %s", self.config.name, result)
+
     def stop(self) -> None:
         """Disconnect (a clean DISCONNECT when connected) and stop paho's thread;
         blocks until it ended (call it in a worker thread)."""

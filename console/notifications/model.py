@@ -22,6 +22,8 @@ event type                                     category      severity
 ``("mqtt", D, "metric"|"field", ...)``         ``property``  info
 ``("mqtt", D|"@B", "warning")``                ``log``       warning
 ``("mqtt", D, "purge")``                       ``property``  info
+``("mqtt", D, "entity", ...)``                 ``property``  info
+``("mqtt", D, "empty_cache")``                 ``property``  info
 ``("snmp", D, "write", OID)``                  ``write``     info (error: failed)
 ``("mqtt", T, "publish")``                     ``write``     info (error: failed)
 ``("mqtt", D|"@B", "message", *LEVELS)``       ``message``   info
@@ -308,7 +310,7 @@ def _classify(event: Event) -> Notification | None:
         elif kind == "warning":
             category = Category.LOG
             severity = Severity.WARNING
-        elif kind == "purge":
+        elif kind in ("purge", "entity", "empty_cache"):
             category = Category.PROPERTY
         elif kind == "status":
             category = Category.STATUS
@@ -475,6 +477,14 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
             keep = get("keep")
             count = len(keep) if isinstance(keep, list) else 0
             return f"purge: {get('ownership')}-owned properties but these {count} removed"
+        if event_type[2] == "entity":
+            what = "removed" if get("removed") else f"announced, state on {get('state_topic')}"
+            return f"Home Assistant {get('component')} {get('label')}: {what}"
+        if event_type[2] == "empty_cache":
+            return (
+                "emptyCache: a clean session; the server sends its server-owned "
+                "properties and control/consumer/properties again"
+            )
         if event_type[2] == "metric":
             return f"{get('message_type')} {get('name')} = {_json_text(get('value'))}"
         if event_type[2] == "field":

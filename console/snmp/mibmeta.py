@@ -375,9 +375,9 @@ class MibInfo:
         self._augments = augmented_by
         self._sorted = sorted(nodes)
         self._built: dict[tuple[int, ...], MibObject] = {}
-        self._module_oids: dict[str, list[tuple[int, ...]]] = {}
-        for (module, _name), oid in by_name.items():
-            self._module_oids.setdefault(module, []).append(oid)
+        self._module_oids: dict[str, list[tuple[tuple[int, ...], str]]] = {}
+        for (module, name), oid in by_name.items():
+            self._module_oids.setdefault(module, []).append((oid, name))
         self._modules = tuple(m for m in modules if m in self._module_oids)
         self._carriers: dict[tuple[str, str], tuple[tuple[int, ...], ...]] | None = None
 
@@ -450,13 +450,12 @@ class MibInfo:
         """Every node ``module`` defines, in OID order (described as that module
         defines it, even where another module is preferred for the OID)."""
         objects = []
-        for oid in sorted(self._module_oids.get(module, ())):
+        for oid, name in sorted(self._module_oids.get(module, ())):
             found = self._object(oid)
             if found is not None and found.module == module:
                 objects.append(found)
                 continue
-            name = next((n for (m, n), o in self._by_name.items() if m == module and o == oid), "")
-            node = self._node_of(module, name) if name else None
+            node = self._node_of(module, name)
             if node is not None:
                 objects.append(self._build(oid, module, node))
         return objects

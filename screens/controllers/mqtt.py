@@ -25,6 +25,7 @@ from console.astarte import Interface, ValidationError
 from console.events import JsonValue
 from console.explorer.presets import PublishPreset, PublishPresets
 from console.fleet import MQTT, FleetState, ValueKey
+from console.mqtt.metadata import format_user_properties
 from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller
 from screens.mqtt_set import MqttSetScreen, SetRequest
@@ -134,6 +135,10 @@ class MqttOperator(Controller):
             size=str(len(request.payload)),
             payload=text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…",
         )
+        if request.content_type or request.user_properties:
+            props = [f"content type = {request.content_type}"] if request.content_type else []
+            props += [f"{name} = {value}" for name, value in request.user_properties]
+            body = body + Content.from_markup("\nMQTT 5   $props", props="; ".join(props))
         title = f"Publish on {request.broker}?"
         if request.retain:
             title = f"Publish a RETAINED message on {request.broker}?"
@@ -151,7 +156,15 @@ class MqttOperator(Controller):
 
     def _keep(self, request: PublishRequest, text: str) -> None:
         """Add ``request`` to the history (and to the presets when named)."""
-        kept = PublishPreset(request.broker, request.topic, text, request.qos, request.retain)
+        kept = PublishPreset(
+            request.broker,
+            request.topic,
+            text,
+            request.qos,
+            request.retain,
+            request.content_type or "",
+            format_user_properties(request.user_properties),
+        )
         saved = self.presets.remember(kept)
         if request.save_as:
             saved = self.presets.store(request.save_as, kept) and saved
@@ -175,6 +188,8 @@ class MqttOperator(Controller):
             request.qos,
             request.retain,
             session_id=session,
+            content_type=request.content_type,
+            user_properties=request.user_properties,
         )
         self._report(f"published to {request.topic}", request.qos, result)
 

@@ -28,6 +28,8 @@ from textual.content import Content
 from console.events import JsonValue
 from console.fleet import FleetState
 from console.format import format_value
+from console.snmp.mibmeta import MibInfo, MibObject
+from console.snmp.mibwrite import check_against_mib, write_object
 from screens.confirm import ConfirmScreen
 from screens.controllers.base import Controller, new_session_id
 from screens.get import OidPromptScreen
@@ -199,25 +201,40 @@ class Operator(Controller):
             return False
         return True
 
+    async def mib_object(self, oid: str) -> MibObject | None:
+        """The scalar or column of a loaded MIB module that defines the instance
+        ``oid`` (looked up in a thread), or ``None``
+        (:func:`console.snmp.mibwrite.write_object`)."""
+
+        def find(source: object | None) -> MibObject | None:
+            info = getattr(source, "info", None)
+            return write_object(info, oid) if isinstance(info, MibInfo) else None
+
+        return await asyncio.to_thread(self._mib_names.with_source, find)
+
     def _write_dialog(self, device: str, oid: str) -> WriteScreen:
-        """The write dialog, at once: a MIB name not cached yet is resolved in a
-        thread and shown when it comes (keys typed meanwhile are the dialog's)."""
+        """The write dialog, at once: the MIB object (and a MIB name not cached
+        yet) are looked up in a thread and given to it when they come (keys typed
+        meanwhile are the dialog's)."""
         current = self._state.value((device, oid))
         name = self._mib_names.get(oid)
         dialog = WriteScreen(device, oid, name, current)
-        if name is None:
-            self._app.run_worker(
-                self._name_dialog(dialog, oid),
-                group=NAME_GROUP,
-                description=f"name {oid}",
-                exit_on_error=False,
-            )
+        self._app.run_worker(
+            self._describe_dialog(dialog, oid, name is None),
+            group=NAME_GROUP,
+            description=f"name {oid}",
+            exit_on_error=False,
+        )
         return dialog
 
-    async def _name_dialog(self, dialog: WriteScreen, oid: str) -> None:
-        name = await self.name(oid)
-        if name is not None:
-            dialog.show_mib_name(name)
+    async def _describe_dialog(self, dialog: WriteScreen, oid: str, name: bool) -> None:
+        if name and (found := await self.name(oid)) is not None:
+            dialog.show_mib_name(found)
+        mib: MibObject | None = None
+        try:
+            mib = await self.mib_object(oid)
+        finally:  # a failed look-up leaves the free typed entry
+            dialog.show_mib(mib)
 
     async def ask_write(self, device: str, oid: str) -> bool:
         """Ask for the type and value, confirm, then write (run in a worker).
@@ -267,6 +284,13 @@ class Operator(Controller):
         """Confirm the dialog's ``data`` (``None``: cancelled), then write it."""
         if data is None:
             return False
+        mib = await self.mib_object(oid)
+        if mib is not None:  # the dialog checked it already, unless it was quicker
+            try:
+                check_against_mib(mib, data)
+            except ValueError as exc:
+                self.notify(f"{device}: {exc}", severity="error")
+                return False
         current = self._state.value((device, oid))
         name = await self.name(oid)
         old = (
