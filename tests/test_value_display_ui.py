@@ -21,6 +21,7 @@ from tests.ui_helpers import (
     FLEET,
     CraftedRuntime,
     FakeBackend,
+    Notices,
     attach,
     devices_screen,
     fixed_clock,
@@ -91,8 +92,11 @@ async def test_the_oids_table_and_detail_line_show_the_label_and_the_raw_value(
         read("core-sw1", IF_PHYS_ADDRESS_1, "STRING_HEX", "000c29a45b07", cause="INTERROGATE"),
     ]
     app = app_with_mibs(resolver, seed)
-    async with app.run_test(size=(160, 30)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(160, 30), message_hook=notices.hook) as pilot:
         await devices_screen(pilot)
+        backend = attach(app, FakeBackend("core-sw1", app.runtime.bus))
+        backend.values[IF_OPER_STATUS_1] = {"type": "INTEGER", "value": 2}
         await pilot.press("enter")
         await wait_for(pilot, lambda: shown(app, OidsScreen), "the OIDs screen")
         screen = app.screen
@@ -109,3 +113,7 @@ async def test_the_oids_table_and_detail_line_show_the_label_and_the_raw_value(
         assert table.select_key(("core-sw1", IF_OPER_STATUS_1))
         detail = screen.query_one("#value-detail", Static)
         await wait_for(pilot, lambda: "up(1)   raw 1" in str(detail.content), "the detail")
+        # r reads it now: the answer's notification names the label too
+        await pilot.press("r")
+        answer = "core-sw1 IF-MIB::ifOperStatus.1 = down(2)  (INTEGER)"
+        await wait_for(pilot, lambda: notices.has(answer), "the read's notification")
