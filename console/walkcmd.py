@@ -25,8 +25,11 @@ Output, one var-bind a line, in the agent's (lexicographic) order:
 * text: ``OID NAME = TYPE: VALUE`` like ``snmpbulkwalk -On`` with the MIB name
   added (left out with ``--no-names`` or when no MIB names the OID); ``TYPE`` is
   fleettop's data type (``docs/events.md``: ``STRING``, ``COUNTER``, ``TIME_TICKS``...),
-  ``VALUE`` the value as the screens show it (:func:`console.format.format_value`:
-  one line, control characters escaped, binary strings as hex);
+  ``VALUE`` the value as the screens show it, as its MIB defines it
+  (:class:`console.snmpdisplay.ValueFormatter`: ``up(1)``, ``00:0c:29:a4:5b:07``,
+  ``5 seconds``...; with ``--no-names`` no MIB is loaded and values show plainly:
+  :func:`console.format.format_value`; one line, control characters escaped,
+  binary strings as hex);
 * ``--json``: one JSON object a line, ``{"oid", "name", "type", "value",
   "display"}``: ``type`` and ``value`` exactly as in the bus events (``value`` a
   number, text, or hex text for ``STRING_HEX``/``ARBITRARY``), ``name`` the MIB name or
@@ -246,6 +249,7 @@ async def _walk_device(
     from console.events import EventManager
     from console.format import format_value
     from console.snmp import SnmpDevice, SnmpError
+    from console.snmpdisplay import ValueFormatter
 
     # the walk alone: no polling (a probe every polling_delay keeps the status)
     conf = dataclasses.replace(conf, polling_oids=(), polling_delay=3600.0)
@@ -276,13 +280,21 @@ async def _walk_device(
             resolve: Callable[[str], str | None] = (
                 names.resolve if names is not None else lambda _oid: None
             )
+            resolver = names
+            formatter = ValueFormatter(lambda: resolver.info) if resolver is not None else None
+            types: dict[str, Any] = {}  # the InetAddressTypes seen, for InetAddress values
             write = out.write
             try:
                 rows = device.walk(root, max_repetitions=args.max_repetitions)
                 async with contextlib.aclosing(rows) as walk:
                     async for oid, data in walk:
                         kind, value = str(data["type"]), data["value"]
-                        display = format_value(kind, value)
+                        if formatter is None:
+                            display = format_value(kind, value)
+                        else:
+                            if formatter.is_context(oid):
+                                types[oid] = data
+                            display = formatter.display(oid, data, context=types)
                         mib_name = resolve(oid)
                         if args.json:
                             line = json.dumps(

@@ -28,11 +28,16 @@ DETAIL_WIDTH = 400
 """The detail line shows values up to this many characters (the table cuts them shorter)."""
 
 
-def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Content:
+def value_detail(
+    value: ValueState, mib_name: str | None, clock: Clock, display: str | None = None
+) -> Content:
     """Return the detail line of one value: where it comes from, how it was last read
     (cause, and the operator session of a requested read), its rate for a counter,
     and its whole text; for a last-known value from the store, when it was read in
-    an earlier run."""
+    an earlier run. ``display``: the value as its MIB defines it (``down(2)``),
+    shown first with the raw value beside it (``raw 2``) when they differ."""
+    raw = format_value(value.data_type, value.value, width=DETAIL_WIDTH)
+    text = raw if display is None or display == raw else f"{display}   raw {raw}"
     if value.stale:
         return Content.from_markup(
             "[b]$device[/]  $oid  [$accent]$name[/]  $type  [b $warning]last known from"
@@ -42,7 +47,7 @@ def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Conte
             name=mib_name or "",
             type=value.data_type,
             when=clock.date_time(value.last_change),
-            value=format_value(value.data_type, value.value, width=DETAIL_WIDTH),
+            value=text,
         )
     rate = format_counter_rate(value.rate, compact=False)
     extra = f"  rate {rate}" if value.data_type in COUNTER_MODULI else ""
@@ -60,7 +65,7 @@ def value_detail(value: ValueState, mib_name: str | None, clock: Clock) -> Conte
         first=clock.time_of_day(value.first_seen),
         changed=clock.time_of_day(value.last_change),
         changes=format_count(value.changes),
-        value=format_value(value.data_type, value.value, width=DETAIL_WIDTH),
+        value=text,
     )
 
 
@@ -165,8 +170,10 @@ class OidsScreen(FleetScreen):
         if value.protocol == MQTT:
             detail.update(mqtt_value_detail(value, self.context.state.mqtt, self.context.clock))
             return
-        name = self.context.mib_names.get(value.oid)
-        detail.update(value_detail(value, name, self.context.clock))
+        names = self.context.mib_names
+        data = {"type": value.data_type, "value": value.value}
+        display = names.display(value.oid, data, width=DETAIL_WIDTH)
+        detail.update(value_detail(value, names.get(value.oid), self.context.clock, display))
 
     def on_value_table_value_highlighted(self, message: ValueTable.ValueHighlighted) -> None:
         """Show the details of the highlighted value."""

@@ -404,7 +404,7 @@ class PropertiesScreen(FleetScreen):
             interface=prop.interface,
             version=f"{prop.major}.{prop.minor}",
             path=prop.path,
-            value=display_value(prop, width=60),
+            value=display_value(prop, width=60, mib=self.context.mib_names.display),
         )
         confirm = ConfirmScreen(f"Delete from the store on {prop.device}?", body, confirm="Delete")
         if not await self.app.push_screen_wait(confirm):
@@ -454,7 +454,11 @@ class PropertiesScreen(FleetScreen):
         if choice is None:
             return
         count = await export_properties(
-            access.store, choice.path, format=choice.format, path_filter=text
+            access.store,
+            choice.path,
+            format=choice.format,
+            path_filter=text,
+            mib=self.context.mib_names.display,
         )
         operator.notify(f"{format_count(count)} properties written to {choice.path}")
 

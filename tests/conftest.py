@@ -100,6 +100,7 @@ its own process), for :func:`require_program`'s marker check."""
 SLOW_MODULES = (
     "test_publish_properties_ui.py",
     "test_recordings.py",
+    "test_value_display_recordings.py",
     "test_properties.py",
     "test_operations_ui.py",
     "test_snmp_operations.py",

@@ -79,12 +79,16 @@ def require_snmpsim() -> Path:
 
 
 def recording_file(name: str) -> Path:
-    """The recording ``name`` (``network/switch/cisco-c3560``, no suffix).
+    """The recording ``name`` (``network/switch/cisco-c3560``, no suffix), or a
+    ``.snmprec`` file of the tests given by its absolute path
+    (``tests/data/recordings/hints.snmprec``).
 
     Raises:
         FileNotFoundError: no such recording.
     """
     root = require_snmpsim()
+    if Path(name).is_absolute() and Path(name).is_file():
+        return Path(name)
     for suffix in (".snmprec", ".snmprec.bz2"):
         path = root / f"{name}{suffix}"
         if path.exists():

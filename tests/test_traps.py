@@ -14,6 +14,7 @@ import random
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,12 @@ from console.demo.traps import (
     v2c_trap,
 )
 from console.events import Event, EventManager
+from console.format import Clock
+from console.notifications.model import classify
 from console.runtime import Runtime
 from console.secrets import Secret
 from console.snmp.mib import MibResolver
+from console.snmp.mibs import BASE_DIR
 from console.snmp.traps import (
     TrapReceiver,
     TrapStats,
@@ -51,6 +55,7 @@ from console.snmp.traps import (
 )
 from tests.conftest import require_program
 from tests.waiting import eventually
+from widgets.notification_detail import detail_text
 
 COMMUNITY = "tr4p-Community-5d1c"
 V3_USER = "fleet-v3"
@@ -77,8 +82,10 @@ RECEIVER_STATS: tuple[str, ...] = ("snmp", "@receiver", "traps")
 
 
 @pytest.fixture(scope="module")
-def mib() -> MibResolver:
-    resolver = MibResolver()
+def mib(tmp_path_factory: pytest.TempPathFactory) -> MibResolver:
+    """pysnmp's modules and IF-MIB (from fleettop's vendored source): linkDown's
+    NOTIFICATION-TYPE and its OBJECTS' enumerations."""
+    resolver = MibResolver(mib_paths=[BASE_DIR], cache_dir=tmp_path_factory.mktemp("mibs"))
     resolver.load()
     return resolver
 
@@ -224,16 +231,30 @@ async def test_v1_generic_link_down_is_translated_and_v1_fields_rebuilt(harness:
         "specific_trap": 0,
         "agent_address": "192.0.2.9",
     }
-    # the RFC 3584 translation var-binds live in "v1", the community nowhere
+    # the RFC 3584 translation var-binds live in "v1", the community nowhere; each
+    # value also as IF-MIB defines it ("display", issue 13 §5)
     assert varbinds(event) == [
-        {"oid": IF_INDEX_3, "name": "IF-MIB::ifIndex.3", "type": "INTEGER", "value": 3},
+        {
+            "oid": IF_INDEX_3,
+            "name": "IF-MIB::ifIndex.3",
+            "type": "INTEGER",
+            "value": 3,
+            "display": "3",
+        },
         {
             "oid": IF_ADMIN_STATUS_3,
             "name": "IF-MIB::ifAdminStatus.3",
             "type": "INTEGER",
             "value": 1,
+            "display": "up(1)",
         },
-        {"oid": IF_OPER_STATUS_3, "name": "IF-MIB::ifOperStatus.3", "type": "INTEGER", "value": 2},
+        {
+            "oid": IF_OPER_STATUS_3,
+            "name": "IF-MIB::ifOperStatus.3",
+            "type": "INTEGER",
+            "value": 2,
+            "display": "down(2)",
+        },
     ]
 
 
@@ -266,6 +287,31 @@ async def test_v1_enterprise_specific_trap_keeps_enterprise_and_specific_code(
         (f"{PRIVATE}.3.0", "IP_ADDRESS", "203.0.113.5"),
         (f"{PRIVATE}.4.0", "STRING", "radio wlan1 restarted"),
     ]
+
+
+async def test_a_link_down_is_named_by_its_notification_type_with_labelled_objects(
+    harness: Harness,
+) -> None:
+    """Issue 13 §5: a v2c linkDown from Net-SNMP's snmptrap is named by IF-MIB's
+    NOTIFICATION-TYPE and its OBJECTS shown with names and labels, in the stream
+    line and in the detail pane (which keeps each raw value beside)."""
+    await harness.v2c(
+        LINK_DOWN_OID, IF_INDEX_3, "i", "3", IF_ADMIN_STATUS_3, "i", "1", IF_OPER_STATUS_3, "i", "2"
+    )
+    event = await harness.next_trap()
+    payload = payload_of(event)
+    assert payload["trap_name"] == "IF-MIB::linkDown"
+    assert [vb["display"] for vb in varbinds(event)] == ["3", "up(1)", "down(2)"]
+    note = classify(event)
+    assert note is not None
+    assert note.summary == (
+        f"trap IF-MIB::linkDown from {payload['sender']}:"
+        " ifIndex 3, ifAdminStatus up(1), ifOperStatus down(2)"
+    )
+    detail = detail_text(note, Clock(tz=UTC), None)
+    rows = [line.split() for line in detail.splitlines()]
+    assert [IF_OPER_STATUS_3, "IF-MIB::ifOperStatus.3", "INTEGER", "down(2)", "raw", "2"] in rows
+    assert [IF_INDEX_3, "IF-MIB::ifIndex.3", "INTEGER", "3"] in rows
 
 
 async def test_v2c_trap_carries_every_smi_type(harness: Harness) -> None:
@@ -329,7 +375,13 @@ async def test_v2c_inform_is_acknowledged(harness: Harness) -> None:
     assert (payload["version"], payload["inform"]) == ("V2C", True)
     assert payload["trap_name"] == "SNMPv2-MIB::coldStart"
     assert varbinds(event) == [
-        {"oid": f"{PRIVATE}.1.0", "name": None, "type": "STRING", "value": "boot"}
+        {
+            "oid": f"{PRIVATE}.1.0",
+            "name": None,
+            "type": "STRING",
+            "value": "boot",
+            "display": "boot",
+        }
     ]
     await eventually(lambda: harness.receiver.stats.informs == 1)
 

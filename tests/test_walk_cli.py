@@ -22,6 +22,7 @@ import pytest
 
 from console.format import format_value
 from console.oid import parse_oid
+from console.snmp.mibs import BASE_DIR
 from tests.conftest import free_udp_port
 from tests.netsnmp_walk import comparable, snmpbulkwalk
 from tests.snmp_peers import Snmpd, WalkAgent
@@ -65,6 +66,8 @@ def write_config(path: Path, port: int, *, community: str = SECRET, **extra: Any
         "    host: 127.0.0.1",
         "    port: 1883",
     ]
+    if "mib_paths" in extra:
+        lines.append(f"mib_paths: [{extra['mib_paths']}]")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -100,7 +103,7 @@ def test_text_lines_name_each_var_bind_like_snmpbulkwalk(snmpd: Snmpd, tmp_path:
 
 
 def test_json_lines_carry_the_bus_data_and_the_display(snmpd: Snmpd, tmp_path: Path) -> None:
-    config = write_config(tmp_path / "fleet.yaml", snmpd.port)
+    config = write_config(tmp_path / "fleet.yaml", snmpd.port, mib_paths=BASE_DIR)
     done = run_walk(str(config), "agent", "1.3.6.1.2.1.2", "--json", "-r", "7")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
@@ -111,9 +114,18 @@ def test_json_lines_carry_the_bus_data_and_the_display(snmpd: Snmpd, tmp_path: P
     assert [(v.oid, v.type) for v in (comparable(r["oid"], r) for r in rows)] == [
         (v.oid, v.type) for v in reference
     ]
-    for row in rows:
-        assert row["display"] == format_value(row["type"], row["value"])
     by_name = {row["name"]: row for row in rows}
+    # the display as IF-MIB defines the value (docs/mibs.md): labels, MAC addresses
+    assert by_name["IF-MIB::ifOperStatus.1"]["display"] == "up(1)"
+    assert by_name["IF-MIB::ifType.1"]["display"] == "softwareLoopback(24)"
+    macs = [row for row in rows if str(row["name"]).startswith("IF-MIB::ifPhysAddress.")]
+    for row in macs:
+        octets = bytes.fromhex(row["value"]) if row["type"] == "STRING_HEX" else b""
+        assert row["display"] == ":".join(f"{octet:02x}" for octet in octets)
+    # the values IF-MIB gives no form keep the plain one
+    for row in rows:
+        if row["name"].split("::")[-1].startswith(("ifInOctets", "ifMtu", "ifDescr")):
+            assert row["display"] == format_value(row["type"], row["value"])
     assert by_name["IF-MIB::ifDescr.1"]["type"] == "STRING"
     assert by_name["IF-MIB::ifDescr.1"]["value"] == "lo"
     assert by_name["IF-MIB::ifNumber.0"]["type"] == "INTEGER"

@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
+from console.format import MISSING, format_value
 from console.oid import normalize_oid
+from console.snmpdisplay import ValueFormatter
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -85,6 +87,7 @@ class MibNames:
         self._lock = threading.Lock()
         self._resolving = threading.Lock()
         self._workers: weakref.WeakSet[NameWorker] = weakref.WeakSet()
+        self._formatter: ValueFormatter | None = None
         self.generation = 0
         """How many times :meth:`invalidate` ran."""
 
@@ -98,6 +101,34 @@ class MibNames:
             self.generation += 1
         for worker in list(self._workers):
             worker.refresh()
+
+    def display(
+        self,
+        oid: str,
+        data: Mapping[str, object] | None,
+        *,
+        context: Mapping[str, Mapping[str, object]] | None = None,
+        width: int | None = None,
+    ) -> str:
+        """The text of the SNMP value ``data`` of ``oid`` as its MIB defines it
+        (:class:`console.snmpdisplay.ValueFormatter`: ``up(1)``, ``00:0c:29:a4:5b:07``,
+        ``5 seconds``), from what the name worker found for ``oid`` (never a MIB
+        search here: call it from the event loop). An OID not resolved yet shows
+        plainly (:func:`console.format.format_value`); the widget that asked for its
+        name redraws it when the name arrives.
+
+        Args:
+            oid: the instance OID.
+            data: its data dict ``{"type", "value"}`` (``None``: ``—``).
+            context: other values by OID (an InetAddress's InetAddressType).
+            width: cut the text to this many characters.
+        """
+        formatter = self._formatter
+        if formatter is not None:
+            return formatter.display(oid, data, context=context, width=width, cached_only=True)
+        if data is None:
+            return MISSING
+        return format_value(str(data.get("type")), data.get("value"), width=width)  # type: ignore[arg-type]
 
     def register(self, worker: NameWorker) -> None:
         """Let :meth:`invalidate` reach ``worker`` (kept weakly)."""
@@ -222,6 +253,8 @@ class MibNames:
             mlog.exception("cannot load the MIB resolver")
             return
         self._source = source
+        if getattr(type(source), "info", None) is not None:  # a MibResolver
+            self._formatter = ValueFormatter(lambda: getattr(source, "info", None))
         if isinstance(source, MibSource):
             self._resolve = source.resolve
         elif callable(source):
@@ -245,10 +278,16 @@ class MibNames:
         if self._resolve is None:
             return None
         try:
-            return self._resolve(oid)
+            name = self._resolve(oid)
         except Exception as exc:
             mlog.debug("cannot resolve %s: %s", oid, exc)
             return None
+        if self._formatter is not None:
+            try:
+                self._formatter.describe(oid)  # readies display() for the event loop
+            except Exception as exc:
+                mlog.debug("cannot describe %s: %s", oid, exc)
+        return name
 
 
 #: Most OIDs a :class:`NameWorker` remembers to ask for again (its widget's rows).

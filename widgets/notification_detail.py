@@ -58,7 +58,9 @@ def _cut(text: str) -> str:
 
 def varbind_rows(payload: Mapping[str, Any], mib_names: MibNames | None) -> list[tuple[str, ...]]:
     """``(oid, name, type, value)`` of each varbind of a trap payload; the name is the
-    trap's own (resolved by the receiver), else the MIB name cache's, else ``""``."""
+    trap's own (resolved by the receiver), else the MIB name cache's, else ``""``; the
+    value as its MIB defines it (the receiver's ``display``, else the MIB name
+    cache's) followed by the raw value when they differ: ``down(2)   raw 2``."""
     rows: list[tuple[str, ...]] = []
     for varbind in payload.get("varbinds") or []:
         if not isinstance(varbind, Mapping):
@@ -66,7 +68,11 @@ def varbind_rows(payload: Mapping[str, Any], mib_names: MibNames | None) -> list
         oid = str(varbind.get("oid", ""))
         name = varbind.get("name") or (mib_names.get(oid) if mib_names is not None else None)
         value = varbind.get("value")
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        raw = printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        display = varbind.get("display")
+        if not isinstance(display, str) and mib_names is not None:
+            display = mib_names.display(oid, varbind)
+        shown = raw if not isinstance(display, str) or display == raw else f"{display}   raw {raw}"
         rows.append((oid, str(name or ""), str(varbind.get("type", "")), printable(shown)))
     return rows
 

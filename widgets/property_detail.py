@@ -13,6 +13,7 @@ from textual.widgets import Sparkline, Static
 from console.format import Clock, format_count
 from console.store import SNMP_INTERFACE, Property
 from console.store.browse import display_value
+from widgets.mib_names import MibNames
 
 __all__ = ["VALUE_LIMIT", "PropertyDetail", "property_header"]
 
@@ -53,8 +54,16 @@ class PropertyDetail(VerticalScroll):
         clock: formats the update time.
     """
 
-    def __init__(self, clock: Clock, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        mib_names: MibNames | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self._mib_names = mib_names
         self._clock = clock
         self.prop: Property | None = None
         """The property shown, or ``None``."""
@@ -91,6 +100,10 @@ class PropertyDetail(VerticalScroll):
             return
         header.update(property_header(prop, mib_name, self._clock))
         text = display_value(prop, pretty=True)
+        if self._mib_names is not None:  # as its MIB defines it, the raw value beside
+            shown = display_value(prop, mib=self._mib_names.display)
+            if shown != display_value(prop):
+                text = f"{shown}\nraw {text}"
         if len(text) > VALUE_LIMIT:
             left = len(text) - VALUE_LIMIT
             text = f"{text[:VALUE_LIMIT]}\n… {format_count(left)} more characters not shown"

@@ -94,7 +94,7 @@ class PropertyPane(Vertical):
             yield Static(id="property-counts", markup=False)
         with Horizontal(id="property-main"):
             yield PropertyTree(self._store, self._mib_names, id="property-tree")
-            yield PropertyDetail(self._clock, id="property-detail")
+            yield PropertyDetail(self._clock, mib_names=self._mib_names, id="property-detail")
 
     @property
     def property_tree(self) -> PropertyTree:

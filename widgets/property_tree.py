@@ -436,7 +436,8 @@ class PropertyTree(Tree[TreeEntry]):
                     f"  {format_mib_name(name, NAME_WIDTH)}", self._style("property-tree--name")
                 )
         label.append("  ")
-        label.append(display_value(prop, width=VALUE_WIDTH), self._style("property-tree--value"))
+        shown = display_value(prop, width=VALUE_WIDTH, mib=self._mib_names.display)
+        label.append(shown, self._style("property-tree--value"))
         return label
 
     def _more_label(self, loaded: int, count: int) -> Text:

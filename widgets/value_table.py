@@ -34,14 +34,19 @@ _SEPARATOR = "\x00"
 _RIGHT = frozenset({"rate", "changes"})
 
 
-def _value_text(value: ValueState) -> str:
-    """The table text of a value: an MQTT object datastream's fields on one line."""
-    if value.protocol == MQTT and isinstance(value.value, dict):
-        return truncate(object_text(value.value), VALUE_WIDTH)
-    if value.unit:
+def _value_text(value: ValueState, mib_names: MibNames | None = None) -> str:
+    """The table text of a value: an MQTT object datastream's fields on one line (a
+    value with a unit, a Home Assistant entity's: ``21.5 °C``); an SNMP value as its
+    MIB defines it (``up(1)``, ``5 seconds``) once its name was resolved."""
+    if value.protocol == MQTT:
+        if isinstance(value.value, dict):
+            return truncate(object_text(value.value), VALUE_WIDTH)
         text = format_value(value.data_type, value.value, width=VALUE_WIDTH)
-        return truncate(f"{text} {value.unit}", VALUE_WIDTH)
-    return format_value(value.data_type, value.value, width=VALUE_WIDTH)
+        return truncate(f"{text} {value.unit}", VALUE_WIDTH) if value.unit else text
+    if mib_names is None:
+        return format_value(value.data_type, value.value, width=VALUE_WIDTH)
+    data = {"type": value.data_type, "value": value.value}
+    return mib_names.display(value.oid, data, width=VALUE_WIDTH)
 
 
 def row_key(key: ValueKey) -> str:
@@ -107,6 +112,7 @@ class ValueTable(RowTable):
         self._mib_names = mib_names
         self._name_worker = NameWorker(self, mib_names, self._names_resolved)
         self._oids: dict[str, set[str]] = {}
+        self._values: dict[str, ValueState] = {}  # row key -> the value shown
 
     @property
     def columns_shown(self) -> tuple[tuple[str, str], ...]:
@@ -142,6 +148,7 @@ class ValueTable(RowTable):
             if self.device is not None and value.device != self.device:
                 continue
             key = row_key(value.key)
+            self._values[key] = value
             if self.upsert(key, self._cells(value)):
                 if value.protocol != MQTT:  # MQTT paths have no MIB name
                     self._oids.setdefault(value.oid, set()).add(key)
@@ -165,6 +172,7 @@ class ValueTable(RowTable):
             self.device = device
             self.clear()
             self._oids.clear()
+            self._values.clear()
         self.show(values)
 
     @property
@@ -192,7 +200,7 @@ class ValueTable(RowTable):
             "name": Text(format_mib_name(self._mib_names.get(value.oid), NAME_WIDTH)),
             "type": Text(value.data_type, style=stale),
             "value": Text(
-                _value_text(value),
+                _value_text(value, self._mib_names),
                 style=stale or (self._style("value-table--error") if error else ""),
             ),
             "rate": Text(
@@ -236,6 +244,9 @@ class ValueTable(RowTable):
                 if key in self.rows:
                     cell = Text(format_mib_name(name, NAME_WIDTH))
                     self.update_cell(key, "name", cell, update_width=True)
+                    value = self._values.get(key)
+                    if value is not None:  # its MIB's form, now that the object is known
+                        self.update_cell(key, "value", self._cells(value)["value"])
         self.post_message(self.NamesResolved(names))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -306,8 +306,13 @@ class WalkTable(ScrollView, can_focus=True):
     def _value(self, index: int) -> str:
         text = self._display[index]
         if text is None:
-            data = self.data[self._oids[index]]
-            text = format_value(str(data.get("type")), data.get("value"))
+            oid = self._oids[index]
+            data = self.data[oid]
+            names = self._mib_names
+            if names is None:
+                text = format_value(str(data.get("type")), data.get("value"))
+            else:  # as the MIB defines it, once the name worker has seen the OID
+                text = names.display(oid, data, context=self.data)
             self._display[index] = text
         return text
 
@@ -367,7 +372,13 @@ class WalkTable(ScrollView, can_focus=True):
             self._name_worker.request(wanted)
 
     def _names_resolved(self, names: dict[str, str | None]) -> None:
-        """Draw the lines in view again; a text filter may now let more rows through."""
+        """Draw the lines in view again (their values too: formatted by the MIB
+        object found with the name); a text filter may now let more rows through."""
+        index, display = self._index, self._display
+        for oid in names:
+            row = index.get(oid)
+            if row is not None:
+                display[row] = None
         if self._filter is not None and self._filter.subtree is None and names:
             current = self.highlighted_oid
             self._apply_filter()

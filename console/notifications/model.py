@@ -432,6 +432,20 @@ def _summarize(category: Category, event_type: EventType, payload: JsonValue) ->
         return "/".join(event_type)
 
 
+def _varbind_text(varbind: Mapping[str, Any]) -> str:
+    """A trap var-bind in the stream line: its object and its value as the MIB
+    defines it, ``ifOperStatus down(2)`` (the index is in the detail pane); an
+    unnamed one ``OID=value``."""
+    value = varbind.get("display")
+    if not isinstance(value, str):
+        value = varbind.get("value")
+    name = varbind.get("name")
+    if isinstance(name, str) and name:
+        obj = name.rpartition("::")[2].partition(".")[0]  # descriptors have no dot
+        return f"{obj} {value}"
+    return f"{varbind.get('oid')}={value}"
+
+
 def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -> str:
     def get(key: str) -> Any:
         return _get(payload, key)
@@ -444,11 +458,7 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
         name = get("trap_name") or get("trap_oid")
         kind = "inform" if get("inform") else "trap"
         varbinds = get("varbinds") or []
-        shown = ", ".join(
-            f"{vb.get('name') or vb.get('oid')}={vb.get('value')}"
-            for vb in varbinds[:3]
-            if isinstance(vb, Mapping)
-        )
+        shown = ", ".join(_varbind_text(vb) for vb in varbinds[:3] if isinstance(vb, Mapping))
         more = f" (+{len(varbinds) - 3})" if len(varbinds) > 3 else ""
         return f"{kind} {name} from {get('sender')}: {shown}{more}"
     if category is Category.STATUS:

@@ -413,6 +413,8 @@ class MibResolver:
 
         cache_mib_code()  # the engines' modules, compiled once
         mib_builder = builder.MibBuilder()
+        # UNITS, DESCRIPTION, REFERENCE: set only when texts load (value display, browser)
+        mib_builder.loadTexts = True
         if self._mib_dirs:
             mib_builder.add_mib_sources(*(builder.DirMibSource(d) for d in self._mib_dirs))
         user_modules: tuple[str, ...] = ()

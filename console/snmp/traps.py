@@ -84,10 +84,12 @@ from typing import Any, Final
 
 from console.config import DeviceConfig, SnmpAuthentication, SnmpPrivacy, TrapsConfig, TrapUser
 from console.events import EventManager, JsonValue
+from console.format import format_value
 from console.lifecycle import ClosesOnce
 from console.snmp.codec import from_pysnmp
 from console.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, new_engine, shutdown_engine
 from console.snmp.mib import MibResolver
+from console.snmpdisplay import ValueFormatter
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -250,6 +252,7 @@ def notification_payload(
     user: str | None,
     inform: bool,
     resolve: Resolve | None = None,
+    formatter: ValueFormatter | None = None,
 ) -> dict[str, JsonValue] | None:
     """Build the ``("snmp", DEVICE, "trap", TRAP_OID)`` payload of one notification.
 
@@ -264,6 +267,12 @@ def notification_payload(
         resolve: numeric OID -> ``MODULE::name.index`` or ``None``
             (:meth:`MibResolver.resolve`); ``None`` leaves names out (``null``),
             except the generic traps' names (:data:`GENERIC_TRAP_NAMES`).
+        formatter: the MIB's view of the values and of the notification
+            (:class:`~console.snmpdisplay.ValueFormatter`): the trap is named by its
+            NOTIFICATION-TYPE (``IF-MIB::linkDown``) and each var-bind's
+            ``display`` is its value as its MIB defines it (``up(1)``; the other
+            var-binds are its context); ``None``: the plain display
+            (:func:`console.format.format_value`).
 
     Returns:
         The payload documented in ``docs/events.md`` (``trap_oid`` is the event
@@ -307,8 +316,12 @@ def notification_payload(
         )
     if trap_oid is None:
         return None
+    _add_displays(varbinds, formatter)
     trap_text = _dotted(trap_oid)
-    trap_name = resolve(trap_text) if resolve is not None else None
+    notification = formatter.notification(trap_text) if formatter is not None else None
+    trap_name = notification.qualified if notification is not None else None
+    if trap_name is None and resolve is not None:
+        trap_name = resolve(trap_text)
     return {
         "sender": sender,
         "version": version,
@@ -320,6 +333,19 @@ def notification_payload(
         "varbinds": varbinds,
         "v1": _v1_fields(trap_oid, enterprise, agent_address) if is_v1 else None,
     }
+
+
+def _add_displays(varbinds: list[JsonValue], formatter: ValueFormatter | None) -> None:
+    """Give each var-bind its ``display``: the value as its MIB defines it, the
+    notification's other var-binds as context (an InetAddress's type)."""
+    rows = [vb for vb in varbinds if isinstance(vb, dict)]
+    context = {str(vb["oid"]): vb for vb in rows}
+    for vb in rows:
+        kind, value = str(vb["type"]), vb["value"]
+        if formatter is None:
+            vb["display"] = format_value(kind, value)
+        else:
+            vb["display"] = formatter.display(str(vb["oid"]), vb, context=context)
 
 
 async def device_senders(
@@ -441,6 +467,7 @@ class TrapReceiver(ClosesOnce):
         self._bus = bus
         self._devices = dict(devices_by_host or {})
         self._mib = mib
+        self._formatter = ValueFormatter(lambda: mib.info) if mib is not None else None
         self._receive_buffer = receive_buffer
         self._users = [(user, _user_keys(user)) for user in config.users]
         self._engine: Any = None
@@ -602,7 +629,13 @@ class TrapReceiver(ClosesOnce):
         sender = _format_address(host, port)
         resolve = self._mib.resolve if self._mib is not None else None
         payload = notification_payload(
-            var_binds, sender=sender, version=version, user=user, inform=inform, resolve=resolve
+            var_binds,
+            sender=sender,
+            version=version,
+            user=user,
+            inform=inform,
+            resolve=resolve,
+            formatter=self._formatter,
         )
         if payload is None:
             self._failures += 1

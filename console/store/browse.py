@@ -34,7 +34,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Final, Literal
 
@@ -50,7 +50,7 @@ from console.rowfiles import (
 )
 from console.store.audit import iso_time
 from console.store.properties import Property, PropertyStore
-from console.store.snmp import data_from_property
+from console.store.snmp import SNMP_INTERFACE, data_from_property
 from console.store.values import (
     Ownership,
     PropertyType,
@@ -95,7 +95,12 @@ PROPERTY_COLUMNS: Final = (
     "updated_ms",
     "updated",
     "native_type",
+    "display",
 )
+#: Written for people, not read back: ``updated`` (``updated_ms`` as ISO 8601) and
+#: ``display`` (the value as the browser shows it, an SNMP value as its MIB defines
+#: it: ``up(1)``; ``value`` stays the raw value).
+_DERIVED_COLUMNS: Final = frozenset({"updated", "display"})
 _JSON_COLUMNS: Final = frozenset({"value"})
 _HEX_NATIVE: Final = frozenset({"STRING_HEX", "ARBITRARY"})
 _TYPES: Final = {t.value: t for t in PropertyType}
@@ -174,8 +179,11 @@ def _type(name: str) -> PropertyType:
     return found
 
 
-def property_row(prop: Property) -> dict[str, JsonValue]:
-    """One export row of ``prop`` (:data:`PROPERTY_COLUMNS`)."""
+def property_row(
+    prop: Property, *, mib: Callable[[str, Mapping[str, JsonValue]], str] | None = None
+) -> dict[str, JsonValue]:
+    """One export row of ``prop`` (:data:`PROPERTY_COLUMNS`): the raw ``value`` and
+    its ``display`` (:func:`display_value`, ``mib`` as there)."""
     return {
         "device": prop.device,
         "interface": prop.interface,
@@ -189,6 +197,7 @@ def property_row(prop: Property) -> dict[str, JsonValue]:
         "updated_ms": prop.updated_ms,
         "updated": iso_time(prop.updated_ms),
         "native_type": prop.native_type,
+        "display": display_value(prop, mib=mib),
     }
 
 
@@ -204,7 +213,7 @@ def property_from_row(row: Mapping[str, JsonValue], *, from_csv: bool = False) -
         ValueError: a column is missing or of the wrong kind.
     """
     cells = RowCells(
-        row, (c for c in PROPERTY_COLUMNS if c != "updated"), kind="a property row",
+        row, (c for c in PROPERTY_COLUMNS if c not in _DERIVED_COLUMNS), kind="a property row",
         from_csv=from_csv,
     )  # fmt: skip
     kind = _type(cells.text("type"))
@@ -232,12 +241,15 @@ async def export_properties(
     interface: str | None = None,
     path_filter: str | None = None,
     page: int = EXPORT_PAGE,
+    mib: Callable[[str, Mapping[str, JsonValue]], str] | None = None,
 ) -> int:
     """Write the properties matching the filters (as :meth:`PropertyStore.query`) to
     ``path`` as JSON Lines or CSV, replacing it once complete.
 
     The file is written in a thread that asks the event loop for one page of
     ``page`` properties at a time, so memory stays bounded whatever the store holds.
+    ``mib`` (``(oid, data) -> text``, thread-safe) gives the ``display`` column of SNMP
+    values as their MIB defines them.
     A store that changes meanwhile (polling) gives each row's value as committed
     when its page was read.
 
@@ -262,7 +274,7 @@ async def export_properties(
                 store.query(device, interface, path_filter, limit=page, offset=offset), loop
             ).result()
             for prop in batch:
-                yield property_row(prop)
+                yield property_row(prop, mib=mib)
             if len(batch) < page:
                 return
             offset += page
@@ -293,7 +305,13 @@ def read_properties_csv(path: str | Path) -> list[Property]:
     return [property_from_row(row, from_csv=True) for row in rows]
 
 
-def display_value(prop: Property, *, width: int | None = None, pretty: bool = False) -> str:
+def display_value(
+    prop: Property,
+    *,
+    width: int | None = None,
+    pretty: bool = False,
+    mib: Callable[[str, Mapping[str, JsonValue]], str] | None = None,
+) -> str:
     """``prop``'s value as the browser shows it (see the module doc).
 
     Args:
@@ -301,6 +319,8 @@ def display_value(prop: Property, *, width: int | None = None, pretty: bool = Fa
         width: cut the text to this many characters (``…`` marks the cut).
         pretty: for a detail view: arrays as indented JSON over several lines, hex
             16 bytes a line.
+        mib: ``(oid, data) -> text``, an SNMP value as its MIB defines it
+            (``widgets.mib_names.MibNames.display``: ``up(1)``); ``None``: plainly.
     """
     value = prop.value
     if prop.native_type is not None:
@@ -310,6 +330,10 @@ def display_value(prop: Property, *, width: int | None = None, pretty: bool = Fa
             pass
         else:
             text = format_value(str(data["type"]), data["value"])
+            if mib is not None and prop.interface == SNMP_INTERFACE:
+                shown = mib(prop.path.lstrip("/"), data)
+                if shown != text:  # the MIB's form: no hex lines
+                    return truncate(shown, width)
             hexed = prop.native_type in _HEX_NATIVE and "(opaque" not in text
             if pretty and hexed:
                 text = _hex_lines(str(data["value"]))

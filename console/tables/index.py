@@ -19,11 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
 
 from console.events import JsonValue
 from console.format import MISSING, format_timeticks, printable
+from console.snmpdisplay import has_form, render_syntax
 from console.tables.schema import IndexPart, TableColumn
+
+if TYPE_CHECKING:
+    from console.snmp.mibmeta import MibSyntax
 
 __all__ = ["IndexValues", "decode_index", "format_cell", "index_text"]
 
@@ -137,10 +142,11 @@ def format_cell(column: TableColumn, data_type: str, value: JsonValue) -> str:
     """One cell of the grid: a value of ``column`` as ``snmptable`` shows it, except
     where fleettop's screens have their own form.
 
-    * an enumerated INTEGER as its label (``up``; an unknown number as the number);
+    * a value whose SYNTAX has a form of its own as every screen shows it
+      (:func:`console.snmpdisplay.render_syntax`: an enumeration ``up(1)``, BITS by
+      name, a DISPLAY-HINT: ``1x:`` MAC addresses, DateAndTime..., an InetAddress);
     * a string as text on one line (control characters escaped); a binary string
-      (``STRING_HEX``) as byte pairs, joined by ``:`` when the column's DISPLAY-HINT
-      says so (``1x:``, MAC addresses), else by spaces;
+      (``STRING_HEX``) as byte pairs joined by ``:``;
     * TimeTicks as ``Nd hh:mm:ss.cc`` (``snmptable``: ``d:hh:mm:ss.cc``);
     * other integers as they are (no separators: they are identifiers as often
       as amounts); an ``ERROR`` value (``NO_SUCH_INSTANCE``) and a missing one as
@@ -148,13 +154,15 @@ def format_cell(column: TableColumn, data_type: str, value: JsonValue) -> str:
     """
     if value is None or data_type == "ERROR":
         return MISSING
-    if data_type == "INTEGER" and isinstance(value, int) and not isinstance(value, bool):
-        label = column.enums.get(value)
-        return label if label is not None else str(value)
+    syntax = column.syntax
+    if syntax is None and (column.enums or column.hint):
+        syntax = _syntax_of(column.data_type, column.hint, tuple(column.enums.items()))
+    if has_form(syntax):
+        return render_syntax({"type": data_type, "value": value}, syntax)
     if data_type == "TIME_TICKS" and isinstance(value, int):
         return format_timeticks(value)
     if data_type == "STRING_HEX" and isinstance(value, str):
-        return _hex(value, ":" if column.hint.startswith("1x") or column.hint == "" else " ")
+        return _hex(value, ":")
     if data_type == "ARBITRARY" and isinstance(value, str):
         return _hex(value, " ")
     if isinstance(value, str):
@@ -162,3 +170,12 @@ def format_cell(column: TableColumn, data_type: str, value: JsonValue) -> str:
     if isinstance(value, int) and data_type in ("COUNTER", "BIG_COUNTER"):
         return str(value)
     return printable(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _syntax_of(data_type: str, hint: str, enums: tuple[tuple[int, str], ...]) -> MibSyntax:
+    """The SYNTAX of a built-in column (IF-MIB without a MIB loaded): its
+    enumeration and DISPLAY-HINT."""
+    from console.snmp.mibmeta import MibSyntax
+
+    return MibSyntax("", data_type, display_hint=hint, enums=dict(enums))

@@ -70,6 +70,10 @@ class TableColumn:
         hint: the DISPLAY-HINT of its textual convention (``1x:``, ``255a``), or "".
         readable: False for a ``not-accessible`` object (an index only: never polled).
         table: the table it belongs to (``ifXTable`` for a joined column).
+        syntax: its whole SYNTAX (a :class:`console.snmp.mibmeta.MibSyntax`: BITS,
+            the textual convention) when read from a MIB, else ``None`` (the cells
+            are formatted from ``enums`` and ``hint``).
+        units: its UNITS clause, or "".
     """
 
     name: str
@@ -80,6 +84,8 @@ class TableColumn:
     hint: str = ""
     readable: bool = True
     table: str = ""
+    syntax: Any = field(default=None, compare=False, repr=False)
+    units: str = ""
 
     @property
     def qualified(self) -> str:
@@ -194,8 +200,18 @@ def _hint(syntax: Any) -> str:
 
 
 def _column(node: Any, module: str, table: str) -> TableColumn:
+    from console.snmp.mibmeta import syntax_of
+
     syntax = node.syntax
     access = str(getattr(node, "maxAccess", "") or node.getMaxAccess())
+    try:
+        units = str(node.getUnits() or "") if hasattr(node, "getUnits") else ""
+    except Exception:  # pysnmp getters on half-built nodes
+        units = ""
+    try:
+        full = syntax_of(syntax)
+    except Exception:
+        full = None
     return TableColumn(
         name=str(node.label),
         module=module,
@@ -205,6 +221,8 @@ def _column(node: Any, module: str, table: str) -> TableColumn:
         hint=_hint(syntax),
         readable=access not in ("not-accessible", "accessible-for-notify"),
         table=table,
+        syntax=full,
+        units=units,
     )
 
 

@@ -171,9 +171,9 @@ class Operator(Controller):
         payload = await backend.read(oid, session_id=session)
         data = payload.get("data")
         if isinstance(data, dict):
-            label = await self.full_label(device, oid)
+            label = await self.full_label(device, oid)  # also finds its MIB object
             data_type = str(data.get("type"))
-            text = format_value(data_type, data.get("value"), width=NOTIFY_WIDTH)
+            text = self._mib_names.display(oid, data, width=NOTIFY_WIDTH)
             if data_type == "ERROR":
                 self.notify(f"{label}: {text}", severity="warning")
             else:
