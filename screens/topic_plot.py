@@ -27,7 +27,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from console.explorer.series import WINDOWS, Point, downsample, numeric_series, series_stats
+from console.explorer.series import (
+    WINDOWS,
+    Point,
+    axis_ticks,
+    downsample,
+    numeric_series,
+    readable_number,
+    series_stats,
+)
 from console.explorer.tree import TopicMessage, TopicNode
 from console.format import Clock
 from widgets.showing import is_showing
@@ -59,7 +67,13 @@ class ChartScreen(Screen[None]):
         series: the series to draw now (called at each redraw).
         clock: formats "now".
         empty: the stats line when there is no series at all.
-        number: formats min / max / last (default ``f"{v:g}"``).
+        number: formats min / max / last (default :func:`~console.explorer.series.readable_number`:
+            ``22.4``, not ``22.400000000000002``).
+        unit: the y axis's label (``per second``), none by default.
+
+    Attributes:
+        y_ticks: the y axis's tick labels as drawn last (a few round values written
+            alike, :func:`~console.explorer.series.axis_ticks`), empty with nothing drawn.
     """
 
     def __init__(
@@ -68,10 +82,13 @@ class ChartScreen(Screen[None]):
         series: Series,
         clock: Clock,
         empty: str,
-        number: Callable[[float], str] = "{:g}".format,
+        number: Callable[[float], str] = readable_number,
+        unit: str = "",
     ) -> None:
         super().__init__()
         self._number = number
+        self._unit = unit
+        self.y_ticks: list[str] = []
         self.chart_title = title
         self._series = series
         self._clock = clock
@@ -118,6 +135,7 @@ class ChartScreen(Screen[None]):
         plt.clear_data()
         plt.clear_figure()
         lines: list[str] = []
+        low = high = None
         for name, points in series.items():
             shown = [(t, v) for t, v in points if since is None or t >= since]
             stats = series_stats(points, since)
@@ -125,6 +143,8 @@ class ChartScreen(Screen[None]):
                 lines.append(f"{name}: nothing in the window")
                 continue
             drawn = downsample(shown)
+            low = stats.minimum if low is None else min(low, stats.minimum)
+            high = stats.maximum if high is None else max(high, stats.maximum)
             plt.plot(
                 [t - now for t, _ in drawn],
                 [v for _, v in drawn],
@@ -141,6 +161,16 @@ class ChartScreen(Screen[None]):
             lines.append(self._empty)
         plt.title(f"{self.chart_title} · window {window_text} · now {self._clock.time_of_day(now)}")
         plt.xlabel("seconds before now")
+        if self._unit:
+            plt.ylabel(self._unit)
+        self.y_ticks = []
+        if low is not None and high is not None:
+            # plotext's own ticks print raw floats (22.400000000000002): round values
+            # written with the same decimals, the axis spanning them
+            ticks, self.y_ticks = axis_ticks(low, high)
+            plt.yticks(ticks, self.y_ticks)
+            if len(ticks) > 1:
+                plt.ylim(ticks[0], ticks[-1])
         if window is not None:
             plt.xlim(-window, 0)
         self.stats_text = f"window {window_text} (w: next)   " + "   ".join(lines)

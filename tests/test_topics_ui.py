@@ -235,6 +235,31 @@ async def test_a_numeric_topic_is_charted_with_min_max_last(
         await wait_for(pilot, lambda: shown(app, TopicsScreen), "back")
 
 
+async def test_the_chart_axis_and_stats_are_round_numbers(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Payloads with float noise (``22.400000000000002``, what 22.3 + 0.1 prints): the
+    y axis ticks are round values written alike and the stats line reads ``22.4``."""
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        values = ["21.9", "22.400000000000002", "22.150000000000002"]
+        await publish_all(pilot, broker, tree, "lab/temp", values)
+        await select(pilot, screen, "lab/temp")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
+        chart = app.screen
+        assert isinstance(chart, TopicPlotScreen)
+        assert "value: min 21.9  max 22.4  last 22.15  (3 points)" in chart.stats_text
+        assert chart.y_ticks == ["21.8", "22.0", "22.2", "22.4"]
+        from textual_plotext import PlotextPlot
+
+        drawn = chart.query_one(PlotextPlot).plt.build()
+        assert "22.400000000000002" not in drawn
+        assert "22.150000000000002" not in drawn
+        assert "22.2" in drawn
+
+
 async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_path: Path) -> None:
     """Two messages in memory (``ui.topics.history_messages: 2``), the first of three
     from the store's notification log with ``h``."""
