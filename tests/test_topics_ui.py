@@ -186,6 +186,47 @@ async def test_the_tree_shows_every_topic_with_counts_and_filters(
         assert temp.retained
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_live_retained_publish_is_flagged_where_the_broker_says_so(
+    broker: Mosquitto, tmp_path: Path, protocol: str
+) -> None:
+    """MQTT 5 subscribes with Retain As Published (§3.8.3.1): a retained publish made
+    after subscribing flags its topic, a plain one leaves the flag, an empty retained
+    one clears it. MQTT 3.1.1 delivers live publishes without the flag (§3.3.1.3): the
+    topic is not known retained."""
+    text = (
+        f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
+        "brokers:\n  - name: plant\n    host: 127.0.0.1\n"
+        f"    port: {broker.port}\n    protocol: '{protocol}'\n"
+        "    subscriptions: [{topic: '#', qos: 1}]\n"
+    )
+    config = parse_config(text, environ={})
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        _, tree = await subscribed_topics(pilot, app)
+        await publish_all(pilot, broker, tree, "lab/door", ["open"])  # not retained
+        node = tree.find("plant", "lab/door")
+        assert node is not None
+        assert not node.retained
+        await mosquitto_pub(broker, "-t", "lab/door", "-m", "closed", "-r", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 2, "the retained publish")
+        if protocol == "3.1.1":
+            assert not node.retained  # the broker does not say it retained it
+            return
+        assert node.retained
+        assert node.latest is not None
+        assert node.latest.retain
+        assert tree.root.children["@plant"].retained_count == 1
+        await mosquitto_pub(broker, "-t", "lab/door", "-m", "ajar", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 3, "the plain publish")
+        assert node.retained  # the broker still holds "closed"
+        await mosquitto_pub(broker, "-t", "lab/door", "-n", "-r", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 4, "the empty retained publish")
+        assert not node.retained
+        assert tree.root.children["@plant"].retained_count == 0
+        assert await retained_under(broker, "lab/#") == []
+
+
 async def test_history_steps_back_with_the_diff_against_the_message_before(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
