@@ -6,8 +6,9 @@ oldest first) with min / max / last of each in the window; the OIDs screen's cha
 of a polled SNMP value or counter rate (:mod:`screens.snmp_chart`) is one too.
 
 The series come from the topic's history (:func:`~console.explorer.series.numeric_series`:
-a number, or every numeric field of a JSON payload, at most four), including what
-``h`` loaded from the store, so a chart opened late still has its past. The x axis is
+a number, or every numeric field of a JSON payload, at most four), including its
+older messages from the store's notification log (loaded as the chart opens, as ``h``
+loads them), so a chart opened late still has its past. The x axis is
 the time in seconds before now (the time of day of "now" is in the title); the line
 above the chart gives min / max / last of each series in the window. ``w`` cycles
 the window (1 min, 5 min, 15 min, 1 h, everything kept). Drawn with

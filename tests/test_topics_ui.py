@@ -327,6 +327,24 @@ async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_pa
         assert "+ second" in detail
 
 
+async def test_a_chart_opened_late_has_the_past_from_the_store(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Two messages in memory (``ui.topics.history_messages: 2``): the chart has all
+    three points, the first read from the store's notification log as it opens."""
+    config = config_for(broker, tmp_path, "ui: {topics: {history_messages: 2}}\n")
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        await publish_all(pilot, broker, tree, "lab/level", ["10", "30", "20"])
+        await select(pilot, screen, "lab/level")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
+        chart = app.screen
+        assert isinstance(chart, TopicPlotScreen)
+        assert "value: min 10  max 30  last 20  (3 points)" in chart.stats_text
+
+
 async def test_a_subtree_of_retained_topics_is_cleared_and_audited(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
