@@ -141,7 +141,9 @@ class StatusBar(Static):
                 dropped=format_count(dropped),
                 values=format_count(len(self._state)),
                 unacked=format_count(unacked),
-            )
+            ),
+            # one line (height 1 in base.tcss): no reflow of the whole screen each second
+            layout=False,
         )
 
 

@@ -73,7 +73,7 @@ MESSAGE_OVERHEAD: Final = 120
 TRIM_FRACTION: Final = 0.05
 #: Events folded per batch (one listener call per batch); small enough that a batch
 #: holds the event loop for milliseconds, not tens (keys are read in between).
-BATCH_SIZE: Final = 500
+BATCH_SIZE: Final = 250
 #: Seconds a batch stays open.
 BATCH_SECONDS: Final = 0.05
 
