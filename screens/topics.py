@@ -58,8 +58,9 @@ __all__ = ["CLEAR_ACTION", "REBUILD_SECONDS", "TopicsScreen", "topic_detail"]
 #: often when a rebuild takes over a fifth of it).
 REBUILD_SECONDS = 0.5
 #: Live counters and previews are redrawn at most this often (seconds); a key redraws
-#: at once.
-REFRESH_SECONDS = 0.25
+#: at once. Twice a second: under a flood a frame of the tree costs the loop tens of
+#: ms on a busy machine, time a key's repaint then waits for.
+REFRESH_SECONDS = 0.5
 #: The detail follows the cursor once it rested this long (seconds).
 DETAIL_SECONDS = 0.05
 #: The audit action of a retained cleanup.
