@@ -52,6 +52,8 @@ __all__ = [
 
 #: How long a batch stays open: the UI renders at most this often (15 frames/s).
 FRAME_SECONDS = 1 / 15
+#: Events folded per batch at most (one batch per step of the loop).
+BATCH_EVENTS = 1000
 #: Everything SNMP: device statuses, poll statistics and polled values.
 SNMP_PATTERN: Pattern = ("snmp", "*")
 #: The property store's status (persistent, or why not).
@@ -175,6 +177,9 @@ class Bridge:
             callback,
             policy=policy,
             batch_duration=self._frame,
+            # a step of the loop folds at most this many (a flood over 100k topics
+            # coalesces little): the UI's keys get their turn in between
+            batch_size=BATCH_EVENTS,
             name=f"{prefix}.{'/'.join(pattern)}",
         )
 

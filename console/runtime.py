@@ -250,6 +250,8 @@ class Runtime(ClosesOnce):
                 history_messages=bounds.history_messages,
                 history_bytes=bounds.history_bytes,
                 history_total_bytes=bounds.history_total_bytes,
+                # subscribed with Retain As Published (console/mqtt/paho_adapter.py)
+                retain_as_published=[b.name for b in self.config.brokers if b.protocol == "5"],
             )
             self.topics.attach(bus)
 

@@ -271,6 +271,10 @@ class Subscription:
             batch = await self._collect_batch()
             if batch:
                 await self._deliver(batch)
+                if len(self):
+                    # a backlog: one batch per loop step, so a flood's consumers take
+                    # turns with the UI instead of draining their queues in one go
+                    await asyncio.sleep(0)
 
     def _batch_deadline(self) -> None:
         self._deadline_passed = True

@@ -16,10 +16,10 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from console.explorer.series import Point
+from console.explorer.series import Point, readable_number
 from console.fleet import ValueKey
 from console.fleet.series import SnmpSeries, charted
-from console.format import Clock, format_count, format_counter_rate
+from console.format import Clock, format_counter_rate
 from screens.topic_plot import ChartScreen
 
 __all__ = ["SnmpChartScreen"]
@@ -27,10 +27,6 @@ __all__ = ["SnmpChartScreen"]
 
 def _rate_text(per_second: float) -> str:
     return format_counter_rate(per_second, compact=False)
-
-
-def _value_text(value: float) -> str:
-    return format_count(int(value)) if value.is_integer() else f"{value:g}"
 
 
 class SnmpChartScreen(ChartScreen):
@@ -77,6 +73,7 @@ class SnmpChartScreen(ChartScreen):
             clock,
             "no point yet: the chart starts at fleettop's start"
             + (" (a rate needs two reads)" if rate else ""),
-            _rate_text if rate else _value_text,
+            _rate_text if rate else readable_number,
+            "per second" if rate else "",
         )
         self.key = key

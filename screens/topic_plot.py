@@ -6,8 +6,9 @@ oldest first) with min / max / last of each in the window; the OIDs screen's cha
 of a polled SNMP value or counter rate (:mod:`screens.snmp_chart`) is one too.
 
 The series come from the topic's history (:func:`~console.explorer.series.numeric_series`:
-a number, or every numeric field of a JSON payload, at most four), including what
-``h`` loaded from the store, so a chart opened late still has its past. The x axis is
+a number, or every numeric field of a JSON payload, at most four), including its
+older messages from the store's notification log (loaded as the chart opens, as ``h``
+loads them), so a chart opened late still has its past. The x axis is
 the time in seconds before now (the time of day of "now" is in the title); the line
 above the chart gives min / max / last of each series in the window. ``w`` cycles
 the window (1 min, 5 min, 15 min, 1 h, everything kept). Drawn with
@@ -27,7 +28,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from console.explorer.series import WINDOWS, Point, downsample, numeric_series, series_stats
+from console.explorer.series import (
+    WINDOWS,
+    Point,
+    axis_ticks,
+    downsample,
+    numeric_series,
+    readable_number,
+    series_stats,
+)
 from console.explorer.tree import TopicMessage, TopicNode
 from console.format import Clock
 from widgets.showing import is_showing
@@ -59,7 +68,13 @@ class ChartScreen(Screen[None]):
         series: the series to draw now (called at each redraw).
         clock: formats "now".
         empty: the stats line when there is no series at all.
-        number: formats min / max / last (default ``f"{v:g}"``).
+        number: formats min / max / last (default :func:`~console.explorer.series.readable_number`:
+            ``22.4``, not ``22.400000000000002``).
+        unit: the y axis's label (``per second``), none by default.
+
+    Attributes:
+        y_ticks: the y axis's tick labels as drawn last (a few round values written
+            alike, :func:`~console.explorer.series.axis_ticks`), empty with nothing drawn.
     """
 
     def __init__(
@@ -68,10 +83,13 @@ class ChartScreen(Screen[None]):
         series: Series,
         clock: Clock,
         empty: str,
-        number: Callable[[float], str] = "{:g}".format,
+        number: Callable[[float], str] = readable_number,
+        unit: str = "",
     ) -> None:
         super().__init__()
         self._number = number
+        self._unit = unit
+        self.y_ticks: list[str] = []
         self.chart_title = title
         self._series = series
         self._clock = clock
@@ -118,6 +136,7 @@ class ChartScreen(Screen[None]):
         plt.clear_data()
         plt.clear_figure()
         lines: list[str] = []
+        low = high = None
         for name, points in series.items():
             shown = [(t, v) for t, v in points if since is None or t >= since]
             stats = series_stats(points, since)
@@ -125,6 +144,8 @@ class ChartScreen(Screen[None]):
                 lines.append(f"{name}: nothing in the window")
                 continue
             drawn = downsample(shown)
+            low = stats.minimum if low is None else min(low, stats.minimum)
+            high = stats.maximum if high is None else max(high, stats.maximum)
             plt.plot(
                 [t - now for t, _ in drawn],
                 [v for _, v in drawn],
@@ -141,6 +162,16 @@ class ChartScreen(Screen[None]):
             lines.append(self._empty)
         plt.title(f"{self.chart_title} · window {window_text} · now {self._clock.time_of_day(now)}")
         plt.xlabel("seconds before now")
+        if self._unit:
+            plt.ylabel(self._unit)
+        self.y_ticks = []
+        if low is not None and high is not None:
+            # plotext's own ticks print raw floats (22.400000000000002): round values
+            # written with the same decimals, the axis spanning them
+            ticks, self.y_ticks = axis_ticks(low, high)
+            plt.yticks(ticks, self.y_ticks)
+            if len(ticks) > 1:
+                plt.ylim(ticks[0], ticks[-1])
         if window is not None:
             plt.xlim(-window, 0)
         self.stats_text = f"window {window_text} (w: next)   " + "   ".join(lines)

@@ -32,6 +32,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from console.bridge import NotificationFeed
@@ -57,8 +58,11 @@ __all__ = ["CLEAR_ACTION", "REBUILD_SECONDS", "TopicsScreen", "topic_detail"]
 #: often when a rebuild takes over a fifth of it).
 REBUILD_SECONDS = 0.5
 #: Live counters and previews are redrawn at most this often (seconds); a key redraws
-#: at once.
-REFRESH_SECONDS = 0.25
+#: at once. Twice a second: under a flood a frame of the tree costs the loop tens of
+#: ms on a busy machine, time a key's repaint then waits for.
+REFRESH_SECONDS = 0.5
+#: The detail follows the cursor once it rested this long (seconds).
+DETAIL_SECONDS = 0.05
 #: The audit action of a retained cleanup.
 CLEAR_ACTION = "mqtt.clear_retained"
 #: Bytes of a payload the detail pane decodes.
@@ -203,6 +207,7 @@ class TopicsScreen(FleetScreen):
         self._dirty = False
         self._detail_touched = False
         self._rebuild_timer: object | None = None
+        self._detail_timer: Timer | None = None
         self._detail_node: TopicNode | None = None
         self._select: tuple[str, str] | None = None
         self._stored: dict[TopicNode, list[TopicMessage]] = {}
@@ -303,7 +308,10 @@ class TopicsScreen(FleetScreen):
         # the next: at most a fifth of the time goes to rebuilding while topics arrive
         self._rebuild_every = max(REBUILD_SECONDS, 4 * (self._last_rebuild - started))
         self._show_info()
-        self._show_detail()
+        if self.view.highlighted is self._detail_node:
+            self._detail_soon()  # the same topic: its counters can wait a frame
+        else:
+            self._show_detail()
 
     def _show_info(self) -> None:
         tree = self.topic_tree
@@ -324,7 +332,8 @@ class TopicsScreen(FleetScreen):
             )
         self.query_one("#topics-info", Static).update(
             f"{format_count(tree.topic_count)} topics, {format_count(tree.messages)} messages"
-            f"{trimmed}{shown}{clearing}"
+            f"{trimmed}{shown}{clearing}",
+            layout=False,  # one line of fixed height: no reflow of the whole screen
         )
 
     def on_notification_feed_arrived(self, message: NotificationFeed.Arrived) -> None:
@@ -359,9 +368,24 @@ class TopicsScreen(FleetScreen):
     def _highlighted(self, message: TopicTreeView.Highlighted) -> None:
         if message.node is not self._detail_node:
             self.history_index = -1
+        self._detail_soon()
+
+    def _detail_soon(self) -> None:
+        """Show the detail once the cursor rests :data:`DETAIL_SECONDS`: a new detail
+        changes the pane's height (a layout of the whole screen), which the tree's
+        repaint after a key need not wait for, and keys held down pay it once."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_SECONDS, self._detail_due)
+
+    def _detail_due(self) -> None:
+        self._detail_timer = None
         self._show_detail()
 
     def _show_detail(self) -> None:
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
         node = self.view.highlighted
         self._detail_node = node
         detail = self.query_one("#topic-detail", Static)
@@ -461,14 +485,30 @@ class TopicsScreen(FleetScreen):
         preset = PublishPreset(node.broker, node.topic, text, node.qos, node.retained)
         await mqtt.ask_publish(node.topic, preset=preset)
 
-    def action_plot(self) -> None:
-        """Open the chart of the selected topic's numeric values."""
+    @work(exclusive=True, group="stored", exit_on_error=False, description="chart")
+    async def action_plot(self) -> None:
+        """Open the chart of the selected topic's numeric values: its messages in
+        memory and, the first time, its older ones from the store (as ``h`` loads
+        them), so a chart opened late still has its past."""
         from screens.topic_plot import TopicPlotScreen
 
         node = self.view.highlighted
         if node is None or node.topic is None:
             self.notify("select a topic", severity="warning")
             return
+        store = self.context.store.store
+        if store is not None and node not in self._stored:
+            history = self.history(node)
+            before = history[0].received if history else self._now()
+            try:
+                older = await stored_messages(store, node.broker, node.topic, before=before)
+            except Exception as exc:  # the chart of what memory holds, and why not more
+                self.notify(f"the store could not be read: {exc}", severity="error", markup=False)
+                older = []
+            if older:
+                self._stored[node] = older
+                if self.history_index >= 0:  # the same message stays shown
+                    self.history_index += len(older)
         self.app.push_screen(TopicPlotScreen(node, lambda: self.history(node), self.context.clock))
 
     @work(exclusive=True, group="stored", exit_on_error=False, description="stored messages")

@@ -963,3 +963,32 @@ def test_topic_and_event_patterns_live_beside_matches() -> None:
     assert events.event_pattern("snmp/?/trap/*") == ("snmp", "?", "trap", "*")
     with pytest.raises(ValueError, match="may only be the last segment"):
         events.event_pattern("snmp/*/trap")
+
+
+async def test_a_batched_backlog_is_delivered_one_batch_per_loop_step(bus: EventManager) -> None:
+    """Thirty events waiting for a subscription of batches of ten: three deliveries,
+    and the loop runs other tasks between them (a flood's consumer takes turns with
+    the UI instead of draining its queue in one step)."""
+    steps = 0
+    seen: list[tuple[int, int]] = []  # (events in the batch, loop steps so far)
+
+    async def ticker() -> None:
+        nonlocal steps
+        while True:
+            steps += 1
+            await asyncio.sleep(0)
+
+    def handler(batch: list[Event]) -> None:
+        seen.append((len(batch), steps))
+
+    bus.subscribe(("t", "*"), handler, policy=Policy.BLOCK, batch_size=10)
+    for n in range(30):
+        bus.publish(("t", str(n)), n)
+    task = asyncio.create_task(ticker())
+    try:
+        await bus.drain()
+    finally:
+        task.cancel()
+    assert [size for size, _ in seen] == [10, 10, 10]
+    marks = [mark for _, mark in seen]
+    assert marks[0] < marks[1] < marks[2]

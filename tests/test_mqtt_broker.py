@@ -885,3 +885,40 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
         assert all(s.stats.overflow == 0 and s.stats.dropped == 0 for s in bus.subscriptions)
     finally:
         await connection.aclose()
+
+
+async def test_the_pump_waits_when_the_loop_is_congested_and_loses_nothing(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """A task that holds the loop 20 ms at each of its steps (a slow repaint): the
+    pump, coming back late, waits before its next step (``stats.backoffs``), and
+    every message still arrives, in order."""
+    from console.mqtt.client import BrokerConnection
+    from console.mqtt.handover import CONGESTED_SECONDS
+
+    got: list[str] = []
+    bus.subscribe(
+        ("mqtt", "?", "message", "*"),
+        lambda event: got.append(cast(dict[str, Any], event.payload)["payload"]),
+    )
+    config = config_for(broker.port, subscriptions='[{topic: "busy/#", qos: 1}]')
+    connection = BrokerConnection(config.brokers[0], bus)
+
+    async def hog() -> None:
+        while True:
+            time.sleep(2 * CONGESTED_SECONDS)  # noqa: ASYNC251 - holding the loop is the point
+            await asyncio.sleep(0)
+
+    await connection.start()
+    task = asyncio.create_task(hog())
+    try:
+        await eventually(lambda: bus.latest(("mqtt", "@plant", "subscribed")) is not None)
+        lines = "".join(f"{n}\n" for n in range(2000)).encode()
+        await mosquitto_pub(broker, "-t", "busy/x", "-q", "1", "-l", stdin=lines)
+        await eventually(lambda: len(got) == 2000, within=60)
+        assert connection.stats.backoffs > 0
+        expected = [base64.b64encode(f"{n}".encode()).decode() for n in range(2000)]
+        assert got == expected
+    finally:
+        task.cancel()
+        await connection.aclose()

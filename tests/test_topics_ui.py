@@ -186,6 +186,47 @@ async def test_the_tree_shows_every_topic_with_counts_and_filters(
         assert temp.retained
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_live_retained_publish_is_flagged_where_the_broker_says_so(
+    broker: Mosquitto, tmp_path: Path, protocol: str
+) -> None:
+    """MQTT 5 subscribes with Retain As Published (§3.8.3.1): a retained publish made
+    after subscribing flags its topic, a plain one leaves the flag, an empty retained
+    one clears it. MQTT 3.1.1 delivers live publishes without the flag (§3.3.1.3): the
+    topic is not known retained."""
+    text = (
+        f"store: {{path: {tmp_path / 'fleet.db'}, batch_window: 0.01}}\n"
+        "brokers:\n  - name: plant\n    host: 127.0.0.1\n"
+        f"    port: {broker.port}\n    protocol: '{protocol}'\n"
+        "    subscriptions: [{topic: '#', qos: 1}]\n"
+    )
+    config = parse_config(text, environ={})
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        _, tree = await subscribed_topics(pilot, app)
+        await publish_all(pilot, broker, tree, "lab/door", ["open"])  # not retained
+        node = tree.find("plant", "lab/door")
+        assert node is not None
+        assert not node.retained
+        await mosquitto_pub(broker, "-t", "lab/door", "-m", "closed", "-r", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 2, "the retained publish")
+        if protocol == "3.1.1":
+            assert not node.retained  # the broker does not say it retained it
+            return
+        assert node.retained
+        assert node.latest is not None
+        assert node.latest.retain
+        assert tree.root.children["@plant"].retained_count == 1
+        await mosquitto_pub(broker, "-t", "lab/door", "-m", "ajar", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 3, "the plain publish")
+        assert node.retained  # the broker still holds "closed"
+        await mosquitto_pub(broker, "-t", "lab/door", "-n", "-r", "-q", "1")
+        await wait_for(pilot, lambda: node.count == 4, "the empty retained publish")
+        assert not node.retained
+        assert tree.root.children["@plant"].retained_count == 0
+        assert await retained_under(broker, "lab/#") == []
+
+
 async def test_history_steps_back_with_the_diff_against_the_message_before(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
@@ -235,6 +276,31 @@ async def test_a_numeric_topic_is_charted_with_min_max_last(
         await wait_for(pilot, lambda: shown(app, TopicsScreen), "back")
 
 
+async def test_the_chart_axis_and_stats_are_round_numbers(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Payloads with float noise (``22.400000000000002``, what 22.3 + 0.1 prints): the
+    y axis ticks are round values written alike and the stats line reads ``22.4``."""
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        values = ["21.9", "22.400000000000002", "22.150000000000002"]
+        await publish_all(pilot, broker, tree, "lab/temp", values)
+        await select(pilot, screen, "lab/temp")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
+        chart = app.screen
+        assert isinstance(chart, TopicPlotScreen)
+        assert "value: min 21.9  max 22.4  last 22.15  (3 points)" in chart.stats_text
+        assert chart.y_ticks == ["21.8", "22.0", "22.2", "22.4"]
+        from textual_plotext import PlotextPlot
+
+        drawn = chart.query_one(PlotextPlot).plt.build()
+        assert "22.400000000000002" not in drawn
+        assert "22.150000000000002" not in drawn
+        assert "22.2" in drawn
+
+
 async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_path: Path) -> None:
     """Two messages in memory (``ui.topics.history_messages: 2``), the first of three
     from the store's notification log with ``h``."""
@@ -259,6 +325,24 @@ async def test_older_messages_come_back_from_the_store(broker: Mosquitto, tmp_pa
         assert "message 2 of 3" in detail
         assert "- first" in detail
         assert "+ second" in detail
+
+
+async def test_a_chart_opened_late_has_the_past_from_the_store(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Two messages in memory (``ui.topics.history_messages: 2``): the chart has all
+    three points, the first read from the store's notification log as it opens."""
+    config = config_for(broker, tmp_path, "ui: {topics: {history_messages: 2}}\n")
+    app = FleettopApp(Runtime(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        await publish_all(pilot, broker, tree, "lab/level", ["10", "30", "20"])
+        await select(pilot, screen, "lab/level")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: shown(app, TopicPlotScreen), "chart")
+        chart = app.screen
+        assert isinstance(chart, TopicPlotScreen)
+        assert "value: min 10  max 30  last 20  (3 points)" in chart.stats_text
 
 
 async def test_a_subtree_of_retained_topics_is_cleared_and_audited(

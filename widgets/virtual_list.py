@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -50,6 +50,7 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
         self.cursor = -1
         """The index of the row under the cursor (``-1``: none)."""
         self._highlighted: RowT | None = None
+        self._frame: tuple[Style, int] | None = None
 
     # -- what subclasses provide ------------------------------------------------------
 
@@ -94,12 +95,25 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
 
     # -- rendering ---------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's, with the widget's style and width worked out once for every line
+        drawn (``rich_style`` walks the ancestors' styles: ~0.2 ms a call, 48 lines a
+        frame)."""
+        self._frame = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
         """The line ``y`` of the view: the row at ``scroll_y + y``."""
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        frame = self._frame
+        if frame is None:
+            base, width = self.rich_style, self.scrollable_content_region.width
+        else:
+            base, width = frame
         if index >= len(self._rows):
             return Strip.blank(width, base)
         strip = self.row_strip(index, self._rows[index], base, width)

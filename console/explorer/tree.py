@@ -12,8 +12,13 @@ topic's levels (MQTT 3.1.1 §4.7: ``a//b`` has an empty middle level). Each node
   under it;
 * ``last``: when the newest message at or under it arrived (s since the epoch);
 * ``retained_count``: topics at and under it whose retained message is known to be
-  on the broker (a message delivered with the retain flag, §3.3.1.3, and no empty
-  payload since: an empty retained publish deletes it, §3.3.1.3);
+  on the broker: a message delivered with the retain flag and a payload (MQTT 3.1.1
+  §3.3.1.3), until an empty retained publish deletes it. A broker subscribed with
+  Retain As Published (MQTT 5.0 §3.8.3.1, ``retain_as_published``) flags live
+  retained publishes too, so there the flag is exact: a message without it changes
+  nothing, an empty one with it clears. Elsewhere a live publish arrives without the
+  flag (MQTT 3.1.1 §3.3.1.3), so any empty payload on a retained topic clears it (the
+  usual way to delete one) and a retained publish made after subscribing is missed;
 
 and a topic node (one that received a message) also its QoS, its device (when a
 device rule maps it) and its history: the newest messages, bounded per topic by
@@ -68,7 +73,7 @@ MESSAGE_OVERHEAD: Final = 120
 TRIM_FRACTION: Final = 0.05
 #: Events folded per batch (one listener call per batch); small enough that a batch
 #: holds the event loop for milliseconds, not tens (keys are read in between).
-BATCH_SIZE: Final = 500
+BATCH_SIZE: Final = 250
 #: Seconds a batch stays open.
 BATCH_SECONDS: Final = 0.05
 
@@ -243,6 +248,9 @@ class TopicTree:
         history_total_bytes: payload bytes kept over every topic's history; past it
             the least recently seen topics keep only their newest message.
         payload_limit: bytes of each payload kept.
+        retain_as_published: brokers whose messages carry the retain flag as
+            published (subscribed with MQTT 5's Retain As Published): their flag
+            is taken as exact (see the module docstring).
 
     Raises:
         ValueError: a bound below 1.
@@ -256,6 +264,7 @@ class TopicTree:
         history_bytes: int = 256 * 1024,
         history_total_bytes: int = 32 * 1024 * 1024,
         payload_limit: int = 64 * 1024,
+        retain_as_published: Iterable[str] = (),
     ) -> None:
         if min(max_topics, history_messages, history_bytes, history_total_bytes, payload_limit) < 1:
             raise ValueError("the topic tree's bounds must be at least 1")
@@ -264,6 +273,8 @@ class TopicTree:
         self.history_bytes = history_bytes
         self.history_total_bytes = history_total_bytes
         self.payload_limit = payload_limit
+        self.retain_as_published = frozenset(retain_as_published)
+        """Brokers whose retain flag is exact (MQTT 5 Retain As Published)."""
         self.root = TopicNode("", None, "")
         self.trimmed = 0
         """Topic nodes trimmed since start (the bound was reached)."""
@@ -350,9 +361,11 @@ class TopicTree:
         """Fold one message of ``topic`` on ``broker``; return its topic node.
 
         ``size`` is the payload's size as received (default ``len(payload)``);
-        ``payload`` is cut at ``payload_limit`` bytes. An empty payload with the
-        retain flag or from a topic known retained marks it no longer retained (an
-        empty retained publish deletes a retained message, MQTT 3.1.1 §3.3.1.3).
+        ``payload`` is cut at ``payload_limit`` bytes. A payload with the retain flag
+        marks the topic retained; an empty one with it clears the mark (an empty
+        retained publish deletes a retained message, MQTT 3.1.1 §3.3.1.3); on a broker
+        not in ``retain_as_published`` any empty payload on a retained topic clears
+        it too (live publishes come without the flag there).
         """
         topics = self._topics.get(broker)
         if topics is None:
@@ -374,7 +387,12 @@ class TopicTree:
         if device is not None:
             node.device = device
         self._remember(node, message)
-        retained = (retain or node.retained) and message.size > 0
+        if retain:
+            retained = message.size > 0
+        elif broker in self.retain_as_published:
+            retained = node.retained  # not a retained publish: the broker's is unchanged
+        else:
+            retained = node.retained and message.size > 0
         delta = int(retained) - int(node.retained)
         node.retained = retained
         bucket = int(received // RATE_WINDOW)

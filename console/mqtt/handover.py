@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,8 +52,23 @@ mlog = logging.getLogger(__name__)
 DEFAULT_MAX_PENDING: Final = 20_000
 #: Payload bytes waiting between paho's thread and the loop before it blocks.
 DEFAULT_MAX_PENDING_BYTES: Final = 64 * 1024 * 1024
-#: Messages handled per pump step before the pump yields to the loop.
+#: Messages taken off the queue per pump step at most (delivered in runs of
+#: :data:`RUN` messages).
 CHUNK: Final = 1024
+#: Messages handed to the handler at once; after each run the pump checks
+#: :data:`STEP_SECONDS`.
+RUN: Final = 32
+#: Seconds of handling after which a pump step ends and yields to the loop, whatever
+#: is left of its chunk (a key press waits for at most about this, not a whole chunk).
+STEP_SECONDS: Final = 0.004
+#: A loop round (the time the pump's yield takes to come back: everything else the
+#: loop ran meanwhile, the UI and the consumers of what the pump handed over) longer
+#: than this (s) means the loop is congested: the pump then waits as long again before
+#: its next step, so ingest never takes more than about half the loop and keys,
+#: repaints and the consumers get through (TCP and the broker hold what waits).
+CONGESTED_SECONDS: Final = 0.012
+#: The longest such wait (s).
+MAX_BACKOFF: Final = 0.1
 #: Seconds the pump waits after draining before paho's thread may wake it again.
 LINGER: Final = 0.001
 
@@ -64,7 +80,9 @@ class MqttMessage(NamedTuple):
         topic: the topic name.
         payload: the payload bytes.
         qos: 0, 1 or 2 (the lower of the publisher's and the subscription's).
-        retain: the broker's retained message for the topic, sent on subscribe.
+        retain: the retain flag as delivered: the broker's retained message sent on
+            subscription; with MQTT 5 (subscribed with Retain As Published, §3.8.3.1)
+            also a live PUBLISH the broker retained (an empty one deletes it).
         properties: MQTT 5 properties (``ContentType``, ``UserProperty`` as a list of
             ``[name, value]``, ``PayloadFormatIndicator``, ``ResponseTopic``,
             ``CorrelationData`` as hex, ``MessageExpiryInterval``,
@@ -95,6 +113,8 @@ class ConnectionStats:
         published: operator publishes completed.
         batches: chunks the pump handed over (received / batches is the mean
             batch size).
+        backoffs: pump steps after which the loop was congested and the pump
+            waited (see :data:`CONGESTED_SECONDS`).
     """
 
     received: int = 0
@@ -103,6 +123,7 @@ class ConnectionStats:
     max_pending: int = 0
     published: int = 0
     batches: int = 0
+    backoffs: int = 0
 
 
 class Control(NamedTuple):
@@ -215,8 +236,9 @@ class Handover:
 
     async def pump(self) -> None:
         """Drain the queue: messages to ``deliver``, controls to ``apply``, in
-        arrival order, :data:`CHUNK` at a time, yielding to the loop between chunks.
-        Runs until cancelled.
+        arrival order, in steps of at most :data:`STEP_SECONDS` (:data:`CHUNK`
+        messages), yielding to the loop between steps and waiting longer when it is
+        congested. Runs until cancelled.
 
         After draining, the pump lingers :data:`LINGER` seconds before it lets paho's
         thread wake it again, so a stream of messages costs one wake-up per
@@ -246,10 +268,17 @@ class Handover:
         self.stats.batches += 1
         messages: list[MqttMessage] = []
         popleft = pending.popleft
+        clock = time.perf_counter
+        started = clock()
         for _ in range(count):
             item = popleft()
             if type(item) is MqttMessage:
                 messages.append(item)
+                if len(messages) >= RUN:
+                    await self._deliver(messages)
+                    messages = []
+                    if clock() - started > STEP_SECONDS:
+                        break
                 continue
             if messages:
                 await self._deliver(messages)
@@ -262,7 +291,17 @@ class Handover:
         if messages:
             await self._deliver(messages)
         self._room.set()
+        await self._yield()
+
+    async def _yield(self) -> None:
+        """Let the loop run; wait longer when it is congested (see :data:`CONGESTED_SECONDS`)."""
+        clock = time.perf_counter
+        asked = clock()
         await asyncio.sleep(0)
+        round_trip = clock() - asked
+        if round_trip > CONGESTED_SECONDS:
+            self.stats.backoffs += 1
+            await asyncio.sleep(min(round_trip, MAX_BACKOFF))
 
     async def _deliver(self, messages: list[MqttMessage]) -> None:
         self._bytes_out += sum(len(m.payload) for m in messages)

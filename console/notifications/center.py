@@ -76,6 +76,9 @@ DEFAULT_RING_SIZE: Final = 10_000
 DEFAULT_REPLAY: Final = 500
 #: Events per delivered batch, at most.
 DEFAULT_BATCH_SIZE: Final = 2000
+#: Events classified between two yields to the loop (a batch of 2,000 would hold it
+#: for tens of ms under a flood).
+_CLASSIFY_STEP: Final = 250
 #: Seconds a batch stays open after its first event, at most.
 DEFAULT_BATCH_DURATION: Final = 0.05
 #: Seconds between two retention prunes.
@@ -277,7 +280,9 @@ class NotificationCenter(ClosesOnce):
         if not self._started.is_set():
             await self._started.wait()
         fresh: list[Notification] = []
-        for event in events:
+        for index, event in enumerate(events, 1):
+            if not index % _CLASSIFY_STEP:
+                await asyncio.sleep(0)  # a big batch must not hold the loop (the UI)
             notification = classify(event)
             if notification is not None:
                 fresh.append(notification)
