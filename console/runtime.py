@@ -81,7 +81,8 @@ class Runtime(ClosesOnce):
     and the monitors (each subscribed before anything publishes), the last-known
     values; then the SNMP devices, each polling as soon as its demo agent answers,
     and :attr:`ready` is set (the UI shows the fleet). Then the MIB names (what the
-    cache holds of ``mib_paths``; the rest compiles in the background,
+    standard modules and what the cache holds of ``mib_paths``; the rest compiles in
+    the background,
     :attr:`mib_compile`, with ``("mib", "status")`` progress, and is swapped in when
     done), the end of the notification replay, the alarm book,
     the trap receiver, the demo broker and the MQTT brokers; the heavy ones wait
@@ -140,7 +141,7 @@ class Runtime(ClosesOnce):
         self.monitors: MonitorSet | None = None
         """The monitors of ``config.monitors``, once started."""
         self.mib_compile: asyncio.Task[None] | None = None
-        """The background compile of the ``mib_paths`` modules the cache lacks, while
+        """The background compile of the MIB modules the cache lacks, while
         one runs (``("mib", "status")`` events tell its progress)."""
         self._closing_mibs = False
         self.topics: TopicTree | None = None
@@ -287,8 +288,7 @@ class Runtime(ClosesOnce):
         if self._replaying is not None:
             await self._replaying
         await self._first_polls()
-        if self.config.mib_paths:
-            await self._load_mibs(bus)
+        await self._load_mibs(bus)
         await self._start_alarm_book()
         if self.config.traps is not None:
             await self._start_traps(bus)
@@ -304,10 +304,15 @@ class Runtime(ClosesOnce):
         then ``loaded``; names fill in when the compiled modules are loaded."""
         mib = self.mib
         assert mib is not None
-        self._publish_mibs(bus, "loading")
+        # without mib_paths only the standard modules load (pysnmp-mibs' compiled
+        # ones: nothing to compile), quietly
+        quiet = not self.config.mib_paths
+        if not quiet:
+            self._publish_mibs(bus, "loading")
         pending = await asyncio.to_thread(mib.load_cached)
         if not pending:
-            self._publish_mibs(bus, "loaded")
+            if not quiet:
+                self._publish_mibs(bus, "loaded")
             return
         self._publish_mibs(bus, "compiling", 0, len(pending))
         self._on_close("the MIB compiler", self._stop_mib_compile)

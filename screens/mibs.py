@@ -67,7 +67,7 @@ _texts_cache: dict[tuple[str, ...], MibTexts] = {}
 def text_sources(source: object | None) -> tuple[list[Path], list[Path]]:
     """The MIB sources and pysnmp's compiled modules a resolver's texts come from:
     its compiled ``mib_paths`` sources, fleettop's vendored base modules, pysnmp's
-    bundled modules."""
+    bundled modules, and the pysnmp-mibs modules it loaded (IP-MIB, UPS-MIB...)."""
     from console.snmp.mibs import BASE_DIR
 
     sources: list[Path] = []
@@ -81,6 +81,14 @@ def text_sources(source: object | None) -> tuple[list[Path], list[Path]]:
 
         bundled.append(Path(pysnmp_mibs.__file__).parent)
     except ImportError:  # pragma: no cover - pysnmp is a dependency
+        pass
+    loaded = getattr(source, "modules", ())
+    try:
+        import pysnmp_mibs as misc  # type: ignore[import-untyped]
+
+        misc_dir = Path(misc.__file__).parent
+        bundled.extend(p for m in loaded if (p := misc_dir / f"{m}.py").is_file())
+    except ImportError:  # pragma: no cover - pysnmp-mibs is a dependency
         pass
     return sources, bundled
 

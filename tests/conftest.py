@@ -111,6 +111,7 @@ SLOW_MODULES = (
     "test_snmp_manager.py",
     "test_app.py",
     "test_mib.py",
+    "test_mib_names.py",
     "test_mib_cache.py",
     "test_snmp_v3.py",
     "test_traps.py",

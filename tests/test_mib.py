@@ -45,13 +45,48 @@ RESOLVED = [
     (".1.3.6.1.2.1.1.1.0", "SNMPv2-MIB::sysDescr.0"),
     ("1.3.6.1.2.1.1.9.1.3.2", "SNMPv2-MIB::sysORDescr.2"),
     ("1.3.6.1.2.1.1", "SNMPv2-MIB::system"),
-    ("1.3.6.1.2.1.4.20.1.1.127.0.0.1", "RFC1213-MIB::ipAdEntAddr.127.0.0.1"),
+    # IP-MIB defines it now: RFC1213-MIB names only what no newer module defines
+    ("1.3.6.1.2.1.4.20.1.1.127.0.0.1", "IP-MIB::ipAdEntAddr.127.0.0.1"),
+    ("1.3.6.1.2.1.3.1.1.1.1.1.10.0.0.1", "RFC1213-MIB::atIfIndex.1.1.10.0.0.1"),
+    ("1.3.6.1.2.1.4.1.0", "IP-MIB::ipForwarding.0"),
+    ("1.3.6.1.2.1.6.5.0", "TCP-MIB::tcpActiveOpens.0"),
+    ("1.3.6.1.2.1.7.1.0", "UDP-MIB::udpInDatagrams.0"),
+    ("1.3.6.1.2.1.2.2.1.1.1", "IF-MIB::ifIndex.1"),
     ("1.3.6.1.6.3.10.2.1.1.0", "SNMP-FRAMEWORK-MIB::snmpEngineID.0"),
     ("1.3.6.1.2.1.2.1.0", "IF-MIB::ifNumber.0"),
     ("1.3.6.1.2.1.2.2.1.10.3", "IF-MIB::ifInOctets.3"),
     ("1.3.6.1.2.1.31.1.1.1.6.1", "IF-MIB::ifHCInOctets.1"),
     ("1.3.6.1.2.1.25.1.1.0", "HOST-RESOURCES-MIB::hrSystemUptime.0"),
     ("1.3.6.1.2.1.33.1.2.4.0", "UPS-MIB::upsEstimatedChargeRemaining.0"),
+    ("1.3.6.1.2.1.33.1.2.3.0", "UPS-MIB::upsEstimatedMinutesRemaining.0"),
+    ("1.3.6.1.2.1.33.1.3.3.1.2.1", "UPS-MIB::upsInputFrequency.1"),
+    ("1.3.6.1.2.1.33.2.1", "UPS-MIB::upsTrapOnBattery"),
+    ("1.3.6.1.2.1.25.3.2.1.2.1", "HOST-RESOURCES-MIB::hrDeviceType.1"),
+    ("1.3.6.1.2.1.47.1.1.1.1.2.1", "ENTITY-MIB::entPhysicalDescr.1"),
+    # DISMAN-EVENT-MIB's sysUpTimeInstance is the instance 0 of sysUpTime
+    ("1.3.6.1.2.1.1.3.0", "SNMPv2-MIB::sysUpTime.0"),
+    # indexes decoded by the INDEX clause, as Net-SNMP writes them
+    (
+        "1.3.6.1.2.1.7.7.1.8.1.4.0.0.0.0.161.1.4.0.0.0.0.0.1",
+        'UDP-MIB::udpEndpointProcess.ipv4."0.0.0.0".161.ipv4."0.0.0.0".0.1',
+    ),
+    (
+        "1.3.6.1.2.1.4.34.1.3.2.16.254.128.0.0.0.0.0.0.2.18.121.255.254.98.249.64",
+        'IP-MIB::ipAddressIfIndex.ipv6."fe:80:00:00:00:00:00:00:02:12:79:ff:fe:62:f9:40"',
+    ),
+    (
+        "1.3.6.1.2.1.4.24.7.1.7.1.4.0.0.0.0.0.2.0.0.1.4.10.0.0.1",
+        'IP-FORWARD-MIB::inetCidrRouteIfIndex.ipv4."0.0.0.0".0.2.0.0.ipv4."10.0.0.1"',
+    ),
+    ("1.3.6.1.2.1.17.4.3.1.2.0.12.41.52.139.12", "BRIDGE-MIB::dot1dTpFdbPort.'..)4..'"),
+    ("1.3.6.1.6.3.12.1.2.1.3.97.98.99", "SNMP-TARGET-MIB::snmpTargetAddrTAddress.'abc'"),
+    (
+        "1.3.6.1.4.1.8072.1.3.2.3.1.1.4.116.101.115.116",
+        'NET-SNMP-EXTEND-MIB::nsExtendOutput1Line."test"',
+    ),
+    # an index that does not fit its INDEX clause: the numeric arcs from there on
+    ("1.3.6.1.2.1.4.34.1.3.1.9.10.0", "IP-MIB::ipAddressIfIndex.ipv4.9.10.0"),
+    ("1.3.6.1.2.1.7.7.1.8.1", "UDP-MIB::udpEndpointProcess.ipv4"),
     ("1.3.6.1.4.1.2021.10.1.6.1", "UCD-SNMP-MIB::laLoadFloat.1"),
 ]
 
@@ -78,7 +113,9 @@ def test_mib_resolver_is_lazy_and_cached() -> None:
     resolver.resolve("1.3.6.1.2.1.1.6.0")
     resolver.resolve("1.3.6.1.2.1.1.4.0")
     assert resolver.cache_info() == {"size": 2, "max_size": 2}
-    assert resolver.compiled is None  # no mib_paths: nothing compiled
+    # no mib_paths: nothing compiled; the standard modules are pysnmp-mibs' compiled ones
+    assert resolver.compiled is None
+    assert {"IF-MIB", "UPS-MIB", "HOST-RESOURCES-MIB"} <= set(resolver.modules)
     assert resolver.problems == ()
 
 
@@ -129,7 +166,15 @@ def test_disable_pysnmp_compiler_on_an_engine() -> None:
         ("SNMPv2-MIB::sysName.0", "1.3.6.1.2.1.1.5.0"),
         ("sysUpTime.0", "1.3.6.1.2.1.1.3.0"),
         ("  sysUpTime.0 ", "1.3.6.1.2.1.1.3.0"),
-        ("IF-MIB::ifInOctets.3", "1.3.6.1.2.1.2.2.1.10.3"),  # from WELL_KNOWN
+        ("IF-MIB::ifInOctets.3", "1.3.6.1.2.1.2.2.1.10.3"),
+        (
+            'ipAddressIfIndex.ipv6."fe80::212:79ff:fe62:f940"',
+            "1.3.6.1.2.1.4.34.1.3.2.16.254.128.0.0.0.0.0.0.2.18.121.255.254.98.249.64",
+        ),
+        ('IP-MIB::ipAddressIfIndex.ipv4."10.0.0.1"', "1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.1"),
+        ("ipAddressIfIndex.1.4.10.0.0.1", "1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.1"),
+        ("snmpTargetAddrTAddress.'abc'", "1.3.6.1.6.3.12.1.2.1.3.97.98.99"),
+        ('nsExtendOutput1Line."a.b"', "1.3.6.1.4.1.8072.1.3.2.3.1.1.3.97.46.98"),
         ("ifHCInOctets.1", "1.3.6.1.2.1.31.1.1.1.6.1"),
         ("sysDescr", "1.3.6.1.2.1.1.1"),  # no index: the object's own OID
         ("SNMPv2-MIB::system", "1.3.6.1.2.1.1"),
@@ -149,6 +194,7 @@ def test_lookup(resolver: MibResolver, name: str, oid: str) -> None:
 
 @pytest.mark.parametrize(("oid", "name"), [r for r in RESOLVED if not r[1].endswith("::system")])
 def test_lookup_inverts_resolve(resolver: MibResolver, oid: str, name: str) -> None:
+    assert resolver.resolve(oid) == name  # shown (a lossy index is accepted as shown)
     assert resolver.lookup(name) == oid.lstrip(".")
 
 
@@ -171,6 +217,10 @@ def test_lookup_inverts_resolve(resolver: MibResolver, oid: str, name: str) -> N
         ("1.3.x", "'1.3.x' is not a numeric OID: arc 3 ('x') is not a number"),
         ("sysName." + ".".join(["1"] * 130), "more than the 128 allowed"),
         ("sysName.4294967296", "is larger than 4294967295"),
+        ('ipAddressIfIndex.ipv9."x"', "'ipv9' is not a value of ipAddressAddrType"),
+        ('ifIndex."abc"', "'abc' is not a number (ifIndex)"),
+        ("dot1dTpFdbPort.'abc'", "dot1dTpFdbAddress takes exactly 6 octets"),
+        ('ipAddressIfIndex.ipv4."10.0.0.1', "cannot read the index"),
     ],
 )
 def test_lookup_rejects_with_a_readable_message(
@@ -190,15 +240,18 @@ def test_lookup_rejects_non_text(resolver: MibResolver) -> None:
 
 
 def test_complete_a_bare_prefix(resolver: MibResolver) -> None:
-    assert resolver.complete("sysU") == ["SNMPv2-MIB::sysUpTime"]
+    assert resolver.complete("sysUpTime") == [
+        "SNMPv2-MIB::sysUpTime",
+        "DISMAN-EVENT-MIB::sysUpTimeInstance",
+    ]
     names = resolver.complete("sys")
     assert "SNMPv2-MIB::sysName" in names
     assert all(n.split("::")[1].lower().startswith("sys") for n in names)
     # each object once (mib-2 is in RFC1213-MIB and SNMPv2-SMI), named by the module
     # lookup() prefers; the other module's name stays reachable qualified
-    assert resolver.complete("mib-") == ["RFC1213-MIB::mib-2"]
-    assert resolver.complete("SNMPv2-SMI::mib") == ["SNMPv2-SMI::mib-2"]
-    assert resolver.complete("SYSu") == ["SNMPv2-MIB::sysUpTime"]
+    assert resolver.complete("mib-") == ["SNMPv2-SMI::mib-2"]
+    assert resolver.complete("RFC1213-MIB::mib") == ["RFC1213-MIB::mib-2"]
+    assert resolver.complete("SYSuptime")[0] == "SNMPv2-MIB::sysUpTime"
 
 
 def test_complete_a_qualified_prefix(resolver: MibResolver) -> None:
@@ -263,7 +316,6 @@ def test_a_test_mib_compiles_and_resolves_both_ways(tmp_path: Path) -> None:
         "FLEETTOP-TEST-MIB::ftPortName",
         "FLEETTOP-TEST-MIB::ftPortTable",
     ]
-    # the real IF-MIB now names what WELL_KNOWN does not know
     assert resolver.resolve("1.3.6.1.2.1.31.1.2.1.3.1.2") == "IF-MIB::ifStackStatus.1.2"
     assert resolver.lookup("ifStackStatus.1.2") == "1.3.6.1.2.1.31.1.2.1.3.1.2"
 
@@ -424,9 +476,11 @@ async def test_aload_compiles_in_a_thread(tmp_path: Path) -> None:
 
 @pytest.mark.peer("net-snmp MIBs")
 def test_debians_net_snmp_mibs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Real MIB sources: what Debian's libsnmp-base installs. Some import modules
-    whose sources Debian does not ship (SNMP-FRAMEWORK-MIB, HCNUM-TC): each of those
-    is a warning naming the missing module, and the others load."""
+    """Real MIB sources: what Debian's libsnmp-base installs. Two import symbols of
+    SNMP-FRAMEWORK-MIB, whose source neither Debian nor fleettop ships: each is a
+    warning naming the missing module; pysmi refuses NET-SNMP-PASS-MIB (its
+    Counter64/Integer64 objects have no parent pysmi accepts); the others load, and
+    Debian's UCD-SNMP-MIB (Net-SNMP 5.9's) replaces pysnmp-mibs' older copy."""
     if not (DEBIAN_MIBS / "NET-SNMP-MIB.txt").is_file():
         message = f"{DEBIAN_MIBS} has no Net-SNMP MIBs (apt-get install snmp)"
         if IN_CI:
@@ -436,6 +490,7 @@ def test_debians_net_snmp_mibs(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     resolver = MibResolver(modules=(), mib_paths=[DEBIAN_MIBS], cache_dir=tmp_path / "cache")
     resolver.load()
     assert {"NET-SNMP-MIB", "NET-SNMP-AGENT-MIB", "NET-SNMP-EXTEND-MIB"} <= set(resolver.modules)
+    assert {"UCD-SNMP-MIB", "UCD-DISKIO-MIB", "LM-SENSORS-MIB"} <= set(resolver.modules)
     assert resolver.lookup("NET-SNMP-EXTEND-MIB::nsExtendOutput1Line") == (
         "1.3.6.1.4.1.8072.1.3.2.3.1.1"
     )
@@ -448,8 +503,49 @@ def test_debians_net_snmp_mibs(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         "NET-SNMP-EXTEND-MIB::nsExtendOutput1Entry",
     ]
     reasons = {p.module: p.reason for p in resolver.problems}
+    assert set(reasons) == {"NET-SNMP-EXAMPLES-MIB", "NET-SNMP-VACM-MIB", "NET-SNMP-PASS-MIB"}
     assert "no source of SNMP-FRAMEWORK-MIB in mib_paths" in reasons["NET-SNMP-VACM-MIB"]
-    assert "imports from HCNUM-TC" in reasons["UCD-SNMP-MIB"]
     assert len(caplog.records) == len(resolver.problems)
-    # UCD-SNMP-MIB did not load, so its objects are named by WELL_KNOWN
     assert resolver.lookup("laLoad.1") == "1.3.6.1.4.1.2021.10.1.3.1"
+    # an object of Net-SNMP 5.9's UCD-SNMP-MIB that pysnmp-mibs' 2011 copy lacks
+    assert resolver.resolve("1.3.6.1.4.1.2021.4.18.0") == "UCD-SNMP-MIB::memTotalSwapX.0"
+
+
+# -- names with an index: what the screens show, typed back -------------------------
+
+
+def test_every_shown_name_is_accepted_and_completed() -> None:
+    """A name resolve() gave is accepted by lookup() as shown, also where its index
+    was written lossily (an octet that is not printable ASCII as ``.``), and
+    completes from a prefix; the labels of an enumerated index object complete."""
+    resolver = MibResolver()
+    fdb = "1.3.6.1.2.1.17.4.3.1.2.0.12.41.52.139.12"
+    inet = "1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.1"
+    assert resolver.resolve(fdb) == "BRIDGE-MIB::dot1dTpFdbPort.'..)4..'"
+    assert resolver.resolve(inet) == 'IP-MIB::ipAddressIfIndex.ipv4."10.0.0.1"'
+    assert resolver.lookup("BRIDGE-MIB::dot1dTpFdbPort.'..)4..'") == fdb
+    assert resolver.lookup("dot1dTpFdbPort.'..)4..'") == (
+        "1.3.6.1.2.1.17.4.3.1.2.46.46.41.52.46.46"  # typed, not shown: the text's octets
+    )
+    assert resolver.complete("dot1dTpFdbPort.'") == ["dot1dTpFdbPort.'..)4..'"]
+    assert resolver.complete("IP-MIB::ipAddressIfIndex.ipv4.") == [
+        'IP-MIB::ipAddressIfIndex.ipv4."10.0.0.1"'
+    ]
+    assert resolver.complete("ipAddressIfIndex.ipv6") == [
+        "ipAddressIfIndex.ipv6",
+        "ipAddressIfIndex.ipv6z",
+    ]
+    assert resolver.complete('udpEndpointProcess.ipv4."0.0.0.0".161.d') == [
+        'udpEndpointProcess.ipv4."0.0.0.0".161.dns'
+    ]
+    assert resolver.complete("sysUpTime.") == []
+
+
+def test_an_index_written_with_a_numeric_fallback_is_accepted() -> None:
+    """An index that does not fit its INDEX clause is written numeric from the object
+    that does not fit on (as Net-SNMP does); typed back, it gives the same arcs."""
+    fresh = MibResolver()
+    oid = "1.3.6.1.2.1.7.7.1.8.1.4.0.0.0.0.42161.4.255.255.255.255.4680.1"
+    name = 'UDP-MIB::udpEndpointProcess.ipv4."0.0.0.0".42161.ipv6z.255.255.255.255.4680.1'
+    assert fresh.lookup(name) == oid
+    assert MibResolver().resolve(oid) == name

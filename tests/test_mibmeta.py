@@ -26,9 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def info(tmp_path_factory: pytest.TempPathFactory) -> MibInfo:
-    cache = tmp_path_factory.mktemp("mibcache")
-    resolver = MibResolver(mib_paths=[BASE_DIR], cache_dir=cache)
+def info() -> MibInfo:
+    resolver = MibResolver(mib_paths=[BASE_DIR])  # the run's cache: compiled once
     resolver.load()
     found = resolver.info
     assert found is not None
@@ -158,6 +157,8 @@ def test_find_names_the_defining_object_and_instance(info: MibInfo) -> None:
     assert admin is not None
     assert admin[0].writable
     assert info.find("1.3.6.1.2.1.1.5.0") == (info.named("SNMPv2-MIB", "sysName"), (0,))
+    # DISMAN-EVENT-MIB assigns sysUpTimeInstance there: still sysUpTime's instance 0
+    assert info.find("1.3.6.1.2.1.1.3.0") == (info.named("SNMPv2-MIB", "sysUpTime"), (0,))
     # no module defines anything under this enterprise: only the skeleton node is found
     skeleton = info.find("1.3.6.1.4.1.99999.1.2")
     assert skeleton is not None

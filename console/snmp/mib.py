@@ -9,29 +9,34 @@ The poller never resolves names (it runs with ``lookupMib=False``). The UI calls
 What it knows
 -------------
 * the MIB modules pysnmp 7 ships compiled: ``SNMPv2-MIB`` (system, snmp groups,
-  sysORTable), ``RFC1213-MIB`` (MIB-II ip, icmp, tcp, udp, ipAddrTable ...; pysnmp
-  leaves its interfaces group out in favour of IF-MIB), the ``SNMP-*`` engine MIBs
-  (``SNMP-FRAMEWORK-MIB``, ``SNMP-TARGET-MIB``, ``SNMP-VIEW-BASED-ACM-MIB``...),
-  ``INET-ADDRESS-MIB``, ``TRANSPORT-ADDRESS-MIB``;
-* any compiled module found on pysnmp's MIB path (for instance from the
-  ``pysnmp_mibs`` package, or ``mib_dirs`` given here) among :data:`OPTIONAL_MODULES`
-  (``IF-MIB``, ``HOST-RESOURCES-MIB``, ``UPS-MIB``, ``IP-MIB``, ...);
+  sysORTable), ``RFC1213-MIB``, the ``SNMP-*`` engine MIBs (``SNMP-FRAMEWORK-MIB``,
+  ``SNMP-TARGET-MIB``, ``SNMP-VIEW-BASED-ACM-MIB``...), ``INET-ADDRESS-MIB``,
+  ``TRANSPORT-ADDRESS-MIB``;
+* the standard modules of :data:`STANDARD_MODULES` (``IF-MIB``, ``IP-MIB``,
+  ``TCP-MIB``, ``UDP-MIB``, ``HOST-RESOURCES-MIB``, ``UPS-MIB``, ``BRIDGE-MIB``,
+  Net-SNMP's ``UCD-SNMP-MIB``...), as the PyPI package ``pysnmp-mibs`` ships them
+  compiled (``pysnmp_mibs``: nothing to compile);
 * the MIB *source* directories given as ``mib_paths`` (``Config.mib_paths``),
   compiled once by pysmi and cached (:func:`console.snmp.mibs.compile_mibs`); a MIB
-  that fails is a warning on this module's logger, never an error;
-* a small built-in table of well-known objects pysnmp does not bundle
-  (:data:`WELL_KNOWN`: IF-MIB ifTable/ifXTable, HOST-RESOURCES-MIB, UPS-MIB,
-  UCD-SNMP-MIB basics), used only when no loaded MIB names the object.
+  that fails is a warning on this module's logger, never an error.
 
-Loading the bundled modules takes about 0.1-0.2 s of CPU (measured: SNMPv2-MIB
-40 ms, RFC1213-MIB 17 ms, all of them ~110 ms), loading compiled ``mib_paths``
-modules ~4 ms each (316 modules in 0.9-1.4 s on a busy 2-core machine), compiling a
-MIB source ~0.1-0.5 s the first time, once per module and content
-(:mod:`console.snmp.mibs`). So loading happens lazily on first use, or ahead of time
-in a worker thread with :meth:`MibResolver.aload`; with ``background=True`` (the
-runtime's resolver) a lookup never compiles: :meth:`MibResolver.load_cached` loads
-what the cache holds and :meth:`MibResolver.compile_pending` compiles the rest (in
-a child process), then swaps the new names in at once (:attr:`MibResolver.generation`).
+Names are written as Net-SNMP 5.9 writes them by default (``snmpwalk`` without
+``-O`` options): ``MODULE::object.INDEX``, the module being the first loaded one
+that defines the object (SNMPv2-MIB, IF-MIB, IP-MIB... before the superseded
+RFC1213-MIB: :data:`SUPERSEDED_MODULES`), the index decoded by the row's INDEX
+clause (:func:`console.snmp.nametext.netsnmp_index`:
+``UDP-MIB::udpEndpointProcess.ipv4."0.0.0.0".161.ipv4."0.0.0.0".0.1``, strings
+quoted, IMPLIED ones in single quotes). Deliberate differences from Net-SNMP are
+listed in ``docs/mibs.md``.
+
+Loading pysnmp's modules and the standard ones takes ~0.3 s of CPU with pysnmp's
+import (~0.23 s for pysnmp's alone), compiled ``mib_paths`` modules ~4 ms each; compiling a
+source ~0.1-0.5 s, once per module and content (:mod:`console.snmp.mibs`). So loading
+is lazy, or ahead of time in a thread (:meth:`MibResolver.aload`); with
+``background=True`` (the runtime's) a lookup never compiles: :meth:`load_cached
+<MibResolver.load_cached>` loads what the cache holds, :meth:`compile_pending
+<MibResolver.compile_pending>` compiles the rest in a child process and swaps the new
+names in (:attr:`MibResolver.generation`).
 
 Logger: ``console.snmp.mib`` (warnings reach the bus as ``("log", "warning")``).
 """
@@ -39,20 +44,18 @@ Logger: ``console.snmp.mib`` (warnings reach the bus as ``("log", "warning")``).
 from __future__ import annotations
 
 import asyncio
-import bisect
-import difflib
 import logging
-import re
 import shutil
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from console.oid import format_oid, normalize_oid, parse_oid
+from console.snmp.mibcode import disable_pysnmp_compiler
 from console.snmp.mibs import (
     CompiledMibs,
     CompileJob,
@@ -61,17 +64,32 @@ from console.snmp.mibs import (
     Progress,
     _report,
     compile_mibs,
+    load_problem,
     plan_mibs,
 )
-from console.snmp.wellknown import WELL_KNOWN
+from console.snmp.nametext import (
+    MODULE_NOT_LOADED,
+    NOT_LOADED,
+    SUPERSEDED_MODULES,
+    IndexObject,
+    MibNode,
+    index_labels,
+    index_object,
+    netsnmp_index,
+    preference,
+    prefixed,
+    read_index,
+    split_module,
+    suggest,
+)
 
 if TYPE_CHECKING:
     from console.snmp.mibmeta import MibInfo
 
 __all__ = [
     "BUNDLED_MODULES",
-    "OPTIONAL_MODULES",
-    "WELL_KNOWN",
+    "STANDARD_MODULES",
+    "SUPERSEDED_MODULES",
     "MibProblem",
     "MibResolver",
     "disable_pysnmp_compiler",
@@ -96,76 +114,50 @@ BUNDLED_MODULES: Final[tuple[str, ...]] = (
     "TRANSPORT-ADDRESS-MIB",
 )
 
-#: Loaded when a compiled copy is on the MIB path; silently skipped otherwise.
-OPTIONAL_MODULES: Final[tuple[str, ...]] = (
+#: The standard modules fleettop always loads besides :data:`BUNDLED_MODULES`, in
+#: the order they name objects (the first module that defines an OID names it):
+#: pysnmp-compiled modules of the PyPI package ``pysnmp-mibs`` (its ``pysnmp_mibs``
+#: directory, on pysnmp's default MIB search path), loaded as they are: no compile.
+STANDARD_MODULES: Final[tuple[str, ...]] = (
     "IF-MIB",
     "IP-MIB",
     "TCP-MIB",
     "UDP-MIB",
+    "IP-FORWARD-MIB",
     "HOST-RESOURCES-MIB",
-    "ENTITY-MIB",
-    "ENTITY-SENSOR-MIB",
+    "HOST-RESOURCES-TYPES",
     "UPS-MIB",
+    "ENTITY-MIB",
     "BRIDGE-MIB",
-    "LLDP-MIB",
+    "EtherLike-MIB",
+    "RMON-MIB",
+    "IPV6-MIB",
+    "IPV6-ICMP-MIB",
+    "IPV6-TCP-MIB",
+    "IPV6-UDP-MIB",
+    "NOTIFICATION-LOG-MIB",
+    "DISMAN-EVENT-MIB",
     "UCD-SNMP-MIB",
+    "NET-SNMP-MIB",
     "NET-SNMP-AGENT-MIB",
+    "NET-SNMP-EXTEND-MIB",
 )
 
 
-class _NoCompiler:
-    """Stands in for a MIB compiler: every module asked for is missing."""
-
-    def compile(self, *names: str, **options: object) -> dict[str, str]:
-        return {name: "missing" for name in names}
-
-
-def disable_pysnmp_compiler(mib_builder: Any) -> None:
-    """Stop pysnmp from compiling MIBs on its own for ``mib_builder``.
-
-    With pysmi installed (fleettop depends on it for ``mib_paths``), pysnmp's
-    ``ObjectIdentity.resolve_with_mib`` - which every ``get_cmd``/``set_cmd``... runs
-    on its var-binds, even with ``lookupMib=False`` - installs a default pysmi
-    compiler on an engine's MibBuilder the first time: it builds pysmi's parser
-    (measured 0.5 s of CPU, on the calling thread: the event loop), and from then on
-    a module name pysnmp cannot find is compiled from ``/usr/share/snmp/mibs`` into
-    ``~/.pysnmp/mibs``. This sets a stand-in compiler first, so pysnmp keeps its
-    behaviour without pysmi: a missing module is missing (``MibNotFoundError``).
-    MIB sources are compiled by :func:`console.snmp.mibs.compile_mibs` only.
-
-    Call it once per engine, right after creating it::
-
-        engine = SnmpEngine()
-        disable_pysnmp_compiler(engine.get_mib_builder())
-
-    Args:
-        mib_builder: a :class:`pysnmp.smi.builder.MibBuilder`; one that already has
-            a compiler is left alone.
-    """
-    if mib_builder.get_mib_compiler() is not None:
-        return
-    import pysnmp.smi.mibs
-
-    # set_mib_compiler also adds its directory to the sources: pysnmp's own is harmless
-    mib_builder.set_mib_compiler(_NoCompiler(), str(Path(pysnmp.smi.mibs.__file__).parent))
-
-
 class MibResolver:
-    """MIB names both ways, over pysnmp's compiled MIBs, compiled user MIBs and
-    :data:`WELL_KNOWN`: lazily loaded, cached, never blocking the loop if
+    """MIB names both ways, over pysnmp's compiled MIBs, the standard modules and
+    compiled user MIBs: lazily loaded, cached, never blocking the loop if
     :meth:`aload` ran first.
 
     Args:
-        modules: modules to load besides :data:`BUNDLED_MODULES`; each is loaded if
-            a compiled copy is found and skipped otherwise (default
-            :data:`OPTIONAL_MODULES`).
+        modules: standard modules to load besides :data:`BUNDLED_MODULES` (default
+            :data:`STANDARD_MODULES`), loaded from pysnmp's search path (pysnmp's
+            own modules, then ``pysnmp_mibs``); one that is not there is skipped.
         mib_dirs: extra directories of pysnmp-compiled MIB modules (``.py``).
         mib_paths: MIB *source* directories to compile with pysmi and load
             (``Config.mib_paths``); see :func:`console.snmp.mibs.compile_mibs`.
         cache_dir: cache root for the compiled MIBs (default ``$FLEETTOP_CACHE_DIR``,
             else platformdirs' user cache dir ``fleettop``).
-        well_known: fallback names (object-type OID -> ``MODULE::name``) for objects
-            no loaded module names (default :data:`WELL_KNOWN`).
         cache_size: how many resolved OIDs the LRU keeps.
         background: never compile on a lookup: the first use loads what the cache
             holds (:meth:`load_cached`), and :meth:`compile_pending` (in a worker
@@ -177,6 +169,8 @@ class MibResolver:
         await resolver.aload()                       # load + compile off the loop
         resolver.resolve("1.3.6.1.2.1.1.3.0")        # 'SNMPv2-MIB::sysUpTime.0'
         resolver.resolve("1.3.6.1.2.1.2.2.1.10.3")   # 'IF-MIB::ifInOctets.3'
+        resolver.resolve("1.3.6.1.2.1.7.7.1.8.1.4.0.0.0.0.161.1.4.0.0.0.0.0.1")
+        # 'UDP-MIB::udpEndpointProcess.ipv4."0.0.0.0".161.ipv4."0.0.0.0".0.1'
         resolver.resolve("1.3.6.1.4.1.99999.1")      # None
         resolver.lookup("IF-MIB::ifInOctets.3")      # '1.3.6.1.2.1.2.2.1.10.3'
         resolver.complete("sysU")                    # ['SNMPv2-MIB::sysUpTime']
@@ -196,12 +190,11 @@ class MibResolver:
 
     def __init__(
         self,
-        modules: Iterable[str] = OPTIONAL_MODULES,
+        modules: Iterable[str] = STANDARD_MODULES,
         *,
         mib_dirs: Iterable[str | Path] = (),
         mib_paths: Iterable[str | Path] = (),
         cache_dir: str | Path | None = None,
-        well_known: Mapping[str, str] = WELL_KNOWN,
         cache_size: int = 4096,
         background: bool = False,
     ) -> None:
@@ -211,13 +204,13 @@ class MibResolver:
         self._mib_dirs = tuple(str(d) for d in mib_dirs)
         self._mib_paths = tuple(Path(p) for p in mib_paths)
         self._cache_dir = cache_dir
-        self._well_known = dict(well_known)
         self._cache_size = cache_size
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._lock = threading.Lock()
         self._view: Any = None
         self._leaf_classes: tuple[type, ...] = ()
         self._loaded_modules: tuple[str, ...] = ()
+        self._order: tuple[str, ...] = ()
         self._problems: tuple[MibProblem, ...] = ()
         self._compiled: CompiledMibs | None = None
         self._background = background
@@ -234,6 +227,11 @@ class MibResolver:
         self._label_folded: dict[str, str] = {}
         self._labels: list[tuple[str, str]] = []
         self._qualified: list[tuple[str, str]] = []
+        # OID -> (module, name, kind, node) of every named node, first module first
+        self._nodes: dict[tuple[int, ...], MibNode] = {}
+        self._index_parts: dict[tuple[int, ...], tuple[IndexObject, ...] | None] = {}
+        # names resolve() gave -> their OID (lookup accepts what the screens show)
+        self._shown: OrderedDict[str, str] = OrderedDict()
         self.load_seconds: float | None = None
         """How long :meth:`load` took (s), once it has run."""
 
@@ -272,7 +270,7 @@ class MibResolver:
         if info is None or info[0] != self._generation:
             from console.snmp.mibmeta import MibInfo
 
-            info = (self._generation, MibInfo(view.mibBuilder, self._loaded_modules))
+            info = (self._generation, MibInfo(view.mibBuilder, self._order))
             self._info = info
         return info[1]
 
@@ -286,9 +284,9 @@ class MibResolver:
         """Compile ``mib_paths`` (what the cache does not hold) and load every module
         now (blocking); idempotent. Never raises for MIB problems.
 
-        Missing optional modules are skipped; a bundled module or a compiled user
+        Missing standard modules are skipped; a bundled module or a compiled user
         module that fails to load is logged and listed in :attr:`problems`, and names
-        then come from what did load plus :data:`WELL_KNOWN`. A resolver made with
+        then come from what did load. A resolver made with
         ``background=True`` loads only what the cache holds here (see
         :meth:`load_cached`); :meth:`compile_pending` compiles the rest.
         """
@@ -409,7 +407,7 @@ class MibResolver:
         from pysnmp.smi import builder
         from pysnmp.smi.error import MibNotFoundError
 
-        from console.snmp.mibcode import cache_mib_code, compiled_mib_source
+        from console.snmp.mibcode import cache_mib_code, compiled_mib_source, pysnmp_mibs_last
 
         cache_mib_code()  # the engines' modules, compiled once
         mib_builder = builder.MibBuilder()
@@ -421,6 +419,7 @@ class MibResolver:
         if compiled is not None and compiled.directory is not None:
             mib_builder.add_mib_sources(compiled_mib_source(compiled.directory, compiled.files))
             user_modules = compiled.modules
+        pysnmp_mibs_last(mib_builder)
         disable_pysnmp_compiler(mib_builder)
         files = compiled.sources if compiled is not None else {}
         loaded: list[str] = []
@@ -435,11 +434,11 @@ class MibResolver:
                     mlog.warning("bundled MIB module %s not found", name)
                 elif name in user_modules:
                     failed.add(name)
-                    problems.append(_load_problem(name, files.get(name), exc))
+                    problems.append(load_problem(name, files.get(name), exc))
                 continue
             except Exception as exc:
                 failed.add(name)
-                problems.append(_load_problem(name, files.get(name), exc))
+                problems.append(load_problem(name, files.get(name), exc))
                 continue
             loaded.append(name)
         scalar, column = mib_builder.import_symbols("SNMPv2-SMI", "MibScalar", "MibTableColumn")
@@ -447,26 +446,39 @@ class MibResolver:
         return mib_builder, loaded
 
     def _index(self, mib_builder: Any, loaded: Sequence[str]) -> None:
-        """Build the name indexes for :meth:`lookup` and :meth:`complete`."""
-        node_class, instance_class = mib_builder.import_symbols(
-            "SNMPv2-SMI", "MibNode", "MibScalarInstance"
+        """Build the name indexes of :meth:`resolve`, :meth:`lookup`, :meth:`complete`."""
+        node_class, instance_class, row_class, table_class = mib_builder.import_symbols(
+            "SNMPv2-SMI", "MibNode", "MibScalarInstance", "MibTableRow", "MibTable"
         )
-        order = [*loaded, *(m for m in mib_builder.mibSymbols if m not in loaded)]
+        scalar_class, column_class = self._leaf_classes
         by_module: dict[str, dict[str, tuple[int, ...]]] = {}
+        nodes: dict[tuple[int, ...], MibNode] = {}
+        order = preference(loaded, mib_builder.mibSymbols)
+        self._order = tuple(order)
         for module in order:
-            if module.startswith("__"):  # agent instance modules
-                continue
             for key, node in mib_builder.mibSymbols.get(module, {}).items():
                 if not isinstance(node, node_class) or isinstance(node, instance_class):
                     continue
                 oid = tuple(int(arc) for arc in node.getName())
-                if oid:
-                    by_module.setdefault(module, {})[str(node.label or key)] = oid
+                if not oid:
+                    continue
+                label = str(node.label or key)
+                by_module.setdefault(module, {})[label] = oid
+                if oid not in nodes:
+                    if isinstance(node, column_class):
+                        kind = "column"
+                    elif isinstance(node, scalar_class):
+                        kind = "scalar"
+                    elif isinstance(node, row_class):
+                        kind = "row"
+                    elif isinstance(node, table_class):
+                        kind = "table"
+                    else:
+                        kind = "node"
+                    nodes[oid] = MibNode(module, label, kind, node)
         counts = {module: len(symbols) for module, symbols in by_module.items()}
-        for oid_text, qualified in self._well_known.items():
-            module, _, label = qualified.partition("::")
-            symbols = by_module.setdefault(module, {})
-            symbols.setdefault(label, parse_oid(oid_text))
+        self._nodes = nodes
+        self._index_parts = {}
         by_label: dict[str, tuple[str, tuple[int, ...]]] = {}
         for module, symbols in by_module.items():  # insertion order = preference
             for label, oid in symbols.items():
@@ -497,17 +509,19 @@ class MibResolver:
             await asyncio.to_thread(self.load)
 
     def resolve(self, oid: str) -> str | None:
-        """Return ``MODULE::name.index`` for a numeric OID, or ``None``.
+        """Return ``MODULE::name.index`` for a numeric OID, or ``None``, as Net-SNMP
+        writes it (see the module docstring).
 
         Args:
             oid: numeric OID text, e.g. ``"1.3.6.1.2.1.1.3.0"`` (leading dot allowed).
 
         Returns:
-            e.g. ``"SNMPv2-MIB::sysUpTime.0"``, ``"RFC1213-MIB::ipAdEntAddr.127.0.0.1"``
-            (index rendered by the index syntax), ``"SNMPv2-MIB::system"`` for a node
-            itself; ``None`` when the OID is malformed or no known object type
-            contains it (a bare prefix such as ``enterprises.2021.99`` is not a
-            name). Never raises.
+            e.g. ``"SNMPv2-MIB::sysUpTime.0"``, ``"IP-MIB::ipAdEntAddr.127.0.0.1"``,
+            ``'IP-MIB::ipAddressIfIndex.ipv4."10.0.0.1"'`` (the index decoded by the
+            row's INDEX clause; where it does not fit, the numeric arcs),
+            ``"SNMPv2-MIB::system"`` for a node itself; ``None`` when the OID is
+            malformed or no object type contains it (a bare prefix such as
+            ``enterprises.2021.99`` is not a name). Never raises.
         """
         cache = self._cache
         hit = cache.get(oid, _MISSING)
@@ -521,11 +535,71 @@ class MibResolver:
         else:
             if self._view is None:
                 self.load()
-            name = self._from_mibs(arcs) or self._from_well_known(arcs)
+            try:
+                name = self._name(arcs)
+            except Exception:  # a MIB object pysnmp built oddly: no name rather than a crash
+                mlog.debug("cannot name %s", oid, exc_info=True)
+                name = None
+            if name is not None:
+                shown = self._shown
+                shown[name] = format_oid(arcs)
+                if len(shown) > self._cache_size * 4:
+                    shown.popitem(last=False)
         cache[oid] = name
         if len(cache) > self._cache_size:
             cache.popitem(last=False)
         return name
+
+    def _name(self, arcs: tuple[int, ...]) -> str | None:
+        """The name of ``arcs`` (see :meth:`resolve`): the object type (scalar or
+        column) that contains it and the instance suffix, else the node itself."""
+        nodes = self._nodes
+        deepest: tuple[int, MibNode] | None = None
+        for end in range(len(arcs), 0, -1):
+            node = nodes.get(arcs[:end])
+            if node is None:
+                continue
+            if node.kind in ("scalar", "column"):
+                # an instance of an object type, also where another module names a
+                # deeper OID (DISMAN-EVENT-MIB's sysUpTimeInstance is sysUpTime.0)
+                text = f"{node.module}::{node.label}"
+                suffix = arcs[end:]
+                if not suffix:
+                    return text
+                if node.kind == "column":
+                    parts = self._row_index(arcs[: end - 1])
+                    if parts is not None:
+                        return text + netsnmp_index(parts, suffix)
+                return f"{text}.{format_oid(suffix)}"
+            if deepest is None:
+                deepest = (end, node)
+            if node.kind in ("row", "table"):
+                break  # no object type above a table
+        if deepest is None or deepest[0] != len(arcs):
+            return None  # only a prefix is known: not a name worth showing
+        node = deepest[1]
+        return f"{node.module}::{node.label}"
+
+    def _row_index(self, row_oid: tuple[int, ...]) -> tuple[IndexObject, ...] | None:
+        """The INDEX clause of the row at ``row_oid`` (cached), each index object with
+        its SYNTAX (:attr:`info`), or ``None`` (no row there, an index object whose
+        module is not loaded)."""
+        if row_oid in self._index_parts:
+            return self._index_parts[row_oid]
+        info = self.info
+        row = info.object(row_oid) if info is not None else None
+        parts: tuple[IndexObject, ...] | None = None
+        if info is not None and row is not None and row.kind == "row" and row.index:
+            found = []
+            for ref in row.index:
+                obj = info.named(ref.module, ref.name)
+                if obj is None or obj.syntax is None:
+                    break
+                found.append(index_object(obj, ref.implied))
+            else:
+                parts = tuple(found)
+        self._index_parts[row_oid] = parts
+        return parts
 
     def lookup(self, name: str) -> str:
         """Turn a MIB name (or a numeric OID) into a numeric OID.
@@ -534,13 +608,20 @@ class MibResolver:
 
         * ``MODULE::object`` or ``MODULE::object.INDEX``: ``"SNMPv2-MIB::sysName.0"``,
           ``"IF-MIB::ifInOctets.3"``;
-        * ``object`` or ``object.INDEX``, searched in every loaded module (bundled
-          modules first, then optional, then compiled ``mib_paths``, then
-          :data:`WELL_KNOWN`; the first that defines the name wins): ``"sysUpTime.0"``;
+        * ``object`` or ``object.INDEX``, searched in every loaded module (in the
+          order they name OIDs: bundled and standard modules first, then compiled
+          ``mib_paths``, RFC1213-MIB last; the first that defines the name wins):
+          ``"sysUpTime.0"``;
         * a numeric OID, validated and normalised (:func:`console.oid.normalize_oid`):
           ``".1.3.6.1.2.1.1.5.0"`` -> ``"1.3.6.1.2.1.1.5.0"``.
 
-        ``INDEX`` is numeric arcs (``.3``, ``.127.0.0.1``), appended as they are; a
+        ``INDEX`` is numeric arcs (``.3``, ``.127.0.0.1``), appended as they are, or a
+        columnar object's index as :meth:`resolve` writes it, encoded by the row's
+        INDEX clause (:func:`console.snmp.nametext.read_index`):
+        ``'UDP-MIB::udpEndpointProcess.ipv4."0.0.0.0".161.ipv4."0.0.0.0".0.1'``,
+        ``ifRcvAddressStatus.2."abc"``, an enumeration's label or number, an address
+        of an ``InetAddress`` also in its usual form (``ipv6."fe80::1"``); every name
+        :meth:`resolve` gave is accepted as it was shown. A
         name without an index returns the object's own OID, with nothing appended:
         ``"sysDescr"`` -> ``"1.3.6.1.2.1.1.1"`` (a GET of a scalar needs ``.0``; a walk
         takes the object's OID). Names match case-sensitively first, then
@@ -568,25 +649,38 @@ class MibResolver:
             return normalize_oid(text)
         if self._view is None:
             self.load()
-        module, sep, rest = text.partition("::")
-        if not sep:
-            module, rest = "", text
+        shown = self._shown.get(text)
+        if shown is not None:
+            return shown
+        module, sep, rest = split_module(text)
         label, dot, index_text = rest.partition(".")
         if sep and not module:
             raise ValueError(f"{text!r} has no MIB module name before '::'")
         if not label:
             raise ValueError(f"{text!r} has no MIB object name")
+        oid = self._find(module, label) if module else self._find_anywhere(label)
         index: tuple[int, ...] = ()
         if dot:
-            parts = index_text.split(".")
-            for part in parts:
-                if not (part.isascii() and part.isdigit()):
-                    shown = part or "(empty)"
-                    raise ValueError(f"{shown!r} in {text!r} is not a numeric index")
-            index = tuple(int(part) for part in parts)
-        oid = self._find(module, label) if module else self._find_anywhere(label)
+            index = self._index_arcs(text, oid, index_text)
         try:
             return normalize_oid(format_oid(oid + index))
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc}") from None
+
+    def _index_arcs(self, text: str, oid: tuple[int, ...], index_text: str) -> tuple[int, ...]:
+        """The arcs of ``index_text``, the index typed after the object ``oid``."""
+        pieces = index_text.split(".")
+        if all(piece.isascii() and piece.isdigit() for piece in pieces):
+            return tuple(int(piece) for piece in pieces)
+        node = self._nodes.get(oid)
+        parts = self._row_index(oid[:-1]) if node is not None and node.kind == "column" else None
+        if parts is None:
+            for piece in pieces:
+                if not (piece.isascii() and piece.isdigit()):
+                    shown = piece or "(empty)"
+                    raise ValueError(f"{shown!r} in {text!r} is not a numeric index")
+        try:
+            return read_index(parts or (), index_text)
         except ValueError as exc:
             raise ValueError(f"{text!r}: {exc}") from None
 
@@ -595,15 +689,15 @@ class MibResolver:
         if symbols is None:
             real = self._module_folded.get(module.casefold())
             if real is None:
-                hint = _suggest(module, self._by_module)
-                raise ValueError(f"unknown MIB module {module!r}{hint or _MODULE_NOT_LOADED}")
+                hint = suggest(module, self._by_module)
+                raise ValueError(f"unknown MIB module {module!r}{hint or MODULE_NOT_LOADED}")
             module, symbols = real, self._by_module[real]
         oid = symbols.get(label)
         if oid is None:
             folded = {lb.casefold(): lb for lb in symbols}
             real_label = folded.get(label.casefold())
             if real_label is None:
-                hint = _suggest(label, symbols)
+                hint = suggest(label, symbols)
                 raise ValueError(f"unknown MIB object {label!r} in {module}{hint}")
             oid = symbols[real_label]
         return oid
@@ -613,8 +707,8 @@ class MibResolver:
         if found is None:
             real = self._label_folded.get(label.casefold())
             if real is None:
-                hint = _suggest(label, self._by_label)
-                raise ValueError(f"unknown MIB object {label!r}{hint or _NOT_LOADED}")
+                hint = suggest(label, self._by_label)
+                raise ValueError(f"unknown MIB object {label!r}{hint or NOT_LOADED}")
             found = self._by_label[real]
         return found[1]
 
@@ -627,117 +721,77 @@ class MibResolver:
         module starts with the prefix follow (``"IF-"`` -> ``["IF-MIB::ifAdminStatus",
         ...]``). A prefix with ``::`` matches qualified names
         (``"IF-MIB::ifIn"`` -> ``["IF-MIB::ifInDiscards", "IF-MIB::ifInErrors",
-        ...]``). Results are sorted case-insensitively. A prefix that is empty,
-        numeric or already has an index (a ``.`` after the name) completes to
-        nothing.
+        ...]``). Results are sorted case-insensitively. A prefix that is empty or
+        numeric completes to nothing.
 
-        Cost: two bisections over sorted lists built once at load, plus ``limit``
-        items: microseconds, so it can run on every keystroke. Loads the MIBs on
-        first use (blocking): call :meth:`aload` first from async code.
+        A prefix with an index completes to the names :meth:`resolve` gave that start
+        with it (``'ipAddressIfIndex.ipv4.'`` -> ``['ipAddressIfIndex.ipv4."10.0.0.1"']``),
+        then to the labels of an enumerated next index object (``ipv4``, ``ipv6``...).
+
+        Cost: two bisections over sorted lists built once at load: microseconds, so it
+        runs on every keystroke. Loads the MIBs on first use (blocking).
 
         Args:
             prefix: what the operator typed so far.
             limit: most names returned.
 
         Returns:
-            Up to ``limit`` names ``MODULE::object``.
+            Up to ``limit`` names ``MODULE::object`` (or ``MODULE::object.INDEX``).
         """
         text = prefix.strip()
         if not text or limit < 1 or text.lstrip(".")[:1].isdigit():
             return []
-        _, sep, rest = text.partition("::")
+        _, sep, rest = split_module(text)
         if "." in (rest if sep else text):
-            return []
+            if self._view is None:
+                self.load()
+            return self._complete_index(text, limit)
         if self._view is None:
             self.load()
         needle = text.casefold()
         if sep:
-            return _prefixed(self._qualified, needle, limit)
-        found = _prefixed(self._labels, needle, limit)
+            return prefixed(self._qualified, needle, limit)
+        found = prefixed(self._labels, needle, limit)
         if len(found) < limit:
             seen = set(found)
-            for item in _prefixed(self._qualified, needle, limit):
+            for item in prefixed(self._qualified, needle, limit):
                 if item not in seen and len(found) < limit:
                     found.append(item)
         return found
+
+    def _complete_index(self, text: str, limit: int) -> list[str]:
+        """Completions of a name with an index (see :meth:`complete`)."""
+        needle = text.casefold()
+        qualified = "::" in split_module(text)[1]
+        found: list[str] = []
+        for name in reversed(self._shown):  # the latest names first
+            candidate = name if qualified else name.partition("::")[2]
+            if candidate.casefold().startswith(needle) and candidate not in found:
+                found.append(candidate)
+                if len(found) >= limit:
+                    return sorted(found, key=str.casefold)
+        found.sort(key=str.casefold)
+        for label in self._index_labels(text):
+            if label not in found and len(found) < limit:
+                found.append(label)
+        return found
+
+    def _index_labels(self, text: str) -> list[str]:
+        """``text`` completed with an enumerated index object's labels
+        (:func:`console.snmp.nametext.index_labels`)."""
+        module, _sep, rest = split_module(text)
+        label = rest.partition(".")[0]
+        try:
+            oid = self._find(module, label) if module else self._find_anywhere(label)
+        except ValueError:
+            return []
+        node = self._nodes.get(oid)
+        parts = self._row_index(oid[:-1]) if node is not None and node.kind == "column" else None
+        return index_labels(text, parts) if parts is not None else []
 
     def cache_info(self) -> dict[str, int]:
         """Return ``{"size": entries cached, "max_size": bound}``."""
         return {"size": len(self._cache), "max_size": self._cache_size}
 
-    def _from_mibs(self, arcs: tuple[int, ...]) -> str | None:
-        from pysnmp.smi.rfc1902 import ObjectIdentity
 
-        try:
-            _prefix, _labels, suffix = self._view.get_node_name(arcs)
-        except Exception:
-            return None
-        try:
-            identity = ObjectIdentity(arcs).resolve_with_mib(self._view)
-            node = identity.get_mib_node()
-            if suffix and not isinstance(node, self._leaf_classes):
-                return None  # only a prefix is known: not a name worth showing
-            text = str(identity.prettyPrint())
-        except Exception:
-            return None
-        # a module that merely re-exports SMI skeleton nodes is not informative
-        return text if "::" in text else None
-
-    def _from_well_known(self, arcs: tuple[int, ...]) -> str | None:
-        for end in range(len(arcs), 1, -1):
-            name = self._well_known.get(format_oid(arcs[:end]))
-            if name is not None:
-                rest = arcs[end:]
-                return f"{name}.{format_oid(rest)}" if rest else name
-        return None
-
-
-def _load_problem(name: str, file: Path | None, exc: BaseException) -> MibProblem:
-    """A module that was compiled (or found compiled) but does not load; logged."""
-    cause: BaseException = exc.__context__ or exc
-    text = str(cause)
-    missing = _MISSING_PY.search(text)
-    absent: tuple[str, ...] = ()
-    if missing:
-        absent = (missing.group(1),)
-        reason = (
-            f"it imports from {missing.group(1)}, which is neither bundled with pysnmp "
-            "nor compiled from mib_paths (add that module's source to a MIB path)"
-        )
-    else:
-        first = text.splitlines()[0][:300] if text else repr(cause)
-        reason = f"pysnmp cannot load it: {first}"
-    problem = MibProblem(file, name, reason, absent)
-    mlog.warning("%s", problem)
-    return problem
-
-
-def _prefixed(keys: Sequence[tuple[str, str]], needle: str, limit: int) -> list[str]:
-    """The values of sorted ``(folded key, value)`` pairs whose key starts with
-    ``needle``, at most ``limit``."""
-    found: list[str] = []
-    position = bisect.bisect_left(keys, (needle, ""))
-    while position < len(keys) and len(found) < limit:
-        key, value = keys[position]
-        if not key.startswith(needle):
-            break
-        found.append(value)
-        position += 1
-    return found
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    """``"; did you mean 'a'?"`` / ``"; did you mean 'a', 'b' or 'c'?"`` from
-    :func:`difflib.get_close_matches`, or ``""``."""
-    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
-    if not close:
-        return ""
-    quoted = [repr(c) for c in close]
-    options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-    return f"; did you mean {options}?"
-
-
-_NOT_LOADED: Final = " (no loaded MIB module defines it: add its MIB source to mib_paths)"
-_MODULE_NOT_LOADED: Final = " (not loaded: add its MIB source to mib_paths)"
-_MISSING_PY: Final = re.compile(r'MIB file "([^"]+?)\.py\[co\]" not found')
 _MISSING: Final = object()

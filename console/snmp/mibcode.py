@@ -44,7 +44,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_mib_code", "code_cache_dir", "compiled_mib_source"]
+__all__ = [
+    "cache_mib_code",
+    "code_cache_dir",
+    "compiled_mib_source",
+    "disable_pysnmp_compiler",
+    "pysnmp_mibs_last",
+]
 
 _lock = threading.Lock()
 _installed = False
@@ -213,3 +219,54 @@ def compiled_mib_source(directory: Path, files: Mapping[str, Path]) -> Any:
     source = _source_class(str(directory))
     source._files = {name: str(path) for name, path in files.items()}
     return source
+
+
+class _NoCompiler:
+    """Stands in for a MIB compiler: every module asked for is missing."""
+
+    def compile(self, *names: str, **options: object) -> dict[str, str]:
+        return {name: "missing" for name in names}
+
+
+def disable_pysnmp_compiler(mib_builder: Any) -> None:
+    """Stop pysnmp from compiling MIBs on its own for ``mib_builder``.
+
+    With pysmi installed (fleettop depends on it for ``mib_paths``), pysnmp's
+    ``ObjectIdentity.resolve_with_mib`` - which every ``get_cmd``/``set_cmd``... runs
+    on its var-binds, even with ``lookupMib=False`` - installs a default pysmi
+    compiler on an engine's MibBuilder the first time: it builds pysmi's parser
+    (measured 0.5 s of CPU, on the calling thread: the event loop), and from then on
+    a module name pysnmp cannot find is compiled from ``/usr/share/snmp/mibs`` into
+    ``~/.pysnmp/mibs``. This sets a stand-in compiler first, so pysnmp keeps its
+    behaviour without pysmi: a missing module is missing (``MibNotFoundError``).
+    MIB sources are compiled by :func:`console.snmp.mibs.compile_mibs` only.
+
+    Call it once per engine, right after creating it::
+
+        engine = SnmpEngine()
+        disable_pysnmp_compiler(engine.get_mib_builder())
+
+    Args:
+        mib_builder: a :class:`pysnmp.smi.builder.MibBuilder`; one that already has
+            a compiler is left alone.
+    """
+    if mib_builder.get_mib_compiler() is not None:
+        return
+    import pysnmp.smi.mibs
+
+    # set_mib_compiler also adds its directory to the sources: pysnmp's own is harmless
+    mib_builder.set_mib_compiler(_NoCompiler(), str(Path(pysnmp.smi.mibs.__file__).parent))
+
+
+def pysnmp_mibs_last(mib_builder: Any) -> None:
+    """Search pysnmp-mibs' modules (``pysnmp_mibs``, on pysnmp's default MIB search
+    path) after every source added to ``mib_builder`` since: a module compiled from
+    ``mib_paths`` (often a newer revision: Net-SNMP 5.9's UCD-SNMP-MIB) or found in a
+    ``mib_dirs`` directory replaces pysnmp-mibs' copy of the same name.
+
+    Args:
+        mib_builder: a :class:`pysnmp.smi.builder.MibBuilder`.
+    """
+    sources = mib_builder.get_mib_sources()
+    misc = [s for s in sources if Path(s.full_path()).name == "pysnmp_mibs"]
+    mib_builder.set_mib_sources(*(s for s in sources if s not in misc), *misc)

@@ -413,7 +413,27 @@ class MibInfo:
         for end in range(len(arcs), 0, -1):
             found = self._object(arcs[:end])
             if found is not None:
+                if found.kind not in ("scalar", "column"):
+                    # an OID a module assigns below an object type is an instance of
+                    # it (DISMAN-EVENT-MIB's sysUpTimeInstance is sysUpTime.0)
+                    leaf = self._object_type_above(arcs, end)
+                    if leaf is not None:
+                        return leaf
                 return found, arcs[end:]
+        return None
+
+    def _object_type_above(
+        self, arcs: tuple[int, ...], end: int
+    ) -> tuple[MibObject, tuple[int, ...]] | None:
+        """The scalar or column that contains ``arcs[:end]``, with the suffix."""
+        for up in range(end - 1, 0, -1):
+            above = self._object(arcs[:up])
+            if above is None:
+                continue
+            if above.kind in ("scalar", "column"):
+                return above, arcs[up:]
+            if above.kind in ("row", "table"):
+                return None
         return None
 
     def named(self, module: str, name: str) -> MibObject | None:

@@ -14,7 +14,8 @@ opens:
   ``OBJECT-GROUP``, ``NOTIFICATION-GROUP``, ``MODULE-COMPLIANCE``,
   ``AGENT-CAPABILITIES``, SMIv1's ``TRAP-TYPE``) and ``Name ::= TEXTUAL-CONVENTION``
   gets the first DESCRIPTION string that follows it;
-* from pysnmp's own compiled modules (``SNMPv2-MIB``, ``SNMP-FRAMEWORK-MIB``...),
+* from pysnmp's own compiled modules (``SNMPv2-MIB``, ``SNMP-FRAMEWORK-MIB``...) and
+  the standard ones of the PyPI package ``pysnmp-mibs`` (``IP-MIB``, ``UPS-MIB``...),
   whose generated code keeps the texts behind ``if mibBuilder.loadTexts:``
   (``sysDescr.setDescription("...")``), read with :mod:`ast`, never executed.
 

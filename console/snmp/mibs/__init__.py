@@ -90,6 +90,7 @@ __all__ = [
     "MibProblem",
     "cache_root",
     "compile_mibs",
+    "load_problem",
     "plan_mibs",
 ]
 
@@ -716,3 +717,26 @@ def _hint(reason: str, missing: Sequence[str]) -> str:
         names = ", ".join(absent)
         return f"{reason} (no source of {names} in mib_paths: add the file to a MIB path)"
     return reason
+
+
+def load_problem(name: str, file: Path | None, exc: BaseException) -> MibProblem:
+    """A module that was compiled (or found compiled) but does not load; logged."""
+    cause: BaseException = exc.__context__ or exc
+    text = str(cause)
+    missing = _MISSING_PY.search(text)
+    absent: tuple[str, ...] = ()
+    if missing:
+        absent = (missing.group(1),)
+        reason = (
+            f"it imports from {missing.group(1)}, which is neither bundled with pysnmp "
+            "nor compiled from mib_paths (add that module's source to a MIB path)"
+        )
+    else:
+        first = text.splitlines()[0][:300] if text else repr(cause)
+        reason = f"pysnmp cannot load it: {first}"
+    problem = MibProblem(file, name, reason, absent)
+    mlog.warning("%s", problem)
+    return problem
+
+
+_MISSING_PY: Final = re.compile(r'MIB file "([^"]+?)\.py\[co\]" not found')
