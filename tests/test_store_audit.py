@@ -476,9 +476,9 @@ async def test_snmp_sets_are_audited_raw_and_as_their_mib_shows_them(
     assert entry.new == {"type": "INTEGER", "value": 2, "display": "down(2)"}
     assert f"{value_text(entry.old)} → {value_text(entry.new)}" == "up(1) → down(2)"
     # a hint or a MAC address: the raw form follows; UNITS after the raw value: not
-    volts = {"type": "INTEGER", "value": 1234, "display": "12.34 volts"}
+    volts: JsonValue = {"type": "INTEGER", "value": 1234, "display": "12.34 volts"}
     assert value_text(volts) == "12.34 volts (1234)"
-    mac = {"type": "STRING_HEX", "value": "000c29a45b07", "display": "00:0c:29:a4:5b:07"}
+    mac: JsonValue = {"type": "STRING_HEX", "value": "000c29a45b07", "display": "00:0c:29:a4:5b:07"}
     assert value_text(mac).startswith("00:0c:29:a4:5b:07 (")
     assert value_text({"type": "INTEGER", "value": 5, "display": "5 seconds"}) == "5 seconds"
     assert value_text({"type": "INTEGER", "value": 5, "display": "5"}) == "5"
