@@ -268,14 +268,19 @@ class Runtime(ClosesOnce):
         """Start every SNMP device's poller; a demo device's once its agent answers
         (requests sent meanwhile wait in the agent's socket)."""
         from console.snmp.manager import SnmpDevice
+        from console.snmpdisplay import ValueFormatter
 
+        mib = self.mib
+        # one formatter for every device's read and write events: the plain form
+        # until the MIBs are loaded (after the first polls), then the MIB's
+        formatter = ValueFormatter(lambda: mib.info) if mib is not None else None
         self._on_close("the SNMP devices", self._close_snmp_devices)
         agents = {info.name for info in self.demo.agents} if self.demo is not None else set()
         for device in self.config.devices:
             if device.snmp is not None:
                 if self.demo is not None and device.name in agents:
                     await self.demo.start_agent(device.name)
-                snmp_device = SnmpDevice(device.name, device.snmp, self.bus)
+                snmp_device = SnmpDevice(device.name, device.snmp, self.bus, formatter=formatter)
                 self.snmp_devices[device.name] = snmp_device
                 await snmp_device.start()
         if self.demo is not None:  # agents no device polls (a configuration given)

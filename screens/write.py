@@ -28,7 +28,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from console.events import JsonValue
 from console.fleet import ValueState
-from console.format import MISSING, editable_text, format_value, parse_value_text
+from console.format import MISSING, editable_text, parse_value_text
 from console.snmp.codec import to_pysnmp
 from console.snmp.mibmeta import MibObject
 from console.snmp.mibwrite import (
@@ -38,6 +38,7 @@ from console.snmp.mibwrite import (
     syntax_summary,
     write_types,
 )
+from console.snmpdisplay import render
 from screens.form import CheckedForm
 from widgets.form_fields import FormInput
 
@@ -159,14 +160,7 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
 
     def compose(self) -> ComposeResult:
         """Where, the current value, the type and value fields, errors and buttons."""
-        current = self._current
-        now = (
-            f"{current.data_type}  "
-            f"{format_value(current.data_type, current.value, width=VALUE_WIDTH)}"
-            if current is not None
-            else MISSING
-        )
-        self._now = now
+        self._now = self._now_text(self._pending_mib)
         with Vertical(id="write", classes="dialog"):
             yield Static(f"Write to {self.device}", classes="dialog-title", markup=False)
             yield Static(self._target(), id="write-target")
@@ -190,6 +184,15 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
                 yield Button("Write…", id="write-ok", variant="warning")
                 yield Button("Cancel", id="write-cancel")
             yield Static(id="write-hint", classes="dialog-hint", markup=False)
+
+    def _now_text(self, mib: MibObject | None) -> str:
+        """The current value: its type and its text as the MIB defines it (``INTEGER
+        up(1)``; :func:`console.snmpdisplay.render`), plainly while no MIB is known."""
+        current = self._current
+        if current is None:
+            return MISSING
+        data = {"type": current.data_type, "value": current.value}
+        return f"{current.data_type}  {render(data, mib, width=VALUE_WIDTH)}"
 
     def _target(self) -> Content:
         return Content.from_markup(
@@ -216,6 +219,10 @@ class WriteScreen(CheckedForm[dict[str, JsonValue]]):
         if mib is None or not self.query("#write-type"):  # not composed yet: on mount
             self._pending_mib = mib
             return
+        now = self._now_text(mib)
+        if now != self._now:
+            self._now = now
+            self.query_one("#write-target", Static).update(self._target())
         types = write_types(mib)
         select = self.query_one("#write-type", Select)
         current = select.value

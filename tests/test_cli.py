@@ -116,7 +116,7 @@ def test_demo_headless_prints_changing_snmp_reads_as_json_lines() -> None:
     statuses = [e["payload"]["status"] for e in snmp_of(events, "status")]
     assert "CONNECTED" in statuses
     some_read = reads[0]["payload"]
-    assert set(some_read) == {"session_id", "cause", "data"}
+    assert set(some_read) == {"session_id", "cause", "data", "display"}
     assert set(some_read["data"]) == {"type", "value"}
 
 

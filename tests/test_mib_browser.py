@@ -438,9 +438,14 @@ async def test_writes_are_checked_against_the_mib(app: FleettopApp, snmpd: Snmpd
         await pilot.press("escape")
 
         # an enumeration: its labels offered; a wrong one refused; a label written
+        before = snmpget(snmpd, [AUTHEN_TRAPS])[AUTHEN_TRAPS].value
+        label = {1: "enabled(1)", 2: "disabled(2)"}[int(before)]
         dialog = await _write_dialog(pilot, app, AUTHEN_TRAPS)
         kind = dialog.query_one("#write-type", Select)
         assert (kind.value, kind.disabled) == ("INTEGER", True)
+        # the current value as the MIB defines it (issue 13 §1)
+        target = dialog.query_one("#write-target", Static)
+        assert f"now INTEGER  {label}" in str(target.content)
         enum = dialog.query_one("#write-enum", Select)
         assert [str(option[0]) for option in enum._options if option[1] != Select.NULL] == [
             "enabled(1)",
@@ -459,6 +464,8 @@ async def test_writes_are_checked_against_the_mib(app: FleettopApp, snmpd: Snmpd
         [event] = writes.events
         assert isinstance(event.payload, dict)
         assert event.payload["data"] == {"type": "INTEGER", "value": 2}
+        assert event.payload["display"] == "disabled(2)"  # beside the raw value
+        assert event.payload["previous_display"] == label
         assert event.payload["success"] is True
         assert snmpget(snmpd, [AUTHEN_TRAPS])[AUTHEN_TRAPS].value == 2
 

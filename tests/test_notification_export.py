@@ -209,3 +209,73 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path) -> None:
     assert export_notifications(existing, notifications()[:2], "jsonl") == 2
     assert len(read_notifications_jsonl(existing)) == 2  # replaced by the complete file
     assert [p.name for p in tmp_path.iterdir()] == ["keep.jsonl"]  # no temporary left
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_snmp_values_are_exported_raw_and_as_displayed(tmp_path: Path, fmt: str) -> None:
+    """Issue 13 §1: exports carry the raw value and its display, side by side (a
+    trap's var-binds, a read's and a write's ``display``), and the summary line
+    shows the display form."""
+    read = classify(
+        event(
+            10,
+            ("snmp", "sw1", "read", "1.3.6.1.2.1.2.2.1.8.3"),
+            {
+                "session_id": "op",
+                "cause": "REQUESTED",
+                "data": {"type": "INTEGER", "value": 2},
+                "display": "down(2)",
+            },
+        )
+    )
+    write = classify(
+        event(
+            11,
+            ("snmp", "sw1", "write", "1.3.6.1.2.1.2.2.1.7.3"),
+            {
+                "session_id": None,
+                "success": True,
+                "error": None,
+                "data": {"type": "INTEGER", "value": 2},
+                "previous": {"type": "INTEGER", "value": 1},
+                "display": "down(2)",
+                "previous_display": "up(1)",
+            },
+        )
+    )
+    trap = classify(
+        event(
+            12,
+            ("snmp", "sw1", "trap", "1.3.6.1.6.3.1.1.5.3"),
+            {
+                "sender": "10.0.0.1:162",
+                "trap_oid": "1.3.6.1.6.3.1.1.5.3",
+                "trap_name": "IF-MIB::linkDown",
+                "varbinds": [
+                    {
+                        "oid": "1.3.6.1.2.1.2.2.1.8.3",
+                        "name": "IF-MIB::ifOperStatus.3",
+                        "type": "INTEGER",
+                        "value": 2,
+                        "display": "down(2)",
+                    }
+                ],
+            },
+        )
+    )
+    assert read is not None
+    assert write is not None
+    assert trap is not None
+    assert read.summary == "read 1.3.6.1.2.1.2.2.1.8.3 = down(2) (INTEGER)"
+    assert write.summary == "SET 1.3.6.1.2.1.2.2.1.7.3 = down(2) (INTEGER): ok"
+    path = tmp_path / f"values.{fmt}"
+    assert export_notifications(path, [read, write, trap], fmt) == 3  # type: ignore[arg-type]
+    records = read_notifications_jsonl(path) if fmt == "jsonl" else read_notifications_csv(path)
+    payloads: list[Any] = [r["payload"] for r in records]
+    assert (payloads[0]["data"], payloads[0]["display"]) == (
+        {"type": "INTEGER", "value": 2},
+        "down(2)",
+    )
+    assert (payloads[1]["previous"]["value"], payloads[1]["previous_display"]) == (1, "up(1)")
+    varbind = payloads[2]["varbinds"][0]
+    assert (varbind["value"], varbind["display"]) == (2, "down(2)")

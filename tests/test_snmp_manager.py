@@ -23,6 +23,8 @@ from console.events import Event, EventManager, Policy
 from console.secrets import Secret
 from console.snmp import SnmpDevice, SnmpNotConnectedError, SnmpStatus
 from console.snmp.engine import loop_engines
+from console.snmp.mib import MibResolver
+from console.snmpdisplay import ValueFormatter
 from tests.conftest import free_udp_port
 from tests.snmp_peers import ScriptedAgent, Snmpd, snmpget
 from tests.waiting import EventRecorder
@@ -229,7 +231,7 @@ async def test_publishes_only_changes_with_interrogate_then_change(
     assert len(descr) == 1  # unchanged: published once
     assert descr[0]["cause"] == "INTERROGATE"
     assert descr[0]["data"]["type"] == "STRING"
-    assert set(descr[0]) == {"session_id", "cause", "data"}
+    assert set(descr[0]) == {"session_id", "cause", "data", "display"}
     polls = [_payload(e) for e in recorder.of("poll")]
     assert [p["polls"] for p in polls] == list(range(1, len(polls) + 1))
     for stats in polls:
@@ -533,18 +535,67 @@ async def test_read_publishes_requested_every_time(snmpd: Snmpd, bus: EventManag
         await recorder.wait_for(lambda _: len(recorder.of("read", SYS_CONTACT)) == 2)
         await recorder.wait_for(lambda _: len(recorder.of("read", MISSING)) == 1)
     data = {"type": "STRING", "value": "ops@example.com"}
-    assert first == {"session_id": "s-1", "cause": "REQUESTED", "data": data}
-    assert second == {"session_id": "s-2", "cause": "REQUESTED", "data": data}
+    shown = "ops@example.com"
+    assert first == {"session_id": "s-1", "cause": "REQUESTED", "data": data, "display": shown}
+    assert second == {"session_id": "s-2", "cause": "REQUESTED", "data": data, "display": shown}
     assert missing == {
         "session_id": None,
         "cause": "REQUESTED",
         "data": {"type": "ERROR", "value": "NO_SUCH_OBJECT"},
+        "display": "NO_SUCH_OBJECT",
     }
     assert [_payload(e) for e in recorder.of("read", SYS_CONTACT)] == [first, second]
     # the read of a non-polled OID leaves polling alone
     assert device.polling_oids == (SYS_UPTIME,)
     with pytest.raises(SnmpNotConnectedError, match="is not connected"):
         await device.read(SYS_CONTACT)  # closed
+
+
+IF_TYPE_1 = "1.3.6.1.2.1.2.2.1.3.1"
+IF_ADMIN_STATUS_1 = "1.3.6.1.2.1.2.2.1.7.1"
+IF_OPER_STATUS_1 = "1.3.6.1.2.1.2.2.1.8.1"
+
+
+@pytest.fixture(scope="module")
+def loaded_mibs() -> MibResolver:
+    """The standard MIB modules (IF-MIB from pysnmp-mibs), loaded."""
+    resolver = MibResolver()
+    resolver.load()
+    return resolver
+
+
+async def test_read_and_polled_events_carry_the_mib_display(
+    snmpd: Snmpd, bus: EventManager, loaded_mibs: MibResolver
+) -> None:
+    """``display`` beside the raw ``data``: the MIB's form once the MIBs are loaded
+    (snmpd's interface 1 is ``lo``: Net-SNMP shows ``softwareLoopback(24)``,
+    ``up(1)``), the plain form before, and for an OID no MIB gives a form."""
+    recorder = Recorder(bus)
+    ready: list[MibResolver] = []  # the MIBs "load" after the first events
+    formatter = ValueFormatter(lambda: ready[0].info if ready else None)
+    oids = (IF_TYPE_1, SYS_CONTACT)
+    conf = make_conf(snmpd.port, oids)
+    async with SnmpDevice("sw", conf, bus, formatter=formatter) as device:
+        await recorder.wait_for(lambda _: len(recorder.of("read")) == 2)
+        before = await device.read(IF_ADMIN_STATUS_1)
+        ready.append(loaded_mibs)
+        after = await device.read(IF_ADMIN_STATUS_1)
+        device.add_polling_oid(IF_OPER_STATUS_1)
+        await recorder.wait_for(lambda _: len(recorder.of("read", IF_OPER_STATUS_1)) == 1)
+        plain = SnmpDevice("plain", conf, bus)  # no formatter: the plain form
+        assert plain.display(IF_TYPE_1, {"type": "INTEGER", "value": 24}) == "24"
+    polled = {e.type[3]: _payload(e) for e in recorder.of("read") if e.type[3] in oids}
+    assert polled[IF_TYPE_1]["data"] == {"type": "INTEGER", "value": 24}
+    assert polled[IF_TYPE_1]["display"] == "24"  # published before the MIBs loaded
+    assert polled[SYS_CONTACT]["display"] == "ops@example.com"
+    assert before["data"] == {"type": "INTEGER", "value": 1}
+    assert before["display"] == "1"
+    assert after["data"] == {"type": "INTEGER", "value": 1}
+    assert after["display"] == "up(1)"
+    oper = _payload(recorder.of("read", IF_OPER_STATUS_1)[0])
+    assert oper["cause"] == "INTERROGATE"
+    assert (oper["data"], oper["display"]) == ({"type": "INTEGER", "value": 1}, "up(1)")
+    assert formatter.display(IF_TYPE_1, polled[IF_TYPE_1]["data"]) == "softwareLoopback(24)"
 
 
 async def test_polling_oids_can_change_at_runtime(snmpd: Snmpd, bus: EventManager) -> None:

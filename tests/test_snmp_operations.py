@@ -29,6 +29,7 @@ import pytest
 
 from console.config import SnmpAuthentication, SnmpDeviceConfig, SnmpPrivacy
 from console.events import Event, EventManager
+from console.format import format_value
 from console.secrets import Secret
 from console.snmp import (
     SnmpDevice,
@@ -36,6 +37,8 @@ from console.snmp import (
     SnmpOperationError,
     SnmpTimeoutError,
 )
+from console.snmp.mib import MibResolver
+from console.snmpdisplay import ValueFormatter
 from tests.conftest import require_program
 from tests.snmp_peers import AgentRequest, Snmpd, UdpAgent, V3User
 from tests.waiting import EventRecorder
@@ -142,9 +145,13 @@ def v3_conf(port: int, user: V3User, **overrides: Any) -> SnmpDeviceConfig:
 
 @contextlib.asynccontextmanager
 async def connected(
-    name: str, conf: SnmpDeviceConfig, bus: EventManager, recorder: Recorder
+    name: str,
+    conf: SnmpDeviceConfig,
+    bus: EventManager,
+    recorder: Recorder,
+    formatter: ValueFormatter | None = None,
 ) -> AsyncIterator[SnmpDevice]:
-    async with SnmpDevice(name, conf, bus) as device:
+    async with SnmpDevice(name, conf, bus, formatter=formatter) as device:
         await recorder.wait_for(lambda: device.status == "CONNECTED")
         yield device
 
@@ -348,6 +355,8 @@ async def test_set_strings_are_confirmed_by_net_snmp(
             "error": None,
             "data": contact,
             "previous": {"type": "STRING", "value": before.decode()},  # the polled value
+            "display": contact["value"],
+            "previous_display": before.decode(),
         }
         assert await net_get_octets(snmpd, SYS_CONTACT) == contact["value"].encode()
 
@@ -418,6 +427,37 @@ async def test_sets_use_the_write_community_and_polls_the_read_community(
     assert await net_get_octets(snmpd, SYS_CONTACT) == contact["value"].encode()
 
 
+IF_TYPE_1 = "1.3.6.1.2.1.2.2.1.3.1"
+
+
+async def test_write_events_show_the_written_and_previous_values_by_their_mib(
+    snmpd: Snmpd, bus: EventManager
+) -> None:
+    """``display`` and ``previous_display`` beside ``data`` and ``previous``, by the
+    MIB (IF-MIB from pysnmp-mibs): a SET of the read-only ``ifType.1`` (snmpd's
+    ``lo``, ``softwareLoopback(24)``), which snmpd refuses, changing nothing."""
+    recorder = Recorder(bus)
+    mibs = MibResolver()
+    mibs.load()
+    formatter = ValueFormatter(lambda: mibs.info)
+    conf = make_conf(snmpd.port, polling_oids=(IF_TYPE_1,))
+    async with connected("rw", conf, bus, recorder, formatter) as device:
+        await recorder.wait_for(lambda: bool(recorder.of("read", IF_TYPE_1)))
+        result = await device.write(IF_TYPE_1, {"type": "INTEGER", "value": 6})
+    assert result["success"] is False
+    assert result["error"] == "NOT_WRITABLE"
+    assert (result["data"], result["display"]) == (
+        {"type": "INTEGER", "value": 6},
+        "ethernetCsmacd(6)",
+    )
+    assert (result["previous"], result["previous_display"]) == (
+        {"type": "INTEGER", "value": 24},
+        "softwareLoopback(24)",
+    )
+    assert recorder.of("write") == [result]
+    assert recorder.of("read", IF_TYPE_1)[0]["display"] == "softwareLoopback(24)"
+
+
 @pytest.mark.parametrize("version", ["V2C", "V1"])
 async def test_set_failures_name_the_agent_error(
     snmpd: Snmpd, bus: EventManager, version: str
@@ -457,6 +497,8 @@ async def test_set_failures_name_the_agent_error(
                 "error": expected,
                 "data": data,
                 "previous": None,
+                "display": format_value(str(data["type"]), data["value"]),  # type: ignore[arg-type]
+                "previous_display": None,
             }, (oid, data)
             results.append(result)
         assert device.status == "CONNECTED"
@@ -540,6 +582,8 @@ async def test_write_timeout_is_reported_and_leaves_the_device_connected(
                 "error": "TIMEOUT",
                 "data": data,
                 "previous": None,
+                "display": "lost",
+                "previous_display": None,
             }
             assert proxy.counts[SET] == 3  # request_retry_count + 1 tries
             assert device.stats()["errors"] == errors_before + 3

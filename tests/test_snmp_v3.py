@@ -258,6 +258,7 @@ async def test_operator_read_and_context_of_the_agents_engine(
         "session_id": "op-1",
         "cause": "REQUESTED",
         "data": {"type": "STRING", "value": "ops@example.com"},
+        "display": "ops@example.com",
     }
     assert recorder.of("ctx", "read", SYS_CONTACT) == [payload]
 
@@ -291,6 +292,7 @@ async def test_wrong_auth_password_is_wrong_digests_and_disconnects(
             "session_id": None,
             "cause": "INTERROGATE",
             "data": {"type": "ERROR", "value": "WRONG_DIGESTS"},
+            "display": "WRONG_DIGESTS",
         }
         for oid in POLLED
     }
@@ -367,6 +369,7 @@ async def test_operator_read_answered_by_a_usm_report_is_an_error_value(
         "session_id": "op-2",
         "cause": "REQUESTED",
         "data": {"type": "ERROR", "value": "UNKNOWN_USER_NAMES"},
+        "display": "UNKNOWN_USER_NAMES",
     }
     assert recorder.of("ops", "read", SYS_CONTACT) == [payload]
 

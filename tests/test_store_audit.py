@@ -454,6 +454,36 @@ async def test_mqtt_set_and_unset_record_the_value_before(store: PropertyStore) 
     ]  # fmt: skip
 
 
+async def test_snmp_sets_are_audited_raw_and_as_their_mib_shows_them(
+    store: PropertyStore,
+) -> None:
+    """Issue 13 §1: the entry keeps the raw values and their ``display`` (the write
+    event's ``display`` / ``previous_display``); the value text shows the display
+    beside the raw form when the display does not already say it."""
+    admin = "1.3.6.1.2.1.2.2.1.7.3"
+    async with EventManager() as bus:
+        recorder = AuditRecorder(bus, store)
+        payload = write_payload(
+            True, None, {"type": "INTEGER", "value": 2}, {"type": "INTEGER", "value": 1}
+        )
+        payload.update({"display": "down(2)", "previous_display": "up(1)"})
+        bus.publish(("snmp", "sw1", "write", admin), payload)
+        await recorder.aclose()
+        entries = await recorder.log.query_audit()
+        await bus.drain()
+    [entry] = entries
+    assert entry.old == {"type": "INTEGER", "value": 1, "display": "up(1)"}
+    assert entry.new == {"type": "INTEGER", "value": 2, "display": "down(2)"}
+    assert f"{value_text(entry.old)} → {value_text(entry.new)}" == "up(1) → down(2)"
+    # a hint or a MAC address: the raw form follows; UNITS after the raw value: not
+    volts: JsonValue = {"type": "INTEGER", "value": 1234, "display": "12.34 volts"}
+    assert value_text(volts) == "12.34 volts (1234)"
+    mac: JsonValue = {"type": "STRING_HEX", "value": "000c29a45b07", "display": "00:0c:29:a4:5b:07"}
+    assert value_text(mac).startswith("00:0c:29:a4:5b:07 (")
+    assert value_text({"type": "INTEGER", "value": 5, "display": "5 seconds"}) == "5 seconds"
+    assert value_text({"type": "INTEGER", "value": 5, "display": "5"}) == "5"
+
+
 def test_values_read_in_operator_words() -> None:
     assert value_text({"type": "TIME_TICKS", "value": 8_640_000}) == "1d 00:00:00.00"
     assert value_text({"type": "STRING", "value": "a\nb"}) == "a\\nb"
@@ -747,12 +777,15 @@ async def test_the_runtime_audits_a_real_snmp_write(tmp_path: Path) -> None:
         "operator",
     )
     assert written.result == "ok"
-    assert written.old == before["data"] == {"type": "STRING", "value": "NOC <noc@example.net>"}
-    assert written.new == {"type": "STRING", "value": "audit me"}
+    noc = "NOC <noc@example.net>"
+    assert before["data"] == {"type": "STRING", "value": noc}
+    # raw and display side by side (issue 13 §1)
+    assert written.old == {"type": "STRING", "value": noc, "display": noc}
+    assert written.new == {"type": "STRING", "value": "audit me", "display": "audit me"}
     assert (failed.target, failed.result, failed.new) == (
         SYS_DESCR,
         refused["error"],
-        {"type": "STRING", "value": "nope"},
+        {"type": "STRING", "value": "nope", "display": "nope"},
     )
     assert failed.result not in ("ok", None)
     recorded = repr(entries) + (tmp_path / "a.jsonl").read_text() + (tmp_path / "a.csv").read_text()

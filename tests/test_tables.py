@@ -205,6 +205,26 @@ async def test_string_ip_and_oid_indexes_decode_as_pysnmp_decodes_them(
                     )
 
 
+async def test_cells_of_a_column_with_units_show_them(tmp_path: Any, resolver: MibResolver) -> None:
+    """Issue 13 §1: a column whose OBJECT-TYPE has UNITS shows them after each value,
+    as Net-SNMP prints them (``hrStorageAllocationUnits`` ``UNITS "Bytes"``:
+    ``4096 Bytes``), still sorted as numbers; columns without UNITS show none."""
+    schema = table_schema(resolver.mib_builder, "1.3.6.1.2.1.25.2.3")  # hrStorageTable
+    assert schema is not None
+    units = schema.column("hrStorageAllocationUnits")
+    assert units is not None
+    assert units.units == "Bytes"
+    with Snmpd(tmp_path) as agent:
+        grid = await fetch_grid(agent.port, "public", generic_view(schema))
+    assert grid.rows
+    for row in grid.rows.values():
+        cell = row.cells["hrStorageAllocationUnits"]
+        number, _, unit = cell.text.partition(" ")
+        assert unit == "Bytes", cell.text
+        assert cell.sort == (0, float(number))
+        assert row.cells["hrStorageSize"].text.isdigit()
+
+
 def test_an_implied_string_index_takes_the_rest_of_the_instance(resolver: MibResolver) -> None:
     builder = resolver.mib_builder
     schema = table_schema(builder, "1.3.6.1.6.3.12.1.2")  # SNMP-TARGET-MIB::snmpTargetAddrTable

@@ -403,10 +403,14 @@ def _preview(b64: Any) -> str:
     return text[:PREVIEW_CHARS]
 
 
-def _data_text(data: Any) -> str:
+def _data_text(data: Any, display: Any = None) -> str:
+    """An SNMP data dict in the stream line: ``up(1) (INTEGER)`` -- the event's
+    ``display`` (the value as its MIB defines it) when it carries one, else the raw
+    value -- with its type."""
     if isinstance(data, Mapping):
         value = data.get("value")
-        return f"{MISSING if value is None else value!s} ({data.get('type')})"
+        shown = display if isinstance(display, str) else (MISSING if value is None else value)
+        return f"{shown!s} ({data.get('type')})"
     return str(data)
 
 
@@ -469,10 +473,10 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
             error = get("error")
             outcome = "complete" if get("complete") else f"stopped: {error}"
             return f"walk {event_type[3]}: {get('count')} varbinds, {outcome}"
-        return f"read {event_type[3]} = {_data_text(get('data'))}"
+        return f"read {event_type[3]} = {_data_text(get('data'), get('display'))}"
     if category is Category.PROPERTY:
         if event_type[0] == "snmp":
-            return f"{event_type[3]} changed to {_data_text(get('data'))}"
+            return f"{event_type[3]} changed to {_data_text(get('data'), get('display'))}"
         if event_type[2] == "purge":
             keep = get("keep")
             count = len(keep) if isinstance(keep, list) else 0
@@ -498,7 +502,7 @@ def _summary_of(category: Category, event_type: EventType, payload: JsonValue) -
     if category is Category.WRITE:
         outcome = "ok" if get("success") else f"failed: {get('error')}"
         if event_type[0] == "snmp":
-            return f"SET {event_type[3]} = {_data_text(get('data'))}: {outcome}"
+            return f"SET {event_type[3]} = {_data_text(get('data'), get('display'))}: {outcome}"
         operation = get("operation") or "publish"
         if not get("interface"):  # a plain publish: its topic and delivery
             return f"{operation} {get('topic')} ({_qos_text(get('qos'), get('retain'))}): {outcome}"

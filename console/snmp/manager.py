@@ -64,6 +64,7 @@ from typing import Any, Final
 
 from console.config import SnmpDeviceConfig
 from console.events import EventManager, JsonValue
+from console.format import format_value
 from console.lifecycle import ClosesOnce
 from console.snmp import operations
 from console.snmp.codec import Data, error_data, normalize_oid
@@ -76,6 +77,7 @@ from console.snmp.errors import (
 )
 from console.snmp.link import Cycle, SnmpLink, SnmpStatus
 from console.snmp.table import DEFAULT_VARBINDS, TableFetch, fetch_columns
+from console.snmpdisplay import ValueFormatter
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -142,6 +144,13 @@ class SnmpDevice(ClosesOnce):
         bus: the event manager events are published to.
         max_in_flight: GET requests kept in flight at once during a polling cycle
             (the batches of one cycle; >= 1).
+        formatter: the MIB's view of the values
+            (:class:`~console.snmpdisplay.ValueFormatter`, shared by every device):
+            the ``display`` of read and write events is the value as its MIB
+            defines it (``up(1)``); ``None``, before the MIBs are loaded, or for an
+            OID no MIB defines: the plain form (:func:`console.format.format_value`).
+            Formatted only when an event is published (a polled value: when it
+            changes), never per poll.
 
     Raises:
         ValueError: a malformed OID in ``conf``, a bad ``max_in_flight``, or missing
@@ -169,6 +178,7 @@ class SnmpDevice(ClosesOnce):
         bus: EventManager,
         *,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        formatter: ValueFormatter | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -177,6 +187,7 @@ class SnmpDevice(ClosesOnce):
         self.conf = conf
         self._bus = bus
         self._max_in_flight = max_in_flight
+        self._formatter = formatter
         self._batch_size = max(1, int(conf.max_varbinds_per_request))
         try:
             oids = [normalize_oid(oid) for oid in conf.polling_oids]
@@ -340,9 +351,20 @@ class SnmpDevice(ClosesOnce):
             "session_id": session_id,
             "cause": "REQUESTED",
             "data": results[0][1],
+            "display": self.display(text, results[0][1]),
         }
         await self._bus.publish_wait(("snmp", self.name, "read", text), payload)
         return payload
+
+    def display(self, oid: str, data: Data) -> str:
+        """The text of the value ``data`` of ``oid`` as the events carry it in
+        ``display``: as its MIB defines it (``up(1)``, ``12.5 volts``) when the device
+        has a formatter and a loaded MIB defines ``oid``, else the plain form
+        (:func:`console.format.format_value`: ``1``). Never raises."""
+        formatter = self._formatter
+        if formatter is None:
+            return format_value(str(data.get("type")), data.get("value"))
+        return formatter.display(oid, data)
 
     # -- operator operations (SET, WALK: implemented in console/snmp/operations.py) --
 
@@ -393,7 +415,7 @@ class SnmpDevice(ClosesOnce):
                 may or may not have reached the agent).
         """
         return await operations.write(
-            self._link, self._values, self._bus, oid, data, session_id, self.read
+            self._link, self._values, self._bus, oid, data, session_id, self.read, self.display
         )
 
     def walk(
@@ -550,6 +572,7 @@ class SnmpDevice(ClosesOnce):
                     "session_id": None,
                     "cause": "INTERROGATE" if old is None else "CHANGE",
                     "data": dict(data),
+                    "display": self.display(oid, data),
                 },
             )
 
@@ -623,6 +646,7 @@ class SnmpDevice(ClosesOnce):
                     "session_id": None,
                     "cause": "INTERROGATE" if old is None else "CHANGE",
                     "data": data,
+                    "display": self.display(oid, data),
                 },
             )
 

@@ -66,6 +66,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from typing import Any, Final, Protocol
 
 from console.events import EventManager, JsonValue
+from console.format import format_value
 from console.oid import format_walk_root, parse_walk_root, walk_start
 from console.snmp.codec import (
     Data,
@@ -157,6 +158,10 @@ def _set_error(status: int, answer: Sequence[tuple[Any, Any]]) -> str | None:
     return None
 
 
+def _plain(_oid: str, data: Data) -> str:
+    return format_value(str(data.get("type")), data.get("value"))
+
+
 async def write(
     link: SnmpLink,
     recent: RecentValues,
@@ -165,17 +170,22 @@ async def write(
     data: Mapping[str, object],
     session_id: str | None,
     read_back: Callable[[str, str | None], Awaitable[object]],
+    display: Callable[[str, Data], str] | None = None,
 ) -> dict[str, JsonValue]:
     """:meth:`SnmpDevice.write <console.snmp.manager.SnmpDevice.write>` (its docstring
     is the contract) on ``link``; ``previous`` comes from ``recent``, and after a
     success the OID is read back with ``read_back(oid, session_id)`` (the device's
-    operator read)."""
+    operator read); ``display(oid, data)`` gives ``display`` and ``previous_display``
+    (``None``: the plain form)."""
     text = normalize_oid(oid)
     value = to_pysnmp(data)  # ValueError before anything is sent
     written = from_pysnmp(value, string_hex=data.get("type") == "STRING_HEX")
     route = link.route(write=True)
     previous = recent.previous(text)
     event_type = ("snmp", link.name, "write", text)
+    shown = display if display is not None else _plain
+    written_display = shown(text, written)
+    previous_display = shown(text, previous) if previous is not None else None
 
     def payload(success: bool, error: str | None) -> dict[str, JsonValue]:
         return {
@@ -184,6 +194,8 @@ async def write(
             "error": error,
             "data": dict(written),
             "previous": dict(previous) if previous is not None else None,
+            "display": written_display,
+            "previous_display": previous_display,
         }
 
     try:

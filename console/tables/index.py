@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
+from console.displayhint import with_units
 from console.events import JsonValue
 from console.format import MISSING, format_timeticks, printable
 from console.snmpdisplay import has_form, render_syntax
@@ -150,10 +151,16 @@ def format_cell(column: TableColumn, data_type: str, value: JsonValue) -> str:
     * TimeTicks as ``Nd hh:mm:ss.cc`` (``snmptable``: ``d:hh:mm:ss.cc``);
     * other integers as they are (no separators: they are identifiers as often
       as amounts); an ``ERROR`` value (``NO_SUCH_INSTANCE``) and a missing one as
-      :data:`~console.format.MISSING`.
+      :data:`~console.format.MISSING`;
+    * the column's UNITS after the value, as Net-SNMP prints them (``4096 Bytes``,
+      ``12.5 volts``; :func:`console.displayhint.with_units`).
     """
     if value is None or data_type == "ERROR":
         return MISSING
+    return with_units(_cell_text(column, data_type, value), column.units)
+
+
+def _cell_text(column: TableColumn, data_type: str, value: JsonValue) -> str:
     syntax = column.syntax
     if syntax is None and (column.enums or column.hint):
         syntax = _syntax_of(column.data_type, column.hint, tuple(column.enums.items()))

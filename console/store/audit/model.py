@@ -155,7 +155,10 @@ def value_text(value: JsonValue, width: int | None = None) -> str:
     """An entry's ``old`` or ``new`` value in operator words, on one line.
 
     None (unknown, or nothing: an unset) is ``—``; SNMP data ``{"type", "value"}`` as
-    the OIDs screen shows it (``1d 02:03:04.05``, ``1,234``); an MQTT publish's
+    the OIDs screen shows it (``1d 02:03:04.05``, ``1,234``), with its ``display``
+    (the value as its MIB defines it, issue 13) beside the raw form when that adds
+    to it: ``down(2)`` (it names the raw ``2``), ``12.34 volts (1234)``,
+    ``00:0c:29:a4:5b:07 (000c29a45b07)``; an MQTT publish's
     ``{"topic", "qos", "retain", "size"}`` as ``QoS 1, retained, 12 B``; any other
     value as compact JSON (``5``, ``"fast"``, ``{"on":true}``), control characters
     escaped. ``width`` cuts the text to that many characters (``…`` marks the cut).
@@ -165,7 +168,15 @@ def value_text(value: JsonValue, width: int | None = None) -> str:
         text = MISSING
     elif isinstance(value, dict):
         if isinstance(value.get("type"), str) and "value" in value:
-            return format_value(str(value["type"]), value["value"], width=width)
+            plain = format_value(str(value["type"]), value["value"])
+            display = value.get("display")
+            if isinstance(display, str) and display != plain:
+                shown = printable(display)
+                # an enumeration names its number, UNITS follow the plain value
+                says_raw = shown.endswith(f"({plain})") or shown.startswith(f"{plain} ")
+                text = shown if says_raw else f"{shown} ({plain})"
+                return truncate(text, width)
+            return truncate(plain, width)
         text = _publish_text(value)
     if text is None:
         text = printable(to_json_text(value))

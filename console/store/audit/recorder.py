@@ -47,8 +47,10 @@ def snmp_write_draft(event: Event) -> AuditDraft:
     """The entry of an SNMP write event ``("snmp", DEVICE, "write", OID)``.
 
     ``old`` is the payload's ``previous`` and ``new`` its ``data`` (both ``{"type",
-    "value"}``), ``result`` is ``"ok"`` on success, else the payload's ``error``
-    (``"FAILED"`` if a failure names none); ``time_ms`` is the bus timestamp.
+    "value"}``, with ``"display"`` -- the value as its MIB defines it, ``up(1)`` --
+    when the event carries ``previous_display`` / ``display``), ``result`` is
+    ``"ok"`` on success, else the payload's ``error`` (``"FAILED"`` if a failure
+    names none); ``time_ms`` is the bus timestamp.
 
     Raises:
         ValueError: the event is not of the documented shape.
@@ -67,12 +69,20 @@ def snmp_write_draft(event: Event) -> AuditDraft:
         action=AuditAction.SNMP_SET.value,
         device=event.type[1],
         target=event.type[3],
-        old=payload.get("previous"),
-        new=payload.get("data"),
+        old=_with_display(payload.get("previous"), payload.get("previous_display")),
+        new=_with_display(payload.get("data"), payload.get("display")),
         result=RESULT_OK if success else (str(error) if error else "FAILED"),
         session_id=session_id,
         time_ms=_event_ms(event),
     )
+
+
+def _with_display(data: JsonValue, display: JsonValue) -> JsonValue:
+    """SNMP ``data`` with its ``display`` beside the raw value (a copy), or ``data``
+    as it is (no display, or not a data dict)."""
+    if isinstance(data, dict) and isinstance(display, str):
+        return {**data, "display": display}
+    return data
 
 
 _MQTT_ACTIONS: Final = {
