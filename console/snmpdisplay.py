@@ -94,6 +94,7 @@ class MibInfo(Protocol):
     """What the formatter asks of the loaded MIBs (:class:`console.snmp.mibmeta.MibInfo`)."""
 
     def find(self, oid: str) -> tuple[MibObject, tuple[int, ...]] | None: ...
+    def instance_of(self, oid: str) -> tuple[MibObject, tuple[int, ...]] | None: ...
     def object(self, oid: str) -> MibObject | None: ...
     def children(self, oid: tuple[int, ...]) -> Sequence[MibObject]: ...
 
@@ -371,17 +372,13 @@ class ValueFormatter:
 
 
 def _describe(info: MibInfo, oid: str) -> tuple[MibObject, str | None] | None:
-    try:
-        found = info.find(oid)
-    except ValueError:
-        return None
+    found = info.instance_of(oid)
     if found is None:
         return None
     obj, suffix = found
-    if obj.kind not in _VALUE_KINDS or obj.syntax is None:
-        return None
+    syntax = obj.syntax  # instance_of() gives objects with a SYNTAX
     type_oid: str | None = None
-    if obj.syntax.convention == "InetAddress" and suffix:
+    if syntax is not None and syntax.convention == "InetAddress" and suffix:
         type_oid = _address_type_oid(info, obj, suffix)
     return obj, type_oid
 

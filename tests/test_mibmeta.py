@@ -160,6 +160,9 @@ def test_find_names_the_defining_object_and_instance(info: MibInfo) -> None:
     # DISMAN-EVENT-MIB assigns sysUpTimeInstance there: still sysUpTime's instance 0
     assert info.find("1.3.6.1.2.1.1.3.0") == (info.named("SNMPv2-MIB", "sysUpTime"), (0,))
     # no module defines anything under this enterprise: only the skeleton node is found
+    assert info.instance_of("1.3.6.1.2.1.2.2.1.8.3") == found
+    assert info.instance_of("1.3.6.1.2.1.2.2") is None  # a table has no SYNTAX
+    assert info.instance_of("1.3.x") is None
     skeleton = info.find("1.3.6.1.4.1.99999.1.2")
     assert skeleton is not None
     assert skeleton[0].kind == "identity"

@@ -99,6 +99,8 @@ def test_inet_address_by_its_sibling_type() -> None:
                     return obj, arcs[len(obj.oid) :]
             return None
 
+        instance_of = find  # every object here is a column with a SYNTAX
+
         def children(self, oid: tuple[int, ...]) -> list[MibObject]:
             return [kind, addr, other] if tuple(oid) == entry else []
 

@@ -15,13 +15,13 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.strip import Strip
 
 from console.format import format_count, truncate
 from console.snmp.mibtree import MibRow
-from widgets.virtual_list import VirtualList
+from widgets.virtual_list import VirtualList, tree_bindings
 
 __all__ = ["MibTreeView", "mib_line"]
 
@@ -47,41 +47,9 @@ class MibTreeView(VirtualList[MibRow]):
     row under the cursor changes and :class:`Toggled` when a level is opened or
     closed (the screen builds the rows again)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", id="mibs.tree.up", show=False, tooltip="Previous"),
-        Binding("down", "cursor_down", "Down", id="mibs.tree.down", show=False, tooltip="Next"),
-        Binding(
-            "pageup", "page_up", "Page up", id="mibs.tree.page_up", show=False, tooltip="Page up"
-        ),
-        Binding(
-            "pagedown",
-            "page_down",
-            "Page down",
-            id="mibs.tree.page_down",
-            show=False,
-            tooltip="Page down",
-        ),
-        Binding("home", "first", "First", id="mibs.tree.first", show=False, tooltip="The top"),
-        Binding("end", "last", "Last", id="mibs.tree.last", show=False, tooltip="The bottom"),
-        Binding(
-            "right", "expand", "Open", id="mibs.tree.expand", show=False, tooltip="Open a level"
-        ),
-        Binding(
-            "left",
-            "collapse",
-            "Close",
-            id="mibs.tree.collapse",
-            show=False,
-            tooltip="Close a level (or go to its parent)",
-        ),
-        Binding(
-            "enter,space",
-            "toggle_level",
-            "Open/close",
-            id="mibs.tree.toggle",
-            tooltip="Open or close the module or object (a search match: show it in its module)",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = tree_bindings(
+        "mibs.tree", "Open or close the module or object (a search match: show it in its module)"
+    )
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "mib-tree--cursor",

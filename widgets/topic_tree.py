@@ -21,13 +21,13 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.strip import Strip
 
 from console.explorer.tree import TopicNode
 from console.format import Clock, format_count, printable, truncate
-from widgets.virtual_list import VirtualList
+from widgets.virtual_list import VirtualList, tree_bindings
 
 __all__ = ["TopicTreeView", "payload_preview", "topic_line"]
 
@@ -88,41 +88,7 @@ class TopicTreeView(VirtualList[TopicNode]):
     """
 
     # the keys of NotificationList's on purpose, under this widget's own ids (console/keys.py)
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", id="topics.tree.up", show=False, tooltip="Previous"),
-        Binding("down", "cursor_down", "Down", id="topics.tree.down", show=False, tooltip="Next"),
-        Binding(
-            "pageup", "page_up", "Page up", id="topics.tree.page_up", show=False, tooltip="Page up"
-        ),
-        Binding(
-            "pagedown",
-            "page_down",
-            "Page down",
-            id="topics.tree.page_down",
-            show=False,
-            tooltip="Page down",
-        ),
-        Binding("home", "first", "First", id="topics.tree.first", show=False, tooltip="The top"),
-        Binding("end", "last", "Last", id="topics.tree.last", show=False, tooltip="The bottom"),
-        Binding(
-            "right", "expand", "Open", id="topics.tree.expand", show=False, tooltip="Open a level"
-        ),
-        Binding(
-            "left",
-            "collapse",
-            "Close",
-            id="topics.tree.collapse",
-            show=False,
-            tooltip="Close a level (or go to its parent)",
-        ),
-        Binding(
-            "enter,space",
-            "toggle_level",
-            "Open/close",
-            id="topics.tree.toggle",
-            tooltip="Open or close the level",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = tree_bindings("topics.tree", "Open or close the level")
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "topic-tree--cursor",

@@ -26,12 +26,13 @@ from typing import Generic, TypeVar
 
 from rich.style import Style
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["VirtualList"]
+__all__ = ["VirtualList", "tree_bindings"]
 
 RowT = TypeVar("RowT")
 
@@ -181,3 +182,43 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
         offset = event.get_content_offset(self)
         if offset is not None:
             self.move_cursor(round(self.scroll_y) + offset.y)
+
+
+def tree_bindings(prefix: str, toggle_tooltip: str) -> list[BindingType]:
+    """The keys of a tree drawn as a virtual list (the topics tree, the MIB tree):
+    cursor moves, open/close a level, each with its own id ``PREFIX.up`` ...
+    ``PREFIX.toggle`` (declared in :mod:`console.keys`, remappable by ``ui.keymap``).
+
+    Args:
+        prefix: the ids' prefix (``"topics.tree"``).
+        toggle_tooltip: what ``enter``/``space`` does on this tree.
+
+    Returns:
+        The bindings, for the widget's ``BINDINGS``; the widget implements the
+        actions ``cursor_up``, ``cursor_down``, ``page_up``, ``page_down``,
+        ``first``, ``last``, ``expand``, ``collapse`` and ``toggle_level``.
+    """
+    keys = (
+        ("up", "cursor_up", "Up", "up", "Previous"),
+        ("down", "cursor_down", "Down", "down", "Next"),
+        ("pageup", "page_up", "Page up", "page_up", "Page up"),
+        ("pagedown", "page_down", "Page down", "page_down", "Page down"),
+        ("home", "first", "First", "first", "The top"),
+        ("end", "last", "Last", "last", "The bottom"),
+        ("right", "expand", "Open", "expand", "Open a level"),
+        ("left", "collapse", "Close", "collapse", "Close a level (or go to its parent)"),
+    )
+    bindings: list[BindingType] = [
+        Binding(key, action, label, id=f"{prefix}.{name}", show=False, tooltip=tooltip)
+        for key, action, label, name, tooltip in keys
+    ]
+    bindings.append(
+        Binding(
+            "enter,space",
+            "toggle_level",
+            "Open/close",
+            id=f"{prefix}.toggle",
+            tooltip=toggle_tooltip,
+        )
+    )
+    return bindings

@@ -68,6 +68,7 @@ _KIND_BY_CLASS: Final = (
 )
 
 _ACCESSIBLE_KINDS: Final = frozenset({"scalar", "column", "row", "table"})
+_VALUE_KINDS: Final = frozenset({"scalar", "column"})
 
 _APPLICATION_TYPES: Final = {
     0: ("IpAddress", "IP_ADDRESS"),
@@ -435,6 +436,19 @@ class MibInfo:
             if above.kind in ("row", "table"):
                 return None
         return None
+
+    def instance_of(self, oid: str | Sequence[int]) -> tuple[MibObject, tuple[int, ...]] | None:
+        """The scalar or column (an object with a SYNTAX) that defines the instance
+        ``oid``, with the instance suffix; ``None`` when ``oid`` is malformed or no
+        loaded module defines such an object for it (only a table, a group or a
+        bare subtree) -- what formatting a value and writing one both ask."""
+        try:
+            found = self.find(oid)
+        except ValueError:
+            return None
+        if found is None or found[0].kind not in _VALUE_KINDS or found[0].syntax is None:
+            return None
+        return found
 
     def named(self, module: str, name: str) -> MibObject | None:
         """The node ``module::name`` (exact spelling), or ``None``."""

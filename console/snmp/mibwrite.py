@@ -42,16 +42,8 @@ _TEXT_FORMATS: Final = frozenset("at")
 def write_object(info: MibInfo, oid: str) -> MibObject | None:
     """The scalar or column that defines the instance ``oid``, or ``None`` when no
     loaded module defines one (then the dialog keeps its free typed entry)."""
-    try:
-        found = info.find(oid)
-    except ValueError:
-        return None
-    if found is None:
-        return None
-    obj, suffix = found
-    if obj.kind not in ("scalar", "column") or obj.syntax is None or not suffix:
-        return None
-    return obj
+    found = info.instance_of(oid)
+    return found[0] if found is not None and found[1] else None
 
 
 def write_types(obj: MibObject) -> tuple[str, ...]:
