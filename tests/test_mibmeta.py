@@ -184,3 +184,27 @@ def test_tree_queries(info: MibInfo) -> None:
     assert hits == ["IF-MIB::ifHCInOctets"]
     assert [obj.name for obj in info.search("1.3.6.1.2.1.31.1.1.1.6")] == ["ifHCInOctets"]
     assert info.named("IF-MIB", "noSuchThing") is None
+
+
+def test_access_is_spelled_as_smi_whichever_compiler_made_the_module(
+    tmp_path: Path,
+) -> None:
+    """PyPI's pysnmp-mibs (pysmi 0.0.x) writes ``setMaxAccess("readwrite")``; the
+    objects must still read ``read-write`` (a write check that compares with SMI's
+    spelling refused every such object)."""
+    resolver = MibResolver(cache_dir=tmp_path)  # IF-MIB and UPS-MIB from pysnmp-mibs
+    resolver.load()
+    found = resolver.info
+    assert found is not None
+    admin = found.named("IF-MIB", "ifAdminStatus")
+    oper = found.named("IF-MIB", "ifOperStatus")
+    entry = found.named("IF-MIB", "ifEntry")
+    devices = found.named("UPS-MIB", "upsIdentAttachedDevices")
+    assert admin is not None
+    assert oper is not None
+    assert entry is not None
+    assert devices is not None
+    assert (admin.access, admin.writable) == ("read-write", True)
+    assert (oper.access, oper.writable, oper.readable) == ("read-only", False, True)
+    assert entry.access == "not-accessible"
+    assert devices.writable

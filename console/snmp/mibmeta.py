@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from console.oid import parse_oid
 
-__all__ = ["KINDS", "IndexRef", "MibInfo", "MibObject", "MibSyntax", "syntax_of"]
+__all__ = ["KINDS", "IndexRef", "MibInfo", "MibObject", "MibSyntax", "max_access", "syntax_of"]
 
 #: The kinds of :attr:`MibObject.kind`, after the SMI macro that defines them.
 KINDS: Final = (
@@ -318,6 +318,27 @@ def _text(node: Any, getter: str) -> str:
     return str(value) if value else ""
 
 
+#: MAX-ACCESS as pysnmp 4-era generated code spells it (pysmi 0.0.x, as in PyPI's
+#: pysnmp-mibs: ``setMaxAccess("readonly")``) -> as SMI writes it (RFC 2578 §7.3).
+_ACCESS_SPELLINGS: Final = {
+    "readonly": "read-only",
+    "readwrite": "read-write",
+    "readcreate": "read-create",
+    "noaccess": "not-accessible",
+    "notaccessible": "not-accessible",
+    "accessiblefornotify": "accessible-for-notify",
+    "writeonly": "write-only",
+}
+
+
+def max_access(node: Any) -> str:
+    """A pysnmp MIB node's MAX-ACCESS as SMI writes it (``read-only``,
+    ``read-write``, ``read-create``, ``not-accessible``, ``accessible-for-notify``),
+    whichever pysmi generation compiled its module; ``""`` when it has none."""
+    text = _text(node, "getMaxAccess")
+    return _ACCESS_SPELLINGS.get(text, text)
+
+
 def _kind(node: Any) -> str | None:
     classes = {klass.__name__ for klass in type(node).__mro__}
     if "MibScalarInstance" in classes:
@@ -569,7 +590,7 @@ class MibInfo:
             oid=oid,
             kind=kind,
             syntax=syntax,
-            access=_text(node, "getMaxAccess") if kind in _ACCESSIBLE_KINDS else "",
+            access=max_access(node) if kind in _ACCESSIBLE_KINDS else "",
             status=_text(node, "getStatus"),
             units=_text(node, "getUnits"),
             description=_text(node, "getDescription"),

@@ -200,10 +200,10 @@ def _hint(syntax: Any) -> str:
 
 
 def _column(node: Any, module: str, table: str) -> TableColumn:
-    from console.snmp.mibmeta import syntax_of
+    from console.snmp.mibmeta import max_access, syntax_of
 
     syntax = node.syntax
-    access = str(getattr(node, "maxAccess", "") or node.getMaxAccess())
+    access = max_access(node)
     try:
         units = str(node.getUnits() or "") if hasattr(node, "getUnits") else ""
     except Exception:  # pysnmp getters on half-built nodes
