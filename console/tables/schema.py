@@ -39,7 +39,6 @@ __all__ = [
     "TableColumn",
     "TableSchema",
     "builtin_schema",
-    "data_type_of",
     "describe",
     "iana_iftype_labels",
     "schema_from_mib",
@@ -157,47 +156,6 @@ class TableSchema:
 
 # -- from pysnmp's MIB objects ------------------------------------------------------------
 
-_APPLICATION_TYPES: Final = {
-    0: "IP_ADDRESS",
-    1: "COUNTER",
-    2: "UNSIGNED",
-    3: "TIME_TICKS",
-    4: "ARBITRARY",
-    6: "BIG_COUNTER",
-    7: "UNSIGNED",
-}
-_UNIVERSAL_TYPES: Final = {2: "INTEGER", 4: "STRING", 6: "OBJECT_ID"}
-
-
-def data_type_of(syntax: Any) -> str:
-    """fleettop's data type of a pysnmp syntax object (by its outermost ASN.1 tag:
-    the application types of RFC 2578 §7.1 first, then INTEGER, OCTET STRING and
-    OBJECT IDENTIFIER); ``ARBITRARY`` for anything else."""
-    try:
-        tag = syntax.tagSet[0]
-    except (AttributeError, IndexError, TypeError):
-        return "ARBITRARY"
-    if tag.tagClass == 0x40:  # application
-        return _APPLICATION_TYPES.get(tag.tagId, "ARBITRARY")
-    if tag.tagClass == 0:
-        return _UNIVERSAL_TYPES.get(tag.tagId, "ARBITRARY")
-    return "ARBITRARY"
-
-
-def _enums(syntax: Any) -> dict[int, str]:
-    named = getattr(syntax, "namedValues", None)
-    if not named:
-        return {}
-    try:
-        return {int(number): str(label) for label, number in named.items()}
-    except (TypeError, ValueError):
-        return {}
-
-
-def _hint(syntax: Any) -> str:
-    hint = getattr(syntax, "displayHint", None)
-    return hint if isinstance(hint, str) else ""
-
 
 def _column(node: Any, module: str, table: str) -> TableColumn:
     from console.snmp.mibmeta import max_access, syntax_of
@@ -208,17 +166,14 @@ def _column(node: Any, module: str, table: str) -> TableColumn:
         units = str(node.getUnits() or "") if hasattr(node, "getUnits") else ""
     except Exception:  # pysnmp getters on half-built nodes
         units = ""
-    try:
-        full = syntax_of(syntax)
-    except Exception:
-        full = None
+    full = syntax_of(syntax)  # never raises
     return TableColumn(
         name=str(node.label),
         module=module,
         oid=tuple(int(arc) for arc in node.name),
-        data_type=data_type_of(syntax),
-        enums=_enums(syntax),
-        hint=_hint(syntax),
+        data_type=full.data_type,
+        enums=dict(full.bits or full.enums),
+        hint=full.display_hint,
         readable=access not in ("not-accessible", "accessible-for-notify"),
         table=table,
         syntax=full,
