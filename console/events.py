@@ -82,6 +82,7 @@ from console.event_types import (
     topic_pattern,
     validate_pattern,
 )
+from console.pace import Pace
 from console.subscription import Subscription, on_event
 
 __all__ = [
@@ -139,6 +140,9 @@ class EventManager:
             other, but the bus does not keep their latest event, so
             :meth:`snapshot` and :meth:`latest` never return them and a flood over
             100k topics does not keep 100k payloads alive.
+        pace: the :class:`~console.pace.Pace` of the loop's background work (the
+            app holds it while a key is answered; the subscriptions wait at their
+            next delivery); a new one by default.
 
     Raises:
         ValueError: a malformed ``transient`` pattern.
@@ -149,7 +153,10 @@ class EventManager:
         *,
         snapshot_limit: int = DEFAULT_SNAPSHOT_LIMIT,
         transient: Sequence[Sequence[str]] = (),
+        pace: Pace | None = None,
     ) -> None:
+        self.pace = pace if pace is not None else Pace()
+        """The pacing of background work on this loop (:mod:`console.pace`)."""
         self._transient = tuple(validate_pattern(p) for p in transient)
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -165,6 +172,10 @@ class EventManager:
             tuple[tuple[Subscription, ...], tuple[Callable[[Event], None], ...]],
         ] = {}
         self._shared_version = -1
+        # the subscriptions that may match a type, by its first segment (a handful of
+        # heads: snmp, mqtt, log...), valid while _heads_version is _routes_version
+        self._heads: dict[str, tuple[Subscription, ...]] = {}
+        self._heads_version = -1
         self._snapshot_limit = snapshot_limit
         self._names = itertools.count(1)
         self._closed = False
@@ -261,10 +272,29 @@ class EventManager:
         record = self._types.get(event_type)
         if record is not None and record.version == self._routes_version:
             return record.routed
-        return tuple(s for s in self._subscriptions if matches_any(s.patterns, event_type))
+        return tuple(s for s in self._candidates(event_type) if matches_any(s.patterns, event_type))
+
+    def _candidates(self, event_type: EventType) -> tuple[Subscription, ...]:
+        """The subscriptions with a pattern that may match ``event_type`` by its first
+        segment, in subscription order (a new MQTT topic is matched against the few
+        ``mqtt`` patterns, not against every subscription's)."""
+        if self._heads_version != self._routes_version:
+            self._heads.clear()
+            self._heads_version = self._routes_version
+        head = event_type[0] if event_type else ""
+        found = self._heads.get(head)
+        if found is None:
+            found = self._heads[head] = tuple(
+                s
+                for s in self._subscriptions
+                if any(not p or p[0] == head or p[0] == "?" or p[0] == "*" for p in s.patterns)
+            )
+        return found
 
     def _reroute(self, record: _TypeRecord, event_type: EventType) -> None:
-        routed = tuple(s for s in self._subscriptions if matches_any(s.patterns, event_type))
+        routed = tuple(
+            s for s in self._candidates(event_type) if matches_any(s.patterns, event_type)
+        )
         # records with the same subscribers share one pair of tuples: 100k MQTT topics
         # route to a handful of subscriber sets, not to 100k
         if self._shared_version != self._routes_version:

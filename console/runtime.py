@@ -19,6 +19,7 @@ from console.events import Event, EventManager, JsonValue
 from console.gcpolicy import return_large_blocks
 from console.lifecycle import ClosesOnce
 from console.logbus import BusLogHandler
+from console.pace import Pace
 from console.store.location import default_store_path
 
 if TYPE_CHECKING:
@@ -158,6 +159,9 @@ class Runtime(ClosesOnce):
         self._log_handler: BusLogHandler | None = None
         # every resource is pushed here as it starts; _close unwinds it in reverse
         self._stack = contextlib.AsyncExitStack()
+        self.pace = Pace()
+        """The pacing of background work (:mod:`console.pace`), the bus's once started:
+        the app holds it while the operator's key is answered."""
 
     @property
     def bus(self) -> EventManager:
@@ -190,7 +194,7 @@ class Runtime(ClosesOnce):
         """Create the bus (only), so subscribers can attach before any backend
         publishes. :meth:`start` calls it too; calling it twice returns the same bus."""
         if self._bus is None:
-            self._bus = bus = EventManager(transient=TRANSIENT_EVENTS)
+            self._bus = bus = EventManager(transient=TRANSIENT_EVENTS, pace=self.pace)
             self._on_close("the bus", bus.aclose)
             self._log_handler = handler = BusLogHandler(bus)
             logging.getLogger("console").addHandler(handler)

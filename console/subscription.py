@@ -11,7 +11,7 @@ import asyncio
 import inspect
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from console.event_types import (
     DEFAULT_MAXSIZE,
@@ -23,6 +23,9 @@ from console.event_types import (
     SubscriptionStats,
     validate_pattern,
 )
+
+if TYPE_CHECKING:
+    from console.pace import Pace
 
 __all__ = ["Subscription", "SubscriptionOwner", "on_event"]
 
@@ -39,6 +42,11 @@ class SubscriptionOwner(Protocol):
 
     def discard(self, subscription: Subscription) -> None:
         """Stop routing events to ``subscription`` (it unsubscribed)."""
+
+    @property
+    def pace(self) -> Pace:
+        """The loop's :class:`~console.pace.Pace`: deliveries yield by its slices and
+        wait while it holds for the operator's input."""
 
 
 #: A delivery task yields to the event loop after this many deliveries in a row.
@@ -217,17 +225,26 @@ class Subscription:
         # The hot path (DROP_OLDEST and BLOCK, unbatched): one event at a time
         # straight off the deque, the handler called inline. The deque is re-checked
         # after every event, so events published by the handler are seen at once,
-        # and unsubscribe() (which empties it) ends the inner loop. Every
-        # _YIELD_EVERY deliveries it yields to the loop, so a sync handler with a
-        # large backlog cannot starve the other tasks (the UI among them).
+        # and unsubscribe() (which empties it) ends the inner loop. After each time
+        # slice of the pace it yields to the loop (and waits while the pace holds for
+        # a key), so a sync handler with a large backlog cannot starve the other tasks
+        # (the UI among them).
         queue = self._queue
         popleft = queue.popleft
         stats = self.stats
         handler = self.handler
         is_coroutine = self._handler_is_coroutine
         maxsize = self.maxsize
+        pace = self._manager.pace
         while True:
+            slice_ = pace.slice()
             while queue:
+                if slice_.due():
+                    # the slice is used up, or the operator's key waits (console.pace)
+                    await pace.checkpoint()
+                    slice_ = pace.slice()
+                    if not queue:
+                        break
                 event = popleft()
                 if self._full and len(queue) < maxsize:
                     self._full = False
@@ -246,8 +263,6 @@ class Subscription:
                     self._manager.report_handler_error(self, event, exc)
                 finally:
                     stats.delivered += 1
-                if not stats.delivered % _YIELD_EVERY:
-                    await asyncio.sleep(0)
             if self._closed:
                 return
             self._idle.set()
@@ -255,10 +270,14 @@ class Subscription:
 
     async def _run_latest(self) -> None:
         latest = self._latest
+        pace = self._manager.pace
         while not self._closed:
             if not latest:
                 self._idle.set()
                 await self._park()
+                continue
+            if pace.holding:
+                await pace.wait()  # the operator's key first (console.pace)
                 continue
             await self._deliver(latest.popitem(last=False)[1])
 
@@ -270,6 +289,8 @@ class Subscription:
                 continue
             batch = await self._collect_batch()
             if batch:
+                if self._manager.pace.holding:
+                    await self._manager.pace.wait()  # the operator's key first
                 await self._deliver(batch)
                 if len(self):
                     # a backlog: one batch per loop step, so a flood's consumers take

@@ -392,11 +392,15 @@ class TopicsScreen(FleetScreen):
         if node is None:
             detail.update(NO_TREE if self.topic_tree is None else "No topic yet.")
             return
-        detail.update(
-            topic_detail(
-                node, self.history_index, self.context.clock, self._now(), self.history(node)
-            )
+        content = topic_detail(
+            node, self.history_index, self.context.clock, self._now(), self.history(node)
         )
+        # a detail as tall as the one shown needs no layout of the whole screen (the
+        # cursor moving over topics of one shape), only its repaint
+        detail.update(content, layout=False)
+        size = detail.content_size
+        if not size.width or detail.get_content_height(size, self.size, size.width) != size.height:
+            detail.refresh(layout=True)
 
     def history(self, node: TopicNode) -> list[TopicMessage]:
         """``node``'s messages, oldest first: those loaded from the store (``h``), then

@@ -887,6 +887,40 @@ async def test_handover_is_bounded_and_a_blocking_subscriber_loses_nothing(
         await connection.aclose()
 
 
+async def test_the_pump_and_pahos_thread_wait_while_a_key_is_answered_and_lose_nothing(
+    broker: Mosquitto, bus: EventManager
+) -> None:
+    """While the bus's pace holds (the app answering the operator's key,
+    console.pace), the pump hands nothing over and paho's thread stops reading rather
+    than filling the hand-over; once released every message arrives, in order."""
+    from console.mqtt.client import BrokerConnection
+    from console.pace import Pace
+
+    bus.pace = Pace(hold_seconds=60, share=1.0, window=120, pause_gc=False)
+    got: list[str] = []
+    bus.subscribe(
+        ("mqtt", "?", "message", "*"),
+        lambda event: got.append(cast(dict[str, Any], event.payload)["payload"]),
+    )
+    config = config_for(broker.port, subscriptions='[{topic: "keys/#", qos: 1}]')
+    connection = BrokerConnection(config.brokers[0], bus)
+    await connection.start()
+    try:
+        await eventually(lambda: bus.latest(("mqtt", "@plant", "subscribed")) is not None)
+        assert bus.pace.hold()
+        lines = "".join(f"{n}\n" for n in range(500)).encode()
+        await mosquitto_pub(broker, "-t", "keys/x", "-q", "1", "-l", stdin=lines)
+        await asyncio.sleep(0.3)  # mosquitto_pub has returned: the broker has sent them
+        assert got == []
+        assert connection.pending <= 2  # paho's thread waits at its first message
+        bus.pace.release()
+        await eventually(lambda: len(got) == 500, within=60)
+        assert got == [base64.b64encode(f"{n}".encode()).decode() for n in range(500)]
+    finally:
+        bus.pace.release()
+        await connection.aclose()
+
+
 async def test_the_pump_waits_when_the_loop_is_congested_and_loses_nothing(
     broker: Mosquitto, bus: EventManager
 ) -> None:

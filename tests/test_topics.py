@@ -320,3 +320,27 @@ def test_a_damaged_presets_file_is_reported_and_replaced(tmp_path: Path) -> None
     assert PublishPresets(path).history == [PublishPreset("plant", "a", "b")]
     memory = PublishPresets(None)
     assert memory.remember(PublishPreset("plant", "a", "b"))
+
+
+def test_history_total_frees_the_longest_held_first_and_forgets_trimmed_topics() -> None:
+    cost = MESSAGE_OVERHEAD + 1
+    tree = TopicTree(max_topics=100, history_messages=10, history_total_bytes=200 * cost)
+    for rounds in range(3):  # 40 topics, 3 messages each: 120 messages held
+        for n in range(40):
+            tree.add("plant", f"t/{n}", b"x", received=T0 + rounds * 100 + n)
+    assert tree.held_bytes == 120 * cost
+    for n in range(40):  # t/0..t/39 stay; 40 more topics with 3 messages each
+        for rounds in range(3):
+            tree.add("plant", f"u/{n}", b"y", received=T0 + 1000 + n * 3 + rounds)
+    assert tree.held_bytes <= 200 * cost
+    first, last = tree.find("plant", "t/0"), tree.find("plant", "u/39")
+    assert first is not None
+    assert last is not None
+    assert len(first.history) == 1  # held history the longest: freed first
+    assert len(last.history) == 3  # the newest history is whole
+    for n in range(200):  # past max_topics: the old topics are trimmed, never resurrected
+        tree.add("plant", f"v/{n}", b"z", received=T0 + 5000 + n)
+        tree.add("plant", f"v/{n}", b"z", received=T0 + 5000 + n)
+    assert tree.topic_count <= 100
+    assert tree.find("plant", "t/0") is None
+    assert tree.held_bytes <= 200 * cost

@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
@@ -593,3 +594,54 @@ async def test_a_trimmed_topic_is_still_found_in_the_store(
         assert (node.topic, node.path) == ("old/one", "@plant/old/one")
         assert [m.payload for m in screen.history(node)] == [b"first"]
         assert "first" in str(screen.query_one("#topic-detail").render())
+
+
+async def test_a_key_holds_background_work_until_its_effect_is_painted(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """console.pace through the real app: a key holds the runtime's pace (ingest
+    waits), the key moves the cursor, the tree paints it, and only then is the pace
+    released; an `enter` that rebuilds the rows through the screen likewise."""
+    runtime = Runtime(config_for(broker, tmp_path))
+    app = FleettopApp(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, _ = await subscribed_topics(pilot, app)
+        for topic in ("a/1", "a/2", "b/1"):
+            await mosquitto_pub(broker, "-t", topic, "-m", "1")
+        await wait_for(pilot, lambda: "@plant/b" in row_paths(screen), "rows")
+        view = screen.view
+        view.move_cursor(0)
+        await pilot.pause(0.2)
+        pace = runtime.pace
+        order: list[str] = []
+        hold = pace.hold
+        move_cursor, set_rows, render_lines = view.move_cursor, view.set_rows, view.render_lines
+
+        def hold_probe() -> bool:
+            order.append("hold")
+            return hold()
+
+        def move_probe(index: int) -> None:
+            order.append("change")
+            move_cursor(index)
+
+        def rows_probe(rows: Any, *, select: Any = None) -> None:
+            order.append("change")
+            set_rows(rows, select=select)
+
+        def paint_probe(crop: Any) -> Any:
+            if order and order[-1] == "change":
+                # the key's effect is drawn: is background work still held?
+                order.append("painted while held" if pace.holding else "painted")
+            return render_lines(crop)
+
+        pace.hold = hold_probe  # type: ignore[method-assign]
+        view.move_cursor = move_probe  # type: ignore[method-assign]
+        view.set_rows = rows_probe  # type: ignore[method-assign]
+        view.render_lines = paint_probe  # type: ignore[method-assign]
+        for key in ("down", "enter"):
+            order.clear()
+            await pilot.press(key)
+            await wait_for(pilot, lambda: not pace.holding and len(order) >= 3, f"{key} done")
+            assert order[:3] == ["hold", "change", "painted while held"], (key, order)
+        assert pace.holds >= 2

@@ -148,9 +148,16 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
         """Put the cursor on row ``index`` (clamped); nothing on an empty list."""
         if not self._rows:
             return
+        old, top = self.cursor, self.scroll_offset.y
         self.cursor = max(0, min(index, len(self._rows) - 1))
         self._scroll_to_cursor()
-        self.refresh()
+        if old >= 0 and self.scroll_offset.y == top:
+            # no scroll: only the two lines whose cursor mark changed are drawn again
+            # (a key under a flood paints 2 lines, not the whole view)
+            self.refresh_lines(old)
+            self.refresh_lines(self.cursor)
+        else:
+            self.refresh()
         self._check_highlight()
 
     def action_cursor_up(self) -> None:

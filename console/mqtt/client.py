@@ -166,6 +166,7 @@ class BrokerConnection(ClosesOnce):
             max_pending=max_pending,
             max_pending_bytes=max_pending_bytes,
             name=self.name,
+            pace=bus.pace,
         )
         self._session = PahoSession(config, self.client_id, self.subscriptions, self._handover)
         self._publishes = PublishFutures(loop)

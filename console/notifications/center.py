@@ -76,9 +76,6 @@ DEFAULT_RING_SIZE: Final = 10_000
 DEFAULT_REPLAY: Final = 500
 #: Events per delivered batch, at most.
 DEFAULT_BATCH_SIZE: Final = 2000
-#: Events classified between two yields to the loop (a batch of 2,000 would hold it
-#: for tens of ms under a flood).
-_CLASSIFY_STEP: Final = 250
 #: Seconds a batch stays open after its first event, at most.
 DEFAULT_BATCH_DURATION: Final = 0.05
 #: Seconds between two retention prunes.
@@ -280,9 +277,12 @@ class NotificationCenter(ClosesOnce):
         if not self._started.is_set():
             await self._started.wait()
         fresh: list[Notification] = []
-        for index, event in enumerate(events, 1):
-            if not index % _CLASSIFY_STEP:
-                await asyncio.sleep(0)  # a big batch must not hold the loop (the UI)
+        pace = self._bus.pace
+        slice_ = pace.slice()
+        for event in events:
+            if slice_.due():  # a big batch must not hold the loop (the UI)
+                await pace.checkpoint()
+                slice_ = pace.slice()
             notification = classify(event)
             if notification is not None:
                 fresh.append(notification)
@@ -299,7 +299,7 @@ class NotificationCenter(ClosesOnce):
         if log is None:
             return
         try:
-            ids = await log.record(fresh)  # whole payloads, up to the log's limit
+            ids = await log.record(fresh, pace)  # whole payloads, up to the log's limit
         except StoreError as exc:
             self._lose_store(exc)
             return

@@ -47,6 +47,7 @@ from console.events import JsonValue
 from console.notifications.alarms.record import Alarm
 from console.notifications.model import Category, Notification, Severity
 from console.notifications.payloads import DEFAULT_STORED_PAYLOAD_BYTES, cut_payload
+from console.pace import Pace
 
 if TYPE_CHECKING:
     from console.store import PropertyStore
@@ -77,8 +78,6 @@ _CATEGORIES: Final = {c.value: c for c in Category}
 _SEVERITIES: Final = tuple(Severity)
 #: The last millisecond of year 9999 (the store's ``time_ms`` range is 0..this).
 _MAX_TIME_MS: Final = 253_402_300_799_999
-#: Rows :meth:`NotificationLog.record` encodes between two yields to the loop.
-_YIELD_EVERY: Final = 256
 #: Nesting depth past which :func:`json_safe` gives up and writes text.
 _MAX_DEPTH: Final = 100
 
@@ -212,6 +211,7 @@ class NotificationLog:
         with its size noted (``"truncated": {"kept", "size"}``)."""
         self._next_id: int | None = None
         self._id_lock = asyncio.Lock()
+        self._pace = Pace()
 
     async def _first_free_id(self) -> int:
         if self._next_id is None:
@@ -227,12 +227,16 @@ class NotificationLog:
                     self._next_id = int(rows[0][0]) + 1
         return self._next_id
 
-    async def record(self, notifications: Sequence[Notification]) -> range:
+    async def record(
+        self, notifications: Sequence[Notification], pace: Pace | None = None
+    ) -> range:
         """Queue ``notifications`` to the store's writer, in order (committed with
         its next batch). Builds each one's summary (the ``summary`` column).
 
         Returns once queued; waits only while the writer's queue is full. Never
-        blocks the loop (it yields to it every 256 rows).
+        blocks the loop: it yields to it after each time slice of ``pace`` (the bus's,
+        :mod:`console.pace`; a default one without), and waits while ``pace`` holds
+        for the operator's key.
 
         Returns:
             The row ids given to them, in order (consecutive, increasing; a later
@@ -248,9 +252,12 @@ class NotificationLog:
         self._next_id = ids.stop
         execute = self.store.execute
         most = self.max_payload_bytes
+        pace = pace if pace is not None else self._pace
+        slice_ = pace.slice()
         for row_id, n in zip(ids, notifications, strict=True):
-            if not row_id % _YIELD_EVERY:
-                await asyncio.sleep(0)  # a big batch must not hold the loop (the UI)
+            if slice_.due():  # a big batch must not hold the loop (the UI)
+                await pace.checkpoint()
+                slice_ = pace.slice()
             await execute(
                 _NOTIFICATION_INSERT,
                 (
