@@ -126,10 +126,6 @@ _NAVIGATION_MODES = {
 }
 
 
-#: Input events answered before background work (:meth:`FleettopApp.on_event`).
-_INPUT_FIRST = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
-
-
 class FleettopApp(App[None]):
     """fleettop's terminal UI over a :class:`~console.runtime.Runtime`.
 
@@ -526,50 +522,20 @@ class FleettopApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Textual's, with the operator's input first: a key, a click or a scroll holds
-        the runtime's :class:`~console.pace.Pace` (background work waits at its next
-        yield point, paho's thread stops reading, the garbage collector pauses) until
-        the key's effect has been painted, at most the pace's ``hold_seconds``."""
+        the runtime's :class:`~console.pace.Pace` until its effect has been painted
+        (:func:`~console.bridge.hold_for_input`)."""
         runtime = self._runtime
-        if (
-            runtime is None
-            or not isinstance(event, _INPUT_FIRST)
-            or event.is_forwarded
-            or not runtime.pace.hold()
-        ):
+        if runtime is None:
             await super().on_event(event)
             return
+        from console.bridge import hold_for_input, release_after_paint  # after the first frame
+
+        held = hold_for_input(event, runtime.pace)
         try:
             await super().on_event(event)
         finally:
-            # Released once the key's effect is painted: a callback follows the key up
-            # the DOM where it bubbles (the focused widget, its ancestors, the app
-            # that runs the binding's action), then goes behind what the action posted
-            # to the widget (a Toggled) and to the screen (its rebuild), and releases
-            # after the screen's next frame. A step that cannot be queued (the widget
-            # went away) releases at once; the hold's time bounds the rest.
-            target = self.focused or self.screen
-            path: list[DOMNode] = [*target.ancestors_with_self, target, self.screen]
-            self._release_step(path)
-
-    def _release_step(self, path: list[DOMNode]) -> None:
-        """One link of the chain :meth:`on_event` starts; the last releases the pace."""
-        runtime = self._runtime
-        if runtime is None:
-            return
-        pace = runtime.pace
-        if not pace.holding:
-            return
-        if len(path) > 1:
-            node, rest = path[0], path[1:]
-            queued = node.is_attached and node.call_later(self._release_step, rest)
-        elif path:
-            # two frames: the widget's repaint reaches the screen as a message of its
-            # own, which the first may precede
-            queued = path[0].call_after_refresh(self._release_step, [])
-        else:
-            queued = self.screen.call_after_refresh(pace.release)
-        if not queued:
-            pace.release()
+            if held:
+                release_after_paint(self, runtime.pace)
 
     # -- data -----------------------------------------------------------------------
 

@@ -22,19 +22,28 @@ batched per frame) and folds them with :meth:`~console.fleet.FleetState.apply_li
 the newest value per property reaches the screens in ``Changes.live``. So no screen
 subscribes to the bus itself: backend → bus → bridge → fleet state → screens.
 
+The operator's input first (:func:`hold_for_input`, :func:`release_after_paint`): the
+app holds the runtime's :class:`~console.pace.Pace` while a key is answered, so the
+backends' work on the loop waits until the key's effect is painted.
+
 This module and ``console/app.py`` are the only core modules that import Textual.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from textual import events
+from textual.app import App
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.message_pump import MessagePump
 
 from console.events import Event, EventManager, Pattern, Policy, Subscription
 from console.fleet import Changes, FleetState
 from console.history import LIVE_PATTERNS
+from console.pace import Pace
 
 __all__ = [
     "ALARM_PATTERN",
@@ -48,6 +57,8 @@ __all__ = [
     "UI_PATTERNS",
     "UI_PROMPT_PATTERNS",
     "Bridge",
+    "hold_for_input",
+    "release_after_paint",
 ]
 
 #: How long a batch stays open: the UI renders at most this often (15 frames/s).
@@ -217,7 +228,7 @@ class Bridge:
 # notification pane's side; these imports serve only the class below) -------------------
 
 from collections import deque  # noqa: E402
-from typing import Any, Generic, Protocol, TypeVar  # noqa: E402
+from typing import Generic, Protocol, TypeVar  # noqa: E402
 
 _Item = TypeVar("_Item")
 
@@ -300,3 +311,44 @@ class NotificationFeed(Generic[_Item]):
         buffer.extend(batch)
         if batch and not self._posted:
             self._posted = self._target.post_message(self.Arrived(self))
+
+
+# -- the operator's input first ------------------------------------------------------
+
+#: Input events answered before background work (:func:`hold_for_input`).
+INPUT_FIRST_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+
+
+def hold_for_input(event: events.Event, pace: Pace) -> bool:
+    """Hold ``pace`` (:meth:`Pace.hold <console.pace.Pace.hold>`: background work waits
+    at its next yield point, paho's thread stops reading, the garbage collector pauses)
+    when ``event`` is a key, a click or a scroll reaching the app from the terminal
+    (not one bubbling back). Returns True when held: then call
+    :func:`release_after_paint` once the app has dispatched the event."""
+    return isinstance(event, INPUT_FIRST_EVENTS) and not event.is_forwarded and pace.hold()
+
+
+def release_after_paint(app: App[Any], pace: Pace) -> None:
+    """Release ``pace`` once the input's effect is painted: a callback follows the key
+    up the DOM where it bubbles (the focused widget, its ancestors, the app, which runs
+    the binding's action), goes behind what the action posted to the widget (a
+    ``Toggled``) and to the screen (its rebuild), then releases two frames later (the
+    widget's repaint reaches the screen as a message of its own). A step that cannot
+    be queued (the widget went away) releases at once; the pace's ``hold_seconds``
+    bounds the rest and its ``min_hold_seconds`` covers what the chain cannot see."""
+    target = app.focused or app.screen
+    _release_step(app, pace, [*target.ancestors_with_self, target, app.screen])
+
+
+def _release_step(app: App[Any], pace: Pace, path: list[DOMNode]) -> None:
+    if not pace.holding:
+        return
+    if len(path) > 1:
+        node, rest = path[0], path[1:]
+        queued = node.is_attached and node.call_later(_release_step, app, pace, rest)
+    elif path:
+        queued = path[0].call_after_refresh(_release_step, app, pace, [])
+    else:
+        queued = app.screen.call_after_refresh(pace.release)
+    if not queued:
+        pace.release()

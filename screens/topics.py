@@ -372,7 +372,7 @@ class TopicsScreen(FleetScreen):
 
     def _detail_soon(self) -> None:
         """Show the detail once the cursor rests :data:`DETAIL_SECONDS`: a new detail
-        changes the pane's height (a layout of the whole screen), which the tree's
+        may change the pane's height (a layout of the whole screen), which the tree's
         repaint after a key need not wait for, and keys held down pay it once."""
         if self._detail_timer is not None:
             self._detail_timer.stop()
