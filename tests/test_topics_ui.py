@@ -645,3 +645,40 @@ async def test_a_key_holds_background_work_until_its_effect_is_painted(
             await wait_for(pilot, lambda: not pace.holding and len(order) >= 3, f"{key} done")
             assert order[:3] == ["hold", "change", "painted while held"], (key, order)
         assert pace.holds >= 2
+
+
+async def test_opening_and_closing_a_level_keeps_the_scrollbar_and_the_view_right(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """Rows set without a layout while the scrollbar shows before and after (the
+    virtual list): the scrollbar's range follows the rows, and closing a level at the
+    bottom of the view never leaves it scrolled past the last row."""
+    await asyncio.to_thread(
+        publish_retained,
+        broker,
+        [f"{level}/t{n:03d}" for level in ("many", "more") for n in range(120)],
+    )
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        await wait_for(pilot, lambda: tree.topic_count >= 240, "topics")
+        view = screen.view
+        broker_node = tree.root.children["@plant"]
+        broker_node.children["many"].expanded = True
+        broker_node.children["more"].expanded = True
+        screen.rebuild()
+        await pilot.pause(0.3)
+        rows = len(view.rows)
+        assert rows == 243  # the broker, two levels, 240 topics
+        assert view.vertical_scrollbar.window_virtual_size == rows
+        view.action_last()
+        await pilot.pause(0.2)
+        assert view.scroll_y == view.max_scroll_y > 0
+        broker_node.children["more"].expanded = False
+        screen.rebuild()
+        await pilot.pause(0.3)
+        assert len(view.rows) == 123 > view.scrollable_content_region.height
+        assert view.virtual_size.height == 123
+        assert view.vertical_scrollbar.window_virtual_size == 123
+        assert view.scroll_y <= view.max_scroll_y
+        assert view.highlighted is not None

@@ -88,11 +88,35 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
         scrolled into view (``end``: the last row at the bottom of the view); posts
         the highlight message when the row under the cursor changed."""
         self._rows = rows
-        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
+        self._set_virtual_height(len(rows))
         self.cursor = cursor
         self._scroll_to_cursor(end=end)
         self.refresh()
         self._check_highlight()
+
+    def _set_virtual_height(self, rows: int) -> None:
+        """The virtual size for ``rows`` rows. While the vertical scrollbar shows before
+        and after, only its thumb changes: the size is set without a layout of the
+        whole screen (a layout repaints every widget: ~20 ms a key under a flood) and
+        the scrollbar is told; otherwise Textual lays the screen out as usual."""
+        region = self.scrollable_content_region
+        size, old = Size(region.width, rows), self.virtual_size
+        if size == old:
+            return
+        if (
+            old.width == size.width
+            and self.show_vertical_scrollbar
+            and min(rows, old.height) > region.height
+        ):
+            self.set_reactive(VirtualList.virtual_size, size)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = rows
+            bar.refresh()
+            if self.scroll_y > self.max_scroll_y:  # fewer rows: not past the last
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     # -- rendering ---------------------------------------------------------------------
 
