@@ -46,6 +46,7 @@ from textual.app import App, ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -88,11 +89,6 @@ NOTIFICATIONS_MODE = "notifications"
 TOPICS_MODE = "topics"
 TOP_MODES = (DEVICES_MODE, PROPERTIES_MODE, NOTIFICATIONS_MODE, TOPICS_MODE)
 
-#: Seconds between two checks that the terminal is still there (it may hang up).
-TERMINAL_CHECK_S = 1.0
-#: Seconds the runtime has to close after the terminal hung up, before the process
-#: ends without waiting longer.
-HANGUP_CLOSE_S = 10.0
 #: Seconds the cyclic collector stays off (``gc_paused``) once the fleet shows while
 #: the rest of the runtime's start goes on.
 GC_PAUSE_MAX_S = 10.0
@@ -279,51 +275,20 @@ class FleettopApp(App[None]):
         that the terminal is still there."""
         self.call_after_refresh(self._start_runtime)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            from console.terminal import watch_terminal
+
             watcher = threading.Thread(
-                target=self._watch_terminal,
-                args=(sys.__stdin__.fileno(), asyncio.get_running_loop()),
+                target=watch_terminal,
+                args=(
+                    sys.__stdin__.fileno(),
+                    asyncio.get_running_loop(),
+                    self._ended,
+                    self._hang_up,
+                ),
                 name="fleettop-terminal",
                 daemon=True,
             )
             watcher.start()
-
-    def _watch_terminal(self, fd: int, loop: asyncio.AbstractEventLoop) -> None:
-        """(A thread.) Close the runtime and end the process once the terminal has hung
-        up.
-
-        A closed terminal window sends SIGHUP only to its foreground processes; a
-        parent such as ``make demo`` keeps it from fleettop, and Textual's input thread
-        then spins on the dead terminal. ``tcgetpgrp`` fails with EIO once the
-        terminal is gone (POSIX.1 ``tcgetpgrp``; the Linux tty layer's hang-up),
-        checked every :data:`TERMINAL_CHECK_S` seconds. Textual's own exit would
-        restore the terminal's modes by writing to it, which can block for good on a
-        hung-up terminal, so the runtime is closed in the loop (every socket and task,
-        the store committed) and the process ends without it. The check runs in this
-        thread, not in the loop, so a loop that is itself stuck (Textual's output
-        queue full once its thread died on the dead terminal) still ends: after
-        :data:`HANGUP_CLOSE_S` seconds the process exits whatever the close has done
-        (the store then loses at most its last batch window, ``docs/store.md``)."""
-        while not self._ended.wait(TERMINAL_CHECK_S):
-            try:
-                os.tcgetpgrp(fd)
-            except OSError as exc:
-                mlog.warning("the terminal went away (%s): closing and quitting", exc.strerror)
-                break
-        else:
-            return  # the app ended first
-        # what is still written to the terminal goes nowhere instead of failing:
-        # Textual's output thread ends on its first failed write, and the loop then
-        # blocks for good once that thread's queue is full
-        with contextlib.suppress(OSError):
-            nowhere = os.open(os.devnull, os.O_RDWR)
-            for target in (0, 1, 2):
-                os.dup2(nowhere, target)
-        with contextlib.suppress(RuntimeError):  # a closed loop: nothing left to close
-            loop.call_soon_threadsafe(self._hang_up)
-        self._ended.wait(HANGUP_CLOSE_S)
-        mlog.error("the close after the hang-up took over %s s: exiting now", HANGUP_CLOSE_S)
-        logging.shutdown()
-        os._exit(1)
 
     def _hang_up(self) -> None:
         self.run_worker(self._hung_up(), group="hangup", exit_on_error=False)
@@ -519,6 +484,19 @@ class FleettopApp(App[None]):
             self.gc_policy.uninstall()
 
     # -- input first ------------------------------------------------------------------
+
+    def post_message(self, message: Message) -> bool:
+        """Textual's; a key, click or scroll from the terminal holds the runtime's pace
+        as soon as it is queued (background work steps aside while the app's turn
+        comes), not only when the app takes it (:meth:`on_event`)."""
+        runtime = self._runtime
+        if runtime is not None and isinstance(message, events.InputEvent):
+            from console.bridge import hold_for_input
+
+            with contextlib.suppress(RuntimeError):  # not the loop's thread: on_event holds
+                asyncio.get_running_loop()
+                hold_for_input(message, runtime.pace)
+        return super().post_message(message)
 
     async def on_event(self, event: events.Event) -> None:
         """Textual's, with the operator's input first: a key, a click or a scroll holds
