@@ -1220,6 +1220,11 @@ async def test_a_store_open_in_another_process_is_refused_naming_it(tmp_path: Pa
         )
         assert second.returncode == 3, second.stderr
         assert f"already open for writing by process {holder.pid}" in second.stdout
+        # the holder has committed rows before it is killed (a loaded machine may
+        # take longer than the refusals above to reach its first commit)
+        await eventually(
+            lambda: rows(db, "SELECT count(*) FROM properties WHERE device = 'holder'")[0][0]
+        )
     # killed with SIGKILL: its lock went with it, the store opens and holds its rows
     async with await PropertyStore.open(db) as store:
         assert await store.count(device="holder") > 0
