@@ -245,13 +245,15 @@ class TopicsScreen(FleetScreen):
 
     def _redraw(self) -> None:
         """Draw what arrived since the last redraw (the lines in view, the info line,
-        the detail when its topic got a message)."""
+        the detail when its topic got a message, or whenever it shows a level)."""
         if not self._dirty or not is_showing(self):
             return
         self._dirty = False
         self.view.refresh()
         self._show_info()
-        if self._detail_touched:
+        node = self._detail_node
+        # a level's counters sum its subtree: any message may have changed them
+        if self._detail_touched or (node is not None and node.children):
             self._detail_touched = False
             self._show_detail()
 

@@ -685,3 +685,27 @@ async def test_opening_and_closing_a_level_keeps_the_scrollbar_and_the_view_righ
         assert view.vertical_scrollbar.window_virtual_size == 123
         assert view.scroll_y <= view.max_scroll_y
         assert view.highlighted is not None
+
+
+async def test_a_levels_detail_follows_the_messages_under_it(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The cursor resting on a level: its detail's counts (its subtree's) follow the
+    messages that arrive under it, not only those of a topic under the cursor."""
+    app = FleettopApp(Runtime(config_for(broker, tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await subscribed_topics(pilot, app)
+        for n in range(2):
+            await publish_all(pilot, broker, tree, f"hall/t{n}", ["1"])
+        await wait_for(pilot, lambda: "@plant/hall" in row_paths(screen), "level")
+        screen.view.move_cursor(row_paths(screen).index("@plant/hall"))
+
+        def detail() -> str:
+            return str(screen.query_one("#topic-detail").render())
+
+        await wait_for(pilot, lambda: "2 messages" in detail(), "the level's detail")
+        await pilot.pause(1.0)  # no rebuild pending: only the redraw can update it
+        for _ in range(3):  # more messages of the same topics: no new row, no rebuild
+            await mosquitto_pub(broker, "-t", "hall/t1", "-m", "2")
+        await wait_for(pilot, lambda: "5 messages" in detail(), "the detail follows")
+        assert "2 topics" in detail()
