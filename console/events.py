@@ -176,6 +176,7 @@ class EventManager:
         # heads: snmp, mqtt, log...), valid while _heads_version is _routes_version
         self._heads: dict[str, tuple[Subscription, ...]] = {}
         self._heads_version = -1
+        self._fresh_route: tuple[EventType, int, tuple[Subscription, ...]] | None = None
         self._snapshot_limit = snapshot_limit
         self._names = itertools.count(1)
         self._closed = False
@@ -272,6 +273,17 @@ class EventManager:
         record = self._types.get(event_type)
         if record is not None and record.version == self._routes_version:
             return record.routed
+        routed = self._matching(event_type)
+        # publish() re-routes this type next (publish_wait): it takes this result
+        self._fresh_route = (event_type, self._routes_version, routed)
+        return routed
+
+    def _matching(self, event_type: EventType) -> tuple[Subscription, ...]:
+        """The subscriptions ``event_type`` goes to, in subscription order (the
+        result of the last :meth:`_route` of that type when still valid)."""
+        fresh = self._fresh_route
+        if fresh is not None and fresh[1] == self._routes_version and fresh[0] == event_type:
+            return fresh[2]
         return tuple(s for s in self._candidates(event_type) if matches_any(s.patterns, event_type))
 
     def _candidates(self, event_type: EventType) -> tuple[Subscription, ...]:
@@ -292,9 +304,7 @@ class EventManager:
         return found
 
     def _reroute(self, record: _TypeRecord, event_type: EventType) -> None:
-        routed = tuple(
-            s for s in self._candidates(event_type) if matches_any(s.patterns, event_type)
-        )
+        routed = self._matching(event_type)
         # records with the same subscribers share one pair of tuples: 100k MQTT topics
         # route to a handful of subscriber sets, not to 100k
         if self._shared_version != self._routes_version:

@@ -241,8 +241,7 @@ class Subscription:
             while queue:
                 if slice_.due():
                     # the slice is used up, or the operator's key waits (console.pace)
-                    await pace.checkpoint()
-                    slice_ = pace.slice()
+                    await slice_.tick()
                     if not queue:
                         break
                 event = popleft()

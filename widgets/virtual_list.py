@@ -109,9 +109,7 @@ class VirtualList(ScrollView, Generic[RowT], can_focus=True):
             and min(rows, old.height) > region.height
         ):
             self.set_reactive(VirtualList.virtual_size, size)
-            bar = self.vertical_scrollbar
-            bar.window_virtual_size = rows
-            bar.refresh()
+            self.vertical_scrollbar.window_virtual_size = rows  # a reactive: it repaints
             if self.scroll_y > self.max_scroll_y:  # fewer rows: not past the last
                 self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
             self.refresh()

@@ -280,9 +280,7 @@ class NotificationCenter(ClosesOnce):
         pace = self._bus.pace
         slice_ = pace.slice()
         for event in events:
-            if slice_.due():  # a big batch must not hold the loop (the UI)
-                await pace.checkpoint()
-                slice_ = pace.slice()
+            await slice_.tick()  # a big batch must not hold the loop (the UI)
             notification = classify(event)
             if notification is not None:
                 fresh.append(notification)

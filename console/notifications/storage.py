@@ -252,12 +252,9 @@ class NotificationLog:
         self._next_id = ids.stop
         execute = self.store.execute
         most = self.max_payload_bytes
-        pace = pace if pace is not None else self._pace
-        slice_ = pace.slice()
+        slice_ = (pace if pace is not None else self._pace).slice()
         for row_id, n in zip(ids, notifications, strict=True):
-            if slice_.due():  # a big batch must not hold the loop (the UI)
-                await pace.checkpoint()
-                slice_ = pace.slice()
+            await slice_.tick()  # a big batch must not hold the loop (the UI)
             await execute(
                 _NOTIFICATION_INSERT,
                 (
