@@ -43,6 +43,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,6 +103,44 @@ def recording_lines(name: str) -> list[str]:
     opener = bz2.open if path.suffix == ".bz2" else open
     with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as text:
         return text.read().splitlines()
+
+
+def varying_oids(name: str) -> frozenset[str]:
+    """OIDs recording ``name`` serves through snmpsim's ``numeric`` variation module
+    (values that change with time by design)."""
+    return frozenset(
+        line.split("|", 1)[0]
+        for line in recording_lines(name)
+        if "|" in line and line.split("|")[1].endswith(":numeric")
+    )
+
+
+async def fleettop_walk(
+    agent: Snmpsim, community: str, repetitions: int = 25
+) -> list[tuple[str, dict[str, Any]]]:
+    """Walk the whole agent (``.``) as fleettop's :class:`~console.snmp.SnmpDevice`
+    does, over SNMPv2c with ``community`` (one recording of ``agent``): each
+    var-bind's OID and data."""
+    from console.config import SnmpDeviceConfig
+    from console.events import EventManager
+    from console.secrets import Secret
+    from console.snmp import SnmpDevice
+    from tests.waiting import EventRecorder
+
+    config = SnmpDeviceConfig(
+        remote_host=agent.host,
+        remote_port=agent.port,
+        community=Secret(community),
+        version="V2C",
+        polling_oids=(),
+        polling_delay=3600.0,
+        request_timeout=5.0,
+        request_retry_count=2,
+    )
+    async with EventManager() as bus, SnmpDevice(community, config, bus) as device:
+        await EventRecorder(bus).wait_for(lambda: device.status == "CONNECTED", within=60)
+        async with contextlib.aclosing(device.walk(".", max_repetitions=repetitions)) as walk:
+            return [(oid, dict(data)) async for oid, data in walk]
 
 
 class Snmpsim:

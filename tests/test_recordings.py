@@ -29,7 +29,6 @@ switch; no router or storage recording is under 8k var-binds).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -38,14 +37,9 @@ from pathlib import Path
 
 import pytest
 
-from console.config import SnmpDeviceConfig
-from console.events import EventManager
 from console.format import decode_opaque_float
-from console.secrets import Secret
-from console.snmp import SnmpDevice
 from tests.netsnmp_walk import Varbind, comparable, snmpbulkwalk
-from tests.snmpsim_peers import Snmpsim, recording_lines
-from tests.waiting import EventRecorder
+from tests.snmpsim_peers import Snmpsim, fleettop_walk, recording_lines, varying_oids
 
 #: snmpsim answers slowly on a loaded machine: ~10k var-binds twice took 108 s at load 12
 pytestmark = [pytest.mark.peer("snmpsim"), pytest.mark.timeout(600)]
@@ -67,16 +61,6 @@ OUTSIDE = {"switch": "1.0.8802", "wifi": "1.2.840", "firewall": "1.3.111"}
 REPETITIONS = 25
 
 
-def _varying(community: str) -> frozenset[str]:
-    """OIDs the recording serves through snmpsim's ``numeric`` variation module
-    (values that change with time by design)."""
-    return frozenset(
-        line.split("|", 1)[0]
-        for line in recording_lines(RECORDINGS[community])
-        if "|" in line and line.split("|")[1].endswith(":numeric")
-    )
-
-
 def _recorded_oids(community: str) -> list[str]:
     return [
         line.split("|", 1)[0]
@@ -85,25 +69,10 @@ def _recorded_oids(community: str) -> list[str]:
     ]
 
 
-def _conf(agent: Snmpsim, community: str) -> SnmpDeviceConfig:
-    return SnmpDeviceConfig(
-        remote_host=agent.host,
-        remote_port=agent.port,
-        community=Secret(community),
-        version="V2C",
-        polling_oids=(),
-        polling_delay=3600.0,
-        request_timeout=5.0,
-        request_retry_count=2,
-    )
-
-
 async def _fleettop_walk(agent: Snmpsim, community: str) -> list[Varbind]:
-    async with EventManager() as bus, SnmpDevice(community, _conf(agent, community), bus) as device:
-        await EventRecorder(bus).wait_for(lambda: device.status == "CONNECTED", within=60)
-        rows = device.walk(".", max_repetitions=REPETITIONS)
-        async with contextlib.aclosing(rows) as walk:
-            return [comparable(oid, data) async for oid, data in walk]
+    return [
+        comparable(oid, data) for oid, data in await fleettop_walk(agent, community, REPETITIONS)
+    ]
 
 
 def _command_walk(agent: Snmpsim, community: str) -> list[Varbind]:
@@ -172,7 +141,7 @@ def test_whole_agent_walk_matches_snmpbulkwalk(community: str) -> None:
     """One recording, served on its own (tests spread over workers index and walk
     each recording once): Net-SNMP's walk, fleettop's, and for :data:`COMMAND` the
     ``fleettop walk --json`` command's, var-bind for var-bind."""
-    varying = _varying(community)
+    varying = varying_oids(RECORDINGS[community])
     with Snmpsim({community: RECORDINGS[community]}) as agent:
         reference = snmpbulkwalk(agent.host, agent.port, community, ".", repetitions=REPETITIONS)
         ours = asyncio.run(_fleettop_walk(agent, community))
@@ -195,7 +164,7 @@ def test_the_exclusion_is_only_the_varying_values() -> None:
     """The values left out of the comparison are the 25 that snmpsim varies with time
     (``numeric``: the UPS's 24 outlet states cycling 1..2 every second, wrap=1; one
     gauge of the access point), no more."""
-    varying = {community: _varying(community) for community in RECORDINGS}
+    varying = {community: varying_oids(RECORDINGS[community]) for community in RECORDINGS}
     assert {community: len(oids) for community, oids in varying.items() if oids} == {
         "ups": 24,
         "wifi": 1,

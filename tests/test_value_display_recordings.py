@@ -15,24 +15,17 @@ counted per rule); no other mismatch. Values snmpsim varies with time
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from console.config import SnmpDeviceConfig
-from console.events import EventManager
-from console.secrets import Secret
-from console.snmp import SnmpDevice
 from console.snmp.mib import MibResolver
 from console.snmp.mibs import BASE_DIR
 from console.snmpdisplay import ValueFormatter
 from tests.mib_helpers import module_of
 from tests.netsnmp_values import compare, formatted_walk
-from tests.snmpsim_peers import Snmpsim, recording_lines
-from tests.waiting import EventRecorder
+from tests.snmpsim_peers import Snmpsim, fleettop_walk, varying_oids
 
 pytestmark = [pytest.mark.peer("snmpsim"), pytest.mark.timeout(600)]
 
@@ -64,34 +57,6 @@ def _net_snmp_modules() -> str:
     return ":".join(first + sorted(_modules() - set(first)))
 
 
-def _varying(recording: str) -> frozenset[str]:
-    return frozenset(
-        line.split("|", 1)[0]
-        for line in recording_lines(recording)
-        if "|" in line and line.split("|")[1].endswith(":numeric")
-    )
-
-
-def _conf(agent: Snmpsim, community: str) -> SnmpDeviceConfig:
-    return SnmpDeviceConfig(
-        remote_host=agent.host,
-        remote_port=agent.port,
-        community=Secret(community),
-        version="V2C",
-        polling_oids=(),
-        polling_delay=3600.0,
-        request_timeout=5.0,
-        request_retry_count=2,
-    )
-
-
-async def _walk(agent: Snmpsim, community: str) -> list[tuple[str, dict[str, Any]]]:
-    async with EventManager() as bus, SnmpDevice(community, _conf(agent, community), bus) as device:
-        await EventRecorder(bus).wait_for(lambda: device.status == "CONNECTED", within=60)
-        async with contextlib.aclosing(device.walk(".", max_repetitions=25)) as walk:
-            return [(oid, dict(data)) async for oid, data in walk]
-
-
 @pytest.fixture(scope="module")
 def formatter(tmp_path_factory: pytest.TempPathFactory) -> ValueFormatter:
     resolver = MibResolver(mib_paths=SOURCES, cache_dir=tmp_path_factory.mktemp("mibs"))
@@ -108,10 +73,10 @@ def test_formatted_values_of_a_whole_walk_match_net_snmp(
         reference = formatted_walk(
             agent.host, agent.port, community, ".", SOURCES, _net_snmp_modules()
         )
-        walked = asyncio.run(_walk(agent, community))
+        walked = asyncio.run(fleettop_walk(agent, community))
     assert len(walked) == len(reference) > 300
     modules = _modules()
-    varying = _varying(recording)
+    varying = varying_oids(recording)
     context = dict(walked)
     rules: Counter[str] = Counter()
     problems: list[str] = []
