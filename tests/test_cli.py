@@ -201,6 +201,20 @@ def test_read_only_flag_reaches_the_app(flags: list[str], read_only: bool) -> No
     assert app.freeze_heap  # the product runs with the startup heap frozen
 
 
+def fresh_python(code: str) -> str:
+    """What ``code`` prints (stripped), run by a fresh interpreter from the repository."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+    )
+    return done.stdout.strip()
+
+
 def test_the_ui_draws_before_importing_the_backends() -> None:
     """``fleettop demo``'s first frame needs only Textual: the command line and the
     app import neither the configuration, the runtime nor pysnmp (they come after
@@ -220,16 +234,7 @@ def test_the_ui_draws_before_importing_the_backends() -> None:
         print(",".join(heavy))
         """
     )
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        cwd=root,
-    )
-    assert done.stdout.strip() == ""
+    assert fresh_python(code) == ""
 
 
 def test_version_is_printed_and_exits_0() -> None:
@@ -254,13 +259,4 @@ def test_the_devices_screen_needs_none_of_the_other_screens() -> None:
         print(",".join(sorted(name for name in later if name in sys.modules)))
         """
     )
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        cwd=root,
-    )
-    assert done.stdout.strip() == ""
+    assert fresh_python(code) == ""

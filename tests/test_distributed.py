@@ -57,10 +57,10 @@ dontLogTCPWrappersConnects yes
 """
 
 
-def fleet_yaml(port: int) -> str:
-    lines = [
-        "devices:",
-        f"  - name: {DEAD}",
+def dead_device_yaml(name: str) -> list[str]:
+    """A device entry whose agent never answers (a free UDP port), as YAML lines."""
+    return [
+        f"  - name: {name}",
         "    snmp:",
         "      remote_host: 127.0.0.1",
         f"      remote_port: {free_udp_port()}",
@@ -71,6 +71,10 @@ def fleet_yaml(port: int) -> str:
         "      polling_delay: 0.5",
         f"      polling_oids: [{SYS_UPTIME}]",
     ]
+
+
+def fleet_yaml(port: int) -> str:
+    lines = ["devices:", *dead_device_yaml(DEAD)]
     for name in DEVICES:
         lines += [
             f"  - name: {name}",
@@ -862,18 +866,7 @@ async def test_alarms_of_two_collectors_keep_apart_on_a_console(broker: Mosquitt
     dead = [next(n for n in names if shard_of(n, 2) == k) for k in (1, 2)]
     lines = ["devices:"]
     for name in dead:
-        lines += [
-            f"  - name: {name}",
-            "    snmp:",
-            "      remote_host: 127.0.0.1",
-            f"      remote_port: {free_udp_port()}",
-            "      version: V2C",
-            "      community: public",
-            "      request_timeout: 0.3",
-            "      request_retry_count: 0",
-            "      polling_delay: 0.5",
-            f"      polling_oids: [{SYS_UPTIME}]",
-        ]
+        lines += dead_device_yaml(name)
     config = parse_config("\n".join(lines) + "\nstore:\n  enabled: false\n")
     url = f"mqtt://127.0.0.1:{broker.port}"
     running = [
